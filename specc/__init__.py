@@ -1,0 +1,13 @@
+"""specc: design convolutional networks in a small declarative language.
+
+``specc.compile(text, path)`` checks a spec and returns an Analysis (no torch);
+``specc.build(source)`` returns the PyTorch module that `specc compile` emits.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .pipeline import Analysis, check, compile, compile_bytes  # noqa: E402
+
+__all__ = ["Analysis", "check", "compile", "compile_bytes", "__version__"]

@@ -1,0 +1,71 @@
+"""`specc check FILE|DIR...`: the report, diagnostics and the 0/1/2 exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import SpeccError
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="check specs: shapes, parameters, MACs, diagnostics",
+                       description="Check .cnn specs: shapes, parameters, MACs, the 'why convolutions' "
+                                   "figures and diagnostics. Exit 0: no errors; 1: errors (or warnings "
+                                   "with --strict); 2: usage or I/O problem.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".cnn files or folders (searched for *.cnn); - for stdin")
+    p.add_argument("--format", "-f", default="text", choices=("text", "json", "sarif", "github"),
+                   help="output format (default: text)")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.add_argument("--select", metavar="CODES", help="comma-separated rule codes or prefixes to enable")
+    p.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes or prefixes to silence")
+    p.add_argument("--quiet", "-q", action="store_true", help="text format: diagnostics only, no tables")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
+    p.set_defaults(run=run)
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Files as given; folders searched recursively for *.cnn, in sorted order."""
+    files = []
+    for raw in paths:
+        path = Path(raw)
+        if raw == "-" or path.is_file():
+            files.append(raw)
+        elif path.is_dir():
+            found = sorted(str(p) for p in path.rglob("*.cnn") if p.is_file())
+            if not found:
+                raise SpeccError(f"no .cnn files in folder '{raw}'", 2)
+            files += found
+        else:
+            raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)
+    return files
+
+
+def _codes(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def analyse(files: list[str], args: argparse.Namespace) -> list:
+    from ..pipeline import compile_bytes
+    from ..rules.config import lint_options
+
+    analyses = []
+    for name in files:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            raise SpeccError(f"cannot read '{name}': {exc.strerror or exc}", 2) from exc
+        options = lint_options(Path(name), _codes(args.select), _codes(args.ignore))
+        analyses.append(compile_bytes(data, "<stdin>" if name == "-" else name, **options))
+    return analyses
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report import render
+
+    analyses = analyse(expand(args.paths), args)
+    color = {"always": True, "never": False}.get(args.color)
+    print(render(analyses, args.format, quiet=args.quiet, color=color))
+    failed = any(a.errors or (args.strict and a.warnings) for a in analyses)
+    return 1 if failed else 0

@@ -1,0 +1,7 @@
+"""`specc compile` (not yet built)."""
+
+import argparse
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    pass

@@ -1,0 +1,73 @@
+"""Diagnostics as data: the code table, the Diagnostic value and name suggestions.
+
+Rules and passes only create Diagnostic values; rendering them as text, JSON,
+SARIF or GitHub annotations lives in :mod:`specc.render`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable, Literal
+
+from .ir import Span
+
+Severity = Literal["error", "warning"]
+
+# Every error code the core can emit, with a one-line title. Lint warnings
+# (W...) are documented by their rule modules in specc/rules/.
+CODES: dict[str, str] = {
+    "E001": "the file cannot be read as UTF-8 text",
+    "E002": "syntax error",
+    "E101": "unknown statement",
+    "E102": "unknown option",
+    "E103": "missing argument",
+    "E104": "too many arguments",
+    "E105": "invalid value",
+    "E106": "value out of range",
+    "E107": "option given twice",
+    "E108": "label used twice",
+    "E109": "`model` misplaced or repeated",
+    "E110": "missing, repeated or misplaced `input`",
+    "E111": "conflicting activations",
+    "E201": "the layer shrinks the map to nothing",
+    "E202": "groups do not divide the channels",
+    "E203": "layer needs a volume, got a vector",
+    "E204": "pooling padding larger than half the kernel",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    severity: Severity
+    code: str
+    message: str
+    span: Span
+    help: str | None = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
+    return Diagnostic("error", code, message, span, help)
+
+
+def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
+    return Diagnostic("warning", code, message, span, help)
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The valid name closest to a misspelt one, or None if nothing is close."""
+    choices = list(choices)
+    lowered = word.lower()
+    if lowered != word and lowered in choices:
+        return lowered
+    found = difflib.get_close_matches(lowered, choices, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    match = nearest(word, choices)
+    return f"did you mean `{match}`?" if match else None

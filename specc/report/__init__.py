@@ -1,0 +1,21 @@
+"""Rendering of analyses: the only place that turns findings into output.
+
+Each format is a function from a list of Analysis values to a string; FORMATS
+maps the `--format` names to them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from ..pipeline import Analysis
+from . import jsonfmt, text
+
+FORMATS: dict[str, Callable[[Sequence[Analysis]], str]] = {
+    "text": text.render,
+    "json": jsonfmt.render,
+}
+
+
+def render(analyses: Sequence[Analysis], fmt: str = "text", **options) -> str:
+    return FORMATS[fmt](analyses, **options)

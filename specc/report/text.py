@@ -1,0 +1,141 @@
+"""The human report: a table per spec, its totals, then rustc-style diagnostics.
+
+Written by hand rather than with a table library: the one candidate (tabulate)
+imports importlib.metadata and costs 40 ms, a third of check's start-up budget.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Sequence
+
+from ..diagnostics import Diagnostic
+from ..infer import LayerReport
+from ..pipeline import Analysis
+
+HEADER = ("layer", "kind", "output", "activations", "params", "MACs", "fan-in", "density", "sharing", "RF")
+RIGHT = {3, 4, 5, 6, 7, 8, 9}
+
+
+def num(n: int | None) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+def shape(s) -> str:
+    return "?" if s is None else "x".join("?" if d is None else str(d) for d in s)
+
+
+def ratio(x: float | None, percent: bool = False) -> str:
+    if x is None:
+        return ""
+    if percent:
+        return f"{x * 100:.3g}%"
+    return f"{x:,.1f}x" if x >= 1 else f"{x:.3g}x"
+
+
+def human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _row(r: LayerReport) -> tuple[str, ...]:
+    layer = r.layer
+    kind = layer.kind
+    act = getattr(layer, "function", None) or getattr(layer, "activation", None)
+    if act and kind != "activation":
+        kind = f"{kind}+{act}"
+    elif kind == "activation":
+        kind = act or kind
+    rf = "" if r.receptive_field is None else (
+        str(r.receptive_field[0]) if r.receptive_field[0] == r.receptive_field[1] else shape(r.receptive_field))
+    fan_in = "" if r.fan_in is None else num(r.fan_in)
+    return (layer.name, kind, shape(r.output), num(r.activations), num(r.params), num(r.macs), fan_in,
+            ratio(r.density, percent=True), ratio(r.sharing), rf)
+
+
+def table(a: Analysis) -> list[str]:
+    rows = [HEADER] + [_row(r) for r in a.layers]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = (c.rjust(w) if i in RIGHT else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        return "  ".join(cells).rstrip()
+
+    rule = "-" * len(line(HEADER))
+    return [line(HEADER), rule, *(line(row) for row in rows[1:]), rule]
+
+
+def totals(a: Analysis) -> list[str]:
+    t = a.totals
+    return [
+        f"params       {num(t.params)} (trainable {num(t.trainable_params)}, buffers {num(t.buffers)})",
+        f"MACs         {num(t.macs)} per sample (FLOPs {num(2 * t.macs)})",
+        f"activations  {num(t.activations)} values, {human_bytes(4 * t.activations)} per sample at fp32",
+        f"model size   {num(t.size_bytes)} bytes ({human_bytes(t.size_bytes)}) at fp32",
+    ]
+
+
+def _title(a: Analysis) -> str:
+    model = a.model
+    if model is None or model.input is None:
+        return f"{a.path}"
+    return f"{model.name} ({a.path}): input {shape(model.input)}"
+
+
+class Style:
+    """ANSI colours on a terminal, none when NO_COLOR is set or output is piped."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+
+def _caret_line(source_line: str, column: int, end_column: int) -> tuple[str, str]:
+    shown = source_line.expandtabs(4)
+    before = source_line[: column - 1].expandtabs(4)
+    marked = source_line[: max(end_column - 1, column)].expandtabs(4)
+    width = max(len(marked) - len(before), 1)
+    return shown, " " * len(before) + "^" * width
+
+
+def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list[str]:
+    colour = "1;31" if d.severity == "error" else "1;33"
+    head = f"{path}:{d.span.line}:{d.span.column}: {style(f'{d.severity}[{d.code}]', colour)}: {d.message}"
+    out = [head]
+    if 1 <= d.span.line <= len(lines):
+        gutter = str(d.span.line)
+        end = d.span.end_column if d.span.end_line == d.span.line else len(lines[d.span.line - 1]) + 1
+        shown, carets = _caret_line(lines[d.span.line - 1], d.span.column, end)
+        out += [f" {gutter} | {shown}", f" {' ' * len(gutter)} | {style(carets, colour)}"]
+    if d.help:
+        out.append(f"  help: {d.help}")
+    return out
+
+
+def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None, **_: object) -> str:
+    if color is None:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    style = Style(color)
+    out: list[str] = []
+    for a in analyses:
+        if not quiet and a.layers:
+            out += [style(_title(a), "1"), "MACs: multiply-accumulates per sample, bias excluded; "
+                    "density: fan-in / input size; sharing: dense-layer params / params; RF: receptive field",
+                    *table(a), *totals(a)]
+        lines = a.source.splitlines()
+        for d in a.diagnostics:
+            out += diagnostic(d, a.path, lines, style)
+        if not quiet or a.diagnostics:
+            errors, warnings = len(a.errors), len(a.warnings)
+            verdict = style("ok", "1;32") if a.ok else style("failed", "1;31")
+            out.append(f"{a.path}: {verdict} ({errors} error{'s' * (errors != 1)}, "
+                       f"{warnings} warning{'s' * (warnings != 1)})")
+            out.append("")
+    return "\n".join(out).rstrip("\n")

@@ -1,0 +1,176 @@
+"""Output shapes, parameters and MACs for every layer kind. Pure functions; no torch.
+
+Shapes are (H, W, C) for a volume and (N,) for a vector, as the course writes
+them; a dimension is None where an earlier error left it unknown, and rules
+then skip the checks that need it instead of reporting a cascade.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from . import ir
+from .diagnostics import Diagnostic, error
+from .ir import Shape
+
+Pads = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """One axis of a convolution or pooling, as PyTorch's Conv2d ``Shape:`` section.
+
+    ``floor((size + padding - dilation * (kernel_size - 1) - 1) / stride) + 1``,
+    where ``padding`` is the total of both sides (2p when symmetric).
+    """
+    return (size + padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def same_padding(size: int, kernel_size: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """Padding (before, after) that makes the output ``ceil(size / stride)``.
+
+    Total ``max((out - 1) * stride + dilation * (kernel_size - 1) + 1 - size, 0)``,
+    the odd pixel on the bottom/right (as TensorFlow and Keras do).
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel_size - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    output: Shape | None
+    params: int | None = 0
+    buffers: int = 0
+    macs: int | None = 0
+    fan_in: int | None = None
+    in_channels: int | None = None
+    pads: Pads | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def size_of(shape: Shape | None) -> int | None:
+    if shape is None or any(d is None for d in shape):
+        return None
+    return math.prod(shape)
+
+
+def _not_a_volume(layer: ir.Layer, shape: Shape, channels: int | None = None) -> Result:
+    message = f"`{layer.kind}` needs a volume (HxWxC), but its input is a vector of {shape[0]}"
+    hint = "convolutions and pooling come before `flatten` and `fc`"
+    return Result((None, None, channels), None, 0, None, diagnostics=(error("E203", message, layer.span, hint),))
+
+
+def _pads(layer: ir.Conv | ir.Pool, h: int | None, w: int | None, dilation: ir.Pair) -> Pads | None:
+    if layer.padding != "same":
+        (ph, pw) = layer.padding
+        return (ph, ph, pw, pw)
+    if h is None or w is None:
+        return None
+    top, bottom = same_padding(h, layer.kernel[0], layer.stride[0], dilation[0])
+    left, right = same_padding(w, layer.kernel[1], layer.stride[1], dilation[1])
+    return (top, bottom, left, right)
+
+
+def _spatial(layer: ir.Conv | ir.Pool, h: int | None, w: int | None, dilation: ir.Pair):
+    """Output (height, width) and the resolved pads, or an E201 diagnostic."""
+    pads = _pads(layer, h, w, dilation)
+    if pads is None:
+        return (None, None), None, ()
+    out = []
+    for axis, size, pad in (("height", h, pads[0] + pads[1]), ("width", w, pads[2] + pads[3])):
+        i = 0 if axis == "height" else 1
+        if size is None:
+            out.append(None)
+            continue
+        n = output_size(size, layer.kernel[i], layer.stride[i], pad, dilation[i])
+        if n < 1:
+            d = f", dilation {dilation[i]}" if dilation[i] != 1 else ""
+            message = (f"output {axis} would be 0 (input {size}, kernel {layer.kernel[i]}, padding {pad}, "
+                       f"stride {layer.stride[i]}{d})")
+            return (None, None), pads, (error("E201", message, layer.span_of("kernel"),
+                                              "use a smaller kernel, padding=same, or fewer pooling layers before"),)
+        out.append(n)
+    return (out[0], out[1]), pads, ()
+
+
+def conv(layer: ir.Conv, shape: Shape | None) -> Result:
+    if shape is None:
+        return Result((None, None, layer.filters), None, 0, None)
+    if len(shape) != 3:
+        return _not_a_volume(layer, shape, layer.filters)
+    h, w, c = shape
+    (oh, ow), pads, problems = _spatial(layer, h, w, layer.dilation)
+    g = layer.groups
+    if c is not None and (c % g or layer.filters % g):
+        what, n = ("input channels", c) if c % g else ("filters", layer.filters)
+        problems += (error("E202", f"groups={g} does not divide the {what} ({n})", layer.span_of("groups"),
+                           "groups must divide both the input channels and the filters"),)
+        c = None
+    fan_in = None if c is None else layer.kernel[0] * layer.kernel[1] * c // g
+    params = None if fan_in is None else (fan_in + layer.bias) * layer.filters
+    macs = None if fan_in is None or oh is None else oh * ow * layer.filters * fan_in
+    return Result((oh, ow, layer.filters), params, 0, macs, fan_in, shape[2], pads, problems)
+
+
+def pool(layer: ir.Pool, shape: Shape | None) -> Result:
+    if shape is None:
+        return Result(None)
+    if len(shape) != 3:
+        return _not_a_volume(layer, shape)
+    h, w, c = shape
+    problems: tuple[Diagnostic, ...] = ()
+    if layer.padding != "same" and any(p > k // 2 for p, k in zip(layer.padding, layer.kernel)):
+        message = f"padding {layer.padding[0]}x{layer.padding[1]} is more than half the kernel {layer.kernel[0]}x{layer.kernel[1]}"
+        problems = (error("E204", message, layer.span_of("padding"),
+                          "a window wholly in the padding has nothing to pool; use at most kernel/2"),)
+    (oh, ow), pads, shrink = _spatial(layer, h, w, (1, 1))
+    return Result((oh, ow, c), 0, 0, 0, None, c, pads, problems + shrink)
+
+
+def global_pool(layer: ir.GlobalPool, shape: Shape | None) -> Result:
+    if shape is None:
+        return Result(None)
+    if len(shape) != 3:
+        return _not_a_volume(layer, shape)
+    return Result((1, 1, shape[2]), in_channels=shape[2])
+
+
+def flatten(layer: ir.Flatten, shape: Shape | None) -> Result:
+    if shape is None:
+        return Result(None)
+    return Result((size_of(shape),))
+
+
+def dense(layer: ir.Dense, shape: Shape | None) -> Result:
+    n_in = size_of(shape)
+    if n_in is None:
+        return Result((layer.units,), None, 0, None)
+    return Result((layer.units,), (n_in + layer.bias) * layer.units, 0, n_in * layer.units, n_in)
+
+
+def batchnorm(layer: ir.BatchNorm, shape: Shape | None) -> Result:
+    c = None if shape is None else shape[-1]
+    if c is None:
+        return Result(shape, None)
+    return Result(shape, 2 * c, 2 * c, 0, in_channels=c)
+
+
+def identity(layer: ir.Layer, shape: Shape | None) -> Result:
+    return Result(shape)
+
+
+def invalid(layer: ir.Invalid, shape: Shape | None) -> Result:
+    if layer.units is not None:
+        return Result((layer.units,), None, 0, None)
+    if layer.filters is not None:
+        return Result((None, None, layer.filters), None, 0, None)
+    return Result(None, None, 0, None)
+
+
+# One rule per layer kind; tests/test_tables.py checks it is complete.
+RULES: dict[type, Callable[..., Result]] = {
+    ir.Conv: conv, ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
+    ir.Activation: identity, ir.BatchNorm: batchnorm, ir.Dropout: identity, ir.Invalid: invalid,
+}

@@ -1,0 +1,150 @@
+"""Checkers for option values: each turns a Word into a normalised value or
+raises ValueProblem (E105 for a wrong type, E106 for a value out of range).
+Pure Python, no torch.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import ir
+from .diagnostics import did_you_mean
+from .ir import ACTIVATIONS
+from .syntax import Word
+
+# Larger numbers are certainly typos, and keep every figure a float can hold.
+MAX_INT = 2**31 - 1
+
+
+class ValueProblem(Exception):
+    """A value that does not fit its option: code E105 (type) or E106 (range)."""
+
+    def __init__(self, code: str, message: str, help: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.help = code, message, help
+
+
+def _int(word: Word, what: str, minimum: int) -> int:
+    if word.kind == "float" and float(word.value).is_integer() and "." not in word.text:
+        value = int(word.value)  # 1e3
+    elif word.kind != "int":
+        raise ValueProblem("E105", f"{what} must be a whole number, got `{word.text}`")
+    else:
+        value = int(word.value)
+    _check_int(value, what, minimum)
+    return value
+
+
+def _check_int(value: int, what: str, minimum: int) -> None:
+    if value < minimum:
+        raise ValueProblem("E106", f"{what} must be at least {minimum}, got {value}")
+    if value > MAX_INT:
+        raise ValueProblem("E106", f"{what} {value:,} is too large (at most {MAX_INT:,})")
+
+
+def _pair(minimum: int) -> Callable[[Word, str], ir.Pair]:
+    def check(word: Word, what: str) -> ir.Pair:
+        if word.kind == "dims":
+            dims = word.value
+            if len(dims) != 2:
+                raise ValueProblem("E105", f"{what} takes one or two numbers (5 or 3x5), got `{word.text}`")
+            for d in dims:
+                _check_int(d, what, minimum)
+            return (dims[0], dims[1])
+        value = _int(word, what, minimum)
+        return (value, value)
+
+    return check
+
+
+def count(word: Word, what: str) -> int:
+    return _int(word, what, 1)
+
+
+def seed(word: Word, what: str) -> int:
+    return _int(word, what, 0)
+
+
+positive_pair = _pair(1)
+padding_pair = _pair(0)
+
+
+def padding(word: Word, what: str) -> ir.Padding:
+    if word.kind == "name":
+        if word.value == "same":
+            return "same"
+        if word.value == "valid":
+            return (0, 0)
+        raise ValueProblem("E105", f"{what} must be `valid`, `same`, a number or HxW, got `{word.text}`",
+                           did_you_mean(str(word.value), ["same", "valid"]))
+    return padding_pair(word, what)
+
+
+def boolean(word: Word, what: str) -> bool:
+    if word.kind == "name" and word.value in ("true", "false"):
+        return word.value == "true"
+    raise ValueProblem("E105", f"{what} must be `true` or `false`, got `{word.text}`",
+                       did_you_mean(word.text, ["true", "false"]))
+
+
+def activation(word: Word, what: str) -> str:
+    if word.kind == "name" and word.value in ACTIVATIONS:
+        return str(word.value)
+    raise ValueProblem("E105", f"unknown activation `{word.text}`",
+                       did_you_mean(word.text, ACTIVATIONS) or f"one of: {', '.join(ACTIVATIONS)}")
+
+
+def _float(word: Word, what: str) -> float:
+    if word.kind not in ("int", "float"):
+        raise ValueProblem("E105", f"{what} must be a number, got `{word.text}`")
+    return float(word.value)
+
+
+def _ranged(low: float, high: float, closed_high: bool = False, open_low: bool = False):
+    def check(word: Word, what: str) -> float:
+        value = _float(word, what)
+        too_low = value <= low if open_low else value < low
+        too_high = value > high if closed_high else value >= high
+        if too_low or too_high:
+            left, right = "(" if open_low else "[", "]" if closed_high else ")"
+            raise ValueProblem("E106", f"{what} must be in {left}{low:g}, {high:g}{right}, got {word.text}")
+        return value
+
+    return check
+
+
+rate = _ranged(0.0, 1.0)
+fraction = _ranged(0.0, 1.0, open_low=True)
+unit = _ranged(0.0, 1.0, closed_high=True)
+positive = _ranged(0.0, float("inf"), open_low=True)
+non_negative = _ranged(0.0, float("inf"))
+
+
+def any_float(word: Word, what: str) -> float:
+    return _float(word, what)
+
+
+def choice(*names: str):
+    def check(word: Word, what: str) -> str:
+        if word.kind == "name" and word.value in names:
+            return str(word.value)
+        raise ValueProblem("E105", f"{what} must be one of {', '.join(names)}; got `{word.text}`",
+                           did_you_mean(word.text, names))
+
+    return check
+
+
+def name(word: Word, what: str) -> str:
+    if word.kind != "name":
+        raise ValueProblem("E105", f"{what} must be a name, got `{word.text}`")
+    return str(word.value)
+
+
+def input_dims(word: Word, what: str) -> ir.Shape:
+    dims = word.value if word.kind == "dims" else (word.value,) if word.kind == "int" else None
+    if dims is None or len(dims) > 3:
+        raise ValueProblem("E105", f"the input must be HxWxC, HxW or N, got `{word.text}`",
+                           "for example `input 32x32x3`")
+    for d in dims:
+        _check_int(d, "each input dimension", 1)
+    return (dims[0], dims[1], 1) if len(dims) == 2 else tuple(dims)
