@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+# tests/strategies.py and tests/torch_reference.py are imported as plain modules.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture

@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     analyses = analyse(expand(args.paths), args)
     color = {"always": True, "never": False}.get(args.color)
-    print(render(analyses, args.format, quiet=args.quiet, color=color))
+    output = render(analyses, args.format, quiet=args.quiet, color=color)
+    if output:
+        print(output)
     failed = any(a.errors or (args.strict and a.warnings) for a in analyses)
     return 1 if failed else 0
