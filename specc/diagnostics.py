@@ -6,7 +6,6 @@ SARIF or GitHub annotations lives in :mod:`specc.render`.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
@@ -60,6 +59,8 @@ def warning(code: str, message: str, span: Span, help: str | None = None) -> Dia
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
     """The valid name closest to a misspelt one, or None if nothing is close."""
+    import difflib  # only on the error path: it costs start-up time
+
     choices = list(choices)
     lowered = word.lower()
     if lowered != word and lowered in choices:
