@@ -1,0 +1,29 @@
+"""A plain (non-editable) install works: the grammar ships inside the wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("specc-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert "specc/grammar/specc.lark" in names
+        assert any(name.endswith("entry_points.txt") for name in names)
+        archive.extractall(tmp_path / "site")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import specc, specc.syntax;"
+            "assert specc.__file__.startswith(sys.argv[1]), specc.__file__;"
+            "assert str(specc.syntax.grammar_path()).startswith(sys.argv[1]);"
+            "print(specc.check(sys.argv[2]).totals.params)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site"), str(ROOT / "specs" / "lenet5.cnn")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "62958"
