@@ -1,0 +1,76 @@
+"""Published JSON Schemas, generated from pydantic models.
+
+``report`` describes `specc check --format json` (one object per file), so
+tools that consume it can validate it; the training config and checkpoint
+metadata schemas come from their own pydantic models in specc.train and
+specc.checkpoint. Never imported by `specc check` itself: pydantic costs
+start-up time, and the report is written from plain dicts.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Shape = list[int | None]
+
+
+class _Open(BaseModel):
+    # More keys may be added to the report; consumers must tolerate them.
+    model_config = ConfigDict(extra="allow")
+
+
+class LayerEntry(_Open):
+    name: str = Field(description="the layer's label, or its default name (conv1, pool1, fc1, ...)")
+    kind: str = Field(description="conv, maxpool, avgpool, globalavgpool, globalmaxpool, flatten, fc, "
+                                  "activation, batchnorm or dropout")
+    line: int = Field(description="the spec line the layer is written on (1-based)")
+    output: Shape | None = Field(description="[H, W, C] for a volume, [N] for a vector; null where unknown")
+    activations: int | None = Field(description="size of the output (values per sample)")
+    params: int | None = Field(description="trainable parameters")
+    macs: int | None = Field(description="multiply-accumulates per sample, bias excluded")
+    fan_in: int | None = Field(description="inputs each output unit sees (conv and fc)")
+    density: float | None = Field(description="fan_in / input size, 3 significant digits")
+    dense_params: int | None = Field(description="params of a dense layer between the same volumes")
+    sharing: float | None = Field(description="dense_params / params, one decimal")
+    reuse: int | None = Field(description="output positions each weight is applied at")
+    receptive_field: int | None = Field(description="receptive field on the input (larger axis)")
+    jump: int | None = Field(description="distance on the input between adjacent outputs (larger axis)")
+
+
+class Totals(_Open):
+    params: int
+    trainable_params: int
+    buffers: int = Field(description="non-trainable buffers (batchnorm running statistics)")
+    macs: int
+    activations: int = Field(description="sum of the layers' output sizes")
+
+
+class DiagnosticEntry(_Open):
+    severity: Literal["error", "warning"]
+    code: str = Field(pattern=r"^[EW]\d{3}$")
+    line: int
+    column: int
+    end_line: int
+    end_column: int = Field(description="exclusive, as in SARIF")
+    message: str
+
+
+class Report(_Open):
+    """One spec's `specc check --format json` object."""
+
+    file: str
+    model: str | None
+    ok: bool
+    input: Shape | None
+    layers: list[LayerEntry]
+    totals: Totals
+    diagnostics: list[DiagnosticEntry]
+
+
+def report_schema() -> dict:
+    schema = Report.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "specc check report"
+    return schema
