@@ -42,3 +42,18 @@ def test_every_example_spec_matches_torch(path: Path) -> None:
 def test_generated_specs_match_torch(generated) -> None:
     analysis = specc.compile(generated.text, "generated.cnn")
     assert_matches(analysis, measure(generated.input, list(generated.layers)))
+
+
+SAME_CASES = [(n, k, s, d) for n in (5, 6, 7, 8) for k in (1, 2, 3, 4) for s in (1, 2, 3) for d in (1, 2)]
+
+
+@pytest.mark.parametrize("n, k, s, d", SAME_CASES)
+def test_same_padding_for_every_kernel_stride_and_dilation(n: int, k: int, s: int, d: int) -> None:
+    # Even kernels and strides > 1 included: PyTorch's own padding="same" cannot express these.
+    text = f"input {n}x{n + 1}x2\nconv 3 {k}x{k + 1} stride={s} padding=same dilation={d}\nmaxpool {k} s={s} p=same\n"
+    layers = [dict(kind="conv", filters=3, kernel=(k, k + 1), stride=(s, s), padding="same", dilation=(d, d),
+                   groups=1, bias=True, activation=None, slope=0.01),
+              dict(kind="maxpool", kernel=(k, k), stride=(s, s), padding="same")]
+    analysis = specc.compile(text)
+    assert_matches(analysis, measure((n, n + 1, 2), layers))
+    assert analysis.layers[0].output[:2] == (-(-n // s), -(-(n + 1) // s))
