@@ -1,7 +1,89 @@
-"""`specc compile` (not yet built)."""
+"""`specc compile SPEC [-o FILE] [--check]`: the spec as a standalone PyTorch module.
+
+Refuses a spec with errors (the diagnostics of `specc check` on stderr, exit 1,
+nothing written); writes FILE atomically, or prints the source to stdout.
+Code generation needs no torch, so neither does this command.
+"""
+
+from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import SpeccError
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser("compile", help="emit a standalone PyTorch nn.Module for a spec",
+                       description="Emit a readable PyTorch module (one nn.Module class, importing only torch) "
+                                   "for a .cnn spec. Exit 0: written; 1: the spec has errors (or, with --check, "
+                                   "FILE is out of date); 2: usage or I/O problem.")
+    p.add_argument("spec", metavar="SPEC", help=".cnn file, or - for stdin")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default: stdout)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if FILE (-o) differs from what the spec compiles to")
+    p.set_defaults(run=run)
+
+
+def _analyse(spec: str):
+    from ..pipeline import compile_bytes
+    from ..rules.config import lint_options
+
+    try:
+        data = sys.stdin.buffer.read() if spec == "-" else Path(spec).read_bytes()
+    except OSError as exc:
+        raise SpeccError(f"cannot read '{spec}': {exc.strerror or exc}", 2) from exc
+    path = "<stdin>" if spec == "-" else spec
+    return compile_bytes(data, path, **lint_options(Path(spec), None, None))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
+
+
+def _up_to_date(path: Path, source: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == source
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..codegen import generate
+    from ..report import render
+
+    if args.check and not args.output:
+        raise SpeccError("--check needs -o FILE: the generated file to compare", 2)
+    analysis = _analyse(args.spec)
+    if analysis.diagnostics:
+        color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+        print(render([analysis], "text", quiet=True, color=color), file=sys.stderr)
+    if not analysis.ok:
+        return 1
+    source = generate(analysis)
+    if args.check:
+        if _up_to_date(Path(args.output), source):
+            return 0
+        print(f"{args.output} is out of date with {args.spec}: run `specc compile {args.spec} -o {args.output}`",
+              file=sys.stderr)
+        return 1
+    if args.output:
+        write_atomically(Path(args.output), source)
+    else:
+        sys.stdout.write(source)
+    return 0

@@ -1,0 +1,85 @@
+"""``specc.build(source)``: the module `specc compile` writes, built in-process.
+
+It runs exactly the source that :func:`specc.codegen.generate` returns, so the
+code a user reads in a compiled file is the code that trains and exports;
+there is no second builder that could drift from it. Imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import sys
+import types
+from pathlib import Path
+
+import torch
+
+from . import pipeline
+from .codegen import generate
+from .codegen_names import class_name
+from .errors import SpeccError
+from .pipeline import Analysis
+
+
+def analyse(source: str | Path, path: str | None = None) -> Analysis:
+    """Check ``source``: a path (Path, or a str naming an existing file) or the spec's text.
+
+    Raises SpeccError with the rendered diagnostics if the spec has errors.
+    """
+    if isinstance(source, Path) or ("\n" not in source and (Path(source).is_file() or source.endswith(".cnn"))):
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise SpeccError(f"cannot read '{source}': {exc.strerror or exc}", 2) from exc
+        analysis = pipeline.compile_bytes(data, path or str(source))
+    else:
+        analysis = pipeline.compile(source, path or "<string>")
+    if not analysis.ok:
+        raise SpeccError(f"{analysis.path} has errors; nothing was built\n{diagnostics(analysis)}")
+    return analysis
+
+
+def diagnostics(analysis: Analysis) -> str:
+    """The diagnostics exactly as `specc check --quiet` prints them, without colour."""
+    from .report import render
+
+    return render([analysis], "text", quiet=True, color=False)
+
+
+def load(code: str, name: str, filename: str) -> type[torch.nn.Module]:
+    """Execute generated source in a fresh module and return its class ``name``.
+
+    The source is registered with linecache under ``filename`` so tracebacks,
+    ``inspect`` and torch's tracers can show the generated lines.
+    """
+    module = types.ModuleType(f"specc_generated_{name.lower()}")
+    module.__file__ = filename
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    exec(compile(code, filename, "exec"), module.__dict__)  # specc's own generated source, never user code
+    return module.__dict__[name]
+
+
+def build(source: str | Path, *, path: str | None = None) -> torch.nn.Module:
+    """The generated module for a spec (a path or the spec's text), constructed with no arguments.
+
+    ``path`` names the spec in messages and the generated header when
+    ``source`` is text. Raises SpeccError if the spec has errors.
+    """
+    analysis = analyse(source, path)
+    code = generate(analysis)
+    digest = hashlib.sha256(code.encode()).hexdigest()[:12]
+    name = class_name(analysis.model.name)
+    return load(code, name, f"<specc-generated {name} {digest}>")()
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module sets the package attribute ``specc.build`` to the
+    module, hiding the function that ``specc.__getattr__`` returns; calling the
+    module calls the function, so ``specc.build(...)`` works in either order."""
+
+    def __call__(self, source: str | Path, *, path: str | None = None) -> torch.nn.Module:
+        return build(source, path=path)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,257 @@
+"""Analysis to PyTorch source: one readable ``nn.Module`` per spec. No torch import.
+
+``generate(analysis)`` is the only way specc turns a spec into a module:
+`specc compile` writes its result and ``specc.build`` executes it, so the file
+a user reads is exactly the code that trains. Each layer kind has an emitter in
+EMITTERS (tests check it covers every kind); an emitter returns the submodules
+the layer needs and the lines of ``forward``, each with the shape after it.
+Shapes and padding come from the check report, never recomputed here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import __version__, ir
+from .codegen_layout import module_source
+from .codegen_names import attribute_names, extra_name, source_lines, statement_text
+from .infer import LayerReport
+from .ir import Pair, Shape
+from .pipeline import Analysis
+
+FINAL_ACTIVATIONS = ("softmax", "sigmoid")
+# Activation word -> (expression applied to `x` inside forward, module for a line of its own).
+FUNCTIONS: dict[str, tuple[str, str]] = {
+    "relu": ("torch.relu({x})", "nn.ReLU()"),
+    "sigmoid": ("torch.sigmoid({x})", "nn.Sigmoid()"),
+    "tanh": ("torch.tanh({x})", "nn.Tanh()"),
+    "softmax": ("torch.softmax({x}, dim=1)", "nn.Softmax(dim=1)"),
+    "leaky_relu": ("nn.functional.leaky_relu({x}, {slope})", "nn.LeakyReLU({slope})"),
+    "linear": ("{x}", "nn.Identity()"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of forward: ``x = <expr>``, the shape after it, and where it comes from."""
+
+    expr: str
+    shape: Shape
+    note: str
+
+
+@dataclass
+class Unit:
+    """What one spec line contributes: submodules (name, constructor, comment) and forward steps."""
+
+    modules: list[tuple[str, str, str]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """The names and source text an emitter needs for one layer."""
+
+    attr: str
+    note: str
+    taken: set[str]
+
+    def extra(self, suffix: str) -> str:
+        return extra_name(self.attr, suffix, self.taken)
+
+
+def number(value: float) -> str:
+    """A float literal that round-trips, including the infinities a spec can write (`1e999`)."""
+    if value != value:
+        return 'float("nan")'
+    if value in (float("inf"), float("-inf")):
+        return 'float("inf")' if value > 0 else 'float("-inf")'
+    return repr(float(value))
+
+
+def pair(p: Pair) -> str:
+    return str(p[0]) if p[0] == p[1] else f"({p[0]}, {p[1]})"
+
+
+def activate(function: str | None, slope: float, expr: str) -> str:
+    if function is None:
+        return expr
+    return FUNCTIONS[function][0].format(x=expr, slope=number(slope))
+
+
+def _padding(r: LayerReport, stride_one_same: bool) -> tuple[str | None, tuple[int, int, int, int] | None]:
+    """The layer's own ``padding=`` argument, or the (left, right, top, bottom) a pad module must add.
+
+    Symmetric padding goes into the layer; `padding=same` that needs one more
+    pixel bottom/right (even kernels, strides > 1) cannot, so it is explicit.
+    """
+    layer = r.layer
+    if layer.padding != "same":
+        return (None if layer.padding == (0, 0) else pair(layer.padding)), None
+    top, bottom, left, right = r.pads
+    if top != bottom or left != right:
+        return None, (left, right, top, bottom)
+    if stride_one_same:
+        return '"same"', None
+    return (None if (top, left) == (0, 0) else pair((top, left))), None
+
+
+def _pad_step(r: LayerReport, ctx: Context, unit: Unit, pads: tuple[int, ...], fill: str | None) -> None:
+    left, right, top, bottom = pads
+    name = ctx.extra("pad")
+    ctor = f"nn.ZeroPad2d({pads})" if fill is None else f"nn.ConstantPad2d({pads}, {fill})"
+    line = f"line {r.layer.line}"
+    unit.modules.append((name, ctor, f"{line}: padding=same of {ctx.attr}, (left, right, top, bottom)"))
+    h, w, c = r.input
+    where = f"padding=same of {ctx.attr}: {top} top, {bottom} bottom, {left} left, {right} right"
+    unit.steps.append(Step(f"self.{name}(x)", (h + top + bottom, w + left + right, c), f"{line}: {where}"))
+
+
+def _arguments(*pairs: tuple[str, str | None]) -> str:
+    return ", ".join(f"{k}={v}" if k else v for k, v in pairs if v is not None)
+
+
+def conv(r: LayerReport, ctx: Context) -> Unit:
+    layer: ir.Conv = r.layer
+    unit = Unit()
+    padding, explicit = _padding(r, layer.stride == (1, 1))
+    if explicit:
+        _pad_step(r, ctx, unit, explicit, None)
+    args = _arguments(
+        ("", str(r.in_channels)), ("", str(layer.filters)), ("kernel_size", pair(layer.kernel)),
+        ("stride", None if layer.stride == (1, 1) else pair(layer.stride)), ("padding", padding),
+        ("dilation", None if layer.dilation == (1, 1) else pair(layer.dilation)),
+        ("groups", None if layer.groups == 1 else str(layer.groups)), ("bias", None if layer.bias else "False"))
+    unit.modules.append((ctx.attr, f"nn.Conv2d({args})", _params(r)))
+    expr = activate(layer.activation, layer.slope, f"self.{ctx.attr}(x)")
+    unit.steps.append(Step(expr, r.output, ctx.note))
+    return unit
+
+
+def pool(r: LayerReport, ctx: Context) -> Unit:
+    layer: ir.Pool = r.layer
+    unit = Unit()
+    padding, explicit = _padding(r, False)
+    if explicit:
+        # Max pooling pads with -inf (a padded pixel never wins); average pooling
+        # counts padded zeros, as nn.AvgPool2d's count_include_pad=True does.
+        _pad_step(r, ctx, unit, explicit, 'float("-inf")' if layer.op == "max" else None)
+    cls = "nn.MaxPool2d" if layer.op == "max" else "nn.AvgPool2d"
+    args = _arguments(("kernel_size", pair(layer.kernel)), ("stride", pair(layer.stride)), ("padding", padding))
+    unit.modules.append((ctx.attr, f"{cls}({args})", _params(r)))
+    unit.steps.append(Step(f"self.{ctx.attr}(x)", r.output, ctx.note))
+    return unit
+
+
+def global_pool(r: LayerReport, ctx: Context) -> Unit:
+    cls = "nn.AdaptiveMaxPool2d" if r.layer.op == "max" else "nn.AdaptiveAvgPool2d"
+    return _single(r, ctx, f"{cls}(1)")
+
+
+def flatten(r: LayerReport, ctx: Context) -> Unit:
+    return _single(r, ctx, "nn.Flatten()")
+
+
+def dense(r: LayerReport, ctx: Context) -> Unit:
+    layer: ir.Dense = r.layer
+    unit = Unit()
+    n_in = r.fan_in
+    if len(r.input) == 3:
+        # NCHW flatten: channel-major order, unlike Keras' HWC.
+        unit.steps.append(Step("torch.flatten(x, 1)", (n_in,), f"{ctx.note} (flatten first, channel-major)"))
+    args = _arguments(("", str(n_in)), ("", str(layer.units)), ("bias", None if layer.bias else "False"))
+    unit.modules.append((ctx.attr, f"nn.Linear({args})", _params(r)))
+    unit.steps.append(Step(activate(layer.activation, layer.slope, f"self.{ctx.attr}(x)"), r.output, ctx.note))
+    return unit
+
+
+def activation(r: LayerReport, ctx: Context) -> Unit:
+    layer: ir.Activation = r.layer
+    return _single(r, ctx, FUNCTIONS[layer.function][1].format(slope=number(layer.slope)))
+
+
+def batchnorm(r: LayerReport, ctx: Context) -> Unit:
+    layer: ir.BatchNorm = r.layer
+    cls = "nn.BatchNorm2d" if len(r.input) == 3 else "nn.BatchNorm1d"
+    args = _arguments(("", str(r.in_channels)), ("eps", None if layer.eps == 1e-5 else number(layer.eps)),
+                      ("momentum", None if layer.momentum == 0.1 else number(layer.momentum)))
+    return _single(r, ctx, f"{cls}({args})")
+
+
+def dropout(r: LayerReport, ctx: Context) -> Unit:
+    return _single(r, ctx, f"nn.Dropout({number(r.layer.rate)})")
+
+
+def invalid(r: LayerReport, ctx: Context) -> Unit:
+    raise ValueError(f"cannot generate code for the invalid layer {r.layer.name!r}: the spec has errors")
+
+
+def _single(r: LayerReport, ctx: Context, ctor: str) -> Unit:
+    return Unit([(ctx.attr, ctor, _params(r))], [Step(f"self.{ctx.attr}(x)", r.output, ctx.note)])
+
+
+def _params(r: LayerReport) -> str:
+    text = f"line {r.layer.line}"
+    if r.params:
+        text += f", {r.params:,} parameters"
+    if r.buffers:
+        text += f" + {r.buffers:,} running statistics"
+    return text
+
+
+# One emitter per layer kind; tests/test_compile.py checks it matches shapes.RULES.
+EMITTERS: dict[type, Callable[[LayerReport, Context], Unit]] = {
+    ir.Conv: conv, ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
+    ir.Activation: activation, ir.BatchNorm: batchnorm, ir.Dropout: dropout, ir.Invalid: invalid,
+}
+
+
+def final_activation(analysis: Analysis) -> str | None:
+    """``softmax`` or ``sigmoid`` when the spec's last layer ends in one, else None."""
+    if not analysis.layers:
+        return None
+    layer = analysis.layers[-1].layer
+    function = getattr(layer, "function", None) or getattr(layer, "activation", None)
+    return function if function in FINAL_ACTIVATIONS else None
+
+
+def attributes(analysis: Analysis) -> dict[str, str]:
+    """Each layer's name in the spec -> its attribute on the generated module."""
+    return dict(zip((r.layer.name for r in analysis.layers), attribute_names(analysis.model.layers)))
+
+
+def _units(analysis: Analysis, final: str | None) -> list[Unit]:
+    lines = source_lines(analysis.source)
+    names = attribute_names(analysis.model.layers)
+    taken = set(names)
+    units = []
+    for index, (r, name) in enumerate(zip(analysis.layers, names)):
+        if final and index == len(analysis.layers) - 1 and isinstance(r.layer, (ir.Conv, ir.Dense)):
+            # The final softmax/sigmoid is applied in forward, after logits.
+            r = dataclasses.replace(r, layer=dataclasses.replace(r.layer, activation=None))
+        note = f"line {r.layer.line}: {statement_text(lines, r.layer.span)}"
+        units.append(EMITTERS[type(r.layer)](r, Context(name, note, taken)))
+    return units
+
+
+def generate(analysis: Analysis) -> str:
+    """The module source for an error-free Analysis; byte-identical for the same spec and specc version."""
+    if not analysis.ok or analysis.model is None or analysis.model.input is None:
+        raise ValueError("generate() needs an analysis without errors")
+    final = final_activation(analysis)
+    units = _units(analysis, final)
+    body = [s for u in units for s in u.steps]
+    final_step = None
+    if final:
+        last = analysis.layers[-1]
+        note = f"line {last.layer.line}: {statement_text(source_lines(analysis.source), last.layer.span)}"
+        if isinstance(last.layer, ir.Activation):
+            # A `softmax` line of its own: its module runs on logits' result.
+            expr = body.pop().expr.replace("(x)", "(self.logits(x))")
+        else:
+            expr = activate(final, 0.01, "self.logits(x)")
+        final_step = Step(expr, last.output, note)
+    modules = [m for u in units for m in u.modules]
+    return module_source(analysis, modules, body, final_step, final, __version__)
