@@ -1,6 +1,6 @@
 """Reference torch modules for the check oracle, written independently of specc.
 
-``reference_layers(input, layers)`` turns the generator's plain layer
+``reference_layer(layer, shape)`` turns the generator's plain layer
 descriptions (tests/strategies.py) into one torch module per spec line, and
 ``measure`` runs them on zeros to read what the real framework says: output
 shape (as H×W×C or N), parameters, buffers and MACs.
@@ -40,7 +40,7 @@ def _padded(layer: dict, h: int, w: int, core: nn.Module, fill: float = 0.0) -> 
     return [nn.ConstantPad2d((left, right, top, bottom), fill), core]
 
 
-def _module(layer: dict, shape: tuple[int, ...]) -> nn.Module:
+def reference_layer(layer: dict, shape: tuple[int, ...]) -> nn.Module:
     kind = layer["kind"]
     if kind == "conv":
         h, w, c = shape
@@ -96,7 +96,7 @@ def measure(input_shape: tuple[int, ...], layers: list[dict], batch: int = 2) ->
     shape = input_shape
     with torch.no_grad():
         for layer in layers:
-            module = _module(layer, shape).eval()
+            module = reference_layer(layer, shape).eval()
             x = module(x)
             found.append({
                 "output": _hwc(x),
