@@ -59,7 +59,7 @@ def compile(text: str, path: str = "<string>", *, select: Iterable[str] | None =
     diagnostics += shape_errors
     if not any(d.severity == "error" for d in diagnostics):
         diagnostics += rules.lint(model, reports, select, ignore)
-    diagnostics = rules.apply_suppressions(text, diagnostics) if hasattr(rules, "apply_suppressions") else diagnostics
+    diagnostics = rules.apply_suppressions(text, diagnostics)
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
     return Analysis(path, text, model, reports, totals, tuple(diagnostics))
 

@@ -6,14 +6,16 @@ maps the `--format` names to them.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ..pipeline import Analysis
-from . import jsonfmt, text
+from . import github, jsonfmt, sarif, text
 
 FORMATS: dict[str, Callable[[Sequence[Analysis]], str]] = {
     "text": text.render,
     "json": jsonfmt.render,
+    "sarif": sarif.render,
+    "github": github.render,
 }
 
 

@@ -1,17 +1,27 @@
-"""Lint rules (warnings). Each rule lives in its own module of this package.
+"""Lint rules (warnings): one module per rule, listed in :mod:`.registry`.
 
-``lint(model, reports)`` runs every enabled rule and returns its diagnostics.
+``lint(model, reports, select, ignore)`` runs the enabled rules over a model
+without errors and returns their diagnostics; ``apply_suppressions`` drops the
+warnings that a `# specc: ignore` comment silences. Selection and the
+[tool.specc] table: :mod:`.selection` and :mod:`.config`. Pure Python, no torch.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..diagnostics import Diagnostic
 from ..infer import LayerReport
 from ..ir import Model
+from .registry import RULES
+from .selection import enabled
+from .suppress import apply_suppressions
+
+__all__ = ["RULES", "apply_suppressions", "lint"]
 
 
-def lint(model: Model, reports: tuple[LayerReport, ...], select: Iterable[str] | None = None,
-         ignore: Iterable[str] | None = None) -> list[Diagnostic]:
-    return []
+def lint(model: Model, reports: Sequence[LayerReport], select: Iterable[str] | str | None = None,
+         ignore: Iterable[str] | str | None = None) -> list[Diagnostic]:
+    """Warnings from the rules that ``select``/``ignore`` enable (default: the default set)."""
+    codes = enabled(select, ignore)
+    return [d for code, rule in RULES.items() if code in codes for d in rule.check(model, reports)]

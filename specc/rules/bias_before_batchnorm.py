@@ -1,0 +1,59 @@
+"""A conv/fc bias right before batchnorm is wasted.
+
+## What it does
+Flags a conv or fc layer with a bias (the default) and no activation whose
+output goes straight into `batchnorm` (`flatten` between is allowed), and says
+how many parameters the bias costs.
+
+## Why is this bad?
+Batchnorm subtracts each channel's mean over the batch, and a bias adds the
+same constant to every value of its channel, so the bias is subtracted right
+away: it never changes the output and its gradient is zero. Batchnorm's own
+shift β takes its role, as the course notes when it introduces batch
+normalisation. Set `bias=false`: the same network, fewer parameters.
+
+## Example
+```
+conv 64 3x3 padding=same
+batchnorm
+relu
+```
+
+## Use instead
+```
+conv 64 3x3 padding=same bias=false
+batchnorm
+relu
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from .. import ir
+from ..diagnostics import Diagnostic, warning
+from ..infer import LayerReport
+from ..ir import Model
+from .walk import WEIGHTED, activation
+
+CODE = "W401"
+NAME = "bias-before-batchnorm"
+DEFAULT = True
+
+
+def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+    for index, r in enumerate(reports):
+        layer = r.layer
+        if not isinstance(layer, WEIGHTED) or not layer.bias or activation(layer):
+            continue
+        after = next((a.layer for a in reports[index + 1:] if not isinstance(a.layer, ir.Flatten)), None)
+        if not isinstance(after, ir.BatchNorm):
+            continue
+        biases = layer.filters if isinstance(layer, ir.Conv) else layer.units
+        yield warning(
+            CODE,
+            f"the {biases:,} biases of {layer.name} are cancelled by {after.name} (line {after.line}), which "
+            f"subtracts each channel's batch mean: {biases:,} wasted parameters",
+            layer.span_of("bias"),
+            f"write `bias=false` on {layer.name}; batchnorm's own shift replaces the bias")

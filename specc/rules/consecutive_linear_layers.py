@@ -1,0 +1,72 @@
+"""Two conv/fc layers with no nonlinearity between them.
+
+## What it does
+Flags a conv or fc layer without an activation whose output reaches the next
+conv or fc layer through nothing but linear steps: `flatten`, `dropout`,
+average pooling, `batchnorm` or a `linear` line. Max pooling and any
+activation break the chain. Networks without a single activation are left to
+W103 (`no-activation`), which reports them once.
+
+## Why is this bad?
+A composition of linear maps is one linear map: the two layers compute what a
+single layer could, so the extra depth adds parameters and MACs but no
+expressive power. (Batchnorm is an affine map once its statistics are frozen,
+so it does not help.) Usually an activation was forgotten.
+
+## Example
+```
+conv 32 3x3 padding=same
+batchnorm
+conv 32 3x3 padding=same relu
+```
+
+## Use instead
+```
+conv 32 3x3 padding=same
+batchnorm
+relu
+conv 32 3x3 padding=same relu
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from ..diagnostics import Diagnostic, warning
+from ..infer import LayerReport
+from ..ir import Model
+from .walk import WEIGHTED, activation, bends, is_affine
+
+CODE = "W102"
+NAME = "consecutive-linear-layers"
+DEFAULT = True
+
+
+def linear_successor(reports: Sequence[LayerReport], index: int) -> LayerReport | None:
+    """The conv/fc layer that the output of layer ``index`` reaches linearly, if any."""
+    for r in reports[index + 1:]:
+        if isinstance(r.layer, WEIGHTED):
+            return r
+        if not is_affine(r.layer):
+            return None
+    return None
+
+
+def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+    if not bends(reports):
+        return  # W103's case
+    for index, r in enumerate(reports):
+        if not isinstance(r.layer, WEIGHTED) or activation(r.layer):
+            continue
+        after = linear_successor(reports, index)
+        if after is None:
+            continue
+        first, second = r.layer, after.layer
+        yield warning(
+            CODE,
+            f"{first.name} has no activation, so it and {second.name} (line {second.line}) compose into a "
+            f"single linear map: the second layer adds {after.params or 0:,} parameters but no expressive power",
+            first.span,
+            f"add an activation to {first.name} (e.g. `relu` at the end of its line, or a `relu` line after "
+            f"its batchnorm), or merge the two layers into one")

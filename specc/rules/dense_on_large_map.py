@@ -1,0 +1,79 @@
+"""A fully connected layer sees a large feature map.
+
+## What it does
+Flags an `fc` layer whose input (directly, or through `flatten`) is a
+feature map of more than 16x16 positions.
+
+## Why is this bad?
+Every unit of a fully connected layer is connected to every input value, and
+no weight is shared. The course's example: a 1000x1000x3 image into 1000
+units needs 3,000,000,000 parameters, while a convolution shares one small
+kernel across all positions (a 5x5 kernel over 3 channels: 76 parameters per
+filter). Classic networks shrink the map to a few positions per side before
+their first `fc`: LeNet-5 to 5x5, AlexNet to 6x6, VGG-16 to 7x7.
+
+## Example
+```
+input 224x224x3
+conv 16 3x3 padding=same relu
+fc 1000 softmax               # 802,817,000 parameters
+```
+
+## Use instead
+```
+input 224x224x3
+conv 16 3x3 padding=same relu
+maxpool 2x2
+conv 32 3x3 padding=same relu
+maxpool 2x2
+conv 64 3x3 padding=same relu
+globalavgpool
+fc 1000 softmax
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from .. import ir
+from ..diagnostics import Diagnostic, warning
+from ..infer import LayerReport
+from ..ir import Model
+from .walk import dims, fp32_size, volume
+
+CODE = "W101"
+NAME = "dense-on-large-map"
+DEFAULT = True
+
+MAX_POSITIONS = 16 * 16  # more than LeNet-5's 5x5, AlexNet's 6x6 and VGG-16's 7x7 by far
+PASS_THROUGH = (ir.Flatten, ir.Dropout, ir.Activation, ir.BatchNorm)
+
+
+def flattened(reports: Sequence[LayerReport], index: int) -> tuple[int, int, int] | None:
+    """The volume the fc layer at ``index`` flattens, by itself or via `flatten`."""
+    shape = volume(reports[index].input)
+    for r in reversed(reports[:index]):
+        if shape is not None or not isinstance(r.layer, PASS_THROUGH):
+            break
+        if isinstance(r.layer, ir.Flatten):
+            shape = volume(r.input)
+    return shape
+
+
+def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+    for index, r in enumerate(reports):
+        shape = flattened(reports, index) if isinstance(r.layer, ir.Dense) else None
+        if shape is None or shape[0] * shape[1] <= MAX_POSITIONS or r.params is None:
+            continue
+        h, w, c = shape
+        units = r.layer.units
+        conv = (5 * 5 * c + 1) * 16
+        yield warning(
+            CODE,
+            f"{r.layer.name} connects each of its {units:,} units to all {h * w * c:,} values of a "
+            f"{dims(shape)} map: {r.params:,} parameters ({fp32_size(r.params)} at fp32), none of them shared",
+            r.layer.span,
+            f"shrink the map first with conv and pooling layers (a `conv 16 5x5` here would share "
+            f"{conv:,} parameters across all {h * w:,} positions), or end the conv stack with "
+            f"`globalavgpool`; LeNet-5, AlexNet and VGG-16 reach 5x5, 6x6 and 7x7 before their first fc")

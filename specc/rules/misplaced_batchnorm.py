@@ -1,0 +1,57 @@
+"""Batchnorm after the last layer, or twice in a row.
+
+## What it does
+Flags a `batchnorm` with no conv or fc layer after it (it normalises the
+network's output), and a batchnorm directly after another batchnorm.
+
+## Why is this bad?
+Batchnorm keeps the inputs of the *next* layer well scaled during training;
+after the last layer it forces every output (every class score) to zero mean
+and unit variance over the batch, which fights the loss and makes predictions
+depend on the rest of the batch. A second batchnorm right after the first
+sees already normalised values: it only adds parameters.
+
+## Example
+```
+fc 10
+batchnorm
+softmax
+```
+
+## Use instead
+```
+fc 84
+batchnorm
+relu
+fc 10 softmax
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from .. import ir
+from ..diagnostics import Diagnostic, warning
+from ..infer import LayerReport
+from ..ir import Model
+from .walk import weighted_after
+
+CODE = "W403"
+NAME = "misplaced-batchnorm"
+DEFAULT = True
+
+
+def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+    for index, r in enumerate(reports):
+        layer = r.layer
+        if not isinstance(layer, ir.BatchNorm):
+            continue
+        before = reports[index - 1].layer if index else None
+        if isinstance(before, ir.BatchNorm):
+            yield warning(CODE, f"{layer.name} directly follows {before.name}: its input is already normalised, "
+                                f"so it only adds {r.params or 0:,} parameters", layer.span, "remove one of them")
+        elif weighted_after(reports, index) is None:
+            yield warning(CODE, f"{layer.name} comes after the last conv/fc layer: it normalises the network's "
+                                f"outputs over each batch instead of a layer's inputs", layer.span,
+                          "remove it, or move it between a hidden layer and its activation")

@@ -1,0 +1,70 @@
+"""A classifier's output layer has no softmax (opt-in).
+
+## What it does
+Flags a network whose output is a vector of several scores (or a 1x1 map of
+them) with no `softmax` (or `sigmoid`) as its last activation. Not on by
+default: training code often wants raw scores (logits) because its loss
+applies the softmax itself; select it with `--select W303` where specs are
+meant to describe the whole classifier, probabilities included.
+
+## Why is this bad?
+The course's classifiers end in softmax, so that the outputs are the
+probabilities of the classes. Without it the outputs are unbounded scores;
+with `relu` last they cannot even be negative, and a class whose score is
+clipped at 0 gets no gradient.
+
+## Example
+```
+fc 84 relu
+fc 10
+```
+
+## Use instead
+```
+fc 84 relu
+fc 10 softmax
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from .. import ir
+from ..diagnostics import Diagnostic, warning
+from ..infer import LayerReport
+from ..ir import Model
+from .walk import WEIGHTED, activation, activation_span
+
+CODE = "W303"
+NAME = "output-without-softmax"
+DEFAULT = False
+
+PROBABILITIES = ("softmax", "sigmoid")
+
+
+def last_step(reports: Sequence[LayerReport]) -> ir.Layer | None:
+    """The layer that decides the output's values: the last conv/fc or nonlinear activation."""
+    for r in reversed(reports):
+        if isinstance(r.layer, WEIGHTED) or activation(r.layer):
+            return r.layer
+    return None
+
+
+def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+    if not reports or reports[-1].output is None:
+        return
+    output = reports[-1].output
+    classes = output[-1]
+    if any(d != 1 for d in output[:-1]) or classes is None or classes < 2:
+        return
+    layer = last_step(reports)
+    if layer is None or activation(layer) in PROBABILITIES:
+        return
+    ends = f"{activation(layer)} on {layer.name}" if activation(layer) else f"{layer.name} with no activation"
+    span = activation_span(layer) if activation(layer) else layer.span
+    yield warning(
+        CODE,
+        f"the network's {classes} outputs end in {ends}: they are scores, not class probabilities",
+        span,
+        f"end the output layer with `softmax` (e.g. `fc {classes} softmax`)")

@@ -1,0 +1,78 @@
+"""Global pooling over units that each saw less than a quarter of the input.
+
+## What it does
+Flags a `globalavgpool` or `globalmaxpool` whose input units have a receptive
+field less than half the network's input, in height or width: each unit
+before the pooling has seen less than a quarter of the image. (A receptive
+field a little short of the input, like the 27x27 of the all-convolutional
+net on 32x32 images, is not flagged.)
+
+## Why is this bad?
+Global pooling throws away where a feature was; what is left is a bag of
+local patch detectors. If each detector sees only a 7x7 patch of a 32x32
+image, the classifier can count textures but cannot relate the parts of an
+object to each other. The receptive field grows by `(f - 1)·jump` per layer
+(the report's RF column), so each pooling or strided layer makes the next
+convolutions see much further. (A `fc` layer after the convolutions is not
+flagged: it is connected to every position, so it sees the whole input.)
+
+## Example
+```
+input 32x32x3
+conv 32 3x3 padding=same relu
+conv 64 3x3 padding=same relu
+globalavgpool                 # each unit saw 5x5 of 32x32: W205
+fc 10 softmax
+```
+
+## Use instead
+```
+input 32x32x3
+conv 32 3x3 padding=same relu
+maxpool 2x2
+conv 64 3x3 padding=same relu
+maxpool 2x2
+conv 128 3x3 padding=same relu
+maxpool 2x2
+conv 128 3x3 padding=same relu   # receptive field 38x38
+globalavgpool
+fc 10 softmax
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from .. import ir
+from ..diagnostics import Diagnostic, warning
+from ..infer import LayerReport
+from ..ir import Model
+from .walk import dims
+
+CODE = "W205"
+NAME = "receptive-field-too-small"
+DEFAULT = True
+
+
+def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+    if model.input is None or len(model.input) != 3:
+        return
+    size = model.input[:2]
+    for index, r in enumerate(reports):
+        if not isinstance(r.layer, ir.GlobalPool):
+            continue
+        field = reports[index - 1].receptive_field if index else (1, 1)
+        if field is None or all(2 * f >= n for f, n in zip(field, size)):
+            continue
+        seen = 100 * min(field[0], size[0]) * min(field[1], size[1]) / (size[0] * size[1])
+        window = next((a.layer.name for a in reversed(reports[:index]) if isinstance(a.layer, (ir.Conv, ir.Pool))),
+                      None)
+        where = f"({window}) " if window else ""
+        yield warning(
+            CODE,
+            f"{r.layer.name} pools units whose receptive field {where}is {dims(field)}, {seen:.3g}% of the "
+            f"{dims(size)} input: each unit before it saw less than a quarter of the image",
+            r.layer.span,
+            "add convolutions, pooling or strides before the global pooling until the receptive field (the "
+            "report's RF column) approaches the input size")

@@ -1,0 +1,58 @@
+"""Softmax before the output, or applied twice.
+
+## What it does
+Flags a `softmax` (on a conv/fc line or on its own line) that is followed by
+anything other than `flatten`: another layer, another activation, or a second
+softmax.
+
+## Why is this bad?
+Softmax turns scores into a probability distribution for the loss; it belongs
+on the output only. In the middle of a network it squashes every activation
+into [0, 1] with a sum of 1, and its gradient vanishes as soon as one score
+dominates. Applied twice, the second softmax sees values in [0, 1] and pushes
+the probabilities toward uniform (softmax of [1, 0, 0] is [0.58, 0.21, 0.21]),
+so the network cannot be confident.
+
+## Example
+```
+fc 10 softmax
+softmax
+```
+
+## Use instead
+```
+fc 10 softmax
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from .. import ir
+from ..diagnostics import Diagnostic, warning
+from ..infer import LayerReport
+from ..ir import Model
+from .walk import activation, activation_span, described
+
+CODE = "W301"
+NAME = "softmax-not-last"
+DEFAULT = True
+
+
+def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+    for index, r in enumerate(reports):
+        if activation(r.layer) != "softmax":
+            continue
+        after = next((a.layer for a in reports[index + 1:] if not isinstance(a.layer, ir.Flatten)), None)
+        if after is None:
+            continue
+        if isinstance(after, ir.Activation) and after.function == "softmax":
+            message = (f"softmax applied twice ({described(r.layer)}, then {after.name} on line {after.line}): the "
+                       f"second one flattens the probabilities toward uniform")
+            hint = f"remove the softmax on line {after.line}"
+        else:
+            message = (f"{described(r.layer)} is not the last layer: {after.name} (line {after.line}) follows, "
+                       f"so softmax squashes hidden features into probabilities")
+            hint = "use `relu` here, and softmax on the output layer only"
+        yield warning(CODE, message, activation_span(r.layer), hint)
