@@ -10,7 +10,7 @@ class MobilenetBlock(nn.Module):
 
     Input: (N, 3, 32, 32) (the spec's 32x32x3, channels first).
     Output: (N, 10), softmax over dim 1 as the spec says; logits() gives the scores before it.
-    Parameters: 13,898; buffers: 640 (batchnorm running statistics).
+    Parameters: 49,866; buffers: 1,408 (batchnorm running statistics).
     A volume is flattened in NCHW (channel-major) order, unlike Keras' HWC.
 
     Source spec:
@@ -37,7 +37,13 @@ class MobilenetBlock(nn.Module):
         pw2:   conv 128 1x1 bias=false
                batchnorm
                relu
-        globalavgpool                                            # -> 1x1x128
+        dw3:   conv 128 3x3 stride=2 padding=same groups=128 bias=false
+               batchnorm
+               relu
+        pw3:   conv 256 1x1 bias=false                           # -> 4x4x256, receptive field 19
+               batchnorm
+               relu
+        globalavgpool                                            # -> 1x1x256
         fc 10 softmax
     """
 
@@ -65,12 +71,19 @@ class MobilenetBlock(nn.Module):
         self.pw2 = nn.Conv2d(64, 128, kernel_size=1, bias=False)  # line 20, 8,192 parameters
         self.bn5 = nn.BatchNorm2d(128)  # line 21, 256 parameters + 256 running statistics
         self.relu5 = nn.ReLU()  # line 22
-        self.gpool1 = nn.AdaptiveAvgPool2d(1)  # line 23
-        self.fc1 = nn.Linear(128, 10)  # line 24, 1,290 parameters
+        self.dw3_pad = nn.ZeroPad2d((0, 1, 0, 1))  # line 23: padding=same of dw3, (left, right, top, bottom)
+        self.dw3 = nn.Conv2d(128, 128, kernel_size=3, stride=2, groups=128, bias=False)  # line 23, 1,152 parameters
+        self.bn6 = nn.BatchNorm2d(128)  # line 24, 256 parameters + 256 running statistics
+        self.relu6 = nn.ReLU()  # line 25
+        self.pw3 = nn.Conv2d(128, 256, kernel_size=1, bias=False)  # line 26, 32,768 parameters
+        self.bn7 = nn.BatchNorm2d(256)  # line 27, 512 parameters + 512 running statistics
+        self.relu7 = nn.ReLU()  # line 28
+        self.gpool1 = nn.AdaptiveAvgPool2d(1)  # line 29
+        self.fc1 = nn.Linear(256, 10)  # line 30, 2,570 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
-        return torch.softmax(self.logits(x), dim=1)  # (N, 10)  line 24: fc 10 softmax
+        return torch.softmax(self.logits(x), dim=1)  # (N, 10)  line 30: fc 10 softmax
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Scores before the final softmax: train with cross_entropy on these."""
@@ -92,7 +105,14 @@ class MobilenetBlock(nn.Module):
         x = self.pw2(x)  # (N, 128, 8, 8)  line 20: pw2: conv 128 1x1 bias=false
         x = self.bn5(x)  # (N, 128, 8, 8)  line 21: batchnorm
         x = self.relu5(x)  # (N, 128, 8, 8)  line 22: relu
-        x = self.gpool1(x)  # (N, 128, 1, 1)  line 23: globalavgpool
-        x = torch.flatten(x, 1)  # (N, 128)  line 24: fc 10 softmax (flatten first, channel-major)
-        x = self.fc1(x)  # (N, 10)  line 24: fc 10 softmax
+        x = self.dw3_pad(x)  # (N, 128, 9, 9)  line 23: padding=same of dw3: 0 top, 1 bottom, 0 left, 1 right
+        x = self.dw3(x)  # (N, 128, 4, 4)  line 23: dw3: conv 128 3x3 stride=2 padding=same groups=128 bias=false
+        x = self.bn6(x)  # (N, 128, 4, 4)  line 24: batchnorm
+        x = self.relu6(x)  # (N, 128, 4, 4)  line 25: relu
+        x = self.pw3(x)  # (N, 256, 4, 4)  line 26: pw3: conv 256 1x1 bias=false
+        x = self.bn7(x)  # (N, 256, 4, 4)  line 27: batchnorm
+        x = self.relu7(x)  # (N, 256, 4, 4)  line 28: relu
+        x = self.gpool1(x)  # (N, 256, 1, 1)  line 29: globalavgpool
+        x = torch.flatten(x, 1)  # (N, 256)  line 30: fc 10 softmax (flatten first, channel-major)
+        x = self.fc1(x)  # (N, 10)  line 30: fc 10 softmax
         return x
