@@ -6,8 +6,9 @@ SARIF or GitHub annotations lives in :mod:`specc.render`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 from .ir import Span
 

@@ -7,14 +7,15 @@ a layer's input channels, is computed later by :mod:`specc.infer`. No torch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Union
+from typing import Literal
 
 Pair = tuple[int, int]
 # A volume is (H, W, C), a vector (N,); a dimension is None where an earlier
 # error left it unknown.
-Shape = tuple[Union[int, None], ...]
-Padding = Union[Pair, Literal["same"]]
+Shape = tuple[int | None, ...]
+Padding = Pair | Literal["same"]
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear")
 

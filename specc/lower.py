@@ -9,15 +9,31 @@ was written. Pure Python, no torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from . import ir
 from .diagnostics import Diagnostic, did_you_mean, error
 from .ir import ACTIVATIONS, Span
 from .syntax import Statement, Word
-from .values import (ValueProblem, activation, any_float, boolean, choice, count, fraction, input_dims, name,
-                     non_negative, padding, positive, positive_pair, rate, seed, unit)
+from .values import (
+    ValueProblem,
+    activation,
+    any_float,
+    boolean,
+    choice,
+    count,
+    fraction,
+    input_dims,
+    name,
+    non_negative,
+    padding,
+    positive,
+    positive_pair,
+    rate,
+    seed,
+    unit,
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +66,10 @@ TRAIN_OPTIONS: dict[str, Callable] = {
 STATEMENTS: dict[str, Form] = {
     "conv": Form("conv", ("filters", "kernel"), ("filters", "kernel"), _CONV_OPTIONS, _LETTERS,
                  "conv FILTERS KERNEL [stride=S] [padding=P] [ACTIVATION], e.g. `conv 8 5x5 relu`", True),
-    "maxpool": Form("maxpool", ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS, "maxpool KERNEL [stride=S], e.g. `maxpool 2x2 stride=2`"),
-    "avgpool": Form("avgpool", ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS, "avgpool KERNEL [stride=S], e.g. `avgpool 2x2`"),
+    "maxpool": Form("maxpool", ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS,
+                    "maxpool KERNEL [stride=S], e.g. `maxpool 2x2 stride=2`"),
+    "avgpool": Form("avgpool", ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS,
+                    "avgpool KERNEL [stride=S], e.g. `avgpool 2x2`"),
     "globalavgpool": Form("globalavgpool", usage="globalavgpool"),
     "globalmaxpool": Form("globalmaxpool", usage="globalmaxpool"),
     "flatten": Form("flatten", usage="flatten"),
@@ -123,7 +141,8 @@ def _bind(form: Form, st: Statement) -> _Bound:
             known = list(form.options) + list(form.aliases)
             hint = did_you_mean(written, known) or (f"`{keyword}` takes: {', '.join(form.options)}"
                                                     if form.options else f"`{keyword}` takes no options")
-            bound.diagnostics.append(error("E102", f"unknown option `{written}` for `{keyword}`", option.name.span, hint))
+            message = f"unknown option `{written}` for `{keyword}`"
+            bound.diagnostics.append(error("E102", message, option.name.span, hint))
             continue
         _set(form, bound, canon, written, option.value, span)
     missing = [r for r in form.required if r not in bound.values and r not in bound.failed]
@@ -218,8 +237,8 @@ def lower(statements: list[Statement], default_name: str) -> tuple[ir.Model, lis
             if st.label is not None:
                 label = st.label.text
                 if label in labels:
-                    diagnostics.append(error("E108", f"label `{label}` is used twice (first on line {labels[label].line})",
-                                             st.label.span, "labels name layers and must be unique"))
+                    message = f"label `{label}` is used twice (first on line {labels[label].line})"
+                    diagnostics.append(error("E108", message, st.label.span, "labels name layers and must be unique"))
                 labels.setdefault(label, st.label.span)
             entries.append((form, st.keyword.text, st, bound))
     if input_span is None:

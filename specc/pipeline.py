@@ -8,9 +8,9 @@ Python with no torch, so ``specc check`` starts fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from . import rules
 from .diagnostics import Diagnostic

@@ -8,8 +8,8 @@ then skip the checks that need it instead of reporting a cascade.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import ir
 from .diagnostics import Diagnostic, error
@@ -122,7 +122,8 @@ def pool(layer: ir.Pool, shape: Shape | None) -> Result:
     h, w, c = shape
     problems: tuple[Diagnostic, ...] = ()
     if layer.padding != "same" and any(p > k // 2 for p, k in zip(layer.padding, layer.kernel)):
-        message = f"padding {layer.padding[0]}x{layer.padding[1]} is more than half the kernel {layer.kernel[0]}x{layer.kernel[1]}"
+        (ph, pw), (kh, kw) = layer.padding, layer.kernel
+        message = f"padding {ph}x{pw} is more than half the kernel {kh}x{kw}"
         problems = (error("E204", message, layer.span_of("padding"),
                           "a window wholly in the padding has nothing to pool; use at most kernel/2"),)
     (oh, ow), pads, shrink = _spatial(layer, h, w, (1, 1))

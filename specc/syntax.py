@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Union
 
 import lark
 
 from .diagnostics import Diagnostic, error
 from .ir import Span
 
-Value = Union[int, float, str, tuple[int, ...]]
+Value = int | float | str | tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +86,10 @@ class _ToStatements(lark.Transformer):
         options = tuple(c for c in rest[1:] if isinstance(c, Option))
         start = label.span if label else keyword.span
         last = rest[-1]
-        end = last.value.span if isinstance(last, Option) else (_word(last).span if isinstance(last, lark.Token) else keyword.span)
+        if isinstance(last, Option):
+            end = last.value.span
+        else:
+            end = _word(last).span if isinstance(last, lark.Token) else keyword.span
         return Statement(label, keyword, args, options, Span(start.line, start.column, end.end_line, end.end_column))
 
     def start(self, children: list) -> list[Statement]:

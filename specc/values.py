@@ -5,7 +5,7 @@ Pure Python, no torch.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from . import ir
 from .diagnostics import did_you_mean

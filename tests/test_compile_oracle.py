@@ -17,8 +17,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import specs
-from torch_reference import reference_layer
-from torch_reference import describe
+from torch_reference import describe, reference_layer
 
 import specc
 from specc.codegen import attributes

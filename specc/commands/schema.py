@@ -30,7 +30,7 @@ def _schema(name: str) -> dict:
 
         return CheckpointMeta.model_json_schema()
     except ImportError as exc:
-        raise SpeccError(f"the {name} schema needs the training extra: pip install 'specc[torch]' ({exc})", 2)
+        raise SpeccError(f"the {name} schema needs the training extra: pip install 'specc[torch]' ({exc})", 2) from exc
 
 
 def run(args: argparse.Namespace) -> int:

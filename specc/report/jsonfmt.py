@@ -7,7 +7,7 @@ integers; density is rounded to 3 significant digits, sharing to one decimal.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
 from ..infer import LayerReport
