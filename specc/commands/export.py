@@ -1,7 +1,71 @@
-"""`specc export` (not yet built)."""
+"""`specc export SOURCE -o FILE.onnx`: one verified, self-contained ONNX file.
+
+SOURCE is a run directory (its best checkpoint), a checkpoint file or a spec
+(random weights). The work is :func:`specc.export.export`; this module parses
+options and prints the summary.
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+# Mirror specc.export's defaults (a test keeps them equal) so that `specc --help` imports no torch.
+DEFAULT_OPSET = 18
+DEFAULT_ATOL = 1e-5
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser("export", help="export a trained run, checkpoint or spec to ONNX, verified",
+                       description="Write one self-contained .onnx file and prove it: onnx's checker, ONNX "
+                                   "shape inference against the spec, and onnxruntime against PyTorch on "
+                                   "random inputs (largest absolute difference at most --atol). Nothing is "
+                                   "written unless every check passes.")
+    p.add_argument("source", metavar="SOURCE",
+                   help="a run directory (its best.pt, else last.pt), a checkpoint (.pt) or a spec (.cnn: "
+                        "random weights)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
+    p.add_argument("--spec", metavar="SPEC", type=Path, help="refuse a checkpoint not trained on this spec")
+    p.add_argument("--batch", type=int, metavar="N", help="a fixed batch size (default: symbolic 'batch')")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, metavar="N",
+                   help=f"ONNX opset, {DEFAULT_OPSET} or newer (default: {DEFAULT_OPSET})")
+    p.add_argument("--logits", action="store_true",
+                   help="export logits(x), the scores before the final softmax/sigmoid")
+    p.add_argument("--seed", type=int, metavar="N", help="seed for a spec's random weights")
+    p.add_argument("--atol", type=float, default=DEFAULT_ATOL, metavar="X",
+                   help=f"largest absolute difference onnxruntime vs PyTorch accepted (default: {DEFAULT_ATOL:g})")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..export import ExportOptions, export
+
+    options = ExportOptions(batch=args.batch, opset=args.opset, logits=args.logits, seed=args.seed,
+                            spec=args.spec, atol=args.atol)
+    result = export(args.source, args.output, options)
+    for warning in result.warnings:
+        print(f"specc: warning: {warning}", file=sys.stderr)
+    print(summary(result))
+    return 0
+
+
+def summary(result) -> str:
+    diffs = ", ".join(f"{diff:.2g} at batch {batch}" for batch, diff in result.max_abs_diff.items())
+    return "\n".join([
+        f"wrote {result.path} ({_size(result.size_bytes)}, opset {result.opset}, one file)",
+        f"  input   {result.input_name:<13} {_shape(result.input_shape)} float32",
+        f"  output  {result.output_name:<13} {_shape(result.output_shape)} float32",
+        f"  weights {result.weights}",
+        f"  verified: onnx checker, shape inference; onnxruntime vs PyTorch max |diff| {diffs}",
+    ])
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    return f"{n / 1024:.1f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"

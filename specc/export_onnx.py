@@ -1,0 +1,154 @@
+"""PyTorch module to one self-contained ONNX ModelProto, with specc's metadata.
+
+Uses the dynamo exporter (``torch.onnx.export(..., dynamo=True)``), the
+default of torch 2.9+: the TorchScript exporter is deprecated and due to be
+removed, and the dynamo graph is smaller (the optimiser folds padding=same's F.pad and
+batchnorm into the convolutions: specs/mobilenet-block.cnn 18 nodes against 72). It
+implements opset 18 and newer only; lower requests would silently fall back to
+18, so :data:`MIN_OPSET` is 18 and the opset in the result is checked. The
+ModelProto is taken in memory and saved by the caller with every weight inline:
+no external-data side file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import onnx
+import torch
+
+from . import __version__
+from .errors import SpeccError
+from .export_source import Source
+
+MIN_OPSET = 18  # the lowest opset the dynamo exporter implements (onnxruntime >= 1.14 runs it)
+DEFAULT_OPSET = MIN_OPSET  # the widest choice of runtimes
+INPUT_NAME = "input"
+BATCH_DIM = "batch"
+# The loggers the exporter chats on (torchvision missing, opset conversion), silenced during export.
+_NOISY_LOGGERS = ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "onnx_ir")
+
+
+def max_opset() -> int:
+    """The newest opset the installed onnx package knows."""
+    return onnx.defs.onnx_opset_version()
+
+
+@dataclass(frozen=True)
+class Graph:
+    """What :func:`to_onnx` made and the names and shapes the verifier checks against."""
+
+    proto: onnx.ModelProto
+    input_shape: tuple[int | str, ...]  # (batch, C, H, W) or (batch, F); batch is "batch" when symbolic
+    output_name: str
+    output_shape: tuple[int | str, ...]
+
+
+def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The spec's (H, W, C) as torch's (C, H, W); a vector (N,) stays as it is."""
+    return (shape[2], shape[0], shape[1]) if len(shape) == 3 else tuple(shape)
+
+
+def output_name(source: Source, logits: bool) -> str:
+    return "probabilities" if source.module.final_activation and not logits else "logits"
+
+
+def entry(source: Source, logits: bool) -> torch.nn.Module:
+    """The module whose forward is exported: the spec's forward, or its logits.
+
+    For logits, a shallow copy whose class calls ``logits`` as its forward: it shares
+    the weights, and the ONNX initializers keep the state_dict's names (``conv1.weight``,
+    not a wrapper's ``model.conv1.weight``). Without a final activation, logits is
+    forward (and calls it), so the module itself is exported.
+    """
+    if not logits or not source.module.final_activation:
+        return source.module
+    cls = type(source.module)
+    logits_class = type(f"{cls.__name__}Logits", (cls,), {"forward": cls.logits, "__module__": cls.__module__})
+    clone = copy.copy(source.module)
+    clone.__class__ = logits_class
+    return clone
+
+
+def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> Graph:
+    """Export ``source``'s module: symbolic batch dimension ``batch`` unless ``batch`` fixes it."""
+    features = torch_shape(source.analysis.model.input)
+    example = torch.zeros((batch or 2, *features))  # 2, not 1: torch.export specialises sizes 0 and 1
+    dynamic = None if batch else ({0: torch.export.Dim(BATCH_DIM)},)
+    name = output_name(source, logits)
+    with _quiet():
+        try:
+            program = torch.onnx.export(entry(source, logits), (example,), None, dynamo=True, opset_version=opset,
+                                        input_names=[INPUT_NAME], output_names=[name],
+                                        dynamic_shapes=dynamic, verbose=False)
+        except torch.onnx.errors.OnnxExporterError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SpeccError(f"the ONNX exporter could not convert '{source.name}': {reason}") from exc
+        proto = program.model_proto
+    found = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if found != opset:
+        raise SpeccError(f"the ONNX exporter could not produce opset {opset} (it made {found}); "
+                         f"try --opset {MIN_OPSET}", 2)
+    leading: int | str = batch or BATCH_DIM
+    outputs = torch_shape(source.analysis.output)
+    return Graph(proto, (leading, *features), name, (leading, *outputs))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep the exporter's progress lines, warnings and log chatter off the user's terminal."""
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def metadata(source: Source, output: str) -> dict[str, str]:
+    """The metadata_props every specc export carries (docs/export.md lists them)."""
+    volume = len(source.analysis.model.input) == 3
+    props = {
+        "model_name": source.name,
+        "spec": source.analysis.source,
+        "specc_version": __version__,
+        "input_layout": "NCHW float32" if volume else "NF float32 (batch, features)",
+        "input_scaling": source.input_scaling,
+        "output": _output_words(source, output),
+        "weights": source.weights,
+    }
+    if source.class_names:
+        props["class_names"] = json.dumps(list(source.class_names))
+    return props
+
+
+def _output_words(source: Source, output: str) -> str:
+    final = source.module.final_activation
+    if output == "probabilities":
+        return f"probabilities: {final} over dim 1"
+    return f"logits: scores before the final {final}" if final else "logits: the last layer's output"
+
+
+def annotate(graph: Graph, source: Source) -> onnx.ModelProto:
+    """Name the graph after the model and record where it came from."""
+    proto = graph.proto
+    proto.producer_name = "specc"
+    proto.producer_version = __version__
+    proto.doc_string = f"specc {__version__}: {source.name}, {graph.output_name}; weights: {source.weights}"
+    proto.graph.name = source.name
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, metadata(source, graph.output_name))
+    return proto
+

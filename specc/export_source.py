@@ -1,0 +1,125 @@
+"""What `specc export` exports: a run directory, a checkpoint or a spec, loaded as
+an eval-mode module together with its checked spec and what it knows about itself.
+
+Telling sources apart: a folder is a run directory (its best checkpoint); a
+``.cnn`` file is a spec; ``.pt``/``.pth``/``.ckpt`` files, and any file that
+starts like a torch save (a zip archive, or a legacy pickle), are checkpoints;
+any other file that reads as UTF-8 text is a spec. Checkpoints are read only
+through :mod:`specc.checkpoint` (``weights_only``: nothing is unpickled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .errors import SpeccError
+from .pipeline import Analysis, compile
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+# torch.save writes a zip archive; files from torch < 1.6 begin with a pickle protocol byte.
+_CHECKPOINT_MAGIC = (b"PK\x03\x04", b"\x80")
+# What specc train feeds a network read from image files (uint8 pixels); a checkpoint that records
+# its data's scaling (the digits set is 0..16 / 16) overrides it.
+DEFAULT_SCALING = "uint8 / 255"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A module ready to export and the facts the ONNX metadata records."""
+
+    module: torch.nn.Module
+    analysis: Analysis  # the checked spec: input and output shapes
+    name: str  # the model's name, as the spec or the checkpoint gives it
+    kind: str  # "run", "checkpoint" or "spec"
+    weights: str  # where the weights come from, in words
+    class_names: tuple[str, ...] | None = None
+    input_scaling: str = DEFAULT_SCALING
+
+    @property
+    def random_weights(self) -> bool:
+        return self.kind == "spec"
+
+
+def kind_of(path: Path) -> str:
+    """"run", "checkpoint" or "spec" for an existing path (SpeccError, status 2, if missing)."""
+    if path.is_dir():
+        return "run"
+    if not path.exists():
+        raise SpeccError(f"cannot read '{path}': no such file or folder", 2)
+    if path.suffix == ".cnn":
+        return "spec"
+    if path.suffix in CHECKPOINT_SUFFIXES:
+        return "checkpoint"
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError as exc:
+        raise SpeccError(f"cannot read '{path}': {exc.strerror or exc}", 2) from exc
+    if head.startswith(_CHECKPOINT_MAGIC):
+        return "checkpoint"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still text.
+        if exc.start < len(head) - 3:
+            return "checkpoint"
+    return "spec"
+
+
+def load_source(path: str | Path, spec: str | Path | None = None, seed: int | None = None) -> Source:
+    """Load what ``path`` names; ``spec`` must match a checkpoint's, ``seed`` seeds a spec's random weights."""
+    path = Path(path)
+    kind = kind_of(path)
+    if kind == "spec":
+        if spec is not None:
+            raise SpeccError(f"--spec checks a checkpoint against a spec, but '{path}' is itself a spec", 2)
+        return _from_spec(path, seed)
+    if seed is not None:
+        raise SpeccError(f"--seed seeds random weights for a spec; '{path}' is a trained "
+                         f"{'run' if kind == 'run' else 'checkpoint'} with weights of its own", 2)
+    return _from_checkpoint(path, kind, None if spec is None else _spec_text(Path(spec)))
+
+
+def _spec_text(path: Path) -> str:
+    """The spec's text as specc train hashed it (decoded as check decodes it; errors refused)."""
+    from .build import analyse
+
+    return analyse(path).source
+
+
+def _from_spec(path: Path, seed: int | None) -> Source:
+    from .build import analyse, build
+
+    analysis = analyse(path)  # SpeccError with check's diagnostics for a spec with errors
+    with torch.random.fork_rng():  # a seeded export leaves the caller's random state alone
+        if seed is not None:
+            torch.manual_seed(seed)
+        module = build(path)
+    weights = f"random, untrained ({f'seed {seed}' if seed is not None else 'unseeded'})"
+    return Source(module.eval(), analysis, analysis.model.name, "spec", weights)
+
+
+def _from_checkpoint(path: Path, kind: str, spec_text: str | None) -> Source:
+    from .checkpoint import load_model, resolve_checkpoint
+
+    file = resolve_checkpoint(path)
+    module, meta = load_model(file, spec_source=spec_text)
+    analysis = compile(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
+    if not analysis.ok:
+        raise SpeccError(f"'{file}' holds a spec that no longer checks clean with specc {__version__}; "
+                         f"run `specc check` on it")
+    weights = f"checkpoint {file} (epoch {meta.epoch})"
+    names = tuple(meta.class_names) if meta.class_names else None
+    return Source(module.eval(), analysis, meta.model_name, kind, weights, names, recorded_scaling(meta.config))
+
+
+def recorded_scaling(config: dict) -> str:
+    """The input scaling a checkpoint's training config records, else specc train's default for images."""
+    data = config.get("data")
+    found = config.get("input_scaling") or (data.get("scaling") if isinstance(data, dict) else None)
+    return str(found) if found else f"{DEFAULT_SCALING} (specc train's scaling for uint8 images; not recorded)"
+

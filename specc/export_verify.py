@@ -1,0 +1,134 @@
+"""Proof that a saved .onnx file computes what the PyTorch module computes.
+
+Every export runs all of it before the file takes its final name:
+  self-contained   no initializer refers to external data (one file, nothing beside it)
+  valid            ``onnx.checker.check_model(full_check=True)``
+  shapes           ONNX shape inference, run afresh, gives the spec's output shape
+                   (a symbolic batch dimension where the batch is not fixed)
+  same numbers     onnxruntime (CPUExecutionProvider) against the eval-mode module on
+                   seeded inputs in [0, 1) at each batch size; largest |difference| <= atol
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from .errors import SpeccError
+from .export_onnx import INPUT_NAME, Graph
+
+VERIFY_SEED = 20240101  # fixed, so a failing comparison can be reproduced
+Dims = tuple[int | str | None, ...]
+SMALL_CONSTANT = 64  # elements: shape tensors and scalars stay initializers during shape inference
+
+
+def verify(path: Path, graph: Graph, module: Callable[[torch.Tensor], torch.Tensor],
+           batches: Sequence[int], atol: float) -> dict[int, float]:
+    """Check the file at ``path``; the largest absolute difference per batch size."""
+    model = onnx.load(str(path), load_external_data=False)
+    check_self_contained(model)
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise SpeccError(f"the exported graph is not valid ONNX: {_first_line(exc)}") from exc
+    check_shapes(model, graph)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return {batch: compare(session, graph, module, batch, atol) for batch in batches}
+
+
+def check_self_contained(model: onnx.ModelProto) -> None:
+    external = [t.name for t in model.graph.initializer if onnx.external_data_helper.uses_external_data(t)]
+    if external:
+        raise SpeccError(f"the exported file refers to external data for {len(external)} tensors "
+                         f"({external[0]}, ...); it would not be self-contained")
+
+
+def dims(value: onnx.ValueInfoProto) -> Dims:
+    """A value's dimensions: ints, names of symbolic ones, None where unknown."""
+    shape = value.type.tensor_type.shape
+    return tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in shape.dim)
+
+
+def inferred_output(model: onnx.ModelProto, name: str) -> Dims:
+    """The output's shape as ONNX shape inference derives it, ignoring what the exporter declared."""
+    inferred = onnx.shape_inference.infer_shapes(_shapes_only(model), check_type=True, strict_mode=True,
+                                                 data_prop=True)
+    found = [o for o in inferred.graph.output if o.name == name]
+    return dims(found[0]) if found and found[0].type.tensor_type.HasField("shape") else ()
+
+
+def _shapes_only(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The graph without declared shapes, its large weights turned into typed inputs (no bytes copied).
+
+    Shape inference needs only their shapes; small constants keep their values
+    because data propagation reads them (a Reshape's target shape).
+    """
+    small = [t for t in model.graph.initializer if _elements(t) <= SMALL_CONSTANT]
+    weights = [onnx.helper.make_tensor_value_info(t.name, t.data_type, t.dims)
+               for t in model.graph.initializer if _elements(t) > SMALL_CONSTANT]
+    outputs = [onnx.helper.make_tensor_value_info(o.name, o.type.tensor_type.elem_type, None)
+               for o in model.graph.output]
+    graph = onnx.helper.make_graph(model.graph.node, model.graph.name, [*model.graph.input, *weights], outputs,
+                                   small)
+    return onnx.helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version,
+                                  functions=model.functions)
+
+
+def _elements(tensor: onnx.TensorProto) -> int:
+    count = 1
+    for d in tensor.dims:
+        count *= d
+    return count
+
+
+def matches(found: Dims, expected: tuple[int | str, ...]) -> bool:
+    """Equal dimensions; a symbolic expected dimension (str) matches any symbolic one."""
+    if len(found) != len(expected):
+        return False
+    return all(isinstance(f, str) if isinstance(e, str) else f == e for f, e in zip(found, expected))
+
+
+def check_shapes(model: onnx.ModelProto, graph: Graph) -> None:
+    declared_in = dims(model.graph.input[0])
+    if model.graph.input[0].name != INPUT_NAME or not matches(declared_in, graph.input_shape):
+        raise SpeccError(f"the exported input is {model.graph.input[0].name} {_show(declared_in)}, "
+                         f"expected {INPUT_NAME} {_show(graph.input_shape)}")
+    declared, inferred = dims(model.graph.output[0]), inferred_output(model, graph.output_name)
+    for how, found in (("declares", declared), ("infers", inferred)):
+        if not matches(found, graph.output_shape):
+            raise SpeccError(f"ONNX {how} the output shape {_show(found)}, but the spec's output is "
+                             f"{_show(graph.output_shape)}")
+
+
+def compare(session, graph: Graph, module: Callable[[torch.Tensor], torch.Tensor],
+            batch: int, atol: float) -> float:
+    """Run both on the same seeded batch; the largest absolute difference."""
+    features = tuple(int(d) for d in graph.input_shape[1:])
+    x = np.random.default_rng(VERIFY_SEED + batch).random((batch, *features), dtype=np.float32)
+    (got,) = session.run([graph.output_name], {INPUT_NAME: x})
+    with torch.inference_mode():
+        want = module(torch.from_numpy(x)).numpy()
+    if got.shape != want.shape:
+        raise SpeccError(f"at batch {batch} onnxruntime gives shape {got.shape}, PyTorch {want.shape}")
+    if not np.isfinite(want).all():
+        raise SpeccError(f"PyTorch's output at batch {batch} holds NaN or infinity; nothing to compare against")
+    diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64))))
+    if not diff <= atol:  # also catches NaN from onnxruntime
+        raise SpeccError(f"onnxruntime and PyTorch disagree at batch {batch}: largest absolute difference "
+                         f"{diff:.3g} > {atol:g}; the exported file is not trustworthy and was not written")
+    return diff
+
+
+def _show(shape: Sequence) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
