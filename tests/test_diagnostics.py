@@ -83,3 +83,10 @@ def test_windows_line_endings_tabs_and_the_times_sign_are_fine() -> None:
 
 def test_a_byte_order_mark_is_fine() -> None:
     assert specc.compile_bytes("\ufeffinput 8x8\nfc 2\n".encode(), "bom.cnn").ok
+
+
+def test_the_caret_line_is_the_parsers_line_even_after_a_form_feed() -> None:
+    # str.splitlines() would split at \x0c and show the wrong source line.
+    analysis = specc.compile("input 8x8\x0c\nconv 4 9\n", "ff.cnn")
+    text = render([analysis], "text", color=False)
+    assert " 2 | conv 4 9" in text

@@ -171,3 +171,12 @@ def test_check_command_uses_flags_and_table(tmp_path: Path, capsys: pytest.Captu
     assert "warning[W402]" in capsys.readouterr().out
     assert main(["check", "-q", "--ignore", "W9", str(path)]) == 2
     assert "specc: error: unknown rule `W9` in --ignore" in capsys.readouterr().err
+
+
+def test_inline_suppression_counts_lines_as_the_parser_does() -> None:
+    # A form feed is not a line break for the parser; it must not shift the suppression.
+    import specc
+
+    text = "input 8x8\x0c\nconv 4 3 relu\nconv 4 3  # specc: ignore\nfc 2 softmax\n"
+    assert [d.code for d in specc.compile(text.replace("  # specc: ignore", "")).warnings] == ["W102"]
+    assert not specc.compile(text).warnings

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from ..diagnostics import Diagnostic
 from ..infer import LayerReport
 from ..pipeline import Analysis
+from ..syntax import lines as source_lines
 
 HEADER = ("layer", "kind", "output", "activations", "params", "MACs", "fan-in", "density", "sharing", "RF")
 RIGHT = {3, 4, 5, 6, 7, 8, 9}
@@ -129,7 +130,7 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
             out += [style(_title(a), "1"), "MACs: multiply-accumulates per sample, bias excluded; "
                     "density: fan-in / input size; sharing: dense-layer params / params; RF: receptive field",
                     *table(a), *totals(a)]
-        lines = a.source.splitlines()
+        lines = source_lines(a.source)
         for d in a.diagnostics:
             out += diagnostic(d, a.path, lines, style)
         if not quiet or a.diagnostics:

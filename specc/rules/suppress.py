@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from ..diagnostics import Diagnostic
+from ..syntax import lines
 from .registry import BY_NAME
 
 COMMENT = re.compile(r"#.*?\bspecc:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
@@ -21,7 +22,7 @@ EVERYTHING = None
 def suppressions(text: str) -> dict[int, frozenset[str] | None]:
     """Line number -> the selectors silenced there (None: every warning)."""
     found: dict[int, frozenset[str] | None] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines(text), start=1):
         match = COMMENT.search(line) if "specc" in line.lower() else None
         if match is None:
             continue
