@@ -1,7 +1,74 @@
-"""`specc train` (not yet built)."""
+"""`specc train SPEC --data SOURCE [--out RUN_DIR]`: train the compiled module.
+
+Options only; the work is specc.train.train. Under torchrun the same command
+runs on every process (`torchrun --nproc_per_node=N -m specc train ...`).
+"""
+
+from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import SpeccError
+
+HYPER_FLAGS = (
+    ("batch", int, "N", "mini-batch size (the global one under torchrun)"),
+    ("epochs", int, "N", "passes over the training data (with --resume: the new total)"),
+    ("optimizer", str, "NAME", "sgd, momentum, rmsprop or adam"),
+    ("lr", float, "RATE", "learning rate"),
+    ("beta", float, "B", "momentum/rmsprop averaging weight"),
+    ("beta1", float, "B", "adam's first-moment weight"),
+    ("beta2", float, "B", "adam's second-moment weight"),
+    ("eps", float, "E", "rmsprop/adam epsilon"),
+    ("decay", float, "D", "learning-rate decay: lr / (1 + decay * epoch_index)"),
+    ("l2", float, "LAMBDA", "L2 regularisation: adds lambda/(2m) * sum of squared weights to the cost"),
+    ("seed", int, "N", "seed for weights, validation split, shuffling and dropout"),
+    ("val", float, "FRACTION", "share held out for validation when the data has no validation set"),
+)
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser("train", help="train a spec's module on data; writes a run directory",
+                       description="Train the module `specc compile` emits. Hyperparameters come from the spec's "
+                                   "`train` statement, overridden by the flags below. Writes checkpoints "
+                                   "(last.pt, best.pt), config.json, metrics.jsonl/.csv and curves.png.")
+    p.add_argument("spec", type=Path, metavar="SPEC", help="the .cnn spec")
+    p.add_argument("--data", metavar="SOURCE",
+                   help="digits, synthetic[:N], FILE.npz, FILE.h5 (course layout) or a folder of class folders")
+    p.add_argument("--out", type=Path, metavar="RUN_DIR", help="run directory (default: runs/<model>[-N])")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run from its last.pt")
+    hyper = p.add_argument_group("hyperparameters (override the spec's `train` statement)")
+    for name, kind, metavar, text in HYPER_FLAGS:
+        hyper.add_argument(f"--{name}", type=kind, metavar=metavar, help=text)
+    running = p.add_argument_group("running")
+    running.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                     help="auto: CUDA, then MPS, then CPU")
+    running.add_argument("--no-amp", dest="amp", action="store_false", help="no mixed precision on CUDA")
+    running.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                     help="keep NCHW memory layout on CUDA")
+    running.add_argument("--resize", action="store_true", default=None,
+                     help="image folders: scale images to the spec's HxW")
+    running.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: torch's, one per core)")
+    running.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train import Request, train
+
+    overrides = {name: getattr(args, name) for name, *_ in HYPER_FLAGS}
+    request = Request(args.spec, args.data, args.out, args.resume, overrides, args.device, args.amp,
+                      args.channels_last, args.resize, args.quiet, args.threads)
+    try:
+        train(request)
+    except SpeccError as exc:
+        if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 alone reports
+            return exc.status
+        raise
+    except KeyboardInterrupt:
+        print("specc: interrupted; the last finished epoch is in the run's last.pt (continue with --resume)",
+              file=sys.stderr)
+        return 130
+    return 0

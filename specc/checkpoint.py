@@ -1,0 +1,203 @@
+"""Checkpoints: the files `specc train` writes and `specc export` reads.
+
+A checkpoint is one ``torch.save`` file holding only plain types and tensors,
+so ``torch.load(weights_only=True)`` reads it and nothing is ever unpickled::
+
+    {"format": "specc-checkpoint/1",
+     "meta": CheckpointMeta as a dict (spec source and hash, config, epoch, ...),
+     "model": state_dict (CPU, contiguous),
+     "optimizer": optimizer.state_dict() or None,
+     "extra": dict of plain values and tensors (RNG state, history, ...)}
+
+The spec travels inside, so a checkpoint alone rebuilds its module
+(:func:`load_model`); a sha256 of the weights, recorded in the meta, reveals a
+file whose tensors were changed after it was written. Writes are atomic: a
+temporary file in the same folder, fsync, then ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import pydantic
+import torch
+
+from . import __version__
+from .errors import SpeccError
+
+CHECKPOINT_FORMAT = "specc-checkpoint/1"
+BEST, LAST = "best.pt", "last.pt"
+
+
+class CheckpointMeta(pydantic.BaseModel):
+    """What a checkpoint says about itself; plain JSON types only."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    format: str = CHECKPOINT_FORMAT
+    specc_version: str = __version__
+    model_name: str
+    spec_source: str
+    spec_sha256: str
+    spec_path: str | None = None
+    class_names: list[str] | None = None
+    input_shape: list[int] | None = None  # torch layout without batch: [C, H, W] or [F]
+    num_outputs: int | None = None
+    final_activation: str | None = None
+    config: dict[str, Any] = {}
+    epoch: int = 0  # epochs completed
+    metrics: dict[str, float] = {}
+    weights_sha256: str = ""  # filled in by save_checkpoint
+    torch_version: str = torch.__version__
+
+
+def spec_sha256(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def weights_sha256(state: dict[str, torch.Tensor]) -> str:
+    """A hash of every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{name}|{tensor.dtype}|{tuple(state[name].shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The module's state_dict as contiguous CPU tensors (loadable anywhere)."""
+    inner = getattr(module, "module", module)  # DistributedDataParallel wraps the module
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in inner.state_dict().items()}
+
+
+def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write a file so that readers see the old content or the new, never half.
+
+    ``write`` fills a temporary file in the same folder (same filesystem, so
+    ``os.replace`` is atomic); a failure removes it and leaves ``path`` as it was.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename itself survives a power cut only once the folder is synced.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointMeta,
+                    optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None) -> None:
+    """Write ``module``'s weights with ``meta`` atomically to ``path``."""
+    state = cpu_state(module)
+    meta = meta.model_copy(update={"weights_sha256": weights_sha256(state)})
+    payload = {"format": CHECKPOINT_FORMAT, "meta": meta.model_dump(mode="json"), "model": state,
+               "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": extra or {}}
+    try:
+        write_atomic(path, lambda handle: torch.save(payload, handle))
+    except OSError as exc:
+        raise SpeccError(f"cannot write checkpoint '{path}': {exc.strerror or exc}", 2) from exc
+
+
+def _read(path: Path) -> dict:
+    if not path.is_file():
+        raise SpeccError(f"checkpoint '{path}' not found", 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes about foreign pickle protocols; we refuse those anyway
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise SpeccError(f"'{path}' is not a specc checkpoint: it holds objects other than tensors and "
+                         f"plain values, and is not loaded (weights_only)") from exc
+    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
+        raise SpeccError(f"'{path}' is not a readable checkpoint (truncated or damaged?): {exc}") from exc
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], CheckpointMeta, dict]:
+    """The weights, meta and the rest (``optimizer``, ``extra``) of a checkpoint file.
+
+    Refuses, with a SpeccError, a missing file, one that is not a specc
+    checkpoint, and one whose weights no longer match their recorded hash.
+    """
+    path = Path(path)
+    payload = _read(path)
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise SpeccError(f"'{path}' is not a specc checkpoint (format {found!r}, expected {CHECKPOINT_FORMAT!r})")
+    state = payload.get("model")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SpeccError(f"'{path}' is damaged: its weights are not a dictionary of tensors")
+    try:
+        meta = CheckpointMeta.model_validate(payload.get("meta"))
+    except pydantic.ValidationError as exc:
+        raise SpeccError(f"'{path}' is damaged: its metadata does not validate ({exc.error_count()} problems)") from exc
+    if weights_sha256(state) != meta.weights_sha256:
+        raise SpeccError(f"'{path}' was modified after it was written: its weights do not match the sha256 "
+                         f"recorded in the checkpoint; refusing to use them")
+    if spec_sha256(meta.spec_source) != meta.spec_sha256:
+        raise SpeccError(f"'{path}' was modified after it was written: its spec does not match its recorded sha256")
+    rest = {k: v for k, v in payload.items() if k not in ("format", "meta", "model")}
+    return state, meta, rest
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run directory -> its best.pt (else last.pt); a file -> itself."""
+    path = Path(path)
+    if path.is_dir():
+        for name in (BEST, LAST):
+            if (path / name).is_file():
+                return path / name
+        raise SpeccError(f"run directory '{path}' holds no checkpoint ({BEST} or {LAST})", 2)
+    if not path.exists():
+        raise SpeccError(f"checkpoint '{path}' not found", 2)
+    return path
+
+
+def load_model(path: str | Path, spec_source: str | None = None) -> tuple[torch.nn.Module, CheckpointMeta]:
+    """Rebuild a checkpoint's module from the spec inside it and load its weights.
+
+    With ``spec_source``, refuses a checkpoint trained on a different spec.
+    The module is returned in eval mode, on the CPU.
+    """
+    from .build import build
+
+    file = resolve_checkpoint(path)
+    state, meta, _ = load_checkpoint(file)
+    if spec_source is not None and spec_sha256(spec_source) != meta.spec_sha256:
+        raise SpeccError(f"'{file}' was trained on a different spec (model '{meta.model_name}'); "
+                         f"its spec sha256 {meta.spec_sha256[:12]}… differs from the given spec's "
+                         f"{spec_sha256(spec_source)[:12]}…")
+    module = build(meta.spec_source)
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise SpeccError(f"'{file}': the weights do not fit the module built from its spec "
+                         f"({first[1].strip() if len(first) > 1 else first[0]})") from exc
+    return module.eval(), meta

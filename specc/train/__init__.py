@@ -1,0 +1,12 @@
+"""Training a spec's module: ``specc.train.train(Request) -> Result``.
+
+Modules: config (hyperparameters and their defaults), sources and data (where
+data comes from, checked against the spec), loop (epochs, optimizer, loss),
+distributed (torchrun), setup (everything decided before the first step),
+run (the whole run), runlog, plots and progress (what a run writes and prints).
+Imports torch: only `specc train` and the library load it.
+"""
+
+from .run import Request, Result, train
+
+__all__ = ["Request", "Result", "train"]

@@ -1,0 +1,110 @@
+"""The training configuration: hyperparameters from the course, their defaults
+and why, and how the spec's `train` statement and the CLI flags combine.
+
+Precedence: CLI flag > the spec's `train` statement > the default here. The
+effective values and where each came from are printed and saved (config.json
+and every checkpoint), so a run can be rebuilt from its checkpoint alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import SpeccError
+
+Optimizer = Literal["sgd", "momentum", "rmsprop", "adam"]
+Device = Literal["auto", "cpu", "cuda", "mps"]
+
+
+class TrainConfig(BaseModel):
+    """Hyperparameters: the names of the spec's `train` statement."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The course's advice: a power of two from 64 to 512 that fits in memory; 64 suits small data and CPUs.
+    batch: int = Field(64, ge=1)
+    # Enough for the small data sets this tool is taught with to converge; raise it for real data.
+    epochs: int = Field(10, ge=1)
+    # Adam works well across architectures with little tuning (course 2, week 2).
+    optimizer: Optimizer = "adam"
+    # Adam's usual learning rate (the course's Adam default); sgd usually wants ~0.01-0.1.
+    lr: float = Field(1e-3, gt=0)
+    # Momentum/RMSprop's averaging weight: 0.9 averages about the last 10 gradients (the course's default).
+    beta: float = Field(0.9, gt=0, lt=1)
+    # Adam's first- and second-moment weights and epsilon: the values the course (and Adam's paper) recommend.
+    beta1: float = Field(0.9, gt=0, lt=1)
+    beta2: float = Field(0.999, gt=0, lt=1)
+    eps: float = Field(1e-8, gt=0)
+    # Learning-rate decay lr / (1 + decay * epoch_index); 0 keeps the rate fixed, the least surprising default.
+    decay: float = Field(0.0, ge=0)
+    # The course's lambda for L2 regularisation; 0 = none, until overfitting shows in the curves.
+    l2: float = Field(0.0, ge=0)
+    # A fixed seed makes runs repeatable: initial weights, validation split, shuffling and dropout.
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    # Share of the data held out for validation when the source has none; 10% keeps most data for training.
+    val: float = Field(0.1, gt=0, lt=1)
+
+
+class RunOptions(BaseModel):
+    """How to run (not what to learn): data source, device and speed switches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: str
+    # The fastest device present: CUDA, then Apple's MPS, then the CPU.
+    device: Device = "auto"
+    # Mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling): ~2x faster, same accuracy.
+    amp: bool = True
+    # NHWC tensors let cuDNN use tensor-core convolution kernels without layout transposes.
+    channels_last: bool = True
+    # Off by default: images of the wrong size are more often a mistake than a wish.
+    resize: bool = False
+    # CPU threads; None keeps torch's default (one per core). Small nets on a busy machine run faster on 1.
+    threads: int | None = Field(None, ge=1)
+
+
+HYPERPARAMETERS = tuple(TrainConfig.model_fields)
+
+
+def merge(spec: Mapping[str, Any], spec_lines: Mapping[str, int], flags: Mapping[str, Any]
+          ) -> tuple[TrainConfig, dict[str, str]]:
+    """The effective TrainConfig and, for each option, where its value came from."""
+    values, origins = {}, {}
+    for name in HYPERPARAMETERS:
+        if flags.get(name) is not None:
+            values[name], origins[name] = flags[name], f"--{name}"
+        elif name in spec:
+            values[name], origins[name] = spec[name], f"spec line {spec_lines.get(name, '?')}"
+        else:
+            origins[name] = "default"
+    return validated(TrainConfig, values, origins), origins
+
+
+def validated(kind: type[BaseModel], values: Mapping[str, Any], origins: Mapping[str, str]) -> Any:
+    """Build a config; a bad value becomes a SpeccError naming the option and its origin."""
+    try:
+        return kind(**values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            origin = origins.get(name, "")
+            where = f"--{name}" if origin.startswith("--") else f"train option `{name}` ({origin})"
+            message = err["msg"].replace("Input should be", "should be")
+            problems.append(f"{where} {message}, got {err.get('input')!r}")
+        raise SpeccError("; ".join(problems)) from exc
+
+
+def describe(config: TrainConfig, origins: Mapping[str, str]) -> str:
+    """One line per relevant option, e.g. `lr        0.002   (spec line 14)`."""
+    shown = [n for n in HYPERPARAMETERS if relevant(config, n)]
+    return "\n".join(f"  {n:<9} {getattr(config, n)!s:<10} ({origins.get(n, 'default')})" for n in shown)
+
+
+def relevant(config: TrainConfig, name: str) -> bool:
+    """Whether an option affects this run (beta1 does nothing for sgd)."""
+    uses = {"beta": ("momentum", "rmsprop"), "beta1": ("adam",), "beta2": ("adam",), "eps": ("rmsprop", "adam")}
+    return config.optimizer in uses.get(name, (config.optimizer,))

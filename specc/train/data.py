@@ -1,0 +1,111 @@
+"""Fit loaded data to a spec and split it: the checks that run before any training.
+
+The data's shape and class count are compared with the spec's input and output
+(errors name both, with the spec's line); images become torch's ``(N, C, H, W)``
+float32 tensors, labels int64. When the source has no validation set, a fixed
+share is held out by a permutation drawn from the seed, so the split is the
+same on every run and every process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import SpeccError
+from .sources import Data, Want, load
+
+
+@dataclass(frozen=True)
+class SpecIO:
+    """What the spec says about its input and output, with the lines to cite."""
+
+    shape: tuple[int, ...]  # (H, W, C) or (F,)
+    input_line: int
+    outputs: int
+    output_line: int
+    binary: bool  # one sigmoid output: labels 0/1, BCE loss
+
+    @property
+    def classes(self) -> int:
+        return 2 if self.binary else self.outputs
+
+
+@dataclass(frozen=True)
+class Split:
+    x: torch.Tensor  # (N, C, H, W) or (N, F), float32
+    y: torch.Tensor  # (N,) int64
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    class_names: list[str] | None
+    scaling: str
+    held_out: str  # how the validation set was chosen
+
+
+def dims(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _fit_shape(x: np.ndarray, io: SpecIO, what: str) -> np.ndarray:
+    """(N, H, W[, C]) or (N, F) as the spec wants it, in torch layout."""
+    if x.ndim == 3 and len(io.shape) == 3:
+        x = x[..., None]  # grayscale without a channel axis
+    if len(io.shape) == 1 and x.ndim >= 2 and int(np.prod(x.shape[1:])) == io.shape[0]:
+        return x.reshape(len(x), -1)  # images flattened in H, W, C order, as the course's X.reshape(m, -1)
+    if tuple(x.shape[1:]) != io.shape:
+        kind = "images" if x.ndim == 4 else "vectors" if x.ndim == 2 else f"arrays of {x.ndim - 1} dimensions,"
+        raise SpeccError(f"{what} {kind} are {dims(x.shape[1:])} but the spec's input is {dims(io.shape)} "
+                         f"(line {io.input_line})")
+    return x.transpose(0, 3, 1, 2) if x.ndim == 4 else x  # NHWC -> NCHW
+
+
+def _check_labels(data: Data, io: SpecIO) -> None:
+    ys = [data.y] + ([data.y_val] if data.y_val is not None else [])
+    found = max(int(y.max()) for y in ys if y.size) + 1
+    if data.class_names is not None and len(data.class_names) != io.classes:
+        names = ", ".join(data.class_names[:6]) + (", ..." if len(data.class_names) > 6 else "")
+        raise SpeccError(f"the data has {len(data.class_names)} classes ({names}) but the spec outputs "
+                         f"{_outputs(io)} (line {io.output_line})")
+    limit = len(data.class_names) if data.class_names is not None else io.classes
+    if found > limit or (data.class_names is None and found != io.classes):
+        raise SpeccError(f"labels have {found} classes (0..{found - 1}) but the spec outputs {_outputs(io)} "
+                         f"(line {io.output_line})")
+
+
+def _outputs(io: SpecIO) -> str:
+    return "1 sigmoid unit (2 classes: labels 0 and 1)" if io.binary else f"{io.outputs}"
+
+
+def _held_out(n: int, val: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = min(max(1, round(val * n)), n - 1)
+    return order[n_val:], order[:n_val]
+
+
+def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
+    """Check ``data`` against the spec and return train/validation tensors."""
+    if len(data.x) != len(data.y):
+        raise SpeccError(f"the data has {len(data.x)} samples but {len(data.y)} labels")
+    if len(data.x) < 2:
+        raise SpeccError(f"the data has {len(data.x)} sample(s); training needs at least 2")
+    x = _fit_shape(data.x, io, "data")
+    _check_labels(data, io)
+    if data.x_val is not None:
+        if len(data.x_val) != len(data.y_val):
+            raise SpeccError(f"the validation data has {len(data.x_val)} samples but {len(data.y_val)} labels")
+        x_val, y_val, held = _fit_shape(data.x_val, io, "validation"), data.y_val, "the source's validation set"
+        x_train, y_train = x, data.y
+    else:
+        train_idx, val_idx = _held_out(len(x), val, seed)
+        x_train, y_train, x_val, y_val = x[train_idx], data.y[train_idx], x[val_idx], data.y[val_idx]
+        held = f"{val:g} of the data, drawn with seed {seed}"
+    tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    return Split(tensor(x_train).float(), tensor(y_train).long(), tensor(x_val).float(), tensor(y_val).long(),
+                 data.class_names, data.scaling, held)
+
+
+def prepare(source: str, io: SpecIO, val: float, seed: int, resize: bool = False) -> Split:
+    """Load ``--data`` for a spec and split it, checking everything first."""
+    return fit(load(source, Want(io.shape, io.classes, seed, resize)), io, val, seed)

@@ -1,0 +1,216 @@
+"""One epoch of training and one pass of evaluation, and the pieces they use:
+the optimizer the course describes, its learning-rate decay, the loss, and
+index batching over in-memory tensors.
+
+Small in-memory data sets need no DataLoader: each epoch draws a permutation
+from the seed (so shuffling needs no saved state to resume), slices it into
+mini-batches and gathers them with one indexing operation, on the GPU when the
+data lives there. Under torchrun every mini-batch is split across the ranks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import TrainConfig
+from .distributed import World, total
+
+
+class Logits(nn.Module):
+    """Calls the built module's ``logits`` as ``forward``, so that DDP sees the call."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.logits(x)
+
+
+@dataclass
+class Engine:
+    """What a training step needs; built once per run."""
+
+    model: nn.Module  # Logits(net), DDP-wrapped under torchrun
+    net: nn.Module  # the built spec module (what checkpoints hold)
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    binary: bool  # one sigmoid output: BCE on the logit
+    world: World
+    amp: torch.dtype | None = None  # autocast dtype on CUDA
+    scaler: torch.amp.GradScaler | None = None  # for fp16 only
+    channels_last: bool = False
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp)
+
+    def zeros(self) -> torch.Tensor:
+        # float64 sums keep long epochs exact; MPS has no float64.
+        return torch.zeros(2, device=self.device, dtype=torch.float32 if self.device.type == "mps" else torch.float64)
+
+    def reduce(self, sums: torch.Tensor, count: int) -> tuple[float, float, float]:
+        """(loss·n, correct, n) summed over all ranks, as Python floats."""
+        both = torch.cat([sums, sums.new_tensor([count])])
+        loss, correct, n = total(both, self.world).tolist()
+        return loss, correct, n
+
+    def batch(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gather a mini-batch where the data lives and move it to the device.
+
+        Data kept in host memory (too big for the GPU) is gathered into pinned
+        memory, so the copy overlaps with the previous step's kernels.
+        """
+        xb, yb = x[idx.to(x.device, non_blocking=True)], y[idx.to(y.device, non_blocking=True)]
+        if xb.device.type == "cpu" and self.device.type == "cuda":
+            xb, yb = xb.pin_memory(), yb.pin_memory()
+        xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+        return (xb.contiguous(memory_format=torch.channels_last) if self.channels_last and xb.ndim == 4 else xb), yb
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over an epoch (all ranks): loss·samples, correct predictions, samples."""
+
+    loss: float
+    correct: float
+    count: float
+    seconds: float = 0.0
+
+    @property
+    def mean_loss(self) -> float:
+        return self.loss / self.count if self.count else math.nan
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.count if self.count else math.nan
+
+
+def optimizer(net: nn.Module, cfg: TrainConfig, n_train: int) -> torch.optim.Optimizer:
+    """The course's optimizers; L2 applies to conv/fc weights only, as weight_decay = l2 / m.
+
+    The course's cost adds (lambda / 2m)·sum ||W||^2; its gradient (lambda / m)·W
+    is exactly what torch's weight_decay adds to each weight's gradient.
+    """
+    weights = [p for p in net.parameters() if p.ndim > 1]
+    others = [p for p in net.parameters() if p.ndim <= 1]  # biases, batchnorm scale and shift
+    groups = [{"params": weights, "weight_decay": cfg.l2 / n_train}, {"params": others, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr)
+    if cfg.optimizer == "momentum":
+        return _course_momentum(groups, cfg)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=cfg.lr, alpha=cfg.beta, eps=cfg.eps)
+    return torch.optim.Adam(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+
+
+def _course_momentum(groups: list[dict], cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The course's v = beta·v + (1 - beta)·dW from v = 0, then W -= lr·v.
+
+    torch's SGD gives that with dampening=beta, except that it starts v at the
+    first gradient; starting from zero buffers makes the first step match too.
+    """
+    opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.beta, dampening=cfg.beta)
+    for group in groups:
+        for p in group["params"]:
+            opt.state[p]["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+    return opt
+
+
+def learning_rate(cfg: TrainConfig, epoch: int) -> float:
+    """The course's decay lr / (1 + decay·epoch_index) for 1-based ``epoch`` (the first runs at lr)."""
+    return cfg.lr / (1.0 + cfg.decay * (epoch - 1))
+
+
+def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = lr
+
+
+def steps_per_epoch(n: int, batch: int, world: World) -> int:
+    full, rest = divmod(n, batch)
+    return full + (1 if rest >= world.size else 0)
+
+
+def batches(n: int, batch: int, seed: int, epoch: int, world: World) -> list[torch.Tensor]:
+    """This rank's share of each shuffled mini-batch of an epoch (same order on every rank)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    out = []
+    for start in range(0, n, batch):
+        chunk = order[start:start + batch]
+        if len(chunk) < world.size:
+            break  # every rank must take a step; a sliver too small to share is skipped
+        out.append(chunk[world.rank::world.size])
+    return out
+
+
+def loss_and_correct(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean loss of a batch in fp32 and its number of correct predictions."""
+    logits = logits.float().flatten(1)  # (N, K)
+    if binary:
+        z = logits[:, 0]
+        return F.binary_cross_entropy_with_logits(z, y.float()), ((z > 0).long() == y).sum()
+    return F.cross_entropy(logits, y), (logits.argmax(1) == y).sum()
+
+
+def train_epoch(engine: Engine, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, epoch: int,
+                report: Callable[[int, torch.Tensor, int], None]) -> Totals:
+    """One pass over the training data; ``report(step, sums, count)`` feeds the progress bar."""
+    engine.model.train()
+    sums, count = engine.zeros(), 0  # loss·n and correct stay on the device: no sync per step
+    parts = batches(len(x), cfg.batch, cfg.seed, epoch, engine.world)
+    start = time.perf_counter()
+    for step, idx in enumerate(parts, 1):
+        xb, yb = engine.batch(x, y, idx)
+        with engine.autocast():
+            logits = engine.model(xb)
+        loss, correct = loss_and_correct(logits, yb, engine.binary)
+        engine.optimizer.zero_grad(set_to_none=True)
+        if engine.scaler is not None:
+            engine.scaler.scale(loss).backward()
+            engine.scaler.step(engine.optimizer)
+            engine.scaler.update()
+            loss = torch.where(torch.isfinite(loss), loss, torch.zeros_like(loss))  # a skipped fp16 step
+        else:
+            loss.backward()
+            engine.optimizer.step()
+        sums += torch.stack([loss.detach().to(sums.dtype) * len(yb), correct.to(sums.dtype)])
+        count += len(yb)
+        report(step, sums, count)
+    loss_sum, correct_sum, count = engine.reduce(sums, count)  # waits for the device: the time is real
+    return Totals(loss_sum, correct_sum, count, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> Totals:
+    """Loss and accuracy on held-out data, in eval mode (dropout off, batchnorm running stats)."""
+    model = engine.model.module if engine.world.distributed else engine.model  # no DDP sync for inference
+    model.eval()
+    sums, count = engine.zeros(), 0
+    mine = torch.arange(engine.world.rank, len(x), engine.world.size)
+    for start in range(0, len(mine), batch):
+        xb, yb = engine.batch(x, y, mine[start:start + batch])
+        with engine.autocast():
+            logits = model(xb)
+        loss, correct = loss_and_correct(logits, yb, engine.binary)
+        sums += torch.stack([loss.to(sums.dtype) * len(yb), correct.to(sums.dtype)])
+        count += len(yb)
+    loss_sum, correct_sum, count = engine.reduce(sums, count)
+    return Totals(loss_sum, correct_sum, count)
+
+
+def diverged(epoch: Totals, net: nn.Module) -> bool:
+    """A non-finite loss, or weights that have become non-finite (fp16 steps skip bad losses)."""
+    if not math.isfinite(epoch.loss):
+        return True
+    return not all(bool(torch.isfinite(p).all()) for p in net.parameters())

@@ -1,0 +1,64 @@
+"""What a run prints: the live progress bar, one line per epoch, the summary.
+
+The bar (tqdm) goes to stderr and only to a terminal; epoch lines and the
+summary go to stdout, so `specc train ... > log.txt` keeps a clean record.
+``--quiet`` silences everything but errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+class Progress:
+    def __init__(self, quiet: bool, enabled: bool = True):
+        self.quiet = quiet or not enabled
+        self.live = not self.quiet and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+    def epoch(self, epoch: int, epochs: int, steps: int) -> Callable[[int, torch.Tensor, int], None]:
+        """A report function for loop.train_epoch, drawing a bar when live."""
+        if not self.live:
+            return _ignore
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="batch", file=sys.stderr,
+                         leave=False, dynamic_ncols=True)
+        every = max(1, steps // 50)  # reading the loss waits for the device; not every step
+
+        def report(step: int, sums: torch.Tensor, count: int) -> None:
+            if step % every == 0 or step == steps:
+                self._bar.set_postfix(loss=f"{(sums[0] / count).item():.4f}", refresh=False)
+                self._bar.update(step - self._bar.n)
+
+        return report
+
+    def end_epoch(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _ignore(step: int, sums: torch.Tensor, count: int) -> None:
+    pass
+
+
+def epoch_line(record: dict[str, float], epochs: int, best: bool) -> str:
+    e = int(record["epoch"])
+    return (f"epoch {e:>{len(str(epochs))}}/{epochs}  train loss {record['train_loss']:.4f} "
+            f"acc {record['train_acc']:7.2%}  val loss {record['val_loss']:.4f} acc {record['val_acc']:7.2%}  "
+            f"lr {record['lr']:.3g}  {record['seconds']:.1f}s  {record['images_per_s']:,.0f} img/s"
+            + ("  *" if best else ""))
+
+
+def summary_line(best_acc: float, best_epoch: int, seconds: float, images_per_s: float, run_dir: str) -> str:
+    return (f"best val accuracy {best_acc:.2%} at epoch {best_epoch}; {seconds:.1f} s, "
+            f"{images_per_s:,.0f} images/s; run dir {run_dir}")

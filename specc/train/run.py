@@ -1,0 +1,282 @@
+"""`specc train` as a library call: ``train(Request) -> Result``.
+
+spec ─check→ config (spec, flags, or the run being resumed) ─build→ module
+─data→ checked split ─epochs→ run directory (checkpoints, metrics, curves).
+
+Everything that can be wrong with the spec, options or data is refused before
+the first step. Each epoch ends with an atomic last.pt (and best.pt when the
+validation accuracy improves), so killing a run loses at most the epoch in
+progress; a non-finite loss stops it with the last good checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__, pipeline
+from ..checkpoint import BEST, LAST, CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256, write_atomic
+from ..errors import SpeccError
+from .config import RunOptions, TrainConfig, describe
+from .data import Split, prepare
+from .distributed import World, agree, detect, start, stop
+from .loop import Engine, Totals, diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
+from .plots import plot_curves
+from .progress import Progress, epoch_line, summary_line
+from .runlog import clean_stale, new_run_dir, write_json, write_metrics, write_text
+from .setup import (
+    Request,
+    engine,
+    fresh_config,
+    load_spec,
+    pick_device,
+    place,
+    precision,
+    resumed_config,
+    run_options,
+    spec_io,
+)
+
+__all__ = ["Request", "Result", "train"]
+
+
+@dataclass(frozen=True)
+class Result:
+    run_dir: Path | None  # None on ranks other than 0, which write nothing
+    history: list[dict[str, float]]
+    best_acc: float
+    best_epoch: int
+    seconds: float  # time spent in training steps, this invocation
+    images_per_s: float
+
+
+@dataclass
+class Run:
+    """A run in progress: what it trains on, where it writes, how far it got."""
+
+    analysis: pipeline.Analysis
+    spec_path: Path
+    cfg: TrainConfig
+    config: dict[str, Any]  # the effective configuration, saved in config.json and every checkpoint
+    split: Split
+    eng: Engine
+    data: tuple[torch.Tensor, ...]  # x, y, x_val, y_val where training reads them
+    world: World
+    run_dir: Path | None
+    progress: Progress
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_acc: float = -1.0
+    best_epoch: int = 0
+
+
+def train(request: Request) -> Result:
+    """Train as asked; every user mistake is a SpeccError raised before the first step."""
+    request = replace(request, spec=Path(request.spec), out=_path(request.out), resume=_path(request.resume))
+    world = detect()
+    analysis = load_spec(request.spec)
+    if analysis.warnings and world.main and not request.quiet:
+        from ..build import diagnostics
+
+        print(diagnostics(analysis), file=sys.stderr)
+    resumed = _resume_checkpoint(request, analysis) if request.resume else None
+    cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
+    from ..build import build
+
+    torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
+    net = build(analysis.source, path=str(request.spec))
+    io = spec_io(analysis, net)
+    split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize)
+    device = pick_device(opts.device, world)
+    run_dir = _run_dir(request, analysis, world)
+    start(world, device)
+    try:
+        eng = engine(net, cfg, opts, io, len(split.x), device, world)
+        run = Run(analysis, request.spec, cfg, {}, split, eng, place(split, device), world, run_dir,
+                  Progress(request.quiet, enabled=world.main))
+        run.config = _config(run, origins, opts)
+        if resumed:
+            _restore(run, *resumed)
+        elif world.distributed:
+            torch.manual_seed(cfg.seed + world.rank)  # different dropout masks on each rank
+        return _epochs(run)
+    finally:
+        stop(world)
+
+
+def _path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _settle(request: Request, meta: CheckpointMeta | None, analysis: pipeline.Analysis, world: World
+            ) -> tuple[TrainConfig, dict[str, str], RunOptions]:
+    """The effective configuration, refusing combinations that cannot run."""
+    flags = {k: v for k, v in request.overrides.items() if v is not None}
+    cfg, origins = resumed_config(meta, flags) if meta else fresh_config(analysis, flags)
+    if meta is not None and meta.epoch >= cfg.epochs:
+        raise SpeccError(f"the run in '{request.resume}' already finished its {meta.epoch} epochs; "
+                         f"pass --epochs N (more than {meta.epoch}) to train it further", 2)
+    if cfg.batch < world.size:
+        raise SpeccError(f"batch {cfg.batch} is smaller than the {world.size} processes; each process needs "
+                         f"at least one sample of every mini-batch (batch is the global mini-batch size)", 2)
+    opts = run_options(request, meta)
+    if opts.threads is not None:
+        torch.set_num_threads(opts.threads)
+    return cfg, origins, opts
+
+
+def _resume_checkpoint(request: Request, analysis: pipeline.Analysis) -> tuple[dict, CheckpointMeta, dict]:
+    path = request.resume / LAST if request.resume.is_dir() else request.resume
+    state, meta, rest = load_checkpoint(path)
+    if meta.spec_sha256 != spec_sha256(analysis.source):
+        raise SpeccError(f"--resume {request.resume}: that run trained a different spec (model '{meta.model_name}', "
+                         f"from {meta.spec_path}) than {request.spec}; resume it with its own spec "
+                         f"({path.parent / 'spec.cnn'}) or start a new run")
+    if request.out is not None and request.out.resolve() != path.parent.resolve():
+        raise SpeccError(f"--out {request.out} with --resume {request.resume}: a resumed run writes to its own "
+                         f"folder; leave --out out", 2)
+    return state, meta, rest
+
+
+def _run_dir(request: Request, analysis: pipeline.Analysis, world: World) -> Path | None:
+    if not world.main:
+        return None
+    if request.resume is not None:
+        folder = request.resume if request.resume.is_dir() else request.resume.parent
+        clean_stale(folder)
+        return folder
+    return new_run_dir(request.out, analysis.model.name)
+
+
+def _config(run: Run, origins: dict[str, str], opts: RunOptions) -> dict[str, Any]:
+    split, eng = run.split, run.eng
+    return {
+        "spec": str(run.spec_path), "model": run.analysis.model.name,
+        "spec_sha256": spec_sha256(run.analysis.source),
+        "train": run.cfg.model_dump(), "origins": origins, "run": opts.model_dump(),
+        "data": {"source": opts.data, "scaling": split.scaling, "validation": split.held_out,
+                 "train_samples": len(split.x), "val_samples": len(split.x_val), "class_names": split.class_names},
+        "runtime": {"device": str(eng.device), "precision": precision(eng), "channels_last": eng.channels_last,
+                    "world_size": run.world.size, "cpu_threads": torch.get_num_threads()},
+        "specc_version": __version__, "torch_version": torch.__version__,
+    }
+
+
+def _restore(run: Run, state: dict, meta: CheckpointMeta, rest: dict) -> None:
+    """Weights, optimizer, loss scale, RNG, history and best score of the resumed run."""
+    try:
+        run.eng.net.load_state_dict(state, strict=True)
+        if rest.get("optimizer") is not None:
+            run.eng.optimizer.load_state_dict(rest["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise SpeccError(f"--resume: the checkpoint does not fit the module and optimizer: {exc}") from exc
+    extra = rest.get("extra", {})
+    if run.eng.scaler is not None and extra.get("scaler"):
+        run.eng.scaler.load_state_dict(extra["scaler"])
+    if run.world.distributed:
+        torch.manual_seed(run.cfg.seed + run.world.rank + 1000 * meta.epoch)
+    elif "rng" in extra:
+        torch.set_rng_state(extra["rng"])  # dropout continues exactly where it stopped
+        if run.eng.device.type == "cuda" and len(extra.get("cuda_rng", [])) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(extra["cuda_rng"])
+    run.history = list(extra.get("history", []))
+    best = extra.get("best", {})
+    run.best_acc, run.best_epoch = best.get("val_acc", -1.0), best.get("epoch", 0)
+
+
+def _announce(run: Run) -> None:
+    net, split, cfg = run.eng.net, run.split, run.cfg
+    params = sum(p.numel() for p in net.parameters())
+    start = run.history[-1]["epoch"] if run.history else 0
+    resumed = f", resuming after epoch {int(start)}" if start else ""
+    rt = run.config["runtime"]
+    world = f", {rt['world_size']} processes" if rt["world_size"] > 1 else ""
+    run.progress.say(
+        f"specc train: {run.analysis.model.name} ({run.spec_path}), {params:,} parameters{resumed}\n"
+        f"  data      {run.config['data']['source']}: {len(split.x):,} train / {len(split.x_val):,} validation "
+        f"({split.held_out}); {split.scaling}\n"
+        f"  device    {rt['device']}, {rt['precision']}{', channels_last' * rt['channels_last']}{world}\n"
+        f"{describe(cfg, run.config['origins'])}\n  run dir   {run.run_dir}")
+
+
+def _epochs(run: Run) -> Result:
+    cfg, eng = run.cfg, run.eng
+    x, y, x_val, y_val = run.data
+    start = int(run.history[-1]["epoch"]) if run.history else 0
+    if run.world.main:
+        write_json(run.run_dir / "config.json", run.config)
+        write_text(run.run_dir / "spec.cnn", run.analysis.source)
+    _announce(run)
+    seconds = images = 0.0
+    try:
+        for epoch in range(start + 1, cfg.epochs + 1):
+            lr = learning_rate(cfg, epoch)
+            set_learning_rate(eng.optimizer, lr)
+            report = run.progress.epoch(epoch, cfg.epochs, steps_per_epoch(len(x), cfg.batch, run.world))
+            try:
+                trained = train_epoch(eng, x, y, cfg, epoch, report)
+            finally:
+                run.progress.end_epoch()
+            if agree(diverged(trained, eng.net), run.world, eng.device):
+                _stop_diverged(run, epoch, lr, trained)
+            held = evaluate(eng, x_val, y_val, 2 * cfg.batch)
+            seconds, images = seconds + trained.seconds, images + trained.count
+            _finish_epoch(run, _record(epoch, lr, trained, held))
+    finally:
+        if run.world.main and run.history:
+            plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")
+    rate = images / seconds if seconds else 0.0
+    run.progress.say(summary_line(run.best_acc, run.best_epoch, seconds, rate, str(run.run_dir)))
+    return Result(run.run_dir, run.history, run.best_acc, run.best_epoch, seconds, rate)
+
+
+def _record(epoch: int, lr: float, trained: Totals, held: Totals) -> dict[str, float]:
+    return {"epoch": epoch, "train_loss": trained.mean_loss, "train_acc": trained.accuracy,
+            "val_loss": held.mean_loss, "val_acc": held.accuracy, "lr": lr, "seconds": trained.seconds,
+            "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
+
+
+def _finish_epoch(run: Run, record: dict[str, float]) -> None:
+    improved = record["val_acc"] > run.best_acc
+    if improved:
+        run.best_acc, run.best_epoch = record["val_acc"], int(record["epoch"])
+    run.history.append(record)
+    if run.world.main:
+        _save(run, record, improved)
+        write_metrics(run.run_dir, run.history)
+    run.progress.say(epoch_line(record, run.cfg.epochs, improved))
+
+
+def _save(run: Run, record: dict[str, float], improved: bool) -> None:
+    net, eng = run.eng.net, run.eng
+    meta = CheckpointMeta(
+        model_name=run.analysis.model.name, spec_source=run.analysis.source,
+        spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
+        class_names=run.split.class_names, input_shape=list(net.input_shape), num_outputs=net.num_outputs,
+        final_activation=net.final_activation, config=run.config, epoch=int(record["epoch"]),
+        metrics={k: float(v) for k, v in record.items() if k != "epoch"})
+    extra = {"history": run.history, "best": {"val_acc": run.best_acc, "epoch": run.best_epoch},
+             "rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if eng.device.type == "cuda" else [],
+             "scaler": eng.scaler.state_dict() if eng.scaler is not None else None}
+    last = run.run_dir / LAST
+    save_checkpoint(last, net, meta, eng.optimizer, extra)
+    if improved:
+        with open(last, "rb") as source:
+            write_atomic(run.run_dir / BEST, lambda handle: shutil.copyfileobj(source, handle))
+
+
+def _stop_diverged(run: Run, epoch: int, lr: float, trained: Totals) -> None:
+    value = "non-finite weights" if math.isfinite(trained.loss) else f"a {trained.mean_loss} loss"
+    if run.history:
+        last = (run.run_dir or Path("RUN_DIR")) / LAST
+        kept = f"the last good checkpoint is {last} (epoch {int(run.history[-1]['epoch'])})"
+    else:
+        kept = "no checkpoint was written (this was the first epoch)"
+    raise SpeccError(f"training diverged in epoch {epoch} (lr {lr:g}): {value}; stopped, and {kept}. "
+                     f"A smaller --lr usually helps")

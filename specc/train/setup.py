@@ -1,0 +1,139 @@
+"""Everything decided before the first step: the spec, the configuration (from
+spec, flags or a run being resumed), the device, where the data lives, and
+the Engine (module, optimizer, mixed precision) that the loop drives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import pipeline
+from ..checkpoint import CheckpointMeta
+from ..errors import SpeccError
+from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
+from .data import SpecIO, Split, dims
+from .distributed import World, wrap
+from .loop import Engine, Logits, optimizer
+
+
+@dataclass(frozen=True)
+class Request:
+    """What `specc train` was asked to do (the CLI's options, as values)."""
+
+    spec: Path
+    data: str | None = None
+    out: Path | None = None
+    resume: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # hyperparameter flags given
+    device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    resize: bool | None = None
+    quiet: bool = False
+    threads: int | None = None
+
+
+def load_spec(path: Path) -> pipeline.Analysis:
+    """The checked spec; one with errors is refused with check's diagnostics."""
+    from ..build import diagnostics
+
+    try:
+        analysis = pipeline.check(path)
+    except OSError as exc:
+        raise SpeccError(f"cannot read '{path}': {exc.strerror or exc}", 2) from exc
+    if not analysis.ok:
+        raise SpeccError(f"{path} has errors; not training\n{diagnostics(analysis)}")
+    return analysis
+
+
+def spec_io(analysis: pipeline.Analysis, net: torch.nn.Module) -> SpecIO:
+    """The spec's input and output as training needs them, with the lines to cite."""
+    model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
+    output = analysis.output
+    if last is None or len(output) != 1:
+        where = f" (line {last.layer.line})" if last else ""
+        raise SpeccError(f"the spec's output is {dims(output)}{where}, not a vector of class scores; "
+                         f"end it with an fc layer (e.g. `fc 10 softmax`)")
+    binary = net.final_activation == "sigmoid" and net.num_outputs == 1
+    return SpecIO(tuple(model.input), model.input_span.line, output[0], last.layer.line, binary)
+
+
+def fresh_config(analysis: pipeline.Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
+    model = analysis.model
+    return merge(model.train, {k: s.line for k, s in model.train_spans.items()}, flags)
+
+
+def resumed_config(meta: CheckpointMeta, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
+    """The run's own hyperparameters; only --epochs may change (to train further)."""
+    saved, origins = dict(meta.config["train"]), dict(meta.config.get("origins", {}))
+    for name in HYPERPARAMETERS:
+        value = flags.get(name)
+        if value is None or value == saved[name]:
+            continue
+        if name != "epochs":
+            raise SpeccError(f"--{name} {value} differs from the run's {name}={saved[name]}; a resumed run keeps "
+                             f"its hyperparameters (start a new run to change them)", 2)
+        saved[name], origins[name] = value, "--epochs"
+    return validated(TrainConfig, saved, origins), origins
+
+
+def run_options(request: Request, meta: CheckpointMeta | None) -> RunOptions:
+    saved = meta.config.get("run", {}) if meta is not None else {}
+    data = request.data or saved.get("data")
+    if data is None:
+        raise SpeccError("--data is required: digits, synthetic, an .npz or .h5 file, or a folder of images", 2)
+    resize = request.resize if request.resize is not None else saved.get("resize", False)
+    values = dict(data=data, device=request.device, amp=request.amp, channels_last=request.channels_last,
+                  resize=resize, threads=request.threads)
+    return validated(RunOptions, values, {k: f"--{k}" for k in values})
+
+
+def pick_device(name: str, world: World) -> torch.device:
+    """--device: auto prefers CUDA, then MPS, then the CPU; under torchrun, GPU = LOCAL_RANK."""
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise SpeccError(f"--device cuda: no CUDA device is available to torch {torch.__version__}", 2)
+        if world.local_rank >= torch.cuda.device_count():
+            raise SpeccError(f"LOCAL_RANK {world.local_rank} but only {torch.cuda.device_count()} GPUs here", 2)
+        torch.cuda.set_device(world.local_rank)
+        return torch.device("cuda", world.local_rank)
+    if name == "mps" and not has_mps:
+        raise SpeccError("--device mps: Apple's MPS backend is not available here", 2)
+    return torch.device(name)
+
+
+def place(split: Split, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The data on the device when it fits comfortably (a quarter of free memory), else left in host memory."""
+    tensors = (split.x, split.y, split.x_val, split.y_val)
+    if device.type == "cpu":
+        return tensors
+    size = sum(t.numel() * t.element_size() for t in tensors)
+    fits = device.type != "cuda" or size < torch.cuda.mem_get_info(device)[0] / 4
+    return tuple(t.to(device) for t in tensors) if fits else tensors
+
+
+def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO, n_train: int,
+           device: torch.device, world: World) -> Engine:
+    """Module on its device (channels_last for images on CUDA), optimizer, mixed precision."""
+    cuda = device.type == "cuda"
+    channels_last = cuda and opts.channels_last and len(io.shape) == 3
+    net = net.to(device, memory_format=torch.channels_last) if channels_last else net.to(device)
+    amp = scaler = None
+    if cuda:
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels once
+    if cuda and opts.amp:
+        amp = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    return Engine(wrap(Logits(net), world, device), net, optimizer(net, cfg, n_train), device, io.binary, world,
+                  amp, scaler, channels_last)
+
+
+def precision(eng: Engine) -> str:
+    return {torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast + loss scaling"}.get(eng.amp, "fp32")

@@ -1,0 +1,218 @@
+"""Data sources for `specc train --data`: where images and labels come from.
+
+Every loader returns a :class:`Data` in one convention — images ``(N, H, W, C)``
+(or vectors ``(N, F)``) as float32 with exactly the scaling documented here,
+integer labels ``(N,)`` — and no normalisation beyond it:
+
+  digits        scikit-learn's 8x8 digits (shipped, no download): values 0..16 divided by 16, to [0, 1]
+  synthetic[:N] N random samples of the spec's shape, class-dependent means (learnable), used as drawn
+  FILE.npz      `x` (N×H×W×C or N×H×W or N×F), `y`; optional `x_val`, `y_val`, `class_names`;
+                uint8 divided by 255, float used as is
+  FILE.h5       the course's layout: `train_set_x`, `train_set_y`, optional `list_classes`,
+                `test_set_x`/`test_set_y` (the validation set); uint8 divided by 255
+  FOLDER/       one sub-folder of PNG/JPEG images per class (names sorted = class indices), or
+                `train/` and `val/` folders laid out so; pixels divided by 255
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SpeccError
+
+
+@dataclass(frozen=True)
+class Want:
+    """What the spec asks for, so that sources can make or adapt data to it."""
+
+    shape: tuple[int, ...]  # the spec's input: (H, W, C) or (F,)
+    classes: int
+    seed: int
+    resize: bool = False
+
+
+@dataclass(frozen=True)
+class Data:
+    x: np.ndarray  # (N, H, W, C) or (N, H, W) or (N, F), float32
+    y: np.ndarray  # (N,) integer labels
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    class_names: list[str] | None = None
+    scaling: str = "used as is"
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def scaled(x: np.ndarray, what: str) -> tuple[np.ndarray, str]:
+    """uint8 -> /255; float -> as is; anything else is refused rather than guessed."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255), "uint8 divided by 255, to [0, 1]"
+    if np.issubdtype(x.dtype, np.floating):
+        return x.astype(np.float32, copy=False), f"{x.dtype} used as is"
+    raise SpeccError(f"{what} has dtype {x.dtype}; use uint8 (scaled by 1/255) or float (used as is)")
+
+
+def labels(y: np.ndarray, what: str) -> np.ndarray:
+    y = np.asarray(y).reshape(-1)  # the course stores labels as (1, m) as well as (m,)
+    if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+        y = y.astype(np.int64)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise SpeccError(f"{what} must be integer class labels, got dtype {y.dtype}")
+    if y.size and y.min() < 0:
+        raise SpeccError(f"{what} has a negative label ({int(y.min())}); labels are class indices from 0")
+    return y.astype(np.int64)
+
+
+def digits(want: Want) -> Data:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.images / 16.0).astype(np.float32)  # (1797, 8, 8), values 0..16
+    return Data(x, bunch.target.astype(np.int64), class_names=[str(n) for n in bunch.target_names],
+                scaling="values 0..16 divided by 16, to [0, 1]")
+
+
+def synthetic(want: Want, size: int = 2048) -> Data:
+    """Noise around one random mean per class: separable, so loss visibly falls."""
+    rng = np.random.default_rng(want.seed)
+    means = rng.standard_normal((want.classes, *want.shape), dtype=np.float32)
+    y = rng.permutation(np.arange(size) % want.classes)
+    x = rng.standard_normal((size, *want.shape), dtype=np.float32) * np.float32(1.5)
+    x += means[y]
+    return Data(x, y.astype(np.int64), scaling="standard normal noise around per-class means, used as is")
+
+
+def npz(path: Path, want: Want) -> Data:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (OSError, ValueError) as exc:
+        raise SpeccError(f"cannot read '{path}' as an .npz archive: {exc}") from exc
+    missing = [k for k in ("x", "y") if k not in arrays]
+    if missing:
+        raise SpeccError(f"'{path}' has no array {' or '.join(map(repr, missing))} "
+                         f"(it has: {', '.join(arrays) or 'nothing'}); expected `x` (images) and `y` (labels)")
+    x, scaling = scaled(arrays["x"], f"'{path}' x")
+    x_val = y_val = None
+    if "x_val" in arrays or "y_val" in arrays:
+        if not ("x_val" in arrays and "y_val" in arrays):
+            raise SpeccError(f"'{path}' has only one of `x_val` and `y_val`; give both or neither")
+        x_val, y_val = scaled(arrays["x_val"], f"'{path}' x_val")[0], labels(arrays["y_val"], f"'{path}' y_val")
+    names = [str(n) for n in arrays["class_names"].reshape(-1)] if "class_names" in arrays else None
+    return Data(x, labels(arrays["y"], f"'{path}' y"), x_val, y_val, names, scaling)
+
+
+def hdf5(path: Path, want: Want) -> Data:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "train_set_x" not in f or "train_set_y" not in f:
+                raise SpeccError(f"'{path}' lacks `train_set_x`/`train_set_y` (it has: {', '.join(f.keys())}); "
+                                 f"expected the course's layout")
+            x, scaling = scaled(f["train_set_x"][()], f"'{path}' train_set_x")
+            y = labels(f["train_set_y"][()], f"'{path}' train_set_y")
+            x_val = y_val = None
+            if "test_set_x" in f and "test_set_y" in f:
+                x_val = scaled(f["test_set_x"][()], f"'{path}' test_set_x")[0]
+                y_val = labels(f["test_set_y"][()], f"'{path}' test_set_y")
+            names = None
+            if "list_classes" in f:
+                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["list_classes"][()].reshape(-1)]
+    except OSError as exc:
+        raise SpeccError(f"cannot read '{path}' as HDF5: {exc}") from exc
+    return Data(x, y, x_val, y_val, names, scaling)
+
+
+def _class_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _image(file: Path, want: Want, mode: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    height, width = want.shape[0], want.shape[1]
+    try:
+        with Image.open(file) as img:
+            img = img.convert(mode)
+            if img.size != (width, height):
+                if not want.resize:
+                    raise SpeccError(f"image '{file}' is {img.height}x{img.width} but the spec's input is "
+                                     f"{'x'.join(map(str, want.shape))}; pass --resize to scale every image "
+                                     f"to {height}x{width}")
+                img = img.resize((width, height), Image.Resampling.BILINEAR)
+            return np.asarray(img, dtype=np.uint8).reshape(height, width, -1)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise SpeccError(f"cannot read image '{file}': {exc}") from exc
+
+
+def _read_classes(root: Path, names: list[str], want: Want) -> tuple[np.ndarray, np.ndarray]:
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(want.shape[-1]) if len(want.shape) == 3 else None
+    if mode is None:
+        raise SpeccError(f"an image folder gives 1 (grayscale), 3 (RGB) or 4 (RGBA) channels, but the spec's "
+                         f"input is {'x'.join(map(str, want.shape))}")
+    images, ys = [], []
+    for index, name in enumerate(names):
+        files = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise SpeccError(f"class folder '{root / name}' holds no PNG or JPEG images")
+        images += [_image(f, want, mode) for f in files]
+        ys += [index] * len(files)
+    return np.stack(images), np.asarray(ys, dtype=np.int64)
+
+
+def folder(root: Path, want: Want) -> Data:
+    subs = {p.name: p for p in _class_folders(root)}
+    val_name = next((n for n in ("val", "valid", "validation") if n in subs), None)
+    split = "train" in subs and val_name is not None and _class_folders(subs["train"])
+    train_root = subs["train"] if split else root
+    names = [p.name for p in _class_folders(train_root)]
+    if not names:
+        raise SpeccError(f"folder '{root}' has no class sub-folders (expected one folder of images per class)")
+    x, y = _read_classes(train_root, names, want)
+    x_val = y_val = None
+    if split:
+        extra = sorted({p.name for p in _class_folders(subs[val_name])} - set(names))
+        if extra:
+            raise SpeccError(f"'{subs[val_name]}' has classes that '{train_root}' lacks: {', '.join(extra)}")
+        val_names = [n for n in names if (subs[val_name] / n).is_dir()]
+        x_val, y_val = _read_classes(subs[val_name], val_names, want)
+        y_val = np.asarray([names.index(val_names[i]) for i in y_val], dtype=np.int64)
+    scale = lambda a: None if a is None else a.astype(np.float32) / np.float32(255)  # noqa: E731
+    return Data(scale(x), y, scale(x_val), y_val, names, "pixels divided by 255, to [0, 1]")
+
+
+def _synthetic_size(name: str) -> int:
+    try:
+        size = int(name.partition(":")[2] or 2048)
+    except ValueError:
+        raise SpeccError(f"--data {name}: expected synthetic or synthetic:N with N a whole number", 2) from None
+    if size < 2:
+        raise SpeccError(f"--data {name}: a synthetic set needs at least 2 samples", 2)
+    return size
+
+
+FILE_LOADERS: dict[str, Callable[[Path, Want], Data]] = {".npz": npz, ".h5": hdf5, ".hdf5": hdf5}
+
+
+def load(source: str, want: Want) -> Data:
+    """Load ``--data SOURCE``: a named set, a file by its suffix, or a folder."""
+    if source == "digits":
+        return digits(want)
+    if source == "synthetic" or source.startswith("synthetic:"):
+        return synthetic(want, _synthetic_size(source))
+    path = Path(source)
+    if path.is_dir():
+        return folder(path, want)
+    if not path.exists():
+        raise SpeccError(f"--data '{source}': no such file or folder (or use `digits` or `synthetic`)", 2)
+    loader = FILE_LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise SpeccError(f"--data '{source}': unknown kind of file; give an .npz, .h5/.hdf5 file, "
+                         f"a folder of images, `digits` or `synthetic`", 2)
+    return loader(path, want)
