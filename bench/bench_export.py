@@ -24,7 +24,7 @@ import onnxruntime as ort
 import torch
 
 import specc
-from specc.build import build
+from specc.builder import build
 from specc.export import ExportOptions, export
 
 ROOT = Path(__file__).resolve().parent.parent

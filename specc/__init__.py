@@ -16,7 +16,7 @@ __all__ = ["Analysis", "check", "compile", "compile_bytes", "__version__"]
 def __getattr__(name: str):
     # torch is imported only when a module is actually built (specc.build).
     if name == "build":
-        from .build import build
+        from .builder import build
 
         return build
     raise AttributeError(f"module 'specc' has no attribute {name!r}")

@@ -185,7 +185,7 @@ def load_model(path: str | Path, spec_source: str | None = None) -> tuple[torch.
     With ``spec_source``, refuses a checkpoint trained on a different spec.
     The module is returned in eval mode, on the CPU.
     """
-    from .build import build
+    from .builder import build
 
     file = resolve_checkpoint(path)
     state, meta, _ = load_checkpoint(file)

@@ -86,13 +86,13 @@ def load_source(path: str | Path, spec: str | Path | None = None, seed: int | No
 
 def _spec_text(path: Path) -> str:
     """The spec's text as specc train hashed it (decoded as check decodes it; errors refused)."""
-    from .build import analyse
+    from .builder import analyse
 
     return analyse(path).source
 
 
 def _from_spec(path: Path, seed: int | None) -> Source:
-    from .build import analyse, build
+    from .builder import analyse, build
 
     analysis = analyse(path)  # SpeccError with check's diagnostics for a spec with errors
     with torch.random.fork_rng():  # a seeded export leaves the caller's random state alone

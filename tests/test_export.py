@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from strategies import specs
 
 import specc
-from specc.build import build
+from specc.builder import build
 from specc.checkpoint import CheckpointMeta, save_checkpoint, spec_sha256
 from specc.cli import main
 from specc.export import ExportOptions, ExportResult, export

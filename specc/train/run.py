@@ -81,12 +81,12 @@ def train(request: Request) -> Result:
     world = detect()
     analysis = load_spec(request.spec)
     if analysis.warnings and world.main and not request.quiet:
-        from ..build import diagnostics
+        from ..builder import diagnostics
 
         print(diagnostics(analysis), file=sys.stderr)
     resumed = _resume_checkpoint(request, analysis) if request.resume else None
     cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
-    from ..build import build
+    from ..builder import build
 
     torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
     net = build(analysis.source, path=str(request.spec))

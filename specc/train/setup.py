@@ -39,7 +39,7 @@ class Request:
 
 def load_spec(path: Path) -> pipeline.Analysis:
     """The checked spec; one with errors is refused with check's diagnostics."""
-    from ..build import diagnostics
+    from ..builder import diagnostics
 
     try:
         analysis = pipeline.check(path)

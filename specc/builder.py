@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import linecache
-import sys
 import types
 from pathlib import Path
 
@@ -71,15 +70,3 @@ def build(source: str | Path, *, path: str | None = None) -> torch.nn.Module:
     digest = hashlib.sha256(code.encode()).hexdigest()[:12]
     name = class_name(analysis.model.name)
     return load(code, name, f"<specc-generated {name} {digest}>")()
-
-
-class _CallableModule(types.ModuleType):
-    """Importing this module sets the package attribute ``specc.build`` to the
-    module, hiding the function that ``specc.__getattr__`` returns; calling the
-    module calls the function, so ``specc.build(...)`` works in either order."""
-
-    def __call__(self, source: str | Path, *, path: str | None = None) -> torch.nn.Module:
-        return build(source, path=path)
-
-
-sys.modules[__name__].__class__ = _CallableModule
