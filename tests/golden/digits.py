@@ -28,7 +28,7 @@ class Digits(nn.Module):
         fc 64 relu                        # 512 inputs
         fc 10 softmax
 
-        train batch=32 epochs=15 optimizer=adam lr=0.002 seed=0
+        train batch=32 epochs=30 optimizer=adam lr=0.003 decay=0.3 seed=0 val=0.2
     """
 
     spec_name = "digits"
