@@ -10,6 +10,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_ruff_check_is_clean() -> None:
-    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "specc", "tests", "bench"],
-                         cwd=ROOT, capture_output=True, text=True)
+    command = [sys.executable, "-m", "ruff", "check", "--output-format", "concise", "specc", "tests", "bench"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
