@@ -133,8 +133,10 @@ def _read(path: Path) -> dict:
             warnings.simplefilter("ignore")  # torch's notes about foreign pickle protocols; we refuse those anyway
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise SpeccError(f"'{path}' is not a specc checkpoint: it holds objects other than tensors and "
-                         f"plain values, and is not loaded (weights_only)") from exc
+        if "unsupported global" in str(exc).lower():  # a pickle that asks for code, not damage
+            raise SpeccError(f"'{path}' is not a specc checkpoint: it holds objects other than tensors and "
+                             f"plain values, and is not loaded (weights_only)") from exc
+        raise SpeccError(f"'{path}' is not a readable checkpoint (not a torch file, or damaged)") from exc
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
         raise SpeccError(f"'{path}' is not a readable checkpoint (truncated or damaged?): {exc}") from exc
 

@@ -164,3 +164,10 @@ def test_file_holds_only_plain_types_and_tensors(tmp_path):
     payload = torch.load(path, weights_only=True)  # would raise on any other pickled object
     assert set(payload) == {"format", "meta", "model", "optimizer", "extra"}
     assert all(v.device.type == "cpu" and v.is_contiguous() for v in payload["model"].values())
+
+
+def test_random_bytes_are_called_unreadable_not_foreign_objects(tmp_path) -> None:
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(bytes(range(7, 250)) * 3)
+    with pytest.raises(SpeccError, match="not a readable checkpoint"):
+        load_checkpoint(junk)
