@@ -1,0 +1,40 @@
+"""The dispatch tables are complete: adding a layer kind or a diagnostic code
+is a checklist these tests enforce."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import specc
+from specc import ir, lower, shapes
+from specc.diagnostics import CODES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _layer_classes() -> set[type]:
+    return {cls for cls in vars(ir).values() if isinstance(cls, type) and issubclass(cls, ir.Layer)} - {ir.Layer}
+
+
+def test_every_layer_kind_has_a_shape_rule() -> None:
+    assert set(shapes.RULES) == _layer_classes()
+
+
+def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
+    for keyword, form in lower.STATEMENTS.items():
+        if form.kind in ("model", "input", "train"):
+            continue
+        args = {"conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5"}.get(keyword, "")
+        analysis = specc.compile(f"input 8x8x2\n{keyword}{args}\n")
+        assert analysis.ok, (keyword, analysis.diagnostics)
+        assert type(analysis.layers[0].layer) in shapes.RULES
+
+
+def test_every_error_code_is_documented_and_has_a_broken_spec() -> None:
+    language = (ROOT / "docs" / "language.md").read_text()
+    broken = {p.name.split("-")[0] for p in (ROOT / "tests" / "broken").glob("*.cnn")}
+    for code in CODES:
+        assert re.search(rf"^\| {code} \|", language, re.M), f"{code} missing from docs/language.md"
+        assert code in broken, f"no tests/broken/{code}-*.cnn"
+    assert broken <= set(CODES)
