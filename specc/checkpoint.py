@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -138,7 +139,16 @@ def _read(path: Path) -> dict:
                              f"plain values, and is not loaded (weights_only)") from exc
         raise SpeccError(f"'{path}' is not a readable checkpoint (not a torch file, or damaged)") from exc
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
-        raise SpeccError(f"'{path}' is not a readable checkpoint (truncated or damaged?): {exc}") from exc
+        raise SpeccError(f"'{path}' is not a readable checkpoint (truncated or damaged?): {_first_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 -- damaged bytes reach the unpickler as IndexError, KeyError, ...
+        raise SpeccError(f"'{path}' is not a readable checkpoint (not a torch file, or damaged)") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """torch's own reason, without its paragraph of advice."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*", "", text)  # torch's C++ source location
+    return text.split(". ")[0].removesuffix(".")
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], CheckpointMeta, dict]:

@@ -108,12 +108,12 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypat
     assert [r["epoch"] for r in read_metrics(out)] == [1]
 
 
-def test_nan_in_the_first_epoch_writes_no_checkpoint(tmp_path, capsys):
-    x = np.random.default_rng(0).random((64, 8, 8), dtype=np.float32)
-    x[5, 3, 3] = np.nan
-    np.savez(tmp_path / "bad.npz", x=x, y=np.arange(64) % 10)
+def test_divergence_in_the_first_epoch_writes_no_checkpoint(tmp_path, monkeypatch, capsys):
+    import specc.train.run as run_module
+
+    monkeypatch.setattr(run_module, "learning_rate", lambda cfg, epoch: 1e30)
     out = tmp_path / "run"
-    assert run(tmp_path, "--data", str(tmp_path / "bad.npz"), "--out", str(out)) == 1
+    assert run(tmp_path, "--data", "synthetic:128", "--out", str(out)) == 1
     assert "diverged in epoch 1" in capsys.readouterr().err
     assert not (out / "last.pt").exists()
 
@@ -131,7 +131,7 @@ def test_a_spec_with_errors_is_refused_with_its_diagnostics(tmp_path, capsys):
     ("--beta2", "1", "--beta2 should be less than 1"),
 ])
 def test_out_of_range_flags_name_the_option(tmp_path, capsys, flag, value, message):
-    assert run(tmp_path, "--data", "synthetic:64", flag, value) == 1
+    assert run(tmp_path, "--data", "synthetic:64", flag, value) == 2  # a usage error, as docs/train.md says
     assert message in capsys.readouterr().err
 
 

@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 alone reports
             return exc.status
         raise
-    except KeyboardInterrupt:
-        print("specc: interrupted; the last finished epoch is in the run's last.pt (continue with --resume)",
-              file=sys.stderr)
+    except KeyboardInterrupt as exc:  # before the epochs, or from them with where the last good one is
+        kept = exc.args[0] if exc.args else "nothing was trained yet"
+        print(f"specc: interrupted; {kept}", file=sys.stderr)
         return 130
     return 0

@@ -22,7 +22,8 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 class TrainConfig(BaseModel):
     """Hyperparameters: the names of the spec's `train` statement."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `--lr inf` is refused here, as `train lr=inf` is by specc check.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # The course's advice: a power of two from 64 to 512 that fits in memory; 64 suits small data and CPUs.
     batch: int = Field(64, ge=1)
@@ -88,14 +89,15 @@ def validated(kind: type[BaseModel], values: Mapping[str, Any], origins: Mapping
     try:
         return kind(**values)
     except ValidationError as exc:
-        problems = []
+        problems, flags = [], False
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else "?"
             origin = origins.get(name, "")
+            flags |= origin.startswith("--")
             where = f"--{name}" if origin.startswith("--") else f"train option `{name}` ({origin})"
             message = err["msg"].replace("Input should be", "should be")
             problems.append(f"{where} {message}, got {err.get('input')!r}")
-        raise SpeccError("; ".join(problems)) from exc
+        raise SpeccError("; ".join(problems), 2 if flags else 1) from exc  # a bad flag is a usage error
 
 
 def describe(config: TrainConfig, origins: Mapping[str, str]) -> str:

@@ -55,8 +55,8 @@ def _fit_shape(x: np.ndarray, io: SpecIO, what: str) -> np.ndarray:
     if len(io.shape) == 1 and x.ndim >= 2 and int(np.prod(x.shape[1:])) == io.shape[0]:
         return x.reshape(len(x), -1)  # images flattened in H, W, C order, as the course's X.reshape(m, -1)
     if tuple(x.shape[1:]) != io.shape:
-        kind = "images" if x.ndim == 4 else "vectors" if x.ndim == 2 else f"arrays of {x.ndim - 1} dimensions,"
-        raise SpeccError(f"{what} {kind} are {dims(x.shape[1:])} but the spec's input is {dims(io.shape)} "
+        kind = {4: "images are", 2: "vectors are"}.get(x.ndim, f"samples are {x.ndim - 1}-dimensional,")
+        raise SpeccError(f"{what} {kind} {dims(x.shape[1:])} but the spec's input is {dims(io.shape)} "
                          f"(line {io.input_line})")
     return x.transpose(0, 3, 1, 2) if x.ndim == 4 else x  # NHWC -> NCHW
 
@@ -84,17 +84,31 @@ def _held_out(n: int, val: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[n_val:], order[:n_val]
 
 
+def _check_samples(x: np.ndarray, y: np.ndarray, what: str) -> None:
+    """One sample per label, each an array, every value finite (NaN would pass for divergence later)."""
+    if x.ndim < 2:
+        raise SpeccError(f"the {what} has shape {x.shape}, not one sample per row: expected N×H×W×C, "
+                         f"N×H×W or N×F")
+    if len(x) != len(y):
+        raise SpeccError(f"the {what} has {len(x)} samples but {len(y)} labels")
+    bad = ~np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
+    if bad.any():
+        raise SpeccError(f"the {what} holds NaN or infinite values ({int(bad.sum())} samples, the first is sample "
+                         f"{int(np.argmax(bad))}); clean them out before training")
+
+
 def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
     """Check ``data`` against the spec and return train/validation tensors."""
-    if len(data.x) != len(data.y):
-        raise SpeccError(f"the data has {len(data.x)} samples but {len(data.y)} labels")
+    _check_samples(data.x, data.y, "data")
     if len(data.x) < 2:
         raise SpeccError(f"the data has {len(data.x)} sample(s); training needs at least 2")
     x = _fit_shape(data.x, io, "data")
     _check_labels(data, io)
     if data.x_val is not None:
-        if len(data.x_val) != len(data.y_val):
-            raise SpeccError(f"the validation data has {len(data.x_val)} samples but {len(data.y_val)} labels")
+        _check_samples(data.x_val, data.y_val, "validation data")
+        if not len(data.x_val):
+            raise SpeccError("the validation set is empty; give it samples, or leave it out to hold out "
+                             "--val of the data")
         x_val, y_val, held = _fit_shape(data.x_val, io, "validation"), data.y_val, "the source's validation set"
         x_train, y_train = x, data.y
     else:

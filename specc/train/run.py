@@ -227,6 +227,10 @@ def _epochs(run: Run) -> Result:
             held = evaluate(eng, x_val, y_val, 2 * cfg.batch)
             seconds, images = seconds + trained.seconds, images + trained.count
             _finish_epoch(run, _record(epoch, lr, trained, held))
+    except KeyboardInterrupt as exc:  # say where the last good epoch is, or that there is none
+        kept = (f"the last finished epoch ({int(run.history[-1]['epoch'])}) is in {run.run_dir / LAST}; continue "
+                f"with --resume {run.run_dir}") if run.history else "no epoch finished, so no checkpoint was written"
+        raise KeyboardInterrupt(kept) from exc
     finally:
         if run.world.main and run.history:
             plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")

@@ -58,13 +58,19 @@ def scaled(x: np.ndarray, what: str) -> tuple[np.ndarray, str]:
 
 
 def labels(y: np.ndarray, what: str) -> np.ndarray:
-    y = np.asarray(y).reshape(-1)  # the course stores labels as (1, m) as well as (m,)
+    y = np.asarray(y)
+    if y.ndim == 2 and 1 in y.shape:  # the course stores labels as (1, m) as well as (m,)
+        y = y.reshape(-1)
+    if y.ndim != 1:
+        raise SpeccError(f"{what} has shape {y.shape}; labels are one class index per sample, (m,) or (1, m)")
     if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
         y = y.astype(np.int64)
     if not np.issubdtype(y.dtype, np.integer):
         raise SpeccError(f"{what} must be integer class labels, got dtype {y.dtype}")
     if y.size and y.min() < 0:
         raise SpeccError(f"{what} has a negative label ({int(y.min())}); labels are class indices from 0")
+    if y.size and int(y.max()) > 2**31:  # checked before the cast, which would wrap a huge uint64 around
+        raise SpeccError(f"{what} has a label of {int(y.max())}; labels are class indices 0..N-1")
     return y.astype(np.int64)
 
 
@@ -88,6 +94,10 @@ def synthetic(want: Want, size: int = 2048) -> Data:
 
 
 def npz(path: Path, want: Want) -> Data:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # else numpy would try it as a pickle and suggest allow_pickle
+        raise SpeccError(f"cannot read '{path}' as an .npz archive: it is not a zip file (save it with np.savez)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
@@ -115,18 +125,30 @@ def hdf5(path: Path, want: Want) -> Data:
             if "train_set_x" not in f or "train_set_y" not in f:
                 raise SpeccError(f"'{path}' lacks `train_set_x`/`train_set_y` (it has: {', '.join(f.keys())}); "
                                  f"expected the course's layout")
-            x, scaling = scaled(f["train_set_x"][()], f"'{path}' train_set_x")
-            y = labels(f["train_set_y"][()], f"'{path}' train_set_y")
+            read = lambda key: _dataset(f, key, path)  # noqa: E731
+            x, scaling = scaled(read("train_set_x"), f"'{path}' train_set_x")
+            y = labels(read("train_set_y"), f"'{path}' train_set_y")
             x_val = y_val = None
-            if "test_set_x" in f and "test_set_y" in f:
-                x_val = scaled(f["test_set_x"][()], f"'{path}' test_set_x")[0]
-                y_val = labels(f["test_set_y"][()], f"'{path}' test_set_y")
+            if ("test_set_x" in f) != ("test_set_y" in f):
+                raise SpeccError(f"'{path}' has only one of `test_set_x` and `test_set_y`; give both or neither")
+            if "test_set_x" in f:
+                x_val = scaled(read("test_set_x"), f"'{path}' test_set_x")[0]
+                y_val = labels(read("test_set_y"), f"'{path}' test_set_y")
             names = None
             if "list_classes" in f:
-                names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["list_classes"][()].reshape(-1)]
+                names = [n.decode() if isinstance(n, bytes) else str(n)
+                         for n in np.asarray(read("list_classes")).reshape(-1)]
     except OSError as exc:
         raise SpeccError(f"cannot read '{path}' as HDF5: {exc}") from exc
     return Data(x, y, x_val, y_val, names, scaling)
+
+
+def _dataset(f, key: str, path: Path) -> np.ndarray:
+    import h5py
+
+    if not isinstance(f[key], h5py.Dataset):
+        raise SpeccError(f"'{path}': `{key}` is an HDF5 group, not an array")
+    return f[key][()]
 
 
 def _class_folders(root: Path) -> list[Path]:
@@ -181,6 +203,9 @@ def folder(root: Path, want: Want) -> Data:
         if extra:
             raise SpeccError(f"'{subs[val_name]}' has classes that '{train_root}' lacks: {', '.join(extra)}")
         val_names = [n for n in names if (subs[val_name] / n).is_dir()]
+        if not val_names:
+            raise SpeccError(f"'{subs[val_name]}' has no class sub-folders (expected the same class folders as "
+                             f"'{train_root}')")
         x_val, y_val = _read_classes(subs[val_name], val_names, want)
         y_val = np.asarray([names.index(val_names[i]) for i in y_val], dtype=np.int64)
     scale = lambda a: None if a is None else a.astype(np.float32) / np.float32(255)  # noqa: E731
