@@ -98,6 +98,9 @@ def reserve(output: Path) -> Path:
     """An empty temporary file beside ``output``; fails early if ``output`` cannot be written."""
     if output.is_dir():
         raise SpeccError(f"the output '{output}' is a folder; give a file name such as '{output / 'model.onnx'}'", 2)
+    if output.suffix.lower() != ".onnx":  # `-o net.cnn` or `-o runs/x/best.pt` would replace the user's file
+        raise SpeccError(f"the output '{output}' does not end in .onnx; give a name such as "
+                         f"'{output.with_name(output.stem + '.onnx')}'", 2)
     folder = output.parent
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"

@@ -43,6 +43,8 @@ def _analyse(spec: str):
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
     folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise SpeccError(f"cannot write '{path}': it is a folder; give a file name such as '{path / 'model.py'}'", 2)
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -54,6 +56,13 @@ def write_atomically(path: Path, text: str) -> None:
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
         raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _up_to_date(path: Path, source: str) -> bool:
@@ -69,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.check and not args.output:
         raise SpeccError("--check needs -o FILE: the generated file to compare", 2)
+    if args.output and not args.check and args.spec != "-" and _same_file(Path(args.output), Path(args.spec)):
+        raise SpeccError(f"-o {args.output} is the spec itself; writing the module there would replace the spec", 2)
     analysis = _analyse(args.spec)
     if analysis.diagnostics:
         color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
