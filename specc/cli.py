@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -31,12 +32,35 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, not at exit: a full disk or closed pipe must be reported, not traced back
+        return status
     except SpeccError as exc:
         print(f"specc: error: {exc.message}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         print("specc: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+    except BrokenPipeError as exc:  # the reader went away (`| head`): keep the verdict if one was reached
+        _quiet_stdout()
+        return getattr(exc, "status", 0)
+    except MemoryError:
+        print("specc: error: out of memory (is the data, or --data synthetic:N, larger than this machine holds?)",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.filename is not None:  # a file the command opened: a bug to fix, not to hide
+            raise
+        _quiet_stdout()
+        print(f"specc: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (a test's stream)
+        pass

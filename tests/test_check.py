@@ -120,3 +120,12 @@ def test_python_dash_m_and_stdin() -> None:
                          input="input 6x6\nconv 1 3x3\n", capture_output=True, text=True)
     assert out.returncode == 0
     assert json.loads(out.stdout)["layers"][0]["fan_in"] == 9
+
+
+def test_a_closed_pipe_keeps_the_exit_status(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.cnn"
+    bad.write_text("input 4x4\n" + "conv 4 9\n" * 2000)
+    out = subprocess.run(f"set -o pipefail; '{sys.executable}' -m specc check {bad} | head -1", shell=True,
+                         executable="/bin/bash", capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr

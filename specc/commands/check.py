@@ -37,6 +37,8 @@ def expand(paths: list[str]) -> list[str]:
             if not found:
                 raise SpeccError(f"no .cnn files in folder '{raw}'", 2)
             files += found
+        elif path.exists():  # a FIFO, a device: reading it could block or never end
+            raise SpeccError(f"cannot read '{raw}': not a regular file or folder", 2)
         else:
             raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)
     return files
@@ -67,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
     analyses = analyse(expand(args.paths), args)
     color = {"always": True, "never": False}.get(args.color)
     output = render(analyses, args.format, quiet=args.quiet, color=color)
-    if output:
-        print(output)
-    failed = any(a.errors or (args.strict and a.warnings) for a in analyses)
-    return 1 if failed else 0
+    status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+    try:
+        if output:
+            print(output, flush=True)
+    except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
+        exc.status = status
+        raise
+    return status

@@ -98,12 +98,23 @@ class Style:
         return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
 
 
+# A longer source line is shown as a window around the caret: echoing a 1 MB line once per
+# diagnostic on it made the output grow with the square of the line's length.
+SHOWN_WIDTH, SHOWN_BEFORE = 160, 40
+
+
 def _caret_line(source_line: str, column: int, end_column: int) -> tuple[str, str]:
+    lead = tail = ""
+    if len(source_line) > SHOWN_WIDTH:  # cut the raw line first: expanding all of it per diagnostic is quadratic
+        start = max(0, column - 1 - SHOWN_BEFORE)
+        lead, tail = ("…" if start else ""), ("…" if start + SHOWN_WIDTH < len(source_line) else "")
+        source_line = source_line[start:start + SHOWN_WIDTH]
+        column, end_column = column - start, min(end_column - start, len(source_line) + 1)
     shown = source_line.expandtabs(4)
     before = source_line[: column - 1].expandtabs(4)
     marked = source_line[: max(end_column - 1, column)].expandtabs(4)
     width = max(len(marked) - len(before), 1)
-    return shown, " " * len(before) + "^" * width
+    return lead + shown + tail, " " * (len(lead) + len(before)) + "^" * width
 
 
 def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list[str]:
