@@ -202,3 +202,27 @@ def test_ctrl_c_says_which_checkpoint_holds_the_last_good_epoch(tmp_path, monkey
     calls.append(1)  # the next call is "epoch 2": interrupted before any epoch finished
     assert main([*argv[:5], str(tmp_path / "run2"), *argv[6:]]) == 130
     assert "no epoch finished, so no checkpoint was written" in capsys.readouterr().err
+
+
+def test_resume_refuses_a_damaged_training_state(tmp_path, capsys):
+    import torch
+
+    (tmp_path / "t.cnn").write_text(TINY)
+    out = tmp_path / "run"
+    argv = ["train", str(tmp_path / "t.cnn"), "--data", "synthetic:32", "--out", str(out), "-q", "--epochs", "1"]
+    assert main(argv) == 0
+    payload = torch.load(out / "last.pt", weights_only=True)
+    payload["extra"]["rng"] = "not a generator state"  # outside the weights' sha256
+    torch.save(payload, out / "last.pt")
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "t.cnn"), "--resume", str(out), "--epochs", "2", "-q"]) == 1
+    assert "training state is damaged" in capsys.readouterr().err
+
+
+def test_compile_refuses_to_write_python_into_another_spec(tmp_path, capsys):
+    spec, other = tmp_path / "t.cnn", tmp_path / "other.cnn"
+    spec.write_text(TINY)
+    other.write_text(TINY)
+    assert main(["compile", str(spec), "-o", str(other)]) == 2
+    assert other.read_text() == TINY
+    assert "other.py" in capsys.readouterr().err

@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         raise SpeccError("--check needs -o FILE: the generated file to compare", 2)
     if args.output and not args.check and args.spec != "-" and _same_file(Path(args.output), Path(args.spec)):
         raise SpeccError(f"-o {args.output} is the spec itself; writing the module there would replace the spec", 2)
+    if args.output and not args.check and Path(args.output).suffix == ".cnn":
+        raise SpeccError(f"-o {args.output} would write Python into a .cnn file; name it "
+                         f"'{Path(args.output).with_suffix('.py').name}'", 2)
     analysis = _analyse(args.spec)
     if analysis.diagnostics:
         color = sys.stderr.isatty() and "NO_COLOR" not in os.environ

@@ -175,7 +175,15 @@ def _restore(run: Run, state: dict, meta: CheckpointMeta, rest: dict) -> None:
             run.eng.optimizer.load_state_dict(rest["optimizer"])
     except (RuntimeError, ValueError, KeyError) as exc:
         raise SpeccError(f"--resume: the checkpoint does not fit the module and optimizer: {exc}") from exc
-    extra = rest.get("extra", {})
+    try:
+        _restore_progress(run, meta, rest.get("extra", {}))
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # Only weights and spec carry a sha256; a damaged RNG state or history is refused here.
+        raise SpeccError(f"--resume: the checkpoint's training state is damaged ({type(exc).__name__}: {exc})") \
+            from exc
+
+
+def _restore_progress(run: Run, meta: CheckpointMeta, extra: dict) -> None:
     if run.eng.scaler is not None and extra.get("scaler"):
         run.eng.scaler.load_state_dict(extra["scaler"])
     if run.world.distributed:
