@@ -129,3 +129,9 @@ def test_a_closed_pipe_keeps_the_exit_status(tmp_path: Path) -> None:
                          executable="/bin/bash", capture_output=True, text=True)
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
+
+
+def test_the_text_report_sums_up_parameter_sharing() -> None:
+    text = specc.report.render([specc.check(SPECS / "why-convolutions.cnn")], "text", color=False)
+    assert "sharing      conv layers 456 params; dense layers between the same volumes 14,455,392 (31,700.4x more)" \
+        in text

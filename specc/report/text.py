@@ -71,6 +71,16 @@ def table(a: Analysis) -> list[str]:
     return [line(HEADER), rule, *(line(row) for row in rows[1:]), rule]
 
 
+def sharing_line(a: Analysis) -> list[str]:
+    """The lecture's argument for the whole spec: its convolutions against dense layers."""
+    convs = [r for r in a.layers if r.layer.kind == "conv" and r.dense_params is not None and r.params]
+    if not convs:
+        return []
+    params, dense = sum(r.params for r in convs), sum(r.dense_params for r in convs)
+    return [f"sharing      conv layers {num(params)} params; dense layers between the same volumes "
+            f"{num(dense)} ({ratio(dense / params)} more)"]
+
+
 def totals(a: Analysis) -> list[str]:
     t = a.totals
     return [
@@ -78,6 +88,7 @@ def totals(a: Analysis) -> list[str]:
         f"MACs         {num(t.macs)} per sample (FLOPs {num(2 * t.macs)})",
         f"activations  {num(t.activations)} values, {human_bytes(4 * t.activations)} per sample at fp32",
         f"model size   {num(t.size_bytes)} bytes ({human_bytes(t.size_bytes)}) at fp32",
+        *sharing_line(a),
     ]
 
 
