@@ -9,7 +9,7 @@ Python with no torch, so ``specc check`` starts fast.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import rules
@@ -30,7 +30,6 @@ class Analysis:
     layers: tuple[LayerReport, ...] = ()
     totals: Totals = Totals(0, 0, 0, 0, 0)
     diagnostics: tuple[Diagnostic, ...] = ()
-    options: dict = field(default_factory=dict, compare=False)
 
     @property
     def errors(self) -> list[Diagnostic]:
