@@ -21,10 +21,11 @@ from .errors import SpeccError
 from .pipeline import Analysis
 
 
-def analyse(source: str | Path, path: str | None = None) -> Analysis:
+def analyse(source: str | Path, path: str | None = None, refusal: str = "nothing was built") -> Analysis:
     """Check ``source``: a path (Path, or a str naming an existing file) or the spec's text.
 
-    Raises SpeccError with the rendered diagnostics if the spec has errors.
+    Raises SpeccError with the rendered diagnostics if the spec has errors,
+    saying ``refusal`` (what the caller will not do).
     """
     if isinstance(source, Path) or ("\n" not in source and (Path(source).is_file() or source.endswith(".cnn"))):
         try:
@@ -35,7 +36,7 @@ def analyse(source: str | Path, path: str | None = None) -> Analysis:
     else:
         analysis = pipeline.compile(source, path or "<string>")
     if not analysis.ok:
-        raise SpeccError(f"{analysis.path} has errors; nothing was built\n{diagnostics(analysis)}")
+        raise SpeccError(f"{analysis.path} has errors; {refusal}\n{diagnostics(analysis)}")
     return analysis
 
 
@@ -65,7 +66,11 @@ def build(source: str | Path, *, path: str | None = None) -> torch.nn.Module:
     ``path`` names the spec in messages and the generated header when
     ``source`` is text. Raises SpeccError if the spec has errors.
     """
-    analysis = analyse(source, path)
+    return instantiate(analyse(source, path))
+
+
+def instantiate(analysis: Analysis) -> torch.nn.Module:
+    """The generated module of an error-free analysis, constructed with no arguments."""
     code = generate(analysis)
     digest = hashlib.sha256(code.encode()).hexdigest()[:12]
     name = class_name(analysis.model.name)

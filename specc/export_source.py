@@ -92,13 +92,13 @@ def _spec_text(path: Path) -> str:
 
 
 def _from_spec(path: Path, seed: int | None) -> Source:
-    from .builder import analyse, build
+    from .builder import analyse, instantiate
 
     analysis = analyse(path)  # SpeccError with check's diagnostics for a spec with errors
     with torch.random.fork_rng():  # a seeded export leaves the caller's random state alone
         if seed is not None:
             torch.manual_seed(seed)
-        module = build(path)
+        module = instantiate(analysis)
     weights = f"random, untrained ({f'seed {seed}' if seed is not None else 'unseeded'})"
     return Source(module.eval(), analysis, analysis.model.name, "spec", weights)
 

@@ -86,10 +86,10 @@ def train(request: Request) -> Result:
         print(diagnostics(analysis), file=sys.stderr)
     resumed = _resume_checkpoint(request, analysis) if request.resume else None
     cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
-    from ..builder import build
+    from ..builder import instantiate
 
     torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
-    net = build(analysis.source, path=str(request.spec))
+    net = instantiate(analysis)
     io = spec_io(analysis, net)
     split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize)
     device = pick_device(opts.device, world)

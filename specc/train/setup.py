@@ -39,15 +39,9 @@ class Request:
 
 def load_spec(path: Path) -> pipeline.Analysis:
     """The checked spec; one with errors is refused with check's diagnostics."""
-    from ..builder import diagnostics
+    from ..builder import analyse
 
-    try:
-        analysis = pipeline.check(path)
-    except OSError as exc:
-        raise SpeccError(f"cannot read '{path}': {exc.strerror or exc}", 2) from exc
-    if not analysis.ok:
-        raise SpeccError(f"{path} has errors; not training\n{diagnostics(analysis)}")
-    return analysis
+    return analyse(path, refusal="not training")
 
 
 def spec_io(analysis: pipeline.Analysis, net: torch.nn.Module) -> SpecIO:
