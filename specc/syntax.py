@@ -154,12 +154,16 @@ def decode(data: bytes) -> tuple[str | None, Diagnostic | None]:
 def lines(text: str) -> list[str]:
     """The source lines as the parser numbers them: only \n, \r\n and \r end a line
     (str.splitlines would also split at form feeds and Unicode separators)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return _normalise(text).split("\n")
+
+
+def _normalise(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse(text: str) -> tuple[list[Statement], list[Diagnostic]]:
     """All statements of a text, with one diagnostic per line that does not parse."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _normalise(text)
     if not text.endswith("\n"):
         text += "\n"
     try:

@@ -48,19 +48,21 @@ def _codes(text: str | None) -> list[str] | None:
     return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
 
-def analyse(files: list[str], args: argparse.Namespace) -> list:
+def read_spec(name: str, select: list[str] | None = None, ignore: list[str] | None = None):
+    """Check one spec named on the command line (`-` is stdin), with the lint rules chosen for it."""
     from ..pipeline import compile_bytes
     from ..rules.config import lint_options
 
-    analyses = []
-    for name in files:
-        try:
-            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as exc:
-            raise SpeccError(f"cannot read '{name}': {exc.strerror or exc}", 2) from exc
-        options = lint_options(Path(name), _codes(args.select), _codes(args.ignore))
-        analyses.append(compile_bytes(data, "<stdin>" if name == "-" else name, **options))
-    return analyses
+    try:
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        raise SpeccError(f"cannot read '{name}': {exc.strerror or exc}", 2) from exc
+    options = lint_options(Path(name), select, ignore)
+    return compile_bytes(data, "<stdin>" if name == "-" else name, **options)
+
+
+def analyse(files: list[str], args: argparse.Namespace) -> list:
+    return [read_spec(name, _codes(args.select), _codes(args.ignore)) for name in files]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import SpeccError
+from .check import read_spec
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -26,18 +27,6 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if FILE (-o) differs from what the spec compiles to")
     p.set_defaults(run=run)
-
-
-def _analyse(spec: str):
-    from ..pipeline import compile_bytes
-    from ..rules.config import lint_options
-
-    try:
-        data = sys.stdin.buffer.read() if spec == "-" else Path(spec).read_bytes()
-    except OSError as exc:
-        raise SpeccError(f"cannot read '{spec}': {exc.strerror or exc}", 2) from exc
-    path = "<stdin>" if spec == "-" else spec
-    return compile_bytes(data, path, **lint_options(Path(spec), None, None))
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -83,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output and not args.check and Path(args.output).suffix == ".cnn":
         raise SpeccError(f"-o {args.output} would write Python into a .cnn file; name it "
                          f"'{Path(args.output).with_suffix('.py').name}'", 2)
-    analysis = _analyse(args.spec)
+    analysis = read_spec(args.spec)
     if analysis.diagnostics:
         color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
         print(render([analysis], "text", quiet=True, color=color), file=sys.stderr)
