@@ -1,16 +1,30 @@
 """specc: design convolutional networks in a small declarative language.
 
-``specc.compile(text, path)`` checks a spec and returns an Analysis (no torch);
-``specc.build(source)`` returns the PyTorch module that `specc compile` emits.
+The library's verbs are the command line's:
+
+- ``specc.check(spec)`` checks a spec (a path, its text or its bytes) and
+  returns an Analysis: shapes, parameters, MACs, diagnostics. No torch.
+- ``specc.compile(spec)`` returns the PyTorch source `specc compile` writes. No torch.
+- ``specc.build(spec)`` returns that module, built (imports torch).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .pipeline import Analysis, check, compile, compile_bytes  # noqa: E402
+from .errors import SpeccError, SpecCheckError  # noqa: E402
+from .pipeline import Analysis  # noqa: E402
+from .source import read as check  # noqa: E402
 
-__all__ = ["Analysis", "check", "compile", "compile_bytes", "__version__"]
+__all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compile", "__version__"]
+
+
+def compile(spec, path: str | None = None) -> str:
+    """The PyTorch source of a spec's ``nn.Module``; SpecCheckError if the spec has errors."""
+    from .codegen import generate
+    from .source import read_ok
+
+    return generate(read_ok(spec, path, refusal="nothing was compiled"))
 
 
 def __getattr__(name: str):

@@ -10,41 +10,13 @@ from __future__ import annotations
 import hashlib
 import linecache
 import types
-from pathlib import Path
 
 import torch
 
-from . import pipeline
 from .codegen import generate
 from .codegen_names import class_name
-from .errors import SpeccError
 from .pipeline import Analysis
-
-
-def analyse(source: str | Path, path: str | None = None, refusal: str = "nothing was built") -> Analysis:
-    """Check ``source``: a path (Path, or a str naming an existing file) or the spec's text.
-
-    Raises SpeccError with the rendered diagnostics if the spec has errors,
-    saying ``refusal`` (what the caller will not do).
-    """
-    if isinstance(source, Path) or ("\n" not in source and (Path(source).is_file() or source.endswith(".cnn"))):
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise SpeccError(f"cannot read '{source}': {exc.strerror or exc}", 2) from exc
-        analysis = pipeline.compile_bytes(data, path or str(source))
-    else:
-        analysis = pipeline.compile(source, path or "<string>")
-    if not analysis.ok:
-        raise SpeccError(f"{analysis.path} has errors; {refusal}\n{diagnostics(analysis)}")
-    return analysis
-
-
-def diagnostics(analysis: Analysis) -> str:
-    """The diagnostics exactly as `specc check --quiet` prints them, without colour."""
-    from .report import render
-
-    return render([analysis], "text", quiet=True, color=False)
+from .source import Spec, read_ok
 
 
 def load(code: str, name: str, filename: str) -> type[torch.nn.Module]:
@@ -60,13 +32,19 @@ def load(code: str, name: str, filename: str) -> type[torch.nn.Module]:
     return module.__dict__[name]
 
 
-def build(source: str | Path, *, path: str | None = None) -> torch.nn.Module:
-    """The generated module for a spec (a path or the spec's text), constructed with no arguments.
+def build(spec: Spec | Analysis, *, path: str | None = None) -> torch.nn.Module:
+    """The generated module for a spec (a path, its text or bytes, or its Analysis), with no arguments.
 
-    ``path`` names the spec in messages and the generated header when
-    ``source`` is text. Raises SpeccError if the spec has errors.
+    ``path`` names the spec in messages and the generated header when ``spec``
+    is text. Raises SpecCheckError (carrying the Analysis) if the spec has errors.
     """
-    return instantiate(analyse(source, path))
+    if isinstance(spec, Analysis):
+        if not spec.ok:
+            from .errors import SpecCheckError
+
+            raise SpecCheckError(spec)
+        return instantiate(spec)
+    return instantiate(read_ok(spec, path))
 
 
 def instantiate(analysis: Analysis) -> torch.nn.Module:

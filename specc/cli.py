@@ -13,7 +13,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import SpeccError
+from .errors import SpeccError, SpecCheckError
 
 COMMANDS = ("check", "compile", "train", "export", "rules", "schema")
 
@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         status = args.run(args)
         sys.stdout.flush()  # here, not at exit: a full disk or closed pipe must be reported, not traced back
         return status
+    except SpecCheckError as exc:
+        from .report import render
+
+        print(f"specc: error: {exc.message}\n{render([exc.analysis], 'text', quiet=True, color=False)}",
+              file=sys.stderr)
+        return exc.status
     except SpeccError as exc:
         print(f"specc: error: {exc.message}", file=sys.stderr)
         return exc.status

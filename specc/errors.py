@@ -14,3 +14,21 @@ class SpeccError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class SpecCheckError(SpeccError):
+    """A spec with errors, refused by a command that needs a clean one (compile, build, train, export).
+
+    Carries the Analysis as data; the CLI renders its diagnostics, and ``str()``
+    renders them as `specc check --quiet` does, for library callers.
+    """
+
+    def __init__(self, analysis, refusal: str = "nothing was built"):
+        self.analysis = analysis
+        self.refusal = refusal
+        super().__init__(f"{analysis.path} has errors; {refusal}", 1)
+
+    def __str__(self) -> str:
+        from .report import render
+
+        return f"{self.message}\n{render([self.analysis], 'text', quiet=True, color=False)}"

@@ -17,7 +17,7 @@ import torch
 
 from . import __version__
 from .errors import SpeccError
-from .pipeline import Analysis, compile
+from .pipeline import Analysis, analyse_text
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 # torch.save writes a zip archive; files from torch < 1.6 begin with a pickle protocol byte.
@@ -86,15 +86,16 @@ def load_source(path: str | Path, spec: str | Path | None = None, seed: int | No
 
 def _spec_text(path: Path) -> str:
     """The spec's text as specc train hashed it (decoded as check decodes it; errors refused)."""
-    from .builder import analyse
+    from .source import read_ok
 
-    return analyse(path).source
+    return read_ok(path, refusal="nothing was exported").source
 
 
 def _from_spec(path: Path, seed: int | None) -> Source:
-    from .builder import analyse, instantiate
+    from .builder import instantiate
+    from .source import read_ok
 
-    analysis = analyse(path)  # SpeccError with check's diagnostics for a spec with errors
+    analysis = read_ok(path, refusal="nothing was exported")  # SpecCheckError for a spec with errors
     with torch.random.fork_rng():  # a seeded export leaves the caller's random state alone
         if seed is not None:
             torch.manual_seed(seed)
@@ -108,7 +109,7 @@ def _from_checkpoint(path: Path, kind: str, spec_text: str | None) -> Source:
 
     file = resolve_checkpoint(path)
     module, meta = load_model(file, spec_source=spec_text)
-    analysis = compile(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
+    analysis = analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
     if not analysis.ok:
         raise SpeccError(f"'{file}' holds a spec that no longer checks clean with specc {__version__}; "
                          f"run `specc check` on it")

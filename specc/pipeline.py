@@ -2,21 +2,21 @@
 
     text ─parse→ statements ─lower→ Model ─infer→ layer reports ─lint→ diagnostics
 
-``compile(text, path)`` runs it and returns an ``Analysis``. Every stage is pure
-Python with no torch, so ``specc check`` starts fast.
+``analyse_text(text, path)`` runs it and returns an ``Analysis``; reading
+files and choosing lint rules is :mod:`specc.source`'s job. Every stage is
+pure Python with no torch, so ``specc check`` starts fast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import rules
 from .diagnostics import Diagnostic
 from .infer import LayerReport, Totals, infer
 from .ir import Model
 from .lower import lower
+from .rules import apply_suppressions, lint
 from .syntax import decode, parse
 
 
@@ -48,29 +48,28 @@ class Analysis:
         return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
 
 
-def compile(text: str, path: str = "<string>", *, select: Iterable[str] | None = None,
-            ignore: Iterable[str] | None = None) -> Analysis:
-    """Check a spec's text: parse, lower, infer shapes, lint."""
+def default_name(path: str) -> str:
+    """The model name of a spec without a `model` line: its file's stem, else `model`."""
+    return Path(path).stem if path not in ("<string>", "<stdin>", "-", "") else "model"
+
+
+def analyse_text(text: str, path: str = "<string>", *, rules: frozenset[str] | None = None) -> Analysis:
+    """Check a spec's text: parse, lower, infer shapes, lint with ``rules`` (default: the default set)."""
     statements, diagnostics = parse(text)
-    model, problems = lower(statements, Path(path).stem if path not in ("<string>", "-") else "model")
+    model, problems = lower(statements, default_name(path))
     diagnostics += problems
     reports, totals, shape_errors = infer(model)
     diagnostics += shape_errors
     if not any(d.severity == "error" for d in diagnostics):
-        diagnostics += rules.lint(model, reports, select, ignore)
-    diagnostics = rules.apply_suppressions(text, diagnostics)
+        diagnostics += lint(model, reports, rules)
+    diagnostics = apply_suppressions(text, diagnostics)
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
     return Analysis(path, text, model, reports, totals, tuple(diagnostics))
 
 
-def compile_bytes(data: bytes, path: str, **options) -> Analysis:
+def analyse_bytes(data: bytes, path: str, *, rules: frozenset[str] | None = None) -> Analysis:
     """Check a file's raw bytes; undecodable input becomes an E001 diagnostic."""
     text, problem = decode(data)
     if problem is not None:
         return Analysis(path, "", None, diagnostics=(problem,))
-    return compile(text, path, **options)
-
-
-def check(path: str | Path, **options) -> Analysis:
-    """Check one .cnn file. OSError propagates: reading is the caller's concern."""
-    return compile_bytes(Path(path).read_bytes(), str(path), **options)
+    return analyse_text(text, path, rules=rules)

@@ -63,13 +63,13 @@ def test_published_networks(spec: str, params: int, macs: int) -> None:
 
 
 def test_counts_are_exact_integers_at_any_size() -> None:
-    analysis = specc.compile("input 3000000\nfc 1000\n")
+    analysis = specc.check("input 3000000\nfc 1000\n")
     assert analysis.totals.params == 3_000_001_000
     assert "3,000,001,000" in specc.report.render([analysis], "text", color=False)
 
 
 def test_receptive_field_grows_by_the_jump() -> None:
-    analysis = specc.compile("input 32x32x3\nconv 8 3\nmaxpool 2\nconv 8 3\nconv 8 3 dilation=2\nfc 10\n")
+    analysis = specc.check("input 32x32x3\nconv 8 3\nmaxpool 2\nconv 8 3\nconv 8 3 dilation=2\nfc 10\n")
     assert [r.receptive_field[0] for r in analysis.layers] == [3, 4, 8, 16, 32]
     assert [r.jump[0] for r in analysis.layers[:4]] == [1, 2, 2, 2]
 

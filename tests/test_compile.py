@@ -61,7 +61,7 @@ def test_golden_file_is_up_to_date(spec: Path) -> None:
 
 def test_golden_files_and_generated_nasty_specs_pass_ruff(tmp_path: Path) -> None:
     for index, text in enumerate(NASTY_SPECS):
-        (tmp_path / f"nasty_{index}.py").write_text(generate(specc.compile(text, NASTY_PATH)), encoding="utf-8")
+        (tmp_path / f"nasty_{index}.py").write_text(generate(specc.check(text, NASTY_PATH)), encoding="utf-8")
     result = ruff([*sorted((ROOT / "tests" / "golden").glob("*.py")), tmp_path])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -73,7 +73,7 @@ def test_generated_code_for_random_specs_passes_ruff(drawn) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         for index, generated in enumerate(drawn):
-            Path(folder, f"spec_{index}.py").write_text(generate(specc.compile(generated.text, "g.cnn")))
+            Path(folder, f"spec_{index}.py").write_text(generate(specc.check(generated.text, "g.cnn")))
         result = ruff([Path(folder)])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -116,7 +116,7 @@ NASTY_SPECS = [
 
 @pytest.mark.parametrize("text", NASTY_SPECS)
 def test_nothing_from_the_spec_can_inject_code(text: str) -> None:
-    analysis = specc.compile(text, NASTY_PATH)
+    analysis = specc.check(text, NASTY_PATH)
     assert analysis.ok, analysis.diagnostics
     source = generate(analysis)
     body, cls = top_level(source)
@@ -179,12 +179,13 @@ def test_generated_module_trains(tmp_path: Path) -> None:
 def test_build_refuses_a_spec_with_errors_with_the_check_diagnostics() -> None:
     from specc.report import render
 
-    with pytest.raises(SpeccError) as caught:
+    with pytest.raises(specc.SpecCheckError) as caught:
         specc.build(BAD, path="bad.cnn")
     assert caught.value.status == 1
-    assert render([specc.compile(BAD, "bad.cnn")], quiet=True, color=False) in caught.value.message
-    assert "bad.cnn:3:8: error[E201]: output height would be 0" in caught.value.message
-    assert " 3 | conv 8 9x9 relu" in caught.value.message
+    assert [d.code for d in caught.value.analysis.errors] == ["E201"]  # the diagnostics travel as data
+    assert render([specc.check(BAD, "bad.cnn")], quiet=True, color=False) in str(caught.value)
+    assert "bad.cnn:3:8: error[E201]: output height would be 0" in str(caught.value)
+    assert " 3 | conv 8 9x9 relu" in str(caught.value)
 
 
 def test_build_reports_a_missing_file() -> None:

@@ -102,7 +102,7 @@ def test_example_spec_module_matches_report(path: Path) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
 def test_generated_spec_module_matches_report_and_reference(generated) -> None:
-    analysis = specc.compile(generated.text, "generated.cnn")
+    analysis = specc.check(generated.text, "generated.cnn")
     model = specc.build(generated.text)
     assert_matches_report(analysis, model)
     assert_same_function(model, reference(generated.input, list(generated.layers)), generated.input)
@@ -135,7 +135,7 @@ def awkwardly_labelled(draw):
 @given(awkwardly_labelled())
 def test_awkward_labels_become_distinct_safe_attributes(drawn) -> None:
     generated, text = drawn
-    analysis = specc.compile(text, "labels.cnn")
+    analysis = specc.check(text, "labels.cnn")
     names = attributes(analysis)
     assert len(set(names.values())) == len(names)
     module_names = set(dir(torch.nn.Module())) | {"logits", "input_shape", "num_outputs", "spec_name",

@@ -18,7 +18,7 @@ EXPECT = re.compile(rb"^# expect: (\w+) (\d+):(\d+)$", re.M)
 def assert_diagnostics(source: str | bytes, *expected: tuple[str, int, int]) -> specc.Analysis:
     """The harness: a spec gives exactly these (code, line, column) diagnostics."""
     data = source.encode() if isinstance(source, str) else source
-    analysis = specc.compile_bytes(data, "spec.cnn")
+    analysis = specc.check(data, "spec.cnn")
     found = [(d.code, d.span.line, d.span.column) for d in analysis.diagnostics]
     assert found == list(expected), "\n" + render([analysis], "text", color=False)
     return analysis
@@ -50,12 +50,12 @@ def test_empty_file_is_one_clear_error() -> None:
     ("input 8x8\nconv 4 3 optimizer=adam\n", "`conv` takes:"),
 ])
 def test_misspelt_names_get_the_nearest_valid_one(source: str, suggestion: str) -> None:
-    (diagnostic,) = specc.compile(source).diagnostics
+    (diagnostic,) = specc.check(source).diagnostics
     assert suggestion in diagnostic.help
 
 
 def test_text_diagnostic_shows_the_line_and_a_caret_under_the_span() -> None:
-    analysis = specc.compile("input 4x4\n\tconv 8 5x5 stride=1\n", "net.cnn")
+    analysis = specc.check("input 4x4\n\tconv 8 5x5 stride=1\n", "net.cnn")
     text = render([analysis], "text", color=False)
     assert "net.cnn:2:9: error[E201]: output height would be 0 (input 4, kernel 5, padding 0, stride 1)" in text
     lines = text.splitlines()
@@ -77,16 +77,16 @@ def test_a_misspelt_keyword_does_not_hide_the_next_lines_errors() -> None:
 
 
 def test_windows_line_endings_tabs_and_the_times_sign_are_fine() -> None:
-    analysis = specc.compile("input 32×32×3\r\n\tconv 8 5×5\trelu\r\nfc 10\r\n")
+    analysis = specc.check("input 32×32×3\r\n\tconv 8 5×5\trelu\r\nfc 10\r\n")
     assert analysis.ok and analysis.layers[0].output == (28, 28, 8)
 
 
 def test_a_byte_order_mark_is_fine() -> None:
-    assert specc.compile_bytes("\ufeffinput 8x8\nfc 2\n".encode(), "bom.cnn").ok
+    assert specc.check("\ufeffinput 8x8\nfc 2\n".encode(), "bom.cnn").ok
 
 
 def test_the_caret_line_is_the_parsers_line_even_after_a_form_feed() -> None:
     # str.splitlines() would split at \x0c and show the wrong source line.
-    analysis = specc.compile("input 8x8\x0c\nconv 4 9\n", "ff.cnn")
+    analysis = specc.check("input 8x8\x0c\nconv 4 9\n", "ff.cnn")
     text = render([analysis], "text", color=False)
     assert " 2 | conv 4 9" in text

@@ -80,7 +80,7 @@ def test_missing_source_and_empty_run_directory(tmp_path: Path) -> None:
 def test_spec_with_errors_shows_its_diagnostics(tmp_path: Path) -> None:
     (tmp_path / "bad.cnn").write_text("input 8x8x1\nconv 4 9x9\nfc 3 softmax\n")
     error = refused(tmp_path / "bad.cnn", tmp_path / "model.onnx", "has errors", status=1)
-    assert "E201" in error.message and "bad.cnn:2" in error.message
+    assert "E201" in str(error) and "bad.cnn:2" in str(error)  # the diagnostics travel with the error
 
 
 def test_unwritable_output_is_refused_before_any_work(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ NOISE = list(b"=:x\xc3\x97#,.-_ \t\n\r0123456789") + [0xff, 0x00, 0xe9]
 
 
 def assert_clean(data: bytes) -> specc.Analysis:
-    analysis = specc.compile_bytes(data, "fuzz.cnn")
+    analysis = specc.check(data, "fuzz.cnn")
     lines = len(source_lines(analysis.source)) if analysis.source else max(1, data.count(b"\n") + 1)
     for d in analysis.diagnostics:
         assert d.code in CODES or d.code.startswith("W"), d

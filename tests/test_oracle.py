@@ -40,7 +40,7 @@ def test_every_example_spec_matches_torch(path: Path) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
 def test_generated_specs_match_torch(generated) -> None:
-    analysis = specc.compile(generated.text, "generated.cnn")
+    analysis = specc.check(generated.text, "generated.cnn")
     assert_matches(analysis, measure(generated.input, list(generated.layers)))
 
 
@@ -54,6 +54,6 @@ def test_same_padding_for_every_kernel_stride_and_dilation(n: int, k: int, s: in
     layers = [dict(kind="conv", filters=3, kernel=(k, k + 1), stride=(s, s), padding="same", dilation=(d, d),
                    groups=1, bias=True, activation=None, slope=0.01),
               dict(kind="maxpool", kernel=(k, k), stride=(s, s), padding="same")]
-    analysis = specc.compile(text)
+    analysis = specc.check(text)
     assert_matches(analysis, measure((n, n + 1, 2), layers))
     assert analysis.layers[0].output[:2] == (-(-n // s), -(-(n + 1) // s))

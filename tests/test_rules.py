@@ -43,7 +43,7 @@ def expected_lines(text: str, code: str) -> list[int]:
 
 
 def lint(path: Path, select: list[str] | None = None) -> specc.Analysis:
-    analysis = specc.compile(path.read_text(), str(path), select=select)
+    analysis = specc.check(path.read_text(), str(path), select=select)
     assert not analysis.errors, [d.message for d in analysis.errors]
     return analysis
 
@@ -115,13 +115,13 @@ def test_specs_check_clean_with_the_default_rules(path: Path) -> None:
 
 
 def test_rules_do_not_run_on_specs_with_errors() -> None:
-    analysis = specc.compile("input 8x8x1\nconv 4 9x9\nfc 10\ndropout 0\n", select=["ALL"])
+    analysis = specc.check("input 8x8x1\nconv 4 9x9\nfc 10\ndropout 0\n", select=["ALL"])
     assert [d.code for d in analysis.diagnostics] == ["E201"]
 
 
 def test_lint_accepts_a_comma_separated_string() -> None:
     text = (FIXTURES / "W402.cnn").read_text()
-    assert {d.code for d in specc.compile(text, select="W402, W403").warnings} == {"W402"}
+    assert {d.code for d in specc.check(text, select="W402, W403").warnings} == {"W402"}
 
 
 def doc_block(rule: registry.Rule, section: str) -> str:
@@ -132,8 +132,8 @@ def doc_block(rule: registry.Rule, section: str) -> str:
 
 @pytest.mark.parametrize("rule", registry.RULES.values(), ids=lambda r: r.code)
 def test_docstring_example_triggers_and_its_fix_does_not(rule: registry.Rule) -> None:
-    bad = specc.compile(doc_block(rule, "Example"), select=[rule.code])
-    good = specc.compile(doc_block(rule, "Use instead"), select=[rule.code])
+    bad = specc.check(doc_block(rule, "Example"), select=[rule.code])
+    good = specc.check(doc_block(rule, "Use instead"), select=[rule.code])
     assert not bad.errors and not good.errors
     assert rule.code in {d.code for d in bad.warnings}
     assert rule.code not in {d.code for d in good.warnings}

@@ -11,8 +11,8 @@ import specc
 from specc.cli import main
 from specc.errors import SpeccError
 from specc.rules import registry
-from specc.rules.config import lint_options
 from specc.rules.selection import enabled
+from specc.source import enabled_rules
 
 # Trips W101 and W102 on line 3 (fc on a 30x30 map, no activation before fc) and W402 on line 4.
 SPEC = """input 32x32x3
@@ -24,7 +24,7 @@ fc 10 softmax
 
 
 def codes(text: str = SPEC, **options) -> list[str]:
-    return sorted(d.code for d in specc.compile(text, "net.cnn", **options).warnings)
+    return sorted(d.code for d in specc.check(text, "net.cnn", **options).warnings)
 
 
 def test_default_rules_run_without_options() -> None:
@@ -81,13 +81,13 @@ def test_unknown_selectors_are_usage_errors(selector: str, message: str) -> None
 ])
 def test_inline_comment_silences_its_own_line(comment: str, expected: list[str]) -> None:
     text = SPEC.replace("fc 64\n", f"fc 64   {comment}\n")
-    warnings = specc.compile(text, "net.cnn").warnings
+    warnings = specc.check(text, "net.cnn").warnings
     assert sorted(d.code for d in warnings if d.line == 3) == expected
     assert [d.code for d in warnings if d.line != 3] == ["W402"]
 
 
 def test_errors_cannot_be_silenced_inline() -> None:
-    analysis = specc.compile("input 4x4x1\nconv 2 5x5   # specc: ignore\n")
+    analysis = specc.check("input 4x4x1\nconv 2 5x5   # specc: ignore\n")
     assert [d.code for d in analysis.errors] == ["E201"]
 
 
@@ -103,7 +103,7 @@ def project(tmp_path: Path, table: str, spec: str = "specs/net.cnn") -> Path:
 
 
 def run_options(path: Path, select: list[str] | None = None, ignore: list[str] | None = None) -> list[str]:
-    return codes(path.read_text(), **lint_options(path, select, ignore))
+    return sorted(d.code for d in specc.check(path, select=select, ignore=ignore).warnings)
 
 
 def test_table_select_extend_and_ignore(tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_keys_of_other_tools_are_left_alone(tmp_path: Path) -> None:
 def test_no_pyproject_means_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "net.cnn"
     path.write_text(SPEC)
-    assert lint_options(path, None, None)["select"] == sorted(registry.DEFAULTS)
+    assert enabled_rules(path) == registry.DEFAULTS
 
 
 @pytest.mark.parametrize(("table", "message"), [
@@ -156,7 +156,7 @@ def test_no_pyproject_means_the_defaults(tmp_path: Path) -> None:
 def test_bad_tables_are_usage_errors(tmp_path: Path, table: str, message: str) -> None:
     path = project(tmp_path, table)
     with pytest.raises(SpeccError) as raised:
-        lint_options(path, None, None)
+        enabled_rules(path)
     assert raised.value.status == 2 and message in raised.value.message
     assert str(tmp_path / "pyproject.toml") in raised.value.message
 
@@ -178,5 +178,5 @@ def test_inline_suppression_counts_lines_as_the_parser_does() -> None:
     import specc
 
     text = "input 8x8\x0c\nconv 4 3 relu\nconv 4 3  # specc: ignore\nfc 2 softmax\n"
-    assert [d.code for d in specc.compile(text.replace("  # specc: ignore", "")).warnings] == ["W102"]
-    assert not specc.compile(text).warnings
+    assert [d.code for d in specc.check(text.replace("  # specc: ignore", "")).warnings] == ["W102"]
+    assert not specc.check(text).warnings

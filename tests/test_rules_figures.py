@@ -62,7 +62,7 @@ def test_coverage_and_live_taps_match_autograd(one_thread) -> None:
 
 def warning_of(name: str, code: str) -> specc.Analysis:
     path = FIXTURES / name
-    return specc.compile(path.read_text(), str(path), select=[code])
+    return specc.check(path.read_text(), str(path), select=[code])
 
 
 def test_w201_counts_unread_rows_like_autograd() -> None:
@@ -110,7 +110,7 @@ def test_w202_says_how_many_rows_are_dropped() -> None:
 
 def test_w202_counts_several_rows() -> None:
     text = "input 10x7x1\nconv 4 4x1 stride=4x1 relu\nfc 2 softmax\n"
-    (found,) = specc.compile(text, select=["W202"]).warnings
+    (found,) = specc.check(text, select=["W202"]).warnings
     assert "never reads the last 2 rows:" in found.message  # (10 - 4) % 4 = 2; the width divides
 
 
@@ -145,12 +145,12 @@ def test_long_axes_are_shortened_without_changing_the_counts() -> None:
 
 def test_huge_maps_and_kernels_check_quickly() -> None:
     text = "input 2_000_000_000x8x1\nconv 1 3x1 stride=2x1 relu\nconv 1 1_000_000x1 relu\nfc 2 softmax\n"
-    found = specc.compile(text, select=["ALL"]).warnings
+    found = specc.check(text, select=["ALL"]).warnings
     assert [(d.line, d.code) for d in found] == [(2, "W202"), (4, "W101")]
 
 
 def test_absurd_strides_and_dilations_are_skipped_not_allocated() -> None:
     text = ("input 2_000_000_000x8x1\nconv 1 3x1 dilation=900_000_000x1 relu\n"
             "conv 1 2x1 stride=1_000_000_000x1 relu\nfc 2 softmax\n")
-    analysis = specc.compile(text, select=["W2"])
+    analysis = specc.check(text, select=["W2"])
     assert not analysis.errors and analysis.warnings == []

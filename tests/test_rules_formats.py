@@ -67,7 +67,7 @@ def test_formats_are_registered() -> None:
 
 
 def test_sarif_meets_the_schema_and_lists_every_rule() -> None:
-    broken = specc.compile("input 4x4x1\nconv 2 5x5\n", "broken.cnn")
+    broken = specc.check("input 4x4x1\nconv 2 5x5\n", "broken.cnn")
     document = sarif([*analyse("W402.cnn"), broken])
     jsonschema.validate(document, SARIF_SUBSET)
     run = document["runs"][0]

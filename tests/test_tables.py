@@ -26,7 +26,7 @@ def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
         if form.kind in ("model", "input", "train"):
             continue
         args = {"conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5"}.get(keyword, "")
-        analysis = specc.compile(f"input 8x8x2\n{keyword}{args}\n")
+        analysis = specc.check(f"input 8x8x2\n{keyword}{args}\n")
         assert analysis.ok, (keyword, analysis.diagnostics)
         assert type(analysis.layers[0].layer) in shapes.RULES
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..errors import SpeccError
@@ -44,25 +43,10 @@ def expand(paths: list[str]) -> list[str]:
     return files
 
 
-def _codes(text: str | None) -> list[str] | None:
-    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
-
-
-def read_spec(name: str, select: list[str] | None = None, ignore: list[str] | None = None):
-    """Check one spec named on the command line (`-` is stdin), with the lint rules chosen for it."""
-    from ..pipeline import compile_bytes
-    from ..rules.config import lint_options
-
-    try:
-        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-    except OSError as exc:
-        raise SpeccError(f"cannot read '{name}': {exc.strerror or exc}", 2) from exc
-    options = lint_options(Path(name), select, ignore)
-    return compile_bytes(data, "<stdin>" if name == "-" else name, **options)
-
-
 def analyse(files: list[str], args: argparse.Namespace) -> list:
-    return [read_spec(name, _codes(args.select), _codes(args.ignore)) for name in files]
+    from ..source import read
+
+    return [read(name, select=args.select, ignore=args.ignore, origin="--{key}") for name in files]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 from ..errors import SpeccError
-from .check import read_spec
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +63,7 @@ def _up_to_date(path: Path, source: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     from ..codegen import generate
     from ..report import render
+    from ..source import read
 
     if args.check and not args.output:
         raise SpeccError("--check needs -o FILE: the generated file to compare", 2)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output and not args.check and Path(args.output).suffix == ".cnn":
         raise SpeccError(f"-o {args.output} would write Python into a .cnn file; name it "
                          f"'{Path(args.output).with_suffix('.py').name}'", 2)
-    analysis = read_spec(args.spec)
+    analysis = read(args.spec, origin="--{key}")
     if analysis.diagnostics:
         color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
         print(render([analysis], "text", quiet=True, color=color), file=sys.stderr)

@@ -22,8 +22,7 @@ import re
 from pathlib import Path
 
 from ..errors import SpeccError
-from .registry import DEFAULTS
-from .selection import Layer, apply
+from .selection import Layer
 
 # A cheap look before paying for tomllib: the table header, or a bare [tool] table.
 _MAYBE = re.compile(rb"^\s*\[\s*tool\s*(?:\]|\.\s*\"?specc\b)", re.MULTILINE)
@@ -102,14 +101,3 @@ def table_layer(spec: Path) -> Layer | None:
     ignore = (_codes(table, "ignore", where) or ()) + _per_file(table, path.parent, spec, where)
     return Layer(_codes(table, "select", where), _codes(table, "extend-select", where) or (), ignore,
                  f"{where} `{{key}}`")
-
-
-def lint_options(path: Path, select: list[str] | None, ignore: list[str] | None) -> dict:
-    """The keyword options for ``specc.compile``: the enabled rule codes, resolved."""
-    enabled = DEFAULTS
-    spec = Path.cwd() / "-" if str(path) == "-" else path
-    table = table_layer(spec)
-    if table is not None:
-        enabled = apply(enabled, table)
-    enabled = apply(enabled, Layer(tuple(select) if select is not None else None, (), tuple(ignore or ())))
-    return {"select": sorted(enabled), "ignore": ()}

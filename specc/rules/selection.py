@@ -70,15 +70,16 @@ def apply(enabled: frozenset[str], layer: Layer) -> frozenset[str]:
     return enabled - matching_all(layer.ignore, where("ignore"))
 
 
-def _codes(value: Iterable[str] | str | None) -> tuple[str, ...] | None:
+def codes(value: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Selectors as given: a list, or one comma-separated string (as the flags write them)."""
     if value is None:
         return None
     if isinstance(value, str):
         value = value.split(",")
-    return tuple(v for v in value if v.strip())
+    return tuple(v.strip() for v in value if v.strip())
 
 
 def enabled(select: Iterable[str] | str | None = None, ignore: Iterable[str] | str | None = None,
             origin: str = "{key}") -> frozenset[str]:
     """The codes to run: the defaults (or ``select``) minus ``ignore``."""
-    return apply(DEFAULTS, Layer(_codes(select), (), _codes(ignore) or (), origin))
+    return apply(DEFAULTS, Layer(codes(select), (), codes(ignore) or (), origin))

@@ -81,9 +81,9 @@ def train(request: Request) -> Result:
     world = detect()
     analysis = load_spec(request.spec)
     if analysis.warnings and world.main and not request.quiet:
-        from ..builder import diagnostics
+        from ..report import render
 
-        print(diagnostics(analysis), file=sys.stderr)
+        print(render([analysis], "text", quiet=True, color=False), file=sys.stderr)
     resumed = _resume_checkpoint(request, analysis) if request.resume else None
     cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
     from ..builder import instantiate

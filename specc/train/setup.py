@@ -38,10 +38,10 @@ class Request:
 
 
 def load_spec(path: Path) -> pipeline.Analysis:
-    """The checked spec; one with errors is refused with check's diagnostics."""
-    from ..builder import analyse
+    """The checked spec, read as `specc check` reads it ([tool.specc] included); errors are refused."""
+    from ..source import read_ok
 
-    return analyse(path, refusal="not training")
+    return read_ok(path, refusal="not training")
 
 
 def spec_io(analysis: pipeline.Analysis, net: torch.nn.Module) -> SpecIO:
