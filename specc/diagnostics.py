@@ -15,7 +15,7 @@ from .ir import Span
 Severity = Literal["error", "warning"]
 
 # Every error code the core can emit, with a one-line title. Lint warnings
-# (W...) are documented by their rule modules in specc/rules/.
+# (W...) are documented by their rule modules in specc/lint/rules/.
 CODES: dict[str, str] = {
     "E001": "the file cannot be read as UTF-8 text",
     "E002": "syntax error",

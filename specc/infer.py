@@ -1,5 +1,9 @@
-"""Shape inference over a Model: per-layer reports, "why convolutions" figures,
-receptive fields and totals. Pure Python, no torch.
+"""Shape inference over a Model's graph: per-layer reports, "why convolutions"
+figures, receptive fields and totals. Pure Python, no torch.
+
+Layers are visited once, in source order (a topological order): each reads
+the shapes and receptive fields of its inputs by name, so the pass is linear
+in the spec's length whatever its branches.
 
 For every conv and fc layer (the course's lecture 1.11):
   fan_in        inputs each output unit sees (sparsity of connections)
@@ -74,23 +78,22 @@ class _Field:
         return _Field(moved.r, moved.j, (1, 1))
 
 
-def _next_field(field: _Field | None, layer: ir.Layer, out: Shape | None) -> _Field | None:
-    if field is None:
+def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None) -> _Field | None:
+    """The receptive field after ``layer``, from its inputs' (the widest, through a merge)."""
+    if any(f is None for f in fields) or not fields or layer.receptive == "none":
         return None
-    if isinstance(layer, (ir.Conv, ir.Pool)):
-        dilation = layer.dilation if isinstance(layer, ir.Conv) else (1, 1)
-        moved = field.window(layer.kernel, layer.stride, dilation)
+    field = max(fields, key=lambda f: (f.r, f.j))
+    if layer.receptive == "window":
+        moved = field.window(layer.kernel, layer.stride, layer.dilation)
         extent = (out[0], out[1]) if out and len(out) == 3 and None not in out[:2] else None
         return _Field(moved.r, moved.j, extent)  # type: ignore[arg-type]
-    if isinstance(layer, (ir.Dense, ir.GlobalPool)):
+    if layer.receptive == "whole":
         return field.whole_map()
-    if isinstance(layer, ir.Invalid):
-        return None
     return field
 
 
 def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None) -> dict:
-    if not isinstance(layer, (ir.Conv, ir.Dense)) or result.fan_in is None:
+    if not layer.weighted or result.fan_in is None:
         return {}
     n_in, n_out = shapes.size_of(shape), shapes.size_of(result.output)
     if n_in is None or n_out is None or not result.params:
@@ -101,23 +104,29 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None) -> dic
             "sharing": dense / result.params, "reuse": reuse}
 
 
+def _start(shape: Shape | None) -> _Field | None:
+    if shape is None:
+        return None
+    return _Field((1, 1), (1, 1), (shape[0], shape[1]) if len(shape) == 3 else (1, shape[0]))
+
+
 def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagnostic]]:
-    """Walk the layers once, left to right: linear in the spec's length."""
-    shape: Shape | None = model.input
-    field: _Field | None = None
-    if shape is not None:
-        field = _Field((1, 1), (1, 1), (shape[0], shape[1]) if len(shape) == 3 else (1, shape[0]))
+    """Visit the layers once, in source order: linear in the spec's length."""
+    shapes_of: dict[str, Shape | None] = {ir.INPUT: model.input}
+    fields: dict[str, _Field | None] = {ir.INPUT: _start(model.input)}
     reports, diagnostics = [], []
     for layer in model.layers:
-        result = shapes.RULES[type(layer)](layer, shape)
+        ins = [shapes_of.get(name) for name in layer.inputs]
+        result = shapes.RULES[type(layer)](layer, *ins)
         diagnostics.extend(result.diagnostics)
-        field = _next_field(field, layer, result.output)
+        field = _next_field([fields.get(name) for name in layer.inputs], layer, result.output)
+        shape = ins[0] if ins else None
         reports.append(LayerReport(
             layer, shape, result.output, result.params, result.buffers, result.macs,
             shapes.size_of(result.output), result.in_channels, result.pads,
             receptive_field=field and field.r, jump=field and field.j,
             **_figures(layer, result, shape)))
-        shape = result.output
+        shapes_of[layer.name], fields[layer.name] = result.output, field
     params = sum(r.params or 0 for r in reports)
     totals = Totals(params, params, sum(r.buffers for r in reports), sum(r.macs or 0 for r in reports),
                     sum(r.activations or 0 for r in reports))

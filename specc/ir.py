@@ -1,15 +1,22 @@
 """The intermediate representation: frozen values for a lowered .cnn spec.
 
+A spec lowers to a graph: every layer names the layers it reads (``inputs``;
+``"input"`` is the network's input), and source order is a topological order
+(a line reads only lines above it). A plain stack is a chain.
+
 The IR holds what the user wrote, normalised once (a kernel ``5`` becomes
 ``(5, 5)``, ``dense`` becomes ``fc``); everything derived from shapes, such as
-a layer's input channels, is computed later by :mod:`specc.infer`. No torch.
+a layer's input channels, is computed later by :mod:`specc.infer`. What the
+passes need to know about a kind is declared on its class as traits
+(``weighted``, ``window``, ``receptive``, ``linear``, ``keeps_sign``), so no
+pass keeps its own list of kinds. No torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 Pair = tuple[int, int]
 # A volume is (H, W, C), a vector (N,); a dimension is None where an earlier
@@ -18,6 +25,7 @@ Shape = tuple[int | None, ...]
 Padding = Pair | Literal["same"]
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear")
+INPUT = "input"  # the name by which layers refer to the network's input
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +44,39 @@ class Span:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Layer:
-    """Fields every layer has. ``kind`` is the canonical statement keyword."""
+    """Fields every layer has. ``kind`` is the canonical statement keyword.
+
+    Traits, declared by every kind on its own class (tests/test_tables.py checks it):
+      receptive   how the layer moves the receptive field: "pointwise" (not at
+                  all), "window" (a kernel/stride/dilation window), "whole"
+                  (each output sees the whole map: fc, global pooling)
+      weighted    a conv or fc layer: weights, and the "why convolutions" figures
+      linear      composes with a linear map into a linear map at inference (W102)
+      keeps_sign  non-negative inputs give non-negative outputs (W304)
+    """
 
     kind: str
     name: str
     labelled: bool
     span: Span
+    inputs: tuple[str, ...] = ()  # the layers it reads, by name; INPUT for the network's input
     # Where each written argument or option sits, keyed by its canonical name
     # ("kernel", "stride", "activation", ...), for diagnostics that point at it.
     spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
 
+    receptive: ClassVar[str]
+    weighted: ClassVar[bool] = False
+    linear: ClassVar[bool] = False
+    keeps_sign: ClassVar[bool] = False
+
     @property
     def line(self) -> int:
         return self.span.line
+
+    @property
+    def activation_function(self) -> str | None:
+        """The function this layer applies: an activation line's, or the word on a conv/fc line."""
+        return None
 
     def span_of(self, name: str) -> Span:
         return self.spans.get(name, self.span)
@@ -56,6 +84,9 @@ class Layer:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Conv(Layer):
+    receptive: ClassVar[str] = "window"
+    weighted: ClassVar[bool] = True
+
     filters: int
     kernel: Pair
     stride: Pair = (1, 1)
@@ -66,50 +97,91 @@ class Conv(Layer):
     activation: str | None = None
     slope: float = 0.01
 
+    @property
+    def activation_function(self) -> str | None:
+        return self.activation
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pool(Layer):
     """``maxpool`` or ``avgpool``: ``op`` is "max" or "avg"."""
 
+    receptive: ClassVar[str] = "window"
+    keeps_sign: ClassVar[bool] = True
+
     op: str
     kernel: Pair
     stride: Pair
     padding: Padding = (0, 0)
+    dilation: Pair = (1, 1)  # not written by specs; lets every windowed layer be read alike
+
+    @property
+    def linear(self) -> bool:  # average pooling is linear, max pooling is not
+        return self.op == "avg"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GlobalPool(Layer):
     """``globalavgpool`` or ``globalmaxpool``: H and W to 1."""
 
+    receptive: ClassVar[str] = "whole"
+    keeps_sign: ClassVar[bool] = True
+
     op: str
+
+    @property
+    def linear(self) -> bool:
+        return self.op == "avg"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Flatten(Layer):
-    pass
+    receptive: ClassVar[str] = "pointwise"
+    linear: ClassVar[bool] = True
+    keeps_sign: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dense(Layer):
     """``fc N`` (alias ``dense N``); a volume before it is flattened."""
 
+    receptive: ClassVar[str] = "whole"
+    weighted: ClassVar[bool] = True
+
     units: int
     bias: bool = True
     activation: str | None = None
     slope: float = 0.01
+
+    @property
+    def activation_function(self) -> str | None:
+        return self.activation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Activation(Layer):
     """An activation on its own line; ``function`` is one of ACTIVATIONS."""
 
+    receptive: ClassVar[str] = "pointwise"
+
     function: str
     slope: float = 0.01
+
+    @property
+    def activation_function(self) -> str | None:
+        return self.function
+
+    @property
+    def linear(self) -> bool:  # `linear` on its own line is the identity
+        return self.function == "linear"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatchNorm(Layer):
     """Batch normalisation; ``momentum`` follows PyTorch (weight of the new batch)."""
+
+    receptive: ClassVar[str] = "pointwise"
+    linear: ClassVar[bool] = True  # an affine map once its statistics are frozen
 
     eps: float = 1e-5
     momentum: float = 0.1
@@ -117,6 +189,10 @@ class BatchNorm(Layer):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dropout(Layer):
+    receptive: ClassVar[str] = "pointwise"
+    linear: ClassVar[bool] = True
+    keeps_sign: ClassVar[bool] = True
+
     rate: float
 
 
@@ -127,11 +203,16 @@ class Model:
     name: str
     input: Shape | None  # None when missing or invalid
     input_span: Span
-    layers: tuple[Layer, ...]
-    # Options of the `train` statement(s), checked for name and type only;
-    # specc.train validates their ranges with its pydantic config.
+    layers: tuple[Layer, ...]  # in source order, a topological order of the graph
+    # Options of the `train` statement(s), checked by specc.train.options'
+    # table at lowering time (the same table specc train's config is built from).
     train: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
     train_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def output(self) -> str:
+        """The name of the layer whose output is the network's: the last line's."""
+        return self.layers[-1].name if self.layers else INPUT
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +222,8 @@ class Invalid(Layer):
     Kept so that later layers are still checked (their input is unknown, not
     missing) and so the report lists every written line.
     """
+
+    receptive: ClassVar[str] = "none"  # unknown: later receptive fields are not reported
 
     filters: int | None = None
     units: int | None = None

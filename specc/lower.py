@@ -38,15 +38,20 @@ from .values import (
 
 @dataclass(frozen=True)
 class Form:
-    """What one keyword takes: positional names, options, aliases and checkers."""
+    """What one keyword takes and what it lowers to: the IR class ``node`` (None for
+    the statements that are not layers: model, input, train), positional names,
+    options, aliases, checkers, and the default-name prefix of unlabelled layers."""
 
     kind: str
+    node: type[ir.Layer] | None
     positional: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     options: dict[str, Callable] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     usage: str = ""
     bare_activation: bool = False  # a trailing `relu` means activation=relu
+    prefix: str = ""  # unlabelled layers are named prefix1, prefix2, ... (default: the keyword)
+    fixed: dict[str, object] = field(default_factory=dict)  # IR fields the keyword itself decides
 
 
 _CONV_OPTIONS = {"filters": count, "kernel": positive_pair, "stride": positive_pair, "padding": padding,
@@ -64,31 +69,31 @@ TRAIN_OPTIONS: dict[str, Callable] = {
 }
 
 STATEMENTS: dict[str, Form] = {
-    "conv": Form("conv", ("filters", "kernel"), ("filters", "kernel"), _CONV_OPTIONS, _LETTERS,
+    "conv": Form("conv", ir.Conv, ("filters", "kernel"), ("filters", "kernel"), _CONV_OPTIONS, _LETTERS,
                  "conv FILTERS KERNEL [stride=S] [padding=P] [ACTIVATION], e.g. `conv 8 5x5 relu`", True),
-    "maxpool": Form("maxpool", ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS,
-                    "maxpool KERNEL [stride=S], e.g. `maxpool 2x2 stride=2`"),
-    "avgpool": Form("avgpool", ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS,
-                    "avgpool KERNEL [stride=S], e.g. `avgpool 2x2`"),
-    "globalavgpool": Form("globalavgpool", usage="globalavgpool"),
-    "globalmaxpool": Form("globalmaxpool", usage="globalmaxpool"),
-    "flatten": Form("flatten", usage="flatten"),
-    "fc": Form("fc", ("units",), ("units",), _FC_OPTIONS, {}, "fc UNITS [ACTIVATION], e.g. `fc 10 softmax`", True),
-    "batchnorm": Form("batchnorm", options={"eps": positive, "momentum": unit}, usage="batchnorm [eps=E] [momentum=M]"),
-    "dropout": Form("dropout", ("rate",), ("rate",), {"rate": rate}, {}, "dropout RATE, e.g. `dropout 0.5`"),
-    "model": Form("model", ("name",), ("name",), {"name": name}, {}, "model NAME"),
-    "input": Form("input", ("dims",), ("dims",), {"dims": input_dims}, {}, "input HxWxC, e.g. `input 32x32x3`"),
-    "train": Form("train", options=TRAIN_OPTIONS, usage="train batch=64 epochs=10 optimizer=adam lr=1e-3"),
+    "maxpool": Form("maxpool", ir.Pool, ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS,
+                    "maxpool KERNEL [stride=S], e.g. `maxpool 2x2 stride=2`", prefix="pool", fixed={"op": "max"}),
+    "avgpool": Form("avgpool", ir.Pool, ("kernel",), ("kernel",), _POOL_OPTIONS, _LETTERS,
+                    "avgpool KERNEL [stride=S], e.g. `avgpool 2x2`", prefix="pool", fixed={"op": "avg"}),
+    "globalavgpool": Form("globalavgpool", ir.GlobalPool, usage="globalavgpool", prefix="gpool",
+                          fixed={"op": "avg"}),
+    "globalmaxpool": Form("globalmaxpool", ir.GlobalPool, usage="globalmaxpool", prefix="gpool",
+                          fixed={"op": "max"}),
+    "flatten": Form("flatten", ir.Flatten, usage="flatten"),
+    "fc": Form("fc", ir.Dense, ("units",), ("units",), _FC_OPTIONS, {}, "fc UNITS [ACTIVATION], e.g. `fc 10 softmax`",
+               True),
+    "batchnorm": Form("batchnorm", ir.BatchNorm, options={"eps": positive, "momentum": unit},
+                      usage="batchnorm [eps=E] [momentum=M]", prefix="bn"),
+    "dropout": Form("dropout", ir.Dropout, ("rate",), ("rate",), {"rate": rate}, {},
+                    "dropout RATE, e.g. `dropout 0.5`"),
+    "model": Form("model", None, ("name",), ("name",), {"name": name}, {}, "model NAME"),
+    "input": Form("input", None, ("dims",), ("dims",), {"dims": input_dims}, {}, "input HxWxC, e.g. `input 32x32x3`"),
+    "train": Form("train", None, options=TRAIN_OPTIONS, usage="train batch=64 epochs=10 optimizer=adam lr=1e-3"),
 }
 for _fn in ACTIVATIONS:
-    STATEMENTS[_fn] = Form("activation", options={"slope": any_float} if _fn == "leaky_relu" else {}, usage=_fn)
+    STATEMENTS[_fn] = Form("activation", ir.Activation, options={"slope": any_float} if _fn == "leaky_relu" else {},
+                           usage=_fn, prefix=_fn, fixed={"function": _fn})
 KEYWORD_ALIASES = {"dense": "fc", "bn": "batchnorm"}
-
-# Default names: unlabelled layers are numbered by kind, as the course does.
-PREFIX = {"conv": "conv", "maxpool": "pool", "avgpool": "pool", "globalavgpool": "gpool",
-          "globalmaxpool": "gpool", "flatten": "flatten", "fc": "fc", "batchnorm": "bn", "dropout": "dropout"}
-
-
 @dataclass
 class _Bound:
     """A statement's arguments, checked and keyed by canonical option name."""
@@ -158,36 +163,26 @@ def _keyword_help(word: str) -> str:
     return did_you_mean(word, known) or "statements: " + ", ".join(k for k in STATEMENTS if k not in ACTIVATIONS)
 
 
-def _build(form: Form, keyword: str, name: str, labelled: bool, st: Statement, bound: _Bound) -> ir.Layer:
-    v, common = bound.values, dict(name=name, labelled=labelled, span=st.span, spans=bound.spans)
-    broken = any(r not in v for r in form.required)
-    if broken:
-        return ir.Invalid(kind=form.kind, **common, units=v.get("units"), filters=v.get("filters"))
-    if form.kind == "conv":
-        return ir.Conv(kind="conv", **common, **v)
-    if form.kind in ("maxpool", "avgpool"):
-        return ir.Pool(kind=form.kind, op=form.kind[:3], **common, stride=v.pop("stride", v["kernel"]), **v)
-    if form.kind in ("globalavgpool", "globalmaxpool"):
-        return ir.GlobalPool(kind=form.kind, op=form.kind[6:9], **common)
-    if form.kind == "flatten":
-        return ir.Flatten(kind="flatten", **common)
-    if form.kind == "fc":
-        return ir.Dense(kind="fc", **common, **v)
-    if form.kind == "batchnorm":
-        return ir.BatchNorm(kind="batchnorm", **common, **v)
-    if form.kind == "dropout":
-        return ir.Dropout(kind="dropout", **common, **v)
-    return ir.Activation(kind="activation", function=keyword, **common, **v)
+def _build(form: Form, name: str, labelled: bool, inputs: tuple[str, ...], st: Statement,
+           bound: _Bound) -> ir.Layer:
+    v = dict(bound.values)
+    common = dict(kind=form.kind, name=name, labelled=labelled, span=st.span, inputs=inputs, spans=bound.spans)
+    if any(r not in v for r in form.required):
+        return ir.Invalid(**common, units=v.get("units"), filters=v.get("filters"))
+    if form.node is ir.Pool:
+        v.setdefault("stride", v["kernel"])
+    return form.node(**common, **form.fixed, **v)
 
 
-def _default_names(entries: list[tuple[Form, str, Statement]], taken: set[str]) -> list[str]:
+def _default_names(entries: list[tuple[Form, Statement]], taken: set[str]) -> list[str]:
+    """Unlabelled layers numbered by kind, as the course does (conv1, pool1, relu1 ...)."""
     counters: dict[str, int] = {}
     names = []
-    for form, keyword, st in entries:
+    for form, st in entries:
         if st.label is not None:
             names.append(st.label.text)
             continue
-        prefix = keyword if form.kind == "activation" else PREFIX[form.kind]
+        prefix = form.prefix or form.kind
         n = counters.get(prefix, 0) + 1
         while f"{prefix}{n}" in taken:
             n += 1
@@ -213,7 +208,7 @@ def lower(statements: list[Statement], default_name: str) -> tuple[ir.Model, lis
             continue
         bound = _bind(form, st)
         diagnostics += bound.diagnostics
-        if st.label is not None and form.kind in ("model", "input", "train"):
+        if st.label is not None and form.node is None:
             diagnostics.append(error("E105", f"`{keyword}` cannot carry a label", st.label.span))
         if form.kind == "model":
             if index != 0:
@@ -244,7 +239,8 @@ def lower(statements: list[Statement], default_name: str) -> tuple[ir.Model, lis
     if input_span is None:
         diagnostics.append(error("E110", "the spec has no `input` statement", Span.at(1),
                                  "add one before the first layer, e.g. `input 32x32x3`"))
-    names = _default_names([(f, KEYWORD_ALIASES.get(k, k), s) for f, k, s, _ in entries], set(labels))
-    layers = tuple(_build(f, KEYWORD_ALIASES.get(k, k), n, s.label is not None, s, b)
-                   for (f, k, s, b), n in zip(entries, names))
+    names = _default_names([(f, s) for f, _, s, _ in entries], set(labels))
+    # A plain stack is a chain: each layer reads the one above it.
+    layers = tuple(_build(f, n, s.label is not None, (previous,), s, b)
+                   for (f, _, s, b), n, previous in zip(entries, names, [ir.INPUT, *names]))
     return ir.Model(model_name, input_shape, input_span or Span.at(1), layers, train, train_spans), diagnostics

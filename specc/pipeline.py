@@ -15,8 +15,8 @@ from pathlib import Path
 from .diagnostics import Diagnostic
 from .infer import LayerReport, Totals, infer
 from .ir import Model
+from .lint import apply_suppressions, lint
 from .lower import lower
-from .rules import apply_suppressions, lint
 from .syntax import decode, parse
 
 

@@ -67,9 +67,9 @@ def _read_bytes(name: str) -> bytes:
 def enabled_rules(file: Path | None = None, select: Iterable[str] | str | None = None,
                   ignore: Iterable[str] | str | None = None, origin: str = "{key}") -> frozenset[str]:
     """The rule codes to run: defaults, then [tool.specc] (for a file), then select/ignore."""
-    from .rules.config import table_layer
-    from .rules.registry import DEFAULTS
-    from .rules.selection import Layer, apply, codes
+    from .lint.config import table_layer
+    from .lint.registry import DEFAULTS
+    from .lint.selection import Layer, apply, codes
 
     enabled = DEFAULTS
     table = table_layer(file) if file is not None else None

@@ -11,7 +11,7 @@ import pytest
 
 from specc.cli import main
 from specc.commands.rules import markdown
-from specc.rules import registry
+from specc.lint import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 

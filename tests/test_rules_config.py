@@ -10,8 +10,8 @@ import pytest
 import specc
 from specc.cli import main
 from specc.errors import SpeccError
-from specc.rules import registry
-from specc.rules.selection import enabled
+from specc.lint import registry
+from specc.lint.selection import enabled
 from specc.source import enabled_rules
 
 # Trips W101 and W102 on line 3 (fc on a 30x30 map, no activation before fc) and W402 on line 4.

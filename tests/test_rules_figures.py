@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import specc
-from specc.rules.kernel_larger_than_map import live_taps
-from specc.rules.walk import coverage
+from specc.lint.rules.kernel_larger_than_map import live_taps
+from specc.lint.view import coverage
 from specc.shapes import output_size
 
 torch = pytest.importorskip("torch")

@@ -13,10 +13,10 @@ import specc
 from specc.cli import main
 from specc.diagnostics import warning
 from specc.ir import Span
+from specc.lint import registry
 from specc.report import FORMATS
 from specc.report.github import command, escape_data, escape_property
 from specc.report.sarif import sarif, uri
-from specc.rules import registry
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
 

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..diagnostics import CODES, Diagnostic
+from ..lint.registry import RULES
 from ..pipeline import Analysis
-from ..rules.registry import RULES
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # TODO(lead): the project's home page once it has one; PyPI's page is the stable fallback.

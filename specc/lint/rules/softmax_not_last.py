@@ -27,24 +27,31 @@ fc 10 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import activation, activation_span, described
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ...infer import LayerReport
+from ..view import Graph, activation, activation_span, described
 
 CODE = "W301"
 NAME = "softmax-not-last"
 DEFAULT = True
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for index, r in enumerate(reports):
+def _after(graph: Graph, r: LayerReport) -> Iterator[LayerReport]:
+    """The layers that read ``r``, and what follows a `flatten` among them."""
+    for after in graph.successors(r):
+        yield after
+        if isinstance(after.layer, ir.Flatten):
+            yield from _after(graph, after)
+
+
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r in graph.reports:
         if activation(r.layer) != "softmax":
             continue
-        after = next((a.layer for a in reports[index + 1:] if not isinstance(a.layer, ir.Flatten)), None)
+        after = next((a.layer for a in _after(graph, r) if not isinstance(a.layer, ir.Flatten)), None)
         if after is None:
             continue
         if isinstance(after, ir.Activation) and after.function == "softmax":

@@ -31,39 +31,38 @@ fc 1000 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import weighted_after
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ...infer import LayerReport
+from ..view import Graph
 
 CODE = "W402"
 NAME = "useless-dropout"
 DEFAULT = True
 
 
-def problem(reports: Sequence[LayerReport], index: int) -> tuple[str, str] | None:
-    """(message, help) for the dropout at ``index``, or None when it is useful."""
-    layer = reports[index].layer
-    before = reports[index - 1].layer if index else None
+def problem(graph: Graph, r: LayerReport) -> tuple[str, str] | None:
+    """(message, help) for the dropout ``r``, or None when it is useful."""
+    layer = r.layer
+    before = (graph.predecessor(r) or r).layer
     if layer.rate == 0:
         return f"{layer.name} has rate 0: it does nothing", "remove the line, or give a rate such as 0.5"
-    if isinstance(before, ir.Dropout):
+    if isinstance(before, ir.Dropout) and before is not layer:
         kept = (1 - before.rate) * (1 - layer.rate)
         return (f"{layer.name} follows {before.name} directly: together they keep {kept:.3g} of the values, "
                 f"a dropout of {1 - kept:.3g} written as two", f"use one `dropout {1 - kept:.3g}`")
-    if weighted_after(reports, index) is None:
+    if not graph.feeds_weights(r):
         return (f"{layer.name} has no conv or fc layer after it: it zeroes random outputs of the network "
                 f"during training instead of regularising a layer's weights",
                 "move the dropout before the last fc layer, as AlexNet and VGG-16 do")
     return None
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for index, r in enumerate(reports):
-        found = problem(reports, index) if isinstance(r.layer, ir.Dropout) else None
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r in graph.reports:
+        found = problem(graph, r) if isinstance(r.layer, ir.Dropout) else None
         if found:
             span = r.layer.span_of("rate") if r.layer.rate == 0 else r.layer.span
             yield warning(CODE, found[0], span, found[1])

@@ -34,13 +34,12 @@ fc 1000 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import dims, fp32_size, volume
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ...infer import LayerReport
+from ..view import Graph, dims, fp32_size, volume
 
 CODE = "W101"
 NAME = "dense-on-large-map"
@@ -50,20 +49,19 @@ MAX_POSITIONS = 16 * 16  # more than LeNet-5's 5x5, AlexNet's 6x6 and VGG-16's 7
 PASS_THROUGH = (ir.Flatten, ir.Dropout, ir.Activation, ir.BatchNorm)
 
 
-def flattened(reports: Sequence[LayerReport], index: int) -> tuple[int, int, int] | None:
-    """The volume the fc layer at ``index`` flattens, by itself or via `flatten`."""
-    shape = volume(reports[index].input)
-    for r in reversed(reports[:index]):
-        if shape is not None or not isinstance(r.layer, PASS_THROUGH):
-            break
+def flattened(graph: Graph, fc: LayerReport) -> tuple[int, int, int] | None:
+    """The volume the fc layer flattens, by itself or via `flatten`."""
+    shape = volume(fc.input)
+    r = fc
+    while shape is None and (r := graph.predecessor(r)) is not None and isinstance(r.layer, PASS_THROUGH):
         if isinstance(r.layer, ir.Flatten):
             shape = volume(r.input)
     return shape
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for index, r in enumerate(reports):
-        shape = flattened(reports, index) if isinstance(r.layer, ir.Dense) else None
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r in graph.reports:
+        shape = flattened(graph, r) if isinstance(r.layer, ir.Dense) else None
         if shape is None or shape[0] * shape[1] <= MAX_POSITIONS or r.params is None:
             continue
         h, w, c = shape

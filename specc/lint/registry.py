@@ -1,21 +1,19 @@
 """The rule table: every lint rule, by code, in one static list.
 
-Each rule module defines CODE, NAME, DEFAULT and ``check(model, reports)``;
+Each rule module defines CODE, NAME, DEFAULT and ``check(graph)``;
 its docstring is its documentation (first line: the summary). The list is
 written out rather than discovered, so that `specc check` imports exactly
-these modules and nothing scans the package; tests/test_rules_registry.py
+these modules and nothing scans the package; tests/test_rules.py
 checks that every module of the package is listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from types import ModuleType
 
 from ..diagnostics import Diagnostic
-from ..infer import LayerReport
-from ..ir import Model
-from . import (
+from .rules import (
     bias_before_batchnorm,
     consecutive_linear_layers,
     dense_on_large_map,
@@ -32,8 +30,9 @@ from . import (
     stride_skips_input,
     useless_dropout,
 )
+from .view import Graph
 
-Check = Callable[[Model, Sequence[LayerReport]], Iterable[Diagnostic]]
+Check = Callable[[Graph], Iterable[Diagnostic]]
 
 MODULES: tuple[ModuleType, ...] = (
     dense_on_large_map, consecutive_linear_layers, no_activation,

@@ -30,21 +30,19 @@ fc 10 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import WEIGHTED, bends
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph, bends
 
 CODE = "W103"
 NAME = "no-activation"
 DEFAULT = True
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    weighted = [r.layer for r in reports if isinstance(r.layer, WEIGHTED)]
-    if len(weighted) < 2 or bends(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    weighted = [r.layer for r in graph.reports if r.layer.weighted]
+    if len(weighted) < 2 or bends(graph.reports):
         return
     names = ", ".join(layer.name for layer in weighted)
     yield warning(

@@ -29,25 +29,23 @@ relu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import WEIGHTED, activation
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph, activation
 
 CODE = "W401"
 NAME = "bias-before-batchnorm"
 DEFAULT = True
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for index, r in enumerate(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r in graph.reports:
         layer = r.layer
-        if not isinstance(layer, WEIGHTED) or not layer.bias or activation(layer):
+        if not layer.weighted or not layer.bias or activation(layer):
             continue
-        after = next((a.layer for a in reports[index + 1:] if not isinstance(a.layer, ir.Flatten)), None)
+        after = next((a.layer for a in graph.chain_after(r) if not isinstance(a.layer, ir.Flatten)), None)
         if not isinstance(after, ir.BatchNorm):
             continue
         biases = layer.filters if isinstance(layer, ir.Conv) else layer.units

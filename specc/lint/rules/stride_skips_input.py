@@ -28,20 +28,18 @@ conv 64 3x3 stride=2 padding=same
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import dilation, dims, spatial, step, unread
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph, dims, spatial, step, unread
 
 CODE = "W201"
 NAME = "stride-skips-input"
 DEFAULT = True
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for r, (h, w, _) in spatial(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r, (h, w, _) in spatial(graph.reports):
         found = unread(r)
         if found is None:
             continue
@@ -51,7 +49,7 @@ def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
         layer = r.layer
         lost = " and ".join(f"{n:,} of the {size:,} {word}" for n, size, word in
                             ((missed[0], h, "rows"), (missed[1], w, "columns")) if n)
-        dilated = "" if dilation(layer) == (1, 1) else f" dilated by {step(dilation(layer))}"
+        dilated = "" if layer.dilation == (1, 1) else f" dilated by {step(layer.dilation)}"
         yield warning(
             CODE,
             f"{layer.name} (kernel {dims(layer.kernel)}{dilated}, stride {step(layer.stride)}) never reads "

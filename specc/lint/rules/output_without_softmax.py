@@ -28,13 +28,11 @@ fc 10 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import WEIGHTED, activation, activation_span
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph, activation, activation_span
 
 CODE = "W303"
 NAME = "output-without-softmax"
@@ -43,22 +41,24 @@ DEFAULT = False
 PROBABILITIES = ("softmax", "sigmoid")
 
 
-def last_step(reports: Sequence[LayerReport]) -> ir.Layer | None:
-    """The layer that decides the output's values: the last conv/fc or nonlinear activation."""
-    for r in reversed(reports):
-        if isinstance(r.layer, WEIGHTED) or activation(r.layer):
+def last_step(graph: Graph) -> ir.Layer | None:
+    """The layer that decides the output's values: the last conv/fc or nonlinear activation before it."""
+    r = graph.output
+    while r is not None:
+        if r.layer.weighted or activation(r.layer):
             return r.layer
+        r = graph.predecessor(r)
     return None
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    if not reports or reports[-1].output is None:
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    if graph.output is None or graph.output.output is None:
         return
-    output = reports[-1].output
+    output = graph.output.output
     classes = output[-1]
     if any(d != 1 for d in output[:-1]) or classes is None or classes < 2:
         return
-    layer = last_step(reports)
+    layer = last_step(graph)
     if layer is None or activation(layer) in PROBABILITIES:
         return
     ends = f"{activation(layer)} on {layer.name}" if activation(layer) else f"{layer.name} with no activation"

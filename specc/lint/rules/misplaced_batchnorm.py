@@ -29,29 +29,27 @@ fc 10 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import weighted_after
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph
 
 CODE = "W403"
 NAME = "misplaced-batchnorm"
 DEFAULT = True
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for index, r in enumerate(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r in graph.reports:
         layer = r.layer
         if not isinstance(layer, ir.BatchNorm):
             continue
-        before = reports[index - 1].layer if index else None
-        if isinstance(before, ir.BatchNorm):
+        before = (graph.predecessor(r) or r).layer
+        if isinstance(before, ir.BatchNorm) and before is not layer:
             yield warning(CODE, f"{layer.name} directly follows {before.name}: its input is already normalised, "
                                 f"so it only adds {r.params or 0:,} parameters", layer.span, "remove one of them")
-        elif weighted_after(reports, index) is None:
+        elif not graph.feeds_weights(r):
             yield warning(CODE, f"{layer.name} comes after the last conv/fc layer: it normalises the network's "
                                 f"outputs over each batch instead of a layer's inputs", layer.span,
                           "remove it, or move it between a hidden layer and its activation")

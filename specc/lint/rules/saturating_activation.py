@@ -31,12 +31,10 @@ fc 10 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import activation, activation_span, described, weighted_after
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph, activation, activation_span, described
 
 CODE = "W302"
 NAME = "saturating-activation"
@@ -45,12 +43,12 @@ DEFAULT = False
 SATURATING = ("sigmoid", "tanh")
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for index, r in enumerate(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r in graph.reports:
         function = activation(r.layer)
-        if function not in SATURATING or weighted_after(reports, index) is None:
+        if function not in SATURATING or not graph.feeds_weights(r):
             continue
-        chain = [activation(a.layer) for a in reports[index:] if activation(a.layer) in SATURATING]
+        chain = [activation(a.layer) for a in (r, *graph.downstream(r)) if activation(a.layer) in SATURATING]
         sigmoids = chain.count("sigmoid")
         bound = (f" (each sigmoid's slope is at most 0.25: together they keep at most 0.25^{sigmoids} = "
                  f"{0.25 ** sigmoids:.2g} of it)") if sigmoids else ""

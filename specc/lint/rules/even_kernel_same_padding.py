@@ -30,20 +30,18 @@ conv 32 4x4 padding=0 relu        # or explicit padding, accepting the smaller m
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import dims, spatial
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph, dims, spatial
 
 CODE = "W203"
 NAME = "even-kernel-same-padding"
 DEFAULT = False
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for r, _ in spatial(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r, _ in spatial(graph.reports):
         layer, pads = r.layer, r.pads
         if layer.padding != "same" or pads is None or all(k % 2 for k in layer.kernel):
             continue

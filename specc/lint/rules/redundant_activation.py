@@ -25,34 +25,41 @@ conv 32 3x3 relu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import activation
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ...infer import LayerReport
+from ..view import Graph, activation
 
 CODE = "W304"
 NAME = "redundant-activation"
 DEFAULT = True
 
 NON_NEGATIVE = ("relu", "sigmoid", "softmax")
-KEEPS_SIGN = (ir.Pool, ir.GlobalPool, ir.Flatten, ir.Dropout)  # max, mean, reshape and scaling by >= 0
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    source: ir.Layer | None = None  # the layer that made the values non-negative, while they are
-    for r in reports:
+def non_negative_source(graph: Graph, r: LayerReport) -> ir.Layer | None:
+    """The layer that made ``r``'s input non-negative (through sign-keeping steps only), if any."""
+    while (r := graph.predecessor(r)) is not None:
+        if activation(r.layer) in NON_NEGATIVE:
+            return r.layer
+        if not r.layer.keeps_sign:
+            return None
+    return None
+
+
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r in graph.reports:
         layer = r.layer
-        if isinstance(layer, ir.Activation) and layer.function == "linear":
+        if not isinstance(layer, ir.Activation):
+            continue
+        if layer.function == "linear":
             yield warning(CODE, f"`linear` on its own line ({layer.name}) is the identity: it does nothing",
                           layer.span, "remove the line")
-        elif isinstance(layer, ir.Activation) and layer.function in ("relu", "leaky_relu") and source:
+        elif layer.function in ("relu", "leaky_relu") and (source := non_negative_source(graph, r)):
             yield warning(
                 CODE,
                 f"{layer.name} does nothing: its input is already non-negative "
                 f"({activation(source)} on {source.name}, line {source.line})",
                 layer.span, "remove the line")
-        elif not isinstance(layer, KEEPS_SIGN):
-            source = layer if activation(layer) in NON_NEGATIVE else None

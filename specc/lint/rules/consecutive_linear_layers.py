@@ -31,35 +31,38 @@ conv 32 3x3 padding=same relu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import WEIGHTED, activation, bends, is_affine
+from ...diagnostics import Diagnostic, warning
+from ...infer import LayerReport
+from ..view import Graph, activation, bends
 
 CODE = "W102"
 NAME = "consecutive-linear-layers"
 DEFAULT = True
 
 
-def linear_successor(reports: Sequence[LayerReport], index: int) -> LayerReport | None:
-    """The conv/fc layer that the output of layer ``index`` reaches linearly, if any."""
-    for r in reports[index + 1:]:
-        if isinstance(r.layer, WEIGHTED):
-            return r
-        if not is_affine(r.layer):
+def linear_successor(graph: Graph, r: LayerReport) -> LayerReport | None:
+    """The conv/fc layer that ``r``'s output alone reaches through linear steps, if any.
+
+    A branch or a merge ends the search: a linear projection before a residual
+    add (ResNet, MobileNet v2's linear bottleneck) is intended.
+    """
+    for after in graph.chain_after(r):
+        if after.layer.weighted:
+            return after
+        if not after.layer.linear:
             return None
     return None
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    if not bends(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    if not bends(graph.reports):
         return  # W103's case
-    for index, r in enumerate(reports):
-        if not isinstance(r.layer, WEIGHTED) or activation(r.layer):
+    for r in graph.reports:
+        if not r.layer.weighted or activation(r.layer):
             continue
-        after = linear_successor(reports, index)
+        after = linear_successor(graph, r)
         if after is None:
             continue
         first, second = r.layer, after.layer

@@ -1,18 +1,85 @@
-"""What the rules ask of the layer sequence: activations, linearity, what follows.
+"""What the rules ask of the analysed graph: neighbours along edges, chains,
+activations, and the arithmetic several rules share.
 
-Shared by the rule modules of this package; pure functions over the IR and
-the LayerReports. Not a rule itself.
+``Graph`` is the view every rule receives (ruff's checker, not an index):
+reports by name, ``predecessors``/``successors`` along the spec's edges, the
+linear ``chain_after`` a layer, and whether a layer's output still feeds a
+conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 
 from .. import ir
 from ..infer import LayerReport
 from ..ir import Span
 
-WEIGHTED = (ir.Conv, ir.Dense)
+
+class Graph:
+    """The analysed layers (in source order, a topological order) and their edges."""
+
+    def __init__(self, model: ir.Model, reports: Sequence[LayerReport]):
+        self.model = model
+        self.reports = tuple(reports)
+        self.by_name = {r.layer.name: r for r in self.reports}
+        self._successors: dict[str, list[LayerReport]] = {}
+        for r in self.reports:
+            for name in r.layer.inputs:
+                self._successors.setdefault(name, []).append(r)
+
+    @property
+    def output(self) -> LayerReport | None:
+        """The layer whose output is the network's."""
+        return self.by_name.get(self.model.output)
+
+    def predecessors(self, r: LayerReport) -> list[LayerReport]:
+        """The layers ``r`` reads (the network's input is not a layer)."""
+        return [self.by_name[name] for name in r.layer.inputs if name in self.by_name]
+
+    def predecessor(self, r: LayerReport) -> LayerReport | None:
+        """The one layer ``r`` reads, None for a merge or the first layer."""
+        before = self.predecessors(r)
+        return before[0] if len(before) == 1 and len(r.layer.inputs) == 1 else None
+
+    def successors(self, r: LayerReport) -> list[LayerReport]:
+        return self._successors.get(r.layer.name, [])
+
+    def chain_after(self, r: LayerReport) -> Iterator[LayerReport]:
+        """The layers after ``r`` while the path does not branch or merge: what ``r`` alone feeds."""
+        while True:
+            after = self.successors(r)
+            if len(after) != 1 or len(after[0].layer.inputs) != 1:
+                return
+            r = after[0]
+            yield r
+
+    def chain_before(self, r: LayerReport) -> Iterator[LayerReport]:
+        """The layers before ``r`` while each reads one layer and feeds only the next."""
+        while (before := self.predecessor(r)) is not None and len(self.successors(before)) == 1:
+            r = before
+            yield r
+
+    def downstream(self, r: LayerReport) -> Iterator[LayerReport]:
+        """Every layer that ``r``'s output reaches, in source order."""
+        reached, names = [], {r.layer.name}
+        for other in self.reports[self.reports.index(r) + 1:]:
+            if any(name in names for name in other.layer.inputs):
+                names.add(other.layer.name)
+                reached.append(other)
+        return iter(reached)
+
+    def feeds_weights(self, r: LayerReport) -> bool:
+        """Whether ``r``'s output reaches some conv or fc layer."""
+        return self._feeds_weights[r.layer.name]
+
+    @cached_property
+    def _feeds_weights(self) -> dict[str, bool]:
+        feeds: dict[str, bool] = {}
+        for r in reversed(self.reports):  # successors come later in source order
+            feeds[r.layer.name] = any(s.layer.weighted or feeds[s.layer.name] for s in self.successors(r))
+        return feeds
 # Axes longer than this are shortened before counting unread rows (see coverage).
 # Kernels, strides or paddings that would still need more rows than MAX_ROWS are
 # not analysed: no network has them, and a mistyped `1_000_000x1_000_000` kernel
@@ -23,7 +90,7 @@ MAX_ROWS = 1 << 20
 
 def activation(layer: ir.Layer) -> str | None:
     """The activation function a layer applies, None for none or `linear`."""
-    function = getattr(layer, "function", None) or getattr(layer, "activation", None)
+    function = layer.activation_function
     return None if function in (None, "linear") else function
 
 
@@ -34,32 +101,14 @@ def bends(reports: Sequence[LayerReport]) -> bool:
 
 def activation_span(layer: ir.Layer) -> Span:
     """Where the activation word is written: on a conv/fc line, or the whole line."""
-    return layer.span_of("activation") if isinstance(layer, WEIGHTED) else layer.span
+    return layer.span_of("activation") if layer.weighted else layer.span
 
 
 def described(layer: ir.Layer) -> str:
     """How a message names an activation: 'relu on conv1', or 'relu1 (line 5)' for its own line."""
-    if isinstance(layer, WEIGHTED):
+    if layer.weighted:
         return f"{activation(layer)} on {layer.name}"
     return f"{layer.name} (line {layer.line})"
-
-
-def is_affine(layer: ir.Layer) -> bool:
-    """True for layers that compose with a linear map into a linear map (at inference).
-
-    Average pooling, flatten and dropout are linear; batchnorm is an affine
-    map once its statistics are frozen. Max pooling is not.
-    """
-    if isinstance(layer, (ir.Pool, ir.GlobalPool)):
-        return layer.op == "avg"
-    if isinstance(layer, (ir.Flatten, ir.Dropout, ir.BatchNorm)):
-        return True
-    return isinstance(layer, ir.Activation) and activation(layer) is None
-
-
-def weighted_after(reports: Sequence[LayerReport], index: int) -> LayerReport | None:
-    """The first conv or fc layer after position ``index``, or None."""
-    return next((r for r in reports[index + 1:] if isinstance(r.layer, WEIGHTED)), None)
 
 
 def volume(shape: tuple | None) -> tuple[int, int, int] | None:
@@ -73,12 +122,8 @@ def spatial(reports: Sequence[LayerReport]) -> Iterator[tuple[LayerReport, tuple
     """Conv and pooling layers with a known input volume, and that volume."""
     for r in reports:
         shape = volume(r.input)
-        if shape is not None and isinstance(r.layer, (ir.Conv, ir.Pool)):
+        if shape is not None and r.layer.receptive == "window":
             yield r, shape
-
-
-def dilation(layer: ir.Conv | ir.Pool) -> ir.Pair:
-    return layer.dilation if isinstance(layer, ir.Conv) else (1, 1)
 
 
 def dims(pair: Sequence[int]) -> str:
@@ -139,10 +184,10 @@ def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, ou
 def unread(r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """For a conv/pool report: ((rows, columns) never read, (rows, columns) past the last window)."""
     shape, pads, out = volume(r.input), r.pads, r.output
-    if shape is None or pads is None or out is None or not isinstance(r.layer, (ir.Conv, ir.Pool)):
+    if shape is None or pads is None or out is None or r.layer.receptive != "window":
         return None
     layer = r.layer
-    axes = [coverage(shape[a], layer.kernel[a], layer.stride[a], dilation(layer)[a], pads[2 * a], out[a])
+    axes = [coverage(shape[a], layer.kernel[a], layer.stride[a], layer.dilation[a], pads[2 * a], out[a])
             for a in (0, 1)]
     if axes[0] is None or axes[1] is None:
         return None

@@ -34,13 +34,10 @@ maxpool 2x2                        # 2x2
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import EXACT_ROWS, dims, spatial
+from ...diagnostics import Diagnostic, warning
+from ..view import EXACT_ROWS, Graph, dims, spatial
 
 CODE = "W204"
 NAME = "kernel-larger-than-map"
@@ -61,10 +58,10 @@ def live_taps(size: int, kernel: int, stride: int, dilation: int, before: int, o
     return live
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for r, (h, w, c) in spatial(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r, (h, w, c) in spatial(graph.reports):
         layer, pads = r.layer, r.pads
-        if not isinstance(layer, ir.Conv) or pads is None or r.output is None or max(layer.kernel) > EXACT_ROWS:
+        if not layer.weighted or pads is None or r.output is None or max(layer.kernel) > EXACT_ROWS:
             continue
         kh, kw = layer.kernel
         live_h = live_taps(h, kh, layer.stride[0], layer.dilation[0], pads[0], r.output[0])

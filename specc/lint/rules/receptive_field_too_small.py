@@ -42,32 +42,38 @@ fc 10 softmax
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from .. import ir
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import dims
+from ... import ir
+from ...diagnostics import Diagnostic, warning
+from ...infer import LayerReport
+from ..view import Graph, dims
 
 CODE = "W205"
 NAME = "receptive-field-too-small"
 DEFAULT = True
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
+def _upstream(graph: Graph, r: LayerReport) -> Iterator[LayerReport]:
+    """The layers before ``r``, following each layer's first input back to the network's input."""
+    while r.layer.inputs and (r := graph.by_name.get(r.layer.inputs[0])) is not None:
+        yield r
+
+
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    model = graph.model
     if model.input is None or len(model.input) != 3:
         return
     size = model.input[:2]
-    for index, r in enumerate(reports):
+    for r in graph.reports:
         if not isinstance(r.layer, ir.GlobalPool):
             continue
-        field = reports[index - 1].receptive_field if index else (1, 1)
+        before = graph.predecessor(r)
+        field = before.receptive_field if before else (1, 1)
         if field is None or all(2 * f >= n for f, n in zip(field, size)):
             continue
         seen = 100 * min(field[0], size[0]) * min(field[1], size[1]) / (size[0] * size[1])
-        window = next((a.layer.name for a in reversed(reports[:index]) if isinstance(a.layer, (ir.Conv, ir.Pool))),
-                      None)
+        window = next((a.layer.name for a in _upstream(graph, r) if a.layer.receptive == "window"), None)
         where = f"({window}) " if window else ""
         yield warning(
             CODE,

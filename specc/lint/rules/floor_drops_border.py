@@ -34,20 +34,18 @@ maxpool 2x2                   # 7x7
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, warning
-from ..infer import LayerReport
-from ..ir import Model
-from .walk import dims, last, spatial, step, unread
+from ...diagnostics import Diagnostic, warning
+from ..view import Graph, dims, last, spatial, step, unread
 
 CODE = "W202"
 NAME = "floor-drops-border"
 DEFAULT = True
 
 
-def check(model: Model, reports: Sequence[LayerReport]) -> Iterator[Diagnostic]:
-    for r, (h, w, _) in spatial(reports):
+def check(graph: Graph) -> Iterator[Diagnostic]:
+    for r, (h, w, _) in spatial(graph.reports):
         found = unread(r)
         if found is None:
             continue
