@@ -14,7 +14,7 @@ import types
 import torch
 
 from .codegen import generate
-from .codegen_names import class_name
+from .codegen.names import class_name
 from .pipeline import Analysis
 from .source import Spec, read_ok
 

@@ -19,6 +19,8 @@ from .lint import apply_suppressions, lint
 from .lower import lower
 from .syntax import decode, parse
 
+FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -46,6 +48,12 @@ class Analysis:
     @property
     def output(self):
         return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
+
+    @property
+    def final_activation(self) -> str | None:
+        """``softmax`` or ``sigmoid`` when the network's output ends in one, else None."""
+        function = self.layers[-1].layer.activation_function if self.layers else None
+        return function if function in FINAL_ACTIVATIONS else None
 
 
 def default_name(path: str) -> str:

@@ -22,7 +22,7 @@ import specc
 from specc import shapes
 from specc.cli import main
 from specc.codegen import EMITTERS, attributes, generate
-from specc.codegen_names import MODULE_ATTRIBUTES, class_name
+from specc.codegen.names import MODULE_ATTRIBUTES, class_name
 from specc.errors import SpeccError
 
 ROOT = Path(__file__).resolve().parent.parent

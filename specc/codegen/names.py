@@ -12,7 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 
-from . import ir
+from .. import ir
 
 # Public names of torch.nn.Module (instance and class), checked against the
 # installed torch by tests/test_compile.py, plus what the generated class

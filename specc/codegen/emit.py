@@ -1,27 +1,21 @@
-"""Analysis to PyTorch source: one readable ``nn.Module`` per spec. No torch import.
+"""One emitter per layer kind: the submodules a layer needs and its lines of
+``forward``, each with the shape after it. No torch import.
 
-``generate(analysis)`` is the only way specc turns a spec into a module:
-`specc compile` writes its result and ``specc.build`` executes it, so the file
-a user reads is exactly the code that trains. Each layer kind has an emitter in
-EMITTERS (tests check it covers every kind); an emitter returns the submodules
-the layer needs and the lines of ``forward``, each with the shape after it.
-Shapes and padding come from the check report, never recomputed here.
+An emitter reads its input tensors through the expressions its Context gives
+(``ctx.input``) and writes to ``ctx.target``, so the same emitter serves a
+chain (`x = self.conv1(x)`) and a kept branch. Shapes and padding come from
+the check report, never recomputed here. tests check EMITTERS covers every kind.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from . import __version__, ir
-from .codegen_layout import module_source
-from .codegen_names import attribute_names, extra_name, source_lines, statement_text
-from .infer import LayerReport
-from .ir import Pair, Shape
-from .pipeline import Analysis
+from .. import ir
+from ..infer import LayerReport
+from ..ir import Pair
+from .steps import Context, Unit
 
-FINAL_ACTIVATIONS = ("softmax", "sigmoid")
 # Activation word -> (expression applied to `x` inside forward, module for a line of its own).
 FUNCTIONS: dict[str, tuple[str, str]] = {
     "relu": ("torch.relu({x})", "nn.ReLU()"),
@@ -31,35 +25,6 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "leaky_relu": ("nn.functional.leaky_relu({x}, {slope})", "nn.LeakyReLU({slope})"),
     "linear": ("{x}", "nn.Identity()"),
 }
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of forward: ``x = <expr>``, the shape after it, and where it comes from."""
-
-    expr: str
-    shape: Shape
-    note: str
-
-
-@dataclass
-class Unit:
-    """What one spec line contributes: submodules (name, constructor, comment) and forward steps."""
-
-    modules: list[tuple[str, str, str]] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-
-
-@dataclass
-class Context:
-    """The names and source text an emitter needs for one layer."""
-
-    attr: str
-    note: str
-    taken: set[str]
-
-    def extra(self, suffix: str) -> str:
-        return extra_name(self.attr, suffix, self.taken)
 
 
 def number(value: float) -> str:
@@ -98,7 +63,7 @@ def _padding(r: LayerReport, stride_one_same: bool) -> tuple[str | None, tuple[i
     return (None if (top, left) == (0, 0) else pair((top, left))), None
 
 
-def _pad_step(r: LayerReport, ctx: Context, unit: Unit, pads: tuple[int, ...], fill: str | None) -> None:
+def _pad_step(r: LayerReport, ctx: Context, unit: Unit, pads: tuple[int, ...], fill: str | None) -> str:
     left, right, top, bottom = pads
     name = ctx.extra("pad")
     ctor = f"nn.ZeroPad2d({pads})" if fill is None else f"nn.ConstantPad2d({pads}, {fill})"
@@ -106,7 +71,9 @@ def _pad_step(r: LayerReport, ctx: Context, unit: Unit, pads: tuple[int, ...], f
     unit.modules.append((name, ctor, f"{line}: padding=same of {ctx.attr}, (left, right, top, bottom)"))
     h, w, c = r.input
     where = f"padding=same of {ctx.attr}: {top} top, {bottom} bottom, {left} left, {right} right"
-    unit.steps.append(Step(f"self.{name}(x)", (h + top + bottom, w + left + right, c), f"{line}: {where}"))
+    unit.steps.append(ctx.step(f"self.{name}({ctx.input})", (h + top + bottom, w + left + right, c),
+                               f"{line}: {where}"))
+    return ctx.target  # the padded tensor is what the layer reads next
 
 
 def _arguments(*pairs: tuple[str, str | None]) -> str:
@@ -117,16 +84,15 @@ def conv(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.Conv = r.layer
     unit = Unit()
     padding, explicit = _padding(r, layer.stride == (1, 1))
-    if explicit:
-        _pad_step(r, ctx, unit, explicit, None)
+    x = _pad_step(r, ctx, unit, explicit, None) if explicit else ctx.input
     args = _arguments(
         ("", str(r.in_channels)), ("", str(layer.filters)), ("kernel_size", pair(layer.kernel)),
         ("stride", None if layer.stride == (1, 1) else pair(layer.stride)), ("padding", padding),
         ("dilation", None if layer.dilation == (1, 1) else pair(layer.dilation)),
         ("groups", None if layer.groups == 1 else str(layer.groups)), ("bias", None if layer.bias else "False"))
     unit.modules.append((ctx.attr, f"nn.Conv2d({args})", _params(r)))
-    expr = activate(layer.activation, layer.slope, f"self.{ctx.attr}(x)")
-    unit.steps.append(Step(expr, r.output, ctx.note))
+    expr = activate(layer.activation, layer.slope, f"self.{ctx.attr}({x})")
+    unit.steps.append(ctx.step(expr, r.output))
     return unit
 
 
@@ -134,14 +100,14 @@ def pool(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.Pool = r.layer
     unit = Unit()
     padding, explicit = _padding(r, False)
-    if explicit:
-        # Max pooling pads with -inf (a padded pixel never wins); average pooling
-        # counts padded zeros, as nn.AvgPool2d's count_include_pad=True does.
-        _pad_step(r, ctx, unit, explicit, 'float("-inf")' if layer.op == "max" else None)
+    # Max pooling pads with -inf (a padded pixel never wins); average pooling
+    # counts padded zeros, as nn.AvgPool2d's count_include_pad=True does.
+    fill = 'float("-inf")' if layer.op == "max" else None
+    x = _pad_step(r, ctx, unit, explicit, fill) if explicit else ctx.input
     cls = "nn.MaxPool2d" if layer.op == "max" else "nn.AvgPool2d"
     args = _arguments(("kernel_size", pair(layer.kernel)), ("stride", pair(layer.stride)), ("padding", padding))
     unit.modules.append((ctx.attr, f"{cls}({args})", _params(r)))
-    unit.steps.append(Step(f"self.{ctx.attr}(x)", r.output, ctx.note))
+    unit.steps.append(ctx.step(f"self.{ctx.attr}({x})", r.output))
     return unit
 
 
@@ -157,13 +123,14 @@ def flatten(r: LayerReport, ctx: Context) -> Unit:
 def dense(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.Dense = r.layer
     unit = Unit()
-    n_in = r.fan_in
+    n_in, x = r.fan_in, ctx.input
     if len(r.input) == 3:
         # NCHW flatten: channel-major order, unlike Keras' HWC.
-        unit.steps.append(Step("torch.flatten(x, 1)", (n_in,), f"{ctx.note} (flatten first, channel-major)"))
+        unit.steps.append(ctx.step(f"torch.flatten({x}, 1)", (n_in,), f"{ctx.note} (flatten first, channel-major)"))
+        x = ctx.target
     args = _arguments(("", str(n_in)), ("", str(layer.units)), ("bias", None if layer.bias else "False"))
     unit.modules.append((ctx.attr, f"nn.Linear({args})", _params(r)))
-    unit.steps.append(Step(activate(layer.activation, layer.slope, f"self.{ctx.attr}(x)"), r.output, ctx.note))
+    unit.steps.append(ctx.step(activate(layer.activation, layer.slope, f"self.{ctx.attr}({x})"), r.output))
     return unit
 
 
@@ -189,7 +156,7 @@ def invalid(r: LayerReport, ctx: Context) -> Unit:
 
 
 def _single(r: LayerReport, ctx: Context, ctor: str) -> Unit:
-    return Unit([(ctx.attr, ctor, _params(r))], [Step(f"self.{ctx.attr}(x)", r.output, ctx.note)])
+    return Unit([(ctx.attr, ctor, _params(r))], [ctx.step(f"self.{ctx.attr}({ctx.input})", r.output)])
 
 
 def _params(r: LayerReport) -> str:
@@ -208,50 +175,3 @@ EMITTERS: dict[type, Callable[[LayerReport, Context], Unit]] = {
 }
 
 
-def final_activation(analysis: Analysis) -> str | None:
-    """``softmax`` or ``sigmoid`` when the spec's last layer ends in one, else None."""
-    if not analysis.layers:
-        return None
-    layer = analysis.layers[-1].layer
-    function = getattr(layer, "function", None) or getattr(layer, "activation", None)
-    return function if function in FINAL_ACTIVATIONS else None
-
-
-def attributes(analysis: Analysis) -> dict[str, str]:
-    """Each layer's name in the spec -> its attribute on the generated module."""
-    return dict(zip((r.layer.name for r in analysis.layers), attribute_names(analysis.model.layers)))
-
-
-def _units(analysis: Analysis, final: str | None) -> list[Unit]:
-    lines = source_lines(analysis.source)
-    names = attribute_names(analysis.model.layers)
-    taken = set(names)
-    units = []
-    for index, (r, name) in enumerate(zip(analysis.layers, names)):
-        if final and index == len(analysis.layers) - 1 and isinstance(r.layer, (ir.Conv, ir.Dense)):
-            # The final softmax/sigmoid is applied in forward, after logits.
-            r = dataclasses.replace(r, layer=dataclasses.replace(r.layer, activation=None))
-        note = f"line {r.layer.line}: {statement_text(lines, r.layer.span)}"
-        units.append(EMITTERS[type(r.layer)](r, Context(name, note, taken)))
-    return units
-
-
-def generate(analysis: Analysis) -> str:
-    """The module source for an error-free Analysis; byte-identical for the same spec and specc version."""
-    if not analysis.ok or analysis.model is None or analysis.model.input is None:
-        raise ValueError("generate() needs an analysis without errors")
-    final = final_activation(analysis)
-    units = _units(analysis, final)
-    body = [s for u in units for s in u.steps]
-    final_step = None
-    if final:
-        last = analysis.layers[-1]
-        note = f"line {last.layer.line}: {statement_text(source_lines(analysis.source), last.layer.span)}"
-        if isinstance(last.layer, ir.Activation):
-            # A `softmax` line of its own: its module runs on logits' result.
-            expr = body.pop().expr.replace("(x)", "(self.logits(x))")
-        else:
-            expr = activate(final, 0.01, "self.logits(x)")
-        final_step = Step(expr, last.output, note)
-    modules = [m for u in units for m in u.modules]
-    return module_source(analysis, modules, body, final_step, final, __version__)

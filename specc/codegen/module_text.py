@@ -2,20 +2,16 @@
 attributes, ``__init__``, ``forward`` and ``logits``. No torch.
 
 Every line is built here from values already escaped or made identifiers by
-:mod:`specc.codegen_names`; lines stay within 120 columns where the spec
+:mod:`specc.codegen.names`; lines stay within 120 columns where the spec
 allows (long labels or spec lines add a file-level ``# ruff: noqa: E501``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .codegen_names import class_name, escape, source_lines, string_literal
-from .ir import Shape
-
-if TYPE_CHECKING:
-    from .codegen import Step
-    from .pipeline import Analysis
+from ..ir import Shape
+from ..pipeline import Analysis
+from .names import class_name, escape, source_lines, string_literal
+from .steps import Step
 
 LINE_LENGTH = 120
 LOSSES = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy_with_logits"}
@@ -76,15 +72,22 @@ def _file(analysis: Analysis) -> str:
 
 
 def _steps(steps: list[Step]) -> list[str]:
-    return [_commented(f"{INDENT * 2}x = {s.expr}", f"{nchw(s.shape)}  {s.note}") for s in steps]
+    return [_commented(f"{INDENT * 2}{s.target} = {s.expr}", f"{nchw(s.shape)}  {s.note}") for s in steps]
 
 
-def _methods(analysis: Analysis, body: list[Step], final_step: Step | None, final: str | None) -> list[str]:
+def _first(analysis: Analysis, kept_input: str | None) -> list[str]:
     model = analysis.model
-    shown = "x".join(map(str, model.input))
-    first = f"{INDENT * 2}# x: {nchw(model.input)}  line {model.input_span.line}: input {shown}"
+    where = f"line {model.input_span.line}: input {'x'.join(map(str, model.input))}"
+    if kept_input is None:
+        return [f"{INDENT * 2}# x: {nchw(model.input)}  {where}"]
+    return [_commented(f"{INDENT * 2}{kept_input} = x", f"{nchw(model.input)}  {where}, read again below")]
+
+
+def _methods(analysis: Analysis, body: list[Step], result: str, final_step: Step | None,
+             kept_input: str | None) -> list[str]:
+    final = analysis.final_activation
     signature = "(self, x: torch.Tensor) -> torch.Tensor:"
-    layers = [first, *_steps(body), f"{INDENT * 2}return x"]
+    layers = [*_first(analysis, kept_input), *_steps(body), f"{INDENT * 2}return {result}"]
     if final_step is None:
         return [f"{INDENT}def forward{signature}", f'{INDENT * 2}"""The spec\'s network, layer by layer."""', *layers,
                 "", f"{INDENT}def logits{signature}",
@@ -98,11 +101,12 @@ def _methods(analysis: Analysis, body: list[Step], final_step: Step | None, fina
             *layers]
 
 
-def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body: list[Step],
-                  final_step: Step | None, final: str | None, version: str) -> str:
+def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body: list[Step], result: str,
+                  final_step: Step | None, version: str, kept_input: str | None = None) -> str:
     """The whole file: ``modules`` are (attribute, constructor, comment); ``body`` the steps of
-    logits (of forward when ``final_step`` is None)."""
-    model = analysis.model
+    logits (of forward when ``final_step`` is None), which return the variable ``result``;
+    ``kept_input`` names the input's variable when a later line reads it again."""
+    model, final = analysis.model, analysis.final_activation
     name = class_name(model.name)
     output = analysis.output
     init = [f"{INDENT * 2}super().__init__()"]
@@ -127,7 +131,7 @@ def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body:
         f"{INDENT}def __init__(self) -> None:",
         *init,
         "",
-        *_methods(analysis, body, final_step, final),
+        *_methods(analysis, body, result, final_step, kept_input),
     ]
     if any(len(line) > LINE_LENGTH for line in lines):
         lines.insert(1, "# ruff: noqa: E501")
