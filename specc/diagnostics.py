@@ -30,10 +30,13 @@ CODES: dict[str, str] = {
     "E109": "`model` misplaced or repeated",
     "E110": "missing, repeated or misplaced `input`",
     "E111": "conflicting activations",
+    "E112": "unknown reference",
+    "E113": "reference to a line below",
     "E201": "the layer shrinks the map to nothing",
     "E202": "groups do not divide the channels",
     "E203": "layer needs a volume, got a vector",
     "E204": "pooling padding larger than half the kernel",
+    "E205": "the inputs of a merge do not fit together",
 }
 
 

@@ -115,9 +115,14 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
     shapes_of: dict[str, Shape | None] = {ir.INPUT: model.input}
     fields: dict[str, _Field | None] = {ir.INPUT: _start(model.input)}
     reports, diagnostics = [], []
+    lines: dict[str, tuple[int | None, str]] = {ir.INPUT: (None, "input")}
     for layer in model.layers:
         ins = [shapes_of.get(name) for name in layer.inputs]
-        result = shapes.RULES[type(layer)](layer, *ins)
+        if isinstance(layer, ir.Merge):
+            operands = [shapes.Operand(name, *lines[name], shapes_of.get(name)) for name in layer.inputs]
+            result = shapes.RULES[type(layer)](layer, *operands)
+        else:
+            result = shapes.RULES[type(layer)](layer, *ins)
         diagnostics.extend(result.diagnostics)
         field = _next_field([fields.get(name) for name in layer.inputs], layer, result.output)
         shape = ins[0] if ins else None
@@ -127,6 +132,7 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
             receptive_field=field and field.r, jump=field and field.j,
             **_figures(layer, result, shape)))
         shapes_of[layer.name], fields[layer.name] = result.output, field
+        lines[layer.name] = (layer.line, layer.kind)
     params = sum(r.params or 0 for r in reports)
     totals = Totals(params, params, sum(r.buffers for r in reports), sum(r.macs or 0 for r in reports),
                     sum(r.activations or 0 for r in reports))

@@ -53,6 +53,7 @@ class Layer:
       weighted    a conv or fc layer: weights, and the "why convolutions" figures
       linear      composes with a linear map into a linear map at inference (W102)
       keeps_sign  non-negative inputs give non-negative outputs (W304)
+    Merges (add, concat, multiply) read several inputs; every other kind reads one.
     """
 
     kind: str
@@ -227,3 +228,30 @@ class Invalid(Layer):
 
     filters: int | None = None
     units: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Merge(Layer):
+    """``add``, ``concat`` or ``multiply`` over its ``inputs`` (two or more)."""
+
+    receptive: ClassVar[str] = "pointwise"  # the widest of its inputs'
+    keeps_sign: ClassVar[bool] = True  # sums, products and concatenations of non-negative values
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Add(Merge):
+    """Element-wise sum of inputs of one shape (a residual connection)."""
+
+    linear: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Concat(Merge):
+    """Inputs side by side along the channels (equal H and W); vectors end to end."""
+
+    linear: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Multiply(Merge):
+    """Element-wise product; a 1x1xC input scales every position of an HxWxC one (squeeze-excitation)."""

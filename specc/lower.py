@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from . import ir
 from .diagnostics import Diagnostic, did_you_mean, error
+from .edges import Scope, inputs, split_from
 from .ir import ACTIVATIONS, Span
-from .syntax import Statement, Word
+from .syntax import Option, Statement, Word
 from .values import (
     ValueProblem,
     activation,
@@ -51,6 +52,7 @@ class Form:
     usage: str = ""
     bare_activation: bool = False  # a trailing `relu` means activation=relu
     prefix: str = ""  # unlabelled layers are named prefix1, prefix2, ... (default: the keyword)
+    merge: bool = False  # the positional arguments are references to the layers merged
     fixed: dict[str, object] = field(default_factory=dict)  # IR fields the keyword itself decides
 
 
@@ -86,6 +88,9 @@ STATEMENTS: dict[str, Form] = {
                       usage="batchnorm [eps=E] [momentum=M]", prefix="bn"),
     "dropout": Form("dropout", ir.Dropout, ("rate",), ("rate",), {"rate": rate}, {},
                     "dropout RATE, e.g. `dropout 0.5`"),
+    "add": Form("add", ir.Add, usage="add REF [REF ...], e.g. `add shortcut`", merge=True),
+    "concat": Form("concat", ir.Concat, usage="concat REF [REF ...], e.g. `concat b1 b3 b5`", merge=True),
+    "multiply": Form("multiply", ir.Multiply, usage="multiply REF [REF ...], e.g. `multiply gate`", merge=True),
     "model": Form("model", None, ("name",), ("name",), {"name": name}, {}, "model NAME"),
     "input": Form("input", None, ("dims",), ("dims",), {"dims": input_dims}, {}, "input HxWxC, e.g. `input 32x32x3`"),
     "train": Form("train", None, options=TRAIN_OPTIONS, usage="train batch=64 epochs=10 optimizer=adam lr=1e-3"),
@@ -100,6 +105,7 @@ class _Bound:
 
     values: dict[str, object] = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)
+    origin: Option | None = None  # the `from=` option, read by specc.edges
     failed: set[str] = field(default_factory=set)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -126,7 +132,7 @@ def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: 
 def _bind(form: Form, st: Statement) -> _Bound:
     bound = _Bound()
     keyword = st.keyword.text
-    positional = list(st.args)
+    positional = [] if form.merge else list(st.args)  # a merge's arguments are references (specc.edges)
     slots = list(form.positional)
     for word in positional:
         if form.bare_activation and word.kind == "name" and (word is positional[-1] or not slots):
@@ -206,7 +212,12 @@ def lower(statements: list[Statement], default_name: str) -> tuple[ir.Model, lis
             diagnostics.append(error("E101", f"unknown statement `{st.keyword.text}`", st.keyword.span,
                                      _keyword_help(st.keyword.text)))
             continue
+        origin = None
+        if form.node is not None:
+            st, origin, twice = split_from(st)
+            diagnostics += twice
         bound = _bind(form, st)
+        bound.origin = origin
         diagnostics += bound.diagnostics
         if st.label is not None and form.node is None:
             diagnostics.append(error("E105", f"`{keyword}` cannot carry a label", st.label.span))
@@ -240,7 +251,23 @@ def lower(statements: list[Statement], default_name: str) -> tuple[ir.Model, lis
         diagnostics.append(error("E110", "the spec has no `input` statement", Span.at(1),
                                  "add one before the first layer, e.g. `input 32x32x3`"))
     names = _default_names([(f, s) for f, _, s, _ in entries], set(labels))
-    # A plain stack is a chain: each layer reads the one above it.
-    layers = tuple(_build(f, n, s.label is not None, (previous,), s, b)
-                   for (f, _, s, b), n, previous in zip(entries, names, [ir.INPUT, *names]))
+    layers = _layers(entries, names, {label: span.line for label, span in labels.items()}, diagnostics)
     return ir.Model(model_name, input_shape, input_span or Span.at(1), layers, train, train_spans), diagnostics
+
+
+def _layers(entries: list[tuple[Form, str, Statement, _Bound]], names: list[str], labels: dict[str, int],
+            diagnostics: list[Diagnostic]) -> tuple[ir.Layer, ...]:
+    """The IR layers with their edges: a plain stack is a chain, each layer reading the one above."""
+    scope, layers, previous = Scope(labels), [], ir.INPUT
+    for (form, _, st, bound), layer_name in zip(entries, names):
+        found, problems = inputs(st, form.merge, bound.origin, previous, scope)
+        diagnostics += problems
+        if found is None:  # a wrong reference: the layer's input is unknown, not a cascade of errors
+            layers.append(ir.Invalid(kind=form.kind, name=layer_name, labelled=st.label is not None, span=st.span,
+                                     spans=bound.spans))
+        else:
+            layers.append(_build(form, layer_name, st.label is not None, found, st, bound))
+        if st.label is not None:
+            scope.above.setdefault(st.label.text, layer_name)
+        previous = layer_name
+    return tuple(layers)

@@ -24,7 +24,7 @@ class _Open(BaseModel):
 class LayerEntry(_Open):
     name: str = Field(description="the layer's label, or its default name (conv1, pool1, fc1, ...)")
     kind: str = Field(description="conv, maxpool, avgpool, globalavgpool, globalmaxpool, flatten, fc, "
-                                  "activation, batchnorm or dropout")
+                                  "activation, batchnorm, dropout, add, concat or multiply")
     line: int = Field(description="the spec line the layer is written on (1-based)")
     output: Shape | None = Field(description="[H, W, C] for a volume, [N] for a vector; null where unknown")
     activations: int | None = Field(description="size of the output (values per sample)")
@@ -37,6 +37,8 @@ class LayerEntry(_Open):
     reuse: int | None = Field(description="output positions each weight is applied at")
     receptive_field: int | None = Field(description="receptive field on the input (larger axis)")
     jump: int | None = Field(description="distance on the input between adjacent outputs (larger axis)")
+    inputs: list[str] = Field(description="the layers it reads, by name; \"input\" is the network's input")
+    block: str | None = Field(None, description="the block instance the layer belongs to, or null")
 
 
 class Totals(_Open):

@@ -1,5 +1,8 @@
 """Output shapes, parameters and MACs for every layer kind. Pure functions; no torch.
 
+A rule takes the layer and its input shape; a merge's rule takes one Operand
+per input (name, line, kind, shape), so that a mismatch names them all.
+
 Shapes are (H, W, C) for a volume and (N,) for a vector, as the course writes
 them; a dimension is None where an earlier error left it unknown, and rules
 then skip the checks that need it instead of reporting a cascade.
@@ -162,7 +165,91 @@ def identity(layer: ir.Layer, shape: Shape | None) -> Result:
     return Result(shape)
 
 
-def invalid(layer: ir.Invalid, shape: Shape | None) -> Result:
+@dataclass(frozen=True, slots=True)
+class Operand:
+    """One input of a merge, as its error message names it."""
+
+    name: str
+    line: int | None  # None for the network's input
+    kind: str
+    shape: Shape | None
+
+    def __str__(self) -> str:
+        where = "the network's input" if self.line is None else f"line {self.line}, {self.kind}"
+        return f"{self.name} ({where}, {dims(self.shape)})"
+
+
+def dims(shape: Shape | None) -> str:
+    """A shape as the spec writes it: 28x28x8, 120; ? for what is unknown."""
+    return "?" if shape is None else "x".join("?" if d is None else str(d) for d in shape)
+
+
+AXES = ("height", "width", "channels")
+
+
+def _mismatch(layer: ir.Layer, operands: tuple[Operand, ...], axes: tuple[int, ...], what: str,
+              fix: str) -> Result:
+    """An E205 at the merge line naming every operand, the axis that differs and a fix."""
+    rank = {len(o.shape) for o in operands}
+    if len(rank) > 1:
+        axis_text = "rank (a volume against a vector)"
+    else:
+        names = AXES if rank == {3} else ("size",)
+        differ = [names[a] for a in axes if len({o.shape[a] for o in operands}) > 1]
+        axis_text = " and ".join(differ)
+    message = (f"`{layer.kind}` needs {what}, but its inputs differ in {axis_text}: "
+               + ", ".join(str(o) for o in operands))
+    return Result(None, 0, 0, 0, diagnostics=(error("E205", message, layer.span, fix),))
+
+
+def _known(operands: tuple[Operand, ...]) -> bool:
+    return all(o.shape is not None and None not in o.shape for o in operands)
+
+
+def _projection_hint(operands: tuple[Operand, ...], target: Operand) -> str:
+    other = next(o for o in operands if o.shape != target.shape)
+    return (f"project {other.name} to {dims(target.shape)} first, e.g. a 1x1 conv: "
+            f"`conv {target.shape[-1]} 1x1 from={other.name}` (with a stride if the maps differ in size)")
+
+
+def add(layer: ir.Add, *operands: Operand) -> Result:
+    if not _known(operands):
+        return Result(next((o.shape for o in operands if o.shape is not None), None))
+    first = operands[0]
+    if any(o.shape != first.shape for o in operands):
+        return _mismatch(layer, operands, tuple(range(len(first.shape))), "inputs of one shape",
+                         _projection_hint(operands, first))
+    return Result(first.shape)
+
+
+def concat(layer: ir.Concat, *operands: Operand) -> Result:
+    if not _known(operands):
+        return Result(None)
+    ranks = {len(o.shape) for o in operands}
+    if ranks == {1}:
+        return Result((sum(o.shape[0] for o in operands),))
+    if ranks != {3} or len({o.shape[:2] for o in operands}) > 1:
+        fix = ("crop, pad or resize one input so that height and width agree (a pooling that floors an odd "
+               "size is the usual cause: make the input size divisible by 2 for each pooling)")
+        return _mismatch(layer, operands, (0, 1), "equal height and width", fix)
+    h, w, _ = operands[0].shape
+    return Result((h, w, sum(o.shape[2] for o in operands)))
+
+
+def multiply(layer: ir.Multiply, *operands: Operand) -> Result:
+    if not _known(operands):
+        return Result(None)
+    largest = max(operands, key=lambda o: size_of(o.shape))
+    for o in operands:
+        scales = len(o.shape) == 3 and o.shape[:2] == (1, 1) and o.shape[2] == largest.shape[-1]
+        if o.shape != largest.shape and not (len(largest.shape) == 3 and scales):
+            fix = (f"multiply inputs of one shape, or a 1x1x{largest.shape[-1]} gate with the "
+                   f"{dims(largest.shape)} map (squeeze-excitation)")
+            return _mismatch(layer, operands, tuple(range(len(largest.shape))), "equal shapes or a 1x1xC gate", fix)
+    return Result(largest.shape)
+
+
+def invalid(layer: ir.Invalid, *shapes: Shape | None) -> Result:
     if layer.units is not None:
         return Result((layer.units,), None, 0, None)
     if layer.filters is not None:
@@ -174,4 +261,5 @@ def invalid(layer: ir.Invalid, shape: Shape | None) -> Result:
 RULES: dict[type, Callable[..., Result]] = {
     ir.Conv: conv, ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
     ir.Activation: identity, ir.BatchNorm: batchnorm, ir.Dropout: identity, ir.Invalid: invalid,
+    ir.Add: add, ir.Concat: concat, ir.Multiply: multiply,
 }

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _layer_classes() -> set[type]:
-    return {cls for cls in vars(ir).values() if isinstance(cls, type) and issubclass(cls, ir.Layer)} - {ir.Layer}
+    return {cls for cls in vars(ir).values() if isinstance(cls, type) and issubclass(cls, ir.Layer)} - {
+        ir.Layer, ir.Merge}
 
 
 def test_every_layer_kind_has_a_shape_rule() -> None:
@@ -25,10 +26,22 @@ def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
     for keyword, form in lower.STATEMENTS.items():
         if form.kind in ("model", "input", "train"):
             continue
-        args = {"conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5"}.get(keyword, "")
-        analysis = specc.check(f"input 8x8x2\n{keyword}{args}\n")
+        args = {"conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5",
+                "add": " input", "concat": " input", "multiply": " input"}.get(keyword, "")
+        analysis = specc.check(f"input 8x8x2\nrelu\n{keyword}{args}\n")
         assert analysis.ok, (keyword, analysis.diagnostics)
-        assert type(analysis.layers[0].layer) in shapes.RULES
+        assert type(analysis.layers[1].layer) is form.node and form.node in shapes.RULES
+
+
+def test_every_layer_kind_declares_its_traits_and_has_an_emitter() -> None:
+    from specc.codegen import EMITTERS
+
+    for cls in _layer_classes():
+        assert "receptive" in vars(cls) or cls is ir.Invalid or issubclass(cls, ir.Merge), cls
+        assert cls.receptive in ("pointwise", "window", "whole", "none"), cls
+        assert cls in EMITTERS, cls
+    forms = {form.node for form in lower.STATEMENTS.values() if form.node is not None}
+    assert forms == _layer_classes() - {ir.Invalid}
 
 
 def test_every_error_code_is_documented_and_has_a_broken_spec() -> None:

@@ -151,6 +151,19 @@ def dropout(r: LayerReport, ctx: Context) -> Unit:
     return _single(r, ctx, f"nn.Dropout({number(r.layer.rate)})")
 
 
+def add(r: LayerReport, ctx: Context) -> Unit:
+    return Unit([], [ctx.step(" + ".join(ctx.inputs), r.output)])
+
+
+def concat(r: LayerReport, ctx: Context) -> Unit:
+    return Unit([], [ctx.step(f"torch.cat([{', '.join(ctx.inputs)}], dim=1)", r.output)])
+
+
+def multiply(r: LayerReport, ctx: Context) -> Unit:
+    # A (N, C, 1, 1) gate broadcasts over every position of an (N, C, H, W) map.
+    return Unit([], [ctx.step(" * ".join(ctx.inputs), r.output)])
+
+
 def invalid(r: LayerReport, ctx: Context) -> Unit:
     raise ValueError(f"cannot generate code for the invalid layer {r.layer.name!r}: the spec has errors")
 
@@ -172,6 +185,7 @@ def _params(r: LayerReport) -> str:
 EMITTERS: dict[type, Callable[[LayerReport, Context], Unit]] = {
     ir.Conv: conv, ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
     ir.Activation: activation, ir.BatchNorm: batchnorm, ir.Dropout: dropout, ir.Invalid: invalid,
+    ir.Add: add, ir.Concat: concat, ir.Multiply: multiply,
 }
 
 

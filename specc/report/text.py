@@ -47,7 +47,7 @@ def human_bytes(n: int) -> str:
 def _row(r: LayerReport) -> tuple[str, ...]:
     layer = r.layer
     kind = layer.kind
-    act = getattr(layer, "function", None) or getattr(layer, "activation", None)
+    act = layer.activation_function
     if act and kind != "activation":
         kind = f"{kind}+{act}"
     elif kind == "activation":
@@ -59,16 +59,31 @@ def _row(r: LayerReport) -> tuple[str, ...]:
             ratio(r.density, percent=True), ratio(r.sharing), rf)
 
 
+def branches(a: Analysis) -> bool:
+    """Whether some layer reads anything but the line above it (Keras' "Connected to" is then shown)."""
+    previous = "input"
+    for r in a.layers:
+        if r.layer.inputs != (previous,):
+            return True
+        previous = r.layer.name
+    return False
+
+
 def table(a: Analysis) -> list[str]:
-    rows = [HEADER] + [_row(r) for r in a.layers]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    header, rows = HEADER, [_row(r) for r in a.layers]
+    if branches(a):  # an inputs column after the kind, only where the spec branches
+        header = (*HEADER[:2], "inputs", *HEADER[2:])
+        rows = [(*row[:2], ", ".join(r.layer.inputs), *row[2:]) for row, r in zip(rows, a.layers)]
+    right = RIGHT if header is HEADER else {i + 1 for i in RIGHT}
+    rows = [header, *rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
 
     def line(row: Sequence[str]) -> str:
-        cells = (c.rjust(w) if i in RIGHT else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        cells = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
         return "  ".join(cells).rstrip()
 
-    rule = "-" * len(line(HEADER))
-    return [line(HEADER), rule, *(line(row) for row in rows[1:]), rule]
+    rule = "-" * len(line(header))
+    return [line(header), rule, *(line(row) for row in rows[1:]), rule]
 
 
 def sharing_line(a: Analysis) -> list[str]:
