@@ -32,6 +32,10 @@ CODES: dict[str, str] = {
     "E111": "conflicting activations",
     "E112": "unknown reference",
     "E113": "reference to a line below",
+    "E114": "an integer expression that does not give a whole number",
+    "E115": "unknown block option",
+    "E116": "block defined twice or named like a statement",
+    "E117": "a block that calls itself",
     "E201": "the layer shrinks the map to nothing",
     "E202": "groups do not divide the channels",
     "E203": "layer needs a volume, got a vector",
@@ -41,12 +45,21 @@ CODES: dict[str, str] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A place that explains a diagnostic, such as the call site of the block it is in."""
+
+    message: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     severity: Severity
     code: str
     message: str
     span: Span
     help: str | None = None
+    notes: tuple[Note, ...] = ()  # for a line inside a block: its call sites, innermost first
 
     @property
     def line(self) -> int:

@@ -28,15 +28,19 @@ def split_from(st: Statement) -> tuple[Statement, Option | None, list[Diagnostic
 
 
 class Scope:
-    """The labels seen so far (name -> layer name), and every label of the spec (for E113)."""
+    """What a body (or the top level) can read: its labels seen so far (label -> layer
+    name), every label it defines (for E113), and, in a block, `in`: its input."""
 
-    def __init__(self, everywhere: dict[str, int]):
+    def __init__(self, everywhere: dict[str, int], entry: str | None = None):
         self.above: dict[str, str] = {}
         self.everywhere = everywhere  # label -> its line
+        self.entry = entry
 
-    def resolve(self, word: Word, line: int) -> tuple[str | None, Diagnostic | None]:
+    def resolve(self, word: Word, line: int, closed: bool = False) -> tuple[str | None, Diagnostic | None]:
         text = word.text
-        if text == ir.INPUT:
+        if text == "in" and self.entry is not None:
+            return self.entry, None
+        if text == ir.INPUT and not closed:
             return ir.INPUT, None
         if text in self.above:
             return self.above[text], None
@@ -44,31 +48,14 @@ class Scope:
             where = "this line itself" if self.everywhere[text] == line else f"line {self.everywhere[text]}"
             return None, error("E113", f"`{text}` is defined on {where}: a line can only read lines above it",
                                word.span, "move this line below it, or read another layer")
-        known = [*self.above, ir.INPUT]
-        hint = did_you_mean(text, known) or (
+        return None, error("E112", f"unknown reference `{text}`", word.span, self._hint(text, closed))
+
+    def _hint(self, text: str, closed: bool) -> str:
+        known = [*self.above, "in"] if closed else [*self.above, ir.INPUT]
+        if closed:
+            return did_you_mean(text, known) or (
+                "a block is closed: its body reads `in` (its input), its own labels and layers passed to it "
+                "as parameters, nothing else of the file")
+        return did_you_mean(text, known) or (
             "`in` is a block's input; outside a block the network's input is `input`" if text == "in" else
             f"references name a label on a line above ({', '.join(known[-5:])}); label a layer with `name: …`")
-        return None, error("E112", f"unknown reference `{text}`", word.span, hint)
-
-
-def inputs(st: Statement, merge: bool, origin: Option | None, previous: str,
-           scope: Scope) -> tuple[tuple[str, ...] | None, list[Diagnostic]]:
-    """The layers a statement reads; None (with diagnostics) when a reference is wrong."""
-    line = st.span.line
-    if merge:
-        if not st.args:
-            usage = f"usage: {st.keyword.text} REF [REF ...], e.g. `{st.keyword.text} shortcut`"
-            return None, [error("E103", f"`{st.keyword.text}` needs the layers to merge", st.keyword.span, usage)]
-        words = list(st.args)
-    else:
-        words = [origin.value] if origin is not None else []
-    found, problems = [], []
-    for word in words:
-        name, problem = scope.resolve(word, line)
-        found.append(name)
-        problems += [problem] if problem else []
-    if problems:
-        return None, problems
-    if not merge:
-        return (tuple(found) or (previous,)), []
-    return (tuple(found) if len(found) > 1 else (previous, found[0])), []

@@ -15,9 +15,10 @@ For every conv and fc layer (the course's lecture 1.11):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from . import ir, shapes
+from . import dims, ir, shapes
 from .diagnostics import Diagnostic
 from .ir import Pair, Shape
 
@@ -104,6 +105,23 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None) -> dic
             "sharing": dense / result.params, "reuse": reuse}
 
 
+def _noted(found: tuple[Diagnostic, ...], layer: ir.Layer) -> tuple[Diagnostic, ...]:
+    """Diagnostics of a layer inside a block carry the notes of its call sites."""
+    if not layer.notes or not found:
+        return found
+    return tuple(dataclasses.replace(d, notes=layer.notes) for d in found)
+
+
+def _resolved(layer: ir.Layer, shapes_of: dict[str, Shape | None], diagnostics: list[Diagnostic]) -> ir.Layer:
+    """The layer with its computed values (`in.c*6`), or Invalid (output unknown) when one fails."""
+    resolved, problems, complete = dims.resolve(layer, shapes_of.get)
+    diagnostics += _noted(tuple(problems), layer)
+    if complete:
+        return resolved
+    return ir.Invalid(kind=layer.kind, name=layer.name, labelled=layer.labelled, span=layer.span,
+                      inputs=layer.inputs, block=layer.block, notes=layer.notes, spans=layer.spans)
+
+
 def _start(shape: Shape | None) -> _Field | None:
     if shape is None:
         return None
@@ -117,13 +135,15 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
     reports, diagnostics = [], []
     lines: dict[str, tuple[int | None, str]] = {ir.INPUT: (None, "input")}
     for layer in model.layers:
+        if layer.name in model.deferred:
+            layer = _resolved(layer, shapes_of, diagnostics)
         ins = [shapes_of.get(name) for name in layer.inputs]
         if isinstance(layer, ir.Merge):
             operands = [shapes.Operand(name, *lines[name], shapes_of.get(name)) for name in layer.inputs]
             result = shapes.RULES[type(layer)](layer, *operands)
         else:
             result = shapes.RULES[type(layer)](layer, *ins)
-        diagnostics.extend(result.diagnostics)
+        diagnostics.extend(_noted(result.diagnostics, layer))
         field = _next_field([fields.get(name) for name in layer.inputs], layer, result.output)
         shape = ins[0] if ins else None
         reports.append(LayerReport(

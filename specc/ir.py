@@ -61,6 +61,9 @@ class Layer:
     labelled: bool
     span: Span
     inputs: tuple[str, ...] = ()  # the layers it reads, by name; INPUT for the network's input
+    block: str | None = None  # the block instance it belongs to ("layer1.0"), None at the top level
+    # Where the block it belongs to was called from, innermost first (specc.diagnostics.Note values).
+    notes: tuple = field(default=(), compare=False, hash=False)
     # Where each written argument or option sits, keyed by its canonical name
     # ("kernel", "stride", "activation", ...), for diagnostics that point at it.
     spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
@@ -198,6 +201,17 @@ class Dropout(Layer):
 
 
 @dataclass(frozen=True, slots=True)
+class BlockUse:
+    """A block definition and how the spec uses it (for the unused-block and unused-parameter rules)."""
+
+    name: str
+    span: Span  # the header line
+    name_span: Span
+    called: bool
+    params: tuple[tuple[str, Span, bool], ...]  # (name, where it is written, whether the body reads it)
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     """A whole spec: its name, input shape, layers and training settings."""
 
@@ -209,6 +223,8 @@ class Model:
     # table at lowering time (the same table specc train's config is built from).
     train: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
     train_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
+    blocks: tuple[BlockUse, ...] = ()
+    deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.dims)
 
     @property
     def output(self) -> str:
@@ -255,3 +271,13 @@ class Concat(Merge):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Multiply(Merge):
     """Element-wise product; a 1x1xC input scales every position of an HxWxC one (squeeze-excitation)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A value that needs shapes: `in.c*6`, `conv1.h`, `f1/4`; specc.infer resolves it
+    with the option's checker before the layer's shape rule runs."""
+
+    word: object  # the syntax Word (kind "dim" or "expr") as written, parameters substituted
+    check: object  # the option's checker (specc.values), applied to the whole number it gives
+    what: str  # how messages name the option

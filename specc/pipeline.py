@@ -9,6 +9,7 @@ pure Python with no torch, so ``specc check`` starts fast.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,9 +71,28 @@ def analyse_text(text: str, path: str = "<string>", *, rules: frozenset[str] | N
     diagnostics += shape_errors
     if not any(d.severity == "error" for d in diagnostics):
         diagnostics += lint(model, reports, rules)
-    diagnostics = apply_suppressions(text, diagnostics)
+    diagnostics = apply_suppressions(text, _once(diagnostics, model))
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
     return Analysis(path, text, model, reports, totals, tuple(diagnostics))
+
+
+def _once(diagnostics: list[Diagnostic], model: Model) -> list[Diagnostic]:
+    """One diagnostic per place: a body line of a block called many times (or a repeated layer)
+    is reported once, with the notes of its first call site."""
+    notes: dict[int, tuple] = {}
+    for layer in model.layers if model else ():
+        if layer.notes:
+            notes.setdefault(layer.line, layer.notes)
+    seen, once = set(), []
+    for d in diagnostics:
+        key = (d.code, d.span)
+        if key in seen:
+            continue
+        seen.add(key)
+        if not d.notes and d.span.line in notes:
+            d = dataclasses.replace(d, notes=notes[d.span.line])
+        once.append(d)
+    return once
 
 
 def analyse_bytes(data: bytes, path: str, *, rules: frozenset[str] | None = None) -> Analysis:

@@ -1,0 +1,311 @@
+"""Blocks and repeats, expanded: the spec's lines to one flat, named graph.
+
+Every layer line becomes a ``Line``: its statement (block parameters
+substituted, references resolved), its full name, the instance it belongs to
+and the layers it reads. A block call expands its body in a scope of its own
+(its parameters, `in`, its labels: nothing else of the file); its layers are
+named `INSTANCE.LABEL` (`stage2.conv1`), unlabelled ones numbered per
+instance as the course numbers layers. `repeat=N` makes N copies in a chain,
+named `LABEL.0` … `LABEL.N-1`; the bare label is the last copy. Errors inside
+a body point at the body line and carry one note per call site. No torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from . import ir
+from .diagnostics import Diagnostic, Note, did_you_mean, error
+from .edges import Scope, split_from
+from .forms import KEYWORD_ALIASES, STATEMENTS, Form
+from .syntax import BlockDef, Expr, Option, Statement, Word
+
+MAX_LAYERS = 1_000_000  # repeats past this are certainly a typo, and would exhaust memory
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One layer of the expanded graph, as lowering needs it."""
+
+    form: Form
+    statement: Statement  # parameters substituted; `from=` removed; merge operands resolved
+    name: str
+    labelled: bool
+    inputs: tuple[str, ...] | None  # None where a reference was wrong (its output is then unknown)
+    block: str | None = None  # the instance path, e.g. "layer1.0"; None at the top level
+    notes: tuple[Note, ...] = ()  # where this body was called from, innermost first
+
+
+@dataclass
+class Expansion:
+    lines: list[Line] = field(default_factory=list)
+    others: list[Statement] = field(default_factory=list)  # model, input, train and unknown statements
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    used: dict[str, set[str]] = field(default_factory=dict)  # block -> parameters its calls bound and read
+    blocks: dict[str, BlockDef] = field(default_factory=dict)
+    called: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Instance:
+    """A body being expanded: its path, parameters, input and naming state."""
+
+    path: str | None
+    scope: Scope
+    params: dict[str, Word] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
+    stack: tuple[str, ...] = ()  # the blocks being expanded, outermost first (for recursion)
+    notes: tuple[Note, ...] = ()
+
+    def full(self, local: str) -> str:
+        return f"{self.path}.{local}" if self.path else local
+
+    def default_name(self, prefix: str) -> str:
+        n = self.counters.get(prefix, 0) + 1
+        while f"{prefix}{n}" in self.taken:
+            n += 1
+        self.counters[prefix] = n
+        return f"{prefix}{n}"
+
+
+def expand(items: list) -> Expansion:
+    """The flat graph of a spec's top-level statements and block definitions."""
+    out = Expansion()
+    statements = []
+    for item in items:
+        if isinstance(item, BlockDef):
+            _define(item, out)
+        else:
+            statements.append(item)
+    labels = _labels(statements)
+    top = _Instance(None, Scope(labels), taken=set(labels))
+    _walk(statements, top, ir.INPUT, out)
+    return out
+
+
+def _define(block: BlockDef, out: Expansion) -> None:
+    name = block.name.text
+    if name in STATEMENTS or name in KEYWORD_ALIASES or name in ("block", "in"):
+        out.diagnostics.append(error("E116", f"a block cannot be named `{name}`: it is a statement of the language",
+                                     block.name.span, "choose another name"))
+    elif name in out.blocks:
+        first = out.blocks[name].span.line
+        out.diagnostics.append(error("E116", f"block `{name}` is defined twice (first on line {first})",
+                                     block.name.span, "rename one of them"))
+    else:
+        out.blocks[name] = block
+        out.used.setdefault(name, set())
+
+
+def _labels(statements: list[Statement]) -> dict[str, int]:
+    return {st.label.text: st.span.line for st in statements if st.label is not None}
+
+
+def _walk(statements: list[Statement], inst: _Instance, previous: str, out: Expansion) -> str:
+    """Expand a body (or the top level) reading ``previous`` first; returns the last layer's name."""
+    for st in statements:
+        keyword = KEYWORD_ALIASES.get(st.keyword.text, st.keyword.text)
+        form = STATEMENTS.get(keyword)
+        if keyword in out.blocks and form is None:
+            previous = _call(st, out.blocks[keyword], inst, previous, out)
+        elif form is not None and form.node is not None:
+            previous = _layer_lines(st, form, inst, previous, out)
+        elif inst.path is None:
+            out.others.append(st)
+        else:
+            what = f"`{st.keyword.text}`"
+            hint = ("model, input and train are top-level statements" if form is not None else
+                    did_you_mean(st.keyword.text, [*STATEMENTS, *out.blocks]))
+            out.diagnostics.append(_noted(error("E101", f"unknown statement {what} in a block body"
+                                                if form is None else f"{what} cannot appear in a block body",
+                                                st.keyword.span, hint), inst))
+    return previous
+
+
+def _repeat(st: Statement, inst: _Instance, out: Expansion) -> tuple[Statement, int]:
+    """The statement without `repeat=`, and the count (1 when absent or wrong)."""
+    found = [o for o in st.options if o.name.text == "repeat"]
+    if not found:
+        return st, 1
+    st = dataclasses.replace(st, options=tuple(o for o in st.options if o.name.text != "repeat"))
+    word = _substitute(found[0].value, inst, out)
+    if word.kind != "int" or not 1 <= word.value <= MAX_LAYERS:
+        message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{found[0].value.text}`"
+        out.diagnostics.append(_noted(error("E106", message, found[0].value.span,
+                                            "repeat=N makes N copies in a chain; leave it out for one"), inst))
+        return st, 1
+    return st, word.value
+
+
+def _layer_lines(st: Statement, form: Form, inst: _Instance, previous: str, out: Expansion) -> str:
+    st, copies = _repeat(st, inst, out)
+    st, origin, twice = split_from(st)
+    out.diagnostics += [_noted(d, inst) for d in twice]
+    local = st.label.text if st.label is not None else inst.default_name(form.prefix or form.kind)
+    reads, problems = _inputs(st, form.merge, origin, previous, inst, out)
+    out.diagnostics += problems
+    st = _substituted(st, form.merge, inst, out)
+    names = [local] if copies == 1 else [f"{local}.{i}" for i in range(copies)]
+    for index, name in enumerate(names):
+        first = reads if index == 0 else (inst.full(names[index - 1]),)
+        out.lines.append(Line(form, st, inst.full(name), st.label is not None, first, inst.path, inst.notes))
+    inst.scope.above[local] = inst.full(names[-1])
+    for name in names:
+        inst.scope.above[name] = inst.full(name)
+    return inst.full(names[-1])
+
+
+def _inputs(st: Statement, merge: bool, origin: Option | None, previous: str, inst: _Instance,
+            out: Expansion) -> tuple[tuple[str, ...] | None, list[Diagnostic]]:
+    if merge:
+        if not st.args:
+            usage = f"usage: {st.keyword.text} REF [REF ...], e.g. `{st.keyword.text} shortcut`"
+            return None, [_noted(error("E103", f"`{st.keyword.text}` needs the layers to merge", st.keyword.span,
+                                       usage), inst)]
+        words = list(st.args)
+    else:
+        words = [origin.value] if origin is not None else []
+    found, problems = [], []
+    for word in words:
+        name, problem = _reference(word, inst, out)
+        found.append(name)
+        problems += [_noted(problem, inst)] if problem else []
+    if problems:
+        return None, problems
+    if not merge:
+        return (tuple(found) or (previous,)), []
+    return (tuple(found) if len(found) > 1 else (previous, found[0])), []
+
+
+def _reference(word: Word, inst: _Instance, out: Expansion) -> tuple[str | None, Diagnostic | None]:
+    """A layer reference: a label above, `input`, `in` in a body, or a parameter passed a layer."""
+    if word.kind == "name" and word.text in inst.params:
+        bound = inst.params[word.text]
+        out.used.setdefault(inst.stack[-1], set()).add(word.text)
+        if bound.kind == "node":
+            return str(bound.value), None
+        word = dataclasses.replace(bound, span=word.span)
+    if word.kind == "node":
+        return str(word.value), None
+    return inst.scope.resolve(word, word.span.line, closed=inst.path is not None)
+
+
+def _substituted(st: Statement, merge: bool, inst: _Instance, out: Expansion) -> Statement:
+    """The statement with its parameters replaced by the call's values (spans stay on the body line)."""
+    if inst.path is None and not _has_refs(st):
+        return st
+    args = st.args if merge else tuple(_substitute(w, inst, out) for w in st.args)
+    options = tuple(Option(o.name, _substitute(o.value, inst, out)) for o in st.options)
+    return dataclasses.replace(st, args=args, options=options)
+
+
+def _has_refs(st: Statement) -> bool:
+    return any(w.kind in ("ref", "expr") for w in (*st.args, *(o.value for o in st.options)))
+
+
+def _substitute(word: Word, inst: _Instance, out: Expansion) -> Word:
+    """A value word with parameters replaced and `X.c`-style references resolved to a full layer name."""
+    if word.kind == "name" and word.text in inst.params:
+        out.used.setdefault(inst.stack[-1], set()).add(word.text)
+        return dataclasses.replace(inst.params[word.text], span=word.span)
+    if word.kind == "expr":
+        expr: Expr = word.value
+        value = Expr(expr.op, _substitute(expr.left, inst, out), _substitute(expr.right, inst, out))
+        return dataclasses.replace(word, value=value)
+    if word.kind == "ref" and word.value[-1] in ("c", "h", "w"):
+        target = Word(".".join(word.value[:-1]), ".".join(word.value[:-1]), "name", word.span)
+        name, problem = _reference(target, inst, out)
+        if problem is not None:
+            out.diagnostics.append(_noted(problem, inst))
+            return dataclasses.replace(word, kind="unknown")
+        return dataclasses.replace(word, value=(name, word.value[-1]), kind="dim")
+    return word
+
+
+def _call(st: Statement, block: BlockDef, inst: _Instance, previous: str, out: Expansion) -> str:
+    """Expand a block call (with its copies); returns the name of the last layer it made."""
+    name = block.name.text
+    if name in inst.stack:
+        chain = " -> ".join((*inst.stack[inst.stack.index(name):], name))
+        out.diagnostics.append(_noted(error("E117", f"block `{name}` calls itself ({chain})", st.keyword.span,
+                                            "a block may call other blocks, never itself"), inst))
+        return previous
+    st, copies = _repeat(st, inst, out)
+    st, origin, twice = split_from(st)
+    out.diagnostics += [_noted(d, inst) for d in twice]
+    out.called.add(name)
+    params = _bind(st, block, inst, out)
+    reads, problems = _inputs(st, False, origin, previous, inst, out)
+    out.diagnostics += problems
+    if params is None or reads is None:
+        return previous
+    local = st.label.text if st.label is not None else inst.default_name(name)
+    names = [local] if copies == 1 else [f"{local}.{i}" for i in range(copies)]
+    note = Note(f"in `{name}`, called here as {inst.full(local)}", st.span)
+    last = reads[0]
+    body_labels = _labels(list(block.body))
+    for copy in names:
+        child = _Instance(inst.full(copy), Scope(body_labels, entry=last), params, stack=(*inst.stack, name),
+                          notes=(note, *inst.notes), taken=set(body_labels))
+        last = _walk(list(block.body), child, last, out)
+        for label, full in child.scope.above.items():
+            if label in body_labels or "." in label:
+                inst.scope.above[f"{copy}.{label}"] = full
+        inst.scope.above[copy] = last
+    inst.scope.above[local] = last
+    return last
+
+
+def _bind(st: Statement, block: BlockDef, inst: _Instance, out: Expansion) -> dict[str, Word] | None:
+    """The call's values for the block's parameters, resolved at the call site; None after an error."""
+    params = [p.name.text for p in block.params]
+    values: dict[str, Word] = {}
+    where = f"`{block.name.text}` (line {block.span.line}) takes {', '.join(params) or 'no parameters'}"
+    problems = []
+    if len(st.args) > len(params):
+        extra = st.args[len(params)]
+        problems.append(error("E104", f"`{block.name.text}` takes {len(params)} values, got {len(st.args)}",
+                              extra.span, where))
+    for param, word in zip(params, st.args):
+        values[param] = _call_value(word, inst, out)
+    for option in st.options:
+        key = option.name.text
+        if key not in params:
+            hint = did_you_mean(key, params) or where
+            problems.append(error("E115", f"unknown option `{key}` for block `{block.name.text}`",
+                                  option.name.span, hint))
+        elif key in values:
+            problems.append(error("E107", f"{key} given twice", option.name.span, where))
+        else:
+            values[key] = _call_value(option.value, inst, out)
+    for p in block.params:
+        if p.name.text not in values:
+            if p.default is None:
+                problems.append(error("E103", f"`{block.name.text}` needs a value for {p.name.text}",
+                                      st.keyword.span, where))
+            else:
+                values[p.name.text] = p.default
+    out.diagnostics += [_noted(d, inst) for d in problems]
+    return None if problems else values
+
+
+def _call_value(word: Word, inst: _Instance, out: Expansion) -> Word:
+    """A value passed to a block: a layer it names becomes a resolved reference, anything else stays a value."""
+    if word.kind == "name" and word.text not in inst.params and (word.text in inst.scope.above or
+                                                                word.text in ("in", ir.INPUT)):
+        name, problem = _reference(word, inst, out)
+        if problem is None:
+            return Word(name, word.text, "node", word.span)
+    if word.kind == "ref" and word.value[-1] not in ("c", "h", "w"):
+        name, problem = _reference(word, inst, out)
+        if problem is not None:
+            out.diagnostics.append(_noted(problem, inst))
+            return dataclasses.replace(word, kind="unknown")
+        return Word(name, word.text, "node", word.span)
+    return _substitute(word, inst, out)
+
+
+def _noted(diagnostic: Diagnostic, inst: _Instance) -> Diagnostic:
+    return dataclasses.replace(diagnostic, notes=inst.notes) if inst.notes else diagnostic

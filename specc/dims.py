@@ -1,0 +1,67 @@
+"""Values computed from shapes: `REF.c`, `REF.h`, `REF.w` and integer `*` and exact `/`.
+
+``resolve(layer, shape_of)`` replaces a layer's Deferred fields with the
+values their words give, checked by each option's own checker, so a computed
+`filters=0` is the same E106 as a written one. No torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from . import ir
+from .diagnostics import Diagnostic, error
+from .syntax import Word
+from .values import ValueProblem
+
+AXES = {"h": 0, "w": 1, "c": -1}
+
+
+class Unknown(Exception):
+    """A shape an earlier error left unknown: the value is unknown too, and not reported again."""
+
+
+def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
+    if word.kind == "int":
+        return word.value
+    if word.kind == "dim":
+        name, axis = word.value
+        shape = shape_of(name)
+        if shape is None or None in shape:
+            raise Unknown
+        if len(shape) != 3 and axis != "c":
+            raise ValueProblem("E105", f"`{word.text}`: {name} is a vector of {shape[0]}, it has no {axis}",
+                               f"use `{'.'.join((*word.text.split('.')[:-1], 'c'))}` for its size")
+        return shape[AXES[axis]]
+    if word.kind == "expr":
+        left, right = evaluate(word.value.left, shape_of), evaluate(word.value.right, shape_of)
+        if word.value.op == "*":
+            return left * right
+        if right == 0 or left % right:
+            raise ValueProblem("E114", f"`{word.text}` is {left}/{right}, not a whole number",
+                               "`/` must divide exactly: change the numbers, or the layers they come from")
+        return left // right
+    if word.kind == "unknown":
+        raise Unknown
+    raise ValueProblem("E105", f"`{word.text}` is not a whole number: an expression takes numbers, "
+                               f"parameters and REF.c, REF.h, REF.w")
+
+
+def resolve(layer: ir.Layer, shape_of: Callable[[str], ir.Shape | None]
+            ) -> tuple[ir.Layer, list[Diagnostic], bool]:
+    """The layer with its values computed; the diagnostics; whether every value was found."""
+    changes, problems, complete = {}, [], True
+    for f in dataclasses.fields(layer):
+        value = getattr(layer, f.name)
+        if not isinstance(value, ir.Deferred):
+            continue
+        try:
+            number = evaluate(value.word, shape_of)
+            changes[f.name] = value.check(Word(number, value.word.text, "int", value.word.span), value.what)
+        except Unknown:
+            complete = False
+        except ValueProblem as problem:
+            complete = False
+            problems.append(error(problem.code, problem.message, value.word.span, problem.help))
+    return dataclasses.replace(layer, **changes), problems, complete
