@@ -1,14 +1,18 @@
-"""Text to statements: decoding, the Lark LALR parser, and syntax diagnostics.
+"""Text to statements and block definitions: decoding, the Lark LALR parser,
+and syntax diagnostics.
 
 The grammar (grammar/specc.lark, shipped inside the package) is generic: a
-statement is a label, a keyword and arguments. This module turns the text into
-``Statement`` values with a span on every token; deciding what the keywords
-mean is :mod:`specc.lower`'s job. No torch.
+statement is a label, a keyword and arguments; a block definition is a header
+line, body lines and a `}` line. This module turns the text into ``Statement``
+and ``BlockDef`` values (:mod:`specc.syntax_nodes`) with a span on every word,
+in one LALR pass with no parse tree; :mod:`specc.syntax_blocks` assembles the
+lines into blocks. Deciding what the keywords mean is :mod:`specc.lower`'s job.
+No torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,33 +20,11 @@ import lark
 
 from .diagnostics import Diagnostic, error
 from .ir import Span
+from .syntax_blocks import assemble
+from .syntax_nodes import CLOSE, OPEN, BlockDef, Expr, HeaderLine, Item, Option, Param, Statement, Value, Word
 
-Value = int | float | str | tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """One token as written: its converted value, its text, its kind and span."""
-
-    value: Value
-    text: str
-    kind: str  # "int", "float", "dims" or "name"
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    name: Word
-    value: Word
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    label: Word | None
-    keyword: Word
-    args: tuple[Word, ...]
-    options: tuple[Option, ...]
-    span: Span
+__all__ = ["BlockDef", "Expr", "Item", "Option", "Param", "Statement", "Value", "Word",
+           "decode", "grammar_path", "lines", "parse", "parser"]
 
 
 def grammar_path() -> Path:
@@ -66,33 +48,75 @@ def _word(token: lark.Token) -> Word:
     if kind == "DIMS":
         parts = text.replace("×", "x").split("x")
         return Word(tuple(int(p.replace("_", "")) for p in parts), text, "dims", _span(token))
+    if kind == "REF":
+        return Word(tuple(text.split(".")), text, "ref", _span(token))
     return Word(text, text, "name", _span(token))
 
 
+def _value(child: lark.Token | Word) -> Word:
+    """A value child: a token, or a Word already made by the expr rule."""
+    return child if type(child) is Word else _word(child)
+
+
+def _from_to(first: Span, last: Span) -> Span:
+    return Span(first.line, first.column, last.end_line, last.end_column)
+
+
 class _ToStatements(lark.Transformer):
-    """Applied inside the LALR parser, so no parse tree is ever built."""
+    """Applied inside the LALR parser, so no parse tree is ever built. Its output
+    is one value per line: Statement, HeaderLine, or a `}` / `{` marker Word."""
 
     def label(self, children: list) -> Word:
         return _word(children[0])
 
     def option(self, children: list) -> Option:
-        return Option(_word(children[0]), _word(children[1]))
+        return Option(_word(children[0]), _value(children[1]))
+
+    def expr(self, children: list) -> Word:
+        left, op, right = _value(children[0]), str(children[1]), _word(children[2])
+        return Word(Expr(op, left, right), f"{left.text}{op}{right.text}", "expr", _from_to(left.span, right.span))
 
     def statement(self, children: list) -> Statement:
-        label = children[0] if isinstance(children[0], Word) else None
+        label = children[0] if type(children[0]) is Word else None
         rest = children[1:] if label else children
         keyword = _word(rest[0])
-        args = tuple(_word(c) for c in rest[1:] if isinstance(c, lark.Token))
-        options = tuple(c for c in rest[1:] if isinstance(c, Option))
-        start = label.span if label else keyword.span
-        last = rest[-1]
-        if isinstance(last, Option):
-            end = last.value.span
-        else:
-            end = _word(last).span if isinstance(last, lark.Token) else keyword.span
-        return Statement(label, keyword, args, options, Span(start.line, start.column, end.end_line, end.end_column))
+        args: list[Word] = []
+        options: list[Option] = []
+        end = keyword.span
+        for child in rest[1:]:
+            if type(child) is Option:
+                options.append(child)
+                end = child.value.span
+            else:
+                args.append(_value(child))
+                end = args[-1].span
+        return Statement(label, keyword, tuple(args), tuple(options), _from_to((label or keyword).span, end))
 
-    def start(self, children: list) -> list[Statement]:
+    def param(self, children: list) -> Param:
+        return Param(_word(children[0]), _value(children[1]) if len(children) > 1 else None)
+
+    def params(self, children: list) -> tuple[tuple[Param, ...], Span]:
+        return tuple(children[:-1]), _span(children[-1])  # the parameters, and where `)` is
+
+    def block_header(self, children: list) -> HeaderLine:
+        label = children[0] if type(children[0]) is Word else None
+        rest = children[1:] if label else children
+        keyword, name = _word(rest[0]), _word(rest[1])
+        params, brace, end = None, None, name.span
+        for child in rest[2:]:
+            if type(child) is tuple:
+                params, end = child
+            else:
+                brace = end = _span(child)
+        return HeaderLine(label, keyword, name, params, brace, _from_to((label or keyword).span, end))
+
+    def block_close(self, children: list) -> Word:
+        return Word("}", "}", CLOSE, _span(children[0]))
+
+    def lone_brace(self, children: list) -> Word:
+        return Word("{", "{", OPEN, _span(children[0]))
+
+    def start(self, children: list) -> list:
         return children
 
 
@@ -161,77 +185,67 @@ def _normalise(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse(text: str) -> tuple[list[Statement], list[Diagnostic]]:
-    """All statements of a text, with one diagnostic per line that does not parse."""
+def parse(text: str) -> tuple[list[Item], list[Diagnostic]]:
+    """The top-level statements and block definitions of a text, in source order,
+    with one diagnostic per fault: a line that does not parse is skipped, the
+    lines around it still count."""
     text = _normalise(text)
     if not text.endswith("\n"):
         text += "\n"
     try:
-        return parser().parse(text), []
+        found, diagnostics = parser().parse(text), []
     except lark.exceptions.UnexpectedInput:
-        pass
-    # Statements never span lines, so a line-by-line pass isolates each fault:
-    # three bad lines give three diagnostics, and the good lines still count.
-    statements: list[Statement] = []
+        found, diagnostics = _recover(text)
+    items = assemble(found, diagnostics, text.count("\n"))
+    diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
+    return items, diagnostics
+
+
+def _recover(text: str) -> tuple[list, list[Diagnostic]]:
+    """Parse again around the lines that do not parse, one diagnostic each.
+
+    Every item of the grammar is one line, so the lines before the one where the
+    parser stopped parse on their own; the broken line is skipped (keeping its
+    braces, so that the block structure around it survives) and parsing resumes
+    on the next line."""
+    from .syntax_errors import broken_markers, syntax_error
+
+    found: list = []
     diagnostics: list[Diagnostic] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
+    offset, rest = 0, text
+    while rest:
         try:
-            statements.extend(_shift(s, number - 1) for s in parser().parse(line + "\n"))
+            found += _moved(parser().parse(rest), offset)
+            break
         except lark.exceptions.UnexpectedInput as exc:
-            diagnostics.append(_syntax_error(exc, line, number))
-    return statements, diagnostics
+            bad = min(max(getattr(exc, "line", 1) or 1, 1), rest.count("\n"))
+            start = _line_start(rest, bad)
+            end = rest.index("\n", start)
+            if start:
+                found += _moved(parser().parse(rest[:start]), offset)
+            diagnostics.append(syntax_error(exc, rest[start:end], offset + bad))
+            found += broken_markers(rest[start:end], offset + bad)
+            rest, offset = rest[end + 1 :], offset + bad
+    return found, diagnostics
 
 
-def _shift(statement: Statement, lines: int) -> Statement:
-    """Move a statement parsed on its own down to its real line."""
+def _line_start(text: str, line: int) -> int:
+    """Where line `line` (1-based) of a text starts."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.index("\n", start) + 1
+    return start
+
+
+def _moved(value, lines: int):
+    """A parsed value moved down by `lines` lines (it was parsed from a later slice)."""
     if not lines:
-        return statement
-
-    def move(span: Span) -> Span:
-        return Span(span.line + lines, span.column, span.end_line + lines, span.end_column)
-
-    def word(w: Word | None) -> Word | None:
-        return w and Word(w.value, w.text, w.kind, move(w.span))
-
-    return Statement(
-        word(statement.label),
-        word(statement.keyword),
-        tuple(word(a) for a in statement.args),
-        tuple(Option(word(o.name), word(o.value)) for o in statement.options),
-        move(statement.span),
-    )
-
-
-def _syntax_error(exc: lark.exceptions.UnexpectedInput, line: str, number: int) -> Diagnostic:
-    column = getattr(exc, "column", 1) or 1
-    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
-        char = line[column - 1] if column <= len(line) else "?"
-        return error("E002", f"unexpected character {char!r}", Span.at(number, column), _char_help(char))
-    token = getattr(exc, "token", None)
-    if token is None or token.type == "$END":
-        return error("E002", "unexpected end of line", Span.at(number, max(len(line), 1)))
-    text = str(token)
-    span = Span(number, column, number, column + max(len(text), 1))
-    if token.type == "_NL":
-        return error("E002", "unexpected end of line", span)
-    return error("E002", f"unexpected {text!r}", span, _token_help(token, line))
-
-
-def _char_help(char: str) -> str | None:
-    if char in ",;":
-        return "separate arguments with spaces, not commas"
-    if char in "([{":
-        return "write a dimension as 5x5, without brackets"
-    if char == "-":
-        return "names use underscores: leaky_relu"
-    return None
-
-
-def _token_help(token: lark.Token, line: str) -> str | None:
-    if token.type == "__ANON_0" or str(token) == "=":
-        return "an option is written name=value"
-    if str(token) == ":":
-        return "a label is one name before the statement: conv1: conv 8 5x5"
-    return "a statement is `[label:] keyword arguments... name=value...`"
+        return value
+    if isinstance(value, Span):
+        return Span(value.line + lines, value.column, value.end_line + lines, value.end_column)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_moved(v, lines) for v in value)
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(value, **{f.name: _moved(getattr(value, f.name), lines)
+                                             for f in dataclasses.fields(value)})
+    return value

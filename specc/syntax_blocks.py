@@ -1,0 +1,173 @@
+"""Parsed lines to top-level items: block headers, bodies and `}` lines become
+``BlockDef`` values, and every structural mistake gets its own diagnostic.
+
+The grammar makes every item one line (specc/grammar/specc.lark), so the
+structure of blocks is checked here, where each mistake can be named: a `}`
+that closes nothing (E003), a block never closed (E004), a block inside a block
+(E005), a header without `{` (E006), a bad parameter list (E007), a parameter
+without default after one with a default (E008), a label on a header (E009), a
+dotted label (E010). Each mistake costs one diagnostic and no cascade: a block
+whose header is unusable is dropped with its body, a nested block is moved to
+the top level, an unclosed one is dropped. No lark, no torch.
+"""
+
+from __future__ import annotations
+
+from .diagnostics import Diagnostic, did_you_mean, error
+from .ir import Span
+from .syntax_nodes import BROKEN_OPEN, CLOSE, HEADER_SHAPE, OPEN, BlockDef, HeaderLine, Item, Param, Statement, Word
+
+HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
+
+
+class _Frame:
+    """A block being read: its header line (or the marker of a header that did
+    not parse), its body so far, and the blocks wrongly defined inside it."""
+
+    __slots__ = ("header", "body", "nested", "keep")
+
+    def __init__(self, header: HeaderLine | Word, keep: bool) -> None:
+        self.header, self.keep = header, keep
+        self.body: list[Statement] = []
+        self.nested: list[BlockDef] = []
+
+    def name(self) -> str:
+        return f"block `{self.header.name.text}`" if isinstance(self.header, HeaderLine) else "this block"
+
+    def span(self) -> Span:
+        return _header_span(self.header)
+
+
+def assemble(lines: list, diagnostics: list[Diagnostic], last_line: int) -> list[Item]:
+    """The parser's lines (Statement, HeaderLine, marker Words) to top-level items;
+    appends a diagnostic for every structural mistake."""
+    items: list[Item] = []
+    stack: list[_Frame] = []
+    waiting: _Frame | None = None  # a header without `{`: the next line may be a lone `{`
+    closed: tuple[_Frame, Span] | None = None
+    for line in lines:
+        if waiting is not None:
+            if type(line) is Word and line.kind == OPEN:
+                _brace_on_own_line(waiting, line, diagnostics)
+                waiting = None
+                continue
+            _missing_brace(waiting, diagnostics)
+            waiting = None
+        if type(line) is Statement:
+            if line.label is not None and line.label.kind != "name":
+                line = _without_dotted_label(line, diagnostics)
+            (stack[-1].body if stack else items).append(line)
+        elif type(line) is HeaderLine:
+            stack.append(_open(line, stack, diagnostics))
+            waiting = stack[-1] if line.brace is None else None
+        elif line.kind == BROKEN_OPEN:  # its header's error is reported already
+            stack.append(_Frame(line, keep=False))
+            waiting = stack[-1]
+        elif line.kind == CLOSE:
+            if stack:
+                closed = (stack[-1], line.span)
+                _close(stack, line.span, items)
+            else:
+                diagnostics.append(_stray_close(line, closed))
+        else:  # a `{` alone, with no header above it
+            diagnostics.append(error("E002", "unexpected character '{'", line.span,
+                                     f"a `{{` ends a block header line: `{HEADER_SHAPE}`"))
+    if waiting is not None:
+        _missing_brace(waiting, diagnostics)
+    for frame in stack:
+        diagnostics.append(error("E004", f"{frame.name()} is never closed: the file ends at line {last_line} "
+                                 "without its `}`", frame.span(), "end the block with `}` on a line of its own"))
+    return items
+
+
+def _header_span(header: HeaderLine | Word) -> Span:
+    """A header from `block` to `{` (without a label), or a broken header's line."""
+    if isinstance(header, HeaderLine):
+        return Span(header.keyword.span.line, header.keyword.span.column, header.span.end_line, header.span.end_column)
+    return header.span
+
+
+def _open(header: HeaderLine, stack: list[_Frame], diagnostics: list[Diagnostic]) -> _Frame:
+    keyword, name = header.keyword, header.name.text
+    if keyword.text != "block":
+        help = did_you_mean(keyword.text, ["block"]) or HEADER_FORM
+        diagnostics.append(error("E002", f"a block definition starts with `block`, not `{keyword.text}`",
+                                 keyword.span, help))
+        return _Frame(header, keep=False)
+    if stack:
+        outer = stack[-1]
+        where = f"{outer.name()} (line {outer.span().line})"
+        diagnostics.append(error("E005", f"block `{name}` is defined inside {where}", _header_span(header),
+                                 "blocks are defined at top level: end the outer block with `}` before this line"))
+    if header.label is not None:
+        diagnostics.append(error("E009", f"a block definition cannot carry a label (`{header.label.text}`)",
+                                 header.label.span, f"label a call of the block instead: `{header.label.text}: "
+                                 f"{name} …`"))
+    if header.params is None:
+        end = header.name.span
+        diagnostics.append(error("E007", f"block `{name}` needs a parameter list, even an empty one",
+                                 Span.at(end.end_line, end.end_column), f"write `block {name}() {{`"))
+    else:
+        _check_params(header.params, diagnostics)
+    return _Frame(header, keep=True)
+
+
+def _check_params(params: tuple[Param, ...], diagnostics: list[Diagnostic]) -> None:
+    seen: set[str] = set()
+    defaulted: Param | None = None
+    for param in params:
+        if param.name.text in seen:
+            diagnostics.append(error("E007", f"parameter `{param.name.text}` is listed twice", param.name.span,
+                                     "each parameter has one name of its own"))
+        seen.add(param.name.text)
+        if param.default is not None:
+            defaulted = defaulted or param
+        elif defaulted is not None:
+            message = (f"parameter `{param.name.text}` has no default but follows `{defaulted.name.text}`, "
+                       "which has one")
+            order = [p for p in params if p.default is None] + [p for p in params if p.default is not None]
+            written = ", ".join(p.name.text + (f"={p.default.text}" if p.default else "") for p in order)
+            diagnostics.append(error("E008", message, param.name.span,
+                                     f"parameters with a default come last: `({written})`"))
+
+
+def _close(stack: list[_Frame], end: Span, items: list[Item]) -> None:
+    frame = stack.pop()
+    if not frame.keep:
+        return
+    header = frame.header
+    block = BlockDef(header.keyword, header.name, header.params or (), tuple(frame.body), frame.span(), end)
+    found = stack[-1].nested if stack else items
+    found.append(block)
+    found.extend(frame.nested)
+
+
+def _stray_close(line: Word, closed: tuple[_Frame, Span] | None) -> Diagnostic:
+    if closed is None:
+        help = "a `}` ends a block opened by `block NAME(PARAMS) {`"
+    else:
+        frame, span = closed
+        help = f"{frame.name()} (line {frame.span().line}) was closed on line {span.line}"
+    return error("E003", "`}` closes no block", line.span, help)
+
+
+def _missing_brace(frame: _Frame, diagnostics: list[Diagnostic]) -> None:
+    if frame.keep:
+        end = frame.header.span
+        diagnostics.append(error("E006", f"{frame.name()}: the header line must end with `{{`",
+                                 Span.at(end.end_line, end.end_column), "put `{` at the end of the header line"))
+
+
+def _brace_on_own_line(frame: _Frame, brace: Word, diagnostics: list[Diagnostic]) -> None:
+    if frame.keep:
+        line = frame.header.span.line
+        diagnostics.append(error("E006", f"`{{` goes at the end of the header line of {frame.name()} (line {line})",
+                                 brace.span, "move it up to the end of the header line"))
+
+
+def _without_dotted_label(statement: Statement, diagnostics: list[Diagnostic]) -> Statement:
+    label = statement.label
+    plain = label.text.replace(".", "_")
+    diagnostics.append(error("E010", f"a label is one plain name, not `{label.text}`", label.span,
+                             f"a dotted name refers to a layer inside a block instance; write `{plain}`"))
+    return Statement(None, statement.keyword, statement.args, statement.options, statement.span)

@@ -1,0 +1,104 @@
+"""Syntax diagnostics for a line the parser rejects (E002, E007), and the braces
+that line still contributes to the block structure.
+
+Only the error path imports what it needs from here; no torch.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lark
+
+from .diagnostics import Diagnostic, error
+from .ir import Span
+from .syntax_nodes import BROKEN_OPEN, CLOSE, HEADER_SHAPE, Word
+
+# A line that starts like a block header: `block NAME(`, maybe after a label.
+_HEADER = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?block(?=[\s(])")
+# Single-character tokens reported as characters, as they were before they were tokens.
+_PUNCTUATION = set("(),{}*/")
+HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
+PARAMS_HELP = "parameters are names separated by commas, those with a default last: `block b(f1, f2, s=2) {`"
+
+
+def syntax_error(exc: lark.exceptions.UnexpectedInput, line: str, number: int) -> Diagnostic:
+    """The diagnostic for line `number` (text `line`), which the parser rejected at exc."""
+    column = getattr(exc, "column", 1) or 1
+    token = getattr(exc, "token", None)
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters) or token is None:
+        char = line[column - 1] if column <= len(line) else "?"
+        what, span = f"character {char!r}", Span.at(number, column)
+    elif token.type == "_NL":
+        what, span = "end of line", Span.at(number, column)
+    elif token.type == "$END":
+        what, span = "end of line", Span.at(number, max(len(line), 1))
+    else:
+        text = str(token)
+        width = max(len(text), 1)
+        what = f"character {text!r}" if text in _PUNCTUATION else repr(text)
+        span = Span(number, column, number, column + width)
+    if _in_parameter_list(line, column):
+        return error("E007", f"bad parameter list: unexpected {what}", span, PARAMS_HELP)
+    return error("E002", f"unexpected {what}", span, _help(what, line, column))
+
+
+def _in_parameter_list(line: str, column: int) -> bool:
+    header = _HEADER.match(line)
+    if not header:
+        return False
+    opening = line.find("(", header.end())
+    closing = line.find(")", opening + 1)
+    return 0 <= opening < column - 1 and (closing < 0 or column - 1 <= closing)
+
+
+def _help(what: str, line: str, column: int) -> str | None:
+    if what.startswith("character "):
+        return _char_help(what[len("character ") + 1 : -1], line)
+    if what == "end of line":
+        before = line[: column - 1].rstrip()
+        return "`*` and `/` go between two values: `in.c*2`" if before.endswith(("*", "/")) else None
+    if what == "'='":
+        return "an option is written name=value"
+    if what == "':'":
+        return "a label is one name before the statement: conv1: conv 8 5x5"
+    if line.lstrip().startswith("}"):
+        return "`}` stands alone on its line (a comment may follow)"
+    if _HEADER.match(line):
+        return "the body starts on the next line: `{` ends the header line" if "{" in line[: column - 1] \
+            else HEADER_FORM
+    return "a statement is `[label:] keyword arguments... name=value...`"
+
+
+def _char_help(char: str, line: str) -> str | None:
+    if char in ",;":
+        return "separate arguments with spaces, not commas"
+    if _HEADER.match(line) and char in "(){":
+        return HEADER_FORM
+    if char in "([)]":
+        return "write a dimension as 5x5, without brackets"
+    if char == "{":
+        return f"a `{{` ends a block header line: `{HEADER_SHAPE}`"
+    if char == "}":
+        return "`}` stands alone on its line, after the block's last line"
+    if char in "*/":
+        return "`*` and `/` go between two values: `in.c*2`"
+    if char == "-":
+        return "names use underscores: leaky_relu"
+    return None
+
+
+def broken_markers(line: str, number: int) -> list[Word]:
+    """The braces a rejected line still contributes: a `}` it starts with closes a
+    block, and a `{` it ends with (or a header without one) opens a block, which is
+    then dropped, so that the lines around it keep their places."""
+    code = line.split("#", 1)[0]
+    braces = [(i, c) for i, c in enumerate(code) if c in "{}"]
+    markers = []
+    if braces and braces[0][1] == "}":
+        markers.append(Word("}", "}", CLOSE, Span.at(number, braces[0][0] + 1)))
+    if (braces and braces[-1][1] == "{") or (not braces and _HEADER.match(code)):
+        indent = len(code) - len(code.lstrip())
+        text = code.strip()
+        markers.append(Word(text, text, BROKEN_OPEN, Span.at(number, indent + 1, max(len(text), 1))))
+    return markers

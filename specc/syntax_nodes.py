@@ -1,0 +1,104 @@
+"""What the parse step makes of a spec: words, statements and block definitions.
+
+Immutable values with a span on every word; :mod:`specc.syntax` builds them and
+re-exports the public ones. ``HeaderLine`` and the marker words are the parser's
+line-level output before :mod:`specc.syntax_blocks` assembles blocks; nothing
+after the parse step sees them. No lark, no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ir import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One value as written: its converted value, its text, its kind and span.
+
+    Kinds: "int", "float", "dims" and "name" (one token each); "ref", a dotted
+    reference such as `layer3.2.conv1`, whose value is its parts
+    ("layer3", "2", "conv1"); "expr", whose value is an ``Expr`` and whose text
+    is its operands' texts joined by the operators, without spaces.
+    """
+
+    value: Value
+    text: str
+    kind: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """An integer expression `left op right`, op "*" or "/"; `a*b/c` nests on the left."""
+
+    op: str
+    left: Word
+    right: Word
+
+
+Value = int | float | str | tuple[int, ...] | tuple[str, ...] | Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: Word
+    value: Word
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    label: Word | None  # always a plain name: a dotted label is reported (E010) and dropped
+    keyword: Word
+    args: tuple[Word, ...]
+    options: tuple[Option, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A block parameter: `f1`, or `f=3` with its default value."""
+
+    name: Word
+    default: Word | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDef:
+    """`block NAME(PARAMS) { … }`: ``span`` is the header, `block` to `{`;
+    ``end_span`` the closing `}`. ``keyword`` is the word `block`, so that code
+    which only knows statements reports it as an unknown statement."""
+
+    keyword: Word
+    name: Word
+    params: tuple[Param, ...]
+    body: tuple[Statement, ...]
+    span: Span
+    end_span: Span
+
+
+Item = Statement | BlockDef
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderLine:
+    """A block header line as parsed, before the checks of specc.syntax_blocks.
+
+    ``params`` is None when the parameter list is missing, ``brace`` when `{` is."""
+
+    label: Word | None
+    keyword: Word
+    name: Word
+    params: tuple[Param, ...] | None
+    brace: Span | None
+    span: Span
+
+
+# How a header reads, for messages.
+HEADER_SHAPE = "block NAME(PARAMS) {"
+
+# The kinds of the marker words for the other lines that are not statements.
+CLOSE = "close"  # a `}` line
+OPEN = "open"  # a `{` alone on its line
+BROKEN_OPEN = "broken-open"  # a line that did not parse but opens a block (its header)
