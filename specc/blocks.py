@@ -79,7 +79,7 @@ def expand(items: list) -> Expansion:
             _define(item, out)
         else:
             statements.append(item)
-    labels = _labels(statements)
+    labels = _labels(statements, out.diagnostics)
     top = _Instance(None, Scope(labels), taken=set(labels))
     _walk(statements, top, ir.INPUT, out)
     return out
@@ -97,10 +97,21 @@ def _define(block: BlockDef, out: Expansion) -> None:
     else:
         out.blocks[name] = block
         out.used.setdefault(name, set())
+        _labels(list(block.body), out.diagnostics)  # reported once per body, not per call
 
 
-def _labels(statements: list[Statement]) -> dict[str, int]:
-    return {st.label.text: st.span.line for st in statements if st.label is not None}
+def _labels(statements: list[Statement], diagnostics: list[Diagnostic] | None = None) -> dict[str, int]:
+    """The labels of a body (or the top level) and their lines; E108 for one used twice."""
+    labels: dict[str, int] = {}
+    for st in statements:
+        if st.label is None:
+            continue
+        label = st.label.text
+        if label in labels and diagnostics is not None:
+            message = f"label `{label}` is used twice (first on line {labels[label]})"
+            diagnostics.append(error("E108", message, st.label.span, "labels name layers and must be unique"))
+        labels.setdefault(label, st.span.line)
+    return labels
 
 
 def _walk(statements: list[Statement], inst: _Instance, previous: str, out: Expansion) -> str:
@@ -151,9 +162,10 @@ def _layer_lines(st: Statement, form: Form, inst: _Instance, previous: str, out:
     for index, name in enumerate(names):
         first = reads if index == 0 else (inst.full(names[index - 1]),)
         out.lines.append(Line(form, st, inst.full(name), st.label is not None, first, inst.path, inst.notes))
-    inst.scope.above[local] = inst.full(names[-1])
-    for name in names:
-        inst.scope.above[name] = inst.full(name)
+    if st.label is not None:  # only labels are references: a default name moves when a line is inserted
+        inst.scope.above[local] = inst.full(names[-1])
+        for name in names:
+            inst.scope.above[name] = inst.full(name)
     return inst.full(names[-1])
 
 
@@ -250,11 +262,12 @@ def _call(st: Statement, block: BlockDef, inst: _Instance, previous: str, out: E
         child = _Instance(inst.full(copy), Scope(body_labels, entry=last), params, stack=(*inst.stack, name),
                           notes=(note, *inst.notes), taken=set(body_labels))
         last = _walk(list(block.body), child, last, out)
-        for label, full in child.scope.above.items():
-            if label in body_labels or "." in label:
+        if st.label is not None:  # INSTANCE.LABEL reaches the labelled layers of a labelled instance
+            for label, full in child.scope.above.items():
                 inst.scope.above[f"{copy}.{label}"] = full
-        inst.scope.above[copy] = last
-    inst.scope.above[local] = last
+            inst.scope.above[copy] = last
+    if st.label is not None:
+        inst.scope.above[local] = last
     return last
 
 

@@ -28,7 +28,9 @@ def plain(value: object) -> object:
     if type(value).__name__ == "Span":
         return [value.line, value.column, value.end_line, value.end_column]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        # A Diagnostic's notes (added after the snapshot, for block call sites) are left out while empty.
+        fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                  if not (f.name == "notes" and not getattr(value, f.name))}
         return {"type": type(value).__name__, **fields}
     if isinstance(value, (tuple, list)):
         return [plain(v) for v in value]

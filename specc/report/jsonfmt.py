@@ -57,6 +57,8 @@ def diagnostic_json(d: Diagnostic) -> dict:
              "end_line": d.span.end_line, "end_column": d.span.end_column, "message": d.message}
     if d.help:
         entry["help"] = d.help
+    if d.notes:
+        entry["notes"] = [{"message": n.message, "line": n.span.line, "column": n.span.column} for n in d.notes]
     return entry
 
 

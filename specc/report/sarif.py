@@ -55,16 +55,22 @@ def _error_rule(code: str) -> dict:
 
 def _result(d: Diagnostic, path: str, index: dict[str, int]) -> dict:
     text = f"{d.message}\nhelp: {d.help}" if d.help else d.message
-    span = d.span
-    return {
+    result = {
         "ruleId": d.code, "ruleIndex": index[d.code], "level": "error" if d.severity == "error" else "warning",
         "message": {"text": text},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": uri(path)},
-            "region": {"startLine": span.line, "startColumn": span.column,
-                       "endLine": span.end_line, "endColumn": span.end_column},
-        }}],
+        "locations": [_location(d.span, path)],
     }
+    if d.notes:  # a line inside a block: its call sites
+        result["relatedLocations"] = [{**_location(n.span, path), "message": {"text": n.message}} for n in d.notes]
+    return result
+
+
+def _location(span, path: str) -> dict:
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": uri(path)},
+        "region": {"startLine": span.line, "startColumn": span.column,
+                   "endLine": span.end_line, "endColumn": span.end_column},
+    }}
 
 
 def sarif(analyses: Sequence[Analysis]) -> dict:

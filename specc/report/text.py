@@ -154,6 +154,10 @@ def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list
         out += [f" {gutter} | {shown}", f" {' ' * len(gutter)} | {style(carets, colour)}"]
     if d.help:
         out.append(f"  help: {d.help}")
+    for note in d.notes:  # a line inside a block: where it was called from, innermost first
+        out.append(f"  {style('note', '1;36')}: {path}:{note.span.line}:{note.span.column}: {note.message}")
+        if 1 <= note.span.line <= len(lines):
+            out.append(f" {note.span.line} | {lines[note.span.line - 1].strip()}")
     return out
 
 
