@@ -45,6 +45,7 @@ class Expansion:
     used: dict[str, set[str]] = field(default_factory=dict)  # block -> parameters its calls bound and read
     blocks: dict[str, BlockDef] = field(default_factory=dict)
     called: set[str] = field(default_factory=set)
+    instances: list[ir.Instance] = field(default_factory=list)
 
 
 @dataclass
@@ -261,7 +262,8 @@ def _call(st: Statement, block: BlockDef, inst: _Instance, previous: str, out: E
     for copy in names:
         child = _Instance(inst.full(copy), Scope(body_labels, entry=last), params, stack=(*inst.stack, name),
                           notes=(note, *inst.notes), taken=set(body_labels))
-        last = _walk(list(block.body), child, last, out)
+        entry, last = last, _walk(list(block.body), child, last, out)
+        out.instances.append(ir.Instance(child.path, name, inst.path, inst.full(local), entry, last, st.span))
         if st.label is not None:  # INSTANCE.LABEL reaches the labelled layers of a labelled instance
             for label, full in child.scope.above.items():
                 inst.scope.above[f"{copy}.{label}"] = full

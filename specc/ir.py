@@ -212,6 +212,19 @@ class BlockUse:
 
 
 @dataclass(frozen=True, slots=True)
+class Instance:
+    """One expansion of a block call: where its layers live and what it reads and gives."""
+
+    path: str  # its layers are named PATH.LABEL
+    block: str  # the block's name
+    parent: str | None  # the instance it was called in; None at the top level
+    group: str  # the call's name: PATH without the copy number of `repeat=`
+    entry: str  # the layer it reads (`in`)
+    output: str  # its last layer
+    span: Span  # the call line
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     """A whole spec: its name, input shape, layers and training settings."""
 
@@ -224,6 +237,7 @@ class Model:
     train: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
     train_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
     blocks: tuple[BlockUse, ...] = ()
+    instances: tuple[Instance, ...] = ()  # in source order
     deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.dims)
 
     @property

@@ -157,7 +157,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     layers = tuple(_layer(line, diagnostics) for line in expansion.lines)
     deferred = frozenset(layer.name for layer, line in zip(layers, expansion.lines) if _computed(line.statement))
     model = ir.Model(model_name, input_shape, input_span or Span.at(1), layers, train, train_spans,
-                     blocks=_block_uses(expansion), deferred=deferred)
+                     blocks=_block_uses(expansion), instances=tuple(expansion.instances), deferred=deferred)
     return model, diagnostics
 
 

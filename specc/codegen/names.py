@@ -49,6 +49,11 @@ def _repair(name: str) -> str:
     return name
 
 
+def identifier(name: str) -> str:
+    """``name`` where usable as an attribute or local variable, else repaired (`_x` -> `layer_x`)."""
+    return name if usable(name) else _repair(name)
+
+
 def _unique(name: str, taken: set[str]) -> str:
     while name in taken or name in RESERVED:
         name += "_"
