@@ -28,6 +28,8 @@ from .rules import (
     saturating_activation,
     softmax_not_last,
     stride_skips_input,
+    unused_block,
+    unused_block_parameter,
     unused_layer,
     useless_dropout,
 )
@@ -36,7 +38,7 @@ from .view import Graph
 Check = Callable[[Graph], Iterable[Diagnostic]]
 
 MODULES: tuple[ModuleType, ...] = (
-    dense_on_large_map, consecutive_linear_layers, no_activation, unused_layer,
+    dense_on_large_map, consecutive_linear_layers, no_activation, unused_layer, unused_block, unused_block_parameter,
     stride_skips_input, floor_drops_border, even_kernel_same_padding, kernel_larger_than_map,
     receptive_field_too_small,
     softmax_not_last, saturating_activation, output_without_softmax, redundant_activation,

@@ -70,6 +70,10 @@ class Graph:
                 reached.append(other)
         return iter(reached)
 
+    def feeds_add(self, r: LayerReport) -> bool:
+        """Whether ``r``'s output alone goes (through a chain) into a residual `add`."""
+        return any(isinstance(s.layer, ir.Add) for x in (r, *self.chain_after(r)) for s in self.successors(x))
+
     def feeds_weights(self, r: LayerReport) -> bool:
         """Whether ``r``'s output reaches some conv or fc layer."""
         return self._feeds_weights[r.layer.name]

@@ -42,7 +42,7 @@ def layer_json(r: LayerReport) -> dict:
         "receptive_field": _larger(r.receptive_field), "jump": _larger(r.jump),
         "receptive_field_hw": _shape(r.receptive_field), "jump_hw": _shape(r.jump),
         "input": _shape(r.input), "buffers": r.buffers, "label": layer.name if layer.labelled else None,
-        "inputs": list(layer.inputs), "block": None,
+        "inputs": list(layer.inputs), "block": layer.block,
     }
     function = layer.activation_function
     if function is not None:

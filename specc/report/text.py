@@ -69,11 +69,38 @@ def branches(a: Analysis) -> bool:
     return False
 
 
+def _subtotals(a: Analysis) -> dict[str, list[tuple[str, ...]]]:
+    """For each layer that ends a block instance: a subtotal row per instance it ends, innermost first."""
+    instances = {i.path: i for i in a.model.instances} if a.model else {}
+    if not instances:
+        return {}
+    sums: dict[str, list[int]] = {path: [0, 0] for path in instances}
+    for r in a.layers:
+        path = r.layer.block
+        while path is not None:
+            sums[path][0] += r.params or 0
+            sums[path][1] += r.macs or 0
+            path = instances[path].parent
+    shapes = {r.layer.name: r.output for r in a.layers}
+    rows: dict[str, list[tuple[str, ...]]] = {}
+    for path, inst in sorted(instances.items(), key=lambda item: -item[0].count(".")):
+        params, macs = sums[path]
+        rows.setdefault(inst.output, []).append(
+            (f"{path} total", inst.block, shape(shapes.get(inst.output)), "", num(params), num(macs), "", "", "",
+             ""))
+    return rows
+
+
 def table(a: Analysis) -> list[str]:
-    header, rows = HEADER, [_row(r) for r in a.layers]
+    header, rows = HEADER, []
+    subtotals = _subtotals(a)
+    for r in a.layers:
+        rows.append(_row(r))
+        rows += subtotals.get(r.layer.name, [])
     if branches(a):  # an inputs column after the kind, only where the spec branches
         header = (*HEADER[:2], "inputs", *HEADER[2:])
-        rows = [(*row[:2], ", ".join(r.layer.inputs), *row[2:]) for row, r in zip(rows, a.layers)]
+        inputs = iter(", ".join(r.layer.inputs) for r in a.layers)
+        rows = [(*row[:2], "" if row[0].endswith(" total") else next(inputs), *row[2:]) for row in rows]
     right = RIGHT if header is HEADER else {i + 1 for i in RIGHT}
     rows = [header, *rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

@@ -13,6 +13,10 @@ away: no output of this layer depends on them, and no gradient reaches them.
 A `maxpool 2x2 stride=3` reads two of every three rows; a `conv 64 1x1
 stride=2` reads one pixel in four.
 
+
+A 1x1 convolution with a stride whose output goes into a residual `add` (the
+projection shortcut of ResNet's convolutional block) is not flagged: it
+samples the input on purpose, and its other branch reads every pixel.
 ## Example
 ```
 maxpool 2x2 stride=3
@@ -46,6 +50,8 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
         missed, beyond = found
         if missed == beyond:  # nothing skipped between windows: W202's case, or all read
             continue
+        if r.layer.kernel == (1, 1) and graph.feeds_add(r):
+            continue  # a strided 1x1 projection of a residual shortcut (ResNet) samples on purpose
         layer = r.layer
         lost = " and ".join(f"{n:,} of the {size:,} {word}" for n, size, word in
                             ((missed[0], h, "rows"), (missed[1], w, "columns")) if n)
