@@ -10,9 +10,10 @@ with every estimate:
   activations  what autograd keeps for backward, per sample times the batch: the
                input and every layer's output (except one that no later step needs:
                followed by dropout, uneven padding, or a separate relu, sigmoid,
-               tanh or softmax, which keep a mask, a padded copy or their result), the padded copy uneven `padding=same` makes, max
-               pooling's int64 indices and dropout's fp32 mask (as on the CPU;
-               CUDA's fused kernel keeps one byte); flatten is a view
+               tanh or softmax, which keep a mask, a padded copy or their result),
+               the padded copy uneven `padding=same` makes, max pooling's int64
+               indices and dropout's fp32 mask (as on the CPU; CUDA's fused kernel
+               keeps one byte); flatten is a view
 
 Not counted: temporaries of the backward pass, the framework's own workspace
 (cuDNN, allocator caching) and the data set. tests/test_memory.py holds the
