@@ -83,10 +83,13 @@ def test_the_table_fits_the_terminal_dropping_the_least_important_columns() -> N
     analysis = specc.check(SPECS / "lenet5.cnn")
     full = table(analysis)
     narrow = table(analysis, 80)
-    assert max(map(len, full)) > 80 and max(len(line) for line in narrow[1:]) <= 80
-    assert narrow[0].startswith("(columns left out to fit 80 characters: density;")
-    assert "density" not in narrow[1] and "params" in narrow[1]
-    assert table(analysis, 50)[0].count(",") >= 3
+    assert max(map(len, full)) > 80 and max(len(line) for line in narrow) <= 80
+    assert narrow[2].startswith("(columns left out to fit 80 characters: density;")
+    assert "density" not in narrow[3] and "params" in narrow[3] and "density" not in " ".join(narrow[:2])
+    assert full[0].startswith("MACs: multiply-accumulates") and "density: fan-in / input size" in full[0]
+    assert table(analysis, 50)[2].count(",") >= 3
+    report = specc.report.render([analysis], "text", color=False, width=80, batch=64)
+    assert max(len(line) for line in report.splitlines()) <= 80
 
 
 def test_batch_adds_the_memory_estimate_to_text_and_json(capsys) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 
 from ..errors import SpeccError
@@ -47,6 +46,8 @@ def _options(args: argparse.Namespace) -> dict:
         raise SpeccError(f"--batch must be at least 1 (got {args.batch})", 2)
     if args.statistics and args.format not in ("text", "concise"):
         raise SpeccError(f"--statistics prints counts as text; it does not combine with --format {args.format}", 2)
+    import shutil
+
     wide = args.wide or args.format != "text" or not sys.stdout.isatty()
     return {"quiet": args.quiet, "color": {"always": True, "never": False}.get(args.color),
             "width": None if wide else shutil.get_terminal_size().columns,

@@ -27,7 +27,10 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import inputs, predict
+    from ..errors import SpeccError
 
+    if args.top < 1:
+        raise SpeccError(f"--top must be at least 1 (got {args.top})", 2)
     model = predict.load(args.model)
     note = inputs.image_scale_note(model.scaling)
     samples = list(inputs.read(args.inputs, model.shape, args.resize))

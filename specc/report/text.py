@@ -72,7 +72,26 @@ def table(a: Analysis, width: int | None = None) -> list[str]:
 
     rule = "-" * len(line(HEADER))
     note = [f"(columns left out to fit {width} characters: {', '.join(dropped)}; --wide shows them)"] if dropped else []
-    return [*note, line(HEADER), rule, *(line(row) for row in rows[1:]), rule]
+    return [*legend(dropped, width), *note, line(HEADER), rule, *(line(row) for row in rows[1:]), rule]
+
+
+LEGEND = (("MACs", "multiply-accumulates per sample, bias excluded"), ("density", "fan-in / input size"),
+          ("sharing", "dense-layer params / params"), ("RF", "receptive field"))
+
+
+def legend(dropped: Sequence[str] = (), width: int | None = None) -> list[str]:
+    """What the columns mean; on a terminal only the columns shown, wrapped to its width."""
+    text = "; ".join(f"{name}: {meaning}" for name, meaning in LEGEND if name not in dropped)
+    return wrap(text, width)
+
+
+def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
+    """One line when piped (width None), else lines that fit the terminal."""
+    if width is None:
+        return [text]
+    import textwrap  # only on a terminal
+
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
 
 
 def _width(rows: list[tuple[str, ...]], keep: list[int]) -> int:
@@ -179,11 +198,9 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
     out: list[str] = []
     for a in analyses:
         if not quiet and a.layers:
-            out += [style(_title(a), "1"), "MACs: multiply-accumulates per sample, bias excluded; "
-                    "density: fan-in / input size; sharing: dense-layer params / params; RF: receptive field",
-                    *table(a, width), *totals(a)]
-            if batch is not None:
-                out += memory_lines(a, batch, optimizer)
+            figures = totals(a) + (memory_lines(a, batch, optimizer) if batch is not None else [])
+            out += [style(_title(a), "1"), *table(a, width),
+                    *(part for line in figures for part in wrap(line, width, " " * 13))]
         lines = source_lines(a.source)
         for d in a.diagnostics:
             out += diagnostic(d, a.path, lines, style)
