@@ -15,10 +15,10 @@ def wanted(quiet: bool = False) -> bool:
     return not quiet and sys.stdout.isatty()
 
 
-def after_train(run_dir: Path, data: str) -> str:
-    run, source = shlex.quote(str(run_dir)), shlex.quote(data)
+def after_train(run_dir: Path) -> str:
+    run = shlex.quote(str(run_dir))
     return "\n".join([
-        f"next: specc val {run} --data {source}   # accuracy per class, confusion matrix",
+        f"next: specc val {run}   # held-out accuracy per class, confusion matrix (--data TEST for a test set)",
         f"      specc export {run}   # one verified .onnx file",
         f"      specc predict {run} IMAGE...   # classify your own images",
     ])

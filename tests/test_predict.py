@@ -135,7 +135,7 @@ def test_hints_only_on_a_terminal_and_never_quiet(run: Path, capsys, monkeypatch
     assert f"next: specc predict {run / 'x.onnx'} IMAGE..." in capsys.readouterr().out
     assert main(["train", str(run / "blobs.cnn"), "--data", str(run / "test.npz"), "--out", str(run / "r2"),
                  "--epochs", "1"]) == 0
-    assert f"next: specc val {run / 'r2'} --data {run / 'test.npz'}" in capsys.readouterr().out
+    assert f"next: specc val {run / 'r2'}   # held-out" in capsys.readouterr().out
     assert main(["train", str(run / "blobs.cnn"), "--data", str(run / "test.npz"), "--out", str(run / "r3"),
                  "--epochs", "1", "-q"]) == 0
     assert capsys.readouterr().out == ""

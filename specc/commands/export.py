@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SpeccError
+from ..numbers import human_bytes
 
 # Mirror specc.export's defaults (a test keeps them equal) so that `specc --help` imports no torch.
 DEFAULT_OPSET = 18
@@ -78,7 +79,7 @@ def _model_name(folder: Path) -> str | None:
 def summary(result) -> str:
     diffs = ", ".join(f"{diff:.2g} at batch {batch}" for batch, diff in result.max_abs_diff.items())
     return "\n".join([
-        f"wrote {result.path} ({_size(result.size_bytes)}, opset {result.opset}, one file)",
+        f"wrote {result.path} ({human_bytes(result.size_bytes)}, opset {result.opset}, one file)",
         f"  input   {result.input_name:<13} {_shape(result.input_shape)} float32",
         f"  output  {result.output_name:<13} {_shape(result.output_shape)} float32",
         f"  weights {result.weights}",
@@ -89,8 +90,3 @@ def summary(result) -> str:
 def _shape(shape: tuple) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    return f"{n / 1024:.1f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"

@@ -74,5 +74,5 @@ def run(args: argparse.Namespace) -> int:
     if result.run_dir is not None:
         from ..hints import after_train, show
 
-        show(after_train(result.run_dir, args.data or "SOURCE"), args.quiet)
+        show(after_train(result.run_dir), args.quiet)
     return 0
