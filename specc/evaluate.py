@@ -41,40 +41,52 @@ def evaluate(run: str | Path, data: str | None = None, resize: bool | None = Non
     """Score a run's best checkpoint (or a checkpoint file) on ``data`` (default: the run's own data)."""
     from .checkpoint import load_model, resolve_checkpoint
     from .pipeline import analyse_text
-    from .train.data import fit
     from .train.review import class_names, plot_review, verdicts
     from .train.setup import spec_io
-    from .train.sources import Want, load
 
     file = resolve_checkpoint(run)
     module, meta = load_model(file)
-    analysis = analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
-    io = spec_io(analysis, module)
-    trained = meta.config.get("run", {})
-    train_cfg = meta.config.get("train", {})
-    source = data or trained.get("data")
+    io = spec_io(analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn"), module)
+    source = data or meta.config.get("run", {}).get("data")
     if not source:
         raise SpeccError(f"'{file}' does not record its training data; pass --data SOURCE", 2)
-    seed, val = int(train_cfg.get("seed", 0)), float(train_cfg.get("val", 0.1))
+    x, y, data_names, samples = _scored(source, meta.config, io, resize)
+    v = verdicts(module, x, y, io.binary)
+    names = class_names(meta.class_names or data_names, v.classes)
+    title = f"{meta.model_name} on {source}: accuracy {v.accuracy:.2%} ({len(v.y):,} samples)"
+    figures = plot_review(v, x, names, file.parent, title, PREFIX)
+    matrix = v.confusion()
+    return Evaluation(meta.model_name, f"{file} (epoch {meta.epoch})", source, f"{samples}: {len(v.y):,}",
+                      v.accuracy, _per_class(matrix, names), matrix.tolist(), figures)
+
+
+def _scored(source: str, config: dict, io, resize: bool | None) -> tuple:
+    """The samples to score (torch layout), their class names and which they are, in words."""
+    from .train.data import fit
+    from .train.sources import Want, load
+
+    trained, hyper = config.get("run", {}), config.get("train", {})
+    seed, val = int(hyper.get("seed", 0)), float(hyper.get("val", 0.1))
     resize = trained.get("resize", False) if resize is None else resize
     loaded = load(source, Want(io.shape, io.classes, seed, resize))
     if loaded.x_val is not None:
         samples = "the source's validation set"
     elif source == trained.get("data"):
         samples = f"the run's held-out split ({val:g} of the data, seed {seed})"
-    else:
-        loaded, samples = replace(loaded, x_val=loaded.x, y_val=loaded.y), "every sample"
+    else:  # a test set: every sample is scored, and it need not hold every class
+        names = loaded.class_names or [str(k) for k in range(io.classes)]
+        loaded, samples = replace(loaded, x_val=loaded.x, y_val=loaded.y, class_names=names), "every sample"
     split = fit(loaded, io, val, seed)
-    v = verdicts(module, split.x_val, split.y_val, io.binary)
-    names = class_names(meta.class_names or split.class_names, v.classes)
-    title = f"{meta.model_name} on {source}: accuracy {v.accuracy:.2%} ({len(v.y):,} samples)"
-    figures = plot_review(v, split.x_val, names, file.parent, title, PREFIX)
-    matrix = v.confusion()
-    per_class = [{"class": k, "name": names[k], "samples": int(matrix[k].sum()), "correct": int(matrix[k, k]),
-                  "accuracy": float(matrix[k, k] / matrix[k].sum()) if matrix[k].sum() else None}
-                 for k in range(v.classes)]
-    return Evaluation(meta.model_name, f"{file} (epoch {meta.epoch})", source,
-                      f"{samples}: {len(v.y):,}", v.accuracy, per_class, matrix.tolist(), figures)
+    return split.x_val, split.y_val, loaded.class_names, samples
+
+
+def _per_class(matrix, names: list[str]) -> list[dict]:
+    rows = []
+    for k, name in enumerate(names):
+        total, right = int(matrix[k].sum()), int(matrix[k, k])
+        rows.append({"class": k, "name": name, "samples": total, "correct": right,
+                     "accuracy": right / total if total else None})
+    return rows
 
 
 def text(e: Evaluation) -> str:

@@ -114,6 +114,16 @@ def test_val_scores_a_test_set_and_writes_its_figures(run: Path, capsys) -> None
         assert (run / "run" / name).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_val_accepts_a_test_set_without_every_class(run: Path, capsys) -> None:
+    x, y = images(40, 2)
+    keep = y < 2
+    np.savez(run / "two.npz", x=x[keep], y=y[keep])
+    assert main(["val", str(run / "run"), "--data", str(run / "two.npz"), "--format", "json"]) == 0
+    per_class = json.loads(capsys.readouterr().out)["per_class"]
+    assert [c["samples"] for c in per_class] == [int((y == 0).sum()), int((y == 1).sum()), 0]
+    assert per_class[2]["accuracy"] is None
+
+
 def test_val_on_the_run_s_own_data_repeats_its_held_out_split(run: Path, capsys) -> None:
     assert main(["val", str(run / "run")]) == 0
     out = capsys.readouterr().out
