@@ -30,7 +30,9 @@ def compile(spec, path: str | None = None) -> str:
 def __getattr__(name: str):
     # torch is imported only when a module is actually built (specc.build).
     if name == "build":
-        from .builder import build
+        from .extras import needs
 
+        with needs("specc.build"):  # MissingExtra (an ImportError) naming specc[torch]
+            from .builder import build
         return build
     raise AttributeError(f"module 'specc' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The command line: `specc check | compile | train | export | rules | rule | schema`.
+"""The command line: `specc check | new | compile | train | export | predict | val | rules | rule | schema`.
 
 Each command lives in specc/commands/<name>.py with ``add(subparsers)`` and
 ``run(args) -> int``; those modules import nothing heavy at module level, so
@@ -14,8 +14,9 @@ import sys
 
 from . import __version__
 from .errors import SpeccError, SpecCheckError
+from .extras import needs
 
-COMMANDS = ("check", "compile", "train", "export", "rules", "schema")
+COMMANDS = ("check", "new", "compile", "train", "export", "predict", "val", "rules", "schema")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        status = args.run(args)
+        with needs(f"specc {args.command}"):  # torch, onnx, ... missing: name the extra, exit 2
+            status = args.run(args)
         sys.stdout.flush()  # here, not at exit: a full disk or closed pipe must be reported, not traced back
         return status
     except SpecCheckError as exc:

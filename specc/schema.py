@@ -59,6 +59,20 @@ class DiagnosticEntry(_Open):
     message: str
 
 
+class TrainingMemory(_Open):
+    """`specc check --batch N`: bytes a training step holds at fp32 (specc/memory.py states the convention)."""
+
+    batch: int
+    optimizer: Literal["sgd", "momentum", "rmsprop", "adam"]
+    dtype: Literal["float32"]
+    parameters_bytes: int = Field(description="weights and buffers")
+    gradients_bytes: int = Field(description="one value per trainable parameter")
+    optimizer_state_bytes: int = Field(description="sgd 0, momentum 1, rmsprop 1, adam 2 copies of the parameters")
+    activations_bytes: int = Field(description="what autograd keeps for backward, for the whole mini-batch")
+    total_bytes: int
+    convention: str
+
+
 class Report(_Open):
     """One spec's `specc check --format json` object."""
 
@@ -69,6 +83,7 @@ class Report(_Open):
     layers: list[LayerEntry]
     totals: Totals
     diagnostics: list[DiagnosticEntry]
+    training_memory: TrainingMemory | None = Field(None, description="only with `specc check --batch N`")
 
 
 def report_schema() -> dict:

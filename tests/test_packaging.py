@@ -1,4 +1,4 @@
-"""A plain (non-editable) install works: the grammar ships inside the wheel."""
+"""A plain (non-editable) install works: the grammar and the example specs ship inside the wheel."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(tmp_path: Path) -
         names = archive.namelist()
         assert "specc/grammar/specc.lark" in names
         assert any(name.endswith("entry_points.txt") for name in names)
+        shipped = {name.removeprefix("specc/examples/") for name in names if name.startswith("specc/examples/")}
+        assert shipped == {p.name for p in (ROOT / "specs").iterdir()}
+        assert archive.read("specc/examples/lenet5.cnn") == (ROOT / "specs" / "lenet5.cnn").read_bytes()
         archive.extractall(tmp_path / "site")
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import specc, specc.syntax;"
             "assert specc.__file__.startswith(sys.argv[1]), specc.__file__;"
@@ -27,3 +30,9 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(tmp_path: Path) -
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "62958"
+    new_code = ("import sys; sys.path.insert(0, sys.argv[1]); from specc.cli import main;"
+                "raise SystemExit(main(['new', 'lenet5']))")
+    new = subprocess.run([sys.executable, "-c", new_code, str(tmp_path / "site")],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert new.returncode == 0, new.stderr
+    assert new.stdout == (ROOT / "specs" / "lenet5.cnn").read_text()

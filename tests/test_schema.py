@@ -21,6 +21,17 @@ def test_every_report_validates(path: Path, capsys) -> None:
     jsonschema.validate(json.loads(capsys.readouterr().out), report_schema())
 
 
+@pytest.mark.parametrize("path", FILES[:3], ids=lambda p: p.name)
+def test_reports_with_the_memory_estimate_validate(path: Path, capsys) -> None:
+    main(["check", "--format", "json", "--batch", "8", str(path)])
+    report = json.loads(capsys.readouterr().out)
+    assert report["training_memory"]["batch"] == 8
+    jsonschema.validate(report, report_schema())
+    report["training_memory"]["optimizer"] = "lbfgs"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(report, report_schema())
+
+
 def test_the_schema_rejects_a_report_missing_a_contract_key(capsys) -> None:
     main(["check", "--format", "json", str(FILES[0])])
     report = json.loads(capsys.readouterr().out)

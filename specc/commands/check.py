@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
 from ..errors import SpeccError
+
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -14,33 +16,23 @@ def add(sub: argparse._SubParsersAction) -> None:
                                    "figures and diagnostics. Exit 0: no errors; 1: errors (or warnings "
                                    "with --strict); 2: usage or I/O problem.")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".cnn files or folders (searched for *.cnn); - for stdin")
-    p.add_argument("--format", "-f", default="text", choices=("text", "json", "sarif", "github"),
-                   help="output format (default: text)")
+    p.add_argument("--format", "-f", default="text", choices=("text", "concise", "json", "sarif", "github"),
+                   help="output format (default: text; concise: one line per diagnostic)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.add_argument("--select", metavar="CODES", help="comma-separated rule codes or prefixes to enable")
     p.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes or prefixes to silence")
     p.add_argument("--quiet", "-q", action="store_true", help="text format: diagnostics only, no tables")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="skip files and folders matching GLOB when searching folders (repeatable); runs/, hidden "
+                        "folders, virtual environments, node_modules, __pycache__, build and dist are always skipped")
+    p.add_argument("--statistics", action="store_true", help="print how often each code was reported, not each one")
+    p.add_argument("--wide", action="store_true", help="on a terminal, show every table column however wide")
+    memory = p.add_argument_group("training-memory estimate")
+    memory.add_argument("--batch", type=int, metavar="N", help="estimate the memory training needs at batch size N")
+    memory.add_argument("--optimizer", choices=OPTIMIZERS,
+                        help="optimizer for the estimate (default: the spec's `train optimizer=`, else adam)")
     p.set_defaults(run=run)
-
-
-def expand(paths: list[str]) -> list[str]:
-    """Files as given; folders searched recursively for *.cnn, in sorted order."""
-    files = []
-    for raw in paths:
-        path = Path(raw)
-        if raw == "-" or path.is_file():
-            files.append(raw)
-        elif path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*.cnn") if p.is_file())
-            if not found:
-                raise SpeccError(f"no .cnn files in folder '{raw}'", 2)
-            files += found
-        elif path.exists():  # a FIFO, a device: reading it could block or never end
-            raise SpeccError(f"cannot read '{raw}': not a regular file or folder", 2)
-        else:
-            raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)
-    return files
 
 
 def analyse(files: list[str], args: argparse.Namespace) -> list:
@@ -49,12 +41,27 @@ def analyse(files: list[str], args: argparse.Namespace) -> list:
     return [read(name, select=args.select, ignore=args.ignore, origin="--{key}") for name in files]
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..report import render
+def _options(args: argparse.Namespace) -> dict:
+    if args.batch is not None and args.batch < 1:
+        raise SpeccError(f"--batch must be at least 1 (got {args.batch})", 2)
+    if args.statistics and args.format not in ("text", "concise"):
+        raise SpeccError(f"--statistics prints counts as text; it does not combine with --format {args.format}", 2)
+    import shutil
 
-    analyses = analyse(expand(args.paths), args)
-    color = {"always": True, "never": False}.get(args.color)
-    output = render(analyses, args.format, quiet=args.quiet, color=color)
+    wide = args.wide or args.format != "text" or not sys.stdout.isatty()
+    return {"quiet": args.quiet, "color": {"always": True, "never": False}.get(args.color),
+            "width": None if wide else shutil.get_terminal_size().columns,
+            "batch": args.batch, "optimizer": args.optimizer}
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..files import expand
+    from ..report import render
+    from ..report.concise import statistics
+
+    options = _options(args)
+    analyses = analyse(expand(args.paths, args.exclude), args)
+    output = statistics(analyses) if args.statistics else render(analyses, args.format, **options)
     status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
     try:
         if output:

@@ -1,4 +1,4 @@
-"""`specc export SOURCE -o FILE.onnx`: one verified, self-contained ONNX file.
+"""`specc export SOURCE [-o FILE.onnx]`: one verified, self-contained ONNX file.
 
 SOURCE is a run directory (its best checkpoint), a checkpoint file or a spec
 (random weights). The work is :func:`specc.export.export`; this module parses
@@ -8,8 +8,12 @@ options and prints the summary.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+from ..errors import SpeccError
+from ..numbers import human_bytes
 
 # Mirror specc.export's defaults (a test keeps them equal) so that `specc --help` imports no torch.
 DEFAULT_OPSET = 18
@@ -25,7 +29,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", metavar="SOURCE",
                    help="a run directory (its best.pt, else last.pt), a checkpoint (.pt) or a spec (.cnn: "
                         "random weights)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="the .onnx file to write (default for a run or checkpoint: <its folder>/<model>.onnx)")
     p.add_argument("--spec", metavar="SPEC", type=Path, help="refuse a checkpoint not trained on this spec")
     p.add_argument("--batch", type=int, metavar="N", help="a fixed batch size (default: symbolic 'batch')")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, metavar="N",
@@ -43,17 +48,38 @@ def run(args: argparse.Namespace) -> int:
 
     options = ExportOptions(batch=args.batch, opset=args.opset, logits=args.logits, seed=args.seed,
                             spec=args.spec, atol=args.atol)
-    result = export(args.source, args.output, options)
+    result = export(args.source, args.output or default_output(Path(args.source)), options)
     for warning in result.warnings:
         print(f"specc: warning: {warning}", file=sys.stderr)
     print(summary(result))
+    from ..hints import after_export, show
+
+    show(after_export(result.path))
     return 0
+
+
+def default_output(source: Path) -> Path:
+    """RUN_DIR/<model>.onnx for a run (or a checkpoint's folder); a spec needs -o."""
+    folder = source if source.is_dir() else source.parent
+    if source.suffix == ".cnn" or not (source.is_dir() or source.suffix in (".pt", ".pth", ".ckpt")):
+        raise SpeccError(f"give the output file: specc export {source} -o FILE.onnx (only a run directory or a "
+                         f"checkpoint has a default, <its folder>/<model>.onnx)", 2)
+    return folder / f"{_model_name(folder) or source.stem}.onnx"
+
+
+def _model_name(folder: Path) -> str | None:
+    """The model's name as the run's config.json records it (None when it does not)."""
+    try:
+        model = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return model if isinstance(model, str) and model and "/" not in model and model not in (".", "..") else None
 
 
 def summary(result) -> str:
     diffs = ", ".join(f"{diff:.2g} at batch {batch}" for batch, diff in result.max_abs_diff.items())
     return "\n".join([
-        f"wrote {result.path} ({_size(result.size_bytes)}, opset {result.opset}, one file)",
+        f"wrote {result.path} ({human_bytes(result.size_bytes)}, opset {result.opset}, one file)",
         f"  input   {result.input_name:<13} {_shape(result.input_shape)} float32",
         f"  output  {result.output_name:<13} {_shape(result.output_shape)} float32",
         f"  weights {result.weights}",
@@ -64,8 +90,3 @@ def summary(result) -> str:
 def _shape(shape: tuple) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    return f"{n / 1024:.1f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     request = Request(args.spec, args.data, args.out, args.resume, overrides, args.device, args.amp,
                       args.channels_last, args.resize, args.quiet, args.threads)
     try:
-        train(request)
+        result = train(request)
     except SpeccError as exc:
         if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 alone reports
             return exc.status
@@ -71,4 +71,8 @@ def run(args: argparse.Namespace) -> int:
         kept = exc.args[0] if exc.args else "nothing was trained yet"
         print(f"specc: interrupted; {kept}", file=sys.stderr)
         return 130
+    if result.run_dir is not None:
+        from ..hints import after_train, show
+
+        show(after_train(result.run_dir), args.quiet)
     return 0

@@ -3,7 +3,8 @@
 The grammar drops comments, so the raw text lines are scanned here. A
 comment silences the warnings reported on its own line: all of them, or
 those the bracket names (codes, prefixes, rule names or ALL). Errors are never
-silenced; an unknown code in brackets silences nothing.
+silenced; an unknown code in brackets silences nothing and is itself reported
+as warning W001 (with the nearest known code), so a typo cannot hide.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import CODES, Diagnostic, warning
+from ..ir import Span
 from ..syntax import lines
-from .registry import BY_NAME
+from .registry import BY_NAME, RULES
 
 COMMENT = re.compile(r"#.*?\bspecc:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
 EVERYTHING = None
+UNKNOWN_CODE = "W001"
+UNKNOWN_TITLE = "unknown code in a `# specc: ignore[...]` comment"
 
 
 def suppressions(text: str) -> dict[int, frozenset[str] | None]:
@@ -43,10 +47,45 @@ def _silenced(d: Diagnostic, selectors: frozenset[str] | None) -> bool:
 
 
 def apply_suppressions(text: str, diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """The diagnostics minus warnings silenced by a comment on their line."""
+    """The diagnostics minus warnings silenced by a comment on their line, plus W001 for unknown codes."""
     diagnostics = list(diagnostics)
     if "specc" not in text.lower():  # the common case: no comment to look for
         return diagnostics
     lines = suppressions(text)
-    return [d for d in diagnostics
+    kept = [d for d in diagnostics
             if d.severity == "error" or d.span.line not in lines or not _silenced(d, lines[d.span.line])]
+    return kept + unknown_codes(text)
+
+
+def _known(word: str) -> bool:
+    """A code, a prefix of one (W, W1), a rule name or ALL."""
+    return word == "ALL" or any(code.startswith(word) for code in (*RULES, *CODES))
+
+
+def unknown_codes(text: str) -> list[Diagnostic]:
+    """W001 for every bracketed word that names no code, prefix or rule, at the word itself."""
+    found = []
+    for number, line in enumerate(lines(text), start=1):
+        match = COMMENT.search(line) if "specc" in line.lower() else None
+        if match is None or match.group(1) is None:
+            continue
+        start = match.start(1)
+        for word in match.group(1).split(","):
+            stripped = word.strip()
+            if stripped and not _known(_canonical(stripped)):
+                column = start + word.index(stripped) + 1
+                hint = _nearest(stripped)
+                found.append(warning(UNKNOWN_CODE, f"`{stripped}` in `specc: ignore[...]` is not a rule code, "
+                                     f"prefix or rule name; it silences nothing",
+                                     Span.at(number, column, len(stripped)), hint or "`specc rules` lists the codes"))
+            start += len(word) + 1
+    return found
+
+
+def _nearest(word: str) -> str | None:
+    import difflib  # only when a comment names an unknown code
+
+    found = difflib.get_close_matches(word.upper(), list(RULES), n=1, cutoff=0.6)
+    if not found:
+        found = [BY_NAME[n].code for n in difflib.get_close_matches(word.lower(), list(BY_NAME), n=1, cutoff=0.6)]
+    return f"did you mean `{found[0]}` ({RULES[found[0]].name})?" if found else None

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..pipeline import Analysis
-from . import github, jsonfmt, sarif, text
+from . import concise, github, jsonfmt, sarif, text
 
 FORMATS: dict[str, Callable[[Sequence[Analysis]], str]] = {
     "text": text.render,
     "json": jsonfmt.render,
     "sarif": sarif.render,
     "github": github.render,
+    "concise": concise.render,
 }
 
 

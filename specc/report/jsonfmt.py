@@ -62,9 +62,9 @@ def diagnostic_json(d: Diagnostic) -> dict:
     return entry
 
 
-def analysis_json(a: Analysis) -> dict:
+def analysis_json(a: Analysis, batch: int | None = None, optimizer: str | None = None) -> dict:
     t = a.totals
-    return {
+    entry = {
         "file": a.path, "model": a.model.name if a.model else None, "ok": a.ok,
         "input": _shape(a.model.input) if a.model else None,
         "output": _shape(a.output),
@@ -74,8 +74,14 @@ def analysis_json(a: Analysis) -> dict:
                    "size_bytes": t.size_bytes},
         "diagnostics": [diagnostic_json(d) for d in a.diagnostics],
     }
+    if batch is not None and a.layers:  # `specc check --batch N`: specc.memory's estimate
+        from ..memory import estimate
+
+        entry["training_memory"] = estimate(a, batch, optimizer).as_dict()
+    return entry
 
 
-def render(analyses: Sequence[Analysis], **_: object) -> str:
-    data = [analysis_json(a) for a in analyses]
+def render(analyses: Sequence[Analysis], *, batch: int | None = None, optimizer: str | None = None,
+           **_: object) -> str:
+    data = [analysis_json(a, batch, optimizer) for a in analyses]
     return json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..diagnostics import CODES, Diagnostic
 from ..lint.registry import RULES
+from ..lint.suppress import UNKNOWN_CODE, UNKNOWN_TITLE
 from ..pipeline import Analysis
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -44,12 +45,12 @@ def _lint_rule(code: str) -> dict:
 
 
 def _error_rule(code: str) -> dict:
-    title = CODES.get(code, "error")
+    title = CODES.get(code) or (UNKNOWN_TITLE if code == UNKNOWN_CODE else "error")
     return {
         "id": code, "name": code.lower(),
         "shortDescription": {"text": title}, "fullDescription": {"text": title},
-        "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["error"]},
+        "defaultConfiguration": {"level": "warning" if code.startswith("W") else "error"},
+        "properties": {"tags": ["warning" if code.startswith("W") else "error"]},
     }
 
 

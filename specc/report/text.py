@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
 from ..infer import LayerReport
+from ..numbers import exact, human_bytes, readable
 from ..pipeline import Analysis
 from ..syntax import lines as source_lines
 
@@ -19,8 +20,7 @@ HEADER = ("layer", "kind", "output", "activations", "params", "MACs", "fan-in", 
 RIGHT = {3, 4, 5, 6, 7, 8, 9}
 
 
-def num(n: int | None) -> str:
-    return "?" if n is None else f"{n:,}"
+num = exact
 
 
 def shape(s) -> str:
@@ -33,15 +33,6 @@ def ratio(x: float | None, percent: bool = False) -> str:
     if percent:
         return f"{x * 100:.3g}%"
     return f"{x:,.1f}x" if x >= 1 else f"{x:.3g}x"
-
-
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _row(r: LayerReport) -> tuple[str, ...]:
@@ -91,26 +82,64 @@ def _subtotals(a: Analysis) -> dict[str, list[tuple[str, ...]]]:
     return rows
 
 
-def table(a: Analysis) -> list[str]:
+# Dropped first when a terminal is too narrow; layer, output, params and MACs always stay.
+DROP_ORDER = ("density", "fan-in", "RF", "sharing", "activations", "inputs", "kind")
+
+
+def table(a: Analysis, width: int | None = None) -> list[str]:
+    """The layer table, with an inputs column where the spec branches and a subtotal row per
+    block instance; with ``width``, the least important columns are dropped until it fits."""
     header, rows = HEADER, []
     subtotals = _subtotals(a)
     for r in a.layers:
         rows.append(_row(r))
         rows += subtotals.get(r.layer.name, [])
-    if branches(a):  # an inputs column after the kind, only where the spec branches
+    if branches(a):  # an inputs column after the kind, only where the spec branches (Keras' "Connected to")
         header = (*HEADER[:2], "inputs", *HEADER[2:])
         inputs = iter(", ".join(r.layer.inputs) for r in a.layers)
         rows = [(*row[:2], "" if row[0].endswith(" total") else next(inputs), *row[2:]) for row in rows]
-    right = RIGHT if header is HEADER else {i + 1 for i in RIGHT}
+    right = {header.index(HEADER[i]) for i in RIGHT}
     rows = [header, *rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    keep = list(range(len(header)))
+    dropped: list[str] = []
+    for name in DROP_ORDER:
+        if width is None or _width(rows, keep) <= width:
+            break
+        if name in header:
+            keep.remove(header.index(name))
+            dropped.append(name)
+    widths = {i: max(len(row[i]) for row in rows) for i in keep}
 
     def line(row: Sequence[str]) -> str:
-        cells = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        cells = (row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i]) for i in keep)
         return "  ".join(cells).rstrip()
 
     rule = "-" * len(line(header))
-    return [line(header), rule, *(line(row) for row in rows[1:]), rule]
+    note = [f"(columns left out to fit {width} characters: {', '.join(dropped)}; --wide shows them)"] if dropped else []
+    return [*legend(dropped, width), *note, line(header), rule, *(line(row) for row in rows[1:]), rule]
+
+
+LEGEND = (("MACs", "multiply-accumulates per sample, bias excluded"), ("density", "fan-in / input size"),
+          ("sharing", "dense-layer params / params"), ("RF", "receptive field"))
+
+
+def legend(dropped: Sequence[str] = (), width: int | None = None) -> list[str]:
+    """What the columns mean; on a terminal only the columns shown, wrapped to its width."""
+    text = "; ".join(f"{name}: {meaning}" for name, meaning in LEGEND if name not in dropped)
+    return wrap(text, width)
+
+
+def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
+    """One line when piped (width None), else lines that fit the terminal."""
+    if width is None:
+        return [text]
+    import textwrap  # only on a terminal
+
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
+
+
+def _width(rows: list[tuple[str, ...]], keep: list[int]) -> int:
+    return sum(max(len(row[i]) for row in rows) for i in keep) + 2 * (len(keep) - 1)
 
 
 def sharing_line(a: Analysis) -> list[str]:
@@ -126,12 +155,31 @@ def sharing_line(a: Analysis) -> list[str]:
 def totals(a: Analysis) -> list[str]:
     t = a.totals
     return [
-        f"params       {num(t.params)} (trainable {num(t.trainable_params)}, buffers {num(t.buffers)})",
-        f"MACs         {num(t.macs)} per sample (FLOPs {num(2 * t.macs)})",
-        f"activations  {num(t.activations)} values, {human_bytes(4 * t.activations)} per sample at fp32",
+        f"params       {readable(t.params)}, trainable {num(t.trainable_params)}, buffers {num(t.buffers)}",
+        f"MACs         {readable(t.macs)} per sample; FLOPs {readable(2 * t.macs)}",
+        f"activations  {readable(t.activations)} values, {human_bytes(4 * t.activations)} per sample at fp32",
         f"model size   {num(t.size_bytes)} bytes ({human_bytes(t.size_bytes)}) at fp32",
         *sharing_line(a),
     ]
+
+
+def memory_lines(a: Analysis, batch: int, optimizer: str | None) -> list[str]:
+    """The training-memory estimate for a mini-batch (specc.memory), with its convention."""
+    from ..memory import CONVENTION, estimate
+
+    m = estimate(a, batch, optimizer)
+    return [f"memory       {human_bytes(m.total)} to train at batch {batch} with {m.optimizer}: parameters "
+            f"{human_bytes(m.parameters)}, gradients {human_bytes(m.gradients)}, optimizer state "
+            f"{human_bytes(m.optimizer_state)}, activations {human_bytes(m.activations)}",
+            f"             ({CONVENTION})"]
+
+
+def one_line(a: Analysis) -> str:
+    """``lenet5: 32x32x3 -> 10, 62,958 (63.0 k) params, 849,320 (849.3 k) MACs``: a spec at a glance."""
+    t = a.totals
+    name = a.model.name if a.model else a.path
+    start = shape(a.model.input) if a.model else "?"
+    return f"{name}: {start} -> {shape(a.output)}, {readable(t.params)} params, {readable(t.macs)} MACs"
 
 
 def _title(a: Analysis) -> str:
@@ -188,23 +236,40 @@ def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list
     return out
 
 
-def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None, **_: object) -> str:
+def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None, *,
+           width: int | None = None, batch: int | None = None, optimizer: str | None = None,
+           **_: object) -> str:
+    """The report; ``width`` fits tables to a terminal, ``batch`` adds the training-memory estimate."""
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     style = Style(color)
     out: list[str] = []
     for a in analyses:
         if not quiet and a.layers:
-            out += [style(_title(a), "1"), "MACs: multiply-accumulates per sample, bias excluded; "
-                    "density: fan-in / input size; sharing: dense-layer params / params; RF: receptive field",
-                    *table(a), *totals(a)]
+            figures = totals(a) + (memory_lines(a, batch, optimizer) if batch is not None else [])
+            out += [style(_title(a), "1"), *table(a, width),
+                    *(part for line in figures for part in wrap(line, width, " " * 13))]
         lines = source_lines(a.source)
         for d in a.diagnostics:
             out += diagnostic(d, a.path, lines, style)
         if not quiet or a.diagnostics:
-            errors, warnings = len(a.errors), len(a.warnings)
-            verdict = style("ok", "1;32") if a.ok else style("failed", "1;31")
-            out.append(f"{a.path}: {verdict} ({errors} error{'s' * (errors != 1)}, "
-                       f"{warnings} warning{'s' * (warnings != 1)})")
+            out.append(f"{a.path}: {verdict(a, style)}")
             out.append("")
+    if len(analyses) > 1:
+        out.append(total_line(analyses))
     return "\n".join(out).rstrip("\n")
+
+
+def verdict(a: Analysis, style: Style) -> str:
+    errors, warnings = len(a.errors), len(a.warnings)
+    word = style("ok", "1;32") if a.ok else style("failed", "1;31")
+    return f"{word} ({errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)})"
+
+
+def total_line(analyses: Sequence[Analysis]) -> str:
+    """``checked 12 files: 2 with errors, 3 warnings``: the closing line of a check of several files."""
+    failed = sum(1 for a in analyses if not a.ok)
+    warnings = sum(len(a.warnings) for a in analyses)
+    files = f"{len(analyses)} file{'s' * (len(analyses) != 1)}"
+    return (f"checked {files}: {failed} with errors, "
+            f"{warnings} warning{'s' * (warnings != 1)}")

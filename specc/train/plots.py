@@ -1,32 +1,116 @@
-"""The training curves as a PNG: loss and accuracy per epoch, train and validation.
+"""The run's figures as PNGs, written atomically with matplotlib's Agg backend (no display):
 
-matplotlib with the Agg backend (no display needed); written atomically.
+  curves.png           loss, accuracy and learning rate per epoch; the best epoch marked
+  confusion.png        the validation confusion matrix (true class by row, predicted by column)
+  misclassified.png    a grid of misclassified samples, with true and predicted class
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..checkpoint import write_atomic
 
+ANNOTATE_UP_TO = 20  # classes; beyond that the counts would not be readable
+GRID = 5  # misclassified samples per row and column
 
-def plot_curves(history: list[dict[str, float]], path: Path, title: str) -> None:
+
+def _figure(size: tuple[float, float]):
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="constrained")
+
+
+def _save(fig, path: Path) -> None:
+    write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+
+
+def best_epoch(history: list[dict[str, float]]) -> int | None:
+    """The first epoch with the highest validation accuracy (the one best.pt holds)."""
+    scored = [r for r in history if r.get("val_acc") == r.get("val_acc")]  # NaN never equals itself
+    return int(max(scored, key=lambda r: r["val_acc"])["epoch"]) if scored else None
+
+
+def plot_curves(history: list[dict[str, float]], path: Path, title: str) -> None:
     from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    loss_ax, acc_ax = fig.subplots(1, 2)
+    best = best_epoch(history)
+    fig = _figure((12.5, 3.6))
+    loss_ax, acc_ax, lr_ax = fig.subplots(1, 3)
     for ax, key, label in ((loss_ax, "loss", "loss"), (acc_ax, "acc", "accuracy")):
         ax.plot(epochs, [r[f"train_{key}"] for r in history], "o-", label="train", markersize=3)
         ax.plot(epochs, [r[f"val_{key}"] for r in history], "o-", label="validation", markersize=3)
+        ax.set_ylabel(label)
+    if best is not None:
+        for ax in (loss_ax, acc_ax):
+            ax.axvline(best, color="tab:green", linestyle="--", linewidth=1, label=f"best (epoch {best})")
+        record = next(r for r in history if r["epoch"] == best)
+        acc_ax.plot([best], [record["val_acc"]], "*", color="tab:green", markersize=12)
+    lr_ax.plot(epochs, [r.get("lr", float("nan")) for r in history], "o-", color="tab:purple", markersize=3)
+    lr_ax.set_ylabel("learning rate")
+    for ax in (loss_ax, acc_ax, lr_ax):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        ax.legend()
+    loss_ax.legend()
+    acc_ax.legend()
     fig.suptitle(title)
-    write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+    _save(fig, path)
+
+
+def plot_confusion(matrix: np.ndarray, names: list[str], path: Path, title: str) -> None:
+    """Counts, coloured by the share of each true class (row) they make up."""
+    k = len(matrix)
+    side = min(max(4.0, 0.45 * k + 2), 16.0)
+    fig = _figure((side + 1, side))
+    ax = fig.subplots()
+    rows = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, rows, out=np.zeros(matrix.shape, dtype=float), where=rows > 0)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    if k <= ANNOTATE_UP_TO:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if shares[i, j] > 0.5 else "black")
+        ax.set_xticks(range(k), names, rotation=45, ha="right")
+        ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def _displayable(sample: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """(C, H, W) float -> (H, W[, C]) in [0, 1], stretched when the data is not already there."""
+    image = sample.transpose(1, 2, 0)
+    low, high = float(image.min()), float(image.max())
+    if low < 0 or high > 1:
+        image = (image - low) / (high - low or 1)
+    return (image[..., 0], "gray") if image.shape[2] == 1 else (image, None)
+
+
+def plot_misclassified(x: np.ndarray, y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
+                       names: list[str], path: Path, title: str) -> int:
+    """Up to 25 misclassified images (the most confident mistakes first); returns how many are wrong."""
+    wrong = np.flatnonzero(predicted != y)
+    order = wrong[np.argsort(-confidence[wrong], kind="stable")][:GRID * GRID]
+    rows = max(1, -(-len(order) // GRID))
+    fig = _figure((2.0 * GRID, 2.2 * rows + 0.6))
+    axes = np.asarray(fig.subplots(rows, GRID)).reshape(-1)
+    for ax in axes:
+        ax.axis("off")
+    for ax, i in zip(axes, order):
+        image, cmap = _displayable(x[i])
+        ax.imshow(image, cmap=cmap, vmin=0, vmax=1)
+        ax.set_title(f"{names[y[i]]} → {names[predicted[i]]}\n{confidence[i]:.0%}", fontsize=8)
+    shown = f"{len(order)} of {len(wrong)} misclassified" if len(wrong) else f"all {len(y)} samples right"
+    fig.suptitle(f"{title}\n{shown} (true → predicted, confidence)")
+    _save(fig, path)
+    return len(wrong)

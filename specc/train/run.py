@@ -23,12 +23,14 @@ import torch
 from .. import __version__, pipeline
 from ..checkpoint import BEST, LAST, CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256, write_atomic
 from ..errors import SpeccError
+from ..report.text import one_line
 from .config import RunOptions, TrainConfig, describe
 from .data import Split, prepare
 from .distributed import World, agree, detect, start, stop
 from .loop import Engine, Totals, diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
 from .plots import plot_curves
 from .progress import Progress, epoch_line, summary_line
+from .review import plot_review, verdicts
 from .runlog import clean_stale, new_run_dir, write_json, write_metrics, write_text
 from .setup import (
     Request,
@@ -198,14 +200,13 @@ def _restore_progress(run: Run, meta: CheckpointMeta, extra: dict) -> None:
 
 
 def _announce(run: Run) -> None:
-    net, split, cfg = run.eng.net, run.split, run.cfg
-    params = sum(p.numel() for p in net.parameters())
+    split, cfg = run.split, run.cfg
     start = run.history[-1]["epoch"] if run.history else 0
     resumed = f", resuming after epoch {int(start)}" if start else ""
     rt = run.config["runtime"]
     world = f", {rt['world_size']} processes" if rt["world_size"] > 1 else ""
     run.progress.say(
-        f"specc train: {run.analysis.model.name} ({run.spec_path}), {params:,} parameters{resumed}\n"
+        f"specc train: {one_line(run.analysis)} ({run.spec_path}){resumed}\n"
         f"  data      {run.config['data']['source']}: {len(split.x):,} train / {len(split.x_val):,} validation "
         f"({split.held_out}); {split.scaling}\n"
         f"  device    {rt['device']}, {rt['precision']}{', channels_last' * rt['channels_last']}{world}\n"
@@ -242,6 +243,9 @@ def _epochs(run: Run) -> Result:
     finally:
         if run.world.main and run.history:
             plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")
+    if run.world.main:  # the final weights' validation confusion matrix and mistakes
+        plot_review(verdicts(eng.net, x_val, y_val, eng.binary), x_val, run.split.class_names, run.run_dir,
+                    f"{run.analysis.model.name}: validation after epoch {cfg.epochs}")
     rate = images / seconds if seconds else 0.0
     run.progress.say(summary_line(run.best_acc, run.best_epoch, seconds, rate, str(run.run_dir)))
     return Result(run.run_dir, run.history, run.best_acc, run.best_epoch, seconds, rate)

@@ -93,16 +93,21 @@ def synthetic(want: Want, size: int = 2048) -> Data:
     return Data(x, y.astype(np.int64), scaling="standard normal noise around per-class means, used as is")
 
 
-def npz(path: Path, want: Want) -> Data:
+def npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, never unpickling anything."""
     import zipfile
 
     if not zipfile.is_zipfile(path):  # else numpy would try it as a pickle and suggest allow_pickle
         raise SpeccError(f"cannot read '{path}' as an .npz archive: it is not a zip file (save it with np.savez)")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
+            return {k: archive[k] for k in archive.files}
     except (OSError, ValueError) as exc:
         raise SpeccError(f"cannot read '{path}' as an .npz archive: {exc}") from exc
+
+
+def npz(path: Path, want: Want) -> Data:
+    arrays = npz_arrays(path)
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
         raise SpeccError(f"'{path}' has no array {' or '.join(map(repr, missing))} "

@@ -1,0 +1,101 @@
+"""`specc val` as a library: a trained run's accuracy on labelled data, with its figures.
+
+    RUN_DIR ─checkpoint.load_model→ module ┐
+    --data SOURCE ─sources.load, data.fit──┴→ verdicts ─→ accuracy, per class, confusion matrix
+                                                        └→ val-confusion.png, val-misclassified.png
+
+Which samples are scored: the source's own validation or test part when it has
+one (`x_val`, `test_set_x`, a `val/` folder); the run's held-out split (same
+seed and fraction) when SOURCE is the data the run trained on and has none;
+otherwise every sample of SOURCE (a test set). Imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .errors import SpeccError
+
+PREFIX = "val-"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    model: str
+    weights: str  # which checkpoint, in words
+    data: str  # the source
+    samples: str  # which of its samples were scored, in words
+    accuracy: float
+    per_class: list[dict]  # {"class", "name", "samples", "correct", "accuracy"}
+    confusion: list[list[int]]  # row = true class, column = predicted
+    figures: list[Path]
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "weights": self.weights, "data": self.data, "samples": self.samples,
+                "accuracy": self.accuracy, "per_class": self.per_class, "confusion": self.confusion,
+                "figures": [str(p) for p in self.figures]}
+
+
+def evaluate(run: str | Path, data: str | None = None, resize: bool | None = None) -> Evaluation:
+    """Score a run's best checkpoint (or a checkpoint file) on ``data`` (default: the run's own data)."""
+    from .checkpoint import load_model, resolve_checkpoint
+    from .pipeline import analyse_text
+    from .train.review import class_names, plot_review, verdicts
+    from .train.setup import spec_io
+
+    file = resolve_checkpoint(run)
+    module, meta = load_model(file)
+    io = spec_io(analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn"), module)
+    source = data or meta.config.get("run", {}).get("data")
+    if not source:
+        raise SpeccError(f"'{file}' does not record its training data; pass --data SOURCE", 2)
+    x, y, data_names, samples = _scored(source, meta.config, io, resize)
+    v = verdicts(module, x, y, io.binary)
+    names = class_names(meta.class_names or data_names, v.classes)
+    title = f"{meta.model_name} on {source}: accuracy {v.accuracy:.2%} ({len(v.y):,} samples)"
+    figures = plot_review(v, x, names, file.parent, title, PREFIX)
+    matrix = v.confusion()
+    return Evaluation(meta.model_name, f"{file} (epoch {meta.epoch})", source, f"{samples}: {len(v.y):,}",
+                      v.accuracy, _per_class(matrix, names), matrix.tolist(), figures)
+
+
+def _scored(source: str, config: dict, io, resize: bool | None) -> tuple:
+    """The samples to score (torch layout), their class names and which they are, in words."""
+    from .train.data import fit
+    from .train.sources import Want, load
+
+    trained, hyper = config.get("run", {}), config.get("train", {})
+    seed, val = int(hyper.get("seed", 0)), float(hyper.get("val", 0.1))
+    resize = trained.get("resize", False) if resize is None else resize
+    loaded = load(source, Want(io.shape, io.classes, seed, resize))
+    if loaded.x_val is not None:
+        samples = "the source's validation set"
+    elif source == trained.get("data"):
+        samples = f"the run's held-out split ({val:g} of the data, seed {seed})"
+    else:  # a test set: every sample is scored, and it need not hold every class
+        names = loaded.class_names or [str(k) for k in range(io.classes)]
+        loaded, samples = replace(loaded, x_val=loaded.x, y_val=loaded.y, class_names=names), "every sample"
+    split = fit(loaded, io, val, seed)
+    return split.x_val, split.y_val, loaded.class_names, samples
+
+
+def _per_class(matrix, names: list[str]) -> list[dict]:
+    rows = []
+    for k, name in enumerate(names):
+        total, right = int(matrix[k].sum()), int(matrix[k, k])
+        rows.append({"class": k, "name": name, "samples": total, "correct": right,
+                     "accuracy": right / total if total else None})
+    return rows
+
+
+def text(e: Evaluation) -> str:
+    """The report: accuracy, a per-class table, the figures written."""
+    width = max(len("class"), *(len(c["name"]) for c in e.per_class))
+    lines = [f"{e.model}: {e.weights}", f"data      {e.data}, {e.samples}",
+             f"accuracy  {e.accuracy:.2%}", "", f"{'class':<{width}}  samples  correct  accuracy"]
+    for c in e.per_class:
+        shown = "" if c["accuracy"] is None else f"{c['accuracy']:.1%}"
+        lines.append(f"{c['name']:<{width}}  {c['samples']:>7,}  {c['correct']:>7,}  {shown:>8}")
+    lines += ["", *(f"wrote {p}" for p in e.figures)]
+    return "\n".join(lines)

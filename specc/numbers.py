@@ -1,0 +1,41 @@
+"""Readable numbers: the one formatter every report uses for counts and sizes.
+
+Counts are printed exactly, with thousands separators, and beside them a
+scaled figure with an SI suffix (k, M, G, T: powers of 1000, as torchinfo,
+Keras and Ultralytics print them): ``138,357,544 (138.4 M)``. Byte sizes use
+binary units (KiB, MiB, GiB). Pure Python, no imports beyond the standard library.
+"""
+
+from __future__ import annotations
+
+SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
+
+
+def exact(n: int | None) -> str:
+    """``62958`` -> ``62,958``; unknown -> ``?``."""
+    return "?" if n is None else f"{n:,}"
+
+
+def scaled(n: float) -> str:
+    """``15470264320`` -> ``15.5 G``; below 1000 the number itself."""
+    for size, suffix in SI:
+        if abs(n) >= size:
+            return f"{n / size:.1f} {suffix}"
+    return f"{n:g}" if isinstance(n, float) else str(n)
+
+
+def readable(n: int | None) -> str:
+    """The exact count and, from 1000 on, its scaled form: ``138,357,544 (138.4 M)``."""
+    if n is None or abs(n) < 1000:
+        return exact(n)
+    return f"{exact(n)} ({scaled(n)})"
+
+
+def human_bytes(n: int | float) -> str:
+    """``251832`` -> ``245.9 KiB`` (binary units; whole bytes below 1 KiB)."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"

@@ -1,0 +1,74 @@
+"""A trained module's verdicts on labelled samples: predicted classes, confidences and
+the confusion matrix, for `specc val` and the plots at the end of `specc train`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .plots import plot_confusion, plot_misclassified
+
+CONFUSION, MISCLASSIFIED = "confusion.png", "misclassified.png"
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    y: np.ndarray  # (N,) true classes
+    predicted: np.ndarray  # (N,) predicted classes
+    confidence: np.ndarray  # (N,) probability of the predicted class
+    classes: int
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.predicted == self.y).mean()) if len(self.y) else float("nan")
+
+    def confusion(self) -> np.ndarray:
+        """(K, K) counts: row = true class, column = predicted class."""
+        matrix = np.zeros((self.classes, self.classes), dtype=np.int64)
+        np.add.at(matrix, (self.y, self.predicted), 1)
+        return matrix
+
+
+@torch.no_grad()
+def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: bool, batch: int = 256) -> Verdicts:
+    """Run ``net`` (in eval mode, on its own device) over ``x`` in mini-batches."""
+    was_training = net.training
+    net.eval()
+    device = next(net.parameters(), torch.empty(0)).device
+    predicted, confidence = [], []
+    try:
+        for start in range(0, len(x), batch):
+            logits = net.logits(x[start:start + batch].to(device)).float().flatten(1)
+            if binary:
+                p = torch.sigmoid(logits[:, 0])
+                predicted.append((p > 0.5).long().cpu())
+                confidence.append(torch.where(p > 0.5, p, 1 - p).cpu())
+            else:
+                best = torch.softmax(logits, dim=1).max(dim=1)
+                predicted.append(best.indices.cpu())
+                confidence.append(best.values.cpu())
+    finally:
+        net.train(was_training)
+    classes = 2 if binary else int(net.num_outputs)
+    cat = lambda parts: torch.cat(parts).numpy() if parts else np.zeros(0)  # noqa: E731
+    return Verdicts(y.cpu().numpy(), cat(predicted).astype(np.int64), cat(confidence), classes)
+
+
+def class_names(names: list[str] | None, classes: int) -> list[str]:
+    return list(names) if names and len(names) == classes else [str(i) for i in range(classes)]
+
+
+def plot_review(v: Verdicts, x: torch.Tensor, names: list[str] | None, folder: Path, title: str,
+                prefix: str = "") -> list[Path]:
+    """confusion.png and, for image inputs, misclassified.png in ``folder``; the paths written."""
+    labels = class_names(names, v.classes)
+    written = [folder / f"{prefix}{CONFUSION}"]
+    plot_confusion(v.confusion(), labels, written[0], title)
+    if x.ndim == 4:
+        written.append(folder / f"{prefix}{MISCLASSIFIED}")
+        plot_misclassified(x.cpu().numpy(), v.y, v.predicted, v.confidence, labels, written[1], title)
+    return written
