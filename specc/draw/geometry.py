@@ -165,13 +165,14 @@ class _Coords:
     rank_slot0: list[float]
 
     def centre(self, node_id: str) -> float:
-        m0, c0, ms, cs = self.box_of[node_id]
-        return c0 + cs / 2
+        """Boxes are centred on their lane: one formula for all, so a straight edge stays straight."""
+        lane = self.g.lane[node_id]
+        return self.lane_at[lane] + self.lane_size[lane] / 2
 
     def port(self, rt: Route) -> float:
-        m0, c0, ms, cs = self.box_of[rt.target]
+        cs = self.box_of[rt.target][3]
         step = min(14.0, (cs - 16) / max(rt.ports - 1, 1))
-        return c0 + cs / 2 + (rt.port - (rt.ports - 1) / 2) * step
+        return self.centre(rt.target) + (rt.port - (rt.ports - 1) / 2) * step
 
     def channel(self, rt: Route) -> float:
         kind, index, slot = rt.channel  # type: ignore[misc]
@@ -187,6 +188,10 @@ class _Coords:
         r_s, r_t = self.g.rank[rt.source], self.g.rank[rt.target]
         points = [start]
         via = start[1] if rt.channel is None else self.channel(rt)
+        if rt.first is None:  # straight on from the source: the same x, not one a rounding away
+            via = start[1]
+        elif rt.last is None:
+            via = end[1]
         if rt.first is not None:
             y = self.rank_slot0[r_s + 1] + rt.first * SLOT
             points += [(y, start[1]), (y, via)]

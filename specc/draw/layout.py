@@ -113,8 +113,9 @@ def _route(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[str, in
     gaps: dict[int, _Slots] = {}
     edges = [(i, n.id) for n in nodes for i in n.inputs]
     channels = {}
-    # Longest edges first: they take the channels nearest the boxes, shorter ones nest inside.
-    for source, target in sorted(edges, key=lambda e: rank[e[0]] - rank[e[1]]):
+    # Shortest edges first: they take the channels nearest the boxes and longer ones run outside
+    # them, so nested skips (U-Net) nest without crossing.
+    for source, target in sorted(edges, key=lambda e: rank[e[1]] - rank[e[0]]):
         if rank[target] - rank[source] > 1:
             channels[(source, target)] = _channel(source, target, rank, lane, cells, lane_use, gaps, n_lanes)
     routes = _pieces(nodes, edges, channels, rank, lane)
