@@ -65,7 +65,7 @@ _SCRIPT = r"""
       if (drag && drag.moved) return;
       var node = e.target.closest('[data-kind="block"]');
       if (node) { show(find('only:' + node.dataset.node) ? 'only:' + node.dataset.node : 'expanded'); return; }
-      var frame = e.target.closest('[data-block]');
+      var frame = e.target.closest('[data-block],[data-frame-title]');
       if (frame && find('collapsed')) show('collapsed');
     });
   });

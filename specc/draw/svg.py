@@ -4,7 +4,8 @@ Inline presentation attributes only: no CSS classes, no <style>, no script, no
 external font or image, so the file looks the same in a browser, on GitHub, in
 a Markdown preview and in an image viewer. Every box is a <g data-node=ID> with
 a <title> tooltip (line, MACs, receptive field); every edge a <g data-edge>
-holding its polyline and arrowhead; every block frame a <g data-block=PATH>.
+holding its polyline and arrowhead; every block frame a <g data-block=PATH>, its title
+a <g data-frame-title=PATH> drawn over the edges.
 """
 
 from __future__ import annotations
@@ -32,20 +33,28 @@ def render(graph: DrawGraph, layout: Layout, nodes: tuple[DrawNode, ...]) -> str
     ]
     parts += [_frame(f, blocks.get(f.path)) for f in layout.frames]
     parts += [_edge(e) for e in layout.edges]
+    parts += [_frame_title(f, blocks.get(f.path)) for f in layout.frames]  # over the edges, which may pass under
     parts += [_box(b, by_id[b.id]) for b in layout.boxes]
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
 
 def _frame(frame: Frame, block) -> str:
-    title = frame.path if block is None else f"{frame.path} · {num(block.params)} params"
     tip = frame.path if block is None else (f"{frame.path} (line {block.line}): output {block.shape_text}\n"
                                             f"params {num(block.params)}, MACs {num(block.macs)}")
     fill, stroke = style.FRAME
     return (f"<g data-block={quoteattr(frame.path)}><title>{escape(tip)}</title>"
             f'<rect x="{frame.x:g}" y="{frame.y:g}" width="{frame.w:g}" height="{frame.h:g}" rx="8" '
-            f'fill="{fill}" fill-opacity="0.45" stroke="{stroke}" stroke-dasharray="5 3"/>'
-            f'<text x="{frame.x + 8:g}" y="{frame.y + 13:g}" fill="{stroke}" font-weight="bold">'
+            f'fill="{fill}" fill-opacity="0.45" stroke="{stroke}" stroke-dasharray="5 3"/></g>')
+
+
+def _frame_title(frame: Frame, block) -> str:
+    """The frame's title, outlined in the background colour so an edge passing under it leaves it legible."""
+    title = frame.path if block is None else f"{frame.path} · {num(block.params)} params"
+    stroke = style.FRAME[1]
+    return (f"<g data-frame-title={quoteattr(frame.path)}>"
+            f'<text x="{frame.x + 8:g}" y="{frame.y + 13:g}" fill="{stroke}" font-weight="bold" '
+            f'stroke="{style.BACKGROUND}" stroke-width="3" stroke-linejoin="round" paint-order="stroke">'
             f"{escape(title)}</text></g>")
 
 
