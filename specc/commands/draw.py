@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 from pathlib import Path
 
@@ -74,8 +73,9 @@ def write_atomically(path: Path, text: str) -> None:
 
     A new file gets 0666 less the umask, like any file the user writes; an existing one keeps its mode.
     """
-    folder = path.parent
-    temp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    import secrets  # here: `specc check` imports every command module at start-up
+
+    temp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         mode = path.stat().st_mode & 0o7777 if path.exists() else None
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
