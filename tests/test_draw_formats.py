@@ -219,3 +219,26 @@ def test_mermaid_escapes_syntax_in_labels() -> None:
     text = draw(b.graph("m"), "mermaid")
     labels, _, _ = _mermaid_structure(text)
     assert labels["n1"].startswith("x#34;#93;--#62;#91;y<br/>")
+
+
+def test_html_page_fetches_nothing_and_holds_table_and_totals() -> None:
+    graph = SYNTHETIC["resnet"]()
+    page = draw(graph, "html")
+    without_namespace = page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for banned in ("http://", "https://", "src=", "<link", "@import", "url(", "fetch(", "XMLHttpRequest"):
+        assert banned not in without_namespace, banned
+    assert page.count("<script>") == 1 and page.startswith("<!DOCTYPE html>")
+    assert re.findall(r'<tr data-layer="([^"]+)"', page) == [n.id for n in graph.nodes]
+    assert "params 2,299,048" in page
+    states = re.findall(r'<div data-state="([^"]+)"', page)
+    assert states == ["expanded", "collapsed"] + [f"only:{b.path}" for b in graph.blocks if b.parent is None]
+
+
+def test_collapse_and_expand_flags(tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    assert run("draw", str(spec), "--collapse", "-o", "-")[0] == 0  # no blocks: the same drawing
+    with pytest.raises(SystemExit) as exit_info, redirect_stderr(io.StringIO()):
+        main(["draw", str(spec), "--collapse", "--expand"])
+    assert exit_info.value.code == 2
+    status, out, _ = run("draw", str(spec), "--expand", "-o", "-", "--format", "html")
+    assert status == 0 and 'data-initial="expanded"' in out
