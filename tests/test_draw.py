@@ -46,6 +46,17 @@ def test_branching_graphs_draw_cleanly(name: str, direction: str, folded: bool) 
     assert_frames(facts, shown)
 
 
+@pytest.mark.parametrize("direction", ["TB", "LR"])
+def test_a_box_beside_a_block_is_moved_out_of_its_frame(direction: str) -> None:
+    # s's second layer reads the input, so s spans ranks 1-2 and, unrepaired, its frame would hold `before`.
+    b = Builder()
+    b.add("before", "conv")
+    b.add("s.a", "conv", block="s")
+    b.add("s.inner.b", "conv", INPUT, block="s.inner")
+    graph = b.graph("beside")
+    assert_frames(assert_clean(draw(graph, "svg", direction), graph), graph)
+
+
 def _edge(facts, source: str, target: str) -> list[tuple[float, float]]:
     return next(points for s, t, points in facts.edges if (s, t) == (source, target))
 

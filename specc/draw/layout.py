@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import INPUT, DrawGraph, DrawNode
+from .model import INPUT, DrawGraph, DrawNode, block_paths
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def grid(graph: DrawGraph) -> Grid:
             raise ValueError(f"node {node.id!r} reads {missing or 'nothing'}: inputs must name earlier nodes")
         known.add(node.id)
     rank = ranks(nodes)
-    lane = lanes(nodes, rank)
+    lane = clear_frames(nodes, rank, lanes(nodes, rank))
     return _route(nodes, rank, lane)
 
 
@@ -89,6 +89,44 @@ def lanes(nodes: tuple[DrawNode, ...], rank: dict[str, int]) -> dict[str, int]:
         tail[chosen] = (node.id, r)
         lane[node.id] = chosen
     return lane
+
+
+def _spans(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[str, int]) -> dict[str, list[int]]:
+    """Per block path: first and last rank, first and last lane of its members."""
+    spans: dict[str, list[int]] = {}
+    for node in nodes:
+        r, c = rank[node.id], lane[node.id]
+        for path in block_paths(node.block):
+            s = spans.setdefault(path, [r, r, c, c])
+            s[:] = [min(s[0], r), max(s[1], r), min(s[2], c), max(s[3], c)]
+    return spans
+
+
+def clear_frames(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[str, int]) -> dict[str, int]:
+    """Move a box that would sit inside the frame of a block it is not in to a lane right of that frame.
+
+    Rare (a branch that runs beside a block without being part of it), so it is a repair pass,
+    not a constraint of the lane assignment; bounded, in case moves keep making room for others.
+    """
+    lane = dict(lane)
+    for _ in range(len(nodes)):
+        spans = _spans(nodes, rank, lane)
+        taken = {(rank[n.id], lane[n.id]) for n in nodes}
+        intruder = next(((n, s) for n in nodes if (s := _covering(spans, n, rank[n.id], lane[n.id]))), None)
+        if intruder is None:
+            break
+        node, span = intruder
+        target = span[3] + 1
+        while (rank[node.id], target) in taken or _covering(spans, node, rank[node.id], target):
+            target += 1
+        lane[node.id] = target
+    return lane
+
+
+def _covering(spans: dict[str, list[int]], node: DrawNode, r: int, c: int) -> list[int] | None:
+    """The span of a frame ``node`` is not in that covers cell (r, c), if any."""
+    own = set(block_paths(node.block))
+    return next((s for p, s in spans.items() if p not in own and s[0] <= r <= s[1] and s[2] <= c <= s[3]), None)
 
 
 class _Slots:
