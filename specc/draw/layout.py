@@ -8,7 +8,8 @@ later box. An edge between neighbouring ranks bends once, in the gap between
 them; a longer edge (a ResNet shortcut, a U-Net skip) runs straight down a lane
 that is empty over its whole span, or else in a channel of its own in a gap
 between lanes, where no box ever is. Horizontal pieces sit in slots of the
-gaps between ranks. :mod:`specc.draw.geometry` turns this into coordinates.
+gaps between ranks. A box that would sit inside the frame of a block it is
+not in moves to a lane beyond it. :mod:`specc.draw.geometry` turns this into coordinates.
 Pure Python, linear in nodes and edges up to the slot searches.
 """
 
