@@ -11,7 +11,9 @@ reads (`conv1.weight`: a convolution with a batchnorm folded in is still
 the rest (functional code in forward: flatten, activations, softmax), the
 layer of the node that feeds it, except a reshape, which belongs to the layer it
 feeds (the flatten before `fc1`). The first node of a layer takes its label,
-the others `label/op`. No spec line, no rename: unknown nodes keep their names.
+the others `label/op`. Merges (`add`, `concat`, `multiply`: code in forward, no
+module) are matched to the spec's merges in order. No layer, no rename:
+unknown nodes keep their names.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .codegen_names import attribute_names, source_lines, statement_text
 
 _SCOPES = "pkg.torch.onnx.name_scopes"
 _RESHAPES = {"Reshape", "Flatten", "Constant"}  # they serve the layer they feed
+_MERGES = {"Add": "add", "Concat": "concat", "Mul": "multiply"}  # ONNX op -> the spec's merge statement
 
 
 def _modules(layers) -> dict[str, object]:
@@ -68,12 +71,14 @@ def _weight_layer(node: onnx.NodeProto, initializers: set[str], modules: dict[st
     return None
 
 
-def _owners(graph: onnx.GraphProto, modules: dict[str, object]) -> list:
-    """The layer of each node (None where nothing tells)."""
+def _owners(graph: onnx.GraphProto, layers) -> list:
+    """Per node: (its layer or None, whether the node is the layer's own, a layer folded into it)."""
+    modules = _modules(layers)
     initializers = {i.name for i in graph.initializer}
     own = [_weight_layer(n, initializers, modules) for n in graph.node]
     scoped = [_scope_layer(n, modules) for n in graph.node]
     owners = [w or s for w, s in zip(own, scoped)]
+    direct = [o is not None for o in owners]
     producer = {out: i for i, n in enumerate(graph.node) for out in n.output}
     consumers: dict[str, list[int]] = {}
     for i, n in enumerate(graph.node):
@@ -83,21 +88,37 @@ def _owners(graph: onnx.GraphProto, modules: dict[str, object]) -> list:
         if owners[i] is None and graph.node[i].op_type in _RESHAPES:
             fed = [owners[j] for out in graph.node[i].output for j in consumers.get(out, []) if owners[j]]
             owners[i] = fed[0] if fed else None
-    for i, n in enumerate(graph.node):  # the rest: the layer that feeds them
+    merges = [layer for layer in layers if layer.kind in _MERGES.values()]
+    for i, n in enumerate(graph.node):  # the rest: a merge of two layers' outputs, or the layer that feeds them
         if owners[i] is None:
-            fed_by = [owners[producer[x]] for x in n.input if x in producer and owners[producer[x]]]
-            owners[i] = fed_by[0] if fed_by else None
-    # (layer, whether the node is that layer's own rather than inherited, a layer folded into it)
-    return [(o, w is not None or s is o, s if w is not None and s is not None and s is not w else None)
-            for o, w, s in zip(owners, own, scoped)]
+            feeding = (owners[producer[x]] for x in n.input if x in producer and owners[producer[x]])
+            fed_by = list({id(layer): layer for layer in feeding}.values())
+            merge = _merge_layer(n, fed_by, merges)
+            owners[i], direct[i] = (merge, True) if merge else (fed_by[0] if fed_by else None, False)
+    return [(o, d, s if w is not None and s is not None and s is not w else None)
+            for o, d, w, s in zip(owners, direct, own, scoped)]
+
+
+def _merge_layer(node: onnx.NodeProto, fed_by: list, merges: list):
+    """The spec's next unnamed merge of this op, for a node joining two or more layers' outputs.
+
+    Merges have no module (forward adds or concatenates), so they are matched in order, kind
+    by kind; a merge above the layers it would join cannot be it.
+    """
+    kind = _MERGES.get(node.op_type)
+    if kind is None or len(fed_by) < 2:
+        return None
+    for k, layer in enumerate(merges):
+        if layer.kind == kind and layer.line >= max(f.line for f in fed_by):
+            return merges.pop(k)
+    return None
 
 
 def name_nodes(proto: onnx.ModelProto, analysis) -> None:
     """Rename ``proto``'s nodes after ``analysis``'s layers and give each its spec line as doc_string."""
     layers = analysis.model.layers
     lines = source_lines(analysis.source)
-    modules = _modules(layers)
-    owners = _owners(proto.graph, modules)
+    owners = _owners(proto.graph, layers)
     primary = {}
     for i, (layer, direct, _) in enumerate(owners):
         if layer is not None and direct:

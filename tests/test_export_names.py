@@ -95,3 +95,31 @@ def test_renamed_graph_checks_and_runs_like_pytorch(exported) -> None:
     with torch.no_grad():
         want = module(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_merges_take_their_own_names_in_spec_order() -> None:
+    """Branches are coming (docs/spec-graphs): an add of two layers is the spec's add, not a relu's tail."""
+    from types import SimpleNamespace
+
+    from onnx import TensorProto, helper
+
+    from specc.export_names import name_nodes
+    from specc.ir import Span
+
+    source = "input 8x8x3\na: conv 4 3x3 p=same relu\nb: conv 4 1x1 silu from=input\ns: add a\n"
+    layers = [SimpleNamespace(name=n, kind=k, line=line, span=Span.at(line, 1, 40))
+              for n, k, line in (("a", "conv", 2), ("b", "conv", 3), ("s", "add", 4))]
+    weights = [helper.make_tensor(f"{n}.weight", TensorProto.FLOAT, [4, 3, 1, 1], [0.0] * 12) for n in "ab"]
+    nodes = [helper.make_node("Conv", ["x", "a.weight"], ["a0"], name="node_Conv_1"),
+             helper.make_node("Relu", ["a0"], ["a1"], name="node_relu"),
+             helper.make_node("Conv", ["x", "b.weight"], ["b0"], name="node_Conv_2"),
+             helper.make_node("Sigmoid", ["b0"], ["b1"], name="node_sigmoid"),
+             helper.make_node("Mul", ["b0", "b1"], ["b2"], name="node_mul"),  # silu: one layer, not a merge
+             helper.make_node("Add", ["a1", "b2"], ["y"], name="node_add")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])], weights)
+    proto = helper.make_model(graph)
+    name_nodes(proto, SimpleNamespace(source=source, model=SimpleNamespace(layers=layers)))
+    assert [n.name for n in proto.graph.node] == ["a", "a/relu", "b", "b/sigmoid", "b/mul", "s"]
+    assert proto.graph.node[-1].doc_string == "line 4: s: add a"
+    assert [o for n in proto.graph.node for o in n.output] == ["a0", "a1", "b0", "b1", "b2", "y"]
