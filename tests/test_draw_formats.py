@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from draw_graphs import SYNTHETIC
-from update_golden_draw import drawing, golden_path
+from update_golden_draw import branching_drawings, drawing, golden_path
 
 from specc.cli import main
 from specc.draw import draw
@@ -37,6 +37,12 @@ def test_golden_drawing_is_up_to_date(spec: Path) -> None:
     golden = golden_path(spec)
     assert golden.is_file(), f"no golden drawing for {spec.name}: run `python tests/update_golden_draw.py`"
     assert golden.read_text(encoding="utf-8") == text, "run `python tests/update_golden_draw.py` and review"
+
+
+def test_golden_branching_drawings_are_up_to_date() -> None:
+    for golden, text in branching_drawings().items():
+        assert golden.is_file(), f"no {golden.name}: run `python tests/update_golden_draw.py`"
+        assert golden.read_text(encoding="utf-8") == text, "run `python tests/update_golden_draw.py` and review"
 
 
 def run(*argv: str) -> tuple[int, str, str]:
