@@ -105,6 +105,18 @@ def test_collapse_gives_one_box_per_top_level_block_with_its_subtotal() -> None:
     assert "layer2.0.add" in {n.id for n in kept.nodes} and "layer3" in {n.id for n in kept.nodes}
 
 
+def test_a_collapsed_block_named_like_a_layer_keeps_ids_unique() -> None:
+    b = Builder()
+    b.add("stage", "conv")
+    b.add("stage.a", "conv", block="stage")
+    b.add("tail", "add", "stage", "stage.a")
+    graph = b.graph("clash")
+    folded = collapse(graph)
+    assert [n.id for n in folded.nodes] == ["stage", "stage (block)", "tail"]
+    assert folded.nodes[2].inputs == ("stage", "stage (block)") and folded.nodes[1].label == "stage"
+    assert_clean(draw(folded, "svg", "TB", False), folded)
+
+
 def test_collapse_is_the_default_only_for_large_graphs_with_blocks() -> None:
     big, small = SYNTHETIC["resnet"](), SYNTHETIC["unet"]()
     assert len(big.nodes) > COLLAPSE_ABOVE >= len(small.nodes)

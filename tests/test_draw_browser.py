@@ -92,7 +92,7 @@ def test_blocks_expand_in_place(tmp_path: Path) -> None:
     assert set(folded.rows) == layers
     assert folded.states["collapsed"]["nodes"] == {"input", "stem", "layer1", "layer2", "layer3", "layer4", "pool",
                                                    "fc"}
-    opened = dom(tmp_path, html, "#show=only:layer2")
+    opened = dom(tmp_path, html, "#expand=layer2")  # what a click on the collapsed layer2 does
     assert opened.body.get("data-shown") == "only:layer2"
     assert [name for name, s in opened.states.items() if not s["hidden"]] == ["only:layer2"]
     inside = {n.id for n in graph.nodes if (n.block or "").startswith("layer2.")}

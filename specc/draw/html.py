@@ -6,7 +6,8 @@ place: the page holds the drawing with every top-level block collapsed, with
 all expanded, and with each single top-level block expanded (up to
 :data:`MAX_SINGLES` of them); clicking a collapsed block shows the drawing with
 it expanded, clicking an expanded block's frame folds it again. ``#show=STATE``
-in the address opens a given drawing (``#show=expanded``, ``#show=only:layer3``).
+in the address opens a given drawing (``#show=expanded``, ``#show=only:layer3``), and
+``#expand=PATH`` does what a click on the collapsed block PATH does.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _SCRIPT = r"""
     current = target;
     document.body.dataset.shown = target.dataset.state;
   }
+  function expand(path) { show(find('only:' + path) ? 'only:' + path : 'expanded'); }
   function fit() { var s = svgOf(current); s.setAttribute('viewBox', s.dataset.home); }
   function zoom(f, cx, cy) {
     var s = svgOf(current), b = box(s);
@@ -64,7 +66,7 @@ _SCRIPT = r"""
     s.addEventListener('click', function (e) {
       if (drag && drag.moved) return;
       var node = e.target.closest('[data-kind="block"]');
-      if (node) { show(find('only:' + node.dataset.node) ? 'only:' + node.dataset.node : 'expanded'); return; }
+      if (node) { expand(node.dataset.path); return; }
       var frame = e.target.closest('[data-block],[data-frame-title]');
       if (frame && find('collapsed')) show('collapsed');
     });
@@ -90,8 +92,9 @@ _SCRIPT = r"""
       if (a === 'fit') fit(); else if (a === 'in') zoom(1 / 1.25); else if (a === 'out') zoom(1.25); else show(a);
     });
   });
-  var wanted = /^#show=(.+)$/.exec(decodeURIComponent(location.hash));
-  show(wanted ? wanted[1] : document.body.dataset.initial);
+  var wanted = /^#(show|expand)=(.+)$/.exec(decodeURIComponent(location.hash));
+  if (wanted && wanted[1] === 'expand') expand(wanted[2]);
+  else show(wanted ? wanted[2] : document.body.dataset.initial);
   document.body.dataset.ready = 'yes';
 })();
 """

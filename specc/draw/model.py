@@ -110,25 +110,28 @@ def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
     inside a collapsed block disappear.
     """
     top = {b.path: b for b in graph.blocks if b.parent is None and b.path not in keep}
-    owner = {m: path for path, b in top.items() for m in b.members}
+    path_of = {m: path for path, b in top.items() for m in b.members}
+    outside = {n.id for n in graph.nodes if n.id not in path_of}
+    box_id = {path: path if path not in outside else f"{path} (block)" for path in top}  # ids stay unique
+    owner = {m: box_id[path] for m, path in path_of.items()}
+    by_id = {n.id: n for n in graph.nodes}
     nodes: list[DrawNode] = []
     for node in graph.nodes:
-        path = owner.get(node.id)
+        path = path_of.get(node.id)
         if path is None:
             nodes.append(DrawNode(node.id, node.label, node.kind, node.shape_text, node.params, node.macs,
                                   node.receptive_field, node.line, node.block,
                                   _unique(owner.get(i, i) for i in node.inputs)))
         elif node.id == top[path].members[0]:
-            nodes.append(_block_node(graph, top[path], owner))
+            nodes.append(_block_node(by_id, top[path], owner, box_id[path]))
     return make_graph(graph.name, graph.input_shape_text, nodes, graph.totals)
 
 
-def _block_node(graph: DrawGraph, block: DrawBlock, owner: dict[str, str]) -> DrawNode:
+def _block_node(by_id: dict[str, DrawNode], block: DrawBlock, owner: dict[str, str], box_id: str) -> DrawNode:
     inside = set(block.members)
-    by_id = {n.id: n for n in graph.nodes}
     reads = (owner.get(i, i) for m in block.members for i in by_id[m].inputs if i not in inside)
     last = by_id[block.members[-1]]
-    return DrawNode(block.path, block.path, "block", block.shape_text, block.params, block.macs,
+    return DrawNode(box_id, block.path, "block", block.shape_text, block.params, block.macs,
                     last.receptive_field, block.line, None, _unique(reads))
 
 

@@ -82,7 +82,8 @@ def _box(box: Box, node: DrawNode) -> str:
     if params:
         texts.append(f'<text x="{cx:g}" y="{top + 2 * LINE:g}" text-anchor="middle" fill="{style.MUTED}">'
                      f"{escape(params)}</text>")
-    return (f"<g data-node={quoteattr(node.id)} data-kind={quoteattr(node.kind)}>"
+    path = f" data-path={quoteattr(node.label)}" if node.kind == "block" else ""  # the block a click expands
+    return (f"<g data-node={quoteattr(node.id)} data-kind={quoteattr(node.kind)}{path}>"
             f"<title>{escape(style.tooltip(node))}</title>"
             f'<rect x="{box.x:g}" y="{box.y:g}" width="{box.w:g}" height="{box.h:g}" rx="6" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="1.2"/>' + "".join(texts) + "</g>")
