@@ -1,4 +1,4 @@
-"""The command line: `specc check | new | compile | train | export | predict | val | rules | rule | schema`.
+"""The command line: `specc check | new | compile | draw | train | export | predict | val | rules | rule | schema`.
 
 Each command lives in specc/commands/<name>.py with ``add(subparsers)`` and
 ``run(args) -> int``; those modules import nothing heavy at module level, so
@@ -16,7 +16,7 @@ from . import __version__
 from .errors import SpeccError, SpecCheckError
 from .extras import needs
 
-COMMANDS = ("check", "new", "compile", "train", "export", "predict", "val", "rules", "schema")
+COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema")
 
 
 def parser() -> argparse.ArgumentParser:

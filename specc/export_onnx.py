@@ -26,6 +26,7 @@ import torch
 
 from . import __version__
 from .errors import SpeccError
+from .export_names import name_nodes
 from .export_source import Source
 
 MIN_OPSET = 18  # the lowest opset the dynamo exporter implements (onnxruntime >= 1.14 runs it)
@@ -142,12 +143,13 @@ def _output_words(source: Source, output: str) -> str:
 
 
 def annotate(graph: Graph, source: Source) -> onnx.ModelProto:
-    """Name the graph after the model and record where it came from."""
+    """Name the graph after the model, its nodes after the spec's layers, and record where it came from."""
     proto = graph.proto
     proto.producer_name = "specc"
     proto.producer_version = __version__
     proto.doc_string = f"specc {__version__}: {source.name}, {graph.output_name}; weights: {source.weights}"
     proto.graph.name = source.name
+    name_nodes(proto, source.analysis)
     del proto.metadata_props[:]
     onnx.helper.set_model_props(proto, metadata(source, graph.output_name))
     return proto

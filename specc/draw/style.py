@@ -1,0 +1,87 @@
+"""Sizes, fonts, colours and number formats shared by every renderer. No torch.
+
+Text is measured by estimate, not by a font: boxes are sized for a wide sans
+serif (0.62 em per character, bold 0.68 em) so that the generic font list
+below never overflows a box, whichever of its fonts the viewer has.
+"""
+
+from __future__ import annotations
+
+FONT_FAMILY = "Helvetica, Arial, 'DejaVu Sans', 'Liberation Sans', sans-serif"
+FONT_SIZE = 11
+LINE = 14  # baseline to baseline
+BOX_H = 3 * LINE + 12  # three lines: label, kind and shape, params
+MIN_W = 96
+PAD_X = 10
+
+# Fill and stroke by statement kind; merges stand out, activations stay quiet.
+COLOURS = {
+    "input": ("#f1f5f9", "#475569"),
+    "conv": ("#dbeafe", "#1d4ed8"),
+    "convtranspose": ("#cffafe", "#0e7490"),
+    "dwconv": ("#e0e7ff", "#4338ca"),
+    "maxpool": ("#dcfce7", "#15803d"),
+    "avgpool": ("#dcfce7", "#15803d"),
+    "globalavgpool": ("#d1fae5", "#047857"),
+    "globalmaxpool": ("#d1fae5", "#047857"),
+    "upsample": ("#ecfccb", "#4d7c0f"),
+    "zeropad": ("#f5f5f4", "#57534e"),
+    "fc": ("#ffedd5", "#c2410c"),
+    "flatten": ("#f5f5f4", "#57534e"),
+    "batchnorm": ("#f3e8ff", "#7e22ce"),
+    "layernorm": ("#f3e8ff", "#7e22ce"),
+    "instancenorm": ("#f3e8ff", "#7e22ce"),
+    "groupnorm": ("#f3e8ff", "#7e22ce"),
+    "dropout": ("#f5f5f4", "#78716c"),
+    "add": ("#fce7f3", "#be185d"),
+    "concat": ("#fce7f3", "#be185d"),
+    "multiply": ("#fce7f3", "#be185d"),
+    "block": ("#ede9fe", "#5b21b6"),
+}
+ACTIVATION = ("#fef9c3", "#a16207")  # relu, sigmoid, softmax ... on a line of their own
+OTHER = ("#ffffff", "#334155")
+TEXT = "#0f172a"
+MUTED = "#475569"
+EDGE = "#64748b"
+FRAME = ("#faf5ff", "#8b5cf6")
+BACKGROUND = "#ffffff"
+
+
+def colours(base_kind: str) -> tuple[str, str]:
+    """(fill, stroke) for a kind; activations share one colour."""
+    if base_kind in COLOURS:
+        return COLOURS[base_kind]
+    activations = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "swish",
+                   "hardswish", "gelu", "activation")
+    return ACTIVATION if base_kind in activations else OTHER
+
+
+def text_width(text: str, bold: bool = False) -> float:
+    return len(text) * FONT_SIZE * (0.68 if bold else 0.62)
+
+
+def num(n: int | None) -> str:
+    return "?" if n is None else f"{n:,}"
+
+
+def box_lines(node) -> tuple[str, str, str]:
+    """What a box says: its label; its kind and output shape; its parameters."""
+    if node.kind == "input":
+        return node.label, node.shape_text, ""
+    return node.label, f"{node.kind} · {node.shape_text}", f"{num(node.params)} params"
+
+
+def box_width(node) -> float:
+    label, middle, params = box_lines(node)
+    return max(MIN_W, text_width(label, bold=True) + 2 * PAD_X, text_width(middle) + 2 * PAD_X,
+               text_width(params) + 2 * PAD_X)
+
+
+def tooltip(node) -> str:
+    """The hover text: where the line is and what it costs."""
+    if node.kind == "input":
+        return f"input {node.shape_text}"
+    rf = node.receptive_field
+    field = "?" if rf is None else (str(rf[0]) if rf[0] == rf[1] else f"{rf[0]}x{rf[1]}")
+    return (f"{node.label} (line {node.line}): {node.kind}, output {node.shape_text}\n"
+            f"params {num(node.params)}, MACs {num(node.macs)}\nreceptive field {field}")
