@@ -213,11 +213,12 @@ def lecture_inception(bottleneck: bool = True) -> InceptionModule:
     return InceptionModule(192, 64, (96, 128), (16, 32), 32, bottleneck)
 
 
-def conv1d_lecture() -> nn.Module:
-    """Lecture "1D and 3D generalizations": 16 filters of length 5 on a 14-sample, 1-channel signal."""
-    return nn.Conv1d(1, 16, 5)
+def conv1d_lecture() -> nn.Sequential:
+    """Lecture "1D and 3D generalizations": a 14x1 signal, 16 filters of length 5 (-> 10x16),
+    then 32 filters of 5x16 (-> 6x32)."""
+    return nn.Sequential(nn.Conv1d(1, 16, 5), nn.Conv1d(16, 32, 5))
 
 
-def conv3d_lecture() -> nn.Module:
-    """The same lecture's 3-D case: 16 filters of 5x5x5 on a 14x14x14x1 volume."""
-    return nn.Conv3d(1, 16, 5)
+def conv3d_lecture() -> nn.Sequential:
+    """The same lecture's 3-D case: 14x14x14x1, 16 filters of 5x5x5 (-> 10x10x10x16), then 32 (-> 6x6x6x32)."""
+    return nn.Sequential(nn.Conv3d(1, 16, 5), nn.Conv3d(16, 32, 5))
