@@ -34,8 +34,8 @@ def _args(draw, values: list[tuple[str, str | None]]) -> tuple[tuple[str, ...], 
     """Values in parameter order (None: leave the default): a prefix positional, the rest by name."""
     given = [v is not None for _, v in values] + [False]
     positional = draw(st.integers(0, given.index(False)))
-    return (tuple(v for _, v in values[:positional]),
-            tuple((k, v) for k, v in values[positional:] if v is not None))
+    named = [(k, v) for k, v in values[positional:] if v is not None]
+    return tuple(v for _, v in values[:positional]), tuple(draw(st.permutations(named)))  # options in any order
 
 
 def pick_ref(draw, refs: list) -> object:

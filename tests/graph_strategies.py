@@ -145,7 +145,7 @@ def plain_line(draw, shape: Shape) -> Line:
         return Line("upsample", ("2",), draw(st.sampled_from([(), (("mode", "bilinear"),)])))
     if kind == "zeropad":
         return draw(st.sampled_from([Line("zeropad", ("1",)), Line("zeropad", ("1x2",)),
-                                     Line("zeropad", (), (("top", "1"), ("left", "2")))]))
+                                     Line("zeropad", ("1",), (("top", "2"),))]))  # a side overrides P
     return Line("batchnorm" if kind == "batchnorm" else "relu")
 
 
@@ -168,6 +168,22 @@ def call_statement(draw, state: State) -> list[Line]:
     repeat = draw(st.sampled_from([None, None, 1, 2, 3]))
     label = state.fresh() if draw(st.booleans()) else None  # a label makes INSTANCE.LABEL reachable
     return [Line(name, drawn[0], drawn[1], label=label, repeat=repeat)]
+
+
+def branch_call_statement(draw, state: State) -> list[Line]:
+    """A block call on a parallel branch (`from=` an earlier layer), merged with the line above."""
+    shape = state.shape
+    fits = sorted(ref for ref, s in state.refs().items() if len(s) == 3 and len(shape) == 3 and s[:2] == shape[:2])
+    if not fits or not state.blocks:
+        return []
+    source = motifs.pick_ref(draw, fits)
+    name = draw(st.sampled_from(sorted(state.blocks)))
+    drawn = state.blocks[name].draw_call(draw, state.refs()[source], state.refs())
+    if drawn is None:
+        return []
+    here = state.current()
+    merge = draw(st.sampled_from(["add", "concat"]))
+    return [Line(name, drawn[0], drawn[1], source=source), Line(merge, (here,))]
 
 
 def add_statement(draw, state: State) -> list[Line]:
@@ -211,8 +227,8 @@ def multiply_statement(draw, state: State) -> list[Line]:
             Line("conv", (f"{here}.c", "1x1", "sigmoid")), Line("multiply", (here,))]
 
 
-STATEMENTS = {"plain": plain_statement, "call": call_statement, "add": add_statement, "concat": concat_statement,
-              "multiply": multiply_statement}
+STATEMENTS = {"plain": plain_statement, "call": call_statement, "branch_call": branch_call_statement,
+              "add": add_statement, "concat": concat_statement, "multiply": multiply_statement}
 
 
 @st.composite
@@ -239,7 +255,7 @@ def _used(lines: list[Line], blocks: dict[str, Block]) -> list[Block]:
 def graph_specs(draw, max_statements: int = 7) -> GraphSpec:
     shape = (draw(st.integers(3, 10)), draw(st.integers(3, 10)), draw(st.integers(1, 4)))
     state = State(Graph(shape), Scope({}, {"input": -1}), draw(_motifs()))
-    kinds = ["plain"] * 3 + ["add", "concat", "multiply"] + ["call"] * 3 * bool(state.blocks)
+    kinds = ["plain"] * 3 + ["add", "concat", "multiply"] + ["call", "call", "branch_call"] * bool(state.blocks)
     for _ in range(draw(st.integers(1, max_statements))):
         lines = STATEMENTS[draw(st.sampled_from(kinds))](draw, state)
         if not (lines and state.attempt(lines)):

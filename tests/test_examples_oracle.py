@@ -21,6 +21,7 @@ from torch import nn
 from twins import (
     CONVS,
     TRANSPOSED,
+    CourseResNet50,
     Figures,
     KerasConvolutionalBlock,
     KerasIdentityBlock,
@@ -35,7 +36,7 @@ from twins import (
     resnet18,
     resnet50,
 )
-from twins_nets import MobileNetV2, UNet
+from twins_nets import GoogLeNet, MobileNetV2, UNet
 
 import specc
 
@@ -43,6 +44,8 @@ SPECS = Path(__file__).resolve().parent.parent / "specs"
 EXAMPLES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "resnet50.cnn": (resnet50, (224, 224, 3)),
     "resnet18.cnn": (resnet18, (224, 224, 3)),
+    "resnet50-course.cnn": (CourseResNet50, (64, 64, 3)),
+    "googlenet.cnn": (GoogLeNet, (224, 224, 3)),
     "identity-block.cnn": (lambda: KerasIdentityBlock(3, 2, (4, 4, 3)), (4, 4, 3)),
     "convolutional-block.cnn": (lambda: KerasConvolutionalBlock(3, 2, (2, 4, 6), s=2), (4, 4, 3)),
     "inception-module.cnn": (lecture_inception, (28, 28, 192)),

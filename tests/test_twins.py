@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 from twins import (
+    CourseResNet50,
     Figures,
     KerasConvolutionalBlock,
     KerasIdentityBlock,
@@ -54,6 +55,13 @@ def test_the_courses_residual_blocks_on_the_notebooks_test_input() -> None:
     # identity_block(X, f=2, filters=[4, 4, 3]) and convolutional_block(X, f=2, filters=[2, 4, 6]) on 4x4x3.
     assert measure(KerasIdentityBlock(3, 2, (4, 4, 3)), (4, 4, 3)) == Figures(121, 22, 1_408, (4, 4, 3))
     assert measure(KerasConvolutionalBlock(3, 2, (2, 4, 6)), (4, 4, 3)) == Figures(134, 36, 320, (2, 2, 6))
+
+
+def test_the_courses_resnet50_matches_its_keras_summary() -> None:
+    # Keras' "Total params: 23,600,006" counts the batchnorm moving statistics: 23,546,886 + 53,120.
+    figures = measure(CourseResNet50(), (64, 64, 3))
+    assert (figures.params, figures.buffers, figures.output) == (23_546_886, 53_120, (6,))
+    assert figures.params + figures.buffers == 23_600_006
 
 
 def test_the_lectures_1d_and_3d_convolutions() -> None:

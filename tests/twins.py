@@ -222,3 +222,24 @@ def conv1d_lecture() -> nn.Sequential:
 def conv3d_lecture() -> nn.Sequential:
     """The same lecture's 3-D case: 14x14x14x1, 16 filters of 5x5x5 (-> 10x10x10x16), then 32 (-> 6x6x6x32)."""
     return nn.Sequential(nn.Conv3d(1, 16, 5), nn.Conv3d(16, 32, 5))
+
+
+class CourseResNet50(nn.Module):
+    """The course's Keras `ResNet50(input_shape=(64, 64, 3), classes=6)` (week 2 assignment, the SIGNS data):
+    zero padding 3, a 7x7 stride-2 conv with bias, max pooling, four stages of the course's blocks
+    (stride on the first 1x1), a 2x2 average pooling, flatten and a softmax dense layer."""
+
+    def __init__(self, classes: int = 6) -> None:
+        super().__init__()
+        stages, c_in = [], 64
+        for filters, count, stride in (((64, 64, 256), 3, 1), ((128, 128, 512), 4, 2),
+                                       ((256, 256, 1024), 6, 2), ((512, 512, 2048), 3, 2)):
+            stages.append(KerasConvolutionalBlock(c_in, 3, filters, stride))
+            stages += [KerasIdentityBlock(filters[2], 3, filters) for _ in range(count - 1)]
+            c_in = filters[2]
+        self.body = nn.Sequential(nn.ZeroPad2d(3), nn.Conv2d(3, 64, 7, 2), nn.BatchNorm2d(64), nn.ReLU(),
+                                  nn.MaxPool2d(3, 2), *stages, nn.AvgPool2d(2), nn.Flatten(),
+                                  nn.Linear(2048, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
