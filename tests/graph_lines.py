@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from graph_layers import Invalid, Shape, layer
 
 MERGES = ("add", "concat", "multiply")
+UNNAMED = "?"  # the instance path of an unlabelled call: specc numbers those itself
 WORDS = {"true": True, "false": False}
 
 
@@ -117,28 +118,30 @@ class Reference:
 
 
 def expand(lines: tuple[Line, ...], blocks: dict[str, Block], scope: Scope, graph: Graph, first: int,
-           path: str = "") -> int:
+           instance: str | None = None) -> int:
     """Append the layers of ``lines`` to ``graph``; return the last one's node (the body's output)."""
     previous = first
     for line in lines:
-        previous = expand_line(line, blocks, scope, graph, previous, path)
+        previous = expand_line(line, blocks, scope, graph, previous, instance)
     return previous
 
 
 def expand_line(line: Line, blocks: dict[str, Block], scope: Scope, graph: Graph, previous: int,
-                path: str = "") -> int:
+                instance: str | None = None) -> int:
+    """Expand one line (its copies, if repeated); ``instance``: the enclosing block instance's path."""
     copies = line.repeat or 1
     source = resolve(line.source, scope) if line.source is not None else previous
     for index in range(copies):
         name = f"{line.label}.{index}" if line.label and line.repeat else line.label
         if line.kind in blocks:
             inner: dict[str, int] = {}
+            path = UNNAMED if instance == UNNAMED or not name else f"{instance}.{name}" if instance else name
             source = call(blocks[line.kind], line, blocks, scope, graph, source, inner, path)
             for label, node in inner.items():
                 if name and "." not in label:  # INSTANCE.LABEL, one level deep; repeated: LABEL.i.INNER
                     scope.names[f"{name}.{label}"] = node
         else:
-            source = add_layer(line, scope, graph, source, path)
+            source = add_layer(line, scope, graph, source, instance)
         if name:
             scope.names[name] = source
     if line.label:
@@ -146,7 +149,7 @@ def expand_line(line: Line, blocks: dict[str, Block], scope: Scope, graph: Graph
     return source
 
 
-def add_layer(line: Line, scope: Scope, graph: Graph, previous: int, path: str) -> int:
+def add_layer(line: Line, scope: Scope, graph: Graph, previous: int, instance: str | None) -> int:
     if line.kind in MERGES:
         operands = [resolve(ref, scope) for ref in line.args]
         inputs = [previous, *operands] if len(operands) == 1 else operands
@@ -156,12 +159,12 @@ def add_layer(line: Line, scope: Scope, graph: Graph, previous: int, path: str) 
         args = tuple(evaluate(a, scope, graph) for a in line.args)
         opts = {k: evaluate(v, scope, graph) for k, v in line.opts}
     described = layer(line.kind, args, opts, [graph.shape(i) for i in inputs])
-    graph.layers.append(dict(described, inputs=tuple(inputs), path=path + (line.label or line.kind)))
+    graph.layers.append(dict(described, inputs=tuple(inputs), block=instance))
     return len(graph.layers) - 1
 
 
 def call(block: Block, line: Line, blocks: dict[str, Block], outer: Scope, graph: Graph, source: int,
-         inner: dict[str, int], path: str) -> int:
+         inner: dict[str, int], instance: str) -> int:
     """Bind the call's arguments, expand the body on ``source``; fill ``inner`` with the body's labels."""
     names = [name for name, _ in block.params]
     bound: dict[str, object] = {}
@@ -177,7 +180,7 @@ def call(block: Block, line: Line, blocks: dict[str, Block], outer: Scope, graph
                 raise Invalid(f"{block.name}: {name} is required")
             bound[name] = evaluate(default, Scope({}, {}), graph)
     scope = Scope(bound, {"in": source})
-    out = expand(block.body, blocks, scope, graph, source, f"{path}{line.label or block.name}.")
+    out = expand(block.body, blocks, scope, graph, source, instance)
     inner.update({k: v for k, v in scope.names.items() if k != "in"})
     return out
 

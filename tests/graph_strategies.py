@@ -212,11 +212,11 @@ def concat_statement(draw, state: State) -> list[Line]:
     if fits and (draw(st.booleans()) or any("." in ref for ref in fits)):
         picked = sorted({motifs.pick_ref(draw, fits) for _ in range(draw(st.integers(1, 2)))})
         return [Line("concat", tuple(picked))] if draw(st.booleans()) else [Line("concat", (state.current(), *picked))]
-    here, a, b = state.current(), state.fresh(), state.fresh()
+    here, a, b, c = state.current(), state.fresh(), state.fresh(), state.fresh()
     return [Line("conv", (str(draw(st.integers(1, 4))), "1x1", "relu"), label=a),
             Line("conv", (str(draw(st.integers(1, 4))), "3x3"), (("p", "same"),), label=b, source=here),
-            Line("maxpool", ("3",), (("s", "1"), ("p", "same")), source=here),
-            Line("concat", (a, b)) if draw(st.booleans()) else Line("concat", (here, a, b))]
+            Line("maxpool", ("3",), (("s", "1"), ("p", "same")), label=c, source=here),
+            Line("concat", (a, b, c)) if draw(st.booleans()) else Line("concat", (here, a, b, c))]
 
 
 def multiply_statement(draw, state: State) -> list[Line]:

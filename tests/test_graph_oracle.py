@@ -5,20 +5,25 @@ labels, INSTANCE.LABEL references and add/concat/multiply, together with its
 own expansion of them; tests/graph_twin.py builds the torch twin from that
 expansion, never from specc's IR. `specc check` must report the twin's
 totals, output shape and every layer's figures (in source order, block
-bodies expanded in place); `specc.build` must make a module with the twin's
-parameters, buffers and output shape.
+bodies expanded in place), and its JSON report must wire each layer to the
+layers the description says it reads (`inputs`) and name its block instance
+(`block`); `specc.build` must make a module with the twin's parameters,
+buffers and output shape.
 """
 
 from __future__ import annotations
 
+import json
+
 import torch
-from graph_lines import Block, Graph, Line, Scope, expand
+from graph_lines import UNNAMED, Block, Graph, Line, Scope, expand
 from graph_strategies import graph_specs
 from graph_twin import Twin, twin
 from hypothesis import HealthCheck, given, settings
 from twins import Figures, channels_first, channels_last, count_buffers, count_params
 
 import specc
+import specc.report
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
@@ -33,7 +38,7 @@ def assert_report_matches(text: str, twin_says) -> specc.Analysis:
     return analysis
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=60, deadline=None, suppress_health_check=SLOW)
 @given(graph_specs())
 def test_generated_twins_run_and_agree_with_the_generators_shapes(spec) -> None:
     # Passes without specc: the generator's shape rules and torch agree, and the wired twin runs at batch 3.
@@ -44,7 +49,7 @@ def test_generated_twins_run_and_agree_with_the_generators_shapes(spec) -> None:
     assert channels_last(out.shape) == built.total.output
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=50, deadline=None, suppress_health_check=SLOW)
 @given(graph_specs())
 def test_check_reports_the_twins_totals_and_output(spec) -> None:
     assert_report_matches(spec.text, twin(spec.input, spec.layers))
@@ -57,6 +62,24 @@ def test_check_reports_every_layer_like_the_twin(spec) -> None:
     analysis = assert_report_matches(spec.text, built)
     reported = [Figures(r.params, r.buffers, r.macs, tuple(r.output)) for r in analysis.layers]
     assert reported == list(built.layers)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=SLOW)
+@given(graph_specs())
+def test_json_report_wires_every_layer_like_the_description(spec) -> None:
+    # `inputs` names the layers read (["input"] for the network input), `block` the instance path or null.
+    analysis = specc.compile(spec.text, "generated.cnn")
+    assert analysis.ok, [f"{d.span.line}: {d.message}" for d in analysis.errors]
+    layers = json.loads(specc.report.render([analysis], "json"))["layers"]
+    index = {layer["name"]: i for i, layer in enumerate(layers)} | {"input": -1}
+    assert len(index) == len(layers) + 1, "layer names must be unique: inputs refer to them"
+    assert [tuple(index[name] for name in layer["inputs"]) for layer in layers] == \
+        [layer["inputs"] for layer in spec.layers]
+    for reported, described in zip(layers, spec.layers):
+        if described["block"] in (None, UNNAMED):
+            assert (reported["block"] is None) == (described["block"] is None), reported["name"]
+        else:
+            assert reported["block"] == described["block"], reported["name"]
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=SLOW)
