@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 Shape = tuple[int, ...]
-ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "leaky_relu", "silu", "swish", "hardswish", "gelu")
+ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "leaky_relu", "silu", "swish", "hardswish", "gelu", "softmax")
 NORMS = ("batchnorm", "layernorm", "instancenorm", "groupnorm")
 ALIASES = {"stride": "s", "padding": "p"}
 
@@ -135,6 +135,8 @@ def layer(kind: str, args: tuple, opts: dict, shapes: list[Shape]) -> dict:
         return _transposed(args, opts, shape)
     if kind in ("maxpool", "avgpool"):
         return _pool(kind, args, opts, shape)
+    if kind == "flatten":
+        return dict(kind="flatten", shape=(math.prod(shape),))
     if kind in ("globalavgpool", "globalmaxpool"):
         return dict(kind=kind, shape=(1, 1, shape[2]))
     if kind == "fc":
@@ -143,10 +145,13 @@ def layer(kind: str, args: tuple, opts: dict, shapes: list[Shape]) -> dict:
     if kind in ACTIVATIONS:
         return dict(kind="activation", function=kind, shape=shape)
     if kind in NORMS:
-        groups = args[0] if kind == "groupnorm" else None
-        if groups is not None and shape[-1] % groups:
+        groups = args[0] if kind == "groupnorm" else 1
+        if shape[-1] % groups:
             raise Invalid("groupnorm: groups must divide the channels")
-        return dict(kind=kind, groups=groups, shape=shape)
+        per_group = shape[0] * shape[1] * (1 if kind == "instancenorm" else shape[2] // groups)
+        if kind != "batchnorm" and per_group < 2:  # torch refuses to normalise a single value
+            raise Invalid(f"{kind} of one value")
+        return dict(kind=kind, groups=groups if kind == "groupnorm" else None, shape=shape)
     if kind == "dropout":
         return dict(kind="dropout", rate=args[0], shape=shape)
     if kind == "upsample":

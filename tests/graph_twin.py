@@ -82,6 +82,7 @@ def node_module(layer: dict, shape: tuple[int, ...]) -> nn.Module:
         pool = nn.MaxPool2d if kind == "maxpool" else nn.AvgPool2d
         return nn.Sequential(*pad, pool(layer["kernel"], layer["stride"], padding))
     simple = {
+        "flatten": lambda: nn.Flatten(1),
         "globalavgpool": lambda: nn.AdaptiveAvgPool2d(1),
         "globalmaxpool": lambda: nn.AdaptiveMaxPool2d(1),
         "fc": lambda: nn.Sequential(nn.Flatten(1), nn.Linear(math.prod(shape), layer["units"], layer["bias"]),
@@ -120,13 +121,15 @@ class Twin:
     total: Figures
 
 
-def twin(input_shape: tuple[int, ...], layers: list[dict] | tuple[dict, ...]) -> Twin:
+def twin(input_shape: tuple[int, ...], layers: list[dict] | tuple[dict, ...], device: str = "cpu") -> Twin:
+    """The twin of ``layers``; on device "meta" only shapes and counts are computed (fast for big nets)."""
     torch.manual_seed(0)
-    values = {-1: torch.zeros(channels_first(input_shape))}
+    values = {-1: torch.zeros(channels_first(input_shape), device=device)}
     modules, found = [], []
     for index, layer in enumerate(layers):
         xs = [values[i] for i in layer["inputs"]]
-        module = node_module(layer, channels_last(xs[0].shape)).eval()
+        with torch.device(device):
+            module = node_module(layer, channels_last(xs[0].shape)).eval()
         if isinstance(module, Merge):
             macs, out = 0, module(*xs)
         else:

@@ -26,6 +26,8 @@ import specc
 import specc.report
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+# One bug shrunk at a time: shrinking several distinct failures of big graphs takes minutes.
+GRAPHS = settings(deadline=None, suppress_health_check=SLOW, report_multiple_bugs=False)
 
 
 def assert_report_matches(text: str, twin_says) -> specc.Analysis:
@@ -38,7 +40,7 @@ def assert_report_matches(text: str, twin_says) -> specc.Analysis:
     return analysis
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=SLOW)
+@settings(GRAPHS, max_examples=60)
 @given(graph_specs())
 def test_generated_twins_run_and_agree_with_the_generators_shapes(spec) -> None:
     # Passes without specc: the generator's shape rules and torch agree, and the wired twin runs at batch 3.
@@ -49,13 +51,13 @@ def test_generated_twins_run_and_agree_with_the_generators_shapes(spec) -> None:
     assert channels_last(out.shape) == built.total.output
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=SLOW)
+@settings(GRAPHS, max_examples=50)
 @given(graph_specs())
 def test_check_reports_the_twins_totals_and_output(spec) -> None:
     assert_report_matches(spec.text, twin(spec.input, spec.layers))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=SLOW)
+@settings(GRAPHS, max_examples=100)
 @given(graph_specs())
 def test_check_reports_every_layer_like_the_twin(spec) -> None:
     built = twin(spec.input, spec.layers)
@@ -64,7 +66,7 @@ def test_check_reports_every_layer_like_the_twin(spec) -> None:
     assert reported == list(built.layers)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=SLOW)
+@settings(GRAPHS, max_examples=50)
 @given(graph_specs())
 def test_json_report_wires_every_layer_like_the_description(spec) -> None:
     # `inputs` names the layers read (["input"] for the network input), `block` the instance path or null.
@@ -82,7 +84,7 @@ def test_json_report_wires_every_layer_like_the_description(spec) -> None:
             assert reported["block"] == described["block"], reported["name"]
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=SLOW)
+@settings(GRAPHS, max_examples=50)
 @given(graph_specs())
 def test_built_module_has_the_twins_parameters_buffers_and_output(spec) -> None:
     built = twin(spec.input, spec.layers)

@@ -41,8 +41,9 @@ PUBLISHED = {
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_twin_reproduces_the_published_figures(name: str) -> None:
     build, shape, expected = PUBLISHED[name]
-    torch.manual_seed(0)
-    assert measure(build(), shape) == expected
+    with torch.device("meta"):  # shapes and counts only: no arithmetic needed
+        module = build()
+    assert measure(module, shape) == expected
 
 
 def test_the_lectures_bottleneck_saves_a_factor_of_ten_on_the_5x5_branch() -> None:
@@ -59,7 +60,8 @@ def test_the_courses_residual_blocks_on_the_notebooks_test_input() -> None:
 
 def test_the_courses_resnet50_matches_its_keras_summary() -> None:
     # Keras' "Total params: 23,600,006" counts the batchnorm moving statistics: 23,546,886 + 53,120.
-    figures = measure(CourseResNet50(), (64, 64, 3))
+    with torch.device("meta"):
+        figures = measure(CourseResNet50(), (64, 64, 3))
     assert (figures.params, figures.buffers, figures.output) == (23_546_886, 53_120, (6,))
     assert figures.params + figures.buffers == 23_600_006
 

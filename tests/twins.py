@@ -75,9 +75,17 @@ def count_macs(module: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
     return counter[0], out
 
 
+def device_of(module: nn.Module) -> torch.device:
+    return next(iter([*module.parameters(), *module.buffers()]), torch.empty(0)).device
+
+
 def measure(module: nn.Module, input_shape: tuple[int, ...], batch: int = 1) -> Figures:
-    """What torch says about ``module`` on a zero input of ``input_shape`` (channels last)."""
-    macs, out = count_macs(module, torch.zeros(channels_first(input_shape, batch)))
+    """What torch says about ``module`` on a zero input of ``input_shape`` (channels last).
+
+    A module built under ``torch.device("meta")`` is measured on meta tensors: the same shapes and
+    counts without the arithmetic, which keeps the big twins fast."""
+    x = torch.zeros(channels_first(input_shape, batch), device=device_of(module))
+    macs, out = count_macs(module, x)
     return Figures(count_params(module), count_buffers(module), macs, channels_last(out.shape))
 
 
