@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from twins import Figures, channels_first, channels_last, count_buffers, count_macs, count_params
+from twins import Figures, channels_first, channels_last, count_buffers, count_macs, count_params, single_threaded
 
 ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
                "swish": nn.SiLU, "hardswish": nn.Hardswish, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU,
@@ -123,6 +123,11 @@ class Twin:
 
 def twin(input_shape: tuple[int, ...], layers: list[dict] | tuple[dict, ...], device: str = "cpu") -> Twin:
     """The twin of ``layers``; on device "meta" only shapes and counts are computed (fast for big nets)."""
+    with single_threaded():
+        return _twin(input_shape, layers, device)
+
+
+def _twin(input_shape: tuple[int, ...], layers: list[dict] | tuple[dict, ...], device: str) -> Twin:
     torch.manual_seed(0)
     values = {-1: torch.zeros(channels_first(input_shape), device=device)}
     modules, found = [], []

@@ -20,7 +20,7 @@ from graph_lines import UNNAMED, Block, Graph, Line, Scope, expand
 from graph_strategies import graph_specs
 from graph_twin import Twin, twin
 from hypothesis import HealthCheck, given, settings
-from twins import Figures, channels_first, channels_last, count_buffers, count_params
+from twins import Figures, channels_first, channels_last, count_buffers, count_params, single_threaded
 
 import specc
 import specc.report
@@ -40,18 +40,18 @@ def assert_report_matches(text: str, twin_says) -> specc.Analysis:
     return analysis
 
 
-@settings(GRAPHS, max_examples=60)
+@settings(GRAPHS, max_examples=100)
 @given(graph_specs())
 def test_generated_twins_run_and_agree_with_the_generators_shapes(spec) -> None:
     # Passes without specc: the generator's shape rules and torch agree, and the wired twin runs at batch 3.
     built = twin(spec.input, spec.layers)
     assert [f.output for f in built.layers] == [layer["shape"] for layer in spec.layers]
-    with torch.no_grad():
+    with torch.no_grad(), single_threaded():
         out = built.module(torch.zeros(channels_first(spec.input, 3)))
     assert channels_last(out.shape) == built.total.output
 
 
-@settings(GRAPHS, max_examples=50)
+@settings(GRAPHS, max_examples=100)
 @given(graph_specs())
 def test_check_reports_the_twins_totals_and_output(spec) -> None:
     assert_report_matches(spec.text, twin(spec.input, spec.layers))
@@ -66,7 +66,7 @@ def test_check_reports_every_layer_like_the_twin(spec) -> None:
     assert reported == list(built.layers)
 
 
-@settings(GRAPHS, max_examples=50)
+@settings(GRAPHS, max_examples=60)
 @given(graph_specs())
 def test_json_report_wires_every_layer_like_the_description(spec) -> None:
     # `inputs` names the layers read (["input"] for the network input), `block` the instance path or null.
@@ -84,14 +84,14 @@ def test_json_report_wires_every_layer_like_the_description(spec) -> None:
             assert reported["block"] == described["block"], reported["name"]
 
 
-@settings(GRAPHS, max_examples=50)
+@settings(GRAPHS, max_examples=60)
 @given(graph_specs())
 def test_built_module_has_the_twins_parameters_buffers_and_output(spec) -> None:
     built = twin(spec.input, spec.layers)
     model = specc.build(spec.text)
     assert count_params(model) == built.total.params
     assert count_buffers(model) == built.total.buffers
-    with torch.no_grad():
+    with torch.no_grad(), single_threaded():
         out = model.eval()(torch.zeros(channels_first(spec.input, 2)))
     assert channels_last(out.shape) == built.total.output
 
