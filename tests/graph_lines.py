@@ -13,7 +13,6 @@ Values are kept as the tokens a user writes (``in.c*2``, ``x.c/4``, ``3x3``,
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
 
@@ -190,7 +189,3 @@ def argument(token: str, outer: Scope, graph: Graph) -> object:
     if token in outer.names or (token in outer.params and isinstance(outer.params[token], Reference)):
         return Reference(resolve(token, outer))
     return evaluate(token, outer, graph)
-
-
-def product(shape: Shape) -> int:
-    return math.prod(shape)

@@ -11,6 +11,7 @@ description. Valid by construction: every map stays at least 1 long.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -82,15 +83,8 @@ def rank_specs(draw) -> RankSpec:
     if tail in ("flatten", "fc"):
         if tail == "flatten":
             lines.append(tail)
-            layers.append(dict(kind=tail, shape=(_product(shape),)))
+            layers.append(dict(kind=tail, shape=(math.prod(shape),)))
         units = draw(st.integers(1, 5))
         lines.append(f"fc {units}")
         layers.append(dict(kind="fc", units=units, shape=(units,)))
     return RankSpec("\n".join(lines) + "\n", tuple(int(d) for d in lines[0].split()[1].split("x")), tuple(layers))
-
-
-def _product(shape: tuple[int, ...]) -> int:
-    total = 1
-    for n in shape:
-        total *= n
-    return total
