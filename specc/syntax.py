@@ -256,7 +256,7 @@ def _rejected_line(text: str, exc: lark.exceptions.UnexpectedInput, line: int) -
     """Where the line the parser rejected starts and ends (its \\n) in `text`,
     whose first line is line `line` of the spec."""
     at = getattr(exc, "pos_in_stream", None)
-    if at is None:  # an end-of-input token carries no position: count lines instead
+    if at is None or at < 0:  # an end-of-input error may carry no position: count lines instead
         at = 0
         for _ in range(max((getattr(exc, "line", line) or line) - line, 0)):
             at = text.index("\n", at) + 1

@@ -15,7 +15,19 @@ from __future__ import annotations
 
 from .diagnostics import Diagnostic, did_you_mean, error
 from .ir import Span
-from .syntax_nodes import BROKEN_OPEN, CLOSE, HEADER_SHAPE, OPEN, BlockDef, HeaderLine, Item, Param, Statement, Word
+from .syntax_nodes import (
+    BROKEN_CLOSE,
+    BROKEN_OPEN,
+    CLOSE,
+    HEADER_SHAPE,
+    OPEN,
+    BlockDef,
+    HeaderLine,
+    Item,
+    Param,
+    Statement,
+    Word,
+)
 
 HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
 
@@ -73,7 +85,7 @@ class _Reader:
         elif line.kind == BROKEN_OPEN:  # its header's error is reported already
             self.stack.append(_Frame(line, keep=False))
             self.waiting = self.stack[-1]
-        elif line.kind == CLOSE:
+        elif line.kind in (CLOSE, BROKEN_CLOSE):
             self._close(line)
         else:  # a `{` alone, with no header above it
             self.diagnostics.append(error("E002", "unexpected character '{'", line.span,
@@ -91,7 +103,8 @@ class _Reader:
 
     def _close(self, line: Word) -> None:
         if not self.stack:
-            self.diagnostics.append(_stray_close(line, self.closed))
+            if line.kind == CLOSE:  # a broken line's `}` is reported with its line's error
+                self.diagnostics.append(_stray_close(line, self.closed))
             return
         frame = self.stack.pop()
         self.closed = (frame, line.span)

@@ -303,3 +303,7 @@ def test_recovery_gives_the_same_result_whatever_its_chunk_size(monkeypatch) -> 
         results.append(parse(text))
     assert all(result == results[0] for result in results)
     assert [d.span.line for d in results[0][1]] == [2, 5, 8, 11, 15, 17]
+
+
+def test_a_broken_line_with_a_brace_and_no_block_is_one_diagnostic() -> None:
+    assert codes("input 8x8\nfc 10 softmax}\n} relu\n{ relu\n") == [("E002", 2, 14), ("E002", 3, 3), ("E002", 4, 3)]
