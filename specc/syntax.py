@@ -86,9 +86,10 @@ class _ToStatements(lark.Transformer):
             if type(child) is Option:
                 options.append(child)
                 end = child.value.span
-            else:
-                args.append(_value(child))
-                end = args[-1].span
+            else:  # (inlined _value: this loop runs for every argument of every line)
+                word = child if type(child) is Word else _word(child)
+                args.append(word)
+                end = word.span
         return Statement(label, keyword, tuple(args), tuple(options), _from_to((label or keyword).span, end))
 
     def param(self, children: list) -> Param:
