@@ -1,7 +1,7 @@
 """Parsed lines to top-level items: block headers, bodies and `}` lines become
 ``BlockDef`` values, and every structural mistake gets its own diagnostic.
 
-The grammar makes every item one line (specc/grammar/specc.lark), so the
+The grammar makes every item one line (grammar/specc.lark), so the
 structure of blocks is checked here, where each mistake can be named: a `}`
 that closes nothing (E003), a block never closed (E004), a block inside a block
 (E005), a header without `{` (E006), a bad parameter list (E007), a parameter
