@@ -12,7 +12,6 @@ No torch.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from .syntax_blocks import assemble
 from .syntax_nodes import CLOSE, OPEN, BlockDef, Expr, HeaderLine, Item, Option, Param, Statement, Value, Word
 
 __all__ = ["BlockDef", "Expr", "Item", "Option", "Param", "Statement", "Value", "Word",
-           "decode", "grammar_path", "lines", "parse", "parser"]
+           "decode", "grammar_path", "grammar_sha256", "lines", "parse", "parser", "tables_source"]
 
 
 def grammar_path() -> Path:
@@ -87,9 +86,10 @@ class _ToStatements(lark.Transformer):
             if type(child) is Option:
                 options.append(child)
                 end = child.value.span
-            else:
-                args.append(_value(child))
-                end = args[-1].span
+            else:  # (inlined _value: this loop runs for every argument of every line)
+                word = child if type(child) is Word else _word(child)
+                args.append(word)
+                end = word.span
         return Statement(label, keyword, tuple(args), tuple(options), _from_to((label or keyword).span, end))
 
     def param(self, children: list) -> Param:
@@ -201,51 +201,65 @@ def parse(text: str) -> tuple[list[Item], list[Diagnostic]]:
     return items, diagnostics
 
 
+# Lines per parse while recovering: a rejected line costs a second parse of at
+# most this many lines before it, and each parse call a fixed ~30 µs.
+_CHUNK = 20
+
+
 def _recover(text: str) -> tuple[list, list[Diagnostic]]:
-    """Parse again around the lines that do not parse, one diagnostic each.
+    """Parse again, in chunks of lines, around the lines that do not parse.
 
     Every item of the grammar is one line, so the lines before the one where the
-    parser stopped parse on their own; the broken line is skipped (keeping its
-    braces, so that the block structure around it survives) and parsing resumes
-    on the next line."""
+    parser stopped parse on their own; the rejected line gets one diagnostic and
+    is skipped (keeping its braces, so that the block structure around it
+    survives), and parsing resumes on the next line."""
     from .syntax_errors import broken_markers, syntax_error
 
     found: list = []
     diagnostics: list[Diagnostic] = []
-    offset, rest = 0, text
-    while rest:
+    pos, line = 0, 1  # where the text still to parse starts, and its line number
+    while pos < len(text):
+        chunk = text[pos : _after_lines(text, pos, _CHUNK)]
         try:
-            found += _moved(parser().parse(rest), offset)
-            break
+            found += _parse_from(chunk, line)
+            pos, line = pos + len(chunk), line + chunk.count("\n")
         except lark.exceptions.UnexpectedInput as exc:
-            bad = min(max(getattr(exc, "line", 1) or 1, 1), rest.count("\n"))
-            start = _line_start(rest, bad)
-            end = rest.index("\n", start)
+            start, end = _rejected_line(chunk, exc, line)
             if start:
-                found += _moved(parser().parse(rest[:start]), offset)
-            diagnostics.append(syntax_error(exc, rest[start:end], offset + bad))
-            found += broken_markers(rest[start:end], offset + bad)
-            rest, offset = rest[end + 1 :], offset + bad
+                found += _parse_from(chunk[:start], line)
+            number = line + chunk.count("\n", 0, start)
+            diagnostics.append(syntax_error(exc, chunk[start:end], number))
+            found += broken_markers(chunk[start:end], number)
+            pos, line = pos + end + 1, number + 1
     return found, diagnostics
 
 
-def _line_start(text: str, line: int) -> int:
-    """Where line `line` (1-based) of a text starts."""
-    start = 0
-    for _ in range(line - 1):
-        start = text.index("\n", start) + 1
-    return start
+def _after_lines(text: str, pos: int, count: int) -> int:
+    """Where the line `count` lines after the one starting at `pos` starts (or the end)."""
+    for _ in range(count):
+        pos = text.find("\n", pos) + 1
+        if not pos:
+            return len(text)
+    return pos
 
 
-def _moved(value, lines: int):
-    """A parsed value moved down by `lines` lines (it was parsed from a later slice)."""
-    if not lines:
-        return value
-    if isinstance(value, Span):
-        return Span(value.line + lines, value.column, value.end_line + lines, value.end_column)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_moved(v, lines) for v in value)
-    if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{f.name: _moved(getattr(value, f.name), lines)
-                                             for f in dataclasses.fields(value)})
-    return value
+def _parse_from(text: str, line: int) -> list:
+    """Parse a text that starts at line `line` of the spec: spans and errors then
+    carry the spec's own line numbers (the lexer counts lines from `line`)."""
+    if line == 1:
+        return parser().parse(text)
+    interactive = parser().parse_interactive(text)
+    interactive.lexer_thread.state.line_ctr.line = line
+    return interactive.resume_parse()
+
+
+def _rejected_line(text: str, exc: lark.exceptions.UnexpectedInput, line: int) -> tuple[int, int]:
+    """Where the line the parser rejected starts and ends (its \\n) in `text`,
+    whose first line is line `line` of the spec."""
+    at = getattr(exc, "pos_in_stream", None)
+    if at is None or at < 0:  # an end-of-input error may carry no position: count lines instead
+        at = 0
+        for _ in range(max((getattr(exc, "line", line) or line) - line, 0)):
+            at = text.index("\n", at) + 1
+    at = min(at, len(text) - 1)
+    return text.rfind("\n", 0, at) + 1, text.index("\n", at)

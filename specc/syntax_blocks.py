@@ -1,7 +1,7 @@
 """Parsed lines to top-level items: block headers, bodies and `}` lines become
 ``BlockDef`` values, and every structural mistake gets its own diagnostic.
 
-The grammar makes every item one line (specc/grammar/specc.lark), so the
+The grammar makes every item one line (grammar/specc.lark), so the
 structure of blocks is checked here, where each mistake can be named: a `}`
 that closes nothing (E003), a block never closed (E004), a block inside a block
 (E005), a header without `{` (E006), a bad parameter list (E007), a parameter
@@ -15,7 +15,19 @@ from __future__ import annotations
 
 from .diagnostics import Diagnostic, did_you_mean, error
 from .ir import Span
-from .syntax_nodes import BROKEN_OPEN, CLOSE, HEADER_SHAPE, OPEN, BlockDef, HeaderLine, Item, Param, Statement, Word
+from .syntax_nodes import (
+    BROKEN_CLOSE,
+    BROKEN_OPEN,
+    CLOSE,
+    HEADER_SHAPE,
+    OPEN,
+    BlockDef,
+    HeaderLine,
+    Item,
+    Param,
+    Statement,
+    Word,
+)
 
 HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
 
@@ -41,43 +53,77 @@ class _Frame:
 def assemble(lines: list, diagnostics: list[Diagnostic], last_line: int) -> list[Item]:
     """The parser's lines (Statement, HeaderLine, marker Words) to top-level items;
     appends a diagnostic for every structural mistake."""
-    items: list[Item] = []
-    stack: list[_Frame] = []
-    waiting: _Frame | None = None  # a header without `{`: the next line may be a lone `{`
-    closed: tuple[_Frame, Span] | None = None
+    reader = _Reader(diagnostics)
     for line in lines:
-        if waiting is not None:
-            if type(line) is Word and line.kind == OPEN:
-                _brace_on_own_line(waiting, line, diagnostics)
-                waiting = None
-                continue
-            _missing_brace(waiting, diagnostics)
-            waiting = None
+        reader.read(line)
+    return reader.finish(last_line)
+
+
+class _Reader:
+    """The state while reading lines: top-level items so far, the open blocks,
+    a header still waiting for its `{`, the block closed last."""
+
+    __slots__ = ("diagnostics", "items", "stack", "waiting", "closed")
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        self.items: list[Item] = []
+        self.stack: list[_Frame] = []
+        self.waiting: _Frame | None = None  # a header without `{`: the next line may be a lone `{`
+        self.closed: tuple[_Frame, Span] | None = None
+
+    def read(self, line: Statement | HeaderLine | Word) -> None:
+        if self.waiting is not None and self._brace_after_header(line):
+            return
         if type(line) is Statement:
             if line.label is not None and line.label.kind != "name":
-                line = _without_dotted_label(line, diagnostics)
-            (stack[-1].body if stack else items).append(line)
+                line = _without_dotted_label(line, self.diagnostics)
+            (self.stack[-1].body if self.stack else self.items).append(line)
         elif type(line) is HeaderLine:
-            stack.append(_open(line, stack, diagnostics))
-            waiting = stack[-1] if line.brace is None else None
+            self.stack.append(_open(line, self.stack, self.diagnostics))
+            self.waiting = self.stack[-1] if line.brace is None else None
         elif line.kind == BROKEN_OPEN:  # its header's error is reported already
-            stack.append(_Frame(line, keep=False))
-            waiting = stack[-1]
-        elif line.kind == CLOSE:
-            if stack:
-                closed = (stack[-1], line.span)
-                _close(stack, line.span, items)
-            else:
-                diagnostics.append(_stray_close(line, closed))
+            self.stack.append(_Frame(line, keep=False))
+            self.waiting = self.stack[-1]
+        elif line.kind in (CLOSE, BROKEN_CLOSE):
+            self._close(line)
         else:  # a `{` alone, with no header above it
-            diagnostics.append(error("E002", "unexpected character '{'", line.span,
-                                     f"a `{{` ends a block header line: `{HEADER_SHAPE}`"))
-    if waiting is not None:
-        _missing_brace(waiting, diagnostics)
-    for frame in stack:
-        diagnostics.append(error("E004", f"{frame.name()} is never closed: the file ends at line {last_line} "
-                                 "without its `}`", frame.span(), "end the block with `}` on a line of its own"))
-    return items
+            self.diagnostics.append(error("E002", "unexpected character '{'", line.span,
+                                          f"a `{{` ends a block header line: `{HEADER_SHAPE}`"))
+
+    def _brace_after_header(self, line: Statement | HeaderLine | Word) -> bool:
+        """Whether `line` is the waiting header's `{`, alone on the next line (E006
+        either way: `{` belongs at the end of the header line)."""
+        frame, self.waiting = self.waiting, None
+        if type(line) is Word and line.kind == OPEN:
+            _brace_on_own_line(frame, line, self.diagnostics)
+            return True
+        _missing_brace(frame, self.diagnostics)
+        return False
+
+    def _close(self, line: Word) -> None:
+        if not self.stack:
+            if line.kind == CLOSE:  # a broken line's `}` is reported with its line's error
+                self.diagnostics.append(_stray_close(line, self.closed))
+            return
+        frame = self.stack.pop()
+        self.closed = (frame, line.span)
+        if not frame.keep:
+            return
+        header = frame.header
+        block = BlockDef(header.keyword, header.name, header.params or (), tuple(frame.body), frame.span(), line.span)
+        found = self.stack[-1].nested if self.stack else self.items
+        found.append(block)
+        found.extend(frame.nested)
+
+    def finish(self, last_line: int) -> list[Item]:
+        if self.waiting is not None:
+            _missing_brace(self.waiting, self.diagnostics)
+        for frame in self.stack:
+            self.diagnostics.append(error("E004", f"{frame.name()} is never closed: the file ends at line "
+                                          f"{last_line} without its `}}`", frame.span(),
+                                          "end the block with `}` on a line of its own"))
+        return self.items
 
 
 def _header_span(header: HeaderLine | Word) -> Span:
@@ -115,6 +161,7 @@ def _open(header: HeaderLine, stack: list[_Frame], diagnostics: list[Diagnostic]
 def _check_params(params: tuple[Param, ...], diagnostics: list[Diagnostic]) -> None:
     seen: set[str] = set()
     defaulted: Param | None = None
+    reordered = False  # one diagnostic for the order, however many parameters are out of it
     for param in params:
         if param.name.text in seen:
             diagnostics.append(error("E007", f"parameter `{param.name.text}` is listed twice", param.name.span,
@@ -122,24 +169,14 @@ def _check_params(params: tuple[Param, ...], diagnostics: list[Diagnostic]) -> N
         seen.add(param.name.text)
         if param.default is not None:
             defaulted = defaulted or param
-        elif defaulted is not None:
+        elif defaulted is not None and not reordered:
+            reordered = True
             message = (f"parameter `{param.name.text}` has no default but follows `{defaulted.name.text}`, "
                        "which has one")
             order = [p for p in params if p.default is None] + [p for p in params if p.default is not None]
             written = ", ".join(p.name.text + (f"={p.default.text}" if p.default else "") for p in order)
             diagnostics.append(error("E008", message, param.name.span,
                                      f"parameters with a default come last: `({written})`"))
-
-
-def _close(stack: list[_Frame], end: Span, items: list[Item]) -> None:
-    frame = stack.pop()
-    if not frame.keep:
-        return
-    header = frame.header
-    block = BlockDef(header.keyword, header.name, header.params or (), tuple(frame.body), frame.span(), end)
-    found = stack[-1].nested if stack else items
-    found.append(block)
-    found.extend(frame.nested)
 
 
 def _stray_close(line: Word, closed: tuple[_Frame, Span] | None) -> Diagnostic:

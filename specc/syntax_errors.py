@@ -12,10 +12,12 @@ import lark
 
 from .diagnostics import Diagnostic, error
 from .ir import Span
-from .syntax_nodes import BROKEN_OPEN, CLOSE, HEADER_SHAPE, Word
+from .syntax_nodes import BROKEN_CLOSE, BROKEN_OPEN, HEADER_SHAPE, Word
 
-# A line that starts like a block header: `block NAME(`, maybe after a label.
+# A line that starts like a block header: `block NAME(`, maybe after a label;
+# and one shaped like a header whatever its keyword: `WORD NAME(` or `WORD NAME {`.
 _HEADER = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?block(?=[\s(])")
+_HEADER_SHAPE = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*[({]")
 # Single-character tokens reported as characters, as they were before they were tokens.
 _PUNCTUATION = set("(),{}*/")
 HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
@@ -90,14 +92,16 @@ def _char_help(char: str, line: str) -> str | None:
 
 def broken_markers(line: str, number: int) -> list[Word]:
     """The braces a rejected line still contributes: a `}` it starts with closes a
-    block, and a `{` it ends with (or a header without one) opens a block, which is
-    then dropped, so that the lines around it keep their places."""
+    block, and a header (shaped like one and ending with `{`, or starting with
+    `block`) opens a block, which is then dropped, so that the lines around it
+    keep their places."""
     code = line.split("#", 1)[0]
     braces = [(i, c) for i, c in enumerate(code) if c in "{}"]
     markers = []
     if braces and braces[0][1] == "}":
-        markers.append(Word("}", "}", CLOSE, Span.at(number, braces[0][0] + 1)))
-    if (braces and braces[-1][1] == "{") or (not braces and _HEADER.match(code)):
+        markers.append(Word("}", "}", BROKEN_CLOSE, Span.at(number, braces[0][0] + 1)))
+        code = " " * (braces[0][0] + 1) + code[braces[0][0] + 1 :]  # what follows the `}`
+    if (braces and braces[-1][1] == "{" and _HEADER_SHAPE.match(code)) or (not braces and _HEADER.match(code)):
         indent = len(code) - len(code.lstrip())
         text = code.strip()
         markers.append(Word(text, text, BROKEN_OPEN, Span.at(number, indent + 1, max(len(text), 1))))

@@ -102,3 +102,4 @@ HEADER_SHAPE = "block NAME(PARAMS) {"
 CLOSE = "close"  # a `}` line
 OPEN = "open"  # a `{` alone on its line
 BROKEN_OPEN = "broken-open"  # a line that did not parse but opens a block (its header)
+BROKEN_CLOSE = "broken-close"  # a line that did not parse but starts with `}`

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from snapshot_syntax import ROOT, SNAPSHOT, corpus, parsed
 
+from specc import syntax
 from specc.diagnostics import CODES
 from specc.ir import Span
 from specc.syntax import BlockDef, Expr, Param, Statement, Word, parse
@@ -285,3 +286,87 @@ def test_any_mix_of_lines_gives_items_and_diagnostics_never_an_exception(lines: 
         assert isinstance(item, (Statement, BlockDef))
         assert item.label is None or item.label.kind == "name" if isinstance(item, Statement) else \
             item.keyword.text == "block"
+
+
+def test_parameter_order_is_one_diagnostic_and_duplicates_are_still_found() -> None:
+    assert codes("block b(f=1, g, h, g) {\n}\n") == [("E008", 1, 14), ("E007", 1, 20)]
+
+
+def test_recovery_gives_the_same_result_whatever_its_chunk_size(monkeypatch) -> None:
+    # specc.syntax re-parses a broken text in chunks of lines: their boundaries
+    # (inside a block, next to a broken line) must change nothing.
+    text = ("input 8x8\nconv 4 3,3\nblock b(f) {\n conv f 3\n relu;\n fc 2\n}\nblock c(,) {\n relu\n}\n"
+            "maxpool (2)\nx: b 4\nblock d() {\n relu\n} y\nfc 10\n}\n")
+    results = []
+    for size in (1, 2, 3, 5, 100):
+        monkeypatch.setattr(syntax, "_CHUNK", size)
+        results.append(parse(text))
+    assert all(result == results[0] for result in results)
+    assert [d.span.line for d in results[0][1]] == [2, 5, 8, 11, 15, 17]
+
+
+def test_a_broken_line_with_a_brace_and_no_block_is_one_diagnostic() -> None:
+    assert codes("input 8x8\nfc 10 softmax}\n} relu\n{ relu\n") == [("E002", 2, 14), ("E002", 3, 3), ("E002", 4, 3)]
+
+
+RESNET50 = """\
+model resnet50
+input 224x224x3
+
+block identity_block(f1, f2, f3, f=3) {
+        conv f1 1x1 bias=false
+        batchnorm
+        relu
+        conv f2 f p=same bias=false
+        batchnorm
+        relu
+        conv f3 1x1 bias=false
+        batchnorm
+        add in                              # in = the block's input
+        relu
+}
+
+block convolutional_block(f1, f2, f3, s=2, f=3) {   # shapes change: project the shortcut
+        conv f1 1x1 bias=false
+        batchnorm
+        relu
+        conv f2 f s=s p=same bias=false
+        batchnorm
+        relu
+        conv f3 1x1 bias=false
+main:   batchnorm
+        conv f3 1x1 s=s bias=false from=in          # the shortcut
+        batchnorm
+        add main
+        relu
+}
+
+stem:   conv 64 7x7 s=2 p=3 bias=false
+        batchnorm
+        relu
+        maxpool 3x3 s=2 p=1
+layer1: convolutional_block 64 64 256 s=1
+        identity_block 64 64 256 repeat=2
+layer2: convolutional_block 128 128 512
+        identity_block 128 128 512 repeat=3
+layer3: convolutional_block 256 256 1024
+        identity_block 256 256 1024 repeat=5
+layer4: convolutional_block 512 512 2048
+        identity_block 512 512 2048 repeat=2
+        globalavgpool
+        fc 1000 softmax
+"""
+
+
+def test_the_contracts_resnet50_parses_without_a_diagnostic() -> None:
+    # /work/shared/spec-graphs.md §7, the reference example of the graph contract.
+    items, diagnostics = parse(RESNET50)
+    assert diagnostics == []
+    blocks = [i for i in items if isinstance(i, BlockDef)]
+    assert [(b.name.text, len(b.params), len(b.body)) for b in blocks] == [("identity_block", 4, 10),
+                                                                           ("convolutional_block", 5, 12)]
+    shortcut = blocks[1].body[8]
+    assert shortcut.options[-1].name.text == "from" and shortcut.options[-1].value.value == "in"
+    calls = [i for i in items if isinstance(i, Statement)][6:]
+    assert [c.label.text for c in calls if c.label] == ["layer1", "layer2", "layer3", "layer4"]
+    assert [o.value.value for c in calls for o in c.options if o.name.text == "repeat"] == [2, 3, 5, 2]
