@@ -20,9 +20,13 @@ from .rules import apply_suppressions, lint
 from .syntax import decode, parse
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Analysis:
-    """Everything `specc check` knows about one spec."""
+    """Everything `specc check` knows about one spec.
+
+    It prints as the `specc check` table and renders as HTML in Jupyter
+    (the views live in :mod:`specc.display`); ``to_dict()`` is the JSON report.
+    """
 
     path: str
     source: str
@@ -46,6 +50,32 @@ class Analysis:
     @property
     def output(self):
         return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
+
+    def to_dict(self) -> dict:
+        """This spec's object of the JSON report (`specc check --format json`)."""
+        from .report.jsonfmt import analysis_json
+
+        return analysis_json(self)
+
+    def __str__(self) -> str:
+        from . import display
+
+        return display.text(self)
+
+    def __repr__(self) -> str:  # the dataclass's own repr dumps every layer: thousands of characters
+        from . import display
+
+        return display.summary(self)
+
+    def _repr_html_(self) -> str:
+        from . import display
+
+        return display.html(self)
+
+    def _repr_markdown_(self) -> str:
+        from . import display
+
+        return display.markdown(self)
 
 
 def default_name(path: str) -> str:
