@@ -17,6 +17,7 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(tmp_path: Path) -
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "specc/grammar/specc.lark" in names
+        assert "specc/py.typed" in names  # type checkers read the library's hints
         assert any(name.endswith("entry_points.txt") for name in names)
         archive.extractall(tmp_path / "site")
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import specc, specc.syntax;"
