@@ -1,4 +1,4 @@
-"""The command line: `specc check | compile | train | export | rules | rule | schema`.
+"""The command line: `specc check | compile | train | export | rules | rule | schema | server`.
 
 Each command lives in specc/commands/<name>.py with ``add(subparsers)`` and
 ``run(args) -> int``; those modules import nothing heavy at module level, so
@@ -15,7 +15,7 @@ import sys
 from . import __version__
 from .errors import SpeccError, SpecCheckError
 
-COMMANDS = ("check", "compile", "train", "export", "rules", "schema")
+COMMANDS = ("check", "compile", "train", "export", "rules", "schema", "server")
 
 
 def parser() -> argparse.ArgumentParser:
