@@ -21,6 +21,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes or prefixes to silence")
     p.add_argument("--quiet", "-q", action="store_true", help="text format: diagnostics only, no tables")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour text output")
+    p.add_argument("--watch", "-w", action="store_true", help="check again whenever a file changes (Ctrl-C stops)")
     p.set_defaults(run=run)
 
 
@@ -49,13 +50,23 @@ def analyse(files: list[str], args: argparse.Namespace) -> list:
     return [read(name, select=args.select, ignore=args.ignore, origin="--{key}") for name in files]
 
 
-def run(args: argparse.Namespace) -> int:
+def report(args: argparse.Namespace) -> tuple[str, int]:
+    """The rendered report and the exit status for the paths as they are now."""
     from ..report import render
 
     analyses = analyse(expand(args.paths), args)
     color = {"always": True, "never": False}.get(args.color)
     output = render(analyses, args.format, quiet=args.quiet, color=color)
-    status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+    return output, 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.watch:
+        from ..watch import watch
+
+        expand(args.paths)  # a mistyped path is refused now, not watched
+        return watch(args.paths, lambda: report(args)[0])
+    output, status = report(args)
     try:
         if output:
             print(output, flush=True)
