@@ -59,18 +59,25 @@ def _source_line(d: Diagnostic, lines: list[str]) -> str | None:
     return lines[d.span.line - 1].strip() if 1 <= d.span.line <= len(lines) else None
 
 
+def columns(a: Analysis) -> tuple[tuple[str, ...], list[tuple[str, ...]], set[int]]:
+    """The text table's header, cells and right-aligned columns, with its inputs column where the spec branches."""
+    header, rows, right = report.HEADER, [report._row(r) for r in a.layers], report.RIGHT
+    branches = getattr(report, "branches", None)  # the graph report's "Connected to" column
+    if branches is not None and branches(a):
+        header = (*header[:2], "inputs", *header[2:])
+        rows = [(*row[:2], ", ".join(r.layer.inputs), *row[2:]) for row, r in zip(rows, a.layers)]
+        right = {i + 1 for i in right}
+    return header, rows, right
+
+
 # ----------------------------------------------------------------------- HTML
 
 def _html_table(a: Analysis) -> list[str]:
-    head = "".join(f'<th title="{escape(TITLES[h])}">{h}</th>' if h in TITLES else f"<th>{h}</th>"
-                   for h in report.HEADER)
-    rows = []
-    for r in a.layers:
-        cells = report._row(r)
-        rows.append("<tr>" + "".join(
-            f'<td style="text-align:{"right" if i in report.RIGHT else "left"}">{escape(c)}</td>'
-            for i, c in enumerate(cells)) + "</tr>")
-    return ["<table>", f"<thead><tr>{head}</tr></thead>", "<tbody>", *rows, "</tbody>", "</table>"]
+    header, rows, right = columns(a)
+    head = "".join(f'<th title="{escape(TITLES[h])}">{h}</th>' if h in TITLES else f"<th>{h}</th>" for h in header)
+    body = ["<tr>" + "".join(f'<td style="text-align:{"right" if i in right else "left"}">{escape(c)}</td>'
+                             for i, c in enumerate(cells)) + "</tr>" for cells in rows]
+    return ["<table>", f"<thead><tr>{head}</tr></thead>", "<tbody>", *body, "</tbody>", "</table>"]
 
 
 def _html_diagnostic(d: Diagnostic, path: str, lines: list[str]) -> str:
@@ -115,9 +122,10 @@ def markdown(a: Analysis) -> str:
     """The check table as a GitHub-flavoured Markdown table, totals and diagnostics as lists."""
     out = [f"**{_title(a)}**", ""]
     if a.layers:
-        out.append("| " + " | ".join(report.HEADER) + " |")
-        out.append("|" + "|".join("---:" if i in report.RIGHT else "---" for i in range(len(report.HEADER))) + "|")
-        out += ["| " + " | ".join(_cell(c) for c in report._row(r)) + " |" for r in a.layers]
+        header, rows, right = columns(a)
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|")
+        out += ["| " + " | ".join(_cell(c) for c in cells) + " |" for cells in rows]
         out += ["", "```", *report.totals(a), "```", ""]
     lines = source_lines(a.source)
     for d in a.diagnostics:

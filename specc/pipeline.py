@@ -47,10 +47,6 @@ class Analysis:
     def ok(self) -> bool:
         return not self.errors
 
-    @property
-    def output(self):
-        return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
-
     def to_dict(self) -> dict:
         """This spec's object of the JSON report (`specc check --format json`)."""
         from .report.jsonfmt import analysis_json
@@ -76,6 +72,10 @@ class Analysis:
         from . import display
 
         return display.markdown(self)
+
+    @property
+    def output(self):
+        return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
 
 
 def default_name(path: str) -> str:

@@ -49,7 +49,8 @@ def complete(analysis: Analysis, line: int, character: int) -> list[types.Comple
     keyword = lower.KEYWORD_ALIASES.get(words[0], words[0])
     if "=" in typing:
         return _values(lines, line, analysis, keyword, typing.split("=", 1)[0])
-    if keyword in MERGES:
+    form = lower.STATEMENTS.get(keyword)
+    if keyword in MERGES or getattr(form, "merge", False):  # a merge's arguments are the layers it merges
         return _references(lines, line, analysis)
     block = next((b for b in scan.blocks(lines) if b.place.name == keyword), None)
     if block is not None:
@@ -86,6 +87,8 @@ def _options(keyword: str, written: Iterable[str]) -> list[types.CompletionItem]
     items = [_item(f"{name}=", Kind.Property, None) for name in form.options if name not in given]
     items += [_item(f"{alias}=", Kind.Property, f"= {target}=") for alias, target in form.aliases.items()
               if target in form.options and target not in given]
+    if getattr(form, "node", None) is not None and "from" not in given:  # a layer may read another: from=REF
+        items.append(_item("from=", Kind.Property, "the layer this one reads (default: the line above)"))
     if form.bare_activation and "activation" not in given:
         items += [_item(fn, Kind.EnumMember, "activation") for fn in ACTIVATIONS]
     return items
