@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .diagnostics import did_you_mean
+from .errors import SpeccError
 from .pipeline import Analysis
 from .source import Spec, is_path, read_ok
 
@@ -51,6 +52,9 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     from .train.sources import lent
 
     _refuse_unknown("train", hyperparameters, HYPERPARAMETERS)
+    if data is None and resume is None:
+        raise SpeccError("specc.train needs data: `digits`, `synthetic`, an .npz/.h5 file, a folder of class "
+                         "folders, or arrays (x, y) / (x, y, x_val, y_val)", 2)
     arrays = isinstance(data, (tuple, list))
     with _spec_file(spec) as path, (lent(data) if arrays else nullcontext(data)) as source:
         request = Request(path, None if source is None else os.fspath(source), _path(out), _path(resume),
@@ -100,12 +104,20 @@ def _run_dir(run: Any) -> Path:
     return Path(run_dir) if run_dir is not None else Path(run)
 
 
+def _is_own_file(analysis: Analysis) -> bool:
+    """Whether the Analysis was read from a file that still holds exactly its text."""
+    try:
+        return Path(analysis.path).read_text(encoding="utf-8") == analysis.source
+    except (OSError, UnicodeDecodeError):  # `<string>`, a removed file, not text: write it out instead
+        return False
+
+
 @contextmanager
 def _spec_file(spec: Spec | Analysis) -> Iterator[Path]:
     """A file holding the spec: the user's own file, else a temporary `<model>.cnn` (the run keeps a copy)."""
     if isinstance(spec, Analysis):
         analysis = spec
-        if Path(spec.path).is_file() and Path(spec.path).read_text(encoding="utf-8") == spec.source:
+        if _is_own_file(spec):
             yield Path(spec.path)
             return
     elif is_path(spec):

@@ -45,12 +45,6 @@ def summary(a: Analysis) -> str:
             f"{report.num(a.totals.params)} params, {verdict(a)}>")
 
 
-def _title(a: Analysis) -> str:
-    if a.model is None or a.model.input is None:
-        return a.path
-    return f"{a.model.name} ({a.path}): input {report.shape(a.model.input)}"
-
-
 def _where(d: Diagnostic, path: str) -> str:
     return f"{path}:{d.span.line}:{d.span.column}"
 
@@ -94,7 +88,7 @@ def _html_diagnostic(d: Diagnostic, path: str, lines: list[str]) -> str:
 
 def html(a: Analysis) -> str:
     """The check table, totals and diagnostics as one HTML fragment (Jupyter's rich display)."""
-    out = ['<div class="specc-analysis">', f"<p><b>{escape(_title(a))}</b></p>"]
+    out = ['<div class="specc-analysis">', f"<p><b>{escape(report._title(a))}</b></p>"]
     if a.layers:
         out += _html_table(a)
         out += ["<pre>" + escape("\n".join(report.totals(a))) + "</pre>"]
@@ -120,7 +114,7 @@ def _md_code(value: str) -> str:
 
 def markdown(a: Analysis) -> str:
     """The check table as a GitHub-flavoured Markdown table, totals and diagnostics as lists."""
-    out = [f"**{_title(a)}**", ""]
+    out = [f"**{report._title(a)}**", ""]
     if a.layers:
         header, rows, right = columns(a)
         out.append("| " + " | ".join(header) + " |")

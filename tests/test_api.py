@@ -64,6 +64,13 @@ def test_float_images_and_flat_labels_hold_out_a_validation_share(tmp_path: Path
     assert config["data"]["val_samples"] == 150 and config["data"]["scaling"] == "float32 used as is"
 
 
+def test_an_analysis_of_a_file_trains_from_that_file(tmp_path: Path, digits) -> None:
+    spec = tmp_path / "tiny.cnn"
+    spec.write_text(SPEC)
+    result = specc.train(specc.check(spec), digits, out=tmp_path / "run", epochs=1, threads=1, quiet=True)
+    assert json.loads((result.run_dir / "config.json").read_text())["spec"] == str(spec)
+
+
 def test_export_of_a_run_is_verified(tmp_path: Path, digits) -> None:
     x, y = digits
     result = specc.train(SPEC, (x, y), out=tmp_path / "run", epochs=1, threads=1, quiet=True)
@@ -84,6 +91,8 @@ def test_mistakes_are_refused_before_training(tmp_path: Path, digits) -> None:
         specc.train(SPEC, (x.astype(np.int64), y))
     with pytest.raises(SpeccError, match=r"images are 8x8x3 but the spec's input is 8x8x1 \(line 2\)"):
         specc.train(SPEC, (np.repeat(x, 3, axis=3), y), out=tmp_path / "run")
+    with pytest.raises(SpeccError, match="specc.train needs data"):
+        specc.train(SPEC)
     with pytest.raises(specc.SpecCheckError, match="not training"):
         specc.train("input 8x8x1\ncovn 4 3x3\n", (x, y))
     assert sources._LENT == {} and not (tmp_path / "run").exists()

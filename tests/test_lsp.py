@@ -14,6 +14,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from specc import check
+
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "specc", "server"])
 LENET = "input 32x32x3\nconv1: conv 8 5x5 relu      # -> 28x28x8 😋\nmaxpool 2x2\nfc 10 softmax\n"
 # A branching spec as ../shared/spec-graphs.md writes them: today's checker rejects its statements,
@@ -129,6 +131,32 @@ async def test_completion_of_statements_options_labels_and_blocks(client: Langua
     operands = await labels(4, 12)  # `add ` inside the block: its labels above, and `in`
     assert {"main", "in"} <= set(operands) and "stem" not in operands
     assert set(await labels(8, 29)) == {"f1=", "f2=", "f="}  # a block call: the block's parameters
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_tool_specc_chooses_the_rules_as_on_the_command_line(client: LanguageClient, tmp_path) -> None:
+    linear = "input 8x8x1\nconv 4 3x3\nfc 10\n"  # W103: no activation anywhere
+    quiet, broken = tmp_path / "quiet", tmp_path / "broken"
+    for folder, table in ((quiet, 'ignore = ["W103"]'), (broken, 'select = ["W999"]')):
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text(f"[tool.specc]\n{table}\n")
+    assert [d.code for d in check(linear).diagnostics] == ["W103"]
+
+    uri = (quiet / "net.cnn").as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "cnn", 1, linear)))
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert not client.diagnostics[uri]
+
+    uri = (broken / "net.cnn").as_uri()  # a bad table: said once, and the defaults lint meanwhile
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "cnn", 1, linear)))
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    assert [d.code for d in client.diagnostics[uri]] == ["W103"]
+    change = types.TextDocumentContentChangeWholeDocument(text=linear + "# more\n")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(version=2, uri=uri), [change]))
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    told = [m.message for m in client.messages if "W999" in m.message]
+    assert len(told) == 1 and "unknown rule `W999`" in told[0]
 
 
 def test_the_server_names_the_extra_when_pygls_is_missing() -> None:

@@ -39,6 +39,7 @@ class SpeccServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("specc", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.checked: dict[str, Checked] = {}
+        self.told: set[str] = set()  # configuration problems already shown, so that typing does not repeat them
 
     def analysis(self, uri: str) -> tuple[Analysis, TextDocument]:
         """The Analysis of a document's current text (checked again only if the text changed)."""
@@ -53,8 +54,10 @@ class SpeccServer(LanguageServer):
         path = doc.path or doc.uri
         try:
             rules = enabled_rules(Path(path))
-        except SpeccError as exc:  # a broken [tool.specc]: say so once per check, lint with the defaults
-            self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"specc: {exc.message}"))
+        except SpeccError as exc:  # a broken [tool.specc]: say so once, lint with the defaults meanwhile
+            if exc.message not in self.told:
+                self.told.add(exc.message)
+                self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"specc: {exc.message}"))
             rules = None
         return analyse_text(doc.source, path, rules=rules)
 
