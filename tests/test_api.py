@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,20 @@ def test_train_and_export_are_verbs_and_still_modules() -> None:
     assert specc.train.Request.__name__ == "Request" and specc.export.ExportOptions.__name__ == "ExportOptions"
     assert "hyperparameters" in inspect.signature(specc.train).parameters
     assert list(inspect.signature(specc.export).parameters) == ["source", "output", "options"]
+
+
+def test_the_progress_bar_draws_in_a_jupyter_kernel(monkeypatch, capsys) -> None:
+    import types
+
+    from specc.train.progress import Progress
+
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    assert not Progress(quiet=False).live  # stderr is no terminal here: no bar
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))  # as inside a Jupyter kernel
+    progress = Progress(quiet=False)
+    assert progress.live and not Progress(quiet=True).live
+    report = progress.epoch(1, 2, steps=4)
+    for step in range(1, 5):
+        report(step, torch.tensor([0.5 * step]), step)
+    progress.end_epoch()
+    assert "epoch 1/2" in capsys.readouterr().err
