@@ -78,3 +78,10 @@ def test_no_request_raises_anywhere_in_any_spec(text: str) -> None:
             features.hover(analysis, line)
             features.definition(analysis, line, character)
             complete.complete(analysis, line, character)
+
+
+def test_definition_of_a_default_name_and_of_input() -> None:
+    analysis = specc.check("input 8x8x1\nconv 4 3x3\nadd conv1 input\n")  # `add` may be unknown yet: the text counts
+    assert features.definition(analysis, 2, 6) == features.to_range(analysis.layers[0].layer.span)
+    assert features.definition(analysis, 2, 12) == features.to_range(analysis.model.input_span)
+    assert features.definition(analysis, 2, 1) is None

@@ -124,7 +124,7 @@ def hover(analysis: Analysis, line: int) -> types.Hover | None:
 
 
 def definition(analysis: Analysis, line: int, character: int) -> types.Range | None:
-    """Where the name under the cursor is defined: a layer's label, `input`, `in`, or a block."""
+    """Where the name under the cursor is defined: a label, `in`, `input`, a layer's default name, or a block."""
     lines = source_lines(analysis.source)
     if line >= len(lines):
         return None
@@ -132,12 +132,12 @@ def definition(analysis: Analysis, line: int, character: int) -> types.Range | N
     if word is None:
         return None
     name = scan.part_at(word, character)
-    qualified = _labelled_layer(analysis, name)
-    if qualified is not None:
-        return qualified
     all_blocks = scan.blocks(lines)
     here = scan.scope(all_blocks, line)
     head = name.split(".")[0]
+    layer = _layer_named(analysis, name)
+    if layer is not None and "." in name:  # `d1.skip`: the labelled layer inside the instance
+        return layer
     found = _label_in_scope(lines, all_blocks, here, head, line)
     if found is not None:
         return _place_range(found)
@@ -145,21 +145,23 @@ def definition(analysis: Analysis, line: int, character: int) -> types.Range | N
         return _place_range(here.place)
     if head == "input" and analysis.model is not None and analysis.model.input is not None:
         return to_range(analysis.model.input_span)
+    if layer is not None:  # a default name: `conv1`
+        return layer
     block = next((b for b in all_blocks if b.place.name == head), None)
     return _place_range(block.place) if block else None
 
 
-def _labelled_layer(analysis: Analysis, name: str) -> types.Range | None:
-    """A dotted name (`d1.skip`) the Analysis knows as a labelled layer: its label in the body."""
-    if "." not in name:
-        return None
+def _layer_named(analysis: Analysis, name: str) -> types.Range | None:
+    """A layer the Analysis knows by this name: `d1.skip` (its label in the body) or a default name (`conv1`)."""
     for r in analysis.layers:
         layer = r.layer
-        if layer.labelled and layer.name == name:
-            start = layer.span
-            width = len(name.rsplit(".", 1)[-1])
-            return types.Range(types.Position(start.line - 1, start.column - 1),
-                               types.Position(start.line - 1, start.column - 1 + width))
+        if layer.name != name:
+            continue
+        if not layer.labelled:
+            return to_range(layer.span)
+        start, width = layer.span, len(name.rsplit(".", 1)[-1])
+        return types.Range(types.Position(start.line - 1, start.column - 1),
+                           types.Position(start.line - 1, start.column - 1 + width))
     return None
 
 
