@@ -127,3 +127,12 @@ def test_check_imports_no_notebook_editor_or_training_package() -> None:
     out = subprocess.run([sys.executable, "-c", code, str(SPECS / "lenet5.cnn")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_users_mistake_shows_in_a_notebook_as_its_message_not_a_traceback(shell, capsys) -> None:
+    result = shell.run_cell("import specc\nspecc.compile('input 8x8x1\\ncovn 4 3x3\\n')")
+    assert isinstance(result.error_in_exec, specc.SpecCheckError)
+    shown = capsys.readouterr()
+    text = shown.out + shown.err
+    assert "SpecCheckError: <string> has errors; nothing was compiled" in text
+    assert "error[E101]: unknown statement `covn`" in text and "Traceback" not in text and "File " not in text
