@@ -58,6 +58,20 @@ def _by_line(analysis: Analysis) -> dict[int, list[LayerReport]]:
     return found
 
 
+def _by_call(analysis: Analysis) -> dict[int, list[LayerReport]]:
+    """The layers each block call stands for, keyed by the call's 0-based line (every level of nesting)."""
+    found: dict[int, list[LayerReport]] = defaultdict(list)
+    for r in analysis.layers:
+        for note in getattr(r.layer, "notes", ()):  # the call sites of the block the layer is in
+            found[note.span.line - 1].append(r)
+    return found
+
+
+def _lines_of_layers(analysis: Analysis) -> dict[int, list[LayerReport]]:
+    """Every line that stands for layers: layer lines and block calls."""
+    return {**_by_line(analysis), **_by_call(analysis)}
+
+
 def hint_label(reports: list[LayerReport]) -> str:
     """`→ 28x28x8 · 608 params`; for several layers on one line: the last output and the sum of params."""
     last = reports[-1]
@@ -75,7 +89,7 @@ def inlay_hints(analysis: Analysis, first: int = 0, last: int | None = None) -> 
     """One hint at the end of each layer line between lines ``first`` and ``last`` (0-based, inclusive)."""
     lines = source_lines(analysis.source)
     hints = []
-    for number, reports in sorted(_by_line(analysis).items()):
+    for number, reports in sorted(_lines_of_layers(analysis).items()):
         if number < first or (last is not None and number > last) or number >= len(lines):
             continue
         end = len(lines[number].rstrip())
@@ -104,8 +118,22 @@ def _hover_layer(r: LayerReport) -> str:
     return f"**{r.layer.name}** · {kind} · line {r.layer.line}\n\n| | |\n|---|---|\n{table}"
 
 
+def _hover_call(reports: list[LayerReport]) -> str:
+    first, last = reports[0], reports[-1]
+    params, macs = (sum(r.params or 0 for r in reports), sum(r.macs or 0 for r in reports))
+    rows = [("input", report.shape(first.input)), ("output", report.shape(last.output)),
+            ("params", report.num(params)), ("MACs", report.num(macs))]
+    if last.receptive_field is not None:
+        rows.append(("receptive field", report.shape(last.receptive_field)))
+    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
+    return f"**{len(reports)} layers**: {first.layer.name} … {last.layer.name}\n\n| | |\n|---|---|\n{table}"
+
+
 def hover(analysis: Analysis, line: int) -> types.Hover | None:
-    """Shapes and figures of the layer(s) on a 0-based line; the input's shape on the input line."""
+    """Shapes and figures of the layer(s) on a 0-based line, of a block call, or of the input."""
+    called = _by_call(analysis).get(line)
+    if called:
+        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, _hover_call(called)))
     reports = _by_line(analysis).get(line)
     if reports:
         shown = [_hover_layer(r) for r in reports[:HOVER_LAYERS]]
