@@ -1,7 +1,8 @@
 """`specc check --watch`: check again and redraw whenever a watched spec changes.
 
 Standard library polling, twice a second, of each file's size and mtime
-(folders are searched again each time, so new specs join in): no watcher
+(the caller lists the files again each time, so new specs in a folder join
+in, and the watched files are exactly the checked ones): no watcher
 dependency, and the same behaviour on every OS and file system. The screen is
 cleared before each report only on a terminal; piped, the reports follow one
 another. Ctrl-C ends the watch quietly with status 0.
@@ -23,32 +24,38 @@ CLEAR = "\x1b[2J\x1b[H"  # erase the screen, cursor to the top left
 Fingerprint = tuple[tuple[str, int, int] | tuple[str], ...]
 
 
-def fingerprint(paths: list[str]) -> Fingerprint:
-    """Name, mtime and size of every watched file; a missing path counts as its name alone."""
+def fingerprint(files: list[str]) -> Fingerprint:
+    """Name, mtime and size of every watched file; a missing file counts as its name alone."""
     found: list[tuple[str, int, int] | tuple[str]] = []
-    for raw in paths:
-        path = Path(raw)
-        files = sorted(path.rglob("*.cnn")) if path.is_dir() else [path]
-        for file in files:
-            try:
-                stat = file.stat()
-            except OSError:
-                found.append((str(file),))
-                continue
-            found.append((str(file), stat.st_mtime_ns, stat.st_size))
+    for file in files:
+        try:
+            stat = Path(file).stat()
+        except OSError:
+            found.append((file,))
+            continue
+        found.append((file, stat.st_mtime_ns, stat.st_size))
     return tuple(found)
 
 
-def watch(paths: list[str], check: Callable[[], str], out: TextIO | None = None,
-          poll: float = POLL_SECONDS) -> int:
-    """Print ``check()``'s report now and after every change to ``paths``, until Ctrl-C."""
+def _listed(paths: list[str], listing: Callable[[], list[str]]) -> list[str]:
+    try:
+        return listing()
+    except SpeccError:  # a file removed, a folder emptied: watch what was named until it returns
+        return paths
+
+
+def watch(paths: list[str], check: Callable[[], str], listing: Callable[[], list[str]] | None = None,
+          out: TextIO | None = None, poll: float = POLL_SECONDS) -> int:
+    """Print ``check()``'s report now and after every change to the files ``listing()`` names
+    (the files ``check`` reads; default: ``paths`` themselves), until Ctrl-C."""
     if "-" in paths:
         raise SpeccError("--watch needs files or folders; it cannot watch - (stdin)", 2)
     out = out or sys.stdout
+    listing = listing or (lambda: paths)
     seen: Fingerprint | None = None
     try:
         while True:
-            now = fingerprint(paths)
+            now = fingerprint(_listed(paths, listing))
             if now != seen:
                 seen = now
                 _draw(out, _report(check))

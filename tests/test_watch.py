@@ -54,6 +54,24 @@ def test_a_change_redraws_the_report_and_ctrl_c_exits_quietly(tmp_path: Path) ->
     assert "Traceback" not in err and "interrupted" not in err and "watching" in err
 
 
+def test_a_new_spec_in_a_watched_folder_is_checked(tmp_path: Path) -> None:
+    from specc.commands.check import expand
+    from specc.watch import watch
+
+    (tmp_path / "a.cnn").write_text(GOOD)
+    seen: list[list[str]] = []
+
+    def check() -> str:
+        seen.append(expand([str(tmp_path)]))
+        if len(seen) == 1:
+            (tmp_path / "b.cnn").write_text(GOOD)
+            return "one"
+        raise KeyboardInterrupt
+
+    assert watch([str(tmp_path)], check, lambda: expand([str(tmp_path)]), out=io.StringIO(), poll=0.01) == 0
+    assert [len(files) for files in seen] == [1, 2]
+
+
 @pytest.mark.parametrize(("paths", "words"), [(["-"], "cannot watch - (stdin)"), (["missing.cnn"], "no such file")])
 def test_what_cannot_be_watched_is_refused_at_once(tmp_path: Path, monkeypatch, capsys, paths, words) -> None:
     monkeypatch.chdir(tmp_path)
@@ -79,5 +97,5 @@ def test_a_vanished_file_is_reported_and_watched_until_it_returns(tmp_path: Path
         raise KeyboardInterrupt  # Ctrl-C during the third check
 
     out = io.StringIO()
-    assert watch([str(spec)], check, out, poll=0.01) == 0
+    assert watch([str(spec)], check, out=out, poll=0.01) == 0
     assert out.getvalue() == f"first report\nspecc: error: cannot read '{spec}': No such file or directory\n"

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         from ..watch import watch
 
         expand(args.paths)  # a mistyped path is refused now, not watched
-        return watch(args.paths, lambda: report(args)[0])
+        return watch(args.paths, lambda: report(args)[0], lambda: expand(args.paths))
     output, status = report(args)
     try:
         if output:
