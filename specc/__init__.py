@@ -33,10 +33,14 @@ __all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compil
 
 
 def compile(spec, path: str | None = None) -> str:
-    """The PyTorch source of a spec's ``nn.Module``; SpecCheckError if the spec has errors."""
+    """The PyTorch source of a spec's ``nn.Module`` (a spec or its Analysis); SpecCheckError if it has errors."""
     from .codegen import generate
     from .source import read_ok
 
+    if isinstance(spec, Analysis):  # as specc.build takes one: a notebook's %%specc result
+        if not spec.ok:
+            raise SpecCheckError(spec, "nothing was compiled")
+        return generate(spec)
     return generate(read_ok(spec, path, refusal="nothing was compiled"))
 
 

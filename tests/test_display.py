@@ -136,3 +136,10 @@ def test_a_users_mistake_shows_in_a_notebook_as_its_message_not_a_traceback(shel
     text = shown.out + shown.err
     assert "SpecCheckError: <string> has errors; nothing was compiled" in text
     assert "error[E101]: unknown statement `covn`" in text and "Traceback" not in text and "File " not in text
+
+
+def test_compile_takes_an_analysis_as_build_does() -> None:
+    analysis = specc.check(SPECS / "lenet5.cnn")
+    assert specc.compile(analysis) == specc.compile(SPECS / "lenet5.cnn")
+    with pytest.raises(specc.SpecCheckError, match="nothing was compiled"):
+        specc.compile(specc.check(BROKEN, "broken"))
