@@ -1,4 +1,5 @@
-"""The command line: `specc check | new | compile | draw | train | export | predict | val | rules | rule | schema`.
+"""The command line: `specc check | new | compile | draw | train | export | predict | val | rules | rule |
+schema | server`.
 
 Each command lives in specc/commands/<name>.py with ``add(subparsers)`` and
 ``run(args) -> int``; those modules import nothing heavy at module level, so
@@ -16,7 +17,8 @@ from . import __version__
 from .errors import SpeccError, SpecCheckError
 from .extras import needs
 
-COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema")
+COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema",
+            "server")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -15,6 +15,10 @@ class SpeccError(Exception):
         self.message = message
         self.status = status
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show in place of a traceback: the message, as the CLI prints it."""
+        return f"{type(self).__name__}: {self}".splitlines()
+
 
 class SpecCheckError(SpeccError):
     """A spec with errors, refused by a command that needs a clean one (compile, build, train, export).

@@ -23,9 +23,13 @@ from .syntax import decode, parse
 FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Analysis:
-    """Everything `specc check` knows about one spec."""
+    """Everything `specc check` knows about one spec.
+
+    It prints as the `specc check` table and renders as HTML in Jupyter
+    (the views live in :mod:`specc.display`); ``to_dict()`` is the JSON report.
+    """
 
     path: str
     source: str
@@ -45,6 +49,32 @@ class Analysis:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def to_dict(self) -> dict:
+        """This spec's object of the JSON report (`specc check --format json`)."""
+        from .report.jsonfmt import analysis_json
+
+        return analysis_json(self)
+
+    def __str__(self) -> str:
+        from . import display
+
+        return display.text(self)
+
+    def __repr__(self) -> str:  # the dataclass's own repr dumps every layer: thousands of characters
+        from . import display
+
+        return display.summary(self)
+
+    def _repr_html_(self) -> str:
+        from . import display
+
+        return display.html(self)
+
+    def _repr_markdown_(self) -> str:
+        from . import display
+
+        return display.markdown(self)
 
     @property
     def output(self):

@@ -17,6 +17,7 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(tmp_path: Path) -
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "specc/grammar/specc.lark" in names
+        assert "specc/py.typed" in names  # type checkers read the library's hints
         assert any(name.endswith("entry_points.txt") for name in names)
         shipped = {name.removeprefix("specc/examples/") for name in names if name.startswith("specc/examples/")}
         assert shipped == {p.name for p in (ROOT / "specs").iterdir()}
@@ -25,6 +26,9 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(tmp_path: Path) -
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import specc, specc.syntax;"
             "assert specc.__file__.startswith(sys.argv[1]), specc.__file__;"
             "assert str(specc.syntax.grammar_path()).startswith(sys.argv[1]);"
+            "import pygments.lexers as lexers;"  # the wheel's entry point registers the .cnn lexer
+            "assert type(lexers.get_lexer_by_name('cnn')).__module__ == 'specc.pygments_lexer';"
+            "assert lexers.get_lexer_for_filename('net.cnn').name == 'specc .cnn';"
             "print(specc.check(sys.argv[2]).totals.params)")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site"), str(ROOT / "specs" / "lenet5.cnn")],
                          capture_output=True, text=True, cwd=tmp_path)

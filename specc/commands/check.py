@@ -32,6 +32,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     memory.add_argument("--batch", type=int, metavar="N", help="estimate the memory training needs at batch size N")
     memory.add_argument("--optimizer", choices=OPTIMIZERS,
                         help="optimizer for the estimate (default: the spec's `train optimizer=`, else adam)")
+    p.add_argument("--watch", "-w", action="store_true", help="check again whenever a file changes (Ctrl-C stops)")
     p.set_defaults(run=run)
 
 
@@ -54,7 +55,8 @@ def _options(args: argparse.Namespace) -> dict:
             "batch": args.batch, "optimizer": args.optimizer}
 
 
-def run(args: argparse.Namespace) -> int:
+def report(args: argparse.Namespace) -> tuple[str, int]:
+    """The rendered report and the exit status for the paths as they are now."""
     from ..files import expand
     from ..report import render
     from ..report.concise import statistics
@@ -62,7 +64,17 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     analyses = analyse(expand(args.paths, args.exclude), args)
     output = statistics(analyses) if args.statistics else render(analyses, args.format, **options)
-    status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+    return output, 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.watch:
+        from ..files import expand
+        from ..watch import watch
+
+        expand(args.paths, args.exclude)  # a mistyped path is refused now, not watched
+        return watch(args.paths, lambda: report(args)[0], lambda: expand(args.paths, args.exclude))
+    output, status = report(args)
     try:
         if output:
             print(output, flush=True)

@@ -1,6 +1,7 @@
 """What a run prints: the live progress bar, one line per epoch, the summary.
 
-The bar (tqdm) goes to stderr and only to a terminal; epoch lines and the
+The bar (tqdm) goes to stderr and only to a terminal or a Jupyter notebook
+(``tqdm.auto``: a widget where ipywidgets is installed); epoch lines and the
 summary go to stdout, so `specc train ... > log.txt` keeps a clean record.
 ``--quiet`` silences everything but errors.
 """
@@ -17,7 +18,7 @@ import torch
 class Progress:
     def __init__(self, quiet: bool, enabled: bool = True):
         self.quiet = quiet or not enabled
-        self.live = not self.quiet and sys.stderr.isatty()
+        self.live = not self.quiet and (sys.stderr.isatty() or _in_notebook())
         self._bar: Any = None
 
     def say(self, text: str) -> None:
@@ -28,9 +29,7 @@ class Progress:
         """A report function for loop.train_epoch, drawing a bar when live."""
         if not self.live:
             return _ignore
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=steps, desc=f"epoch {epoch}/{epochs}", unit="batch", file=sys.stderr,
+        self._bar = _tqdm()(total=steps, desc=f"epoch {epoch}/{epochs}", unit="batch", file=sys.stderr,
                          leave=False, dynamic_ncols=True)
         every = max(1, steps // 50)  # reading the loss waits for the device; not every step
 
@@ -45,6 +44,20 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _in_notebook() -> bool:
+    """A Jupyter kernel runs us (its stderr is no terminal, yet it shows a bar)."""
+    return "ipykernel" in sys.modules
+
+
+def _tqdm() -> Any:
+    import warnings
+
+    with warnings.catch_warnings():  # tqdm.auto warns when it picks the widget, and when it lacks ipywidgets
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 def _ignore(step: int, sums: torch.Tensor, count: int) -> None:

@@ -12,11 +12,14 @@ integer labels ``(N,)`` — and no normalisation beyond it:
                 `test_set_x`/`test_set_y` (the validation set); uint8 divided by 255
   FOLDER/       one sub-folder of PNG/JPEG images per class (names sorted = class indices), or
                 `train/` and `val/` folders laid out so; pixels divided by 255
+  arrays        in-memory arrays lent by the library (``specc.train(spec, (x, y))``), in the course's
+                layout: x `(m, H, W, C)` (or `(m, H, W)`, `(m, F)`), y `(m,)` or `(1, m)`; scaled as .npz
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,9 +232,47 @@ def _synthetic_size(name: str) -> int:
 
 FILE_LOADERS: dict[str, Callable[[Path, Want], Data]] = {".npz": npz, ".h5": hdf5, ".hdf5": hdf5}
 
+# Arrays lent by the library for one call of train, under the source name that `load` is given.
+_LENT: dict[str, Data] = {}
+ARRAYS = "arrays:"
+
+
+def from_arrays(arrays: tuple | list) -> Data:
+    """``(x, y)`` or ``(x, y, x_val, y_val)`` as a Data, scaled and checked like an .npz's arrays."""
+    if not isinstance(arrays, (tuple, list)) or len(arrays) not in (2, 4):
+        count = len(arrays) if isinstance(arrays, (tuple, list)) else type(arrays).__name__
+        raise SpeccError(f"data arrays are (x, y) or (x, y, x_val, y_val); got {count}", 2)
+    x, scaling = scaled(np.asarray(arrays[0]), "x")
+    y = labels(arrays[1], "y")
+    if len(arrays) == 2:
+        return Data(x, y, scaling=scaling)
+    return Data(x, y, scaled(np.asarray(arrays[2]), "x_val")[0], labels(arrays[3], "y_val"), scaling=scaling)
+
+
+@contextmanager
+def lent(arrays: tuple | list) -> Iterator[str]:
+    """Lend in-memory arrays to `load` under a source name (e.g. `arrays:1437x8x8x1 uint8`) while inside."""
+    data = from_arrays(arrays)
+    first = np.asarray(arrays[0])
+    name = base = f"{ARRAYS}{'x'.join(map(str, first.shape))} {first.dtype}"
+    n = 1
+    while name in _LENT:
+        n += 1
+        name = f"{base} #{n}"
+    _LENT[name] = data
+    try:
+        yield name
+    finally:
+        del _LENT[name]
+
 
 def load(source: str, want: Want) -> Data:
-    """Load ``--data SOURCE``: a named set, a file by its suffix, or a folder."""
+    """Load ``--data SOURCE``: a named set, a file by its suffix, a folder, or lent arrays."""
+    if source in _LENT:
+        return _LENT[source]
+    if source.startswith(ARRAYS):
+        raise SpeccError(f"the data '{source}' were in-memory arrays; pass them again "
+                         f"(specc.train(spec, (x, y), resume=RUN_DIR))", 2)
     if source == "digits":
         return digits(want)
     if source == "synthetic" or source.startswith("synthetic:"):

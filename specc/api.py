@@ -1,0 +1,132 @@
+"""The library verbs that need torch: ``specc.train``, ``specc.export``, ``specc.load``.
+
+Thin wrappers over what the commands call — :func:`specc.train.train`,
+:func:`specc.export.export`, :func:`specc.checkpoint.load_model` — shaped
+for a notebook: a spec may be a path, its text or an Analysis; data may be a
+source name, a path, or arrays in the course's layout; hyperparameters are
+keyword arguments named as the spec's `train` statement names them.
+Imported lazily by ``specc/__init__.py``; torch loads only when a verb is called.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .diagnostics import did_you_mean
+from .errors import SpeccError
+from .pipeline import Analysis
+from .source import Spec, is_path, read_ok
+
+if TYPE_CHECKING:
+    import torch
+
+    from .export import ExportResult
+    from .train import Result
+
+# Arrays: (x, y) or (x, y, x_val, y_val); anything np.asarray accepts.
+Data = str | os.PathLike | tuple | list
+RunLike = str | os.PathLike
+
+
+def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.PathLike | None = None,
+          resume: str | os.PathLike | None = None, device: str = "auto", amp: bool = True,
+          channels_last: bool = True, resize: bool | None = None, quiet: bool = False,
+          threads: int | None = None, **hyperparameters: Any) -> Result:
+    """Train a spec as `specc train` does and return the run's Result (``.run_dir``, ``.history``, ...).
+
+    ``data``: `digits`, `synthetic[:N]`, an .npz/.h5 file, a folder of class
+    folders, or arrays ``(x, y)`` / ``(x, y, x_val, y_val)`` with images
+    ``(m, H, W, C)`` uint8 (divided by 255) or float (used as is) and labels
+    ``(m,)`` or ``(1, m)``. ``hyperparameters``: batch, epochs, optimizer, lr,
+    beta, beta1, beta2, eps, decay, l2, seed, val (override the spec's `train`
+    line). Raises SpeccError for a mistake in the spec, data or options.
+    """
+    from .train import Request
+    from .train import train as run
+    from .train.config import HYPERPARAMETERS
+    from .train.sources import lent
+
+    _refuse_unknown("train", hyperparameters, HYPERPARAMETERS)
+    if data is None and resume is None:
+        raise SpeccError("specc.train needs data: `digits`, `synthetic`, an .npz/.h5 file, a folder of class "
+                         "folders, or arrays (x, y) / (x, y, x_val, y_val)", 2)
+    arrays = isinstance(data, (tuple, list))
+    with _spec_file(spec) as path, (lent(data) if arrays else nullcontext(data)) as source:
+        request = Request(path, None if source is None else os.fspath(source), _path(out), _path(resume),
+                          dict(hyperparameters), device, amp, channels_last, resize, quiet, threads)
+        return run(request)
+
+
+def export(source: RunLike | Result, output: str | os.PathLike, **options: Any) -> ExportResult:
+    """Export a run directory, checkpoint, spec file or a train Result to one verified .onnx file.
+
+    ``options`` are :class:`specc.export.ExportOptions`' fields: batch, opset,
+    logits, seed, spec, atol. Nothing is written unless every check passes.
+    """
+    from dataclasses import fields
+
+    from .export import ExportOptions
+    from .export import export as run
+
+    _refuse_unknown("export", options, tuple(f.name for f in fields(ExportOptions)))
+    if options.get("spec") is not None:
+        options["spec"] = Path(options["spec"])
+    return run(_run_dir(source), output, ExportOptions(**options))
+
+
+def load(run: RunLike | Result) -> torch.nn.Module:
+    """The trained module of a run directory (its best checkpoint), a checkpoint file or a Result, in eval mode."""
+    from .checkpoint import load_model
+
+    module, _ = load_model(_run_dir(run))
+    return module
+
+
+def _refuse_unknown(verb: str, given: dict[str, Any], known: tuple[str, ...]) -> None:
+    for name in given:
+        if name not in known:
+            hint = did_you_mean(name, known) or f"it takes: {', '.join(known)}"
+            raise TypeError(f"specc.{verb}() got an unknown keyword argument {name!r}; {hint}")
+
+
+def _path(value: str | os.PathLike | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _run_dir(run: Any) -> Path:
+    """A train Result stands for its run directory."""
+    run_dir = getattr(run, "run_dir", None)
+    return Path(run_dir) if run_dir is not None else Path(run)
+
+
+def _is_own_file(analysis: Analysis) -> bool:
+    """Whether the Analysis was read from a file that still holds exactly its text."""
+    try:
+        return Path(analysis.path).read_text(encoding="utf-8") == analysis.source
+    except (OSError, UnicodeDecodeError):  # `<string>`, a removed file, not text: write it out instead
+        return False
+
+
+@contextmanager
+def _spec_file(spec: Spec | Analysis) -> Iterator[Path]:
+    """A file holding the spec: the user's own file, else a temporary `<model>.cnn` (the run keeps a copy)."""
+    if isinstance(spec, Analysis):
+        analysis = spec
+        if _is_own_file(spec):
+            yield Path(spec.path)
+            return
+    elif is_path(spec):
+        yield Path(os.fspath(spec))
+        return
+    else:
+        analysis = read_ok(spec, refusal="not training")
+    with tempfile.TemporaryDirectory(prefix="specc-") as folder:
+        # Named after the model, so the run is named as `specc.check(text)` names the model.
+        path = Path(folder) / f"{analysis.model.name if analysis.model else 'model'}.cnn"
+        path.write_text(analysis.source, encoding="utf-8")
+        yield path

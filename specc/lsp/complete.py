@@ -1,0 +1,137 @@
+"""Completion: what may come next at the cursor, read from the text before it.
+
+- the first word of a line: statement keywords (specc.lower's STATEMENTS and
+  KEYWORD_ALIASES), block names, and `block` at the top level;
+- later words: the statement's options as `name=` (its Form's options and
+  aliases; a block call's parameters), and activations where a bare one fits;
+- after `name=`: the values the option's checker accepts (activations, `same`,
+  `true`/`false`, an optimizer ...), and for `from=` the labels above;
+- operands of a merge (`add`, `concat`, `multiply`): the labels above.
+
+Which keywords and options exist is read from specc.lower at each request, so
+new statements appear here without a change. Positions are code points.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from lsprotocol import types
+
+from .. import lower
+from ..ir import ACTIVATIONS, Span
+from ..pipeline import Analysis
+from ..syntax import Word
+from ..syntax import lines as source_lines
+from ..values import ValueProblem
+from . import scan
+
+# Statements whose arguments are references (../shared/spec-graphs.md, merges).
+MERGES = ("add", "concat", "multiply")
+REFERENCE_OPTIONS = ("from",)
+# Words tried against an option's checker to find the values it accepts.
+VOCABULARY = (*ACTIVATIONS, "same", "valid", "true", "false", "nearest", "bilinear")
+_LABEL = re.compile(rf"^\s*{scan.NAME}\s*:\s*")
+Kind = types.CompletionItemKind
+
+
+def complete(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
+    lines = source_lines(analysis.source)
+    before = lines[line][:character] if line < len(lines) else ""
+    if "#" in before:
+        return []
+    rest = before[_LABEL.match(before).end():] if _LABEL.match(before) else before
+    words = rest.split()
+    typing = "" if not rest or rest[-1].isspace() else words.pop()
+    if not words:
+        return _keywords(lines, line)
+    keyword = lower.KEYWORD_ALIASES.get(words[0], words[0])
+    if "=" in typing:
+        return _values(lines, line, analysis, keyword, typing.split("=", 1)[0])
+    form = lower.STATEMENTS.get(keyword)
+    if keyword in MERGES or getattr(form, "merge", False):  # a merge's arguments are the layers it merges
+        return _references(lines, line, analysis)
+    block = next((b for b in scan.blocks(lines) if b.place.name == keyword), None)
+    if block is not None:
+        return [_item(f"{p}=", Kind.Variable, f"parameter of {block.place.name}") for p in block.params]
+    return _options(keyword, words[1:])
+
+
+def _item(label: str, kind: Kind, detail: str | None = None) -> types.CompletionItem:
+    return types.CompletionItem(label, kind=kind, detail=detail)
+
+
+def _keywords(lines: list[str], line: int) -> list[types.CompletionItem]:
+    items = [_item(k, Kind.Keyword, form.usage or None) for k, form in lower.STATEMENTS.items()]
+    items += [_item(alias, Kind.Keyword, f"= {target}") for alias, target in lower.KEYWORD_ALIASES.items()]
+    all_blocks = scan.blocks(lines)
+    items += [_item(b.place.name, Kind.Function, f"block {b.place.name}({', '.join(b.params)})")
+              for b in all_blocks]
+    if scan.scope(all_blocks, line) is None:
+        items.append(_item("block", Kind.Keyword, "block NAME(params) { ... }"))
+    return items
+
+
+def _canonical(form: lower.Form, written: str) -> str:
+    return form.aliases.get(written, written)
+
+
+def _options(keyword: str, written: Iterable[str]) -> list[types.CompletionItem]:
+    form = lower.STATEMENTS.get(keyword)
+    if form is None:
+        return []
+    given = {_canonical(form, w.split("=", 1)[0]) for w in written if "=" in w}
+    if form.bare_activation and any(w in ACTIVATIONS for w in written):
+        given.add("activation")
+    items = [_item(f"{name}=", Kind.Property, None) for name in form.options if name not in given]
+    items += [_item(f"{alias}=", Kind.Property, f"= {target}=") for alias, target in form.aliases.items()
+              if target in form.options and target not in given]
+    if getattr(form, "node", None) is not None and "from" not in given:  # a layer may read another: from=REF
+        items.append(_item("from=", Kind.Property, "the layer this one reads (default: the line above)"))
+    if form.bare_activation and "activation" not in given:
+        items += [_item(fn, Kind.EnumMember, "activation") for fn in ACTIVATIONS]
+    return items
+
+
+def _values(lines: list[str], line: int, analysis: Analysis, keyword: str, option: str
+            ) -> list[types.CompletionItem]:
+    if option in REFERENCE_OPTIONS:
+        return _references(lines, line, analysis)
+    form = lower.STATEMENTS.get(keyword)
+    if form is None:
+        return []
+    checker = form.options.get(_canonical(form, option))
+    if checker is None:
+        return []
+    return [_item(word, Kind.Value, option) for word in _accepted(checker, option)]
+
+
+def _accepted(checker: Callable, option: str) -> list[str]:
+    """The names a checker accepts: the common vocabulary and the names a `choice` closes over."""
+    candidates = list(VOCABULARY)
+    for cell in getattr(checker, "__closure__", None) or ():
+        value = cell.cell_contents
+        if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            candidates += [v for v in value if v not in candidates]
+    accepted = []
+    for name in candidates:
+        try:
+            checker(Word(name, name, "name", Span.at(1)), option)
+        except ValueProblem:
+            continue
+        accepted.append(name)
+    return accepted
+
+
+def _references(lines: list[str], line: int, analysis: Analysis) -> list[types.CompletionItem]:
+    """Labels defined above in the same scope, `input` or `in`, and labelled layers of block instances."""
+    visible = scan.visible(lines, line)
+    items = [_item(p.name, Kind.Reference, f"line {p.line + 1}") for p in visible]
+    names = {p.name for p in visible}
+    for r in analysis.layers:
+        if r.layer.labelled and "." in r.layer.name and r.layer.name.split(".")[0] in names:
+            items.append(_item(r.layer.name, Kind.Reference, f"line {r.layer.line}"))
+    inside = scan.scope(scan.blocks(lines), line) is not None
+    items.append(_item("in" if inside else "input", Kind.Reference, "the block's input" if inside else "the input"))
+    return items
