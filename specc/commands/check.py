@@ -57,7 +57,7 @@ def _options(args: argparse.Namespace) -> dict:
 
 def report(args: argparse.Namespace) -> tuple[str, int]:
     """The rendered report and the exit status for the paths as they are now."""
-    from ..files import expand
+    from ..folders import expand
     from ..report import render
     from ..report.concise import statistics
 
@@ -69,7 +69,7 @@ def report(args: argparse.Namespace) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     if args.watch:
-        from ..files import expand
+        from ..folders import expand
         from ..watch import watch
 
         expand(args.paths, args.exclude)  # a mistyped path is refused now, not watched
