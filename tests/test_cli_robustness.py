@@ -120,7 +120,10 @@ def test_any_bytes_as_a_checkpoint_are_refused_not_traced_back(tmp_path, content
 def test_resume_from_a_metrics_file_is_an_error(tmp_path, capsys):
     (tmp_path / "t.cnn").write_text(TINY)
     (tmp_path / "metrics.csv").write_text("epoch,train_loss\n1,0.5\n")
-    assert main(["train", str(tmp_path / "t.cnn"), "--resume", str(tmp_path / "metrics.csv"), "-q"]) == 1
+    assert main(["train", str(tmp_path / "t.cnn"), "--resume", str(tmp_path / "metrics.csv"), "-q"]) == 2
+    assert "--resume takes a run directory or its last.pt" in capsys.readouterr().err
+    (tmp_path / "last.pt").write_text("epoch,train_loss\n1,0.5\n")
+    assert main(["train", str(tmp_path / "t.cnn"), "--resume", str(tmp_path / "last.pt"), "-q"]) == 1
     assert "is not a readable checkpoint" in capsys.readouterr().err
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..checkpoint import write_atomic
+from ..files import write_atomic
 
 
 def plot_curves(history: list[dict[str, float]], path: Path, title: str) -> None:
