@@ -24,8 +24,9 @@ import pickle
 import re
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import torch
@@ -33,6 +34,9 @@ import torch
 from . import __version__
 from .errors import SpeccError, WriteError
 from .files import write_atomic
+
+if TYPE_CHECKING:
+    from .pipeline import Analysis
 
 CHECKPOINT_FORMAT = "specc-checkpoint/1"
 BEST, LAST = "best.pt", "last.pt"
@@ -226,19 +230,37 @@ def load_model(path: str | Path, spec_source: str | None = None) -> tuple[torch.
     With ``spec_source``, refuses a checkpoint trained on a different spec.
     The module is returned in eval mode, on the CPU.
     """
-    from .builder import build
+    module, meta, _ = load_checkpoint_model(resolve_checkpoint(path), spec_source)
+    return module, meta
 
-    file = resolve_checkpoint(path)
+
+def load_checkpoint_model(file: Path, spec_source: str | None = None,
+                          before_build: Callable[[Analysis], None] | None = None
+                          ) -> tuple[torch.nn.Module, CheckpointMeta, Analysis]:
+    """:func:`load_model` for one checkpoint file, also returning the checked spec.
+
+    ``before_build(analysis)`` may refuse the model (too large, say) before any
+    memory is allocated for it.
+    """
+    from . import pipeline
+    from .builder import instantiate
+
     state, meta, _ = load_checkpoint(file)
     if spec_source is not None and spec_sha256(spec_source) != meta.spec_sha256:
         raise SpeccError(f"'{file}' was trained on a different spec (model '{meta.model_name}'); "
                          f"its spec sha256 {meta.spec_sha256[:12]}… differs from the given spec's "
                          f"{spec_sha256(spec_source)[:12]}…")
-    module = build(meta.spec_source)
+    analysis = pipeline.compile(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
+    if not analysis.ok:
+        raise SpeccError(f"'{file}' holds a spec that no longer checks clean with specc {__version__}; "
+                         f"run `specc check` on it")
+    if before_build is not None:
+        before_build(analysis)
+    module = instantiate(analysis)
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         raise SpeccError(f"'{file}': the weights do not fit the module built from its spec "
                          f"({first[1].strip() if len(first) > 1 else first[0]})") from exc
-    return module.eval(), meta
+    return module.eval(), meta, analysis

@@ -43,8 +43,7 @@ def first_line(exc: BaseException) -> str:
     """An exception's own reason, without torch's C++ source location or paragraphs of advice."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
-    if line.startswith("[enforce fail at"):
-        line = line.partition("]")[2].lstrip(" .")
+    line = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*(\w+ == \w+\.\s*)?", "", line)  # torch's C++ check
     return line or type(exc).__name__
 
 
@@ -62,3 +61,11 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 def printable(text: str) -> str:
     r"""``text`` with terminal control characters written out (``\x1b``, ``\u202e``): shown, never obeyed."""
     return _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(text: str) -> str:
+    r"""JSON text with DEL, C1 and bidi controls written as \u escapes (json.dumps escapes only C0)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)

@@ -17,6 +17,7 @@ from .diagnostics import Diagnostic
 from .infer import LayerReport, Totals, infer
 from .ir import Model
 from .lower import lower
+from .repeats import cap_repeats
 from .syntax import decode, parse
 
 
@@ -60,6 +61,7 @@ def compile(text: str, path: str = "<string>", *, select: Iterable[str] | None =
         diagnostics += rules.lint(model, reports, select, ignore)
     diagnostics = rules.apply_suppressions(text, diagnostics)
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
+    diagnostics = cap_repeats(diagnostics)  # 2 million repeats of one mistake: show 100, count the rest
     return Analysis(path, text, model, reports, totals, tuple(diagnostics))
 
 

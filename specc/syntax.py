@@ -59,13 +59,15 @@ def _span(token: lark.Token) -> Span:
 def _word(token: lark.Token) -> Word:
     text = str(token)
     kind = token.type
+    # int() refuses over 4,300 digits; so long a number is past every limit: inf, which values.py calls too large.
+    number = lambda digits: int(digits) if len(digits) <= 4000 else float("inf")  # noqa: E731
     if kind == "INT":
-        return Word(int(text.replace("_", "")), text, "int", _span(token))
+        return Word(number(text.replace("_", "")), text, "int", _span(token))
     if kind == "FLOAT":
         return Word(float(text.replace("_", "")), text, "float", _span(token))
     if kind == "DIMS":
         parts = text.replace("×", "x").split("x")
-        return Word(tuple(int(p.replace("_", "")) for p in parts), text, "dims", _span(token))
+        return Word(tuple(number(p.replace("_", "")) for p in parts), text, "dims", _span(token))
     return Word(text, text, "name", _span(token))
 
 

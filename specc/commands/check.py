@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 
-from ..errors import SpeccError
+from ..errors import SpeccError, printable
+from ..files import stat_of
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -25,23 +28,42 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def expand(paths: list[str]) -> list[str]:
-    """Files as given; folders searched recursively for *.cnn, in sorted order."""
+def expand(paths: list[str], unreadable: list[str] | None = None) -> list[str]:
+    """Files as given; folders searched recursively for *.cnn, in sorted order.
+
+    Sub-folders that cannot be read are appended to ``unreadable`` (a message
+    each) rather than skipped in silence; without the list they are an error.
+    """
     files = []
     for raw in paths:
-        path = Path(raw)
-        if raw == "-" or path.is_file():
+        found = None if raw == "-" else stat_of(raw)
+        if raw == "-" or (found is not None and stat.S_ISREG(found.st_mode)):
             files.append(raw)
-        elif path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*.cnn") if p.is_file())
-            if not found:
+        elif found is not None and stat.S_ISDIR(found.st_mode):
+            problems: list[str] = []
+            searched = _search(raw, problems)
+            if problems and unreadable is None:
+                raise SpeccError(problems[0], 2)
+            (unreadable if unreadable is not None else []).extend(problems)
+            if not searched and not problems:
                 raise SpeccError(f"no .cnn files in folder '{raw}'", 2)
-            files += found
-        elif path.exists():  # a FIFO, a device: reading it could block or never end
+            files += searched
+        elif found is not None:  # a FIFO, a device: reading it could block or never end
             raise SpeccError(f"cannot read '{raw}': not a regular file or folder", 2)
         else:
             raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)
     return files
+
+
+def _search(folder: str, problems: list[str]) -> list[str]:
+    """*.cnn files under ``folder``; each folder os.walk cannot list becomes a message in ``problems``."""
+    def report(exc: OSError) -> None:
+        problems.append(f"cannot read folder '{exc.filename}': {exc.strerror or exc}")
+
+    found = []
+    for top, _, names in os.walk(folder, onerror=report):
+        found += [str(Path(top) / n) for n in names if n.endswith(".cnn") and (Path(top) / n).is_file()]
+    return sorted(found)
 
 
 def _codes(text: str | None) -> list[str] | None:
@@ -68,7 +90,8 @@ def analyse(files: list[str], args: argparse.Namespace) -> list:
 def run(args: argparse.Namespace) -> int:
     from ..report import render
 
-    analyses = analyse(expand(args.paths), args)
+    unreadable: list[str] = []
+    analyses = analyse(expand(args.paths, unreadable), args)
     color = {"always": True, "never": False}.get(args.color)
     output = render(analyses, args.format, quiet=args.quiet, color=color)
     status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
@@ -76,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         if output:
             print(output, flush=True)
     except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
-        exc.status = status
+        exc.status = 2 if unreadable else status
         raise
-    return status
+    for problem in unreadable:  # after the report: the specs that could be read were checked
+        print(f"specc: error: {printable(problem)}", file=sys.stderr)
+    return 2 if unreadable else status

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
+from ..errors import json_safe
 from ..infer import LayerReport
 from ..pipeline import Analysis
 
@@ -75,4 +76,5 @@ def analysis_json(a: Analysis) -> dict:
 
 def render(analyses: Sequence[Analysis], **_: object) -> str:
     data = [analysis_json(a) for a in analyses]
-    return json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False)
+    # Control characters of a file name or spec stay data: escaped, never sent raw to a terminal.
+    return json_safe(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
+from ..errors import printable
 from ..infer import LayerReport
 from ..pipeline import Analysis
 from ..syntax import lines as source_lines
@@ -95,8 +96,8 @@ def totals(a: Analysis) -> list[str]:
 def _title(a: Analysis) -> str:
     model = a.model
     if model is None or model.input is None:
-        return f"{a.path}"
-    return f"{model.name} ({a.path}): input {shape(model.input)}"
+        return printable(a.path)
+    return f"{printable(model.name)} ({printable(a.path)}): input {shape(model.input)}"
 
 
 class Style:
@@ -121,16 +122,23 @@ def _caret_line(source_line: str, column: int, end_column: int) -> tuple[str, st
         lead, tail = ("…" if start else ""), ("…" if start + SHOWN_WIDTH < len(source_line) else "")
         source_line = source_line[start:start + SHOWN_WIDTH]
         column, end_column = column - start, min(end_column - start, len(source_line) + 1)
-    shown = source_line.expandtabs(4)
-    before = source_line[: column - 1].expandtabs(4)
-    marked = source_line[: max(end_column - 1, column)].expandtabs(4)
+    shown = _visible(source_line)
+    before = _visible(source_line[: column - 1])
+    marked = _visible(source_line[: max(end_column - 1, column)])
     width = max(len(marked) - len(before), 1)
     return lead + shown + tail, " " * (len(lead) + len(before)) + "^" * width
 
 
+def _visible(text: str) -> str:
+    """Source as shown: tabs expanded, control characters written out (an ESC in a spec must not reach the
+    terminal: it could retitle the window or clear the screen)."""
+    return printable(text).expandtabs(4)
+
+
 def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list[str]:
     colour = "1;31" if d.severity == "error" else "1;33"
-    head = f"{path}:{d.span.line}:{d.span.column}: {style(f'{d.severity}[{d.code}]', colour)}: {d.message}"
+    path = printable(path)
+    head = f"{path}:{d.span.line}:{d.span.column}: {style(f'{d.severity}[{d.code}]', colour)}: {printable(d.message)}"
     out = [head]
     if 1 <= d.span.line <= len(lines):
         gutter = str(d.span.line)
@@ -138,7 +146,7 @@ def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list
         shown, carets = _caret_line(lines[d.span.line - 1], d.span.column, end)
         out += [f" {gutter} | {shown}", f" {' ' * len(gutter)} | {style(carets, colour)}"]
     if d.help:
-        out.append(f"  help: {d.help}")
+        out.append(f"  help: {printable(d.help)}")
     return out
 
 
@@ -158,7 +166,7 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
         if not quiet or a.diagnostics:
             errors, warnings = len(a.errors), len(a.warnings)
             verdict = style("ok", "1;32") if a.ok else style("failed", "1;31")
-            out.append(f"{a.path}: {verdict} ({errors} error{'s' * (errors != 1)}, "
+            out.append(f"{printable(a.path)}: {verdict} ({errors} error{'s' * (errors != 1)}, "
                        f"{warnings} warning{'s' * (warnings != 1)})")
             out.append("")
     return "\n".join(out).rstrip("\n")
