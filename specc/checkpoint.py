@@ -93,8 +93,10 @@ def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointM
                "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": extra or {}}
     try:
         write_atomic(path, lambda handle: torch.save(payload, handle))
+    except WriteError as exc:
+        raise WriteError(path, exc.reason, "checkpoint ") from exc
     except RuntimeError as exc:  # torch's zip writer reports a failed write (a full disk) as a RuntimeError
-        raise WriteError(path, f"the write failed; is the disk full? ({_first_line(exc)})") from exc
+        raise WriteError(path, f"the write failed; is the disk full? ({_first_line(exc)})", "checkpoint ") from exc
 
 
 def _read(path: Path) -> dict:

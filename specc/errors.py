@@ -25,8 +25,8 @@ class WriteError(SpeccError):
     Status 2, an I/O problem. Training adds where the last good epoch is.
     """
 
-    def __init__(self, path: str | Path, reason: str):
-        super().__init__(f"cannot write '{path}': {reason}", 2)
+    def __init__(self, path: str | Path, reason: str, what: str = ""):
+        super().__init__(f"cannot write {what}'{path}': {reason}", 2)
         self.path = Path(path)
         self.reason = reason
 

@@ -103,13 +103,13 @@ def check_output(output: Path, source: Path) -> None:
     if str(output) == "-":
         raise SpeccError("export writes a file (ONNX is binary and verified on disk); give -o NAME.onnx", 2)
     found = stat_of(output)
+    if found is not None and stat_of(source) is not None and os.path.samefile(output, source):
+        raise SpeccError(f"the output '{output}' is the source itself; choose another name", 2)
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise SpeccError(f"the output '{output}' is a folder; give a file name such as '{output / 'model.onnx'}'", 2)
     if output.suffix.lower() != ".onnx":  # `-o net.cnn` or `-o runs/x/best.pt` would replace the user's file
         raise SpeccError(f"the output '{output}' does not end in .onnx; give a name such as "
                          f"'{output.with_name(output.stem + '.onnx')}'", 2)
-    if found is not None and stat_of(source) is not None and os.path.samefile(output, source):
-        raise SpeccError(f"the output '{output}' is the source itself; choose another name", 2)
 
 
 def check_size(analysis: Analysis, options: ExportOptions) -> None:
