@@ -22,14 +22,14 @@ import pytest
 import torch
 
 import specc
-from specc.checkpoint import CheckpointMeta, load_checkpoint, pick_from_run, save_checkpoint, spec_sha256
+from specc.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256
 from specc.cli import main
 from specc.errors import SpeccError
-from specc.train.lock import LOCK
 from specc.train.runlog import read_metrics
 
 TINY = "model tiny\ninput 4x4x1\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"
 ROOT = Path(__file__).resolve().parent.parent
+LOCK = ".specc.lock"  # specc.train.lock.LOCK, written out: the tests read the folder as a user would
 
 
 def _spec(tmp_path: Path) -> Path:
@@ -212,6 +212,8 @@ def _checkpoint(path: Path, epoch: int, best: int, config: dict) -> None:
 
 
 def test_a_stale_best_pt_is_detected_by_export_and_repaired_by_resume(tmp_path, capsys):
+    from specc.checkpoint import pick_from_run
+
     out = tmp_path / "run"
     assert _train(tmp_path, "--out", str(out), "--epochs", "1") == 0
     config = load_checkpoint(out / "last.pt")[1].config
