@@ -275,10 +275,12 @@ def test_a_full_disk_in_epoch_2_names_the_file_and_the_last_good_epoch(tmp_path,
 
 HOOK = """
 import os, signal, sys
-class Interrupt:  # a real SIGINT, delivered while numpy (imported by torch) is being imported
+class Interrupt:  # one real SIGINT, delivered while numpy (imported by torch) is being imported
+    sent = False
     def find_spec(self, name, path=None, target=None):
-        if name == "numpy" and not hasattr(self, "sent"):
-            self.sent = os.kill(os.getpid(), signal.SIGINT)
+        if name == "numpy" and not Interrupt.sent:
+            Interrupt.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
 sys.meta_path.insert(0, Interrupt())
 from specc.cli import main
 sys.exit(main(["train", "t.cnn", "--data", "synthetic:8", "-q"]))
