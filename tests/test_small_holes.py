@@ -68,9 +68,9 @@ def test_huge_strides_still_get_w201_and_w202():
 # --- double Ctrl-C ------------------------------------------------------------------------------------------
 
 def test_a_second_ctrl_c_does_not_misreport_what_was_saved(tmp_path, monkeypatch, capsys):
-    import specc.train.run as run_module
+    import specc.train.finish as finish
 
-    real, saves = run_module.save_checkpoint, []
+    real, saves = finish.save_checkpoint, []
 
     def interrupted_second_save(*args, **kwargs):
         saves.append(1)
@@ -81,8 +81,8 @@ def test_a_second_ctrl_c_does_not_misreport_what_was_saved(tmp_path, monkeypatch
     def interrupted_plot(*args, **kwargs):
         raise KeyboardInterrupt  # the second, while the curves are drawn on the way out
 
-    monkeypatch.setattr(run_module, "save_checkpoint", interrupted_second_save)
-    monkeypatch.setattr(run_module, "plot_curves", interrupted_plot)
+    monkeypatch.setattr(finish, "save_checkpoint", interrupted_second_save)
+    monkeypatch.setattr(finish, "plot_curves", interrupted_plot)
     (tmp_path / "t.cnn").write_text(TINY)
     out = tmp_path / "run"
     assert main(["train", str(tmp_path / "t.cnn"), "--data", "synthetic:32", "--out", str(out), "--epochs", "3",

@@ -7,12 +7,12 @@ Everything that can be wrong with the spec, options or data is refused before
 the first step. Each epoch ends with an atomic last.pt (and best.pt when the
 validation accuracy improves), so killing a run loses at most the epoch in
 progress; a non-finite loss stops it with the last good checkpoint intact.
+The run folder is locked for the whole run (specc.train.lock); a resumed
+run's lock is taken before its checkpoint is read.
 """
 
 from __future__ import annotations
 
-import math
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,18 +20,17 @@ from typing import Any
 import torch
 
 from .. import __version__, pipeline
-from ..checkpoint import BEST, LAST, CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256
-from ..errors import SpeccError, WriteError, first_line, out_of_memory
-from ..files import write_atomic
+from ..checkpoint import CheckpointMeta, load_checkpoint, spec_sha256
+from ..errors import SpeccError
 from .config import RunOptions, TrainConfig, describe
 from .data import Split, prepare
 from .distributed import World, agree, detect, start, stop
+from .finish import finish_epoch, plot, record, stop_diverged, stopped_by
 from .lock import acquire, release
-from .loop import Engine, Totals, diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
-from .plots import plot_curves
-from .progress import Progress, epoch_line, say_error, summary_line
+from .loop import Engine, diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
+from .progress import Progress, say_error, summary_line
 from .resume import check_state, checkpoint_of, refuse_backwards, repair_best
-from .runlog import clean_stale, new_run_dir, write_json, write_metrics, write_text
+from .runlog import clean_stale, new_run_dir, write_json, write_text
 from .setup import (
     Request,
     engine,
@@ -254,97 +253,17 @@ def _epochs(run: Run) -> Result:
             finally:
                 run.progress.end_epoch()
             if agree(diverged(trained, eng.net), run.world, eng.device):
-                _stop_diverged(run, epoch, lr, trained)
+                stop_diverged(run, epoch, lr, trained)
             held = evaluate(eng, x_val, y_val, 2 * cfg.batch)
             seconds, images = seconds + trained.seconds, images + trained.count
-            _finish_epoch(run, _record(epoch, lr, trained, held))
+            finish_epoch(run, record(epoch, lr, trained, held))
     except BaseException as exc:
-        _plot(run, failing=True)
-        stopped = _stopped(run, exc)
+        plot(run, failing=True)
+        stopped = stopped_by(run, exc)
         if stopped is exc:
             raise
         raise stopped from exc
-    _plot(run, failing=False)
+    plot(run, failing=False)
     rate = images / seconds if seconds else 0.0
     run.progress.say(summary_line(run.best_acc, run.best_epoch, seconds, rate, str(run.run_dir)))
     return Result(run.run_dir, run.history, run.best_acc, run.best_epoch, seconds, rate)
-
-
-def _kept(run: Run) -> str:
-    """Where the last good epoch is, from what was really saved (not from what was trained)."""
-    if not run.saved_epoch:
-        return "no epoch finished, so no checkpoint was written"
-    where = run.run_dir / LAST if run.run_dir else LAST
-    return (f"the last finished epoch ({run.saved_epoch}) is in {where}; continue with "
-            f"--resume {run.run_dir or 'RUN_DIR'}")
-
-
-def _stopped(run: Run, exc: BaseException) -> BaseException:
-    """The exception to report for a run that stopped early, saying what was saved."""
-    if isinstance(exc, KeyboardInterrupt):
-        return KeyboardInterrupt(_kept(run))
-    if isinstance(exc, WriteError):  # a full disk, a folder made read-only: name the file and the last good epoch
-        return SpeccError(f"{exc.message}; {_kept(run)}", 2)
-    if isinstance(exc, (MemoryError, RuntimeError)) and out_of_memory(exc):
-        return SpeccError(f"out of memory while training ({first_line(exc)}); try a smaller --batch. {_kept(run)}")
-    return exc
-
-
-def _plot(run: Run, failing: bool) -> None:
-    """curves.png from the history; a second Ctrl-C or a full disk while a run is already stopping skips it."""
-    if not (run.world.main and run.history):
-        return
-    try:
-        plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")
-    except (KeyboardInterrupt, SpeccError):
-        if not failing:
-            raise
-
-
-def _record(epoch: int, lr: float, trained: Totals, held: Totals) -> dict[str, float]:
-    return {"epoch": epoch, "train_loss": trained.mean_loss, "train_acc": trained.accuracy,
-            "val_loss": held.mean_loss, "val_acc": held.accuracy, "lr": lr, "seconds": trained.seconds,
-            "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
-
-
-def _finish_epoch(run: Run, record: dict[str, float]) -> None:
-    improved = record["val_acc"] > run.best_acc
-    history = [*run.history, record]
-    best = (record["val_acc"], int(record["epoch"])) if improved else (run.best_acc, run.best_epoch)
-    if run.world.main:
-        _save(run, history, best, improved)
-    run.history, (run.best_acc, run.best_epoch) = history, best
-    run.saved_epoch = int(record["epoch"])
-    if run.world.main:
-        write_metrics(run.run_dir, history)
-    run.progress.say(epoch_line(record, run.cfg.epochs, improved))
-
-
-def _save(run: Run, history: list[dict[str, float]], best: tuple[float, int], improved: bool) -> None:
-    net, eng, record = run.eng.net, run.eng, history[-1]
-    meta = CheckpointMeta(
-        model_name=run.analysis.model.name, spec_source=run.analysis.source,
-        spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
-        class_names=run.split.class_names, input_shape=list(net.input_shape), num_outputs=net.num_outputs,
-        final_activation=net.final_activation, config=run.config, epoch=int(record["epoch"]),
-        metrics={k: float(v) for k, v in record.items() if k != "epoch"})
-    extra = {"history": history, "best": {"val_acc": best[0], "epoch": best[1]},
-             "rng": torch.get_rng_state(),
-             "cuda_rng": torch.cuda.get_rng_state_all() if eng.device.type == "cuda" else [],
-             "scaler": eng.scaler.state_dict() if eng.scaler is not None else None}
-    last = run.run_dir / LAST
-    save_checkpoint(last, net, meta, eng.optimizer, extra)
-    run.saved_epoch = int(record["epoch"])
-    if improved:  # a kill -9 during this copy leaves an older best.pt: export and resume detect it (checkpoint.pick)
-        with open(last, "rb") as source:
-            write_atomic(run.run_dir / BEST, lambda handle: shutil.copyfileobj(source, handle))
-
-
-def _stop_diverged(run: Run, epoch: int, lr: float, trained: Totals) -> None:
-    value = "non-finite weights" if math.isfinite(trained.loss) else f"a {trained.mean_loss} loss"
-    if run.saved_epoch:
-        kept = f"the last good checkpoint is {(run.run_dir or Path('RUN_DIR')) / LAST} (epoch {run.saved_epoch})"
-    else:
-        kept = "no checkpoint was written (this was the first epoch)"
-    raise SpeccError(f"training diverged in epoch {epoch} (lr {lr:g}): {value}; stopped, and {kept}. "
-                     f"A smaller --lr usually helps")
