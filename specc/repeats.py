@@ -30,9 +30,9 @@ def cap_repeats(diagnostics: Sequence[Diagnostic], limit: int = MAX_SAME) -> lis
             kept.append(d)
         elif seen[d.code] == limit + 1:
             rest = counts[d.code] - limit
-            kept.append(replace(d, message=f"{rest:,} more {d.code} {_plural(rest, d.severity)} in this file, "
-                                           f"from here on, not shown (the first {limit} are): {d.message}",
-                                help="fix the first ones; the rest are the same mistake repeated"))
+            kept.append(replace(d, message=f"{rest:,} more {d.code} {_plural(rest, d.severity)} from here on, "
+                                           f"not shown: {d.message}",
+                                help=f"the first {limit} are shown; the rest are the same mistake repeated"))
     return kept
 
 

@@ -166,7 +166,7 @@ def test_a_long_line_with_many_diagnostics_is_echoed_as_a_window(tmp_path, capsy
     assert main(["check", "-q", str(tmp_path / "long.cnn")]) == 1
     out = capsys.readouterr().out
     assert time.perf_counter() - start < 10 and out.count("error[E111]") == 101  # 100, then one for the rest
-    assert "error[E111]: 19,899 more E111 errors in this file, from here on, not shown" in out
+    assert "error[E111]: 19,899 more E111 errors from here on, not shown: activation given twice" in out
     assert max(len(line) for line in out.splitlines()) < 220
     last = out.splitlines()[-5:-2]  # the last diagnostic: its caret still under its `relu`
     assert last[1].startswith(" 2 | …relu") and last[1][last[2].index("^"):].startswith("relu")

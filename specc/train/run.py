@@ -257,13 +257,13 @@ def _epochs(run: Run) -> Result:
             held = evaluate(eng, x_val, y_val, 2 * cfg.batch)
             seconds, images = seconds + trained.seconds, images + trained.count
             finish_epoch(run, record(epoch, lr, trained, held))
+        plot(run, failing=False)
     except BaseException as exc:
         plot(run, failing=True)
         stopped = stopped_by(run, exc)
         if stopped is exc:
             raise
         raise stopped from exc
-    plot(run, failing=False)
     rate = images / seconds if seconds else 0.0
     run.progress.say(summary_line(run.best_acc, run.best_epoch, seconds, rate, str(run.run_dir)))
     return Result(run.run_dir, run.history, run.best_acc, run.best_epoch, seconds, rate)
