@@ -107,3 +107,10 @@ def test_export_checks_its_source_before_importing_torch(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.stdout.split() == ["2", "False"], done.stderr
     assert "cannot read 'missing.cnn': no such file or folder" in done.stderr
+
+
+def test_repeated_diagnostics_are_capped_in_every_format(tmp_path, capsys):
+    (tmp_path / "r.cnn").write_text("input 4x4x1\nconv 2 3x3 " + "relu " * 300 + "\nfc 3 softmax\n")
+    assert main(["check", "-f", "json", str(tmp_path / "r.cnn")]) == 1
+    found = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert len(found) == 101 and found[-1]["message"].startswith("199 more E111 errors from here on, not shown")
