@@ -68,8 +68,8 @@ def target_of(path: str | Path) -> Path:
         raise SpeccError(f"cannot write {shown}: it is {kind(found)}, not a regular file; specc replaces only "
                          f"regular files", 2)
     folder = real.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
+    if not os.path.isdir(folder):
+        what = "is not a folder" if os.path.exists(folder) else "does not exist"
         raise WriteError(path, f"'{folder}' {what}")
     return real
 
@@ -79,7 +79,7 @@ def _temp_beside(target: Path) -> Path:
     temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0666 & ~umask, as for any new file
     try:
-        old = os.stat(target) if target.exists() else None
+        old = stat_of(target)
         if old is not None:
             os.fchmod(fd, stat.S_IMODE(old.st_mode))
             if os.geteuid() == 0:  # root rewriting a user's file leaves it theirs
