@@ -85,6 +85,9 @@ def _temp_beside(target: Path) -> Path:
             if os.geteuid() == 0:  # root rewriting a user's file leaves it theirs
                 with contextlib.suppress(OSError):
                     os.fchown(fd, old.st_uid, old.st_gid)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     finally:
         os.close(fd)
     return temp
