@@ -42,6 +42,8 @@ def _alive(holder: dict) -> bool:
     pid = holder.get("pid")
     if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
         return True  # another host, or a lock not yet (or never) filled in: it cannot be proved stale
+    if pid == os.getpid():  # a dead holder's pid, reused by this very process
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
