@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -76,7 +75,7 @@ def target_of(path: str | Path) -> Path:
 
 def _temp_beside(target: Path) -> Path:
     """An empty new file next to ``target``: the umask decides its mode, or the target's mode is copied."""
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0666 & ~umask, as for any new file
     try:
         old = stat_of(target)
