@@ -64,17 +64,17 @@ def record(epoch: int, lr: float, trained: Totals, held: Totals) -> dict[str, fl
             "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
 
 
-def finish_epoch(run: Run, record: dict[str, float]) -> None:
-    improved = record["val_acc"] > run.best_acc
-    history = [*run.history, record]
-    best = (record["val_acc"], int(record["epoch"])) if improved else (run.best_acc, run.best_epoch)
+def finish_epoch(run: Run, entry: dict[str, float]) -> None:
+    improved = entry["val_acc"] > run.best_acc
+    history = [*run.history, entry]
+    best = (entry["val_acc"], int(entry["epoch"])) if improved else (run.best_acc, run.best_epoch)
     if run.world.main:
         save(run, history, best, improved)
     run.history, (run.best_acc, run.best_epoch) = history, best
-    run.saved_epoch = int(record["epoch"])
+    run.saved_epoch = int(entry["epoch"])
     if run.world.main:
         write_metrics(run.run_dir, history)
-    run.progress.say(epoch_line(record, run.cfg.epochs, improved))
+    run.progress.say(epoch_line(entry, run.cfg.epochs, improved))
 
 
 def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], improved: bool) -> None:
