@@ -8,15 +8,18 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .pipeline import Analysis, check, compile, compile_bytes  # noqa: E402
-
 __all__ = ["Analysis", "check", "compile", "compile_bytes", "__version__"]
+
+# Imported on first use: `import specc` (and so `python -m specc`, before the CLI can
+# catch a Ctrl-C) stays instant, and torch is imported only when a module is built.
+_LAZY = {"Analysis": "pipeline", "check": "pipeline", "compile": "pipeline", "compile_bytes": "pipeline",
+         "build": "builder"}
 
 
 def __getattr__(name: str):
-    # torch is imported only when a module is actually built (specc.build).
-    if name == "build":
-        from .builder import build
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'specc' has no attribute {name!r}")
+    from importlib import import_module
 
-        return build
-    raise AttributeError(f"module 'specc' has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)

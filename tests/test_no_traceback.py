@@ -274,24 +274,29 @@ def test_a_full_disk_in_epoch_2_names_the_file_and_the_last_good_epoch(tmp_path,
 # --- Ctrl-C inside torch's import; --threads ----------------------------------------------------------------
 
 HOOK = """
-import os, signal, sys
-class Interrupt:  # one real SIGINT, delivered while numpy (imported by torch) is being imported
+import os, runpy, signal, sys
+class Interrupt:  # one real SIGINT, delivered while MODULE is being imported
     sent = False
     def find_spec(self, name, path=None, target=None):
-        if name == "numpy" and not Interrupt.sent:
+        if name == "MODULE" and not Interrupt.sent:
             Interrupt.sent = True
             os.kill(os.getpid(), signal.SIGINT)
 sys.meta_path.insert(0, Interrupt())
-from specc.cli import main
-sys.exit(main(["train", "t.cnn", "--data", "synthetic:8", "-q"]))
+sys.argv = ["specc", *ARGV]
+runpy.run_module("specc", run_name="__main__")  # python -m specc ...
 """
 
 
-def test_ctrl_c_during_the_torch_import_is_an_interruption(tmp_path):
+@pytest.mark.parametrize("module, argv", [
+    ("numpy", ["train", "t.cnn", "--data", "synthetic:8", "-q"]),  # imported by torch: was swallowed, exit 0
+    ("lark", ["check", "t.cnn"]),  # imported by `import specc` itself: was a traceback
+])
+def test_ctrl_c_during_the_first_imports_is_an_interruption(tmp_path, module, argv):
     _spec(tmp_path)
-    done = subprocess.run([sys.executable, "-c", HOOK], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+    hook = HOOK.replace("MODULE", module).replace("ARGV", repr(argv))
+    done = subprocess.run([sys.executable, "-c", hook], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                           timeout=120)
-    assert done.returncode == 130, done.stderr  # was 0: swallowed by an import, then the run went on
+    assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "specc: interrupted" and not (tmp_path / "runs").exists()
 
 
