@@ -21,20 +21,25 @@ import types  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from .errors import SpeccError, SpecCheckError  # noqa: E402
-from .pipeline import Analysis  # noqa: E402
-from .source import read as check  # noqa: E402
 
 if TYPE_CHECKING:
     from .api import export, load, train
     from .builder import build
+    from .pipeline import Analysis
+    from .source import read as check
 
 __all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compile", "export", "load", "train",
            "__version__"]
+
+# Imported on first use: `import specc` (and so `python -m specc`, before the CLI can
+# catch a Ctrl-C) stays instant, and torch is imported only when a module is built.
+_LAZY = {"Analysis": ("pipeline", "Analysis"), "check": ("source", "read"), "load": ("api", "load")}
 
 
 def compile(spec, path: str | None = None) -> str:
     """The PyTorch source of a spec's ``nn.Module`` (a spec or its Analysis); SpecCheckError if it has errors."""
     from .codegen import generate
+    from .pipeline import Analysis
     from .source import read_ok
 
     if isinstance(spec, Analysis):  # as specc.build takes one: a notebook's %%specc result
@@ -52,17 +57,17 @@ def load_ipython_extension(ipython) -> None:
 
 
 def __getattr__(name: str):
-    # torch is imported only when a module is actually built (specc.build) or trained.
-    if name == "build":
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attribute = _LAZY[name]
+        return getattr(import_module(f".{module}", __name__), attribute)
+    if name == "build":  # torch is imported only when a module is actually built
         from .extras import needs
 
         with needs("specc.build"):  # MissingExtra (an ImportError) naming specc[torch]
             from .builder import build
         return build
-    if name == "load":
-        from .api import load
-
-        return load
     if name in _VERBS:
         import importlib
 

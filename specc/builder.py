@@ -15,6 +15,7 @@ import torch
 
 from .codegen import generate
 from .codegen.names import class_name
+from .errors import memory_refusal, out_of_memory
 from .pipeline import Analysis
 from .source import Spec, read_ok
 
@@ -52,4 +53,11 @@ def instantiate(analysis: Analysis) -> torch.nn.Module:
     code = generate(analysis)
     digest = hashlib.sha256(code.encode()).hexdigest()[:12]
     name = class_name(analysis.model.name)
-    return load(code, name, f"<specc-generated {name} {digest}>")()
+    cls = load(code, name, f"<specc-generated {name} {digest}>")
+    try:
+        return cls()
+    except (MemoryError, RuntimeError) as exc:  # torch's CPU allocator says RuntimeError, not MemoryError
+        if not out_of_memory(exc):
+            raise
+        raise memory_refusal(exc, f"building '{analysis.model.name}' ({analysis.totals.params:,} parameters)") \
+            from exc

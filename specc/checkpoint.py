@@ -11,27 +11,32 @@ so ``torch.load(weights_only=True)`` reads it and nothing is ever unpickled::
 
 The spec travels inside, so a checkpoint alone rebuilds its module
 (:func:`load_model`); a sha256 of the weights, recorded in the meta, reveals a
-file whose tensors were changed after it was written. Writes are atomic: a
-temporary file in the same folder, fsync, then ``os.replace``.
+file whose tensors were changed after it was written, and every part of the
+file is checked against its zip CRC-32 before it is loaded, so a flipped byte
+in the optimizer state or the metadata is found too. Writes go through
+:mod:`specc.files` (atomic; a failed write names the file).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import re
 import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import torch
 
 from . import __version__
-from .errors import SpeccError
+from .errors import SpeccError, WriteError
+from .files import write_atomic
+
+if TYPE_CHECKING:
+    from .pipeline import Analysis
 
 CHECKPOINT_FORMAT = "specc-checkpoint/1"
 BEST, LAST = "best.pt", "last.pt"
@@ -79,40 +84,6 @@ def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in inner.state_dict().items()}
 
 
-def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write a file so that readers see the old content or the new, never half.
-
-    ``write`` fills a temporary file in the same folder (same filesystem, so
-    ``os.replace`` is atomic); a failure removes it and leaves ``path`` as it was.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself survives a power cut only once the folder is synced.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointMeta,
                     optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None) -> None:
     """Write ``module``'s weights with ``meta`` atomically to ``path``."""
@@ -122,13 +93,16 @@ def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointM
                "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": extra or {}}
     try:
         write_atomic(path, lambda handle: torch.save(payload, handle))
-    except OSError as exc:
-        raise SpeccError(f"cannot write checkpoint '{path}': {exc.strerror or exc}", 2) from exc
+    except WriteError as exc:
+        raise WriteError(path, exc.reason, "checkpoint ") from exc
+    except RuntimeError as exc:  # torch's zip writer reports a failed write (a full disk) as a RuntimeError
+        raise WriteError(path, f"the write failed; is the disk full? ({_first_line(exc)})", "checkpoint ") from exc
 
 
 def _read(path: Path) -> dict:
     if not path.is_file():
         raise SpeccError(f"checkpoint '{path}' not found", 2)
+    _verify_crcs(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes about foreign pickle protocols; we refuse those anyway
@@ -142,6 +116,24 @@ def _read(path: Path) -> dict:
         raise SpeccError(f"'{path}' is not a readable checkpoint (truncated or damaged?): {_first_line(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 -- damaged bytes reach the unpickler as IndexError, KeyError, ...
         raise SpeccError(f"'{path}' is not a readable checkpoint (not a torch file, or damaged)") from exc
+
+
+def _verify_crcs(path: Path) -> None:
+    """Every member of the zip archive against its CRC-32: a flipped byte anywhere is found.
+
+    torch.load does not check them, and only the weights and spec carry a
+    sha256, so damage to the optimizer state or the metadata would pass.
+    """
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # not a torch zip file: torch.load says why
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
+        raise SpeccError(f"'{path}' is not a readable checkpoint (damaged): {_first_line(exc)}") from exc
+    if bad is not None:
+        raise SpeccError(f"'{path}' is damaged: its part '{bad}' fails its CRC-32 check (changed or corrupted "
+                         f"after it was written); refusing to use it")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -179,16 +171,59 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], Checkpoi
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A run directory -> its best.pt (else last.pt); a file -> itself."""
+    """A run directory -> its best checkpoint (see :func:`pick_from_run`); a file -> itself."""
+    return pick(path)[0]
+
+
+def pick(path: str | Path) -> tuple[Path, str | None]:
+    """The checkpoint a path names, and a warning when a run's best.pt could not be trusted."""
     path = Path(path)
     if path.is_dir():
-        for name in (BEST, LAST):
-            if (path / name).is_file():
-                return path / name
-        raise SpeccError(f"run directory '{path}' holds no checkpoint ({BEST} or {LAST})", 2)
+        return pick_from_run(path)
     if not path.exists():
         raise SpeccError(f"checkpoint '{path}' not found", 2)
-    return path
+    return path, None
+
+
+def pick_from_run(folder: Path) -> tuple[Path, str | None]:
+    """best.pt, checked against the best epoch that last.pt records; else last.pt.
+
+    Training copies last.pt to best.pt after an epoch that improved; a run killed
+    during that copy keeps an older best.pt. last.pt then holds the best epoch
+    itself and is used instead, with a warning.
+    """
+    best, last = folder / BEST, folder / LAST
+    if not last.is_file():
+        if best.is_file():
+            return best, None
+        raise SpeccError(f"run directory '{folder}' holds no checkpoint ({BEST} or {LAST})", 2)
+    recorded = peek(last)
+    if recorded is None:
+        return (best if best.is_file() else last), None  # a damaged last.pt: the full load says why
+    epoch, best_epoch = recorded
+    found = peek(best) if best.is_file() else None
+    if found is not None and found[0] == best_epoch:
+        return best, None
+    held = f"holds epoch {found[0]}" if found else ("is missing" if not best.is_file() else "is unreadable")
+    if best_epoch == epoch:
+        return last, (f"{best} {held}, but the run's best is epoch {best_epoch} (the copy to {BEST} was "
+                      f"interrupted); using {last}, which holds epoch {best_epoch}")
+    if found is None:
+        return last, f"{best} {held}; using {last} (epoch {epoch}), not the run's best epoch {best_epoch}"
+    return best, f"{best} {held}, but {last} records the run's best as epoch {best_epoch}"
+
+
+def peek(path: Path) -> tuple[int, int] | None:
+    """(epoch, the run's best epoch) that a checkpoint records, read without loading its tensors."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        epoch = int(payload["meta"]["epoch"])
+        best = (payload.get("extra") or {}).get("best") or {}
+        return epoch, int(best.get("epoch", epoch))
+    except Exception:  # noqa: BLE001 -- any damage at all: the full load that follows reports it
+        return None
 
 
 def load_model(path: str | Path, spec_source: str | None = None) -> tuple[torch.nn.Module, CheckpointMeta]:
@@ -197,19 +232,37 @@ def load_model(path: str | Path, spec_source: str | None = None) -> tuple[torch.
     With ``spec_source``, refuses a checkpoint trained on a different spec.
     The module is returned in eval mode, on the CPU.
     """
-    from .builder import build
+    module, meta, _ = load_checkpoint_model(resolve_checkpoint(path), spec_source)
+    return module, meta
 
-    file = resolve_checkpoint(path)
+
+def load_checkpoint_model(file: Path, spec_source: str | None = None,
+                          before_build: Callable[[Analysis], None] | None = None
+                          ) -> tuple[torch.nn.Module, CheckpointMeta, Analysis]:
+    """:func:`load_model` for one checkpoint file, also returning the checked spec.
+
+    ``before_build(analysis)`` may refuse the model (too large, say) before any
+    memory is allocated for it.
+    """
+    from . import pipeline
+    from .builder import instantiate
+
     state, meta, _ = load_checkpoint(file)
     if spec_source is not None and spec_sha256(spec_source) != meta.spec_sha256:
         raise SpeccError(f"'{file}' was trained on a different spec (model '{meta.model_name}'); "
                          f"its spec sha256 {meta.spec_sha256[:12]}… differs from the given spec's "
                          f"{spec_sha256(spec_source)[:12]}…")
-    module = build(meta.spec_source)
+    analysis = pipeline.analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
+    if not analysis.ok:
+        raise SpeccError(f"'{file}' holds a spec that no longer checks clean with specc {__version__}; "
+                         f"run `specc check` on it")
+    if before_build is not None:
+        before_build(analysis)
+    module = instantiate(analysis)
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         raise SpeccError(f"'{file}': the weights do not fit the module built from its spec "
                          f"({first[1].strip() if len(first) > 1 else first[0]})") from exc
-    return module.eval(), meta
+    return module.eval(), meta, analysis

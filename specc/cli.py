@@ -14,7 +14,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import SpeccError, SpecCheckError
+from .errors import SpeccError, SpecCheckError, first_line, out_of_memory, printable
 from .extras import needs
 
 COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema",
@@ -33,37 +33,48 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parser().parse_args(argv)
         with needs(f"specc {args.command}"):  # torch, onnx, ... missing: name the extra, exit 2
             status = args.run(args)
         sys.stdout.flush()  # here, not at exit: a full disk or closed pipe must be reported, not traced back
         return status
-    except SpecCheckError as exc:
+    except SpecCheckError as exc:  # the spec's own diagnostics, rendered here, as `specc check -q` does
         from .report import render
 
-        print(f"specc: error: {exc.message}\n{render([exc.analysis], 'text', quiet=True, color=False)}",
-              file=sys.stderr)
+        _error(exc.message)
+        _error(render([exc.analysis], "text", quiet=True, color=False), "")
         return exc.status
     except SpeccError as exc:
-        print(f"specc: error: {exc.message}", file=sys.stderr)
+        _error(exc.message)
         return exc.status
-    except KeyboardInterrupt:
-        print("specc: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # train says what it saved: "interrupted; the last finished epoch ..."
+        _error("interrupted" + (f"; {exc.args[0]}" if exc.args else ""), "")
         return 130
     except BrokenPipeError as exc:  # the reader went away (`| head`): keep the verdict if one was reached
         _quiet_stdout()
         return getattr(exc, "status", 0)
-    except MemoryError:
-        print("specc: error: out of memory (is the data, or --data synthetic:N, larger than this machine holds?)",
-              file=sys.stderr)
+    except (MemoryError, RuntimeError) as exc:
+        if not out_of_memory(exc):  # any other RuntimeError is a bug: its traceback is wanted
+            raise
+        _error(f"out of memory ({first_line(exc)}); is the model, the data or --data synthetic:N larger than "
+               f"this machine holds?")
         return 1
     except OSError as exc:
-        if exc.filename is not None:  # a file the command opened: a bug to fix, not to hide
-            raise
+        if exc.filename is not None:  # a path the command looked at: say which and why
+            _error(f"cannot access '{exc.filename}': {exc.strerror or exc}")
+            return 2
         _quiet_stdout()
-        print(f"specc: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        _error(f"cannot write the output: {exc.strerror or exc}")
         return 2
+
+
+def _error(message: str, prefix: str = "error: ") -> None:
+    """``specc: error: ...`` on stderr, control characters shown escaped; a closed stderr is not a crash."""
+    try:
+        print(f"specc: {prefix}{printable(message)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _quiet_stdout() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 
 class SpeccError(Exception):
     """A user-facing failure: a clear message, no traceback.
@@ -36,3 +39,55 @@ class SpecCheckError(SpeccError):
         from .report import render
 
         return f"{self.message}\n{render([self.analysis], 'text', quiet=True, color=False)}"
+
+
+class WriteError(SpeccError):
+    """A file could not be written (disk full, permission denied, ...); ``path`` is the file meant.
+
+    Status 2, an I/O problem. Training adds where the last good epoch is.
+    """
+
+    def __init__(self, path: str | Path, reason: str, what: str = ""):
+        super().__init__(f"cannot write {what}'{path}': {reason}", 2)
+        self.path = Path(path)
+        self.reason = reason
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, or torch's allocator failing: the CPU allocator's RuntimeError, CUDA's OutOfMemoryError."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower())
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's own reason, without torch's C++ source location or paragraphs of advice."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    line = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*(\w+ == \w+\.\s*)?", "", line)  # torch's C++ check
+    return line or type(exc).__name__
+
+
+def memory_refusal(exc: BaseException, what: str) -> SpeccError:
+    """The SpeccError for running out of memory while doing ``what`` (status 1: the model or data is too big)."""
+    return SpeccError(f"out of memory {what} ({first_line(exc)}); the model or the data is larger than this "
+                      f"machine can hold")
+
+
+# Terminal controls that a file name or a spec could smuggle into a message: C0 (but tab and newline),
+# DEL, C1, and the bidirectional overrides that reorder what a line seems to say.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    r"""``text`` with terminal control characters written out (``\x1b``, ``\u202e``): shown, never obeyed."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(text: str) -> str:
+    r"""JSON text with DEL, C1 and bidi controls written as \u escapes (json.dumps escapes only C0)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)

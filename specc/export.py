@@ -12,22 +12,27 @@ fails at once), verified there, then renamed.
 
 from __future__ import annotations
 
+import math
 import os
-import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
 
-from .errors import SpeccError
+from .errors import SpeccError, memory_refusal, out_of_memory
 from .export_onnx import DEFAULT_OPSET, INPUT_NAME, MIN_OPSET, annotate, entry, max_opset, to_onnx
 from .export_source import Source, load_source
 from .export_verify import verify
+from .files import replacing, stat_of
+from .pipeline import Analysis
 
 DEFAULT_ATOL = 1e-5  # float32 rounding in a small net is ~1e-7; a wrong op is off by far more
 VERIFY_BATCHES = (1, 7)  # 1, and an odd size above it, catch a batch dimension baked into the graph
 # One protobuf message may not exceed 2 GiB; weights inline must stay below it.
 PROTOBUF_LIMIT = 2**31 - 2**24
+# Verification holds the input, PyTorch's activations and onnxruntime's at once: about three copies.
+VERIFY_COPIES = 3
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,8 @@ class ExportOptions:
             raise SpeccError(f"--opset must be between {MIN_OPSET} and {max_opset()} (got {self.opset}): the "
                              f"exporter implements opset {MIN_OPSET} and newer, and the installed onnx knows "
                              f"up to {max_opset()}", 2)
-        if not self.atol > 0:
-            raise SpeccError(f"--atol must be positive (got {self.atol})", 2)
+        if not 0 < self.atol < math.inf:  # inf (or NaN) would make the comparison unable to fail
+            raise SpeccError(f"--atol must be a positive, finite number (got {self.atol})", 2)
 
     @property
     def batches(self) -> tuple[int, ...]:
@@ -77,48 +82,58 @@ def export(source: str | Path, output: str | Path, options: ExportOptions | None
     options = options or ExportOptions()
     options.validate()
     source, output = Path(source), Path(output)
-    if output.exists() and source.exists() and output.resolve() == source.resolve():
-        raise SpeccError(f"the output '{output}' is the source itself; choose another name", 2)
-    temp = reserve(output)
+    check_output(output, source)
     try:
-        loaded = load_source(source, options.spec, options.seed)
-        check_size(loaded)
-        graph = to_onnx(loaded, batch=options.batch, opset=options.opset, logits=options.logits)
-        save(annotate(graph, loaded), temp)
-        diffs = verify(temp, graph, entry(loaded, options.logits), options.batches, options.atol)
-        os.replace(temp, output)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        with replacing(output) as temp:  # reserved before any work: an unwritable folder fails at once
+            loaded = load_source(source, options.spec, options.seed, lambda analysis: check_size(analysis, options))
+            graph = to_onnx(loaded, batch=options.batch, opset=options.opset, logits=options.logits)
+            save(annotate(graph, loaded), temp)
+            diffs = verify(temp, graph, entry(loaded, options.logits), options.batches, options.atol)
+    except (MemoryError, RuntimeError) as exc:
+        if not out_of_memory(exc):
+            raise
+        raise memory_refusal(exc, f"while exporting '{source}'") from exc
     return ExportResult(output, output.stat().st_size, options.opset, INPUT_NAME, graph.input_shape,
-                        graph.output_name, graph.output_shape, diffs, loaded.weights, _warnings(loaded, options.seed))
+                        graph.output_name, graph.output_shape, diffs, loaded.weights,
+                        loaded.warnings + _warnings(loaded, options.seed))
 
 
-def reserve(output: Path) -> Path:
-    """An empty temporary file beside ``output``; fails early if ``output`` cannot be written."""
-    if output.is_dir():
+def check_output(output: Path, source: Path) -> None:
+    """Refuse an output that is a folder, does not end in .onnx, or is the source itself."""
+    if str(output) == "-":
+        raise SpeccError("export writes a file (ONNX is binary and verified on disk); give -o NAME.onnx", 2)
+    found = stat_of(output)
+    if found is not None and stat_of(source) is not None and os.path.samefile(output, source):
+        raise SpeccError(f"the output '{output}' is the source itself; choose another name", 2)
+    if found is not None and stat.S_ISDIR(found.st_mode):
         raise SpeccError(f"the output '{output}' is a folder; give a file name such as '{output / 'model.onnx'}'", 2)
     if output.suffix.lower() != ".onnx":  # `-o net.cnn` or `-o runs/x/best.pt` would replace the user's file
         raise SpeccError(f"the output '{output}' does not end in .onnx; give a name such as "
                          f"'{output.with_name(output.stem + '.onnx')}'", 2)
-    folder = output.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise SpeccError(f"cannot write '{output}': '{folder}' {what}", 2)
-    temp = folder / f".{output.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        # os.open, not mkstemp: mode 0o666 less the umask, as for any file the user writes.
-        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as exc:
-        raise SpeccError(f"cannot write '{output}': {exc.strerror or exc}", 2) from exc
-    return temp
 
 
-def check_size(source: Source) -> None:
-    size = source.analysis.totals.size_bytes
+def check_size(analysis: Analysis, options: ExportOptions) -> None:
+    """Refuse, from the spec's figures and before any memory is allocated, what cannot be exported here."""
+    name = analysis.model.name
+    size = analysis.totals.size_bytes
     if size > PROTOBUF_LIMIT:
-        raise SpeccError(f"'{source.name}' has {size / 2**30:.1f} GiB of weights; a single-file ONNX model "
+        raise SpeccError(f"'{name}' has {size / 2**30:,.1f} GiB of weights; a single-file ONNX model "
                          f"holds at most 2 GiB (a protobuf limit)")
+    per_sample = 4 * (math.prod(analysis.model.input) + (analysis.totals.activations or 0))
+    need = VERIFY_COPIES * per_sample * max(options.batches)
+    if need > memory_bytes():
+        raise SpeccError(f"--batch {options.batch}: verifying '{name}' at that batch needs about "
+                         f"{need / 2**30:,.1f} GiB ({per_sample:,} bytes of activations per sample, held by "
+                         f"PyTorch and onnxruntime), more than this machine's {memory_bytes() / 2**30:,.1f} GiB; "
+                         f"use a smaller --batch, or none (a symbolic batch dimension)", 2)
+
+
+def memory_bytes() -> int:
+    """Physical memory, or a very large number where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
 
 
 def save(model: onnx.ModelProto, path: Path) -> None:

@@ -10,14 +10,16 @@ through :mod:`specc.checkpoint` (``weights_only``: nothing is unpickled).
 
 from __future__ import annotations
 
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from . import __version__
 from .errors import SpeccError
-from .pipeline import Analysis, analyse_text
+from .files import kind, stat_of
+from .pipeline import Analysis
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 # torch.save writes a zip archive; files from torch < 1.6 begin with a pickle protocol byte.
@@ -38,6 +40,7 @@ class Source:
     weights: str  # where the weights come from, in words
     class_names: tuple[str, ...] | None = None
     input_scaling: str = DEFAULT_SCALING
+    warnings: tuple[str, ...] = ()  # e.g. a run's best.pt that an interrupted copy left behind
 
     @property
     def random_weights(self) -> bool:
@@ -46,10 +49,13 @@ class Source:
 
 def kind_of(path: Path) -> str:
     """"run", "checkpoint" or "spec" for an existing path (SpeccError, status 2, if missing)."""
-    if path.is_dir():
-        return "run"
-    if not path.exists():
+    found = stat_of(path)
+    if found is None:
         raise SpeccError(f"cannot read '{path}': no such file or folder", 2)
+    if stat.S_ISDIR(found.st_mode):
+        return "run"
+    if not stat.S_ISREG(found.st_mode):  # reading a FIFO would wait forever
+        raise SpeccError(f"cannot read '{path}': it is {kind(found)}, not a file or folder", 2)
     if path.suffix == ".cnn":
         return "spec"
     if path.suffix in CHECKPOINT_SUFFIXES:
@@ -70,18 +76,22 @@ def kind_of(path: Path) -> str:
     return "spec"
 
 
-def load_source(path: str | Path, spec: str | Path | None = None, seed: int | None = None) -> Source:
-    """Load what ``path`` names; ``spec`` must match a checkpoint's, ``seed`` seeds a spec's random weights."""
+def load_source(path: str | Path, spec: str | Path | None = None, seed: int | None = None,
+                before_build: Callable[[Analysis], None] | None = None) -> Source:
+    """Load what ``path`` names; ``spec`` must match a checkpoint's, ``seed`` seeds a spec's random weights.
+
+    ``before_build(analysis)`` may refuse the model before any memory is allocated for it.
+    """
     path = Path(path)
     kind = kind_of(path)
     if kind == "spec":
         if spec is not None:
             raise SpeccError(f"--spec checks a checkpoint against a spec, but '{path}' is itself a spec", 2)
-        return _from_spec(path, seed)
+        return _from_spec(path, seed, before_build)
     if seed is not None:
         raise SpeccError(f"--seed seeds random weights for a spec; '{path}' is a trained "
                          f"{'run' if kind == 'run' else 'checkpoint'} with weights of its own", 2)
-    return _from_checkpoint(path, kind, None if spec is None else _spec_text(Path(spec)))
+    return _from_checkpoint(path, kind, None if spec is None else _spec_text(Path(spec)), before_build)
 
 
 def _spec_text(path: Path) -> str:
@@ -91,11 +101,13 @@ def _spec_text(path: Path) -> str:
     return read_ok(path, refusal="nothing was exported").source
 
 
-def _from_spec(path: Path, seed: int | None) -> Source:
+def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], None] | None) -> Source:
     from .builder import instantiate
     from .source import read_ok
 
     analysis = read_ok(path, refusal="nothing was exported")  # SpecCheckError for a spec with errors
+    if before_build is not None:
+        before_build(analysis)
     with torch.random.fork_rng():  # a seeded export leaves the caller's random state alone
         if seed is not None:
             torch.manual_seed(seed)
@@ -104,18 +116,16 @@ def _from_spec(path: Path, seed: int | None) -> Source:
     return Source(module.eval(), analysis, analysis.model.name, "spec", weights)
 
 
-def _from_checkpoint(path: Path, kind: str, spec_text: str | None) -> Source:
-    from .checkpoint import load_model, resolve_checkpoint
+def _from_checkpoint(path: Path, kind: str, spec_text: str | None,
+                     before_build: Callable[[Analysis], None] | None) -> Source:
+    from .checkpoint import load_checkpoint_model, pick
 
-    file = resolve_checkpoint(path)
-    module, meta = load_model(file, spec_source=spec_text)
-    analysis = analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
-    if not analysis.ok:
-        raise SpeccError(f"'{file}' holds a spec that no longer checks clean with specc {__version__}; "
-                         f"run `specc check` on it")
+    file, warning = pick(path)
+    module, meta, analysis = load_checkpoint_model(file, spec_text, before_build)
     weights = f"checkpoint {file} (epoch {meta.epoch})"
     names = tuple(meta.class_names) if meta.class_names else None
-    return Source(module.eval(), analysis, meta.model_name, kind, weights, names, recorded_scaling(meta.config))
+    return Source(module, analysis, meta.model_name, kind, weights, names, recorded_scaling(meta.config),
+                  (warning,) if warning else ())
 
 
 def recorded_scaling(config: dict) -> str:

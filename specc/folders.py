@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import SpeccError
+from .files import stat_of
 
 DEFAULT_EXCLUDES = ("runs", "node_modules", "__pycache__", "build", "dist")
 
@@ -32,10 +34,15 @@ def _skipped_folder(folder: Path, globs: tuple[str, ...]) -> bool:
             or excluded(folder, globs))
 
 
-def search(root: Path, globs: tuple[str, ...] = ()) -> list[str]:
-    """The *.cnn files under ``root``, sorted, skipping excluded folders without entering them."""
+def search(root: Path, globs: tuple[str, ...] = (), problems: list[str] | None = None) -> list[str]:
+    """The *.cnn files under ``root``, sorted, skipping excluded folders without entering them; each
+    folder that cannot be listed becomes a message in ``problems`` (never skipped in silence)."""
+    def report(exc: OSError) -> None:
+        if problems is not None:
+            problems.append(f"cannot read folder '{exc.filename}': {exc.strerror or exc}")
+
     found = []
-    for folder, subfolders, names in os.walk(root):
+    for folder, subfolders, names in os.walk(root, onerror=report):
         here = Path(folder)
         subfolders[:] = sorted(d for d in subfolders if not _skipped_folder(here / d, globs))
         found += [here / n for n in names if n.endswith(".cnn") and not excluded(here / n, globs)
@@ -43,21 +50,29 @@ def search(root: Path, globs: tuple[str, ...] = ()) -> list[str]:
     return sorted(str(p) for p in found)
 
 
-def expand(paths: Iterable[str], globs: Iterable[str] = ()) -> list[str]:
-    """Files as given; folders searched recursively for *.cnn, in sorted order."""
+def expand(paths: Iterable[str], globs: Iterable[str] = (), unreadable: list[str] | None = None) -> list[str]:
+    """Files as given; folders searched recursively for *.cnn, in sorted order.
+
+    Sub-folders that cannot be read are appended to ``unreadable`` (a message
+    each); without the list, the first is an error (exit 2).
+    """
     globs = tuple(globs)
     files = []
     for raw in paths:
-        path = Path(raw)
-        if raw == "-" or path.is_file():
+        found = None if raw == "-" else stat_of(raw)
+        if raw == "-" or (found is not None and stat.S_ISREG(found.st_mode)):
             files.append(raw)
-        elif path.is_dir():
-            found = search(path, globs)
-            if not found:
+        elif found is not None and stat.S_ISDIR(found.st_mode):
+            problems: list[str] = []
+            searched = search(Path(raw), globs, problems)
+            if problems and unreadable is None:
+                raise SpeccError(problems[0], 2)
+            (unreadable if unreadable is not None else []).extend(problems)
+            if not searched and not problems:
                 raise SpeccError(f"no .cnn files in folder '{raw}' (hidden folders, virtual environments, "
                                  f"{', '.join(DEFAULT_EXCLUDES)} and --exclude globs are skipped)", 2)
-            files += found
-        elif path.exists():  # a FIFO, a device: reading it could block or never end
+            files += searched
+        elif found is not None:  # a FIFO, a device: reading it could block or never end
             raise SpeccError(f"cannot read '{raw}': not a regular file or folder", 2)
         else:
             raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)

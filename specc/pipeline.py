@@ -18,6 +18,7 @@ from .infer import LayerReport, Totals, infer
 from .ir import Model
 from .lint import apply_suppressions, lint
 from .lower import lower
+from .repeats import cap_repeats
 from .syntax import decode, parse
 
 FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
@@ -103,6 +104,7 @@ def analyse_text(text: str, path: str = "<string>", *, rules: frozenset[str] | N
         diagnostics += lint(model, reports, rules)
     diagnostics = apply_suppressions(text, _once(diagnostics, model))
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
+    diagnostics = cap_repeats(diagnostics)  # 2 million repeats of one mistake: show 100, count the rest
     return Analysis(path, text, model, reports, totals, tuple(diagnostics))
 
 

@@ -37,16 +37,21 @@ def _span(token: lark.Token) -> Span:
     return Span(token.line, token.column, token.end_line, token.end_column)
 
 
+def _number(digits: str) -> int | float:
+    """int() refuses over 4,300 digits; so long a number is past every limit: inf, which values.py calls too large."""
+    return int(digits) if len(digits) <= 4000 else float("inf")
+
+
 def _word(token: lark.Token) -> Word:
     text = str(token)
     kind = token.type
     if kind == "INT":
-        return Word(int(text.replace("_", "")), text, "int", _span(token))
+        return Word(_number(text.replace("_", "")), text, "int", _span(token))
     if kind == "FLOAT":
         return Word(float(text.replace("_", "")), text, "float", _span(token))
     if kind == "DIMS":
         parts = text.replace("×", "x").split("x")
-        return Word(tuple(int(p.replace("_", "")) for p in parts), text, "dims", _span(token))
+        return Word(tuple(_number(p.replace("_", "")) for p in parts), text, "dims", _span(token))
     if kind == "REF":
         return Word(tuple(text.split(".")), text, "ref", _span(token))
     return Word(text, text, "name", _span(token))

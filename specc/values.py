@@ -5,6 +5,7 @@ Pure Python, no torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from . import ir
@@ -30,14 +31,16 @@ def _int(word: Word, what: str, minimum: int) -> int:
     elif word.kind != "int":
         raise ValueProblem("E105", f"{what} must be a whole number, got `{word.text}`")
     else:
-        value = int(word.value)
+        value = word.value  # inf for a literal too long to convert (syntax._word)
     _check_int(value, what, minimum)
-    return value
+    return int(value)
 
 
-def _check_int(value: int, what: str, minimum: int) -> None:
+def _check_int(value: int | float, what: str, minimum: int) -> None:
     if value < minimum:
         raise ValueProblem("E106", f"{what} must be at least {minimum}, got {value}")
+    if value == math.inf:  # a literal of thousands of digits: Python will not even print it
+        raise ValueProblem("E106", f"{what} has thousands of digits: far too large (at most {MAX_INT:,})")
     if value > MAX_INT:
         raise ValueProblem("E106", f"{what} {value:,} is too large (at most {MAX_INT:,})")
 
@@ -97,7 +100,11 @@ def activation(word: Word, what: str) -> str:
 def _float(word: Word, what: str) -> float:
     if word.kind not in ("int", "float"):
         raise ValueProblem("E105", f"{what} must be a number, got `{word.text}`")
-    return float(word.value)
+    value = float(word.value)
+    if not math.isfinite(value):  # 1e999 reads as infinity: a slope or rate of inf makes every figure NaN
+        shown = word.text if len(word.text) <= 40 else f"{word.text[:20]}…"
+        raise ValueProblem("E106", f"{what} must be a finite number, got {shown} (infinite as a float)")
+    return value
 
 
 def _ranged(low: float, high: float, closed_high: bool = False, open_low: bool = False):

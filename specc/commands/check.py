@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import SpeccError
+from ..errors import SpeccError, printable
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 
@@ -55,14 +55,15 @@ def _options(args: argparse.Namespace) -> dict:
             "batch": args.batch, "optimizer": args.optimizer}
 
 
-def report(args: argparse.Namespace) -> tuple[str, int]:
-    """The rendered report and the exit status for the paths as they are now."""
+def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tuple[str, int]:
+    """The rendered report and the exit status for the paths as they are now; folders that
+    cannot be read are added to ``unreadable``."""
     from ..folders import expand
     from ..report import render
     from ..report.concise import statistics
 
     options = _options(args)
-    analyses = analyse(expand(args.paths, args.exclude), args)
+    analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
     output = statistics(analyses) if args.statistics else render(analyses, args.format, **options)
     return output, 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
 
@@ -74,11 +75,14 @@ def run(args: argparse.Namespace) -> int:
 
         expand(args.paths, args.exclude)  # a mistyped path is refused now, not watched
         return watch(args.paths, lambda: report(args)[0], lambda: expand(args.paths, args.exclude))
-    output, status = report(args)
+    unreadable: list[str] = []
+    output, status = report(args, unreadable)
     try:
         if output:
             print(output, flush=True)
     except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
-        exc.status = status
+        exc.status = 2 if unreadable else status
         raise
-    return status
+    for problem in unreadable:  # after the report: the specs that could be read were checked
+        print(f"specc: error: {printable(problem)}", file=sys.stderr)
+    return 2 if unreadable else status

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import SpeccError
@@ -22,28 +22,21 @@ def add(sub: argparse._SubParsersAction) -> None:
                                    "for a .cnn spec. Exit 0: written; 1: the spec has errors (or, with --check, "
                                    "FILE is out of date); 2: usage or I/O problem.")
     p.add_argument("spec", metavar="SPEC", help=".cnn file, or - for stdin")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default: stdout)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the module here, atomically (default, or -: stdout); a symlink is written through")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if FILE (-o) differs from what the spec compiles to")
     p.set_defaults(run=run)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
+def write_output(path: Path, text: str) -> None:
+    """Write the module to ``path`` atomically (specc.files): never half a file, never a FIFO or device replaced."""
+    from ..files import stat_of, write_text
+
+    found = stat_of(path)
+    if found is not None and stat.S_ISDIR(found.st_mode):
         raise SpeccError(f"cannot write '{path}': it is a folder; give a file name such as '{path / 'model.py'}'", 2)
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
+    write_text(path, text)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -65,11 +58,12 @@ def run(args: argparse.Namespace) -> int:
     from ..report import render
     from ..source import read
 
-    if args.check and not args.output:
+    to_file = args.output not in (None, "-")
+    if args.check and not to_file:
         raise SpeccError("--check needs -o FILE: the generated file to compare", 2)
-    if args.output and not args.check and args.spec != "-" and _same_file(Path(args.output), Path(args.spec)):
+    if to_file and not args.check and args.spec != "-" and _same_file(Path(args.output), Path(args.spec)):
         raise SpeccError(f"-o {args.output} is the spec itself; writing the module there would replace the spec", 2)
-    if args.output and not args.check and Path(args.output).suffix == ".cnn":
+    if to_file and not args.check and Path(args.output).suffix == ".cnn":
         raise SpeccError(f"-o {args.output} would write Python into a .cnn file; name it "
                          f"'{Path(args.output).with_suffix('.py').name}'", 2)
     analysis = read(args.spec, origin="--{key}")
@@ -85,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.output} is out of date with {args.spec}: run `specc compile {args.spec} -o {args.output}`",
               file=sys.stderr)
         return 1
-    if args.output:
-        write_atomically(Path(args.output), source)
+    if to_file:
+        write_output(Path(args.output), source)
     else:
         sys.stdout.write(source)
     return 0

@@ -7,8 +7,11 @@ runs on every process (`torchrun --nproc_per_node=N -m specc train ...`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import sys
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SpeccError
@@ -56,7 +59,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import Request, train
+    with deferred_interrupt():  # Ctrl-C inside torch's import can abort the process or be swallowed
+        from ..train import Request, train
 
     overrides = {name: getattr(args, name) for name, *_ in HYPER_FLAGS}
     request = Request(args.spec, args.data, args.out, args.resume, overrides, args.device, args.amp,
@@ -68,11 +72,25 @@ def run(args: argparse.Namespace) -> int:
             return exc.status
         raise
     except KeyboardInterrupt as exc:  # before the epochs, or from them with where the last good one is
-        kept = exc.args[0] if exc.args else "nothing was trained yet"
-        print(f"specc: interrupted; {kept}", file=sys.stderr)
-        return 130
+        raise KeyboardInterrupt(exc.args[0] if exc.args else "nothing was trained yet") from None
     if result.run_dir is not None:
         from ..hints import after_train, show
 
         show(after_train(result.run_dir), args.quiet)
     return 0
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold a Ctrl-C until the block ends, then raise it: imports of C extensions are not interruptible."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt

@@ -174,15 +174,16 @@ def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, ou
         small = coverage(size - m * stride, kernel, stride, dilation, before, out - m, limit)
         per_period = stride - len({i * dilation % stride for i in range(min(kernel, stride))})
         return None if small is None else (small[0] + m * per_period, small[1])
-    rows = before + size + window + out * stride
+    rows = before + size  # what windows read past the input (padding) does not matter: a huge stride costs nothing
     if rows > MAX_ROWS:
         return None
     read = bytearray(rows)
     for i in range(kernel):
         start = i * dilation
-        read[start:start + (out - 1) * stride + 1:stride] = b"\x01" * out
+        taps = len(range(start, min(start + (out - 1) * stride + 1, rows), stride))
+        read[start:start + (taps - 1) * stride + 1:stride] = b"\x01" * taps
     final = (out - 1) * stride + window - 1  # the last padded row any window reads
-    return read[before:before + size].count(0), max(before + size - 1 - final, 0)
+    return read[before:].count(0), max(before + size - 1 - final, 0)
 
 
 def unread(r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:

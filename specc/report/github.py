@@ -2,7 +2,8 @@
 
 Printed from a workflow step, each line becomes an annotation on the spec's
 line in the pull request. Values are escaped as the runner unescapes them:
-`%`, CR and LF everywhere, and also `:` and `,` inside properties.
+`%`, CR and LF everywhere, and also `:` and `,` inside properties; other
+control characters are written out (`\x1b`), never sent raw.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
+from ..errors import printable
 from ..pipeline import Analysis
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Other control characters (a file name's ESC) are written out, so a terminal shows and never obeys them.
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
+from ..errors import json_safe
 from ..infer import LayerReport
 from ..pipeline import Analysis
 
@@ -84,4 +85,5 @@ def analysis_json(a: Analysis, batch: int | None = None, optimizer: str | None =
 def render(analyses: Sequence[Analysis], *, batch: int | None = None, optimizer: str | None = None,
            **_: object) -> str:
     data = [analysis_json(a, batch, optimizer) for a in analyses]
-    return json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False)
+    # Control characters of a file name or spec stay data: escaped, never sent raw to a terminal.
+    return json_safe(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))

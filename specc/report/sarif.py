@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..diagnostics import CODES, Diagnostic
+from ..errors import json_safe
 from ..lint.registry import RULES
 from ..lint.suppress import UNKNOWN_CODE, UNKNOWN_TITLE
 from ..pipeline import Analysis
@@ -86,4 +87,4 @@ def sarif(analyses: Sequence[Analysis]) -> dict:
 
 
 def render(analyses: Sequence[Analysis], **_: object) -> str:
-    return json.dumps(sarif(analyses), indent=2, ensure_ascii=False)
+    return json_safe(json.dumps(sarif(analyses), indent=2, ensure_ascii=False))  # no raw terminal controls

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ..diagnostics import Diagnostic
+from ..errors import printable
 from ..infer import LayerReport
 from ..numbers import exact, human_bytes, readable
 from ..pipeline import Analysis
@@ -185,8 +186,8 @@ def one_line(a: Analysis) -> str:
 def _title(a: Analysis) -> str:
     model = a.model
     if model is None or model.input is None:
-        return f"{a.path}"
-    return f"{model.name} ({a.path}): input {shape(model.input)}"
+        return printable(a.path)
+    return f"{printable(model.name)} ({printable(a.path)}): input {shape(model.input)}"
 
 
 class Style:
@@ -211,16 +212,23 @@ def _caret_line(source_line: str, column: int, end_column: int) -> tuple[str, st
         lead, tail = ("…" if start else ""), ("…" if start + SHOWN_WIDTH < len(source_line) else "")
         source_line = source_line[start:start + SHOWN_WIDTH]
         column, end_column = column - start, min(end_column - start, len(source_line) + 1)
-    shown = source_line.expandtabs(4)
-    before = source_line[: column - 1].expandtabs(4)
-    marked = source_line[: max(end_column - 1, column)].expandtabs(4)
+    shown = _visible(source_line)
+    before = _visible(source_line[: column - 1])
+    marked = _visible(source_line[: max(end_column - 1, column)])
     width = max(len(marked) - len(before), 1)
     return lead + shown + tail, " " * (len(lead) + len(before)) + "^" * width
 
 
+def _visible(text: str) -> str:
+    """Source as shown: tabs expanded, control characters written out (an ESC in a spec must not reach the
+    terminal: it could retitle the window or clear the screen)."""
+    return printable(text).expandtabs(4)
+
+
 def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list[str]:
     colour = "1;31" if d.severity == "error" else "1;33"
-    head = f"{path}:{d.span.line}:{d.span.column}: {style(f'{d.severity}[{d.code}]', colour)}: {d.message}"
+    path = printable(path)
+    head = f"{path}:{d.span.line}:{d.span.column}: {style(f'{d.severity}[{d.code}]', colour)}: {printable(d.message)}"
     out = [head]
     if 1 <= d.span.line <= len(lines):
         gutter = str(d.span.line)
@@ -228,11 +236,12 @@ def diagnostic(d: Diagnostic, path: str, lines: list[str], style: Style) -> list
         shown, carets = _caret_line(lines[d.span.line - 1], d.span.column, end)
         out += [f" {gutter} | {shown}", f" {' ' * len(gutter)} | {style(carets, colour)}"]
     if d.help:
-        out.append(f"  help: {d.help}")
+        out.append(f"  help: {printable(d.help)}")
     for note in d.notes:  # a line inside a block: where it was called from, innermost first
-        out.append(f"  {style('note', '1;36')}: {path}:{note.span.line}:{note.span.column}: {note.message}")
+        out.append(f"  {style('note', '1;36')}: {printable(path)}:{note.span.line}:{note.span.column}: "
+                   f"{printable(note.message)}")
         if 1 <= note.span.line <= len(lines):
-            out.append(f" {note.span.line} | {lines[note.span.line - 1].strip()}")
+            out.append(f" {note.span.line} | {printable(lines[note.span.line - 1].strip())}")
     return out
 
 
@@ -253,7 +262,7 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
         for d in a.diagnostics:
             out += diagnostic(d, a.path, lines, style)
         if not quiet or a.diagnostics:
-            out.append(f"{a.path}: {verdict(a, style)}")
+            out.append(f"{printable(a.path)}: {verdict(a, style)}")
             out.append("")
     if len(analyses) > 1:
         out.append(total_line(analyses))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import write_atomic
+from ..files import write_atomic
 
 ANNOTATE_UP_TO = 20  # classes; beyond that the counts would not be readable
 GRID = 5  # misclassified samples per row and column

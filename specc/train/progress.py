@@ -3,14 +3,17 @@
 The bar (tqdm) goes to stderr and only to a terminal or a Jupyter notebook
 (``tqdm.auto``: a widget where ipywidgets is installed); epoch lines and the
 summary go to stdout, so `specc train ... > log.txt` keeps a clean record.
-``--quiet`` silences everything but errors.
+``--quiet`` silences everything but errors. A stdout or stderr that closes
+(`specc train ... | head -1`) silences the run instead of stopping it: the
+training finishes, and its files say how it went.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 
@@ -22,8 +25,8 @@ class Progress:
         self._bar: Any = None
 
     def say(self, text: str) -> None:
-        if not self.quiet:
-            print(text, flush=True)
+        if not self.quiet and not _write(sys.stdout, text):
+            self.quiet = True  # the reader went away: train on, silently
 
     def epoch(self, epoch: int, epochs: int, steps: int) -> Callable[[int, torch.Tensor, int], None]:
         """A report function for loop.train_epoch, drawing a bar when live."""
@@ -58,6 +61,30 @@ def _tqdm() -> Any:
         warnings.simplefilter("ignore")
         from tqdm.auto import tqdm
     return tqdm
+
+
+def say_error(text: str) -> bool:
+    """A line on stderr; False (and stderr silenced) if stderr is closed or full, never an exception."""
+    return _write(sys.stderr, text)
+
+
+def _write(stream: TextIO, text: str) -> bool:
+    try:
+        print(text, file=stream, flush=True)
+        return True
+    except (OSError, ValueError):  # EPIPE, ENOSPC, or a stream already closed
+        _silence(stream)
+        return False
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a stream's file descriptor at /dev/null, so later writes (and the flush at exit) cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind it (a test's stream)
+        pass
 
 
 def _ignore(step: int, sums: torch.Tensor, count: int) -> None:

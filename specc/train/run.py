@@ -7,31 +7,32 @@ Everything that can be wrong with the spec, options or data is refused before
 the first step. Each epoch ends with an atomic last.pt (and best.pt when the
 validation accuracy improves), so killing a run loses at most the epoch in
 progress; a non-finite loss stops it with the last good checkpoint intact.
+The run folder is locked for the whole run (specc.train.lock); a resumed
+run's lock is taken before its checkpoint is read.
 """
 
 from __future__ import annotations
 
-import math
-import shutil
-import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .. import __version__, pipeline
-from ..checkpoint import BEST, LAST, CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256, write_atomic
+from ..checkpoint import CheckpointMeta, load_checkpoint, spec_sha256
 from ..errors import SpeccError
 from ..report.text import one_line
 from .config import RunOptions, TrainConfig, describe
-from .data import Split, prepare
+from .data import prepare
 from .distributed import World, agree, detect, start, stop
-from .loop import Engine, Totals, diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
-from .plots import plot_curves
-from .progress import Progress, epoch_line, summary_line
+from .finish import finish_epoch, plot, record, stop_diverged, stopped_by
+from .lock import acquire, release
+from .loop import diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
+from .progress import Progress, say_error, summary_line
+from .resume import check_state, checkpoint_of, refuse_backwards, repair_best
 from .review import plot_review, verdicts
-from .runlog import clean_stale, new_run_dir, write_json, write_metrics, write_text
+from .runlog import clean_stale, new_run_dir, write_json, write_text
 from .setup import (
     Request,
     engine,
@@ -44,37 +45,9 @@ from .setup import (
     run_options,
     spec_io,
 )
+from .state import Result, Run
 
 __all__ = ["Request", "Result", "train"]
-
-
-@dataclass(frozen=True)
-class Result:
-    run_dir: Path | None  # None on ranks other than 0, which write nothing
-    history: list[dict[str, float]]
-    best_acc: float
-    best_epoch: int
-    seconds: float  # time spent in training steps, this invocation
-    images_per_s: float
-
-
-@dataclass
-class Run:
-    """A run in progress: what it trains on, where it writes, how far it got."""
-
-    analysis: pipeline.Analysis
-    spec_path: Path
-    cfg: TrainConfig
-    config: dict[str, Any]  # the effective configuration, saved in config.json and every checkpoint
-    split: Split
-    eng: Engine
-    data: tuple[torch.Tensor, ...]  # x, y, x_val, y_val where training reads them
-    world: World
-    run_dir: Path | None
-    progress: Progress
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_acc: float = -1.0
-    best_epoch: int = 0
 
 
 def train(request: Request) -> Result:
@@ -85,8 +58,21 @@ def train(request: Request) -> Result:
     if analysis.warnings and world.main and not request.quiet:
         from ..report import render
 
-        print(render([analysis], "text", quiet=True, color=False), file=sys.stderr)
-    resumed = _resume_checkpoint(request, analysis) if request.resume else None
+        say_error(render([analysis], "text", quiet=True, color=False))
+    lock = None
+    try:
+        if request.resume:
+            checkpoint = checkpoint_of(request.resume)
+            lock = acquire(checkpoint.parent) if world.main else None  # before reading: one resume at a time
+            resumed = _resume_checkpoint(request, analysis, checkpoint)
+        else:
+            resumed = None
+        return _train(request, analysis, world, resumed)
+    finally:
+        release(lock)
+
+
+def _train(request: Request, analysis: pipeline.Analysis, world: World, resumed: tuple | None) -> Result:
     cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
     from ..builder import instantiate
 
@@ -95,9 +81,9 @@ def train(request: Request) -> Result:
     io = spec_io(analysis, net)
     split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize)
     device = pick_device(opts.device, world)
-    run_dir = _run_dir(request, analysis, world)
-    start(world, device)
+    run_dir, fresh_lock = _run_dir(request, analysis, world)
     try:
+        start(world, device)
         eng = engine(net, cfg, opts, io, len(split.x), device, world)
         run = Run(analysis, request.spec, cfg, {}, split, eng, place(split, device), world, run_dir,
                   Progress(request.quiet, enabled=world.main))
@@ -109,6 +95,7 @@ def train(request: Request) -> Result:
         return _epochs(run)
     finally:
         stop(world)
+        release(fresh_lock)
 
 
 def _path(value: str | Path | None) -> Path | None:
@@ -132,8 +119,8 @@ def _settle(request: Request, meta: CheckpointMeta | None, analysis: pipeline.An
     return cfg, origins, opts
 
 
-def _resume_checkpoint(request: Request, analysis: pipeline.Analysis) -> tuple[dict, CheckpointMeta, dict]:
-    path = request.resume / LAST if request.resume.is_dir() else request.resume
+def _resume_checkpoint(request: Request, analysis: pipeline.Analysis, path: Path
+                       ) -> tuple[dict, CheckpointMeta, dict]:
     state, meta, rest = load_checkpoint(path)
     if meta.spec_sha256 != spec_sha256(analysis.source):
         raise SpeccError(f"--resume {request.resume}: that run trained a different spec (model '{meta.model_name}', "
@@ -142,16 +129,22 @@ def _resume_checkpoint(request: Request, analysis: pipeline.Analysis) -> tuple[d
     if request.out is not None and request.out.resolve() != path.parent.resolve():
         raise SpeccError(f"--out {request.out} with --resume {request.resume}: a resumed run writes to its own "
                          f"folder; leave --out out", 2)
+    refuse_backwards(path, meta)
+    check_state(path, meta, rest.get("extra", {}))
     return state, meta, rest
 
 
-def _run_dir(request: Request, analysis: pipeline.Analysis, world: World) -> Path | None:
+def _run_dir(request: Request, analysis: pipeline.Analysis, world: World) -> tuple[Path | None, Path | None]:
+    """The run folder, and its lock when taken here (a resumed run's was taken before its checkpoint was read)."""
     if not world.main:
-        return None
+        return None, None
     if request.resume is not None:
         folder = request.resume if request.resume.is_dir() else request.resume.parent
-        clean_stale(folder)
-        return folder
+        clean_stale(folder)  # the lock is held: no live run's temporary files are removed
+        note = repair_best(folder)
+        if note and not request.quiet:
+            say_error(f"specc: note: {note}")
+        return folder, None
     return new_run_dir(request.out, analysis.model.name)
 
 
@@ -216,13 +209,13 @@ def _announce(run: Run) -> None:
 def _epochs(run: Run) -> Result:
     cfg, eng = run.cfg, run.eng
     x, y, x_val, y_val = run.data
-    start = int(run.history[-1]["epoch"]) if run.history else 0
-    if run.world.main:
-        write_json(run.run_dir / "config.json", run.config)
-        write_text(run.run_dir / "spec.cnn", run.analysis.source)
-    _announce(run)
+    start = run.saved_epoch = int(run.history[-1]["epoch"]) if run.history else 0
     seconds = images = 0.0
     try:
+        if run.world.main:
+            write_json(run.run_dir / "config.json", run.config)
+            write_text(run.run_dir / "spec.cnn", run.analysis.source)
+        _announce(run)
         for epoch in range(start + 1, cfg.epochs + 1):
             lr = learning_rate(cfg, epoch)
             set_learning_rate(eng.optimizer, lr)
@@ -232,67 +225,20 @@ def _epochs(run: Run) -> Result:
             finally:
                 run.progress.end_epoch()
             if agree(diverged(trained, eng.net), run.world, eng.device):
-                _stop_diverged(run, epoch, lr, trained)
+                stop_diverged(run, epoch, lr, trained)
             held = evaluate(eng, x_val, y_val, 2 * cfg.batch)
             seconds, images = seconds + trained.seconds, images + trained.count
-            _finish_epoch(run, _record(epoch, lr, trained, held))
-    except KeyboardInterrupt as exc:  # say where the last good epoch is, or that there is none
-        kept = (f"the last finished epoch ({int(run.history[-1]['epoch'])}) is in {run.run_dir / LAST}; continue "
-                f"with --resume {run.run_dir}") if run.history else "no epoch finished, so no checkpoint was written"
-        raise KeyboardInterrupt(kept) from exc
-    finally:
-        if run.world.main and run.history:
-            plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")
-    if run.world.main:  # the final weights' validation confusion matrix and mistakes
-        plot_review(verdicts(eng.net, x_val, y_val, eng.binary), x_val, run.split.class_names, run.run_dir,
-                    f"{run.analysis.model.name}: validation after epoch {cfg.epochs}")
+            finish_epoch(run, record(epoch, lr, trained, held))
+        plot(run, failing=False)
+        if run.world.main:  # the final weights' validation confusion matrix and mistakes
+            plot_review(verdicts(eng.net, x_val, y_val, eng.binary), x_val, run.split.class_names, run.run_dir,
+                        f"{run.analysis.model.name}: validation after epoch {cfg.epochs}")
+    except BaseException as exc:
+        plot(run, failing=True)
+        stopped = stopped_by(run, exc)
+        if stopped is exc:
+            raise
+        raise stopped from exc
     rate = images / seconds if seconds else 0.0
     run.progress.say(summary_line(run.best_acc, run.best_epoch, seconds, rate, str(run.run_dir)))
     return Result(run.run_dir, run.history, run.best_acc, run.best_epoch, seconds, rate)
-
-
-def _record(epoch: int, lr: float, trained: Totals, held: Totals) -> dict[str, float]:
-    return {"epoch": epoch, "train_loss": trained.mean_loss, "train_acc": trained.accuracy,
-            "val_loss": held.mean_loss, "val_acc": held.accuracy, "lr": lr, "seconds": trained.seconds,
-            "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
-
-
-def _finish_epoch(run: Run, record: dict[str, float]) -> None:
-    improved = record["val_acc"] > run.best_acc
-    if improved:
-        run.best_acc, run.best_epoch = record["val_acc"], int(record["epoch"])
-    run.history.append(record)
-    if run.world.main:
-        _save(run, record, improved)
-        write_metrics(run.run_dir, run.history)
-    run.progress.say(epoch_line(record, run.cfg.epochs, improved))
-
-
-def _save(run: Run, record: dict[str, float], improved: bool) -> None:
-    net, eng = run.eng.net, run.eng
-    meta = CheckpointMeta(
-        model_name=run.analysis.model.name, spec_source=run.analysis.source,
-        spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
-        class_names=run.split.class_names, input_shape=list(net.input_shape), num_outputs=net.num_outputs,
-        final_activation=net.final_activation, config=run.config, epoch=int(record["epoch"]),
-        metrics={k: float(v) for k, v in record.items() if k != "epoch"})
-    extra = {"history": run.history, "best": {"val_acc": run.best_acc, "epoch": run.best_epoch},
-             "rng": torch.get_rng_state(),
-             "cuda_rng": torch.cuda.get_rng_state_all() if eng.device.type == "cuda" else [],
-             "scaler": eng.scaler.state_dict() if eng.scaler is not None else None}
-    last = run.run_dir / LAST
-    save_checkpoint(last, net, meta, eng.optimizer, extra)
-    if improved:
-        with open(last, "rb") as source:
-            write_atomic(run.run_dir / BEST, lambda handle: shutil.copyfileobj(source, handle))
-
-
-def _stop_diverged(run: Run, epoch: int, lr: float, trained: Totals) -> None:
-    value = "non-finite weights" if math.isfinite(trained.loss) else f"a {trained.mean_loss} loss"
-    if run.history:
-        last = (run.run_dir or Path("RUN_DIR")) / LAST
-        kept = f"the last good checkpoint is {last} (epoch {int(run.history[-1]['epoch'])})"
-    else:
-        kept = "no checkpoint was written (this was the first epoch)"
-    raise SpeccError(f"training diverged in epoch {epoch} (lr {lr:g}): {value}; stopped, and {kept}. "
-                     f"A smaller --lr usually helps")

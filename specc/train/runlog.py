@@ -9,6 +9,8 @@
 
 Every file is rewritten whole and atomically, from the history the checkpoint
 carries, so a resumed run's metrics never hold epochs its checkpoint lacks.
+A folder that holds other files than these is not a run, and never written
+into; RUN_DIR/.specc.lock keeps a second training out (specc.train.lock).
 """
 
 from __future__ import annotations
@@ -16,39 +18,99 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import LAST, write_atomic
+from ..checkpoint import BEST, LAST
 from ..errors import SpeccError
+from ..files import TEMP_SUFFIX, stat_of, write_atomic
+from .lock import LOCK, acquire, release
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")
+# What a run folder may hold; any other file means the folder is the user's, not a run, and is refused.
+RUN_FILES = frozenset({"config.json", "spec.cnn", "metrics.jsonl", "metrics.csv", "curves.png", LAST, BEST, LOCK})
 
 
-def new_run_dir(out: Path | None, model_name: str) -> Path:
-    """``--out`` as given (refusing one that already holds a run), else runs/<model>[-N]."""
-    if out is not None:
-        if (out / LAST).exists():
-            raise SpeccError(f"'{out}' already holds a run; continue it with --resume {out} or choose another --out", 2)
-        if out.exists() and not out.is_dir():
-            raise SpeccError(f"--out '{out}' is a file, not a folder", 2)
-        folder = out
+def new_run_dir(out: Path | None, model_name: str) -> tuple[Path, Path]:
+    """The folder of a new run and its lock: ``--out`` (empty, new, or a run that never finished an epoch),
+    else a new runs/<model>[-N]."""
+    if out is None:
+        folder = _fresh_folder(Path("runs") / model_name)
     else:
-        base = Path("runs") / model_name
-        folder, n = base, 1
-        while folder.exists():
-            n += 1
-            folder = base.with_name(f"{model_name}-{n}")
+        found = stat_of(out, "--out ")
+        if found is not None and not stat.S_ISDIR(found.st_mode):
+            raise SpeccError(f"--out '{out}' is a file, not a folder", 2)
+        if found is not None:
+            refuse_foreign(out)
+        _mkdir(out, exist_ok=True)
+        folder = out
+    lock = acquire(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpeccError(f"cannot create run directory '{folder}': {exc.strerror or exc}", 2) from exc
+        refuse_foreign(folder)  # again, under the lock: another run may have started meanwhile
+        clean_stale(folder)
+    except BaseException:
+        release(lock)
+        raise
+    return folder, lock
+
+
+def _fresh_folder(base: Path) -> Path:
+    """runs/<model>, else runs/<model>-2, ...: created here, so two runs never share one."""
+    folder, n = base, 1
+    while not _mkdir(folder, exist_ok=False):
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
     return folder
 
 
+def _mkdir(folder: Path, exist_ok: bool) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=exist_ok)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise SpeccError(f"cannot create run directory '{folder}': {exc.strerror or exc}", 2) from exc
+    return True
+
+
+def refuse_foreign(folder: Path) -> None:
+    """Refuse a folder that holds a finished run (that is --resume's) or anything that is not a run's."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise SpeccError(f"cannot read run directory '{folder}': {exc.strerror or exc}", 2) from exc
+    if LAST in names:
+        raise SpeccError(f"'{folder}' already holds a run; continue it with --resume {folder} or choose another "
+                         f"--out", 2)
+    foreign = [n for n in names if n not in RUN_FILES and not _is_temp(n)]
+    ours = [n for n in names if n in RUN_FILES and n != LOCK]
+    if foreign or (ours and not _specc_config(folder / "config.json")):
+        shown = ", ".join((foreign or ours)[:5]) + (", ..." if len(foreign or ours) > 5 else "")
+        raise SpeccError(f"--out '{folder}' is not empty and is not a specc run (it holds {shown}); training would "
+                         f"overwrite files there: choose a new or empty folder", 2)
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def _specc_config(path: Path) -> bool:
+    """Whether config.json is one specc train wrote (then the folder is a run that never finished an epoch)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(value, dict) and "specc_version" in value and "spec_sha256" in value
+
+
 def clean_stale(run_dir: Path) -> None:
-    """Remove temporary files a killed run left half-written (the real files are intact)."""
-    for stale in run_dir.glob(".*.tmp"):
+    """Remove temporary files a killed run left half-written (the real files are intact).
+
+    Called with the run's lock held, so no live run's temporary file is removed.
+    """
+    for stale in run_dir.glob(f".*{TEMP_SUFFIX}"):
         stale.unlink(missing_ok=True)
 
 

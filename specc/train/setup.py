@@ -5,6 +5,7 @@ the Engine (module, optimizer, mixed precision) that the loop drives.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,15 @@ def spec_io(analysis: pipeline.Analysis, net: torch.nn.Module) -> SpecIO:
     """The spec's input and output as training needs them, with the lines to cite."""
     model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
     output = analysis.output
-    if last is None or len(output) != 1:
+    # A 1x1xK map (global average pooling, an all-convolutional net) is K class scores, as a vector is.
+    scores = output[0] if last is not None and len(output) == 1 else \
+        output[2] if last is not None and len(output) == 3 and output[:2] == (1, 1) else None
+    if scores is None:
         where = f" (line {last.layer.line})" if last else ""
-        raise SpeccError(f"the spec's output is {dims(output)}{where}, not a vector of class scores; "
-                         f"end it with an fc layer (e.g. `fc 10 softmax`)")
+        raise SpeccError(f"the spec's output is {dims(output)}{where}, not class scores (a vector, or a 1x1 map); "
+                         f"end it with an fc layer (e.g. `fc 10 softmax`) or global average pooling")
     binary = net.final_activation == "sigmoid" and net.num_outputs == 1
-    return SpecIO(tuple(model.input), model.input_span.line, output[0], last.layer.line, binary)
+    return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary)
 
 
 def fresh_config(analysis: pipeline.Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
@@ -81,9 +85,17 @@ def run_options(request: Request, meta: CheckpointMeta | None) -> RunOptions:
     if data is None:
         raise SpeccError("--data is required: digits, synthetic, an .npz or .h5 file, or a folder of images", 2)
     resize = request.resize if request.resize is not None else saved.get("resize", False)
+    limit = max_threads()
+    if request.threads is not None and not 1 <= request.threads <= limit:  # libgomp crashes on 100,000
+        raise SpeccError(f"--threads {request.threads}: give 1 to {limit} (4 per CPU core here)", 2)
     values = dict(data=data, device=request.device, amp=request.amp, channels_last=request.channels_last,
                   resize=resize, threads=request.threads)
     return validated(RunOptions, values, {k: f"--{k}" for k in values})
+
+
+def max_threads() -> int:
+    """The most CPU threads --threads accepts: 4 per core (more only adds contention)."""
+    return 4 * (os.cpu_count() or 1)
 
 
 def pick_device(name: str, world: World) -> torch.device:

@@ -18,6 +18,7 @@ integer labels ``(N,)`` — and no normalisation beyond it:
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpeccError
+from ..files import kind, stat_of
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,15 @@ def synthetic(want: Want, size: int = 2048) -> Data:
 def npz_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz file, never unpickling anything."""
     import zipfile
+    import zlib
 
     if not zipfile.is_zipfile(path):  # else numpy would try it as a pickle and suggest allow_pickle
         raise SpeccError(f"cannot read '{path}' as an .npz archive: it is not a zip file (save it with np.savez)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {k: archive[k] for k in archive.files}
-    except (OSError, ValueError) as exc:
-        raise SpeccError(f"cannot read '{path}' as an .npz archive: {exc}") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # a bad CRC is BadZipFile
+        raise SpeccError(f"cannot read '{path}' as an .npz archive (damaged?): {exc}") from exc
 
 
 def npz(path: Path, want: Want) -> Data:
@@ -142,10 +145,7 @@ def hdf5(path: Path, want: Want) -> Data:
             if "test_set_x" in f:
                 x_val = scaled(read("test_set_x"), f"'{path}' test_set_x")[0]
                 y_val = labels(read("test_set_y"), f"'{path}' test_set_y")
-            names = None
-            if "list_classes" in f:
-                names = [n.decode() if isinstance(n, bytes) else str(n)
-                         for n in np.asarray(read("list_classes")).reshape(-1)]
+            names = _names(read("list_classes"), path) if "list_classes" in f else None
     except OSError as exc:
         raise SpeccError(f"cannot read '{path}' as HDF5: {exc}") from exc
     return Data(x, y, x_val, y_val, names, scaling)
@@ -156,11 +156,29 @@ def _dataset(f, key: str, path: Path) -> np.ndarray:
 
     if not isinstance(f[key], h5py.Dataset):
         raise SpeccError(f"'{path}': `{key}` is an HDF5 group, not an array")
-    return f[key][()]
+    value = f[key][()]
+    if isinstance(value, h5py.Empty):  # a dataset with a null dataspace: no values at all
+        raise SpeccError(f"'{path}': `{key}` is empty (an HDF5 dataset with no data)")
+    return np.asarray(value)
+
+
+def _names(values: np.ndarray, path: Path) -> list[str]:
+    """list_classes as text; bytes must be UTF-8 (the course's files are ASCII)."""
+    names = []
+    for n in values.reshape(-1):
+        try:
+            names.append(n.decode("utf-8") if isinstance(n, bytes) else str(n))
+        except UnicodeDecodeError as exc:
+            raise SpeccError(f"'{path}': class name {len(names) + 1} in `list_classes` is not UTF-8 text "
+                             f"({n[:40]!r})") from exc
+    return names
 
 
 def _class_folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise SpeccError(f"cannot read folder '{root}': {exc.strerror or exc}", 2) from exc
 
 
 def _image(file: Path, want: Want, mode: str) -> np.ndarray:
@@ -177,8 +195,21 @@ def _image(file: Path, want: Want, mode: str) -> np.ndarray:
                                      f"to {height}x{width}")
                 img = img.resize((width, height), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).reshape(height, width, -1)
-    except (OSError, UnidentifiedImageError) as exc:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
         raise SpeccError(f"cannot read image '{file}': {exc}") from exc
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """The images of a class folder; a FIFO or device named like an image is refused (reading it could hang)."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    except OSError as exc:
+        raise SpeccError(f"cannot read class folder '{folder}': {exc.strerror or exc}", 2) from exc
+    for file in files:
+        found = stat_of(file)
+        if found is not None and not stat.S_ISREG(found.st_mode):
+            raise SpeccError(f"'{file}' is {kind(found)}, not an image file; remove it from the class folder")
+    return files
 
 
 def _read_classes(root: Path, names: list[str], want: Want) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +219,7 @@ def _read_classes(root: Path, names: list[str], want: Want) -> tuple[np.ndarray,
                          f"input is {'x'.join(map(str, want.shape))}")
     images, ys = [], []
     for index, name in enumerate(names):
-        files = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = _image_files(root / name)
         if not files:
             raise SpeccError(f"class folder '{root / name}' holds no PNG or JPEG images")
         images += [_image(f, want, mode) for f in files]
@@ -278,10 +309,13 @@ def load(source: str, want: Want) -> Data:
     if source == "synthetic" or source.startswith("synthetic:"):
         return synthetic(want, _synthetic_size(source))
     path = Path(source)
-    if path.is_dir():
-        return folder(path, want)
-    if not path.exists():
+    found = stat_of(path, "--data ")
+    if found is None:
         raise SpeccError(f"--data '{source}': no such file or folder (or use `digits` or `synthetic`)", 2)
+    if stat.S_ISDIR(found.st_mode):
+        return folder(path, want)
+    if not stat.S_ISREG(found.st_mode):
+        raise SpeccError(f"--data '{source}' is {kind(found)}, not a file or folder", 2)
     loader = FILE_LOADERS.get(path.suffix.lower())
     if loader is None:
         raise SpeccError(f"--data '{source}': unknown kind of file; give an .npz, .h5/.hdf5 file, "

@@ -1,0 +1,107 @@
+"""The end of an epoch and of a run: last.pt, best.pt, metrics and curves, and what a
+run that stops early says it kept.
+
+Every message about a stopped run (Ctrl-C, a full disk, out of memory, divergence)
+cites ``run.saved_epoch``, the epoch last.pt really holds, never the epoch that was
+trained: a Ctrl-C or a full disk while epoch N is saved leaves epoch N-1 in last.pt.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, spec_sha256
+from ..errors import SpeccError, WriteError, first_line, out_of_memory
+from ..files import write_atomic
+from .loop import Totals
+from .plots import plot_curves
+from .progress import epoch_line
+from .runlog import write_metrics
+
+if TYPE_CHECKING:
+    from .state import Run
+
+
+def kept(run: Run) -> str:
+    """Where the last good epoch is, from what was really saved (not from what was trained)."""
+    if not run.saved_epoch:
+        return "no epoch finished, so no checkpoint was written"
+    where = run.run_dir / LAST if run.run_dir else LAST
+    return (f"the last finished epoch ({run.saved_epoch}) is in {where}; continue with "
+            f"--resume {run.run_dir or 'RUN_DIR'}")
+
+
+def stopped_by(run: Run, exc: BaseException) -> BaseException:
+    """The exception to report for a run that stopped early, saying what was saved."""
+    if isinstance(exc, KeyboardInterrupt):
+        return KeyboardInterrupt(kept(run))
+    if isinstance(exc, WriteError):  # a full disk, a folder made read-only: name the file and the last good epoch
+        return SpeccError(f"{exc.message}; {kept(run)}", 2)
+    if isinstance(exc, (MemoryError, RuntimeError)) and out_of_memory(exc):
+        return SpeccError(f"out of memory while training ({first_line(exc)}); try a smaller --batch. {kept(run)}")
+    return exc
+
+
+def plot(run: Run, failing: bool) -> None:
+    """curves.png from the history; a second Ctrl-C or a full disk while a run is already stopping skips it."""
+    if not (run.world.main and run.history):
+        return
+    try:
+        plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")
+    except (KeyboardInterrupt, SpeccError):
+        if not failing:
+            raise
+
+
+def record(epoch: int, lr: float, trained: Totals, held: Totals) -> dict[str, float]:
+    return {"epoch": epoch, "train_loss": trained.mean_loss, "train_acc": trained.accuracy,
+            "val_loss": held.mean_loss, "val_acc": held.accuracy, "lr": lr, "seconds": trained.seconds,
+            "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
+
+
+def finish_epoch(run: Run, entry: dict[str, float]) -> None:
+    improved = entry["val_acc"] > run.best_acc
+    history = [*run.history, entry]
+    best = (entry["val_acc"], int(entry["epoch"])) if improved else (run.best_acc, run.best_epoch)
+    if run.world.main:
+        save(run, history, best, improved)
+    run.history, (run.best_acc, run.best_epoch) = history, best
+    run.saved_epoch = int(entry["epoch"])
+    if run.world.main:
+        write_metrics(run.run_dir, history)
+    run.progress.say(epoch_line(entry, run.cfg.epochs, improved))
+
+
+def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], improved: bool) -> None:
+    net, eng, record = run.eng.net, run.eng, history[-1]
+    meta = CheckpointMeta(
+        model_name=run.analysis.model.name, spec_source=run.analysis.source,
+        spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
+        class_names=run.split.class_names, input_shape=list(net.input_shape), num_outputs=net.num_outputs,
+        final_activation=net.final_activation, config=run.config, epoch=int(record["epoch"]),
+        metrics={k: float(v) for k, v in record.items() if k != "epoch"})
+    extra = {"history": history, "best": {"val_acc": best[0], "epoch": best[1]},
+             "rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if eng.device.type == "cuda" else [],
+             "scaler": eng.scaler.state_dict() if eng.scaler is not None else None}
+    last = run.run_dir / LAST
+    save_checkpoint(last, net, meta, eng.optimizer, extra)
+    run.saved_epoch = int(record["epoch"])
+    if improved:  # a kill -9 during this copy leaves an older best.pt: export and resume detect it (checkpoint.pick)
+        with open(last, "rb") as source:
+            write_atomic(run.run_dir / BEST, lambda handle: shutil.copyfileobj(source, handle))
+
+
+def stop_diverged(run: Run, epoch: int, lr: float, trained: Totals) -> None:
+    value = "non-finite weights" if math.isfinite(trained.loss) else f"a {trained.mean_loss} loss"
+    if run.saved_epoch:
+        kept = f"the last good checkpoint is {(run.run_dir or Path('RUN_DIR')) / LAST} (epoch {run.saved_epoch})"
+    else:
+        kept = "no checkpoint was written (this was the first epoch)"
+    raise SpeccError(f"training diverged in epoch {epoch} (lr {lr:g}): {value}; stopped, and {kept}. "
+                     f"A smaller --lr usually helps")

@@ -1,0 +1,47 @@
+"""A training run's state, shared by the loop (specc.train.run) and the end of each
+epoch (specc.train.finish): what it trains on, where it writes, how far it got."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import pipeline
+from .config import TrainConfig
+from .data import Split
+from .distributed import World
+from .loop import Engine
+from .progress import Progress
+
+
+@dataclass(frozen=True)
+class Result:
+    run_dir: Path | None  # None on ranks other than 0, which write nothing
+    history: list[dict[str, float]]
+    best_acc: float
+    best_epoch: int
+    seconds: float  # time spent in training steps, this invocation
+    images_per_s: float
+
+
+@dataclass
+class Run:
+    """A run in progress: what it trains on, where it writes, how far it got."""
+
+    analysis: pipeline.Analysis
+    spec_path: Path
+    cfg: TrainConfig
+    config: dict[str, Any]  # the effective configuration, saved in config.json and every checkpoint
+    split: Split
+    eng: Engine
+    data: tuple[torch.Tensor, ...]  # x, y, x_val, y_val where training reads them
+    world: World
+    run_dir: Path | None
+    progress: Progress
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_acc: float = -1.0
+    best_epoch: int = 0
+    saved_epoch: int = 0  # the epoch last.pt holds: what every message about a stopped run cites
