@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import ir
+from .hyperparameters import HYPERPARAMETERS, OPTIMIZERS
 from .ir import ACTIVATIONS
 from .values import (
     activation,
@@ -58,12 +59,10 @@ _POOL_OPTIONS = {"kernel": positive_pair, "stride": positive_pair, "padding": pa
 _FC_OPTIONS = {"units": count, "bias": boolean, "activation": activation, "slope": any_float}
 _LETTERS = {"f": "kernel", "k": "kernel", "s": "stride", "p": "padding", "d": "dilation"}
 
-TRAIN_OPTIONS: dict[str, Callable] = {
-    "batch": count, "epochs": count,
-    "optimizer": choice("sgd", "momentum", "rmsprop", "adam"),
-    "lr": positive, "beta": fraction, "beta1": fraction, "beta2": fraction, "eps": positive,
-    "decay": non_negative, "l2": non_negative, "seed": seed, "val": fraction,
-}
+# The `train` statement's options: the hyperparameter table's names, each checked by its kind.
+_CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "choice": choice(*OPTIMIZERS), "positive": positive,
+                                  "fraction": fraction, "non_negative": non_negative}
+TRAIN_OPTIONS: dict[str, Callable] = {h.name: _CHECKERS[h.kind] for h in HYPERPARAMETERS}
 
 STATEMENTS: dict[str, Form] = {
     "conv": Form("conv", ir.Conv, ("filters", "kernel"), ("filters", "kernel"), _CONV_OPTIONS, _LETTERS,

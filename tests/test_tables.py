@@ -51,3 +51,18 @@ def test_every_error_code_is_documented_and_has_a_broken_spec() -> None:
         assert re.search(rf"^\| {code} \|", language, re.M), f"{code} missing from docs/language.md"
         assert code in broken, f"no tests/broken/{code}-*.cnn"
     assert broken <= set(CODES)
+
+
+def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_config() -> None:
+    from specc.commands.train import HYPER_FLAGS
+    from specc.forms import TRAIN_OPTIONS
+    from specc.hyperparameters import HYPERPARAMETERS
+    from specc.train.config import TrainConfig
+
+    names = [h.name for h in HYPERPARAMETERS]
+    assert list(TRAIN_OPTIONS) == names == [flag[0] for flag in HYPER_FLAGS] == list(TrainConfig.model_fields)
+    defaults = TrainConfig()
+    for h in HYPERPARAMETERS:
+        assert getattr(defaults, h.name) == h.default and TrainConfig.model_fields[h.name].description == h.reason
+        written = specc.check(f"input 4\nfc 2 softmax\ntrain {h.name}={h.default}\n")
+        assert written.ok, (h.name, written.diagnostics)  # every default passes the spec's own checker

@@ -15,21 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SpeccError
+from ..hyperparameters import HYPERPARAMETERS, TYPES
 
-HYPER_FLAGS = (
-    ("batch", int, "N", "mini-batch size (the global one under torchrun)"),
-    ("epochs", int, "N", "passes over the training data (with --resume: the new total)"),
-    ("optimizer", str, "NAME", "sgd, momentum, rmsprop or adam"),
-    ("lr", float, "RATE", "learning rate"),
-    ("beta", float, "B", "momentum/rmsprop averaging weight"),
-    ("beta1", float, "B", "adam's first-moment weight"),
-    ("beta2", float, "B", "adam's second-moment weight"),
-    ("eps", float, "E", "rmsprop/adam epsilon"),
-    ("decay", float, "D", "learning-rate decay: lr / (1 + decay * epoch_index)"),
-    ("l2", float, "LAMBDA", "L2 regularisation: adds lambda/(2m) * sum of squared weights to the cost"),
-    ("seed", int, "N", "seed for weights, validation split, shuffling and dropout"),
-    ("val", float, "FRACTION", "share held out for validation when the data has no validation set"),
-)
+# One flag per hyperparameter of the table (specc.hyperparameters): name, type, metavar, help.
+HYPER_FLAGS = tuple((h.name, TYPES[h.kind], h.metavar, h.help) for h in HYPERPARAMETERS)
 
 
 def add(sub: argparse._SubParsersAction) -> None:

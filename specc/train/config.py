@@ -11,42 +11,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..errors import SpeccError
+from ..hyperparameters import BOUNDS, TYPES
+from ..hyperparameters import HYPERPARAMETERS as TABLE
 
 Optimizer = Literal["sgd", "momentum", "rmsprop", "adam"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 
 
-class TrainConfig(BaseModel):
-    """Hyperparameters: the names of the spec's `train` statement."""
+def _fields() -> dict[str, Any]:
+    """TrainConfig's fields from the hyperparameter table: type, default, bounds, and the reason as description."""
+    kinds = {"optimizer": Optimizer}
+    return {h.name: (kinds.get(h.name, TYPES[h.kind]), Field(h.default, description=h.reason, **BOUNDS[h.kind]))
+            for h in TABLE}
 
-    # allow_inf_nan=False: `--lr inf` is refused here, as `train lr=inf` is by specc check.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    # The course's advice: a power of two from 64 to 512 that fits in memory; 64 suits small data and CPUs.
-    batch: int = Field(64, ge=1)
-    # Enough for the small data sets this tool is taught with to converge; raise it for real data.
-    epochs: int = Field(10, ge=1)
-    # Adam works well across architectures with little tuning (course 2, week 2).
-    optimizer: Optimizer = "adam"
-    # Adam's usual learning rate (the course's Adam default); sgd usually wants ~0.01-0.1.
-    lr: float = Field(1e-3, gt=0)
-    # Momentum/RMSprop's averaging weight: 0.9 averages about the last 10 gradients (the course's default).
-    beta: float = Field(0.9, gt=0, lt=1)
-    # Adam's first- and second-moment weights and epsilon: the values the course (and Adam's paper) recommend.
-    beta1: float = Field(0.9, gt=0, lt=1)
-    beta2: float = Field(0.999, gt=0, lt=1)
-    eps: float = Field(1e-8, gt=0)
-    # Learning-rate decay lr / (1 + decay * epoch_index); 0 keeps the rate fixed, the least surprising default.
-    decay: float = Field(0.0, ge=0)
-    # The course's lambda for L2 regularisation; 0 = none, until overfitting shows in the curves.
-    l2: float = Field(0.0, ge=0)
-    # A fixed seed makes runs repeatable: initial weights, validation split, shuffling and dropout.
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    # Share of the data held out for validation when the source has none; 10% keeps most data for training.
-    val: float = Field(0.1, gt=0, lt=1)
+# Hyperparameters: the names of the spec's `train` statement, from specc.hyperparameters (their one home;
+# the reason for each default is its field's description). allow_inf_nan=False: `--lr inf` is refused here,
+# as `train lr=inf` is by specc check.
+TrainConfig = create_model("TrainConfig", __config__=ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False),
+                           __doc__="Hyperparameters: the names of the spec's `train` statement.", **_fields())
 
 
 class RunOptions(BaseModel):

@@ -1,0 +1,57 @@
+"""The training hyperparameters, once: names, kinds, defaults, help and the reason
+for each default. Three readers build on this table and nothing else: the spec's
+`train` statement (specc.forms, checked by specc check), the flags of
+`specc train` (specc.commands.train) and the validated config
+(specc.train.config.TrainConfig). No imports: `specc check` reads it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+
+
+class Hyper(NamedTuple):
+    name: str
+    kind: str  # count (int >= 1), seed (0 <= int < 2**31), choice, positive (> 0), fraction (0, 1), non_negative
+    default: object
+    metavar: str
+    help: str
+    reason: str  # why the default is what it is
+
+
+HYPERPARAMETERS: tuple[Hyper, ...] = (
+    Hyper("batch", "count", 64, "N", "mini-batch size (the global one under torchrun)",
+          "the course's advice: a power of two from 64 to 512 that fits in memory; 64 suits small data and CPUs"),
+    Hyper("epochs", "count", 10, "N", "passes over the training data (with --resume: the new total)",
+          "enough for the small data sets this tool is taught with to converge; raise it for real data"),
+    Hyper("optimizer", "choice", "adam", "NAME", "sgd, momentum, rmsprop or adam",
+          "Adam works well across architectures with little tuning (course 2, week 2)"),
+    Hyper("lr", "positive", 1e-3, "RATE", "learning rate",
+          "Adam's usual learning rate (the course's Adam default); sgd usually wants ~0.01-0.1"),
+    Hyper("beta", "fraction", 0.9, "B", "momentum/rmsprop averaging weight",
+          "0.9 averages about the last 10 gradients (the course's default)"),
+    Hyper("beta1", "fraction", 0.9, "B", "adam's first-moment weight",
+          "the value the course (and Adam's paper) recommend"),
+    Hyper("beta2", "fraction", 0.999, "B", "adam's second-moment weight",
+          "the value the course (and Adam's paper) recommend"),
+    Hyper("eps", "positive", 1e-8, "E", "rmsprop/adam epsilon", "the value the course (and Adam's paper) recommend"),
+    Hyper("decay", "non_negative", 0.0, "D", "learning-rate decay: lr / (1 + decay * epoch_index)",
+          "0 keeps the rate fixed, the least surprising default"),
+    Hyper("l2", "non_negative", 0.0, "LAMBDA",
+          "L2 regularisation: adds lambda/(2m) * sum of squared weights to the cost",
+          "the course's lambda; 0 = none, until overfitting shows in the curves"),
+    Hyper("seed", "seed", 0, "N", "seed for weights, validation split, shuffling and dropout",
+          "a fixed seed makes runs repeatable: initial weights, validation split, shuffling and dropout"),
+    Hyper("val", "fraction", 0.1, "FRACTION", "share held out for validation when the data has no validation set",
+          "10% keeps most data for training"),
+)
+
+# The Python type of each kind, for the flags and the config.
+TYPES = {"count": int, "seed": int, "choice": str, "positive": float, "fraction": float, "non_negative": float}
+# The bounds of each kind, in pydantic's words (the spec's checkers in specc.values say the same).
+BOUNDS: dict[str, dict[str, float]] = {
+    "count": {"ge": 1}, "seed": {"ge": 0, "le": 2**31 - 1}, "choice": {}, "positive": {"gt": 0},
+    "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0},
+}
