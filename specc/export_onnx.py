@@ -58,7 +58,7 @@ def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def output_name(source: Source, logits: bool) -> str:
-    return "probabilities" if source.module.final_activation and not logits else "logits"
+    return "probabilities" if source.analysis.final_activation and not logits else "logits"
 
 
 def entry(source: Source, logits: bool) -> torch.nn.Module:
@@ -69,7 +69,7 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
     not a wrapper's ``model.conv1.weight``). Without a final activation, logits is
     forward (and calls it), so the module itself is exported.
     """
-    if not logits or not source.module.final_activation:
+    if not logits or not source.analysis.final_activation:
         return source.module
     cls = type(source.module)
     logits_class = type(f"{cls.__name__}Logits", (cls,), {"forward": cls.logits, "__module__": cls.__module__})
@@ -136,7 +136,7 @@ def metadata(source: Source, output: str) -> dict[str, str]:
 
 
 def _output_words(source: Source, output: str) -> str:
-    final = source.module.final_activation
+    final = source.analysis.final_activation
     if output == "probabilities":
         return f"probabilities: {final} over dim 1"
     return f"logits: scores before the final {final}" if final else "logits: the last layer's output"

@@ -83,7 +83,7 @@ def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], imp
         model_name=run.analysis.model.name, spec_source=run.analysis.source,
         spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
         class_names=run.split.class_names, input_shape=list(net.input_shape), num_outputs=net.num_outputs,
-        final_activation=net.final_activation, config=run.config, epoch=int(record["epoch"]),
+        final_activation=run.analysis.final_activation, config=run.config, epoch=int(record["epoch"]),
         metrics={k: float(v) for k, v in record.items() if k != "epoch"})
     extra = {"history": history, "best": {"val_acc": best[0], "epoch": best[1]},
              "rng": torch.get_rng_state(),

@@ -56,7 +56,7 @@ def spec_io(analysis: pipeline.Analysis, net: torch.nn.Module) -> SpecIO:
         where = f" (line {last.layer.line})" if last else ""
         raise SpeccError(f"the spec's output is {dims(output)}{where}, not class scores (a vector, or a 1x1 map); "
                          f"end it with an fc layer (e.g. `fc 10 softmax`) or global average pooling")
-    binary = net.final_activation == "sigmoid" and net.num_outputs == 1
+    binary = analysis.final_activation == "sigmoid" and scores == 1
     return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary)
 
 
