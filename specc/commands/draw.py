@@ -67,36 +67,10 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """A temporary file beside ``path`` renamed over it: readers see the old file or the new, never half.
-
-    A new file gets 0666 less the umask, like any file the user writes; an existing one keeps its mode.
-    """
-    import secrets  # here: `specc check` imports every command module at start-up
-
-    temp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     from ..draw import draw
     from ..draw.adapter import from_analysis
+    from ..files import write_text
     from ..report import render
     from ..source import read
 
@@ -112,6 +86,6 @@ def run(args: argparse.Namespace) -> int:
     if path is None:
         sys.stdout.write(text)
     else:
-        write_atomically(path, text)
+        write_text(path, text)
         print(f"wrote {path}", file=sys.stderr)
     return 0
