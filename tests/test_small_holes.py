@@ -15,7 +15,7 @@ import pytest
 
 from specc.checkpoint import load_checkpoint
 from specc.cli import main
-from specc.pipeline import compile
+from specc.pipeline import analyse_text
 
 TINY = "model tiny\ninput 4x4x1\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def test_an_error_message_does_not_echo_control_characters(tmp_path, capsys):
 # --- infinite values -------------------------------------------------------------------------------------
 
 def test_an_infinite_slope_is_refused():
-    found = compile("input 8x8x1\nconv 2 3x3\nleaky_relu slope=1e999\nfc 2\n", "x.cnn").diagnostics
+    found = analyse_text("input 8x8x1\nconv 2 3x3\nleaky_relu slope=1e999\nfc 2\n", "x.cnn").diagnostics
     assert [(d.code, d.message) for d in found if d.code == "E106"] == [
         ("E106", "slope must be a finite number, got 1e999 (infinite as a float)")]
 
@@ -60,7 +60,7 @@ def test_export_refuses_an_infinite_tolerance(tmp_path, capsys):
 # --- huge strides are linted ------------------------------------------------------------------------------
 
 def test_huge_strides_still_get_w201_and_w202():
-    codes = lambda text: [d.code for d in compile(text, "x.cnn").diagnostics]  # noqa: E731
+    codes = lambda text: [d.code for d in analyse_text(text, "x.cnn").diagnostics]  # noqa: E731
     assert codes("input 8x8x1\nconv 2 3x3 stride=99999999 relu\nfc 2\n") == ["W202"]
     assert codes("input 700000x1x1\nconv 2 1x1 stride=600000 relu\nfc 2\n") == ["W201"]
 

@@ -5,6 +5,7 @@
     RUN_DIR/metrics.jsonl  one JSON object per epoch
     RUN_DIR/metrics.csv    the same, as CSV
     RUN_DIR/curves.png     loss and accuracy per epoch
+    RUN_DIR/confusion.png, misclassified.png   the final weights on the validation data
     RUN_DIR/last.pt        the latest epoch's checkpoint; best.pt: the best validation accuracy
 
 Every file is rewritten whole and atomically, from the history the checkpoint
@@ -30,7 +31,9 @@ from .lock import LOCK, acquire, release
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")
 # What a run folder may hold; any other file means the folder is the user's, not a run, and is refused.
-RUN_FILES = frozenset({"config.json", "spec.cnn", "metrics.jsonl", "metrics.csv", "curves.png", LAST, BEST, LOCK})
+# What a run folder holds: training's own files, and what `specc val` writes there afterwards.
+RUN_FILES = frozenset({"config.json", "spec.cnn", "metrics.jsonl", "metrics.csv", "curves.png", "confusion.png",
+                       "misclassified.png", "val-confusion.png", "val-misclassified.png", LAST, BEST, LOCK})
 
 
 def new_run_dir(out: Path | None, model_name: str) -> tuple[Path, Path]:
@@ -84,7 +87,7 @@ def refuse_foreign(folder: Path) -> None:
     if LAST in names:
         raise SpeccError(f"'{folder}' already holds a run; continue it with --resume {folder} or choose another "
                          f"--out", 2)
-    foreign = [n for n in names if n not in RUN_FILES and not _is_temp(n)]
+    foreign = [n for n in names if n not in RUN_FILES and not n.endswith(".onnx") and not _is_temp(n)]  # export writes RUN_DIR/MODEL.onnx
     ours = [n for n in names if n in RUN_FILES and n != LOCK]
     if foreign or (ours and not _specc_config(folder / "config.json")):
         shown = ", ".join((foreign or ours)[:5]) + (", ..." if len(foreign or ours) > 5 else "")
