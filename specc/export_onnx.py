@@ -53,7 +53,7 @@ class Graph:
 
 def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     """The spec's (H, W, C) as torch's (C, H, W); a vector (N,) stays as it is."""
-    return (shape[2], shape[0], shape[1]) if len(shape) == 3 else tuple(shape)
+    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
 
 
 def output_name(source: Source, logits: bool) -> str:

@@ -31,7 +31,7 @@ GRAPHS = settings(deadline=None, suppress_health_check=SLOW, report_multiple_bug
 
 
 def assert_report_matches(text: str, twin_says) -> specc.Analysis:
-    analysis = specc.compile(text, "generated.cnn")
+    analysis = specc.check(text, "generated.cnn")
     assert analysis.ok, [f"{d.span.line}: {d.message}" for d in analysis.errors]
     totals = analysis.totals
     assert (totals.params, totals.buffers, totals.macs) == \
@@ -70,7 +70,7 @@ def test_check_reports_every_layer_like_the_twin(spec) -> None:
 @given(graph_specs())
 def test_json_report_wires_every_layer_like_the_description(spec) -> None:
     # `inputs` names the layers read (["input"] for the network input), `block` the instance path or null.
-    analysis = specc.compile(spec.text, "generated.cnn")
+    analysis = specc.check(spec.text, "generated.cnn")
     assert analysis.ok, [f"{d.span.line}: {d.message}" for d in analysis.errors]
     layers = json.loads(specc.report.render([analysis], "json"))["layers"]
     index = {layer["name"]: i for i, layer in enumerate(layers)} | {"input": -1}

@@ -27,7 +27,7 @@ def test_rank_twins_agree_with_the_generators_shapes(spec) -> None:
 @settings(RANKS, max_examples=80)
 @given(rank_specs())
 def test_check_reports_every_1d_and_3d_layer_like_the_twin(spec) -> None:
-    analysis = specc.compile(spec.text, "rank.cnn")
+    analysis = specc.check(spec.text, "rank.cnn")
     assert analysis.ok, [f"{d.span.line}: {d.message}" for d in analysis.errors]
     reported = [Figures(r.params, r.buffers, r.macs, tuple(r.output)) for r in analysis.layers]
     assert reported == rank_twin(spec.input, spec.layers)

@@ -53,7 +53,7 @@ def _row(r: LayerReport) -> tuple[str, ...]:
     elif kind == "activation":
         kind = act or kind
     rf = "" if r.receptive_field is None else (
-        str(r.receptive_field[0]) if r.receptive_field[0] == r.receptive_field[1] else shape(r.receptive_field))
+        str(r.receptive_field[0]) if len(set(r.receptive_field)) == 1 else shape(r.receptive_field))
     fan_in = "" if r.fan_in is None else num(r.fan_in)
     return (layer.name, kind, shape(r.output), num(r.activations), num(r.params), num(r.macs), fan_in,
             ratio(r.density, percent=True), ratio(r.sharing), rf)
