@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from . import dims, ir, shapes
+from . import dims, floors, ir, shapes
 from .diagnostics import Diagnostic
 from .fit import fit
 from .ir import Pair, Shape
@@ -178,6 +178,7 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
     shapes_of: dict[str, Shape | None] = {ir.INPUT: model.input}
     fields: dict[str, _Field | None] = {ir.INPUT: _start(model.input)}
     reports, diagnostics = [], []
+    traces: dict[str, floors.Trace] = {ir.INPUT: floors.Trace()}
     lines: dict[str, tuple[int | None, str]] = {ir.INPUT: (None, "input")}
     for layer in model.layers:
         if layer.name in model.deferred:
@@ -187,7 +188,8 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
             layer, problems = fit(layer, ins[0])
             diagnostics += _noted(problems, layer)
         if isinstance(layer, ir.Merge):
-            operands = [shapes.Operand(name, *lines[name], shapes_of.get(name)) for name in layer.inputs]
+            operands = [shapes.Operand(name, *lines[name], shapes_of.get(name), traces.get(name), model.input)
+                        for name in layer.inputs]
             result = shapes.RULES[type(layer)](layer, *operands)
         else:
             result = shapes.RULES[type(layer)](layer, *ins)
@@ -200,6 +202,8 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
             receptive_field=_units(field and field.r, True), jump=_units(field and field.j, False),
             **_figures(layer, result, shape)))
         shapes_of[layer.name], fields[layer.name] = result.output, field
+        traces[layer.name] = floors.step(layer, shape, result.pads, result.output,
+                                         [traces[n] for n in layer.inputs if n in traces])
         lines[layer.name] = (layer.line, layer.kind)
     params = sum(r.params or 0 for r in reports)
     totals = Totals(params, params, sum(r.buffers for r in reports), sum(r.macs or 0 for r in reports),

@@ -183,6 +183,8 @@ class Operand:
     line: int | None  # None for the network's input
     kind: str
     shape: Shape | None
+    trace: object = None  # specc.floors.Trace: the floorings upstream, for concat's message
+    network: Shape | None = None  # the network's input shape
 
     def __str__(self) -> str:
         where = "the network's input" if self.line is None else f"line {self.line}, {self.kind}"
@@ -240,10 +242,23 @@ def concat(layer: ir.Concat, *operands: Operand) -> Result:
     if ranks == {1}:
         return Result((sum(o.shape[0] for o in operands),))
     if len(ranks) > 1 or 1 in ranks or len({o.shape[:-1] for o in operands}) > 1:
-        fix = ("crop, pad or resize one input so that height and width agree (a pooling that floors an odd "
-               "size is the usual cause: make the input size divisible by 2 for each pooling)")
+        fix = _floored(operands) or (
+            "crop, pad or resize one input so that height and width agree (a pooling that floors an odd "
+            "size is the usual cause: make the input size divisible by 2 for each pooling)")
         return _mismatch(layer, operands, tuple(range(len(operands[0].shape) - 1)), "equal height and width", fix)
     return Result((*operands[0].shape[:-1], sum(o.shape[-1] for o in operands)))
+
+
+def _floored(operands: tuple[Operand, ...]) -> str | None:
+    """Which strided layer floored which size, when that is why the maps differ (specc.floors)."""
+    from .floors import explain
+
+    if len({len(o.shape) for o in operands}) > 1 or any(o.trace is None for o in operands):
+        return None
+    small = min(operands, key=lambda o: o.shape[:-1])
+    large = max(operands, key=lambda o: o.shape[:-1])
+    axes = [a for a in range(len(small.shape) - 1) if small.shape[a] != large.shape[a]]
+    return explain(small.trace, large.trace, small.network, axes)
 
 
 def multiply(layer: ir.Multiply, *operands: Operand) -> Result:
