@@ -119,12 +119,12 @@ def _quiet() -> Iterator[None]:
 
 def metadata(source: Source, output: str) -> dict[str, str]:
     """The metadata_props every specc export carries (docs/export.md lists them)."""
-    volume = len(source.analysis.model.input) == 3
+    layouts = {1: "NF float32 (batch, features)", 2: "NCL float32", 3: "NCHW float32", 4: "NCDHW float32"}
     props = {
         "model_name": source.name,
         "spec": source.analysis.source,
         "specc_version": __version__,
-        "input_layout": "NCHW float32" if volume else "NF float32 (batch, features)",
+        "input_layout": layouts[len(source.analysis.model.input)],
         "input_scaling": source.input_scaling,
         "output": _output_words(source, output),
         "weights": source.weights,

@@ -77,7 +77,8 @@ class _Field:
     j: Pair
     extent: Pair | None
 
-    def window(self, kernel: Pair, stride: Pair, dilation: Pair = (1, 1)) -> _Field:
+    def window(self, kernel: Pair, stride: Pair, dilation: Pair | None = None) -> _Field:
+        dilation = dilation or (1,) * len(kernel)
         r = tuple(r + (k - 1) * d * j for r, k, d, j in zip(self.r, kernel, dilation, self.j))
         j = tuple(j * s for j, s in zip(self.j, stride))
         return _Field(r, j, self.extent)  # type: ignore[arg-type]

@@ -115,7 +115,8 @@ def table(a: Analysis) -> list[str]:
 
 def sharing_line(a: Analysis) -> list[str]:
     """The lecture's argument for the whole spec: its convolutions against dense layers."""
-    convs = [r for r in a.layers if r.layer.kind == "conv" and r.dense_params is not None and r.params]
+    convs = [r for r in a.layers
+             if r.layer.kind in ("conv", "dwconv", "convtranspose") and r.dense_params is not None and r.params]
     if not convs:
         return []
     params, dense = sum(r.params for r in convs), sum(r.dense_params for r in convs)
