@@ -33,7 +33,11 @@ def transposed_same(kernel: int, stride: int, dilation: int = 1) -> tuple[int, i
     end: ``p = ceil((w-s)/2)``, ``op = 2p - (w-s)``. A window shorter than the
     stride needs rows added instead: ``p = 0``, ``op = s - w``. PyTorch needs
     ``op < max(s, d)``; the one case that breaks it (s = d = 1, even kernel) is
-    ``p = (w-1-s)/2`` and a crop of the last row, done in forward.
+    ``p = (w-1-s)/2`` and a crop of the last row (the generated code pads one
+    zero row before the input and one more row of padding instead: the same).
+    Where ``w - s`` is odd, PyTorch's window sits one row later than Keras'
+    (Keras crops the odd row at the end, ``p``/``op`` at the start): the same
+    shapes, weights read one row apart.
     """
     total = dilation * (kernel - 1) + 1 - stride
     if total <= 0:
@@ -143,4 +147,16 @@ def norm(layer: ir.Norm, shape: Shape | None) -> Result:
         message = f"groupnorm {layer.groups} does not divide the {c} channels"
         return Result(shape, None, 0, 0, diagnostics=(error("E202", message, layer.span_of("groups"),
                                                              "the number of groups must divide the channels"),))
+    if None not in shape and _values_per_group(layer, shape) == 1:
+        what = {"instance": "channel", "group": "group", "layer": "example"}[layer.op]
+        message = (f"`{layer.kind}` on {dims(shape)} normalises each {what} over a single value: its output "
+                   "is always its shift, and PyTorch refuses it")
+        return Result(shape, None, 0, 0, diagnostics=(error("E208", message, layer.span,
+                                                             "normalise a larger map, or drop the line"),))
     return Result(shape, 2 * c if layer.affine else 0, 0, 0, in_channels=c)
+
+
+def _values_per_group(layer: ir.Norm, shape: Shape) -> int:
+    """How many values one mean and variance are taken over, per example."""
+    groups = {"instance": shape[-1], "group": layer.groups, "layer": 1}[layer.op]
+    return math.prod(shape) // groups

@@ -7,6 +7,8 @@ norms. Shapes are computed here from the contract's formulas
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import strategies as st
 
 # Every layer kind a generator in tests/strategies.py or here can draw (tests/test_tables.py checks it).
@@ -105,10 +107,13 @@ def _zeropad(draw, shape):
 @st.composite
 def later_norm(draw, shape):
     """A norm line on a volume or a vector (instancenorm only on a volume)."""
-    c = shape[-1]
-    kinds = ["layernorm", "groupnorm"] + (["instancenorm"] if len(shape) == 3 else [])
+    c, size = shape[-1], math.prod(shape)
+    if size == 1:  # a norm over one value is E208: PyTorch refuses it
+        return "relu6", dict(kind="activation", function="relu6", slope=0.01), shape
+    kinds = ["layernorm", "groupnorm"] + (["instancenorm"] if len(shape) == 3 and size > c else [])
     kind = draw(st.sampled_from(kinds))
-    groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0])) if kind == "groupnorm" else 1
+    groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0 and size // g > 1])) \
+        if kind == "groupnorm" else 1
     eps, affine = draw(st.sampled_from([1e-5, 1e-3])), draw(st.booleans())
     words = [kind] + ([str(groups)] if kind == "groupnorm" else [])
     words += [f"eps={eps}"] if eps != 1e-5 else []

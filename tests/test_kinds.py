@@ -120,3 +120,19 @@ def test_unet_and_mobilenet_v2_figures_and_one_training_step(name: str, params: 
     optimizer.step()
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("text", [
+    "model signal\ninput 14x1 layout=lc\nconv 8 5 relu\nmaxpool 2\nlayernorm\nfc 3 softmax\n",
+    "model volume\ninput 6x6x6x1\nconv 4 3 relu6\nmaxpool 2\nglobalavgpool\nfc 3 softmax\n",
+])
+def test_1d_and_3d_specs_train_and_export_verified(text: str, tmp_path: Path) -> None:
+    from specc.cli import main
+
+    spec = tmp_path / "net.cnn"
+    spec.write_text(text)
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--data", "synthetic:64", "--epochs", "1", "--batch", "16",
+                 "--out", str(run), "--quiet"]) == 0
+    assert main(["export", str(run), "-o", str(tmp_path / "net.onnx")]) == 0  # export verifies parity itself
+    assert (tmp_path / "net.onnx").stat().st_size > 0

@@ -23,6 +23,18 @@ def _transposed_padding(layer: ir.ConvTranspose) -> tuple[tuple[int, ...], tuple
 def convtranspose(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.ConvTranspose = r.layer
     padding, output_padding, crop = _transposed_padding(layer)
+    unit, x = Unit(), ctx.input
+    if any(crop):
+        # Even kernel at stride 1: one row too many for symmetric padding. Keras drops the last; a zero
+        # row before the input and one more row of padding does the same inside the module.
+        padding = tuple(p + c for p, c in zip(padding, crop))
+        pads = tuple(v for c in reversed(crop) for v in (c, 0))  # F.pad order: the last axis first
+        name = ctx.extra("pad")
+        unit.modules.append((name, f"nn.ZeroPad{rank(r)}d({pads})", f"line {layer.line}: padding=same of "
+                             f"{ctx.attr}, a zero row before (last axis first)"))
+        shape = (*(n + c for n, c in zip(r.input[:-1], crop)), r.input[-1])
+        unit.steps.append(ctx.step(f"self.{name}({x})", shape, f"line {layer.line}: padding=same of {ctx.attr}"))
+        x = ctx.target
     args = _arguments(
         ("", str(r.in_channels)), ("", str(layer.filters)), ("kernel_size", pair(layer.kernel)),
         ("stride", None if set(layer.stride) == {1} else pair(layer.stride)),
@@ -33,11 +45,8 @@ def convtranspose(r: LayerReport, ctx: Context) -> Unit:
     note = _params(r)
     if layer.padding == "same":
         note += ": padding=same, out = in x stride"
-    expr = f"self.{ctx.attr}({ctx.input})"
-    if any(crop):
-        # Even kernel at stride 1: PyTorch's symmetric padding leaves one row too many; Keras drops the last.
-        expr += "[:, :, " + ", ".join(":-1" if c else ":" for c in crop) + "]"
-    unit = Unit([(ctx.attr, f"nn.ConvTranspose{rank(r)}d({args})", note)])
+    expr = f"self.{ctx.attr}({x})"
+    unit.modules.append((ctx.attr, f"nn.ConvTranspose{rank(r)}d({args})", note))
     unit.steps.append(ctx.step(activate(layer.activation, layer.slope, expr), r.output))
     return unit
 

@@ -127,7 +127,7 @@ def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body:
         f"{INDENT}spec_name = {string_literal(model.name)}",
         f"{INDENT}input_shape = {_torch_shape(model.input)!r}",
         f"{INDENT}final_activation = {string_literal(final) if final else None}",
-        f"{INDENT}num_outputs = {output[-1] if len(output) == 3 else output[0]}",
+        f"{INDENT}num_outputs = {output[-1]}",
         "",
         f"{INDENT}def __init__(self) -> None:",
         *init,

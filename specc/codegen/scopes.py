@@ -253,9 +253,17 @@ FORWARD = frozenset({"self", "torch", "nn", "x"})  # names forward uses: a kept 
 
 def _attributes(locals_: list[str]) -> list[str]:
     """One attribute per item: its local name where usable, repaired and made unique otherwise."""
-    taken: set[str] = set()
+    # Usable names are kept first (as names.attribute_names does), so a repaired name (`_x` -> `layer_x`)
+    # never takes a name the spec wrote.
+    def kept(name: str) -> bool:
+        return identifier(name) == name and name not in RESERVED
+
+    taken = {name for name in locals_ if kept(name)}
     found = []
     for name in locals_:
+        if kept(name):
+            found.append(name)
+            continue
         attr = identifier(name.replace(".", "_"))
         while attr in taken or attr in RESERVED:
             attr += "_"

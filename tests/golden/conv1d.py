@@ -30,7 +30,7 @@ class Conv1d(nn.Module):
     spec_name = "conv1d"
     input_shape = (1, 14)
     final_activation = None
-    num_outputs = 6
+    num_outputs = 32
 
     def __init__(self) -> None:
         super().__init__()

@@ -31,7 +31,7 @@ class Conv3d(nn.Module):
     spec_name = "conv3d"
     input_shape = (1, 14, 14, 14)
     final_activation = None
-    num_outputs = 6
+    num_outputs = 32
 
     def __init__(self) -> None:
         super().__init__()
