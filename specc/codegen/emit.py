@@ -117,6 +117,11 @@ def pool(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.Pool = r.layer
     unit = Unit()
     padding, explicit = _padding(r, False)
+    if rank(r) != 2 and padding is not None:
+        # MaxPool1d/3d and AvgPool1d/3d refuse an input smaller than the kernel even where the padding
+        # makes up the difference; a pad module first, as for uneven `same`, does not.
+        before, after = r.pads[0::2], r.pads[1::2]
+        padding, explicit = None, tuple(p for b, a in reversed(list(zip(before, after))) for p in (b, a))
     # Max pooling pads with -inf (a padded pixel never wins); average pooling
     # counts padded zeros, as nn.AvgPool2d's count_include_pad=True does.
     fill = 'float("-inf")' if layer.op == "max" else None
