@@ -163,8 +163,13 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
 
 def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> ir.Shape | None:
     """The input's shape; `layout=lc` reads two numbers as length x channels (a 1-D signal)."""
-    shape = bound.values.get("dims")
-    if shape is None or bound.values.get("layout") != "lc":
+    shape, layout = bound.values.get("dims"), bound.values.get("layout")
+    if shape is not None and layout in ("hwc", "dhwc") and (len(shape) == 4) != (layout == "dhwc"):
+        want = "DxHxWxC" if layout == "dhwc" else "HxWxC"
+        diagnostics.append(error("E105", f"layout={layout} takes the input as {want}, got `{st.args[0].text}`",
+                                 st.args[0].span))
+        return None
+    if shape is None or layout != "lc":
         return shape
     try:
         return as_signal(shape, st.args[0])

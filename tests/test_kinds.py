@@ -34,7 +34,7 @@ def test_transposed_same_gives_input_times_stride_in_torch(n: int, k: int, s: in
 
 def _gradient_extent(model: torch.nn.Module, shape: tuple[int, ...], axis: int) -> int:
     """The most input positions along ``axis`` a 2-D output unit of channel 0 has a nonzero gradient on."""
-    x = torch.randn(1, shape[-1], *shape[:-1], requires_grad=True)
+    x = (torch.rand(1, shape[-1], *shape[:-1]) + 0.5).requires_grad_()  # positive: no relu cuts a path
     out = model(x)
     widest = 0
     middle = out.shape[3 - axis] // 2  # the other axis: two neighbours, as a stride may skip one of them
