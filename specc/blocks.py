@@ -136,18 +136,19 @@ def _walk(statements: list[Statement], inst: _Instance, previous: str, out: Expa
     return previous
 
 
-def _repeat(st: Statement, inst: _Instance, out: Expansion) -> tuple[Statement, int]:
-    """The statement without `repeat=`, and the count (1 when absent or wrong)."""
+def _repeat(st: Statement, inst: _Instance, out: Expansion) -> tuple[Statement, int | None]:
+    """The statement without `repeat=`, and the count: None when absent or wrong (one layer, unnumbered);
+    a written `repeat=1` numbers its one copy `LABEL.0`, as the contract says for every N."""
     found = [o for o in st.options if o.name.text == "repeat"]
     if not found:
-        return st, 1
+        return st, None
     st = dataclasses.replace(st, options=tuple(o for o in st.options if o.name.text != "repeat"))
     word = _substitute(found[0].value, inst, out)
     if word.kind != "int" or not 1 <= word.value <= MAX_LAYERS:
         message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{found[0].value.text}`"
         out.diagnostics.append(_noted(error("E106", message, found[0].value.span,
                                             "repeat=N makes N copies in a chain; leave it out for one"), inst))
-        return st, 1
+        return st, None
     return st, word.value
 
 
@@ -159,7 +160,7 @@ def _layer_lines(st: Statement, form: Form, inst: _Instance, previous: str, out:
     reads, problems = _inputs(st, form.merge, origin, previous, inst, out)
     out.diagnostics += problems
     st = _substituted(st, form.merge, inst, out)
-    names = [local] if copies == 1 else [f"{local}.{i}" for i in range(copies)]
+    names = [local] if copies is None else [f"{local}.{i}" for i in range(copies)]
     for index, name in enumerate(names):
         first = reads if index == 0 else (inst.full(names[index - 1]),)
         out.lines.append(Line(form, st, inst.full(name), st.label is not None, first, inst.path, inst.notes))
@@ -255,7 +256,7 @@ def _call(st: Statement, block: BlockDef, inst: _Instance, previous: str, out: E
     if params is None or reads is None:
         return previous
     local = st.label.text if st.label is not None else inst.default_name(name)
-    names = [local] if copies == 1 else [f"{local}.{i}" for i in range(copies)]
+    names = [local] if copies is None else [f"{local}.{i}" for i in range(copies)]
     note = Note(f"in `{name}`, called here as {inst.full(local)}", st.span)
     last = reads[0]
     body_labels = _labels(list(block.body))

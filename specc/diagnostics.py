@@ -49,6 +49,9 @@ CODES: dict[str, str] = {
     "E203": "layer needs a volume, got a vector",
     "E204": "pooling padding larger than half the kernel",
     "E205": "the inputs of a merge do not fit together",
+    "E206": "output_padding not smaller than the stride",
+    "E207": "a kernel, stride or padding of another rank than its input",
+    "E208": "a norm over single values",
 }
 
 

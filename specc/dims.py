@@ -30,10 +30,12 @@ def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
         shape = shape_of(name)
         if shape is None or None in shape:
             raise Unknown
-        if len(shape) != 3 and axis != "c":
-            raise ValueProblem("E105", f"`{word.text}`: {name} is a vector of {shape[0]}, it has no {axis}",
-                               f"use `{'.'.join((*word.text.split('.')[:-1], 'c'))}` for its size")
-        return shape[AXES[axis]]
+        if len(shape) < 3 and axis != "c":
+            what = f"a vector of {shape[0]}" if len(shape) == 1 else f"a 1-D signal of length {shape[0]}"
+            raise ValueProblem("E105", f"`{word.text}`: {name} is {what}, it has no {axis}",
+                               f"use `{'.'.join((*word.text.split('.')[:-1], 'c'))}` for its "
+                               + ("size" if len(shape) == 1 else "channels"))
+        return shape[AXES[axis] + (len(shape) == 4 and axis != "c")]  # (D, H, W, C): h and w after depth
     if word.kind == "expr":
         left, right = evaluate(word.value.left, shape_of), evaluate(word.value.right, shape_of)
         if word.value.op == "*":

@@ -54,7 +54,7 @@ class Graph:
 
 def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     """The spec's (H, W, C) as torch's (C, H, W); a vector (N,) stays as it is."""
-    return (shape[2], shape[0], shape[1]) if len(shape) == 3 else tuple(shape)
+    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
 
 
 def output_name(source: Source, logits: bool) -> str:
@@ -120,12 +120,12 @@ def _quiet() -> Iterator[None]:
 
 def metadata(source: Source, output: str) -> dict[str, str]:
     """The metadata_props every specc export carries (docs/export.md lists them)."""
-    volume = len(source.analysis.model.input) == 3
+    layouts = {1: "NF float32 (batch, features)", 2: "NCL float32", 3: "NCHW float32", 4: "NCDHW float32"}
     props = {
         "model_name": source.name,
         "spec": source.analysis.source,
         "specc_version": __version__,
-        "input_layout": "NCHW float32" if volume else "NF float32 (batch, features)",
+        "input_layout": layouts[len(source.analysis.model.input)],
         "input_scaling": source.input_scaling,
         "output": _output_words(source, output),
         "weights": source.weights,

@@ -25,6 +25,7 @@ from .values import (
     name,
     non_negative,
     padding,
+    padding_pair,
     positive,
     positive_pair,
     rate,
@@ -57,6 +58,10 @@ _CONV_OPTIONS = {"filters": count, "kernel": positive_pair, "stride": positive_p
                  "slope": any_float}
 _POOL_OPTIONS = {"kernel": positive_pair, "stride": positive_pair, "padding": padding}
 _FC_OPTIONS = {"units": count, "bias": boolean, "activation": activation, "slope": any_float}
+_TRANSPOSE_OPTIONS = {**_CONV_OPTIONS, "output_padding": padding_pair}
+_DW_OPTIONS = {k: v for k, v in _CONV_OPTIONS.items() if k not in ("filters", "groups")} | {"multiplier": count}
+_NORM_OPTIONS = {"eps": positive, "affine": boolean}
+_PAD_OPTIONS = {"padding": padding_pair, "top": seed, "bottom": seed, "left": seed, "right": seed}
 _LETTERS = {"f": "kernel", "k": "kernel", "s": "stride", "p": "padding", "d": "dilation"}
 
 # The `train` statement's options: the hyperparameter table's names, each checked by its kind.
@@ -85,11 +90,32 @@ STATEMENTS: dict[str, Form] = {
     "add": Form("add", ir.Add, usage="add REF [REF ...], e.g. `add shortcut`", merge=True),
     "concat": Form("concat", ir.Concat, usage="concat REF [REF ...], e.g. `concat b1 b3 b5`", merge=True),
     "multiply": Form("multiply", ir.Multiply, usage="multiply REF [REF ...], e.g. `multiply gate`", merge=True),
+    "convtranspose": Form("convtranspose", ir.ConvTranspose, ("filters", "kernel"), ("filters", "kernel"),
+                          _TRANSPOSE_OPTIONS, {**_LETTERS, "op": "output_padding"},
+                          "convtranspose FILTERS KERNEL [stride=S] [padding=P|same] [output_padding=O], "
+                          "e.g. `convtranspose 64 3x3 s=2 p=same`", True, prefix="deconv"),
+    "dwconv": Form("dwconv", ir.DepthwiseConv, ("kernel",), ("kernel",), _DW_OPTIONS, _LETTERS,
+                   "dwconv KERNEL [stride=S] [padding=P] [multiplier=M] [ACTIVATION], e.g. `dwconv 3 p=1 relu6`",
+                   True),
+    "upsample": Form("upsample", ir.Upsample, ("factor",), ("factor",),
+                     {"factor": positive_pair, "mode": choice("nearest", "bilinear")}, {},
+                     "upsample FACTOR [mode=nearest|bilinear], e.g. `upsample 2`", prefix="up"),
+    "zeropad": Form("zeropad", ir.ZeroPad, ("padding",), ("padding",), _PAD_OPTIONS, {"p": "padding"},
+                    "zeropad P (3 or 1x2: rows x columns, both sides) [top=T] [bottom=B] [left=L] [right=R], "
+                    "e.g. `zeropad 3`", prefix="pad"),
+    "layernorm": Form("layernorm", ir.Norm, options=_NORM_OPTIONS, usage="layernorm [eps=E] [affine=false]",
+                      prefix="ln", fixed={"op": "layer"}),
+    "instancenorm": Form("instancenorm", ir.Norm, options=_NORM_OPTIONS,
+                         usage="instancenorm [eps=E] [affine=false]", prefix="inorm", fixed={"op": "instance"}),
+    "groupnorm": Form("groupnorm", ir.Norm, ("groups",), ("groups",), {"groups": count, **_NORM_OPTIONS}, {},
+                      "groupnorm GROUPS [eps=E] [affine=false], e.g. `groupnorm 8`", prefix="gn",
+                      fixed={"op": "group"}),
     "model": Form("model", None, ("name",), ("name",), {"name": name}, {}, "model NAME"),
-    "input": Form("input", None, ("dims",), ("dims",), {"dims": input_dims}, {}, "input HxWxC, e.g. `input 32x32x3`"),
+    "input": Form("input", None, ("dims",), ("dims",), {"dims": input_dims, "layout": choice("hwc", "lc", "dhwc")}, {},
+                   "input HxWxC (LxC layout=lc, DxHxWxC), e.g. `input 32x32x3`"),
     "train": Form("train", None, options=TRAIN_OPTIONS, usage="train batch=64 epochs=10 optimizer=adam lr=1e-3"),
 }
 for _fn in ACTIVATIONS:
     STATEMENTS[_fn] = Form("activation", ir.Activation, options={"slope": any_float} if _fn == "leaky_relu" else {},
                            usage=_fn, prefix=_fn, fixed={"function": _fn})
-KEYWORD_ALIASES = {"dense": "fc", "bn": "batchnorm"}
+KEYWORD_ALIASES = {"dense": "fc", "bn": "batchnorm", "deconv": "convtranspose", "swish": "silu"}

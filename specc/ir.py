@@ -18,13 +18,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-Pair = tuple[int, int]
-# A volume is (H, W, C), a vector (N,); a dimension is None where an earlier
-# error left it unknown.
+Pair = tuple[int, ...]  # one number per spatial axis: (5, 5) on a 2-D map, (5,) on a 1-D signal
+# A volume is (H, W, C), a 1-D signal (L, C), a 3-D volume (D, H, W, C), a
+# vector (N,); a dimension is None where an earlier error left it unknown.
 Shape = tuple[int | None, ...]
 Padding = Pair | Literal["same"]
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "hardswish", "gelu")
+ACTIVATION_ALIASES = {"swish": "silu"}
+
+
+class Uniform(tuple):
+    """A window value written as one number (`5`): the same on every axis, so it
+    fits the rank of whatever input the layer gets (specc.infer widens it).
+    Equal to the plain tuple, so 2-D code reads it as before."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(value: int, rank: int = 2) -> Uniform:
+        return Uniform((value,) * rank)
+
+
+def rank_of(shape: Shape | None) -> int | None:
+    """Spatial axes of a shape: 2 for HxWxC, 1 for LxC, 3 for DxHxWxC, 0 for a vector."""
+    return None if shape is None else len(shape) - 1
 INPUT = "input"  # the name by which layers refer to the network's input
 
 
@@ -93,9 +111,9 @@ class Conv(Layer):
 
     filters: int
     kernel: Pair
-    stride: Pair = (1, 1)
-    padding: Padding = (0, 0)
-    dilation: Pair = (1, 1)
+    stride: Pair = Uniform((1, 1))
+    padding: Padding = Uniform((0, 0))
+    dilation: Pair = Uniform((1, 1))
     groups: int = 1
     bias: bool = True
     activation: str | None = None
@@ -104,6 +122,92 @@ class Conv(Layer):
     @property
     def activation_function(self) -> str | None:
         return self.activation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DepthwiseConv(Conv):
+    """``dwconv K``: one filter (``multiplier`` filters) per input channel.
+
+    ``filters`` and ``groups`` follow from the input's channels C (C·m and C);
+    specc.infer fills them in before the shape rule, so everything after reads
+    it as the grouped convolution it is."""
+
+    receptive: ClassVar[str] = "window"
+    weighted: ClassVar[bool] = True
+
+    filters: int | None = None  # type: ignore[assignment]
+    multiplier: int = 1
+    groups: int | None = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConvTranspose(Layer):
+    """``convtranspose N K`` (alias ``deconv``): the gradient of a strided conv,
+    each input position spreading a kernel onto an s-times larger map.
+    ``padding="same"`` means out = in·s, as Keras' Conv2DTranspose(padding='same')."""
+
+    receptive: ClassVar[str] = "transposed"
+    weighted: ClassVar[bool] = True
+    linear: ClassVar[bool] = True
+
+    filters: int
+    kernel: Pair
+    stride: Pair = Uniform((1, 1))
+    padding: Padding = Uniform((0, 0))
+    output_padding: Pair = Uniform((0, 0))
+    dilation: Pair = Uniform((1, 1))
+    groups: int = 1
+    bias: bool = True
+    activation: str | None = None
+    slope: float = 0.01
+
+    @property
+    def activation_function(self) -> str | None:
+        return self.activation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Upsample(Layer):
+    """``upsample S``: each axis S times longer, ``mode`` nearest or bilinear (linear in 1-D, trilinear in 3-D)."""
+
+    receptive: ClassVar[str] = "upsample"
+    linear: ClassVar[bool] = True
+    keeps_sign: ClassVar[bool] = True
+
+    factor: Pair
+    mode: str = "nearest"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ZeroPad(Layer):
+    """``zeropad P``: zeros around the map, ``padding`` per axis on both sides,
+    ``top``/``bottom``/``left``/``right`` overriding one side of a 2-D map."""
+
+    receptive: ClassVar[str] = "pointwise"
+    linear: ClassVar[bool] = True
+    keeps_sign: ClassVar[bool] = True
+
+    padding: Pair
+    top: int | None = None
+    bottom: int | None = None
+    left: int | None = None
+    right: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Norm(Layer):
+    """``layernorm``, ``instancenorm`` or ``groupnorm G`` (``op`` "layer", "instance", "group").
+
+    Statistics are taken per example, so training and inference agree and no
+    running statistics are kept. The receptive field is counted as pointwise,
+    as for batchnorm: the statistics mix the whole map, the affine map does not."""
+
+    receptive: ClassVar[str] = "pointwise"
+
+    op: str
+    groups: int = 1
+    eps: float = 1e-5
+    affine: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,8 +220,8 @@ class Pool(Layer):
     op: str
     kernel: Pair
     stride: Pair
-    padding: Padding = (0, 0)
-    dilation: Pair = (1, 1)  # not written by specs; lets every windowed layer be read alike
+    padding: Padding = Uniform((0, 0))
+    dilation: Pair = Uniform((1, 1))  # not written by specs; lets every windowed layer be read alike
 
     @property
     def linear(self) -> bool:  # average pooling is linear, max pooling is not

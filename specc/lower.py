@@ -18,7 +18,7 @@ from .diagnostics import Diagnostic, did_you_mean, error
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
 from .ir import ACTIVATIONS, Span
 from .syntax import Statement, Word
-from .values import ValueProblem
+from .values import ValueProblem, as_signal
 
 
 @dataclass
@@ -145,7 +145,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
             if first_layer is not None and first_layer < st.span.line:
                 diagnostics.append(error("E110", f"`input` must come before the first layer (line {first_layer})",
                                          st.span, "move this line up"))
-            input_shape, input_span = bound.values.get("dims"), st.span
+            input_shape, input_span = _input_shape(bound, st, diagnostics), st.span
         else:
             for key, value in bound.values.items():
                 if key in train:
@@ -159,6 +159,23 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     model = ir.Model(model_name, input_shape, input_span or Span.at(1), layers, train, train_spans,
                      blocks=_block_uses(expansion), instances=tuple(expansion.instances), deferred=deferred)
     return model, diagnostics
+
+
+def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> ir.Shape | None:
+    """The input's shape; `layout=lc` reads two numbers as length x channels (a 1-D signal)."""
+    shape, layout = bound.values.get("dims"), bound.values.get("layout")
+    if shape is not None and layout in ("hwc", "dhwc") and (len(shape) == 4) != (layout == "dhwc"):
+        want = "DxHxWxC" if layout == "dhwc" else "HxWxC"
+        diagnostics.append(error("E105", f"layout={layout} takes the input as {want}, got `{st.args[0].text}`",
+                                 st.args[0].span))
+        return None
+    if shape is None or layout != "lc":
+        return shape
+    try:
+        return as_signal(shape, st.args[0])
+    except ValueProblem as problem:
+        diagnostics.append(error(problem.code, problem.message, st.args[0].span, problem.help))
+        return None
 
 
 def _computed(st: Statement) -> bool:

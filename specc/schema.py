@@ -36,7 +36,8 @@ class LayerEntry(_Open):
     sharing: float | None = Field(description="dense_params / params, one decimal")
     reuse: int | None = Field(description="output positions each weight is applied at")
     receptive_field: int | None = Field(description="receptive field on the input (larger axis)")
-    jump: int | None = Field(description="distance on the input between adjacent outputs (larger axis)")
+    jump: int | float | None = Field(description="distance on the input between adjacent outputs (larger axis); "
+                                                 "a fraction after upsampling")
     inputs: list[str] = Field(description="the layers it reads, by name; \"input\" is the network's input")
     block: str | None = Field(None, description="the block instance the layer belongs to, or null")
 

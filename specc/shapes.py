@@ -18,7 +18,7 @@ from . import ir
 from .diagnostics import Diagnostic, error
 from .ir import Shape
 
-Pads = tuple[int, int, int, int]  # top, bottom, left, right
+Pads = tuple[int, ...]  # (before, after) per spatial axis: top, bottom, left, right on a 2-D map
 
 
 def output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -59,31 +59,34 @@ def size_of(shape: Shape | None) -> int | None:
     return math.prod(shape)
 
 
+RANKS = {1: "1-D", 2: "2-D", 3: "3-D"}
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
 def _not_a_volume(layer: ir.Layer, shape: Shape, channels: int | None = None) -> Result:
     message = f"`{layer.kind}` needs a volume (HxWxC), but its input is a vector of {shape[0]}"
     hint = "convolutions and pooling come before `flatten` and `fc`"
     return Result((None, None, channels), None, 0, None, diagnostics=(error("E203", message, layer.span, hint),))
 
 
-def _pads(layer: ir.Conv | ir.Pool, h: int | None, w: int | None, dilation: ir.Pair) -> Pads | None:
+def _pads(layer: ir.Conv | ir.Pool, spatial: tuple, dilation: ir.Pair) -> Pads | None:
+    """(before, after) per axis, flattened: (top, bottom, left, right) on a 2-D map."""
     if layer.padding != "same":
-        (ph, pw) = layer.padding
-        return (ph, ph, pw, pw)
-    if h is None or w is None:
+        return tuple(p for p in layer.padding for _ in (0, 1))
+    if None in spatial:
         return None
-    top, bottom = same_padding(h, layer.kernel[0], layer.stride[0], dilation[0])
-    left, right = same_padding(w, layer.kernel[1], layer.stride[1], dilation[1])
-    return (top, bottom, left, right)
+    return tuple(p for n, k, s, d in zip(spatial, layer.kernel, layer.stride, dilation)
+                 for p in same_padding(n, k, s, d))
 
 
-def _spatial(layer: ir.Conv | ir.Pool, h: int | None, w: int | None, dilation: ir.Pair):
-    """Output (height, width) and the resolved pads, or an E201 diagnostic."""
-    pads = _pads(layer, h, w, dilation)
+def _spatial(layer: ir.Conv | ir.Pool, spatial: tuple, dilation: ir.Pair):
+    """Output size per spatial axis and the resolved pads, or an E201 diagnostic."""
+    pads = _pads(layer, spatial, dilation)
     if pads is None:
-        return (None, None), None, ()
+        return (None,) * len(spatial), None, ()
     out = []
-    for axis, size, pad in (("height", h, pads[0] + pads[1]), ("width", w, pads[2] + pads[3])):
-        i = 0 if axis == "height" else 1
+    for i, (axis, size) in enumerate(zip(AXIS_NAMES[len(spatial)], spatial)):
+        pad = pads[2 * i] + pads[2 * i + 1]
         if size is None:
             out.append(None)
             continue
@@ -92,53 +95,60 @@ def _spatial(layer: ir.Conv | ir.Pool, h: int | None, w: int | None, dilation: i
             d = f", dilation {dilation[i]}" if dilation[i] != 1 else ""
             message = (f"output {axis} would be 0 (input {size}, kernel {layer.kernel[i]}, padding {pad}, "
                        f"stride {layer.stride[i]}{d})")
-            return (None, None), pads, (error("E201", message, layer.span_of("kernel"),
-                                              "use a smaller kernel, padding=same, or fewer pooling layers before"),)
+            return (None,) * len(spatial), pads, (error(
+                "E201", message, layer.span_of("kernel"),
+                "use a smaller kernel, padding=same, or fewer pooling layers before"),)
         out.append(n)
-    return (out[0], out[1]), pads, ()
+    return tuple(out), pads, ()
+
+
+def _groups_problem(layer: ir.Layer, c: int | None, filters: int, g: int) -> tuple[Diagnostic, ...]:
+    if c is None or not (c % g or filters % g):
+        return ()
+    what, n = ("input channels", c) if c % g else ("filters", filters)
+    return (error("E202", f"groups={g} does not divide the {what} ({n})", layer.span_of("groups"),
+                  "groups must divide both the input channels and the filters"),)
 
 
 def conv(layer: ir.Conv, shape: Shape | None) -> Result:
-    if shape is None:
-        return Result((None, None, layer.filters), None, 0, None)
-    if len(shape) != 3:
+    """Conv1d/2d/3d, the rank taken from the input; ``dwconv`` arrives with filters and groups filled in."""
+    if shape is None or layer.filters is None:
+        return Result(None if layer.filters is None else (None, None, layer.filters), None, 0, None)
+    if len(shape) < 2:
         return _not_a_volume(layer, shape, layer.filters)
-    h, w, c = shape
-    (oh, ow), pads, problems = _spatial(layer, h, w, layer.dilation)
+    c = shape[-1]
+    out, pads, problems = _spatial(layer, shape[:-1], layer.dilation)
     g = layer.groups
-    if c is not None and (c % g or layer.filters % g):
-        what, n = ("input channels", c) if c % g else ("filters", layer.filters)
-        problems += (error("E202", f"groups={g} does not divide the {what} ({n})", layer.span_of("groups"),
-                           "groups must divide both the input channels and the filters"),)
-        c = None
-    fan_in = None if c is None else layer.kernel[0] * layer.kernel[1] * c // g
+    grouping = _groups_problem(layer, c, layer.filters, g)
+    problems += grouping
+    c = None if grouping else c
+    fan_in = None if c is None else math.prod(layer.kernel) * c // g
     params = None if fan_in is None else (fan_in + layer.bias) * layer.filters
-    macs = None if fan_in is None or oh is None else oh * ow * layer.filters * fan_in
-    return Result((oh, ow, layer.filters), params, 0, macs, fan_in, shape[2], pads, problems)
+    macs = None if fan_in is None or None in out else math.prod(out) * layer.filters * fan_in
+    return Result((*out, layer.filters), params, 0, macs, fan_in, shape[-1], pads, problems)
 
 
 def pool(layer: ir.Pool, shape: Shape | None) -> Result:
     if shape is None:
         return Result(None)
-    if len(shape) != 3:
+    if len(shape) < 2:
         return _not_a_volume(layer, shape)
-    h, w, c = shape
+    c = shape[-1]
     problems: tuple[Diagnostic, ...] = ()
     if layer.padding != "same" and any(p > k // 2 for p, k in zip(layer.padding, layer.kernel)):
-        (ph, pw), (kh, kw) = layer.padding, layer.kernel
-        message = f"padding {ph}x{pw} is more than half the kernel {kh}x{kw}"
+        message = f"padding {dims(layer.padding)} is more than half the kernel {dims(layer.kernel)}"
         problems = (error("E204", message, layer.span_of("padding"),
                           "a window wholly in the padding has nothing to pool; use at most kernel/2"),)
-    (oh, ow), pads, shrink = _spatial(layer, h, w, (1, 1))
-    return Result((oh, ow, c), 0, 0, 0, None, c, pads, problems + shrink)
+    out, pads, shrink = _spatial(layer, shape[:-1], (1,) * (len(shape) - 1))
+    return Result((*out, c), 0, 0, 0, None, c, pads, problems + shrink)
 
 
 def global_pool(layer: ir.GlobalPool, shape: Shape | None) -> Result:
     if shape is None:
         return Result(None)
-    if len(shape) != 3:
+    if len(shape) < 2:
         return _not_a_volume(layer, shape)
-    return Result((1, 1, shape[2]), in_channels=shape[2])
+    return Result((1,) * (len(shape) - 1) + (shape[-1],), in_channels=shape[-1])
 
 
 def flatten(layer: ir.Flatten, shape: Shape | None) -> Result:
@@ -173,6 +183,8 @@ class Operand:
     line: int | None  # None for the network's input
     kind: str
     shape: Shape | None
+    trace: object = None  # specc.floors.Trace: the floorings upstream, for concat's message
+    network: Shape | None = None  # the network's input shape
 
     def __str__(self) -> str:
         where = "the network's input" if self.line is None else f"line {self.line}, {self.kind}"
@@ -194,7 +206,8 @@ def _mismatch(layer: ir.Layer, operands: tuple[Operand, ...], axes: tuple[int, .
     if len(rank) > 1:
         axis_text = "rank (a volume against a vector)"
     else:
-        names = AXES if rank == {3} else ("size",)
+        (r,) = rank
+        names = ("size",) if r == 1 else (*AXIS_NAMES[r - 1], "channels")
         differ = [names[a] for a in axes if len({o.shape[a] for o in operands}) > 1]
         axis_text = " and ".join(differ)
     message = (f"`{layer.kind}` needs {what}, but its inputs differ in {axis_text}: "
@@ -228,12 +241,24 @@ def concat(layer: ir.Concat, *operands: Operand) -> Result:
     ranks = {len(o.shape) for o in operands}
     if ranks == {1}:
         return Result((sum(o.shape[0] for o in operands),))
-    if ranks != {3} or len({o.shape[:2] for o in operands}) > 1:
-        fix = ("crop, pad or resize one input so that height and width agree (a pooling that floors an odd "
-               "size is the usual cause: make the input size divisible by 2 for each pooling)")
-        return _mismatch(layer, operands, (0, 1), "equal height and width", fix)
-    h, w, _ = operands[0].shape
-    return Result((h, w, sum(o.shape[2] for o in operands)))
+    if len(ranks) > 1 or 1 in ranks or len({o.shape[:-1] for o in operands}) > 1:
+        fix = _floored(operands) or (
+            "crop, pad or resize one input so that height and width agree (a pooling that floors an odd "
+            "size is the usual cause: make the input size divisible by 2 for each pooling)")
+        return _mismatch(layer, operands, tuple(range(len(operands[0].shape) - 1)), "equal height and width", fix)
+    return Result((*operands[0].shape[:-1], sum(o.shape[-1] for o in operands)))
+
+
+def _floored(operands: tuple[Operand, ...]) -> str | None:
+    """Which strided layer floored which size, when that is why the maps differ (specc.floors)."""
+    from .floors import explain
+
+    if len({len(o.shape) for o in operands}) > 1 or any(o.trace is None for o in operands):
+        return None
+    small = min(operands, key=lambda o: o.shape[:-1])
+    large = max(operands, key=lambda o: o.shape[:-1])
+    axes = [a for a in range(len(small.shape) - 1) if small.shape[a] != large.shape[a]]
+    return explain(small.trace, large.trace, small.network, axes)
 
 
 def multiply(layer: ir.Multiply, *operands: Operand) -> Result:
@@ -257,9 +282,13 @@ def invalid(layer: ir.Invalid, *shapes: Shape | None) -> Result:
     return Result(None, None, 0, None)
 
 
+from . import shapes_kinds as _kinds  # noqa: E402 (its rules read this module's helpers)
+
 # One rule per layer kind; tests/test_tables.py checks it is complete.
 RULES: dict[type, Callable[..., Result]] = {
-    ir.Conv: conv, ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
+    ir.Conv: conv, ir.DepthwiseConv: conv, ir.ConvTranspose: _kinds.convtranspose, ir.Upsample: _kinds.upsample,
+    ir.ZeroPad: _kinds.zeropad, ir.Norm: _kinds.norm,
+    ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
     ir.Activation: identity, ir.BatchNorm: batchnorm, ir.Dropout: identity, ir.Invalid: invalid,
     ir.Add: add, ir.Concat: concat, ir.Multiply: multiply,
 }

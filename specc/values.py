@@ -46,16 +46,19 @@ def _check_int(value: int | float, what: str, minimum: int) -> None:
 
 
 def _pair(minimum: int) -> Callable[[Word, str], ir.Pair]:
+    """One number per spatial axis: `5` (any rank, ir.Uniform), `3x5` (2-D) or `3x3x3` (3-D)."""
+
     def check(word: Word, what: str) -> ir.Pair:
         if word.kind == "dims":
             dims = word.value
-            if len(dims) != 2:
-                raise ValueProblem("E105", f"{what} takes one or two numbers (5 or 3x5), got `{word.text}`")
+            if len(dims) > 3:
+                raise ValueProblem("E105", f"{what} takes one to three numbers (5, 3x5 or 3x3x3), "
+                                           f"got `{word.text}`")
             for d in dims:
                 _check_int(d, what, minimum)
-            return (dims[0], dims[1])
+            return tuple(dims)
         value = _int(word, what, minimum)
-        return (value, value)
+        return ir.Uniform.of(value)
 
     return check
 
@@ -77,7 +80,7 @@ def padding(word: Word, what: str) -> ir.Padding:
         if word.value == "same":
             return "same"
         if word.value == "valid":
-            return (0, 0)
+            return ir.Uniform.of(0)
         raise ValueProblem("E105", f"{what} must be `valid`, `same`, a number or HxW, got `{word.text}`",
                            did_you_mean(str(word.value), ["same", "valid"]))
     return padding_pair(word, what)
@@ -93,6 +96,8 @@ def boolean(word: Word, what: str) -> bool:
 def activation(word: Word, what: str) -> str:
     if word.kind == "name" and word.value in ACTIVATIONS:
         return str(word.value)
+    if word.kind == "name" and word.value in ir.ACTIVATION_ALIASES:
+        return ir.ACTIVATION_ALIASES[word.value]
     raise ValueProblem("E105", f"unknown activation `{word.text}`",
                        did_you_mean(word.text, ACTIVATIONS) or f"one of: {', '.join(ACTIVATIONS)}")
 
@@ -149,9 +154,17 @@ def name(word: Word, what: str) -> str:
 
 def input_dims(word: Word, what: str) -> ir.Shape:
     dims = word.value if word.kind == "dims" else (word.value,) if word.kind == "int" else None
-    if dims is None or len(dims) > 3:
-        raise ValueProblem("E105", f"the input must be HxWxC, HxW or N, got `{word.text}`",
-                           "for example `input 32x32x3`")
+    if dims is None or len(dims) > 4:
+        raise ValueProblem("E105", f"the input must be HxWxC, HxW or N (or DxHxWxC; LxC with layout=lc), "
+                                   f"got `{word.text}`", "for example `input 32x32x3`")
     for d in dims:
         _check_int(d, "each input dimension", 1)
     return (dims[0], dims[1], 1) if len(dims) == 2 else tuple(dims)
+
+
+def as_signal(shape: ir.Shape, word: Word) -> ir.Shape:
+    """`input LxC layout=lc`: the two written numbers are length and channels, not HxW."""
+    if word.kind != "dims" or len(word.value) != 2:
+        raise ValueProblem("E105", f"layout=lc takes the input as LxC (length x channels), got `{word.text}`",
+                           "for example `input 14x1 layout=lc`")
+    return tuple(word.value)

@@ -45,7 +45,8 @@ def _window(draw, kind: str, shape: tuple[int, ...]) -> tuple[str, dict]:
     if padding != "same" and any(out_size(n, k, stride or k, padding) < 1 for n, k in zip(shape, kernel)):
         padding = "same"
     words = [kind] + ([str(draw(st.integers(1, 6)))] if kind == "conv" else []) + [_kernel_text(draw, kernel)]
-    if stride is not None and (stride != 1 or draw(st.booleans())):
+    # A pooling line without s= strides by its kernel, so its stride 1 must be written.
+    if stride is not None and (stride != 1 or kind != "conv" or draw(st.booleans())):
         words.append(f"s={stride}")
     if padding != 0 or draw(st.booleans()):
         words.append(f"p={padding}")

@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
+from strategies_kinds import later_layer, later_norm
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "hardswish", "gelu")
+SPELLED = {"silu": ("silu", "swish")}  # an activation as the spec may write it
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def _simple(draw, shape):
     if choice == "activation":
         fn = draw(st.sampled_from(ACTIVATIONS))
         slope = draw(st.sampled_from([0.01, 0.3])) if fn == "leaky_relu" else 0.01
-        text = fn + (f" slope={slope}" if fn == "leaky_relu" and slope != 0.01 else "")
+        text = draw(st.sampled_from(SPELLED.get(fn, (fn,))))
+        text += f" slope={slope}" if fn == "leaky_relu" and slope != 0.01 else ""
         return text, dict(kind="activation", function=fn, slope=slope), shape
     if choice == "batchnorm":
         eps = draw(st.sampled_from([1e-5, 1e-3]))
@@ -152,10 +155,15 @@ def specs(draw, max_layers: int = 8) -> GeneratedSpec:
     layers = []
     for index in range(draw(st.integers(1, max_layers))):
         if len(shape) == 3:
-            kind = draw(st.sampled_from(["conv", "conv", "conv", "pool", "pool", "global", "flatten", "simple"]))
+            kind = draw(st.sampled_from(["conv", "conv", "conv", "pool", "pool", "global", "flatten", "simple",
+                                         "later"]))
         else:
-            kind = "simple"
-        if kind == "conv":
+            kind = draw(st.sampled_from(["simple", "simple", "simple", "norm"]))
+        if kind == "later":
+            text, layer, shape = draw(later_layer(shape))
+        elif kind == "norm":
+            text, layer, shape = draw(later_norm(shape))
+        elif kind == "conv":
             text, layer, shape = draw(_conv(shape))
         elif kind == "pool":
             text, layer, shape = draw(_pool(shape))

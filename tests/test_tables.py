@@ -27,7 +27,8 @@ def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
         if form.kind in ("model", "input", "train"):
             continue
         args = {"conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5",
-                "add": " input", "concat": " input", "multiply": " input"}.get(keyword, "")
+                "add": " input", "concat": " input", "multiply": " input", "convtranspose": " 4 3",
+                "dwconv": " 3", "upsample": " 2", "zeropad": " 1", "groupnorm": " 2"}.get(keyword, "")
         analysis = specc.check(f"input 8x8x2\nrelu\n{keyword}{args}\n")
         assert analysis.ok, (keyword, analysis.diagnostics)
         assert type(analysis.layers[1].layer) is form.node and form.node in shapes.RULES
@@ -38,7 +39,7 @@ def test_every_layer_kind_declares_its_traits_and_has_an_emitter() -> None:
 
     for cls in _layer_classes():
         assert "receptive" in vars(cls) or cls is ir.Invalid or issubclass(cls, ir.Merge), cls
-        assert cls.receptive in ("pointwise", "window", "whole", "none"), cls
+        assert cls.receptive in ("pointwise", "window", "whole", "none", "transposed", "upsample"), cls
         assert cls in EMITTERS, cls
     forms = {form.node for form in lower.STATEMENTS.values() if form.node is not None}
     assert forms == _layer_classes() - {ir.Invalid}
@@ -66,3 +67,13 @@ def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_co
         assert getattr(defaults, h.name) == h.default and TrainConfig.model_fields[h.name].description == h.reason
         written = specc.check(f"input 4\nfc 2 softmax\ntrain {h.name}={h.default}\n")
         assert written.ok, (h.name, written.diagnostics)  # every default passes the spec's own checker
+
+
+def test_every_layer_kind_has_a_generator_and_a_torch_reference() -> None:
+    """The random-stack oracle draws every kind a spec can write and builds its torch twin."""
+    from strategies_kinds import DRAWN
+    from torch_reference_kinds import BUILT
+
+    kinds = {form.kind for form in lower.STATEMENTS.values() if form.node is not None and not form.merge}
+    assert kinds <= DRAWN, kinds - DRAWN
+    assert kinds <= BUILT, kinds - BUILT

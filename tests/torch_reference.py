@@ -12,8 +12,10 @@ import math
 
 import torch
 from torch import nn
+from torch_reference_kinds import later_layer
 
-ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu6": nn.ReLU6, "silu": nn.SiLU,
+       "hardswish": nn.Hardswish, "gelu": nn.GELU}
 
 
 def _activation(name: str | None, slope: float) -> list[nn.Module]:
@@ -71,13 +73,15 @@ def reference_layer(layer: dict, shape: tuple[int, ...]) -> nn.Module:
         return norm(shape[-1], eps=layer["eps"], momentum=layer["momentum"])
     if kind == "dropout":
         return nn.Dropout(layer["rate"])
-    raise KeyError(kind)
+    return later_layer(layer, shape)
 
 
-def _macs(module: nn.Module, out: torch.Tensor) -> int:
+def _macs(module: nn.Module, out: torch.Tensor, x: torch.Tensor) -> int:
     macs = 0
     for m in module.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, nn.ConvTranspose2d):  # each input value meets every weight of its group
+            macs += x[0, 0].numel() * m.weight.numel()
+        elif isinstance(m, nn.Conv2d):
             macs += out[0].numel() * m.weight[0].numel()  # each output value: one filter's weights
         elif isinstance(m, nn.Linear):
             macs += m.weight.numel()
@@ -97,12 +101,12 @@ def measure(input_shape: tuple[int, ...], layers: list[dict], batch: int = 2) ->
     with torch.no_grad():
         for layer in layers:
             module = reference_layer(layer, shape).eval()
-            x = module(x)
+            x, before = module(x), x
             found.append({
                 "output": _hwc(x),
                 "params": sum(p.numel() for p in module.parameters()),
                 "buffers": sum(b.numel() for n, b in module.named_buffers() if "num_batches" not in n),
-                "macs": _macs(module, x),
+                "macs": _macs(module, x, before),
             })
             shape = _hwc(x)
     return found

@@ -24,6 +24,10 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "softmax": ("torch.softmax({x}, dim=1)", "nn.Softmax(dim=1)"),
     "leaky_relu": ("nn.functional.leaky_relu({x}, {slope})", "nn.LeakyReLU({slope})"),
     "linear": ("{x}", "nn.Identity()"),
+    "relu6": ("nn.functional.relu6({x})", "nn.ReLU6()"),
+    "silu": ("nn.functional.silu({x})", "nn.SiLU()"),
+    "hardswish": ("nn.functional.hardswish({x})", "nn.Hardswish()"),
+    "gelu": ("nn.functional.gelu({x})", "nn.GELU()"),
 }
 
 
@@ -37,7 +41,13 @@ def number(value: float) -> str:
 
 
 def pair(p: Pair) -> str:
-    return str(p[0]) if p[0] == p[1] else f"({p[0]}, {p[1]})"
+    """One number when every axis agrees, else a tuple: 5, (3, 5), (3, 3, 1)."""
+    return str(p[0]) if len(set(p)) == 1 else f"({', '.join(map(str, p))})"
+
+
+def rank(r: LayerReport) -> int:
+    """Spatial axes of the layer's input: nn.Conv1d, 2d or 3d."""
+    return len(r.input) - 1
 
 
 def activate(function: str | None, slope: float, expr: str) -> str:
@@ -54,20 +64,27 @@ def _padding(r: LayerReport, stride_one_same: bool) -> tuple[str | None, tuple[i
     """
     layer = r.layer
     if layer.padding != "same":
-        return (None if layer.padding == (0, 0) else pair(layer.padding)), None
-    top, bottom, left, right = r.pads
-    if top != bottom or left != right:
-        return None, (left, right, top, bottom)
+        return (None if not any(layer.padding) else pair(layer.padding)), None
+    before, after = r.pads[0::2], r.pads[1::2]
+    if before != after:
+        # F.pad order: the last axis first, (left, right, top, bottom) on a 2-D map.
+        return None, tuple(p for b, a in reversed(list(zip(before, after))) for p in (b, a))
     if stride_one_same:
         return '"same"', None
-    return (None if (top, left) == (0, 0) else pair((top, left))), None
+    return (None if not any(before) else pair(before)), None
 
 
 def _pad_step(r: LayerReport, ctx: Context, unit: Unit, pads: tuple[int, ...], fill: str | None) -> str:
-    left, right, top, bottom = pads
-    name = ctx.extra("pad")
-    ctor = f"nn.ZeroPad2d({pads})" if fill is None else f"nn.ConstantPad2d({pads}, {fill})"
+    name, d = ctx.extra("pad"), len(pads) // 2
+    ctor = f"nn.ZeroPad{d}d({pads})" if fill is None else f"nn.ConstantPad{d}d({pads}, {fill})"
     line = f"line {r.layer.line}"
+    if d != 2:
+        unit.modules.append((name, ctor, f"{line}: padding=same of {ctx.attr}, last axis first"))
+        sides = list(zip(pads[0::2], pads[1::2]))[::-1]  # (before, after) per axis, first axis first
+        out = (*(n + b + a for n, (b, a) in zip(r.input[:-1], sides)), r.input[-1])
+        unit.steps.append(ctx.step(f"self.{name}({ctx.input})", out, f"{line}: padding=same of {ctx.attr}"))
+        return ctx.target
+    left, right, top, bottom = pads
     unit.modules.append((name, ctor, f"{line}: padding=same of {ctx.attr}, (left, right, top, bottom)"))
     h, w, c = r.input
     where = f"padding=same of {ctx.attr}: {top} top, {bottom} bottom, {left} left, {right} right"
@@ -83,14 +100,14 @@ def _arguments(*pairs: tuple[str, str | None]) -> str:
 def conv(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.Conv = r.layer
     unit = Unit()
-    padding, explicit = _padding(r, layer.stride == (1, 1))
+    padding, explicit = _padding(r, set(layer.stride) == {1})
     x = _pad_step(r, ctx, unit, explicit, None) if explicit else ctx.input
     args = _arguments(
         ("", str(r.in_channels)), ("", str(layer.filters)), ("kernel_size", pair(layer.kernel)),
-        ("stride", None if layer.stride == (1, 1) else pair(layer.stride)), ("padding", padding),
-        ("dilation", None if layer.dilation == (1, 1) else pair(layer.dilation)),
+        ("stride", None if set(layer.stride) == {1} else pair(layer.stride)), ("padding", padding),
+        ("dilation", None if set(layer.dilation) == {1} else pair(layer.dilation)),
         ("groups", None if layer.groups == 1 else str(layer.groups)), ("bias", None if layer.bias else "False"))
-    unit.modules.append((ctx.attr, f"nn.Conv2d({args})", _params(r)))
+    unit.modules.append((ctx.attr, f"nn.Conv{rank(r)}d({args})", _params(r)))
     expr = activate(layer.activation, layer.slope, f"self.{ctx.attr}({x})")
     unit.steps.append(ctx.step(expr, r.output))
     return unit
@@ -100,11 +117,16 @@ def pool(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.Pool = r.layer
     unit = Unit()
     padding, explicit = _padding(r, False)
+    if rank(r) != 2 and padding is not None:
+        # MaxPool1d/3d and AvgPool1d/3d refuse an input smaller than the kernel even where the padding
+        # makes up the difference; a pad module first, as for uneven `same`, does not.
+        before, after = r.pads[0::2], r.pads[1::2]
+        padding, explicit = None, tuple(p for b, a in reversed(list(zip(before, after))) for p in (b, a))
     # Max pooling pads with -inf (a padded pixel never wins); average pooling
     # counts padded zeros, as nn.AvgPool2d's count_include_pad=True does.
     fill = 'float("-inf")' if layer.op == "max" else None
     x = _pad_step(r, ctx, unit, explicit, fill) if explicit else ctx.input
-    cls = "nn.MaxPool2d" if layer.op == "max" else "nn.AvgPool2d"
+    cls = f"nn.MaxPool{rank(r)}d" if layer.op == "max" else f"nn.AvgPool{rank(r)}d"
     args = _arguments(("kernel_size", pair(layer.kernel)), ("stride", pair(layer.stride)), ("padding", padding))
     unit.modules.append((ctx.attr, f"{cls}({args})", _params(r)))
     unit.steps.append(ctx.step(f"self.{ctx.attr}({x})", r.output))
@@ -112,7 +134,7 @@ def pool(r: LayerReport, ctx: Context) -> Unit:
 
 
 def global_pool(r: LayerReport, ctx: Context) -> Unit:
-    cls = "nn.AdaptiveMaxPool2d" if r.layer.op == "max" else "nn.AdaptiveAvgPool2d"
+    cls = f"nn.AdaptiveMaxPool{rank(r)}d" if r.layer.op == "max" else f"nn.AdaptiveAvgPool{rank(r)}d"
     return _single(r, ctx, f"{cls}(1)")
 
 
@@ -124,7 +146,7 @@ def dense(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.Dense = r.layer
     unit = Unit()
     n_in, x = r.fan_in, ctx.input
-    if len(r.input) == 3:
+    if len(r.input) >= 2:
         # NCHW flatten: channel-major order, unlike Keras' HWC.
         unit.steps.append(ctx.step(f"torch.flatten({x}, 1)", (n_in,), f"{ctx.note} (flatten first, channel-major)"))
         x = ctx.target
@@ -141,7 +163,7 @@ def activation(r: LayerReport, ctx: Context) -> Unit:
 
 def batchnorm(r: LayerReport, ctx: Context) -> Unit:
     layer: ir.BatchNorm = r.layer
-    cls = "nn.BatchNorm2d" if len(r.input) == 3 else "nn.BatchNorm1d"
+    cls = f"nn.BatchNorm{max(rank(r), 1)}d"
     args = _arguments(("", str(r.in_channels)), ("eps", None if layer.eps == 1e-5 else number(layer.eps)),
                       ("momentum", None if layer.momentum == 0.1 else number(layer.momentum)))
     return _single(r, ctx, f"{cls}({args})")
@@ -181,9 +203,13 @@ def _params(r: LayerReport) -> str:
     return text
 
 
+from .emit_kinds import convtranspose, norm, upsample, zeropad  # noqa: E402 (they use this module's helpers)
+
 # One emitter per layer kind; tests/test_compile.py checks it matches shapes.RULES.
 EMITTERS: dict[type, Callable[[LayerReport, Context], Unit]] = {
-    ir.Conv: conv, ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
+    ir.Conv: conv, ir.DepthwiseConv: conv, ir.ConvTranspose: convtranspose, ir.Upsample: upsample,
+    ir.ZeroPad: zeropad, ir.Norm: norm,
+    ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
     ir.Activation: activation, ir.BatchNorm: batchnorm, ir.Dropout: dropout, ir.Invalid: invalid,
     ir.Add: add, ir.Concat: concat, ir.Multiply: multiply,
 }

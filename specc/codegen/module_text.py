@@ -20,14 +20,13 @@ INDENT = "    "
 
 def nchw(shape: Shape) -> str:
     """A report shape as torch sees it: (H, W, C) -> (N, C, H, W); (F,) -> (N, F)."""
-    if len(shape) == 3:
-        h, w, c = shape
-        return f"(N, {c}, {h}, {w})"
+    if len(shape) >= 2:  # (L, C) and (D, H, W, C) alike: channels first
+        return "(N, " + ", ".join(str(d) for d in (shape[-1], *shape[:-1])) + ")"
     return f"(N, {shape[0]})"
 
 
 def _torch_shape(shape: Shape) -> tuple[int, ...]:
-    return (shape[2], shape[0], shape[1]) if len(shape) == 3 else tuple(shape)
+    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
 
 
 def commented(code: str, comment: str) -> str:
@@ -128,7 +127,7 @@ def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body:
         f"{INDENT}spec_name = {string_literal(model.name)}",
         f"{INDENT}input_shape = {_torch_shape(model.input)!r}",
         f"{INDENT}final_activation = {string_literal(final) if final else None}",
-        f"{INDENT}num_outputs = {output[-1] if len(output) == 3 else output[0]}",
+        f"{INDENT}num_outputs = {output[-1]}",
         "",
         f"{INDENT}def __init__(self) -> None:",
         *init,

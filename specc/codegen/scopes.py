@@ -138,11 +138,13 @@ class _Writer:
         self.taken = set(self.attrs.values())
         self.locals = {"x"} | set(FORWARD)
         self.var: dict[str, str] = {}
+        self.exports: set[str] = set()
 
     def _local(self, name: str) -> str:
         return name[len(self.scope) + 1:] if self.scope else name
 
     def write(self, exports: tuple[str, ...]) -> Code:
+        self.exports = set(exports)  # read outside the scope (`d1.skip`): kept even if read here just once
         keys = self.tree.items.get(self.scope, [])
         first_reader = keys[0] if keys else None
         for index, param in enumerate(self.params):
@@ -175,7 +177,7 @@ class _Writer:
 
     def _target(self, value: str, key: str, following: str | None) -> str:
         readers = self.tree.readers.get((self.scope, value), [])
-        if all(r == following for r in readers):
+        if all(r == following for r in readers) and value not in self.exports:
             return "x"
         return self._kept(self._local(key))  # a call's output is named after the call
 
@@ -251,9 +253,17 @@ FORWARD = frozenset({"self", "torch", "nn", "x"})  # names forward uses: a kept 
 
 def _attributes(locals_: list[str]) -> list[str]:
     """One attribute per item: its local name where usable, repaired and made unique otherwise."""
-    taken: set[str] = set()
+    # Usable names are kept first (as names.attribute_names does), so a repaired name (`_x` -> `layer_x`)
+    # never takes a name the spec wrote.
+    def kept(name: str) -> bool:
+        return identifier(name) == name and name not in RESERVED
+
+    taken = {name for name in locals_ if kept(name)}
     found = []
     for name in locals_:
+        if kept(name):
+            found.append(name)
+            continue
         attr = identifier(name.replace(".", "_"))
         while attr in taken or attr in RESERVED:
             attr += "_"

@@ -45,7 +45,7 @@ def _row(r: LayerReport) -> tuple[str, ...]:
     elif kind == "activation":
         kind = act or kind
     rf = "" if r.receptive_field is None else (
-        str(r.receptive_field[0]) if r.receptive_field[0] == r.receptive_field[1] else shape(r.receptive_field))
+        str(r.receptive_field[0]) if len(set(r.receptive_field)) == 1 else shape(r.receptive_field))
     fan_in = "" if r.fan_in is None else num(r.fan_in)
     return (layer.name, kind, shape(r.output), num(r.activations), num(r.params), num(r.macs), fan_in,
             ratio(r.density, percent=True), ratio(r.sharing), rf)
@@ -145,7 +145,8 @@ def _width(rows: list[tuple[str, ...]], keep: list[int]) -> int:
 
 def sharing_line(a: Analysis) -> list[str]:
     """The lecture's argument for the whole spec: its convolutions against dense layers."""
-    convs = [r for r in a.layers if r.layer.kind == "conv" and r.dense_params is not None and r.params]
+    convs = [r for r in a.layers
+             if r.layer.kind in ("conv", "dwconv", "convtranspose") and r.dense_params is not None and r.params]
     if not convs:
         return []
     params, dense = sum(r.params for r in convs), sum(r.dense_params for r in convs)

@@ -58,7 +58,8 @@ def _fit_shape(x: np.ndarray, io: SpecIO, what: str) -> np.ndarray:
         kind = {4: "images are", 2: "vectors are"}.get(x.ndim, f"samples are {x.ndim - 1}-dimensional,")
         raise SpeccError(f"{what} {kind} {dims(x.shape[1:])} but the spec's input is {dims(io.shape)} "
                          f"(line {io.input_line})")
-    return x.transpose(0, 3, 1, 2) if x.ndim == 4 else x  # NHWC -> NCHW
+    # Channels last to channels first: NHWC -> NCHW, NLC -> NCL, NDHWC -> NCDHW; a vector stays.
+    return np.moveaxis(x, -1, 1) if x.ndim >= 3 else x
 
 
 def _check_labels(data: Data, io: SpecIO) -> None:

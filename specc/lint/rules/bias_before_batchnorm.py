@@ -12,6 +12,11 @@ away: it never changes the output and its gradient is zero. Batchnorm's own
 shift β takes its role, as the course notes when it introduces batch
 normalisation. Set `bias=false`: the same network, fewer parameters.
 
+The per-example norms that subtract each channel's own mean cancel it too:
+`instancenorm`, and `groupnorm G` with one channel per group (G = C). A
+`layernorm` or a `groupnorm` with several channels per group subtracts a mean
+over channels, which a per-channel bias survives: not flagged.
+
 ## Example
 ```
 conv 64 3x3 padding=same
@@ -46,12 +51,22 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
         if not layer.weighted or not layer.bias or activation(layer):
             continue
         after = next((a.layer for a in graph.chain_after(r) if not isinstance(a.layer, ir.Flatten)), None)
-        if not isinstance(after, ir.BatchNorm):
+        if not _cancels(after, r.output):
             continue
-        biases = layer.filters if isinstance(layer, ir.Conv) else layer.units
+        biases = getattr(layer, "filters", None) or layer.units
+        mean = "batch mean" if isinstance(after, ir.BatchNorm) else "mean over each example"
         yield warning(
             CODE,
             f"the {biases:,} biases of {layer.name} are cancelled by {after.name} (line {after.line}), which "
-            f"subtracts each channel's batch mean: {biases:,} wasted parameters",
+            f"subtracts each channel's {mean}: {biases:,} wasted parameters",
             layer.span_of("bias"),
-            f"write `bias=false` on {layer.name}; batchnorm's own shift replaces the bias")
+            f"write `bias=false` on {layer.name}; {after.kind}'s own shift replaces the bias")
+
+
+def _cancels(norm: ir.Layer | None, shape: tuple | None) -> bool:
+    """A norm that subtracts a mean per channel: batchnorm, instancenorm, groupnorm with G = C."""
+    if isinstance(norm, ir.BatchNorm):
+        return True
+    if not isinstance(norm, ir.Norm) or shape is None or len(shape) < 2:
+        return False
+    return norm.op == "instance" or (norm.op == "group" and norm.groups == shape[-1])

@@ -36,7 +36,7 @@ CODE = "W304"
 NAME = "redundant-activation"
 DEFAULT = True
 
-NON_NEGATIVE = ("relu", "sigmoid", "softmax")
+NON_NEGATIVE = ("relu", "relu6", "sigmoid", "softmax")
 
 
 def non_negative_source(graph: Graph, r: LayerReport) -> ir.Layer | None:

@@ -1,0 +1,71 @@
+"""Where a map lost rows to flooring, traced along the graph for E205's message. No torch.
+
+A strided window (pooling, strided conv) on a size it does not divide floors
+it: 25 rows pooled by 2 give 12, and an upsampling path that doubles them
+again gives 24, no longer the skip's 25. Every layer's Trace lists the
+floorings upstream of it and the product of the strides on its path, so a
+concat that does not fit can say which pooling floored which size and what
+input sizes work (multiples of that product).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ir
+from .ir import Shape
+
+AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    layer: str
+    line: int
+    kind: str
+    axis: int
+    size: int  # in
+    stride: int
+    out: int
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    floors: tuple[Floor, ...] = ()
+    scale: tuple[int, ...] = ()  # the product of the strides on the deepest path, per axis
+
+
+def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | None,
+         before: list[Trace]) -> Trace:
+    """The trace after ``layer``: its inputs' floorings (all of them, through a merge) and its own."""
+    floors = tuple(dict.fromkeys(f for t in before for f in t.floors))
+    scales = [t.scale for t in before if t.scale]
+    scale = tuple(max(axis) for axis in zip(*scales)) if scales else ()
+    if layer.receptive != "window" or shape is None or pads is None or out is None or None in shape:
+        return Trace(floors, scale)
+    rank = len(shape) - 1
+    scale = scale or (1,) * rank
+    own = []
+    for i in range(rank):
+        window = layer.dilation[i] * (layer.kernel[i] - 1) + 1
+        if (shape[i] + pads[2 * i] + pads[2 * i + 1] - window) % layer.stride[i]:
+            own.append(Floor(layer.name, layer.line, layer.kind, i, shape[i], layer.stride[i], out[i]))
+    return Trace(floors + tuple(own), tuple(s * t for s, t in zip(scale, layer.stride)))
+
+
+def explain(small: Trace, large: Trace, network: Shape | None, axes: list[int]) -> str | None:
+    """Why one operand came out smaller: the floorings only its path has, and the input sizes that work."""
+    found = [f for f in small.floors if f not in large.floors and f.axis in axes]
+    if not found or not small.scale or network is None or len(network) < 2:
+        return None
+    names = AXES.get(len(network) - 1, ())
+    said = "; ".join(f"{f.layer} (line {f.line}, {f.kind}) floored {names[f.axis]} {f.size} to {f.out} "
+                     f"({f.size}/{f.stride})" for f in found)
+    works = []
+    for axis in sorted({f.axis for f in found}):
+        n, m = network[axis], small.scale[axis]
+        lower, upper = max(n // m * m, m), -(-n // m) * m
+        example = f"{lower} or {upper}" if lower != upper else str(lower)
+        works.append(f"input {names[axis]}s that work are multiples of {m} (e.g. {example}; this one is {n})")
+    return f"{said}; {', '.join(works)}"
+
