@@ -32,6 +32,7 @@ from . import dims, floors, ir, shapes
 from .diagnostics import Diagnostic
 from .fit import fit
 from .ir import Pair, Shape
+from .shape_rules import RULES
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +192,9 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
         if isinstance(layer, ir.Merge):
             operands = [shapes.Operand(name, *lines[name], shapes_of.get(name), traces.get(name), model.input)
                         for name in layer.inputs]
-            result = shapes.RULES[type(layer)](layer, *operands)
+            result = RULES[type(layer)](layer, *operands)
         else:
-            result = shapes.RULES[type(layer)](layer, *ins)
+            result = RULES[type(layer)](layer, *ins)
         diagnostics.extend(_noted(result.diagnostics, layer))
         field = _next_field([fields.get(name) for name in layer.inputs], layer, result.output)
         shape = ins[0] if ins else None

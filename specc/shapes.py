@@ -11,7 +11,6 @@ then skip the checks that need it instead of reporting a cascade.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import ir
@@ -280,15 +279,3 @@ def invalid(layer: ir.Invalid, *shapes: Shape | None) -> Result:
     if layer.filters is not None:
         return Result((None, None, layer.filters), None, 0, None)
     return Result(None, None, 0, None)
-
-
-from . import shapes_kinds as _kinds  # noqa: E402 (its rules read this module's helpers)
-
-# One rule per layer kind; tests/test_tables.py checks it is complete.
-RULES: dict[type, Callable[..., Result]] = {
-    ir.Conv: conv, ir.DepthwiseConv: conv, ir.ConvTranspose: _kinds.convtranspose, ir.Upsample: _kinds.upsample,
-    ir.ZeroPad: _kinds.zeropad, ir.Norm: _kinds.norm,
-    ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
-    ir.Activation: identity, ir.BatchNorm: batchnorm, ir.Dropout: identity, ir.Invalid: invalid,
-    ir.Add: add, ir.Concat: concat, ir.Multiply: multiply,
-}

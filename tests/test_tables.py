@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import specc
-from specc import ir, lower, shapes
+from specc import ir, lower, shape_rules
 from specc.diagnostics import CODES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,7 @@ def _layer_classes() -> set[type]:
 
 
 def test_every_layer_kind_has_a_shape_rule() -> None:
-    assert set(shapes.RULES) == _layer_classes()
+    assert set(shape_rules.RULES) == _layer_classes()
 
 
 def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
@@ -31,7 +31,7 @@ def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
                 "dwconv": " 3", "upsample": " 2", "zeropad": " 1", "groupnorm": " 2"}.get(keyword, "")
         analysis = specc.check(f"input 8x8x2\nrelu\n{keyword}{args}\n")
         assert analysis.ok, (keyword, analysis.diagnostics)
-        assert type(analysis.layers[1].layer) is form.node and form.node in shapes.RULES
+        assert type(analysis.layers[1].layer) is form.node and form.node in shape_rules.RULES
 
 
 def test_every_layer_kind_declares_its_traits_and_has_an_emitter() -> None:

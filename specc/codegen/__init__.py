@@ -14,7 +14,8 @@ import dataclasses
 
 from .. import __version__, ir
 from ..pipeline import Analysis
-from .emit import EMITTERS, activate
+from .emit import activate
+from .emitters import EMITTERS
 from .module_text import module_source
 from .names import source_lines, statement_text
 from .scopes import Tree

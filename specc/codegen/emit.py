@@ -9,8 +9,6 @@ the check report, never recomputed here. tests check EMITTERS covers every kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .. import ir
 from ..infer import LayerReport
 from ..ir import Pair
@@ -201,17 +199,3 @@ def _params(r: LayerReport) -> str:
     if r.buffers:
         text += f" + {r.buffers:,} running statistics"
     return text
-
-
-from .emit_kinds import convtranspose, norm, upsample, zeropad  # noqa: E402 (they use this module's helpers)
-
-# One emitter per layer kind; tests/test_compile.py checks it matches shapes.RULES.
-EMITTERS: dict[type, Callable[[LayerReport, Context], Unit]] = {
-    ir.Conv: conv, ir.DepthwiseConv: conv, ir.ConvTranspose: convtranspose, ir.Upsample: upsample,
-    ir.ZeroPad: zeropad, ir.Norm: norm,
-    ir.Pool: pool, ir.GlobalPool: global_pool, ir.Flatten: flatten, ir.Dense: dense,
-    ir.Activation: activation, ir.BatchNorm: batchnorm, ir.Dropout: dropout, ir.Invalid: invalid,
-    ir.Add: add, ir.Concat: concat, ir.Multiply: multiply,
-}
-
-

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .. import ir
 from ..infer import LayerReport
-from .emit import EMITTERS
+from .emitters import EMITTERS
 from .module_text import commented, nchw
 from .names import RESERVED, class_name, escape, identifier, statement_text
 from .steps import Context, Step

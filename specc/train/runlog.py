@@ -87,7 +87,8 @@ def refuse_foreign(folder: Path) -> None:
     if LAST in names:
         raise SpeccError(f"'{folder}' already holds a run; continue it with --resume {folder} or choose another "
                          f"--out", 2)
-    foreign = [n for n in names if n not in RUN_FILES and not n.endswith(".onnx") and not _is_temp(n)]  # export writes RUN_DIR/MODEL.onnx
+    # `specc export RUN_DIR` writes RUN_DIR/MODEL.onnx: it belongs to the run too.
+    foreign = [n for n in names if n not in RUN_FILES and not n.endswith(".onnx") and not _is_temp(n)]
     ours = [n for n in names if n in RUN_FILES and n != LOCK]
     if foreign or (ours and not _specc_config(folder / "config.json")):
         shown = ", ".join((foreign or ours)[:5]) + (", ..." if len(foreign or ours) > 5 else "")
