@@ -30,8 +30,15 @@ def excluded(path: Path, globs: Iterable[str]) -> bool:
 
 def _skipped_folder(folder: Path, globs: tuple[str, ...]) -> bool:
     name = folder.name
-    return (name.startswith(".") or name in DEFAULT_EXCLUDES or (folder / "pyvenv.cfg").is_file()
+    return (name.startswith(".") or name in DEFAULT_EXCLUDES or _virtual_environment(folder)
             or excluded(folder, globs))
+
+
+def _virtual_environment(folder: Path) -> bool:
+    try:
+        return (folder / "pyvenv.cfg").is_file()
+    except OSError:  # a folder we may not look into: os.walk reports it when it tries
+        return False
 
 
 def search(root: Path, globs: tuple[str, ...] = (), problems: list[str] | None = None) -> list[str]:
