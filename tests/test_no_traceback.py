@@ -97,6 +97,12 @@ def as_nobody() -> Iterator[None]:
     if os.geteuid() != 0:  # permissions already apply
         yield
         return
+    # What the command will import from the standard library (root's, perhaps unreadable to nobody) is
+    # imported first, as it would have been readable to the user who installed it.
+    import codecs
+
+    codecs.lookup("utf-8-sig")
+    specc.check("input 4\nfc 2\n")
     os.setegid(65534)
     os.seteuid(65534)
     try:
