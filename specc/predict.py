@@ -79,7 +79,7 @@ def _from_checkpoint(path: Path) -> Model:
     import torch
 
     from .checkpoint import load_model, resolve_checkpoint
-    from .export_source import recorded_scaling
+    from .export.source import recorded_scaling
     from .pipeline import analyse_text
 
     file = resolve_checkpoint(path)

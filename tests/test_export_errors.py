@@ -20,9 +20,9 @@ import specc.export
 from specc.cli import main
 from specc.errors import SpeccError
 from specc.export import ExportOptions, export
-from specc.export_onnx import Graph
-from specc.export_source import kind_of
-from specc.export_verify import check_self_contained, compare
+from specc.export.graph import Graph
+from specc.export.source import kind_of
+from specc.export.verify import check_self_contained, compare
 
 LENET = EXAMPLES / "lenet5.cnn"
 MLP = EXAMPLES / "mlp.cnn"

@@ -103,7 +103,7 @@ def test_merges_take_their_own_names_in_spec_order() -> None:
 
     from onnx import TensorProto, helper
 
-    from specc.export_names import name_nodes
+    from specc.export.names import name_nodes
     from specc.ir import Span
 
     source = "input 8x8x3\na: conv 4 3x3 p=same relu\nb: conv 4 1x1 silu from=input\ns: add a\n"

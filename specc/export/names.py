@@ -22,7 +22,7 @@ import ast
 
 import onnx
 
-from .codegen.names import attribute_names, source_lines, statement_text
+from ..codegen.names import attribute_names, source_lines, statement_text
 
 _SCOPES = "pkg.torch.onnx.name_scopes"
 _RESHAPES = {"Reshape", "Flatten", "Constant"}  # they serve the layer they feed

@@ -18,8 +18,8 @@ import numpy as np
 import onnx
 import torch
 
-from .errors import SpeccError
-from .export_onnx import INPUT_NAME, Graph
+from ..errors import SpeccError
+from .graph import INPUT_NAME, Graph
 
 VERIFY_SEED = 20240101  # fixed, so a failing comparison can be reproduced
 Dims = tuple[int | str | None, ...]

@@ -2,8 +2,8 @@
 
     source ─load→ eval-mode module ─to_onnx→ ModelProto ─annotate→ temp file ─verify→ os.replace
 
-The pieces live beside this file: :mod:`specc.export_source` (what to export),
-:mod:`specc.export_onnx` (the exporter and the metadata), :mod:`specc.export_verify`
+The pieces live beside this file: :mod:`.source` (what to export),
+:mod:`.graph` (the exporter and the metadata), :mod:`.verify`
 (checker, shape inference, onnxruntime against PyTorch). Nothing reaches the
 output path unless every check passed: the file is written under a temporary
 name in the same folder (reserved before any work, so an unwritable folder
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import onnx
 
-from .errors import SpeccError, memory_refusal, out_of_memory
-from .export_onnx import DEFAULT_OPSET, INPUT_NAME, MIN_OPSET, annotate, entry, max_opset, to_onnx
-from .export_source import Source, load_source
-from .export_verify import verify
-from .files import replacing, stat_of
-from .pipeline import Analysis
+from ..errors import SpeccError, memory_refusal, out_of_memory
+from ..files import replacing, stat_of
+from ..pipeline import Analysis
+from .graph import DEFAULT_OPSET, INPUT_NAME, MIN_OPSET, annotate, entry, max_opset, to_onnx
+from .source import Source, load_source
+from .verify import verify
 
 DEFAULT_ATOL = 1e-5  # float32 rounding in a small net is ~1e-7; a wrong op is off by far more
 VERIFY_BATCHES = (1, 7)  # 1, and an odd size above it, catch a batch dimension baked into the graph

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from .errors import SpeccError
-from .files import kind, stat_of
-from .pipeline import Analysis
+from ..errors import SpeccError
+from ..files import kind, stat_of
+from ..pipeline import Analysis
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 # torch.save writes a zip archive; files from torch < 1.6 begin with a pickle protocol byte.
@@ -96,14 +96,14 @@ def load_source(path: str | Path, spec: str | Path | None = None, seed: int | No
 
 def _spec_text(path: Path) -> str:
     """The spec's text as specc train hashed it (decoded as check decodes it; errors refused)."""
-    from .source import read_ok
+    from ..source import read_ok
 
     return read_ok(path, refusal="nothing was exported").source
 
 
 def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], None] | None) -> Source:
-    from .builder import instantiate
-    from .source import read_ok
+    from ..builder import instantiate
+    from ..source import read_ok
 
     analysis = read_ok(path, refusal="nothing was exported")  # SpecCheckError for a spec with errors
     if before_build is not None:
@@ -118,7 +118,7 @@ def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], 
 
 def _from_checkpoint(path: Path, kind: str, spec_text: str | None,
                      before_build: Callable[[Analysis], None] | None) -> Source:
-    from .checkpoint import load_checkpoint_model, pick
+    from ..checkpoint import load_checkpoint_model, pick
 
     file, warning = pick(path)
     module, meta, analysis = load_checkpoint_model(file, spec_text, before_build)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import onnx
 import torch
 
-from . import __version__
-from .errors import SpeccError
-from .export_names import name_nodes
-from .export_source import Source
+from .. import __version__
+from ..errors import SpeccError
+from .names import name_nodes
+from .source import Source
 
 MIN_OPSET = 18  # the lowest opset the dynamo exporter implements (onnxruntime >= 1.14 runs it)
 DEFAULT_OPSET = MIN_OPSET  # the widest choice of runtimes
