@@ -66,6 +66,14 @@ def test_golden_files_and_generated_nasty_specs_pass_ruff(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_golden_files_survive_ruff_format() -> None:
+    """A repository that formats on commit leaves generated files alone, so `specc compile --check` stays green."""
+    golden = sorted((ROOT / "tests" / "golden").glob("*.py"))
+    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--line-length", "120",
+                             *map(str, golden)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(specs(), min_size=15, max_size=15))
 def test_generated_code_for_random_specs_passes_ruff(drawn) -> None:

@@ -30,11 +30,19 @@ def _torch_shape(shape: Shape) -> tuple[int, ...]:
 
 
 def commented(code: str, comment: str) -> str:
-    """``code  # comment``, the comment cut short with `...` past the line length."""
-    line = f"{code}  # {escape(comment, quote=False)}"
-    if len(line) > LINE_LENGTH and len(code) + 16 <= LINE_LENGTH:
-        line = line[: LINE_LENGTH - 3].rstrip() + "..."
-    return line
+    """``code  # comment``, the comment cut short with `...` past the line length; when the code
+    leaves no room for it, the comment goes on the line above (so `ruff format` has nothing to wrap)."""
+    comment = escape(comment, quote=False)
+    line = f"{code}  # {comment}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    if len(code) + 16 <= LINE_LENGTH:
+        return line[: LINE_LENGTH - 3].rstrip() + "..."
+    indent = code[: len(code) - len(code.lstrip())]
+    above = f"{indent}# {comment}"
+    if len(above) > LINE_LENGTH:
+        above = above[: LINE_LENGTH - 3].rstrip() + "..."
+    return f"{above}\n{code}"
 
 
 def _docstring(analysis: Analysis, final: str | None, version: str) -> list[str]:

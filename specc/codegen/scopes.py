@@ -216,8 +216,12 @@ class _Writer:
                     if n.startswith(tuple(c.path + "." for c in copies)))
         comment = f"line {copies[0].span.line}, {total:,} parameters" if total else f"line {copies[0].span.line}"
         sequential = len(copies) > 1 and not extras and not exports
-        ctor = (f"nn.Sequential({', '.join(f'{c}()' for c in classes)})" if sequential or len(copies) > 1
-                else f"{classes[0]}()")
+        if len(copies) == 1:
+            ctor = f"{classes[0]}()"
+        elif len(set(classes)) == 1:  # identical copies: one class, N instances
+            ctor = f"nn.Sequential(*[{classes[0]}() for _ in range({len(copies)})])"
+        else:
+            ctor = f"nn.Sequential({', '.join(f'{c}()' for c in classes)})"
         self.code.modules.append((attr, ctor, comment))
         note = self._note(copies[0].span)
         args = "".join(f", {self.var.get(v, 'x')}" for v in extras)

@@ -388,13 +388,13 @@ class MobilenetV2(nn.Module):
         self.b2 = Bottleneck()  # line 41, 5,136 parameters
         self.residual1 = Residual()  # line 42, 8,832 parameters
         self.b3 = Bottleneck2()  # line 43, 10,000 parameters
-        self.residual2 = nn.Sequential(Residual2(), Residual2())  # line 44, 29,696 parameters
+        self.residual2 = nn.Sequential(*[Residual2() for _ in range(2)])  # line 44, 29,696 parameters
         self.b4 = Bottleneck3()  # line 45, 21,056 parameters
-        self.residual3 = nn.Sequential(Residual3(), Residual3(), Residual3())  # line 46, 162,816 parameters
+        self.residual3 = nn.Sequential(*[Residual3() for _ in range(3)])  # line 46, 162,816 parameters
         self.b5 = Bottleneck4()  # line 47, 66,624 parameters
-        self.residual4 = nn.Sequential(Residual4(), Residual4())  # line 48, 236,544 parameters
+        self.residual4 = nn.Sequential(*[Residual4() for _ in range(2)])  # line 48, 236,544 parameters
         self.b6 = Bottleneck5()  # line 49, 155,264 parameters
-        self.residual5 = nn.Sequential(Residual5(), Residual5())  # line 50, 640,000 parameters
+        self.residual5 = nn.Sequential(*[Residual5() for _ in range(2)])  # line 50, 640,000 parameters
         self.b7 = Bottleneck6()  # line 51, 473,920 parameters
         self.head = nn.Conv2d(320, 1280, kernel_size=1, bias=False)  # line 52, 409,600 parameters
         self.bn4 = nn.BatchNorm2d(1280)  # line 53, 2,560 parameters + 2,560 running statistics

@@ -251,7 +251,7 @@ class Resnet18(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)  # line 32, 128 parameters + 128 running statistics
         self.relu1 = nn.ReLU()  # line 33
         self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)  # line 34
-        self.layer1 = nn.Sequential(BasicBlock(), BasicBlock())  # line 35, 147,968 parameters
+        self.layer1 = nn.Sequential(*[BasicBlock() for _ in range(2)])  # line 35, 147,968 parameters
         self.layer2 = DownBlock()  # line 36, 230,144 parameters
         self.basic_block1 = BasicBlock2()  # line 37, 295,424 parameters
         self.layer3 = DownBlock2()  # line 38, 919,040 parameters
