@@ -82,6 +82,7 @@ def tooltip(node) -> str:
     if node.kind == "input":
         return f"input {node.shape_text}"
     rf = node.receptive_field
-    field = "?" if rf is None else (str(rf[0]) if rf[0] == rf[1] else f"{rf[0]}x{rf[1]}")
+    # One number per axis of the input (1 for a 1-D signal, 3 for a volume of 3-D data): one when all agree.
+    field = "?" if rf is None else (str(rf[0]) if len(set(rf)) == 1 else "x".join(map(str, rf)))
     return (f"{node.label} (line {node.line}): {node.kind}, output {node.shape_text}\n"
             f"params {num(node.params)}, MACs {num(node.macs)}\nreceptive field {field}")
