@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SpeccError
+from .numbers import dims
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -26,8 +27,6 @@ class Sample:
     x: np.ndarray  # (H, W, C) or (F,), float32, scaled
 
 
-def dims(shape: tuple[int, ...]) -> str:
-    return "x".join(str(d) for d in shape)
 
 
 def image_scale_note(scaling: str) -> str | None:

@@ -39,3 +39,8 @@ def human_bytes(n: int | float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{n} B"
+
+
+def dims(shape) -> str:
+    """A shape or a window as the spec writes it: 28x28x8, 120, 5x5; ? for what is unknown."""
+    return "?" if shape is None else "x".join("?" if d is None else str(d) for d in shape)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from . import ir
 from .diagnostics import Diagnostic, error
 from .ir import Shape
+from .numbers import dims  # the one formatter of shapes
 
 Pads = tuple[int, ...]  # (before, after) per spatial axis: top, bottom, left, right on a 2-D map
 
@@ -190,9 +191,6 @@ class Operand:
         return f"{self.name} ({where}, {dims(self.shape)})"
 
 
-def dims(shape: Shape | None) -> str:
-    """A shape as the spec writes it: 28x28x8, 120; ? for what is unknown."""
-    return "?" if shape is None else "x".join("?" if d is None else str(d) for d in shape)
 
 
 AXES = ("height", "width", "channels")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from harness import checked
 
 import specc
 from specc.report import render
@@ -31,9 +32,7 @@ stage1: res 16
 
 
 def names(text: str) -> list[str]:
-    analysis = specc.check(text)
-    assert analysis.ok, render([analysis], "text", color=False)
-    return [r.layer.name for r in analysis.layers]
+    return [r.layer.name for r in checked(text).layers]
 
 
 def test_instances_name_their_layers_and_copies_count_from_zero() -> None:
@@ -105,7 +104,7 @@ def test_generated_classes_one_per_shape_sequential_for_repeats_and_state_dict_k
     assert "class Res(" in source and "class Res2(" in source and "class Res3(" in source
     assert "self.res1 = nn.Sequential(Res2(), Res3())" in source
     same = specc.compile(RES.replace("res 32 s=2 repeat=2", "res 16 repeat=3"))
-    assert "class Res2(" not in same and "nn.Sequential(Res(), Res(), Res())" in same  # identical: one class
+    assert "class Res2(" not in same and "nn.Sequential(*[Res() for _ in range(3)])" in same  # identical: one class
     module = specc.build(RES)
     keys = set(module.state_dict())
     assert {"stage1.conv1.weight", "res1.0.conv1.weight", "res1.1.main.running_mean"} <= keys

@@ -7,21 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from harness import assert_diagnostics
 
 import specc
 from specc.report import render
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.cnn"))
 EXPECT = re.compile(rb"^# expect: (\w+) (\d+):(\d+)$", re.M)
-
-
-def assert_diagnostics(source: str | bytes, *expected: tuple[str, int, int]) -> specc.Analysis:
-    """The harness: a spec gives exactly these (code, line, column) diagnostics."""
-    data = source.encode() if isinstance(source, str) else source
-    analysis = specc.check(data, "spec.cnn")
-    found = [(d.code, d.span.line, d.span.column) for d in analysis.diagnostics]
-    assert found == list(expected), "\n" + render([analysis], "text", color=False)
-    return analysis
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)

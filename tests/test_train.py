@@ -168,3 +168,15 @@ def test_one_sigmoid_output_trains_on_binary_labels(tmp_path):
     np.savez(tmp_path / "b.npz", x=x, y=(x[:, 0] + x[:, 1] > 0).astype(np.int64))
     result = train(Request(spec(tmp_path, text), str(tmp_path / "b.npz"), tmp_path / "run", quiet=True))
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"] and result.best_acc > 0.8
+
+
+def test_train_reads_the_spec_as_check_does_so_tool_specc_silences_its_warnings(tmp_path: Path, capsys) -> None:
+    """One spec reader: a rule ignored in [tool.specc] is silent in `specc train` as in `specc check`."""
+    linear = "input 4x4x1\nconv 2 3x3 padding=same\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"  # W102
+    path = spec(tmp_path, linear)
+    assert main(["train", str(path), "--data", "synthetic:16", "--epochs", "1", "--out", str(tmp_path / "a")]) == 0
+    assert "W102" in capsys.readouterr().err
+    (tmp_path / "pyproject.toml").write_text('[tool.specc]\nignore = ["W102"]\n')
+    assert main(["check", "-q", str(path)]) == 0 and "W102" not in capsys.readouterr().out
+    assert main(["train", str(path), "--data", "synthetic:16", "--epochs", "1", "--out", str(tmp_path / "b")]) == 0
+    assert "W102" not in capsys.readouterr().err

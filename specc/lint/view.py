@@ -15,6 +15,7 @@ from functools import cached_property
 from .. import ir
 from ..infer import LayerReport
 from ..ir import Span
+from ..numbers import dims, human_bytes
 
 
 class Graph:
@@ -130,9 +131,6 @@ def spatial(reports: Sequence[LayerReport]) -> Iterator[tuple[LayerReport, tuple
             yield r, shape
 
 
-def dims(pair: Sequence[int]) -> str:
-    """A pair as the spec writes it: 5x5, 3x5."""
-    return "x".join(str(x) for x in pair)
 
 
 def step(pair: Sequence[int]) -> str:
@@ -147,12 +145,7 @@ def last(n: int, word: str) -> str:
 
 def fp32_size(params: int) -> str:
     """What ``params`` weights take at fp32, in the largest fitting binary unit."""
-    value = 4.0 * params
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
+    return human_bytes(4 * params)
 
 
 def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, out: int,

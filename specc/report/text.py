@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from ..diagnostics import Diagnostic
 from ..errors import printable
 from ..infer import LayerReport
-from ..numbers import exact, human_bytes, readable
+from ..numbers import dims, exact, human_bytes, readable
 from ..pipeline import Analysis
 from ..syntax import lines as source_lines
 
@@ -24,8 +24,7 @@ RIGHT = {3, 4, 5, 6, 7, 8, 9}
 num = exact
 
 
-def shape(s) -> str:
-    return "?" if s is None else "x".join("?" if d is None else str(d) for d in s)
+shape = dims  # the one formatter of shapes (specc.numbers)
 
 
 def ratio(x: float | None, percent: bool = False) -> str:

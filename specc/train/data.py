@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import SpeccError
+from ..numbers import dims
 from .sources import Data, Want, load
 
 
@@ -44,8 +45,6 @@ class Split:
     held_out: str  # how the validation set was chosen
 
 
-def dims(shape: tuple[int, ...]) -> str:
-    return "x".join(str(d) for d in shape)
 
 
 def _fit_shape(x: np.ndarray, io: SpecIO, what: str) -> np.ndarray:
