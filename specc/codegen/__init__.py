@@ -2,10 +2,11 @@
 
 ``generate(analysis)`` is the only way specc turns a spec into a module:
 `specc compile` writes its result and ``specc.build`` executes it, so the file
-a user reads is exactly the code that trains. The stage has four parts: the
-symbol pass (:mod:`.symbols`: attribute and variable names), the emitters
-(:mod:`.emit`: one per layer kind), the file's text around them
-(:mod:`.module_text`) and identifiers and escaping (:mod:`.names`).
+a user reads is exactly the code that trains. The stage's parts: the scopes
+(:mod:`.scopes`: one class per block, attribute and variable names), the
+emitters (:mod:`.emit`, :mod:`.emit_kinds`, listed in :mod:`.emitters`), the
+file's text around them (:mod:`.module_text`) and identifiers and escaping
+(:mod:`.names`).
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from ..pipeline import Analysis
 from .emit import activate
 from .emitters import EMITTERS
 from .module_text import module_source
-from .names import source_lines, statement_text
+from .names import attribute_names, source_lines, statement_text
 from .scopes import Tree
 from .steps import Step
-from .symbols import symbols
 
 __all__ = ["EMITTERS", "attributes", "generate"]
 
 
 def attributes(analysis: Analysis) -> dict[str, str]:
     """Each top-level layer's name in the spec -> its attribute on the generated module."""
-    return symbols(tuple(layer for layer in analysis.model.layers if layer.block is None)).attributes
+    names = [layer.name for layer in analysis.model.layers if layer.block is None]
+    return dict(zip(names, attribute_names(names)))
 
 
 def generate(analysis: Analysis) -> str:

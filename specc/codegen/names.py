@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Sequence
 
 from .. import ir
 
@@ -61,14 +62,15 @@ def _unique(name: str, taken: set[str]) -> str:
     return name
 
 
-def attribute_names(layers: tuple[ir.Layer, ...]) -> list[str]:
-    """One attribute name per layer: its label or default name where usable.
+def attribute_names(names: Sequence[str]) -> list[str]:
+    """One attribute name per layer (or block call) of a scope: its name where usable.
 
-    Usable names are kept first, so a repaired name (`forward` -> `forward_`)
-    never takes a name the spec wrote; clashes add `_` in spec order.
+    Usable names are kept first, so a repaired name (`forward` -> `forward_`,
+    `conv1.0` -> `conv1_0`) never takes a name the spec wrote; clashes add `_`
+    in spec order.
     """
-    taken = {layer.name for layer in layers if usable(layer.name)}
-    return [layer.name if usable(layer.name) else _unique(_repair(layer.name), taken) for layer in layers]
+    taken = {name for name in names if usable(name)}
+    return [name if usable(name) else _unique(_repair(name), taken) for name in names]
 
 
 def extra_name(base: str, suffix: str, taken: set[str]) -> str:

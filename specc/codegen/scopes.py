@@ -18,7 +18,7 @@ from .. import ir
 from ..infer import LayerReport
 from .emitters import EMITTERS
 from .module_text import commented, nchw
-from .names import RESERVED, class_name, escape, identifier, statement_text
+from .names import attribute_names, class_name, escape, identifier, statement_text
 from .steps import Context, Step
 
 Scope = str | None
@@ -134,7 +134,7 @@ class _Writer:
         self.tree, self.scope, self.params = tree, scope, params
         self.code = Code()
         keys = tree.items.get(scope, [])
-        self.attrs = dict(zip(keys, _attributes([self._local(k) for k in keys])))
+        self.attrs = dict(zip(keys, attribute_names([self._local(k) for k in keys])))
         self.taken = set(self.attrs.values())
         self.locals = {"x"} | set(FORWARD)
         self.var: dict[str, str] = {}
@@ -253,27 +253,6 @@ class _Writer:
 
 
 FORWARD = frozenset({"self", "torch", "nn", "x"})  # names forward uses: a kept value must not shadow them
-
-
-def _attributes(locals_: list[str]) -> list[str]:
-    """One attribute per item: its local name where usable, repaired and made unique otherwise."""
-    # Usable names are kept first (as names.attribute_names does), so a repaired name (`_x` -> `layer_x`)
-    # never takes a name the spec wrote.
-    def kept(name: str) -> bool:
-        return identifier(name) == name and name not in RESERVED
-
-    taken = {name for name in locals_ if kept(name)}
-    found = []
-    for name in locals_:
-        if kept(name):
-            found.append(name)
-            continue
-        attr = identifier(name.replace(".", "_"))
-        while attr in taken or attr in RESERVED:
-            attr += "_"
-        taken.add(attr)
-        found.append(attr)
-    return found
 
 
 def _class_text(inst: ir.Instance, code: Code, shape: ir.Shape | None) -> str:

@@ -31,7 +31,7 @@ _MERGES = {"Add": "add", "Concat": "concat", "Mul": "multiply"}  # ONNX op -> th
 
 def _modules(layers) -> dict[str, object]:
     """Module attribute path -> layer: generated attribute names and the layers' own names."""
-    table = {attr: layer for attr, layer in zip(attribute_names(layers), layers)}
+    table = {attr: layer for attr, layer in zip(attribute_names([layer.name for layer in layers]), layers)}
     for layer in layers:
         table.setdefault(layer.name, layer)
     return table

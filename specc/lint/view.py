@@ -56,12 +56,6 @@ class Graph:
             r = after[0]
             yield r
 
-    def chain_before(self, r: LayerReport) -> Iterator[LayerReport]:
-        """The layers before ``r`` while each reads one layer and feeds only the next."""
-        while (before := self.predecessor(r)) is not None and len(self.successors(before)) == 1:
-            r = before
-            yield r
-
     def downstream(self, r: LayerReport) -> Iterator[LayerReport]:
         """Every layer that ``r``'s output reaches, in source order."""
         reached, names = [], {r.layer.name}
