@@ -35,7 +35,7 @@ def _what(canon: str, written: str) -> str:
     return canon if canon == written else f"{canon} (`{written}`)"
 
 
-def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: Span) -> None:
+def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: Span, layer: bool) -> None:
     if word.kind == "unknown":  # a reference already reported where it was resolved
         bound.failed.add(canon)
         bound.spans[canon] = span
@@ -47,17 +47,21 @@ def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: 
         bound.diagnostics.append(error(code, f"{_what(canon, written)} given twice{where}", span))
         return
     try:
-        bound.values[canon] = _value(form.options[canon], word, _what(canon, written))
+        bound.values[canon] = _value(form.options[canon], word, _what(canon, written), layer)
     except ValueProblem as problem:
         bound.failed.add(canon)
         bound.diagnostics.append(error(problem.code, problem.message, word.span, problem.help))
     bound.spans[canon] = span
 
 
-def _value(check, word: Word, what: str) -> object:
-    """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.dims."""
+def _value(check, word: Word, what: str, layer: bool) -> object:
+    """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.dims,
+    and only a layer's: `model`, `input` and `train` have no shapes to compute from."""
     if word.kind in ("dim", "expr"):
-        return ir.Deferred(word, check, what)
+        if layer:
+            return ir.Deferred(word, check, what)
+        raise ValueProblem("E105", f"{what} must be written out, got `{word.text}`",
+                           "computed values such as `in.c*6` are for the arguments of layers")
     if word.kind == "node":
         raise ValueProblem("E105", f"{what} must be a value, got the layer `{word.text}`",
                            f"write `{word.text}.c` for its channels, `.h` and `.w` for its height and width")
@@ -67,17 +71,17 @@ def _value(check, word: Word, what: str) -> object:
     return check(word, what)
 
 
-def _bind(form: Form, st: Statement) -> _Bound:
+def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
     bound = _Bound()
     keyword = st.keyword.text
     positional = [] if form.merge else list(st.args)  # a merge's arguments are references (specc.edges)
     slots = list(form.positional)
     for word in positional:
         if form.bare_activation and word.kind == "name" and (word is positional[-1] or not slots):
-            _set(form, bound, "activation", "activation", word, word.span)
+            _set(form, bound, "activation", "activation", word, word.span, layer)
         elif slots:
             slot = slots.pop(0)
-            _set(form, bound, slot, slot, word, word.span)
+            _set(form, bound, slot, slot, word, word.span, layer)
         else:
             bound.diagnostics.append(error("E104", f"`{keyword}` takes no more arguments here: `{word.text}`",
                                            word.span, f"usage: {form.usage}" if form.usage else None))
@@ -93,7 +97,7 @@ def _bind(form: Form, st: Statement) -> _Bound:
             message = f"unknown option `{written}` for `{keyword}`"
             bound.diagnostics.append(error("E102", message, option.name.span, hint))
             continue
-        _set(form, bound, canon, written, option.value, span)
+        _set(form, bound, canon, written, option.value, span, layer)
     missing = [r for r in form.required if r not in bound.values and r not in bound.failed]
     if missing:
         end = Span(st.span.end_line, st.span.end_column, st.span.end_line, st.span.end_column + 1)
@@ -130,7 +134,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
                 k for k in STATEMENTS if k not in ACTIVATIONS)
             diagnostics.append(error("E101", f"unknown statement `{st.keyword.text}`", st.keyword.span, hint))
             continue
-        bound = _bind(form, st)
+        bound = _bind(form, st, layer=False)
         diagnostics += bound.diagnostics
         if st.label is not None:
             diagnostics.append(error("E105", f"`{keyword}` cannot carry a label", st.label.span))

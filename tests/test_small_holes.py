@@ -114,3 +114,24 @@ def test_repeated_diagnostics_are_capped_in_every_format(tmp_path, capsys):
     assert main(["check", "-f", "json", str(tmp_path / "r.cnn")]) == 1
     found = json.loads(capsys.readouterr().out)["diagnostics"]
     assert len(found) == 101 and found[-1]["message"].startswith("199 more E111 errors from here on, not shown")
+
+
+# --- computed values outside layers (found by bench/same_reports.py's mutations) -----------------------
+
+@pytest.mark.parametrize("line, word", [("model a*b", "a*b"), ("input 8x8x3*2", "8x8x3*2"),
+                                        ("train lr=2*3", "2*3"), ("train epochs=4/2", "4/2")])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_computed_value_in_model_input_or_train_is_e105_not_a_traceback(tmp_path, capsys, line, word, fmt):
+    spec = tmp_path / "t.cnn"
+    lines = {"model": "model tiny", "input": "input 4x4x1", "train": "conv 2 3x3"}
+    lines[line.split()[0]] = line
+    spec.write_text("\n".join(lines.values()) + "\nfc 3 softmax\n")
+    assert main(["check", "--format", fmt, str(spec)]) == 1
+    out = capsys.readouterr().out
+    found = [d for d in json.loads(out)["diagnostics"]] if fmt == "json" else None
+    if found is not None:
+        line_number = list(lines).index(line.split()[0]) + 1
+        assert [(d["code"], d["line"]) for d in found if d["severity"] == "error"] == [("E105", line_number)]
+        assert f"`{word}`" in found[0]["message"]
+    else:
+        assert "E105" in out and f"got `{word}`" in out
