@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE = "3202e70"  # main before issue 16
+BASE = "f3affc9"  # main before the speed work of issue 16
 CHARS = list("abcxyz019_.:=*/(){},# \t×-+") + ["\n", "in.c", "repeat=3", "from=in", "add in", "block b(f) {"]
 
 
