@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from specc.syntax import grammar_path, tables_source
+from specc.syntax_lalr import grammar_path, tables_source
 
 target = Path(__file__).resolve().parent.parent / "specc" / "grammar_tables.py"
 target.write_text(tables_source(grammar_path().read_text(encoding="utf-8")), encoding="utf-8")

@@ -41,6 +41,25 @@ class Expr:
 Value = int | float | str | tuple[int, ...] | tuple[str, ...] | Expr
 
 
+def word_of(terminal: str, text: str, span: Span) -> Word:
+    """The Word of one token of the grammar's terminals INT, FLOAT, DIMS, REF, NAME."""
+    if terminal == "NAME":
+        return Word(text, text, "name", span)
+    if terminal == "INT":
+        return Word(_number(text.replace("_", "")), text, "int", span)
+    if terminal == "DIMS":
+        parts = text.replace("×", "x").split("x")
+        return Word(tuple(_number(p.replace("_", "")) for p in parts), text, "dims", span)
+    if terminal == "FLOAT":
+        return Word(float(text.replace("_", "")), text, "float", span)
+    return Word(tuple(text.split(".")), text, "ref", span)
+
+
+def _number(digits: str) -> int | float:
+    """int() refuses over 4,300 digits; so long a number is past every limit: inf, which values.py calls too large."""
+    return int(digits) if len(digits) <= 4000 else float("inf")
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     name: Word

@@ -7,8 +7,9 @@ from pathlib import Path
 import lark
 import pytest
 
-from specc import grammar_tables, syntax
-from specc.syntax import grammar_path, grammar_sha256
+from specc import grammar_tables
+from specc import syntax_lalr as syntax
+from specc.syntax_lalr import grammar_path, grammar_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted(ROOT.glob("specs/*.cnn")) + sorted(ROOT.glob("tests/broken/*.cnn"))

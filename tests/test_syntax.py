@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from snapshot_syntax import ROOT, SNAPSHOT, corpus, parsed
 
-from specc import syntax
+from specc import syntax_lalr
 from specc.diagnostics import CODES
 from specc.ir import Span
 from specc.syntax import BlockDef, Expr, Param, Statement, Word, parse
@@ -293,13 +293,13 @@ def test_parameter_order_is_one_diagnostic_and_duplicates_are_still_found() -> N
 
 
 def test_recovery_gives_the_same_result_whatever_its_chunk_size(monkeypatch) -> None:
-    # specc.syntax re-parses a broken text in chunks of lines: their boundaries
+    # specc.syntax_lalr re-parses a broken run of lines in chunks: their boundaries
     # (inside a block, next to a broken line) must change nothing.
     text = ("input 8x8\nconv 4 3,3\nblock b(f) {\n conv f 3\n relu;\n fc 2\n}\nblock c(,) {\n relu\n}\n"
             "maxpool (2)\nx: b 4\nblock d() {\n relu\n} y\nfc 10\n}\n")
     results = []
     for size in (1, 2, 3, 5, 100):
-        monkeypatch.setattr(syntax, "_CHUNK", size)
+        monkeypatch.setattr(syntax_lalr, "_CHUNK", size)
         results.append(parse(text))
     assert all(result == results[0] for result in results)
     assert [d.span.line for d in results[0][1]] == [2, 5, 8, 11, 15, 17]

@@ -59,12 +59,14 @@ def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tup
     """The rendered report and the exit status for the paths as they are now; folders that
     cannot be read are added to ``unreadable``."""
     from ..folders import expand
+    from ..pipeline import collector_paused
     from ..report import render
     from ..report.concise import statistics
 
     options = _options(args)
-    analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
-    output = statistics(analyses) if args.statistics else render(analyses, args.format, **options)
+    with collector_paused():  # the reports are as large as the analyses, and as free of cycles
+        analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
+        output = statistics(analyses) if args.statistics else render(analyses, args.format, **options)
     return output, 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
 
 

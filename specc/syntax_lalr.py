@@ -1,0 +1,216 @@
+"""The Lark LALR parser of grammar/specc.lark, and recovery around the lines it rejects.
+
+Lark's grammar is the definition of the language. :mod:`specc.syntax` hands it
+every line that is not a plain statement (block headers, braces, expressions,
+mistakes; see :mod:`specc.syntax_plain`), a run of consecutive lines at a time.
+The transformer runs inside the LALR parser, so no parse tree is ever built:
+its output is one value per line, a Statement, a HeaderLine, or a `}` / `{`
+marker Word. Imported only when a spec has such a line, so that a check of a
+plain stack never pays for `import lark`. No torch.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import lark
+
+from .diagnostics import Diagnostic
+from .ir import Span
+from .syntax_nodes import CLOSE, OPEN, Expr, HeaderLine, Option, Param, Statement, Word, word_of
+
+PARSER_OPTIONS = dict(parser="lalr", lexer="contextual", maybe_placeholders=False)
+
+
+def grammar_path() -> Path:
+    """The grammar file: inside the installed package, else the source checkout's."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "grammar" / "specc.lark"
+    return packaged if packaged.is_file() else here.parent / "grammar" / "specc.lark"
+
+
+def _span(token: lark.Token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+def _word(token: lark.Token) -> Word:
+    return word_of(token.type, str(token), _span(token))
+
+
+def _value(child: lark.Token | Word) -> Word:
+    """A value child: a token, or a Word already made by the expr rule."""
+    return child if type(child) is Word else _word(child)
+
+
+def _from_to(first: Span, last: Span) -> Span:
+    return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+class _ToStatements(lark.Transformer):
+    """Applied inside the LALR parser, so no parse tree is ever built. Its output
+    is one value per line: Statement, HeaderLine, or a `}` / `{` marker Word."""
+
+    def label(self, children: list) -> Word:
+        return _word(children[0])
+
+    def option(self, children: list) -> Option:
+        return Option(_word(children[0]), _value(children[1]))
+
+    def expr(self, children: list) -> Word:
+        left, op, right = _value(children[0]), str(children[1]), _word(children[2])
+        return Word(Expr(op, left, right), f"{left.text}{op}{right.text}", "expr", _from_to(left.span, right.span))
+
+    def statement(self, children: list) -> Statement:
+        label = children[0] if type(children[0]) is Word else None
+        rest = children[1:] if label else children
+        keyword = _word(rest[0])
+        args: list[Word] = []
+        options: list[Option] = []
+        end = keyword.span
+        for child in rest[1:]:
+            if type(child) is Option:
+                options.append(child)
+                end = child.value.span
+            else:
+                word = _value(child)
+                args.append(word)
+                end = word.span
+        return Statement(label, keyword, tuple(args), tuple(options), _from_to((label or keyword).span, end))
+
+    def param(self, children: list) -> Param:
+        return Param(_word(children[0]), _value(children[1]) if len(children) > 1 else None)
+
+    def params(self, children: list) -> tuple[tuple[Param, ...], Span]:
+        return tuple(children[:-1]), _span(children[-1])  # the parameters, and where `)` is
+
+    def block_header(self, children: list) -> HeaderLine:
+        label = children[0] if type(children[0]) is Word else None
+        rest = children[1:] if label else children
+        keyword, name = _word(rest[0]), _word(rest[1])
+        params, brace, end = None, None, name.span
+        for child in rest[2:]:
+            if type(child) is tuple:
+                params, end = child
+            else:
+                brace = end = _span(child)
+        return HeaderLine(label, keyword, name, params, brace, _from_to((label or keyword).span, end))
+
+    def block_close(self, children: list) -> Word:
+        return Word("}", "}", CLOSE, _span(children[0]))
+
+    def lone_brace(self, children: list) -> Word:
+        return Word("{", "{", OPEN, _span(children[0]))
+
+    def start(self, children: list) -> list:
+        return children
+
+
+@lru_cache(maxsize=1)
+def parser() -> lark.Lark:
+    """The LALR parser, built once per process (never from a pickle cache).
+
+    Building it from the grammar costs ~15 ms, so the tables Lark computes are
+    kept, as plain Python literals, in specc/grammar_tables.py; they are used
+    only while they match this exact grammar text and Lark version, else the
+    parser is built from the grammar.
+    """
+    grammar = grammar_path().read_text(encoding="utf-8")
+    from . import grammar_tables as tables
+
+    if tables.GRAMMAR_SHA256 == grammar_sha256(grammar) and tables.LARK_VERSION == lark.__version__:
+        return lark.Lark._load_from_dict(tables.DATA, tables.MEMO, transformer=_ToStatements())
+    return lark.Lark(grammar, transformer=_ToStatements(), **PARSER_OPTIONS)
+
+
+def grammar_sha256(grammar: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(grammar.encode()).hexdigest()
+
+
+def tables_source(grammar: str) -> str:
+    """specc/grammar_tables.py for a grammar: Lark's own serialisation of its tables."""
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    data, memo = lark.Lark(grammar, **PARSER_OPTIONS).memo_serialize([TerminalDef, Rule])
+    return (f'"""LALR tables of grammar/specc.lark, generated by Lark {lark.__version__}: do not edit.\n\n'
+            f'Regenerate with `python grammar/generate_tables.py` after changing the grammar\n'
+            f'(tests/test_grammar_tables.py fails until you do). Plain literals, no pickle.\n"""\n'
+            f"# ruff: noqa: E501\n\n"
+            f"GRAMMAR_SHA256 = {grammar_sha256(grammar)!r}\nLARK_VERSION = {lark.__version__!r}\n"
+            f"DATA = {data!r}\nMEMO = {memo!r}\n")
+
+
+def parse_lines(text: str, line: int) -> tuple[list, list[Diagnostic]]:
+    """The values of whole lines of a spec, `text` starting at its line `line`,
+    with one diagnostic per line the parser rejects (that line is skipped)."""
+    try:
+        return _parse_from(text, line), []
+    except lark.exceptions.UnexpectedInput:
+        return _recover(text, line)
+
+
+# Lines per parse while recovering: a rejected line costs a second parse of at
+# most this many lines before it, and each parse call a fixed ~30 µs.
+_CHUNK = 20
+
+
+def _recover(text: str, line: int) -> tuple[list, list[Diagnostic]]:
+    """Parse again, in chunks of lines, around the lines that do not parse.
+
+    Every item of the grammar is one line, so the lines before the one where the
+    parser stopped parse on their own; the rejected line gets one diagnostic and
+    is skipped (keeping its braces, so that the block structure around it
+    survives), and parsing resumes on the next line."""
+    from .syntax_errors import broken_markers, syntax_error
+
+    found: list = []
+    diagnostics: list[Diagnostic] = []
+    pos = 0  # where the text still to parse starts; `line` is its line number
+    while pos < len(text):
+        chunk = text[pos : _after_lines(text, pos, _CHUNK)]
+        try:
+            found += _parse_from(chunk, line)
+            pos, line = pos + len(chunk), line + chunk.count("\n")
+        except lark.exceptions.UnexpectedInput as exc:
+            start, end = _rejected_line(chunk, exc, line)
+            if start:
+                found += _parse_from(chunk[:start], line)
+            number = line + chunk.count("\n", 0, start)
+            diagnostics.append(syntax_error(exc, chunk[start:end], number))
+            found += broken_markers(chunk[start:end], number)
+            pos, line = pos + end + 1, number + 1
+    return found, diagnostics
+
+
+def _after_lines(text: str, pos: int, count: int) -> int:
+    """Where the line `count` lines after the one starting at `pos` starts (or the end)."""
+    for _ in range(count):
+        pos = text.find("\n", pos) + 1
+        if not pos:
+            return len(text)
+    return pos
+
+
+def _parse_from(text: str, line: int) -> list:
+    """Parse a text that starts at line `line` of the spec: spans and errors then
+    carry the spec's own line numbers (the lexer counts lines from `line`)."""
+    if line == 1:
+        return parser().parse(text)
+    interactive = parser().parse_interactive(text)
+    interactive.lexer_thread.state.line_ctr.line = line
+    return interactive.resume_parse()
+
+
+def _rejected_line(text: str, exc: lark.exceptions.UnexpectedInput, line: int) -> tuple[int, int]:
+    """Where the line the parser rejected starts and ends (its \\n) in `text`,
+    whose first line is line `line` of the spec."""
+    at = getattr(exc, "pos_in_stream", None)
+    if at is None or at < 0:  # an end-of-input error may carry no position: count lines instead
+        at = 0
+        for _ in range(max((getattr(exc, "line", line) or line) - line, 0)):
+            at = text.index("\n", at) + 1
+    at = min(at, len(text) - 1)
+    return text.rfind("\n", 0, at) + 1, text.index("\n", at)
