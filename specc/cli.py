@@ -19,22 +19,33 @@ from .extras import needs
 
 COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema",
             "server")
+MODULES = {**{name: name for name in COMMANDS}, "rule": "rules"}  # command -> its module in specc/commands
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: with every command, or with ``command``'s alone
+    (importing the other commands' modules and building their options is a tenth
+    of the start-up of `specc check`)."""
     top = argparse.ArgumentParser(
         prog="specc", description="Design, check, compile, train and export convolutional networks.")
     top.add_argument("--version", action="version", version=f"specc {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in (MODULES[command],) if command in MODULES else COMMANDS:
         module = importlib.import_module(f"specc.commands.{name}")
         module.add(sub)
     return top
 
 
+def _command(argv: list[str]) -> str | None:
+    """The command named by argv when it comes first (`specc check ...`), else None: the
+    top-level options, help and mistakes then see every command."""
+    return argv[0] if argv and argv[0] in MODULES else None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = parser().parse_args(argv)
+        args = parser(_command(argv)).parse_args(argv)
         with needs(f"specc {args.command}"):  # torch, onnx, ... missing: name the extra, exit 2
             status = args.run(args)
         sys.stdout.flush()  # here, not at exit: a full disk or closed pipe must be reported, not traced back

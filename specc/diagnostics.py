@@ -65,6 +65,8 @@ class Note:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
+    """One error or warning: its code (E1xx, W101, ...), message, place and help."""
+
     severity: Severity
     code: str
     message: str

@@ -106,6 +106,8 @@ class Layer:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Conv(Layer):
+    """``conv N K``: N filters of K×K (one size per axis) over every input channel, or over ``groups``."""
+
     receptive: ClassVar[str] = "window"
     weighted: ClassVar[bool] = True
 
@@ -244,6 +246,8 @@ class GlobalPool(Layer):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Flatten(Layer):
+    """``flatten``: a volume to a vector, in PyTorch's channel-first order."""
+
     receptive: ClassVar[str] = "pointwise"
     linear: ClassVar[bool] = True
     keeps_sign: ClassVar[bool] = True
@@ -297,6 +301,8 @@ class BatchNorm(Layer):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dropout(Layer):
+    """``dropout P``: zeroes each value with probability ``rate`` while training; the identity at inference."""
+
     receptive: ClassVar[str] = "pointwise"
     linear: ClassVar[bool] = True
     keeps_sign: ClassVar[bool] = True

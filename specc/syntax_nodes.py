@@ -62,12 +62,16 @@ def _number(digits: str) -> int | float:
 
 @dataclass(frozen=True, slots=True)
 class Option:
+    """A `name=value` option as written."""
+
     name: Word
     value: Word
 
 
 @dataclass(frozen=True, slots=True)
 class Statement:
+    """One statement line: `label: keyword args options`."""
+
     label: Word | None  # always a plain name: a dotted label is reported (E010) and dropped
     keyword: Word
     args: tuple[Word, ...]

@@ -47,12 +47,16 @@ def _options(args: argparse.Namespace) -> dict:
         raise SpeccError(f"--batch must be at least 1 (got {args.batch})", 2)
     if args.statistics and args.format not in ("text", "concise"):
         raise SpeccError(f"--statistics prints counts as text; it does not combine with --format {args.format}", 2)
-    import shutil
-
     wide = args.wide or args.format != "text" or not sys.stdout.isatty()
     return {"quiet": args.quiet, "color": {"always": True, "never": False}.get(args.color),
-            "width": None if wide else shutil.get_terminal_size().columns,
+            "width": None if wide else _columns(),
             "batch": args.batch, "optimizer": args.optimizer}
+
+
+def _columns() -> int:
+    import shutil
+
+    return shutil.get_terminal_size().columns
 
 
 def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tuple[str, int]:
