@@ -41,8 +41,8 @@ class Graph:
 
     def predecessor(self, r: LayerReport) -> LayerReport | None:
         """The one layer ``r`` reads, None for a merge or the first layer."""
-        before = self.predecessors(r)
-        return before[0] if len(before) == 1 and len(r.layer.inputs) == 1 else None
+        inputs = r.layer.inputs
+        return self.by_name.get(inputs[0]) if len(inputs) == 1 else None
 
     def successors(self, r: LayerReport) -> list[LayerReport]:
         return self._successors.get(r.layer.name, [])
@@ -71,14 +71,30 @@ class Graph:
 
     def feeds_weights(self, r: LayerReport) -> bool:
         """Whether ``r``'s output reaches some conv or fc layer."""
-        return self._feeds_weights[r.layer.name]
+        return r.layer.name in self._feeding_weights
 
     @cached_property
-    def _feeds_weights(self) -> dict[str, bool]:
-        feeds: dict[str, bool] = {}
-        for r in reversed(self.reports):  # successors come later in source order
-            feeds[r.layer.name] = any(s.layer.weighted or feeds[s.layer.name] for s in self.successors(r))
-        return feeds
+    def _feeding_weights(self) -> set[str]:
+        """The layers whose output reaches some conv or fc layer, by name."""
+        feeding: set[str] = set()
+        for r in reversed(self.reports):  # a layer's readers come later in source order: already decided
+            if r.layer.weighted or r.layer.name in feeding:
+                feeding.update(r.layer.inputs)
+        return feeding
+
+    @cached_property
+    def windows(self) -> list[tuple[LayerReport, tuple[int, int, int]]]:
+        """Conv and pooling layers with a known input volume, and that volume (the W2xx rules' loop)."""
+        return [(r, shape) for r in self.reports
+                if r.layer.receptive == "window" and (shape := volume(r.input)) is not None]
+
+    def unread(self, r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """:func:`unread` of a layer of :attr:`windows`, worked out once for W201 and W202 both."""
+        return self._unread[r.layer.name]
+
+    @cached_property
+    def _unread(self) -> dict[str, tuple[tuple[int, int], tuple[int, int]] | None]:
+        return {r.layer.name: unread(r) for r, _ in self.windows}
 # Axes longer than this are shortened before counting unread rows (see coverage).
 # Kernels, strides or paddings that would still need more rows than MAX_ROWS are
 # not analysed: no network has them, and a mistyped `1_000_000x1_000_000` kernel
@@ -117,15 +133,6 @@ def volume(shape: tuple | None) -> tuple[int, int, int] | None:
     return shape  # type: ignore[return-value]
 
 
-def spatial(reports: Sequence[LayerReport]) -> Iterator[tuple[LayerReport, tuple[int, int, int]]]:
-    """Conv and pooling layers with a known input volume, and that volume."""
-    for r in reports:
-        shape = volume(r.input)
-        if shape is not None and r.layer.receptive == "window":
-            yield r, shape
-
-
-
 
 def step(pair: Sequence[int]) -> str:
     """A stride or dilation as usually written: 2, or 2x1 when the axes differ."""
@@ -146,9 +153,11 @@ def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, ou
              limit: int = EXACT_ROWS) -> tuple[int, int] | None:
     """One axis of a conv or pooling: (input rows no window reads, rows past the last window).
 
-    Window o reads padded rows ``o·s + i·d`` for taps i < f. Marking them in a
-    bytearray is exact (start, gaps between windows, border) and costs f slice
-    assignments done in C. Past ``limit`` rows, a middle stretch of m·s rows,
+    Window o reads padded rows ``o·s + i·d`` for taps i < f. Without dilation
+    and with s <= f the windows touch or overlap, so they read every padded row
+    up to the last window's end: only the border can be missed. Otherwise
+    marking the rows in a bytearray is exact (start, gaps between windows,
+    border) and costs f slice assignments done in C. Past ``limit`` rows, a middle stretch of m·s rows,
     where every row sees all the windows it could, is cut out: there the
     pattern repeats every s rows, so it adds m times the unread rows of one
     period and changes nothing at the borders. None when even that would
@@ -164,13 +173,16 @@ def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, ou
     rows = before + size  # what windows read past the input (padding) does not matter: a huge stride costs nothing
     if rows > MAX_ROWS:
         return None
+    final = (out - 1) * stride + window - 1  # the last padded row any window reads
+    beyond = max(before + size - 1 - final, 0)
+    if out > 0 and dilation == 1 and stride <= kernel:  # windows that touch or overlap read rows 0..final, no gap
+        return min(beyond, size), beyond
     read = bytearray(rows)
     for i in range(kernel):
         start = i * dilation
         taps = len(range(start, min(start + (out - 1) * stride + 1, rows), stride))
         read[start:start + (taps - 1) * stride + 1:stride] = b"\x01" * taps
-    final = (out - 1) * stride + window - 1  # the last padded row any window reads
-    return read[before:].count(0), max(before + size - 1 - final, 0)
+    return read[before:].count(0), beyond
 
 
 def unread(r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:

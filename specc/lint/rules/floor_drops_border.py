@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims, last, spatial, step, unread
+from ..view import Graph, dims, last, step
 
 CODE = "W202"
 NAME = "floor-drops-border"
@@ -45,8 +45,8 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, _) in spatial(graph.reports):
-        found = unread(r)
+    for r, (h, w, _) in graph.windows:
+        found = graph.unread(r)
         if found is None:
             continue
         missed, (rows, cols) = found

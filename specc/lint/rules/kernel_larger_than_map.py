@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import EXACT_ROWS, Graph, dims, spatial
+from ..view import EXACT_ROWS, Graph, dims
 
 CODE = "W204"
 NAME = "kernel-larger-than-map"
@@ -59,7 +59,7 @@ def live_taps(size: int, kernel: int, stride: int, dilation: int, before: int, o
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, c) in spatial(graph.reports):
+    for r, (h, w, c) in graph.windows:
         layer, pads = r.layer, r.pads
         if not layer.weighted or pads is None or r.output is None or max(layer.kernel) > EXACT_ROWS:
             continue

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims, spatial, step, unread
+from ..view import Graph, dims, step
 
 CODE = "W201"
 NAME = "stride-skips-input"
@@ -43,8 +43,8 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, _) in spatial(graph.reports):
-        found = unread(r)
+    for r, (h, w, _) in graph.windows:
+        found = graph.unread(r)
         if found is None:
             continue
         missed, beyond = found
