@@ -10,7 +10,7 @@ conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .. import ir
 from ..infer import LayerReport
@@ -149,6 +149,7 @@ def fp32_size(params: int) -> str:
     return human_bytes(4 * params)
 
 
+@lru_cache(maxsize=4096)  # pure, and a network repeats its layers' geometry
 def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, out: int,
              limit: int = EXACT_ROWS) -> tuple[int, int] | None:
     """One axis of a conv or pooling: (input rows no window reads, rows past the last window).
@@ -190,9 +191,9 @@ def unread(r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:
     shape, pads, out = volume(r.input), r.pads, r.output
     if shape is None or pads is None or out is None or r.layer.receptive != "window":
         return None
-    layer = r.layer
-    axes = [coverage(shape[a], layer.kernel[a], layer.stride[a], layer.dilation[a], pads[2 * a], out[a])
-            for a in (0, 1)]
-    if axes[0] is None or axes[1] is None:
+    kernel, stride, dilation = r.layer.kernel, r.layer.stride, r.layer.dilation
+    rows = coverage(shape[0], kernel[0], stride[0], dilation[0], pads[0], out[0])
+    columns = coverage(shape[1], kernel[1], stride[1], dilation[1], pads[2], out[1])
+    if rows is None or columns is None:
         return None
-    return (axes[0][0], axes[1][0]), (axes[0][1], axes[1][1])
+    return (rows[0], columns[0]), (rows[1], columns[1])

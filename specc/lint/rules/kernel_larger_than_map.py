@@ -35,6 +35,7 @@ maxpool 2x2                        # 2x2
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from ...diagnostics import Diagnostic, warning
 from ..view import EXACT_ROWS, Graph, dims
@@ -44,6 +45,7 @@ NAME = "kernel-larger-than-map"
 DEFAULT = True
 
 
+@lru_cache(maxsize=4096)  # pure, and a network repeats its layers' geometry
 def live_taps(size: int, kernel: int, stride: int, dilation: int, before: int, out: int) -> int:
     """How many of the ``kernel`` taps on one axis read an input value at some output.
 
