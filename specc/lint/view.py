@@ -17,6 +17,10 @@ from ..infer import LayerReport
 from ..ir import Span
 from ..numbers import dims, human_bytes
 
+# (rows, columns) never read, (rows, columns) past the last window: see unread()
+Unread = tuple[tuple[int, int], tuple[int, int]]
+ALL_READ: Unread = ((0, 0), (0, 0))
+
 
 class Graph:
     """The analysed layers (in source order, a topological order) and their edges."""
@@ -104,13 +108,18 @@ class Graph:
         return [(r, shape) for r in self.reports
                 if r.layer.receptive == "window" and (shape := volume(r.input)) is not None]
 
-    def unread(self, r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:
-        """:func:`unread` of a layer of :attr:`windows`, worked out once for W201 and W202 both."""
-        return self._unread[r.layer.name]
-
     @cached_property
-    def _unread(self) -> dict[str, tuple[tuple[int, int], tuple[int, int]] | None]:
-        return {r.layer.name: unread(r) for r, _ in self.windows}
+    def unread_windows(self) -> list[tuple[LayerReport, tuple[int, int, int], Unread]]:
+        """The :attr:`windows` that leave some input row or column unread, with :func:`unread`'s counts.
+
+        Worked out once for W201 and W202, which split these layers between them.
+        """
+        found = []
+        for r, shape in self.windows:
+            counts = unread(r)
+            if counts is not None and counts != ALL_READ:
+                found.append((r, shape, counts))
+        return found
 # Axes longer than this are shortened before counting unread rows (see coverage).
 # Kernels, strides or paddings that would still need more rows than MAX_ROWS are
 # not analysed: no network has them, and a mistyped `1_000_000x1_000_000` kernel
@@ -202,7 +211,7 @@ def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, ou
     return read[before:].count(0), beyond
 
 
-def unread(r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def unread(r: LayerReport) -> Unread | None:
     """For a conv/pool report: ((rows, columns) never read, (rows, columns) past the last window)."""
     shape, pads, out = volume(r.input), r.pads, r.output
     if shape is None or pads is None or out is None or r.layer.receptive != "window":

@@ -43,11 +43,7 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, _) in graph.windows:
-        found = graph.unread(r)
-        if found is None:
-            continue
-        missed, beyond = found
+    for r, (h, w, _), (missed, beyond) in graph.unread_windows:
         if missed == beyond:  # nothing skipped between windows: W202's case, or all read
             continue
         if r.layer.kernel == (1, 1) and graph.feeds_add(r):
