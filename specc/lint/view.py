@@ -5,6 +5,12 @@ activations, and the arithmetic several rules share.
 reports by name, ``predecessors``/``successors`` along the spec's edges, the
 linear ``chain_after`` a layer, and whether a layer's output still feeds a
 conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
+
+What several rules ask of every layer is worked out here once, in as few
+passes over the reports as possible (at 100k layers each pass costs
+milliseconds): the layers of a kind (``of_kind``), the conv/fc layers, the
+windowed layers and those that leave input rows unread. A rule then reads
+only the layers its finding can be about.
 """
 
 from __future__ import annotations
