@@ -5,17 +5,27 @@ activations, and the arithmetic several rules share.
 reports by name, ``predecessors``/``successors`` along the spec's edges, the
 linear ``chain_after`` a layer, and whether a layer's output still feeds a
 conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
+
+What several rules ask of every layer is worked out here once, in as few
+passes over the reports as possible (at 100k layers each pass costs
+milliseconds): the layers of a kind (``of_kind``), the conv/fc layers, the
+windowed layers and those that leave input rows unread. A rule then reads
+only the layers its finding can be about.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from .. import ir
 from ..infer import LayerReport
 from ..ir import Span
 from ..numbers import dims, human_bytes
+
+# (rows, columns) never read, (rows, columns) past the last window: see unread()
+Unread = tuple[tuple[int, int], tuple[int, int]]
+ALL_READ: Unread = ((0, 0), (0, 0))
 
 
 class Graph:
@@ -24,11 +34,27 @@ class Graph:
     def __init__(self, model: ir.Model, reports: Sequence[LayerReport]):
         self.model = model
         self.reports = tuple(reports)
-        self.by_name = {r.layer.name: r for r in self.reports}
+        self.by_name: dict[str, LayerReport] = {}
         self._successors: dict[str, list[LayerReport]] = {}
-        for r in self.reports:
-            for name in r.layer.inputs:
+        self._by_class: dict[type[ir.Layer], list[LayerReport]] = {}
+        for r in self.reports:  # one pass for all three: at 100k layers every pass costs milliseconds
+            layer = r.layer
+            self.by_name[layer.name] = r
+            self._by_class.setdefault(type(layer), []).append(r)
+            for name in layer.inputs:
                 self._successors.setdefault(name, []).append(r)
+
+    def of_kind(self, kind: type[ir.Layer]) -> list[LayerReport]:
+        """The layers of one kind (subclasses included) in source order: what a rule about that kind reads."""
+        groups = [reports for cls, reports in self._by_class.items() if issubclass(cls, kind)]
+        if len(groups) > 1:  # interleaved classes: keep the source order
+            return [r for r in self.reports if isinstance(r.layer, kind)]
+        return groups[0] if groups else []
+
+    @cached_property
+    def weighted(self) -> list[LayerReport]:
+        """The conv and fc layers, in source order."""
+        return [r for r in self.reports if r.layer.weighted]
 
     @property
     def output(self) -> LayerReport | None:
@@ -41,8 +67,8 @@ class Graph:
 
     def predecessor(self, r: LayerReport) -> LayerReport | None:
         """The one layer ``r`` reads, None for a merge or the first layer."""
-        before = self.predecessors(r)
-        return before[0] if len(before) == 1 and len(r.layer.inputs) == 1 else None
+        inputs = r.layer.inputs
+        return self.by_name.get(inputs[0]) if len(inputs) == 1 else None
 
     def successors(self, r: LayerReport) -> list[LayerReport]:
         return self._successors.get(r.layer.name, [])
@@ -71,14 +97,35 @@ class Graph:
 
     def feeds_weights(self, r: LayerReport) -> bool:
         """Whether ``r``'s output reaches some conv or fc layer."""
-        return self._feeds_weights[r.layer.name]
+        return r.layer.name in self._feeding_weights
 
     @cached_property
-    def _feeds_weights(self) -> dict[str, bool]:
-        feeds: dict[str, bool] = {}
-        for r in reversed(self.reports):  # successors come later in source order
-            feeds[r.layer.name] = any(s.layer.weighted or feeds[s.layer.name] for s in self.successors(r))
-        return feeds
+    def _feeding_weights(self) -> set[str]:
+        """The layers whose output reaches some conv or fc layer, by name."""
+        feeding: set[str] = set()
+        for r in reversed(self.reports):  # a layer's readers come later in source order: already decided
+            if r.layer.weighted or r.layer.name in feeding:
+                feeding.update(r.layer.inputs)
+        return feeding
+
+    @cached_property
+    def windows(self) -> list[tuple[LayerReport, tuple[int, int, int]]]:
+        """Conv and pooling layers with a known input volume, and that volume (the W2xx rules' loop)."""
+        return [(r, shape) for r in self.reports
+                if r.layer.receptive == "window" and (shape := volume(r.input)) is not None]
+
+    @cached_property
+    def unread_windows(self) -> list[tuple[LayerReport, tuple[int, int, int], Unread]]:
+        """The :attr:`windows` that leave some input row or column unread, with :func:`unread`'s counts.
+
+        Worked out once for W201 and W202, which split these layers between them.
+        """
+        found = []
+        for r, shape in self.windows:
+            counts = unread(r)
+            if counts is not None and counts != ALL_READ:
+                found.append((r, shape, counts))
+        return found
 # Axes longer than this are shortened before counting unread rows (see coverage).
 # Kernels, strides or paddings that would still need more rows than MAX_ROWS are
 # not analysed: no network has them, and a mistyped `1_000_000x1_000_000` kernel
@@ -117,15 +164,6 @@ def volume(shape: tuple | None) -> tuple[int, int, int] | None:
     return shape  # type: ignore[return-value]
 
 
-def spatial(reports: Sequence[LayerReport]) -> Iterator[tuple[LayerReport, tuple[int, int, int]]]:
-    """Conv and pooling layers with a known input volume, and that volume."""
-    for r in reports:
-        shape = volume(r.input)
-        if shape is not None and r.layer.receptive == "window":
-            yield r, shape
-
-
-
 
 def step(pair: Sequence[int]) -> str:
     """A stride or dilation as usually written: 2, or 2x1 when the axes differ."""
@@ -142,13 +180,16 @@ def fp32_size(params: int) -> str:
     return human_bytes(4 * params)
 
 
+@lru_cache(maxsize=4096)  # pure, and a network repeats its layers' geometry
 def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, out: int,
              limit: int = EXACT_ROWS) -> tuple[int, int] | None:
     """One axis of a conv or pooling: (input rows no window reads, rows past the last window).
 
-    Window o reads padded rows ``o·s + i·d`` for taps i < f. Marking them in a
-    bytearray is exact (start, gaps between windows, border) and costs f slice
-    assignments done in C. Past ``limit`` rows, a middle stretch of m·s rows,
+    Window o reads padded rows ``o·s + i·d`` for taps i < f. Without dilation
+    and with s <= f the windows touch or overlap, so they read every padded row
+    up to the last window's end: only the border can be missed. Otherwise
+    marking the rows in a bytearray is exact (start, gaps between windows,
+    border) and costs f slice assignments done in C. Past ``limit`` rows, a middle stretch of m·s rows,
     where every row sees all the windows it could, is cut out: there the
     pattern repeats every s rows, so it adds m times the unread rows of one
     period and changes nothing at the borders. None when even that would
@@ -164,23 +205,26 @@ def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, ou
     rows = before + size  # what windows read past the input (padding) does not matter: a huge stride costs nothing
     if rows > MAX_ROWS:
         return None
+    final = (out - 1) * stride + window - 1  # the last padded row any window reads
+    beyond = max(before + size - 1 - final, 0)
+    if out > 0 and dilation == 1 and stride <= kernel:  # windows that touch or overlap read rows 0..final, no gap
+        return min(beyond, size), beyond
     read = bytearray(rows)
     for i in range(kernel):
         start = i * dilation
         taps = len(range(start, min(start + (out - 1) * stride + 1, rows), stride))
         read[start:start + (taps - 1) * stride + 1:stride] = b"\x01" * taps
-    final = (out - 1) * stride + window - 1  # the last padded row any window reads
-    return read[before:].count(0), max(before + size - 1 - final, 0)
+    return read[before:].count(0), beyond
 
 
-def unread(r: LayerReport) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def unread(r: LayerReport) -> Unread | None:
     """For a conv/pool report: ((rows, columns) never read, (rows, columns) past the last window)."""
     shape, pads, out = volume(r.input), r.pads, r.output
     if shape is None or pads is None or out is None or r.layer.receptive != "window":
         return None
-    layer = r.layer
-    axes = [coverage(shape[a], layer.kernel[a], layer.stride[a], layer.dilation[a], pads[2 * a], out[a])
-            for a in (0, 1)]
-    if axes[0] is None or axes[1] is None:
+    kernel, stride, dilation = r.layer.kernel, r.layer.stride, r.layer.dilation
+    rows = coverage(shape[0], kernel[0], stride[0], dilation[0], pads[0], out[0])
+    columns = coverage(shape[1], kernel[1], stride[1], dilation[1], pads[2], out[1])
+    if rows is None or columns is None:
         return None
-    return (axes[0][0], axes[1][0]), (axes[0][1], axes[1][1])
+    return (rows[0], columns[0]), (rows[1], columns[1])

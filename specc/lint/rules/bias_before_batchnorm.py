@@ -46,9 +46,9 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.reports:
+    for r in graph.weighted:
         layer = r.layer
-        if not layer.weighted or not layer.bias or activation(layer):
+        if not layer.bias or activation(layer):
             continue
         after = next((a.layer for a in graph.chain_after(r) if not isinstance(a.layer, ir.Flatten)), None)
         if not _cancels(after, r.output):

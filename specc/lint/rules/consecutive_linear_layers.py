@@ -59,8 +59,8 @@ def linear_successor(graph: Graph, r: LayerReport) -> LayerReport | None:
 def check(graph: Graph) -> Iterator[Diagnostic]:
     if not bends(graph.reports):
         return  # W103's case
-    for r in graph.reports:
-        if not r.layer.weighted or activation(r.layer):
+    for r in graph.weighted:
+        if activation(r.layer):
             continue
         after = linear_successor(graph, r)
         if after is None:

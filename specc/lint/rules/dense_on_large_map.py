@@ -60,8 +60,8 @@ def flattened(graph: Graph, fc: LayerReport) -> tuple[int, int, int] | None:
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.reports:
-        shape = flattened(graph, r) if isinstance(r.layer, ir.Dense) else None
+    for r in graph.of_kind(ir.Dense):
+        shape = flattened(graph, r)
         if shape is None or shape[0] * shape[1] <= MAX_POSITIONS or r.params is None:
             continue
         h, w, c = shape

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims, spatial
+from ..view import Graph, dims
 
 CODE = "W203"
 NAME = "even-kernel-same-padding"
@@ -41,7 +41,7 @@ DEFAULT = False
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, _ in spatial(graph.reports):
+    for r, _ in graph.windows:
         layer, pads = r.layer, r.pads
         if layer.padding != "same" or pads is None or all(k % 2 for k in layer.kernel):
             continue

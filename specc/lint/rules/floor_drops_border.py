@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims, last, spatial, step, unread
+from ..view import Graph, dims, last, step
 
 CODE = "W202"
 NAME = "floor-drops-border"
@@ -45,12 +45,8 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, _) in spatial(graph.reports):
-        found = unread(r)
-        if found is None:
-            continue
-        missed, (rows, cols) = found
-        if missed != (rows, cols) or not rows and not cols:  # gaps between windows are W201's
+    for r, (h, w, _), (missed, (rows, cols)) in graph.unread_windows:
+        if missed != (rows, cols):  # gaps between windows are W201's
             continue
         layer = r.layer
         lost = " and ".join(last(n, word) for n, word in ((rows, "row"), (cols, "column")) if n)

@@ -35,15 +35,17 @@ maxpool 2x2                        # 2x2
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from ...diagnostics import Diagnostic, warning
-from ..view import EXACT_ROWS, Graph, dims, spatial
+from ..view import EXACT_ROWS, Graph, dims
 
 CODE = "W204"
 NAME = "kernel-larger-than-map"
 DEFAULT = True
 
 
+@lru_cache(maxsize=4096)  # pure, and a network repeats its layers' geometry
 def live_taps(size: int, kernel: int, stride: int, dilation: int, before: int, out: int) -> int:
     """How many of the ``kernel`` taps on one axis read an input value at some output.
 
@@ -59,7 +61,7 @@ def live_taps(size: int, kernel: int, stride: int, dilation: int, before: int, o
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, c) in spatial(graph.reports):
+    for r, (h, w, c) in graph.windows:
         layer, pads = r.layer, r.pads
         if not layer.weighted or pads is None or r.output is None or max(layer.kernel) > EXACT_ROWS:
             continue

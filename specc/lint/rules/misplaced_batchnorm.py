@@ -41,10 +41,8 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.reports:
+    for r in graph.of_kind(ir.BatchNorm):
         layer = r.layer
-        if not isinstance(layer, ir.BatchNorm):
-            continue
         before = (graph.predecessor(r) or r).layer
         if isinstance(before, ir.BatchNorm) and before is not layer:
             yield warning(CODE, f"{layer.name} directly follows {before.name}: its input is already normalised, "

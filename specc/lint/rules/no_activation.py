@@ -41,7 +41,7 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    weighted = [r.layer for r in graph.reports if r.layer.weighted]
+    weighted = [r.layer for r in graph.weighted]
     if len(weighted) < 2 or bends(graph.reports):
         return
     names = ", ".join(layer.name for layer in weighted)

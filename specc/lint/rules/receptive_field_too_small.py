@@ -65,9 +65,7 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
     if model.input is None or len(model.input) != 3:
         return
     size = model.input[:2]
-    for r in graph.reports:
-        if not isinstance(r.layer, ir.GlobalPool):
-            continue
+    for r in graph.of_kind(ir.GlobalPool):
         before = graph.predecessor(r)
         field = before.receptive_field if before else (1, 1)
         if field is None or all(2 * f >= n for f, n in zip(field, size)):

@@ -50,10 +50,8 @@ def non_negative_source(graph: Graph, r: LayerReport) -> ir.Layer | None:
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.reports:
+    for r in graph.of_kind(ir.Activation):
         layer = r.layer
-        if not isinstance(layer, ir.Activation):
-            continue
         if layer.function == "linear":
             yield warning(CODE, f"`linear` on its own line ({layer.name}) is the identity: it does nothing",
                           layer.span, "remove the line")

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims, spatial, step, unread
+from ..view import Graph, dims, step
 
 CODE = "W201"
 NAME = "stride-skips-input"
@@ -43,11 +43,7 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, _) in spatial(graph.reports):
-        found = unread(r)
-        if found is None:
-            continue
-        missed, beyond = found
+    for r, (h, w, _), (missed, beyond) in graph.unread_windows:
         if missed == beyond:  # nothing skipped between windows: W202's case, or all read
             continue
         if r.layer.kernel == (1, 1) and graph.feeds_add(r):

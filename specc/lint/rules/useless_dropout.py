@@ -61,8 +61,8 @@ def problem(graph: Graph, r: LayerReport) -> tuple[str, str] | None:
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.reports:
-        found = problem(graph, r) if isinstance(r.layer, ir.Dropout) else None
+    for r in graph.of_kind(ir.Dropout):
+        found = problem(graph, r)
         if found:
             span = r.layer.span_of("rate") if r.layer.rate == 0 else r.layer.span
             yield warning(CODE, found[0], span, found[1])

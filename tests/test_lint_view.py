@@ -1,0 +1,45 @@
+"""The lint view (specc.lint.view.Graph): the per-layer facts it works out once for the rules."""
+
+from __future__ import annotations
+
+import specc
+from specc import ir
+from specc.lint.view import Graph
+
+SPEC = """input 16x16x8
+conv 8 3x3 padding=same relu
+dwconv 3x3 padding=same
+batchnorm
+conv 8 1x1 relu
+maxpool 2x2 stride=3
+dropout 0.5
+globalavgpool
+fc 10 softmax
+"""
+
+
+def graph_of(text: str) -> Graph:
+    analysis = specc.check(text)
+    assert not analysis.errors
+    return Graph(analysis.model, analysis.layers)
+
+
+def test_of_kind_keeps_the_source_order_across_subclasses() -> None:
+    graph = graph_of(SPEC)
+    assert [r.layer.line for r in graph.of_kind(ir.Conv)] == [2, 3, 5]  # conv, dwconv, conv
+    assert [r.layer.line for r in graph.of_kind(ir.BatchNorm)] == [4]
+    assert graph.of_kind(ir.Concat) == []
+
+
+def test_weighted_and_windows_list_their_layers_in_order() -> None:
+    graph = graph_of(SPEC)
+    assert [r.layer.line for r in graph.weighted] == [2, 3, 5, 9]
+    assert [(r.layer.line, shape) for r, shape in graph.windows] == [
+        (2, (16, 16, 8)), (3, (16, 16, 8)), (5, (16, 16, 8)), (6, (16, 16, 8))]
+
+
+def test_unread_windows_holds_only_layers_that_miss_input() -> None:
+    # maxpool 2x2 stride=3 on 16x16: windows at rows 0-1, 3-4, ..., 12-13; rows 2, 5, 8, 11, 14, 15 unread
+    (found,) = graph_of(SPEC).unread_windows
+    r, _, (missed, beyond) = found
+    assert r.layer.line == 6 and missed == (6, 6) and beyond == (2, 2)
