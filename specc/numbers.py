@@ -43,4 +43,8 @@ def human_bytes(n: int | float) -> str:
 
 def dims(shape) -> str:
     """A shape or a window as the spec writes it: 28x28x8, 120, 5x5; ? for what is unknown."""
-    return "?" if shape is None else "x".join("?" if d is None else str(d) for d in shape)
+    if shape is None:
+        return "?"
+    if None in shape:
+        return "x".join("?" if d is None else str(d) for d in shape)
+    return "x".join(map(str, shape))  # the usual case, once per row of a table of 100,000 layers

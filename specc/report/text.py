@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from operator import itemgetter
 
 from ..diagnostics import Diagnostic
 from ..errors import printable
@@ -19,6 +20,10 @@ from ..syntax import lines as source_lines
 
 HEADER = ("layer", "kind", "output", "activations", "params", "MACs", "fan-in", "density", "sharing", "RF")
 RIGHT = {3, 4, 5, 6, 7, 8, 9}
+# The table's cells are a _row's and then the layer's inputs, shown after the kind where the spec branches
+# (Keras' "Connected to").
+CELLS = (*HEADER, "inputs")
+INPUTS = CELLS.index("inputs")
 
 
 num = exact
@@ -78,7 +83,7 @@ def _subtotals(a: Analysis) -> dict[str, list[tuple[str, ...]]]:
         params, macs = sums[path]
         rows.setdefault(inst.output, []).append(
             (f"{path} total", inst.block, shape(shapes.get(inst.output)), "", num(params), num(macs), "", "", "",
-             ""))
+             "", ""))  # and no inputs
     return rows
 
 
@@ -89,34 +94,34 @@ DROP_ORDER = ("density", "fan-in", "RF", "sharing", "activations", "inputs", "ki
 def table(a: Analysis, width: int | None = None) -> list[str]:
     """The layer table, with an inputs column where the spec branches and a subtotal row per
     block instance; with ``width``, the least important columns are dropped until it fits."""
-    header, rows = HEADER, []
-    subtotals = _subtotals(a)
-    for r in a.layers:
-        rows.append(_row(r))
-        rows += subtotals.get(r.layer.name, [])
-    if branches(a):  # an inputs column after the kind, only where the spec branches (Keras' "Connected to")
-        header = (*HEADER[:2], "inputs", *HEADER[2:])
-        inputs = iter(", ".join(r.layer.inputs) for r in a.layers)
-        rows = [(*row[:2], "" if row[0].endswith(" total") else next(inputs), *row[2:]) for row in rows]
-    right = {header.index(HEADER[i]) for i in RIGHT}
-    rows = [header, *rows]
-    keep = list(range(len(header)))
+    rows = _rows(a)
+    keep = [0, 1, INPUTS, *range(2, len(HEADER))] if branches(a) else list(range(len(HEADER)))  # in shown order
+    sizes = [max(map(len, column)) for column in zip(CELLS, *rows)]  # each column's width
     dropped: list[str] = []
     for name in DROP_ORDER:
-        if width is None or _width(rows, keep) <= width:
+        if width is None or _width(sizes, keep) <= width:
             break
-        if name in header:
-            keep.remove(header.index(name))
+        if CELLS.index(name) in keep:
+            keep.remove(CELLS.index(name))
             dropped.append(name)
-    widths = {i: max(len(row[i]) for row in rows) for i in keep}
-
-    def line(row: Sequence[str]) -> str:
-        cells = (row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i]) for i in keep)
-        return "  ".join(cells).rstrip()
-
-    rule = "-" * len(line(header))
+    # One %-format per row pads every cell: right-aligned %12s, left-aligned %-12s.
+    layout = "  ".join(f"%{'' if i in RIGHT else '-'}{sizes[i]}s" for i in keep)
+    cells = itemgetter(*keep)
+    lines = [(layout % cells(row)).rstrip() for row in (CELLS, *rows)]
+    rule = "-" * len(lines[0])
     note = [f"(columns left out to fit {width} characters: {', '.join(dropped)}; --wide shows them)"] if dropped else []
-    return [*legend(dropped, width), *note, line(header), rule, *(line(row) for row in rows[1:]), rule]
+    return [*legend(dropped, width), *note, lines[0], rule, *lines[1:], rule]
+
+
+def _rows(a: Analysis) -> list[tuple[str, ...]]:
+    """The cells of a row per layer, each followed by the subtotal rows of the block instances it ends."""
+    subtotals = _subtotals(a)
+    rows = []
+    for r in a.layers:
+        rows.append((*_row(r), ", ".join(r.layer.inputs)))
+        if subtotals:
+            rows += subtotals.get(r.layer.name, ())
+    return rows
 
 
 LEGEND = (("MACs", "multiply-accumulates per sample, bias excluded"), ("density", "fan-in / input size"),
@@ -138,8 +143,8 @@ def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
     return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
 
 
-def _width(rows: list[tuple[str, ...]], keep: list[int]) -> int:
-    return sum(max(len(row[i]) for row in rows) for i in keep) + 2 * (len(keep) - 1)
+def _width(sizes: list[int], keep: list[int]) -> int:
+    return sum(sizes[i] for i in keep) + 2 * (len(keep) - 1)
 
 
 def sharing_line(a: Analysis) -> list[str]:
@@ -258,7 +263,7 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
             figures = totals(a) + (memory_lines(a, batch, optimizer) if batch is not None else [])
             out += [style(_title(a), "1"), *table(a, width),
                     *(part for line in figures for part in wrap(line, width, " " * 13))]
-        lines = source_lines(a.source)
+        lines = source_lines(a.source) if a.diagnostics else []  # splitting 100,000 lines for nothing: 20 ms
         for d in a.diagnostics:
             out += diagnostic(d, a.path, lines, style)
         if not quiet or a.diagnostics:
