@@ -297,12 +297,17 @@ runpy.run_module("specc", run_name="__main__")  # python -m specc ...
 """
 
 
+BLOCK = "input 4x4x1\nblock b(f) {\n    conv f 3x3 p=same\n}\nb 2\nfc 3\n"  # its `{` and `}` lines need Lark
+
+
 @pytest.mark.parametrize("module, argv", [
     ("numpy", ["train", "t.cnn", "--data", "synthetic:8", "-q"]),  # imported by torch: was swallowed, exit 0
-    ("lark", ["check", "t.cnn"]),  # imported by `import specc` itself: was a traceback
+    ("dataclasses", ["check", "t.cnn"]),  # imported by `import specc.pipeline`: was a traceback
+    ("lark", ["check", "b.cnn"]),  # imported for a spec with a block: was a traceback
 ])
 def test_ctrl_c_during_the_first_imports_is_an_interruption(tmp_path, module, argv):
     _spec(tmp_path)
+    _spec(tmp_path, BLOCK, "b.cnn")
     hook = HOOK.replace("MODULE", module).replace("ARGV", repr(argv))
     done = subprocess.run([sys.executable, "-c", hook], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                           timeout=120)
