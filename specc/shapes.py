@@ -75,11 +75,13 @@ def _not_a_volume(layer: ir.Layer, shape: Shape, channels: int | None = None) ->
 def _pads(layer: ir.Conv | ir.Pool, spatial: tuple, dilation: ir.Pair) -> Pads | None:
     """(before, after) per axis, flattened: (top, bottom, left, right) on a 2-D map."""
     if layer.padding != "same":
-        return tuple(p for p in layer.padding for _ in (0, 1))
+        return tuple([p for p in layer.padding for _ in (0, 1)])
     if None in spatial:
         return None
-    return tuple(p for n, k, s, d in zip(spatial, layer.kernel, layer.stride, dilation)
-                 for p in same_padding(n, k, s, d))
+    pads: list[int] = []
+    for n, k, s, d in zip(spatial, layer.kernel, layer.stride, dilation):
+        pads += same_padding(n, k, s, d)
+    return tuple(pads)
 
 
 def _spatial(layer: ir.Conv | ir.Pool, spatial: tuple, dilation: ir.Pair):
@@ -88,21 +90,26 @@ def _spatial(layer: ir.Conv | ir.Pool, spatial: tuple, dilation: ir.Pair):
     if pads is None:
         return (None,) * len(spatial), None, ()
     out = []
-    for i, (axis, size) in enumerate(zip(AXIS_NAMES[len(spatial)], spatial)):
-        pad = pads[2 * i] + pads[2 * i + 1]
+    for i, size in enumerate(spatial):
         if size is None:
             out.append(None)
             continue
+        pad = pads[2 * i] + pads[2 * i + 1]
         n = output_size(size, layer.kernel[i], layer.stride[i], pad, dilation[i])
         if n < 1:
-            d = f", dilation {dilation[i]}" if dilation[i] != 1 else ""
-            message = (f"output {axis} would be 0 (input {size}, kernel {layer.kernel[i]}, padding {pad}, "
-                       f"stride {layer.stride[i]}{d})")
-            return (None,) * len(spatial), pads, (error(
-                "E201", message, layer.span_of("kernel"),
-                "use a smaller kernel, padding=same, or fewer pooling layers before"),)
+            return (None,) * len(spatial), pads, (_vanishes(layer, i, size, pad, dilation[i]),)
         out.append(n)
     return tuple(out), pads, ()
+
+
+def _vanishes(layer: ir.Conv | ir.Pool, i: int, size: int, pad: int, dilation: int) -> Diagnostic:
+    """E201: the window leaves nothing of axis ``i``."""
+    axis = AXIS_NAMES[len(layer.kernel)][i]
+    d = f", dilation {dilation}" if dilation != 1 else ""
+    message = (f"output {axis} would be 0 (input {size}, kernel {layer.kernel[i]}, padding {pad}, "
+               f"stride {layer.stride[i]}{d})")
+    return error("E201", message, layer.span_of("kernel"),
+                 "use a smaller kernel, padding=same, or fewer pooling layers before")
 
 
 def _groups_problem(layer: ir.Layer, c: int | None, filters: int, g: int) -> tuple[Diagnostic, ...]:
