@@ -57,6 +57,8 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
 
 def _merged(before: list[Trace]) -> Trace:
     """The floorings of all inputs, each once, and the largest scale per axis."""
+    if before and all(t == before[0] for t in before):
+        return before[0]  # a residual's inputs usually share one trace
     floors = tuple(dict.fromkeys(f for t in before for f in t.floors))
     scales = [t.scale for t in before if t.scale]
     return Trace(floors, tuple(max(axis) for axis in zip(*scales)) if scales else ())

@@ -87,7 +87,8 @@ class _Field(NamedTuple):
 
     def window(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field:
         r = tuple(r + (k - 1) * d * j for r, k, d, j in zip(self.r, kernel, dilation, self.j))
-        return _field(r, tuple(j * s for j, s in zip(self.j, stride)), extent)
+        j = tuple(j * s for j, s in zip(self.j, stride))
+        return _field(r, self.j if j == self.j else j, extent)  # stride 1: reports share one jump
 
     def transposed(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field:
         """A transposed conv: an output unit reads ceil(k / (s/gcd(s, d))) input units, d/gcd(s, d) apart."""
@@ -203,6 +204,7 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
     """Visit the layers once, in source order: linear in the spec's length."""
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), floors.Trace(), None)}
     reports, diagnostics = [], []
+    shared: dict[tuple | None, tuple | None] = {}  # equal shapes and pads, one tuple: a spec has few
     for layer in model.layers:
         if layer.name in model.deferred:
             layer = _resolved(layer, outputs, diagnostics)
@@ -211,20 +213,20 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
         if isinstance(layer, ir.Merge):
             operands = [_operand(name, read, model.input) for name, read in zip(layer.inputs, ins)]
             result = RULES[type(layer)](layer, *operands)
-        else:
-            if ins:
-                layer, problems = fit(layer, shape)
-                diagnostics += _noted(problems, layer)
-            result = RULES[type(layer)](layer, *(read.shape for read in ins))
+        else:  # one input (an Invalid line may have none or several: its rule reads none)
+            layer, problems = fit(layer, shape)
+            diagnostics += _noted(problems, layer)
+            result = RULES[type(layer)](layer, shape)
         diagnostics += _noted(result.diagnostics, layer)
-        field = _next_field([read.field for read in ins], layer, result.output)
-        activations = shapes.size_of(result.output)
+        out, pads = shared.setdefault(result.output, result.output), shared.setdefault(result.pads, result.pads)
+        field = _next_field([read.field for read in ins], layer, out)
+        activations = shapes.size_of(out)
         reports.append(LayerReport(
-            layer, shape, result.output, result.params, result.buffers, result.macs, activations,
-            result.in_channels, result.pads, *_figures(layer, result, shape, activations),
+            layer, shape, out, result.params, result.buffers, result.macs, activations, result.in_channels, pads,
+            *_figures(layer, result, shape, activations),
             None if field is None else field.size, None if field is None else field.jump))
-        trace = floors.step(layer, shape, result.pads, result.output, [read.trace for read in ins])
-        outputs[layer.name] = _Output(result.output, field, trace, layer)
+        trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])
+        outputs[layer.name] = _Output(out, field, trace, layer)
     params = sum(r.params or 0 for r in reports)
     totals = Totals(params, params, sum(r.buffers for r in reports), sum(r.macs or 0 for r in reports),
                     sum(r.activations or 0 for r in reports))

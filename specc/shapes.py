@@ -11,7 +11,6 @@ then skip the checks that need it instead of reporting a cascade.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import ir
@@ -185,8 +184,7 @@ def identity(layer: ir.Layer, shape: Shape | None) -> Result:
     return Result(shape)
 
 
-@dataclass(frozen=True, slots=True)
-class Operand:
+class Operand(NamedTuple):
     """One input of a merge, as its error message names it."""
 
     name: str
