@@ -8,6 +8,7 @@ values their words give, checked by each option's own checker, so a computed
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 from . import ir
@@ -50,17 +51,22 @@ def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
                                f"parameters and REF.c, REF.h, REF.w")
 
 
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
 def resolve(layer: ir.Layer, shape_of: Callable[[str], ir.Shape | None]
             ) -> tuple[ir.Layer, list[Diagnostic], bool]:
     """The layer with its values computed; the diagnostics; whether every value was found."""
     changes, problems, complete = {}, [], True
-    for f in dataclasses.fields(layer):
-        value = getattr(layer, f.name)
+    for name in _field_names(type(layer)):
+        value = getattr(layer, name)
         if not isinstance(value, ir.Deferred):
             continue
         try:
             number = evaluate(value.word, shape_of)
-            changes[f.name] = value.check(Word(number, value.word.text, "int", value.word.span), value.what)
+            changes[name] = value.check(Word(number, value.word.text, "int", value.word.span), value.what)
         except Unknown:
             complete = False
         except ValueProblem as problem:

@@ -10,6 +10,7 @@ learns its filters and groups from the input's channels here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from . import ir
 from .diagnostics import Diagnostic, error
@@ -18,14 +19,20 @@ from .shapes import RANKS, dims
 WINDOW_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "factor")
 
 
+@functools.cache
+def window_fields(kind: type) -> tuple[str, ...]:
+    """The WINDOW_FIELDS a layer class has (none for most kinds)."""
+    return tuple(name for name in WINDOW_FIELDS if name in kind.__dataclass_fields__)
+
+
 def fit(layer: ir.Layer, shape: ir.Shape | None) -> tuple[ir.Layer, tuple[Diagnostic, ...]]:
     """The layer with its window values at the input's rank; Invalid (and E207) when one cannot be."""
     rank = ir.rank_of(shape)
     if not rank:
         return layer, ()
     changes: dict[str, object] = {}
-    for name in WINDOW_FIELDS:
-        value = getattr(layer, name, None)
+    for name in window_fields(type(layer)):
+        value = getattr(layer, name)
         if not isinstance(value, tuple) or len(value) == rank:
             continue
         if isinstance(value, ir.Uniform):

@@ -11,6 +11,7 @@ input sizes work (multiples of that product).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import ir
 from .ir import Shape
@@ -29,28 +30,38 @@ class Floor:
     out: int
 
 
-@dataclass(frozen=True, slots=True)
-class Trace:
+class Trace(NamedTuple):
     floors: tuple[Floor, ...] = ()
     scale: tuple[int, ...] = ()  # the product of the strides on the deepest path, per axis
 
 
 def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | None,
          before: list[Trace]) -> Trace:
-    """The trace after ``layer``: its inputs' floorings (all of them, through a merge) and its own."""
-    floors = tuple(dict.fromkeys(f for t in before for f in t.floors))
-    scales = [t.scale for t in before if t.scale]
-    scale = tuple(max(axis) for axis in zip(*scales)) if scales else ()
+    """The trace after ``layer``: its inputs' floorings (all of them, through a merge) and its own.
+
+    Most layers floor nothing and keep the scale: they share their input's Trace."""
+    trace = before[0] if len(before) == 1 else _merged(before)
     if layer.receptive != "window" or shape is None or pads is None or out is None or None in shape:
-        return Trace(floors, scale)
+        return trace
     rank = len(shape) - 1
-    scale = scale or (1,) * rank
     own = []
     for i in range(rank):
         window = layer.dilation[i] * (layer.kernel[i] - 1) + 1
         if (shape[i] + pads[2 * i] + pads[2 * i + 1] - window) % layer.stride[i]:
             own.append(Floor(layer.name, layer.line, layer.kind, i, shape[i], layer.stride[i], out[i]))
-    return Trace(floors + tuple(own), tuple(s * t for s, t in zip(scale, layer.stride)))
+    scale = tuple(s * t for s, t in zip(trace.scale or (1,) * rank, layer.stride))
+    if not own and scale == trace.scale:
+        return trace
+    return Trace(trace.floors + tuple(own), scale)
+
+
+def _merged(before: list[Trace]) -> Trace:
+    """The floorings of all inputs, each once, and the largest scale per axis."""
+    if before and all(t == before[0] for t in before):
+        return before[0]  # a residual's inputs usually share one trace
+    floors = tuple(dict.fromkeys(f for t in before for f in t.floors))
+    scales = [t.scale for t in before if t.scale]
+    return Trace(floors, tuple(max(axis) for axis in zip(*scales)) if scales else ())
 
 
 def explain(small: Trace, large: Trace, network: Shape | None, axes: list[int]) -> str | None:

@@ -27,6 +27,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from . import dims, floors, ir, shapes
 from .diagnostics import Diagnostic
@@ -35,8 +36,12 @@ from .ir import Pair, Shape
 from .shape_rules import RULES
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LayerReport:
+    """What infer found for one layer. Not frozen: a frozen dataclass sets each
+    of these 16 fields through object.__setattr__ (3 us a report against 0.3);
+    no pass changes a report (codegen builds a new one with dataclasses.replace)."""
+
     layer: ir.Layer
     input: Shape | None
     output: Shape | None
@@ -69,66 +74,87 @@ class Totals:
         return 4 * (self.params + self.buffers)
 
 
-@dataclass(frozen=True, slots=True)
-class _Field:
-    """Receptive-field state: size r and jump j per axis, and the spatial extent
-    a whole-map layer (fc, global pooling) would cover next."""
+class _Field(NamedTuple):
+    """Receptive-field state: size r and jump j per axis (Fractions after an
+    upsampling), the spatial extent a whole-map layer (fc, global pooling) would
+    cover next, and r and j as reported. Pointwise layers pass it on as it is."""
 
-    r: Pair
-    j: Pair
+    r: tuple
+    j: tuple
     extent: Pair | None
+    size: Pair  # r in whole input units, rounded up
+    jump: tuple[int | float, ...]  # j as an int, or a fraction's float
 
-    def window(self, kernel: Pair, stride: Pair, dilation: Pair | None = None) -> _Field:
-        dilation = dilation or (1,) * len(kernel)
+    def window(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field:
         r = tuple(r + (k - 1) * d * j for r, k, d, j in zip(self.r, kernel, dilation, self.j))
         j = tuple(j * s for j, s in zip(self.j, stride))
-        return _Field(r, j, self.extent)  # type: ignore[arg-type]
+        return _field(r, self.j if j == self.j else j, extent)  # stride 1: reports share one jump
 
-    def transposed(self, kernel: Pair, stride: Pair, dilation: Pair) -> _Field:
+    def transposed(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field:
         """A transposed conv: an output unit reads ceil(k / (s/gcd(s, d))) input units, d/gcd(s, d) apart."""
         taps = [-(-k // (s // math.gcd(s, d))) for k, s, d in zip(kernel, stride, dilation)]
         r = tuple(r + (t - 1) * (d // math.gcd(s, d)) * j for r, t, s, d, j in
                   zip(self.r, taps, stride, dilation, self.j))
-        return _Field(r, tuple(Fraction(j) / s for j, s in zip(self.j, stride)), self.extent)  # type: ignore[arg-type]
+        return _field(r, tuple(Fraction(j) / s for j, s in zip(self.j, stride)), extent)
 
-    def upsampled(self, factor: Pair, spread: int) -> _Field:
+    def upsampled(self, factor: Pair, spread: int, extent: Pair | None) -> _Field:
         """Nearest (spread 0): one input unit per output unit; (bi)linear (spread 1): two neighbours."""
         r = tuple(r + (spread * j if f > 1 else 0) for r, f, j in zip(self.r, factor, self.j))
-        return _Field(r, tuple(Fraction(j) / f for j, f in zip(self.j, factor)), self.extent)  # type: ignore[arg-type]
+        return _field(r, tuple(Fraction(j) / f for j, f in zip(self.j, factor)), extent)
 
     def whole_map(self) -> _Field:
         """A layer that sees the whole remaining map (fc, global pooling)."""
         if self.extent is None:
             return self
-        moved = self.window(self.extent, self.extent)
-        return _Field(moved.r, moved.j, (1, 1))
+        return self.window(self.extent, self.extent, (1,) * len(self.extent), (1, 1))
+
+
+def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field:
+    """A field with its reported forms, which are r and j themselves while both are whole numbers."""
+    if all(type(v) is int for v in (*r, *j)):
+        return _Field(r, j, extent, r, j)
+    jump = tuple(int(v) if v.denominator == 1 else float(v) for v in j)
+    return _Field(r, j, extent, tuple(math.ceil(v) for v in r), jump)
+
+
+def _start(shape: Shape | None) -> _Field | None:
+    if shape is None:
+        return None
+    if len(shape) == 1:
+        return _field((1, 1), (1, 1), (1, shape[0]))
+    rank = len(shape) - 1
+    return _field((1,) * rank, (1,) * rank, shape[:-1])
 
 
 def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None) -> _Field | None:
     """The receptive field after ``layer``, from its inputs' (the widest, through a merge)."""
-    if any(f is None for f in fields) or not fields or layer.receptive == "none":
+    if not fields or None in fields or layer.receptive == "none":
         return None
-    field = max(fields, key=lambda f: (f.r, f.j))
-    if layer.receptive in ("window", "transposed", "upsample"):
-        if layer.receptive == "window":
-            moved = field.window(layer.kernel, layer.stride, layer.dilation)
-        elif layer.receptive == "transposed":
-            moved = field.transposed(layer.kernel, layer.stride, layer.dilation)
-        else:
-            moved = field.upsampled(layer.factor, 0 if layer.mode == "nearest" else 1)
-        extent = tuple(out[:-1]) if out and len(out) >= 2 and None not in out[:-1] else None
-        return _Field(moved.r, moved.j, extent)  # type: ignore[arg-type]
+    field = fields[0] if len(fields) == 1 else max(fields, key=lambda f: (f.r, f.j))
+    if layer.receptive == "pointwise":
+        return field
     if layer.receptive == "whole":
         return field.whole_map()
+    extent = out[:-1] if out and len(out) >= 2 and None not in out[:-1] else None
+    if layer.receptive == "window":
+        return field.window(layer.kernel, layer.stride, layer.dilation, extent)
+    if layer.receptive == "transposed":
+        return field.transposed(layer.kernel, layer.stride, layer.dilation, extent)
+    if layer.receptive == "upsample":
+        return field.upsampled(layer.factor, 0 if layer.mode == "nearest" else 1, extent)
     return field
 
 
-def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None) -> dict:
+_NO_FIGURES = (None,) * 5
+
+
+def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None) -> tuple:
+    """fan_in, density, dense_params, sharing and reuse (the module's docstring); None where unknown."""
     if not layer.weighted or result.fan_in is None:
-        return {}
-    n_in, n_out = shapes.size_of(shape), shapes.size_of(result.output)
+        return _NO_FIGURES
+    n_in = shapes.size_of(shape)
     if n_in is None or n_out is None or not result.params:
-        return {"fan_in": result.fan_in}
+        return (result.fan_in, None, None, None, None)
     dense = n_in * n_out + (n_out if layer.bias else 0)
     if isinstance(layer, ir.Conv):
         reuse = n_out // layer.filters
@@ -136,8 +162,7 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None) -> dic
         reuse = n_in // shape[-1]  # each weight meets every input position once
     else:
         reuse = 1
-    return {"fan_in": result.fan_in, "density": result.fan_in / n_in, "dense_params": dense,
-            "sharing": dense / result.params, "reuse": reuse}
+    return result.fan_in, result.fan_in / n_in, dense, dense / result.params, reuse
 
 
 def _noted(found: tuple[Diagnostic, ...], layer: ir.Layer) -> tuple[Diagnostic, ...]:
@@ -147,9 +172,22 @@ def _noted(found: tuple[Diagnostic, ...], layer: ir.Layer) -> tuple[Diagnostic, 
     return tuple(dataclasses.replace(d, notes=layer.notes) for d in found)
 
 
-def _resolved(layer: ir.Layer, shapes_of: dict[str, Shape | None], diagnostics: list[Diagnostic]) -> ir.Layer:
+class _Output(NamedTuple):
+    """What later layers read of a layer: its output shape, its receptive field,
+    the floorings upstream of it, and the layer (None for the network's input)."""
+
+    shape: Shape | None
+    field: _Field | None
+    trace: floors.Trace
+    layer: ir.Layer | None
+
+
+_UNKNOWN = _Output(None, None, floors.Trace(), None)
+
+
+def _resolved(layer: ir.Layer, outputs: dict[str, _Output], diagnostics: list[Diagnostic]) -> ir.Layer:
     """The layer with its computed values (`in.c*6`), or Invalid (output unknown) when one fails."""
-    resolved, problems, complete = dims.resolve(layer, shapes_of.get)
+    resolved, problems, complete = dims.resolve(layer, lambda name: outputs.get(name, _UNKNOWN).shape)
     diagnostics += _noted(tuple(problems), layer)
     if complete:
         return resolved
@@ -157,56 +195,38 @@ def _resolved(layer: ir.Layer, shapes_of: dict[str, Shape | None], diagnostics: 
                       inputs=layer.inputs, block=layer.block, notes=layer.notes, spans=layer.spans)
 
 
-def _start(shape: Shape | None) -> _Field | None:
-    if shape is None:
-        return None
-    if len(shape) == 1:
-        return _Field((1, 1), (1, 1), (1, shape[0]))
-    rank = len(shape) - 1
-    return _Field((1,) * rank, (1,) * rank, tuple(shape[:-1]))
-
-
-def _units(values: tuple | None, whole: bool) -> tuple | None:
-    """A field as reported: whole input units (rounded up), a jump as an int or a fraction's float."""
-    if values is None:
-        return None
-    if whole:
-        return tuple(math.ceil(v) for v in values)
-    return tuple(int(v) if Fraction(v).denominator == 1 else float(v) for v in values)
+def _operand(name: str, read: _Output, network: Shape | None) -> shapes.Operand:
+    line, kind = (None, "input") if read.layer is None else (read.layer.line, read.layer.kind)
+    return shapes.Operand(name, line, kind, read.shape, read.trace, network)
 
 
 def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagnostic]]:
     """Visit the layers once, in source order: linear in the spec's length."""
-    shapes_of: dict[str, Shape | None] = {ir.INPUT: model.input}
-    fields: dict[str, _Field | None] = {ir.INPUT: _start(model.input)}
+    outputs = {ir.INPUT: _Output(model.input, _start(model.input), floors.Trace(), None)}
     reports, diagnostics = [], []
-    traces: dict[str, floors.Trace] = {ir.INPUT: floors.Trace()}
-    lines: dict[str, tuple[int | None, str]] = {ir.INPUT: (None, "input")}
+    shared: dict[tuple | None, tuple | None] = {}  # equal shapes and pads, one tuple: a spec has few
     for layer in model.layers:
         if layer.name in model.deferred:
-            layer = _resolved(layer, shapes_of, diagnostics)
-        ins = [shapes_of.get(name) for name in layer.inputs]
-        if not isinstance(layer, ir.Merge) and ins:
-            layer, problems = fit(layer, ins[0])
-            diagnostics += _noted(problems, layer)
+            layer = _resolved(layer, outputs, diagnostics)
+        ins = [outputs.get(name, _UNKNOWN) for name in layer.inputs]
+        shape = ins[0].shape if ins else None
         if isinstance(layer, ir.Merge):
-            operands = [shapes.Operand(name, *lines[name], shapes_of.get(name), traces.get(name), model.input)
-                        for name in layer.inputs]
+            operands = [_operand(name, read, model.input) for name, read in zip(layer.inputs, ins)]
             result = RULES[type(layer)](layer, *operands)
-        else:
-            result = RULES[type(layer)](layer, *ins)
-        diagnostics.extend(_noted(result.diagnostics, layer))
-        field = _next_field([fields.get(name) for name in layer.inputs], layer, result.output)
-        shape = ins[0] if ins else None
+        else:  # one input (an Invalid line may have none or several: its rule reads none)
+            layer, problems = fit(layer, shape)
+            diagnostics += _noted(problems, layer)
+            result = RULES[type(layer)](layer, shape)
+        diagnostics += _noted(result.diagnostics, layer)
+        out, pads = shared.setdefault(result.output, result.output), shared.setdefault(result.pads, result.pads)
+        field = _next_field([read.field for read in ins], layer, out)
+        activations = shapes.size_of(out)
         reports.append(LayerReport(
-            layer, shape, result.output, result.params, result.buffers, result.macs,
-            shapes.size_of(result.output), result.in_channels, result.pads,
-            receptive_field=_units(field and field.r, True), jump=_units(field and field.j, False),
-            **_figures(layer, result, shape)))
-        shapes_of[layer.name], fields[layer.name] = result.output, field
-        traces[layer.name] = floors.step(layer, shape, result.pads, result.output,
-                                         [traces[n] for n in layer.inputs if n in traces])
-        lines[layer.name] = (layer.line, layer.kind)
+            layer, shape, out, result.params, result.buffers, result.macs, activations, result.in_channels, pads,
+            *_figures(layer, result, shape, activations),
+            None if field is None else field.size, None if field is None else field.jump))
+        trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])
+        outputs[layer.name] = _Output(out, field, trace, layer)
     params = sum(r.params or 0 for r in reports)
     totals = Totals(params, params, sum(r.buffers for r in reports), sum(r.macs or 0 for r in reports),
                     sum(r.activations or 0 for r in reports))
