@@ -59,6 +59,8 @@ def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: 
 def _value(check, word: Word, what: str, layer: bool) -> object:
     """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.dims,
     and only a layer's: `model`, `input` and `train` have no shapes to compute from."""
+    if word.kind not in _NOT_WRITTEN_VALUES:
+        return check(word, what)
     if word.kind in ("dim", "expr"):
         if layer:
             return ir.Deferred(word, check, what)
@@ -67,10 +69,11 @@ def _value(check, word: Word, what: str, layer: bool) -> object:
     if word.kind == "node":
         raise ValueProblem("E105", f"{what} must be a value, got the layer `{word.text}`",
                            f"write `{word.text}.c` for its channels, `.h` and `.w` for its height and width")
-    if word.kind == "ref":
-        raise ValueProblem("E105", f"{what} must be a value, got `{word.text}`",
-                           "a reference is read with `from=`; its channels are `REF.c`")
-    return check(word, what)
+    raise ValueProblem("E105", f"{what} must be a value, got `{word.text}`",  # a "ref"
+                       "a reference is read with `from=`; its channels are `REF.c`")
+
+
+_NOT_WRITTEN_VALUES = frozenset(("dim", "expr", "node", "ref"))  # the kinds not passed to a checker
 
 
 def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
@@ -205,8 +208,13 @@ def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) ->
 
 
 def _computed(st: Statement) -> bool:
-    return any(w.kind in ("dim", "expr") for w in st.args) or any(o.value.kind in ("dim", "expr")
-                                                                   for o in st.options)
+    for word in st.args:
+        if word.kind in ("dim", "expr"):
+            return True
+    for option in st.options:
+        if option.value.kind in ("dim", "expr"):
+            return True
+    return False
 
 
 def _first(items: list):
