@@ -147,24 +147,33 @@ def _walk(statements: list[Statement], inst: _Instance, previous: str, out: Expa
 def _repeat(st: Statement, inst: _Instance, out: Expansion) -> tuple[Statement, int | None]:
     """The statement without `repeat=`, and the count: None when absent or wrong (one layer, unnumbered);
     a written `repeat=1` numbers its one copy `LABEL.0`, as the contract says for every N."""
-    found = [o for o in st.options if o.name.text == "repeat"]
-    if not found:
+    found = _option(st, "repeat")
+    if found is None:
         return st, None
     st = dataclasses.replace(st, options=tuple(o for o in st.options if o.name.text != "repeat"))
-    word = _substitute(found[0].value, inst, out)
+    word = _substitute(found.value, inst, out)
     if word.kind != "int" or not 1 <= word.value <= MAX_LAYERS:
-        message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{found[0].value.text}`"
-        out.diagnostics.append(_noted(error("E106", message, found[0].value.span,
+        message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{found.value.text}`"
+        out.diagnostics.append(_noted(error("E106", message, found.value.span,
                                             "repeat=N makes N copies in a chain; leave it out for one"), inst))
         return st, None
     return st, word.value
+
+
+def _option(st: Statement, name: str) -> Option | None:
+    """The statement's first option of that name."""
+    for option in st.options:
+        if option.name.text == name:
+            return option
+    return None
 
 
 def _layer_lines(st: Statement, form: Form, inst: _Instance, previous: str, out: Expansion) -> str:
     written = st
     st, copies = _repeat(st, inst, out)
     st, origin, twice = split_from(st)
-    out.diagnostics += [_noted(d, inst) for d in twice]
+    if twice:
+        out.diagnostics += [_noted(d, inst) for d in twice]
     local = st.label.text if st.label is not None else inst.default_name(form.prefix or form.kind)
     reads, problems = _inputs(st, form.merge, origin, previous, inst, out)
     out.diagnostics += problems
@@ -245,7 +254,7 @@ def _substituted_once(written: Statement, st: Statement, merge: bool, inst: _Ins
 
 def _substituted(st: Statement, merge: bool, inst: _Instance, out: Expansion) -> Statement:
     """The statement with its parameters replaced by the call's values (spans stay on the body line)."""
-    if inst.path is None and not any(w.kind in ("ref", "expr") for w in _values(st, False)):
+    if inst.path is None and not _has_refs(st):
         return st
     args = st.args if merge else tuple(_substitute(w, inst, out) for w in st.args)
     options = tuple(_substitute_option(o, inst, out) for o in st.options)
@@ -261,6 +270,16 @@ def _substitute_option(option: Option, inst: _Instance, out: Expansion) -> Optio
 
 def _same(these: tuple, those: tuple) -> bool:
     return all(a is b for a, b in zip(these, those))
+
+
+def _has_refs(st: Statement) -> bool:
+    for word in st.args:
+        if word.kind in ("ref", "expr"):
+            return True
+    for option in st.options:
+        if option.value.kind in ("ref", "expr"):
+            return True
+    return False
 
 
 def _values(st: Statement, merge: bool) -> list[Word]:

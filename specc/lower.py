@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from . import ir
 from .blocks import Expansion, Line, expand
@@ -116,12 +117,16 @@ def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
 def _build(line: Line, bound: _Bound) -> ir.Layer:
     form, v = line.form, bound.values  # shared by copies: not to be changed here
     common = {"kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
-              "inputs": line.inputs or (), "block": line.block, "notes": line.notes, "spans": bound.spans}
+              "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
+              "spans": bound.spans or _NO_SPANS}
     if line.inputs is None or any(r not in v for r in form.required):
         return ir.Invalid(**common, units=v.get("units"), filters=v.get("filters"))
     if form.node is ir.Pool and "stride" not in v:
         v = {**v, "stride": v["kernel"]}
     return form.node(**common, **form.fixed, **v)
+
+
+_NO_SPANS = MappingProxyType({})  # shared by the layers with nothing written (a `batchnorm` line)
 
 
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
