@@ -187,8 +187,9 @@ def _layers(lines: list[Line], diagnostics: list[Diagnostic]) -> tuple[tuple[ir.
             bound = _bind(line.form, line.statement)
             if line.shared:
                 shared[id(line.statement)] = bound
-        diagnostics += [dataclasses.replace(d, notes=line.notes) for d in bound.diagnostics] if line.notes \
-            else bound.diagnostics
+        if bound.diagnostics:
+            diagnostics += [dataclasses.replace(d, notes=line.notes) for d in bound.diagnostics] if line.notes \
+                else bound.diagnostics
         layers.append(_build(line, bound))
         if bound.computed:
             deferred.append(line.name)
