@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import ir
 from .diagnostics import Diagnostic, Note, did_you_mean, error
@@ -24,9 +25,10 @@ from .syntax import BlockDef, Expr, Option, Statement, Word
 MAX_LAYERS = 1_000_000  # repeats past this are certainly a typo, and would exhaust memory
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One layer of the expanded graph, as lowering needs it."""
+class Line(NamedTuple):
+    """One layer of the expanded graph, as lowering needs it. A named tuple: a
+    spec of 100,000 layers makes 100,000 of them, and a tuple is made in a
+    tenth of the time of a frozen dataclass."""
 
     form: Form
     statement: Statement  # parameters substituted; `from=` removed; merge operands resolved
@@ -35,6 +37,7 @@ class Line:
     inputs: tuple[str, ...] | None  # None where a reference was wrong (its output is then unknown)
     block: str | None = None  # the instance path, e.g. "layer1.0"; None at the top level
     notes: tuple[Note, ...] = ()  # where this body was called from, innermost first
+    shared: bool = False  # other lines (copies) may hold this very statement: lowering binds it once
 
 
 @dataclass
@@ -59,16 +62,21 @@ class _Instance:
     taken: set[str] = field(default_factory=set)
     stack: tuple[str, ...] = ()  # the blocks being expanded, outermost first (for recursion)
     notes: tuple[Note, ...] = ()
+    # Body statements with the call's parameters substituted, by id of the written statement:
+    # one dict for all copies of a call, which see the same parameters (see _substituted_once).
+    substituted: dict[int, Statement] = field(default_factory=dict)
 
     def full(self, local: str) -> str:
         return f"{self.path}.{local}" if self.path else local
 
     def default_name(self, prefix: str) -> str:
         n = self.counters.get(prefix, 0) + 1
-        while f"{prefix}{n}" in self.taken:
+        name = f"{prefix}{n}"
+        while name in self.taken:
             n += 1
+            name = f"{prefix}{n}"
         self.counters[prefix] = n
-        return f"{prefix}{n}"
+        return name
 
 
 def expand(items: list) -> Expansion:
@@ -139,40 +147,59 @@ def _walk(statements: list[Statement], inst: _Instance, previous: str, out: Expa
 def _repeat(st: Statement, inst: _Instance, out: Expansion) -> tuple[Statement, int | None]:
     """The statement without `repeat=`, and the count: None when absent or wrong (one layer, unnumbered);
     a written `repeat=1` numbers its one copy `LABEL.0`, as the contract says for every N."""
-    found = [o for o in st.options if o.name.text == "repeat"]
-    if not found:
+    found = _option(st, "repeat")
+    if found is None:
         return st, None
     st = dataclasses.replace(st, options=tuple(o for o in st.options if o.name.text != "repeat"))
-    word = _substitute(found[0].value, inst, out)
+    word = _substitute(found.value, inst, out)
     if word.kind != "int" or not 1 <= word.value <= MAX_LAYERS:
-        message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{found[0].value.text}`"
-        out.diagnostics.append(_noted(error("E106", message, found[0].value.span,
+        message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{found.value.text}`"
+        out.diagnostics.append(_noted(error("E106", message, found.value.span,
                                             "repeat=N makes N copies in a chain; leave it out for one"), inst))
         return st, None
     return st, word.value
 
 
+def _option(st: Statement, name: str) -> Option | None:
+    """The statement's first option of that name."""
+    for option in st.options:
+        if option.name.text == name:
+            return option
+    return None
+
+
 def _layer_lines(st: Statement, form: Form, inst: _Instance, previous: str, out: Expansion) -> str:
+    written = st
     st, copies = _repeat(st, inst, out)
     st, origin, twice = split_from(st)
-    out.diagnostics += [_noted(d, inst) for d in twice]
+    if twice:
+        out.diagnostics += [_noted(d, inst) for d in twice]
     local = st.label.text if st.label is not None else inst.default_name(form.prefix or form.kind)
     reads, problems = _inputs(st, form.merge, origin, previous, inst, out)
     out.diagnostics += problems
-    st = _substituted(st, form.merge, inst, out)
-    names = [local] if copies is None else [f"{local}.{i}" for i in range(copies)]
-    for index, name in enumerate(names):
-        first = reads if index == 0 else (inst.full(names[index - 1]),)
-        out.lines.append(Line(form, st, inst.full(name), st.label is not None, first, inst.path, inst.notes))
-    if st.label is not None:  # only labels are references: a default name moves when a line is inserted
-        inst.scope.above[local] = inst.full(names[-1])
-        for name in names:
-            inst.scope.above[name] = inst.full(name)
-    return inst.full(names[-1])
+    st, shared = _substituted_once(written, st, form.merge, inst, out)
+    labelled = st.label is not None  # only labels are references: a default name moves when a line is inserted
+    if copies is None:
+        name = inst.full(local)
+        out.lines.append(Line(form, st, name, labelled, reads, inst.path, inst.notes, shared))
+        if labelled:
+            inst.scope.above[local] = name
+        return name
+    names = [f"{local}.{i}" for i in range(copies)]
+    full = [inst.full(name) for name in names]
+    for index, name in enumerate(full):
+        first = reads if index == 0 else (full[index - 1],)
+        out.lines.append(Line(form, st, name, labelled, first, inst.path, inst.notes, True))
+    if labelled:
+        inst.scope.above[local] = full[-1]
+        inst.scope.above.update(zip(names, full))
+    return full[-1]
 
 
 def _inputs(st: Statement, merge: bool, origin: Option | None, previous: str, inst: _Instance,
             out: Expansion) -> tuple[tuple[str, ...] | None, list[Diagnostic]]:
+    if not merge and origin is None:
+        return (previous,), []
     if merge:
         if not st.args:
             usage = f"usage: {st.keyword.text} REF [REF ...], e.g. `{st.keyword.text} shortcut`"
@@ -206,28 +233,79 @@ def _reference(word: Word, inst: _Instance, out: Expansion) -> tuple[str | None,
     return inst.scope.resolve(word, word.span.line, closed=inst.path is not None)
 
 
+def _substituted_once(written: Statement, st: Statement, merge: bool, inst: _Instance,
+                      out: Expansion) -> tuple[Statement, bool]:
+    """``st`` (``written`` less `repeat=` and `from=`) substituted, and whether the copies share it.
+
+    Every copy of a call sees the same parameters, so a body statement that reads no
+    layer's shape (`conv1.c`, resolved in each copy's own scope) substitutes to the
+    same statement in each: it is made once per call, and its copies share it."""
+    if inst.path is None:
+        return _substituted(st, merge, inst, out), False
+    done = inst.substituted.get(id(written))
+    if done is not None:
+        return done, True
+    substituted = _substituted(st, merge, inst, out)
+    shared = not any(_reads_shapes(w) for w in _values(st, merge))
+    if shared:
+        inst.substituted[id(written)] = substituted  # the body (and so `written`) outlives the expansion
+    return substituted, shared
+
+
 def _substituted(st: Statement, merge: bool, inst: _Instance, out: Expansion) -> Statement:
     """The statement with its parameters replaced by the call's values (spans stay on the body line)."""
     if inst.path is None and not _has_refs(st):
         return st
     args = st.args if merge else tuple(_substitute(w, inst, out) for w in st.args)
-    options = tuple(Option(o.name, _substitute(o.value, inst, out)) for o in st.options)
-    return dataclasses.replace(st, args=args, options=options)
+    options = tuple(_substitute_option(o, inst, out) for o in st.options)
+    if _same(args, st.args) and _same(options, st.options):
+        return st  # nothing to substitute: the lines share the written statement
+    return Statement(st.label, st.keyword, args, options, st.span)
+
+
+def _substitute_option(option: Option, inst: _Instance, out: Expansion) -> Option:
+    value = _substitute(option.value, inst, out)
+    return option if value is option.value else Option(option.name, value)
+
+
+def _same(these: tuple, those: tuple) -> bool:
+    return all(a is b for a, b in zip(these, those))
 
 
 def _has_refs(st: Statement) -> bool:
-    return any(w.kind in ("ref", "expr") for w in (*st.args, *(o.value for o in st.options)))
+    for word in st.args:
+        if word.kind in ("ref", "expr"):
+            return True
+    for option in st.options:
+        if option.value.kind in ("ref", "expr"):
+            return True
+    return False
+
+
+def _values(st: Statement, merge: bool) -> list[Word]:
+    """The words of a statement that are values (a merge's arguments are references)."""
+    return [*(() if merge else st.args), *(o.value for o in st.options)]
+
+
+def _reads_shapes(word: Word) -> bool:
+    """Whether substituting the word resolves a layer reference (`conv1.c`), which each copy does in its scope."""
+    if word.kind == "expr":
+        return _reads_shapes(word.value.left) or _reads_shapes(word.value.right)
+    return word.kind == "ref"
 
 
 def _substitute(word: Word, inst: _Instance, out: Expansion) -> Word:
     """A value word with parameters replaced and `X.c`-style references resolved to a full layer name."""
     if word.kind == "name" and word.text in inst.params:
         out.used.setdefault(inst.stack[-1], set()).add(word.text)
-        return dataclasses.replace(inst.params[word.text], span=word.span)
+        bound = inst.params[word.text]
+        return Word(bound.value, bound.text, bound.kind, word.span)
     if word.kind == "expr":
         expr: Expr = word.value
-        value = Expr(expr.op, _substitute(expr.left, inst, out), _substitute(expr.right, inst, out))
-        return dataclasses.replace(word, value=value)
+        left, right = _substitute(expr.left, inst, out), _substitute(expr.right, inst, out)
+        if left is expr.left and right is expr.right:
+            return word
+        return Word(Expr(expr.op, left, right), word.text, word.kind, word.span)
     if word.kind == "ref" and word.value[-1] in ("c", "h", "w"):
         target = Word(".".join(word.value[:-1]), ".".join(word.value[:-1]), "name", word.span)
         name, problem = _reference(target, inst, out)
@@ -257,13 +335,16 @@ def _call(st: Statement, block: BlockDef, inst: _Instance, previous: str, out: E
         return previous
     local = st.label.text if st.label is not None else inst.default_name(name)
     names = [local] if copies is None else [f"{local}.{i}" for i in range(copies)]
-    note = Note(f"in `{name}`, called here as {inst.full(local)}", st.span)
+    notes = (Note(f"in `{name}`, called here as {inst.full(local)}", st.span), *inst.notes)
     last = reads[0]
-    body_labels = _labels(list(block.body))
+    body, body_labels = list(block.body), _labels(list(block.body))
+    # What every copy shares: the labels it may not take as default names, the call stack, the notes
+    # and the substituted body statements (see _substituted_once).
+    taken, stack, substituted = set(body_labels), (*inst.stack, name), {}
     for copy in names:
-        child = _Instance(inst.full(copy), Scope(body_labels, entry=last), params, stack=(*inst.stack, name),
-                          notes=(note, *inst.notes), taken=set(body_labels))
-        entry, last = last, _walk(list(block.body), child, last, out)
+        child = _Instance(inst.full(copy), Scope(body_labels, entry=last), params, taken=taken, stack=stack,
+                          notes=notes, substituted=substituted)
+        entry, last = last, _walk(body, child, last, out)
         out.instances.append(ir.Instance(child.path, name, inst.path, inst.full(local), entry, last, st.span))
         if st.label is not None:  # INSTANCE.LABEL reaches the labelled layers of a labelled instance
             for label, full in child.scope.above.items():

@@ -18,7 +18,7 @@ from .syntax import Option, Statement, Word
 
 def split_from(st: Statement) -> tuple[Statement, Option | None, list[Diagnostic]]:
     """The statement without its `from=` option, the option, and E107 for a second one."""
-    found = [o for o in st.options if o.name.text == "from"]
+    found = [o for o in st.options if o.name.text == "from"] if st.options else []
     if not found:
         return st, None, []
     rest = tuple(o for o in st.options if o.name.text != "from")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from . import ir
 from .blocks import Expansion, Line, expand
@@ -21,14 +22,16 @@ from .syntax import Statement, Word
 from .values import ValueProblem, as_signal
 
 
-@dataclass
+@dataclass(slots=True)
 class _Bound:
-    """A statement's arguments, checked and keyed by canonical option name."""
+    """A statement's arguments, checked and keyed by canonical option name. Read-only once
+    bound: the copies of a repeated statement share one (specc.blocks.Line.shared)."""
 
     values: dict[str, object] = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    computed: bool = False  # a value is computed from shapes (`in.c*6`): specc.dims resolves it
 
 
 def _what(canon: str, written: str) -> str:
@@ -57,6 +60,8 @@ def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: 
 def _value(check, word: Word, what: str, layer: bool) -> object:
     """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.dims,
     and only a layer's: `model`, `input` and `train` have no shapes to compute from."""
+    if word.kind not in _NOT_WRITTEN_VALUES:
+        return check(word, what)
     if word.kind in ("dim", "expr"):
         if layer:
             return ir.Deferred(word, check, what)
@@ -65,22 +70,25 @@ def _value(check, word: Word, what: str, layer: bool) -> object:
     if word.kind == "node":
         raise ValueProblem("E105", f"{what} must be a value, got the layer `{word.text}`",
                            f"write `{word.text}.c` for its channels, `.h` and `.w` for its height and width")
-    if word.kind == "ref":
-        raise ValueProblem("E105", f"{what} must be a value, got `{word.text}`",
-                           "a reference is read with `from=`; its channels are `REF.c`")
-    return check(word, what)
+    raise ValueProblem("E105", f"{what} must be a value, got `{word.text}`",  # a "ref"
+                       "a reference is read with `from=`; its channels are `REF.c`")
+
+
+_NOT_WRITTEN_VALUES = frozenset(("dim", "expr", "node", "ref"))  # the kinds not passed to a checker
 
 
 def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
-    bound = _Bound()
+    bound = _Bound(computed=layer and _computed(st))
     keyword = st.keyword.text
-    positional = [] if form.merge else list(st.args)  # a merge's arguments are references (specc.edges)
-    slots = list(form.positional)
+    positional = () if form.merge else st.args  # a merge's arguments are references (specc.edges)
+    slots = form.positional
+    filled = 0  # of the slots
     for word in positional:
-        if form.bare_activation and word.kind == "name" and (word is positional[-1] or not slots):
+        if form.bare_activation and word.kind == "name" and (word is positional[-1] or filled == len(slots)):
             _set(form, bound, "activation", "activation", word, word.span, layer)
-        elif slots:
-            slot = slots.pop(0)
+        elif filled < len(slots):
+            slot = slots[filled]
+            filled += 1
             _set(form, bound, slot, slot, word, word.span, layer)
         else:
             bound.diagnostics.append(error("E104", f"`{keyword}` takes no more arguments here: `{word.text}`",
@@ -107,14 +115,18 @@ def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
 
 
 def _build(line: Line, bound: _Bound) -> ir.Layer:
-    form, v = line.form, dict(bound.values)
-    common = dict(kind=form.kind, name=line.name, labelled=line.labelled, span=line.statement.span,
-                  inputs=line.inputs or (), block=line.block, notes=line.notes, spans=bound.spans)
+    form, v = line.form, bound.values  # shared by copies: not to be changed here
+    common = {"kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
+              "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
+              "spans": bound.spans or _NO_SPANS}
     if line.inputs is None or any(r not in v for r in form.required):
         return ir.Invalid(**common, units=v.get("units"), filters=v.get("filters"))
-    if form.node is ir.Pool:
-        v.setdefault("stride", v["kernel"])
+    if form.node is ir.Pool and "stride" not in v:
+        v = {**v, "stride": v["kernel"]}
     return form.node(**common, **form.fixed, **v)
+
+
+_NO_SPANS = MappingProxyType({})  # shared by the layers with nothing written (a `batchnorm` line)
 
 
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
@@ -158,11 +170,30 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     if input_span is None:
         diagnostics.append(error("E110", "the spec has no `input` statement", Span.at(1),
                                  "add one before the first layer, e.g. `input 32x32x3`"))
-    layers = tuple(_layer(line, diagnostics) for line in expansion.lines)
-    deferred = frozenset(layer.name for layer, line in zip(layers, expansion.lines) if _computed(line.statement))
+    layers, deferred = _layers(expansion.lines, diagnostics)
     model = ir.Model(model_name, input_shape, input_span or Span.at(1), layers, train, train_spans,
                      blocks=_block_uses(expansion), instances=tuple(expansion.instances), deferred=deferred)
     return model, diagnostics
+
+
+def _layers(lines: list[Line], diagnostics: list[Diagnostic]) -> tuple[tuple[ir.Layer, ...], frozenset[str]]:
+    """The layers, and the names of those with values computed from shapes. A statement that
+    several lines share (the copies of a repeat or of a block body) is bound once."""
+    layers, deferred = [], []
+    shared: dict[int, _Bound] = {}  # by id of the statement, which the lines keep alive
+    for line in lines:
+        bound = shared.get(id(line.statement)) if line.shared else None
+        if bound is None:
+            bound = _bind(line.form, line.statement)
+            if line.shared:
+                shared[id(line.statement)] = bound
+        if bound.diagnostics:
+            diagnostics += [dataclasses.replace(d, notes=line.notes) for d in bound.diagnostics] if line.notes \
+                else bound.diagnostics
+        layers.append(_build(line, bound))
+        if bound.computed:
+            deferred.append(line.name)
+    return tuple(layers), frozenset(deferred)
 
 
 def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> ir.Shape | None:
@@ -183,18 +214,17 @@ def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) ->
 
 
 def _computed(st: Statement) -> bool:
-    return any(w.kind in ("dim", "expr") for w in (*st.args, *(o.value for o in st.options)))
+    for word in st.args:
+        if word.kind in ("dim", "expr"):
+            return True
+    for option in st.options:
+        if option.value.kind in ("dim", "expr"):
+            return True
+    return False
 
 
 def _first(items: list):
     return items[0] if items else None
-
-
-def _layer(line: Line, diagnostics: list[Diagnostic]) -> ir.Layer:
-    bound = _bind(line.form, line.statement)
-    diagnostics += [dataclasses.replace(d, notes=line.notes) for d in bound.diagnostics] if line.notes \
-        else bound.diagnostics
-    return _build(line, bound)
 
 
 def _block_uses(expansion: Expansion) -> tuple[ir.BlockUse, ...]:

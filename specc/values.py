@@ -5,6 +5,7 @@ Pure Python, no torch.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -57,10 +58,15 @@ def _pair(minimum: int) -> Callable[[Word, str], ir.Pair]:
             for d in dims:
                 _check_int(d, what, minimum)
             return tuple(dims)
-        value = _int(word, what, minimum)
-        return ir.Uniform.of(value)
+        return _uniform(_int(word, what, minimum))
 
     return check
+
+
+@functools.lru_cache(maxsize=1024)
+def _uniform(value: int) -> ir.Uniform:
+    """One tuple per number, shared by every layer that writes it (they are immutable)."""
+    return ir.Uniform.of(value)
 
 
 def count(word: Word, what: str) -> int:
@@ -80,7 +86,7 @@ def padding(word: Word, what: str) -> ir.Padding:
         if word.value == "same":
             return "same"
         if word.value == "valid":
-            return ir.Uniform.of(0)
+            return _uniform(0)
         raise ValueProblem("E105", f"{what} must be `valid`, `same`, a number or HxW, got `{word.text}`",
                            did_you_mean(str(word.value), ["same", "valid"]))
     return padding_pair(word, what)
