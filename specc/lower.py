@@ -130,8 +130,14 @@ _NO_SPANS = MappingProxyType({})  # shared by the layers with nothing written (a
 
 
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
-    """Statements and blocks to a Model; its input is None when it is missing or invalid."""
+    """Statements and blocks to a Model; its input is None when it is missing or invalid.
+
+    Consumes ``items`` (the list is left empty): each statement is let go once its
+    layers are built, so that a large spec never holds all its statements and all
+    its layers at once (a third of the peak memory of a 100,000-line check)."""
     expansion = expand(items)
+    first_item = _first(items)
+    items.clear()
     diagnostics = expansion.diagnostics
     model_name, input_shape, input_span = default_name, None, None
     first = expansion.lines[0] if expansion.lines else None
@@ -151,7 +157,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
         if st.label is not None:
             diagnostics.append(error("E105", f"`{keyword}` cannot carry a label", st.label.span))
         if form.kind == "model":
-            if st is not _first(items):
+            if st is not first_item:
                 diagnostics.append(error("E109", "`model` must be the first statement, and only one", st.span))
             model_name = bound.values.get("name", model_name)
         elif form.kind == "input":
@@ -177,16 +183,18 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
 
 
 def _layers(lines: list[Line], diagnostics: list[Diagnostic]) -> tuple[tuple[ir.Layer, ...], frozenset[str]]:
-    """The layers, and the names of those with values computed from shapes. A statement that
-    several lines share (the copies of a repeat or of a block body) is bound once."""
+    """The layers, and the names of those with values computed from shapes; empties ``lines``.
+    A statement that several lines share (the copies of a repeat or of a block body) is bound once."""
     layers, deferred = [], []
-    shared: dict[int, _Bound] = {}  # by id of the statement, which the lines keep alive
-    for line in lines:
-        bound = shared.get(id(line.statement)) if line.shared else None
+    shared: dict[int, tuple[Statement, _Bound]] = {}  # by id of the statement, kept alive here
+    lines.reverse()
+    while lines:  # consumed, each line dropped once its layer is built (see lower)
+        line = lines.pop()
+        bound = shared.get(id(line.statement), (None, None))[1] if line.shared else None
         if bound is None:
             bound = _bind(line.form, line.statement)
             if line.shared:
-                shared[id(line.statement)] = bound
+                shared[id(line.statement)] = line.statement, bound
         if bound.diagnostics:
             diagnostics += [dataclasses.replace(d, notes=line.notes) for d in bound.diagnostics] if line.notes \
                 else bound.diagnostics

