@@ -150,7 +150,7 @@ def _repeat(st: Statement, inst: _Instance, out: Expansion) -> tuple[Statement, 
     found = _option(st, "repeat")
     if found is None:
         return st, None
-    st = dataclasses.replace(st, options=tuple(o for o in st.options if o.name.text != "repeat"))
+    st = st._replace(options=tuple(o for o in st.options if o.name.text != "repeat"))
     word = _substitute(found.value, inst, out)
     if word.kind != "int" or not 1 <= word.value <= MAX_LAYERS:
         message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{found.value.text}`"
@@ -227,7 +227,7 @@ def _reference(word: Word, inst: _Instance, out: Expansion) -> tuple[str | None,
         out.used.setdefault(inst.stack[-1], set()).add(word.text)
         if bound.kind == "node":
             return str(bound.value), None
-        word = dataclasses.replace(bound, span=word.span)
+        word = bound._replace(span=word.span)
     if word.kind == "node":
         return str(word.value), None
     return inst.scope.resolve(word, word.span.line, closed=inst.path is not None)
@@ -311,8 +311,8 @@ def _substitute(word: Word, inst: _Instance, out: Expansion) -> Word:
         name, problem = _reference(target, inst, out)
         if problem is not None:
             out.diagnostics.append(_noted(problem, inst))
-            return dataclasses.replace(word, kind="unknown")
-        return dataclasses.replace(word, value=(name, word.value[-1]), kind="dim")
+            return word._replace(kind="unknown")
+        return word._replace(value=(name, word.value[-1]), kind="dim")
     return word
 
 
@@ -399,7 +399,7 @@ def _call_value(word: Word, inst: _Instance, out: Expansion) -> Word:
         name, problem = _reference(word, inst, out)
         if problem is not None:
             out.diagnostics.append(_noted(problem, inst))
-            return dataclasses.replace(word, kind="unknown")
+            return word._replace(kind="unknown")
         return Word(name, word.text, "node", word.span)
     return _substitute(word, inst, out)
 

@@ -9,8 +9,6 @@ order, so a line never reads itself or a line below. No torch.
 
 from __future__ import annotations
 
-import dataclasses
-
 from . import ir
 from .diagnostics import Diagnostic, did_you_mean, error
 from .syntax import Option, Statement, Word
@@ -24,7 +22,7 @@ def split_from(st: Statement) -> tuple[Statement, Option | None, list[Diagnostic
     rest = tuple(o for o in st.options if o.name.text != "from")
     twice = [error("E107", "from given twice", o.name.span, "a layer reads one input; merge several with "
                    "`add`, `concat` or `multiply`") for o in found[1:]]
-    return dataclasses.replace(st, options=rest), found[0], twice
+    return st._replace(options=rest), found[0], twice
 
 
 class Scope:

@@ -1,4 +1,4 @@
-"""The intermediate representation: frozen values for a lowered .cnn spec.
+"""The intermediate representation: values for a lowered .cnn spec.
 
 A spec lowers to a graph: every layer names the layers it reads (``inputs``;
 ``"input"`` is the network's input), and source order is a topological order
@@ -10,13 +10,20 @@ a layer's input channels, is computed later by :mod:`specc.infer`. What the
 passes need to know about a kind is declared on its class as traits
 (``weighted``, ``window``, ``receptive``, ``linear``, ``keeps_sign``), so no
 pass keeps its own list of kinds. No torch.
+
+Every value here is immutable by contract: a pass that needs a changed layer
+makes a new one (``dataclasses.replace``). The small records are frozen; the
+layer classes are not, because a frozen dataclass sets each field through
+``object.__setattr__``: building the layers of a 100,000-layer spec cost a
+quarter of a second more, and creating the classes a tenth of `specc check`'s
+start-up (bench/RESULTS.md, issue 16). Nothing assigns to a layer's field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NamedTuple
 
 Pair = tuple[int, ...]  # one number per spatial axis: (5, 5) on a 2-D map, (5,) on a 1-D signal
 # A volume is (H, W, C), a 1-D signal (L, C), a 3-D volume (D, H, W, C), a
@@ -60,7 +67,7 @@ class Span:
         return Span(line, column, line, column + width)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Layer:
     """Fields every layer has. ``kind`` is the canonical statement keyword.
 
@@ -103,8 +110,11 @@ class Layer:
     def span_of(self, name: str) -> Span:
         return self.spans.get(name, self.span)
 
+    def __repr__(self) -> str:  # one written here, not one generated per kind: a tenth of ir.py's import
+        return f"<{type(self).__name__} {self.name} (line {self.line})>"
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
+@dataclass(slots=True, kw_only=True, repr=False)
 class Conv(Layer):
     """``conv N K``: N filters of K×K (one size per axis) over every input channel, or over ``groups``."""
 
@@ -126,7 +136,7 @@ class Conv(Layer):
         return self.activation
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class DepthwiseConv(Conv):
     """``dwconv K``: one filter (``multiplier`` filters) per input channel.
 
@@ -142,7 +152,7 @@ class DepthwiseConv(Conv):
     groups: int | None = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class ConvTranspose(Layer):
     """``convtranspose N K`` (alias ``deconv``): the gradient of a strided conv,
     each input position spreading a kernel onto an s-times larger map.
@@ -168,7 +178,7 @@ class ConvTranspose(Layer):
         return self.activation
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Upsample(Layer):
     """``upsample S``: each axis S times longer, ``mode`` nearest or bilinear (linear in 1-D, trilinear in 3-D)."""
 
@@ -180,7 +190,7 @@ class Upsample(Layer):
     mode: str = "nearest"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class ZeroPad(Layer):
     """``zeropad P``: zeros around the map, ``padding`` per axis on both sides,
     ``top``/``bottom``/``left``/``right`` overriding one side of a 2-D map."""
@@ -196,7 +206,7 @@ class ZeroPad(Layer):
     right: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Norm(Layer):
     """``layernorm``, ``instancenorm`` or ``groupnorm G`` (``op`` "layer", "instance", "group").
 
@@ -212,7 +222,7 @@ class Norm(Layer):
     affine: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Pool(Layer):
     """``maxpool`` or ``avgpool``: ``op`` is "max" or "avg"."""
 
@@ -230,7 +240,7 @@ class Pool(Layer):
         return self.op == "avg"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class GlobalPool(Layer):
     """``globalavgpool`` or ``globalmaxpool``: H and W to 1."""
 
@@ -244,7 +254,7 @@ class GlobalPool(Layer):
         return self.op == "avg"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Flatten(Layer):
     """``flatten``: a volume to a vector, in PyTorch's channel-first order."""
 
@@ -253,7 +263,7 @@ class Flatten(Layer):
     keeps_sign: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Dense(Layer):
     """``fc N`` (alias ``dense N``); a volume before it is flattened."""
 
@@ -270,7 +280,7 @@ class Dense(Layer):
         return self.activation
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Activation(Layer):
     """An activation on its own line; ``function`` is one of ACTIVATIONS."""
 
@@ -288,7 +298,7 @@ class Activation(Layer):
         return self.function == "linear"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class BatchNorm(Layer):
     """Batch normalisation; ``momentum`` follows PyTorch (weight of the new batch)."""
 
@@ -299,7 +309,7 @@ class BatchNorm(Layer):
     momentum: float = 0.1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Dropout(Layer):
     """``dropout P``: zeroes each value with probability ``rate`` while training; the identity at inference."""
 
@@ -310,8 +320,7 @@ class Dropout(Layer):
     rate: float
 
 
-@dataclass(frozen=True, slots=True)
-class BlockUse:
+class BlockUse(NamedTuple):
     """A block definition and how the spec uses it (for the unused-block and unused-parameter rules)."""
 
     name: str
@@ -321,8 +330,7 @@ class BlockUse:
     params: tuple[tuple[str, Span, bool], ...]  # (name, where it is written, whether the body reads it)
 
 
-@dataclass(frozen=True, slots=True)
-class Instance:
+class Instance(NamedTuple):
     """One expansion of a block call: where its layers live and what it reads and gives."""
 
     path: str  # its layers are named PATH.LABEL
@@ -356,7 +364,7 @@ class Model:
         return self.layers[-1].name if self.layers else INPUT
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Invalid(Layer):
     """A layer whose required arguments were wrong; its output shape is unknown.
 
@@ -370,7 +378,7 @@ class Invalid(Layer):
     units: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Merge(Layer):
     """``add``, ``concat`` or ``multiply`` over its ``inputs`` (two or more)."""
 
@@ -378,21 +386,21 @@ class Merge(Layer):
     keeps_sign: ClassVar[bool] = True  # sums, products and concatenations of non-negative values
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Add(Merge):
     """Element-wise sum of inputs of one shape (a residual connection)."""
 
     linear: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Concat(Merge):
     """Inputs side by side along the channels (equal H and W); vectors end to end."""
 
     linear: ClassVar[bool] = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False)
 class Multiply(Merge):
     """Element-wise product; a 1x1xC input scales every position of an HxWxC one (squeeze-excitation)."""
 

@@ -8,14 +8,13 @@ after the parse step sees them. No lark, no torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .ir import Span
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
     """One value as written: its converted value, its text, its kind and span.
 
     Kinds: "int", "float", "dims" and "name" (one token each); "ref", a dotted
@@ -30,8 +29,7 @@ class Word:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Expr:
+class Expr(NamedTuple):
     """An integer expression `left op right`, op "*" or "/"; `a*b/c` nests on the left."""
 
     op: str
@@ -69,16 +67,14 @@ def _number(digits: str) -> int | float:
     return int(digits) if len(digits) <= 4000 else float("inf")
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+class Option(NamedTuple):
     """A `name=value` option as written."""
 
     name: Word
     value: Word
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(NamedTuple):
     """One statement line: `label: keyword args options`."""
 
     label: Word | None  # always a plain name: a dotted label is reported (E010) and dropped
@@ -88,16 +84,14 @@ class Statement:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(NamedTuple):
     """A block parameter: `f1`, or `f=3` with its default value."""
 
     name: Word
     default: Word | None
 
 
-@dataclass(frozen=True, slots=True)
-class BlockDef:
+class BlockDef(NamedTuple):
     """`block NAME(PARAMS) { … }`: ``span`` is the header, `block` to `{`;
     ``end_span`` the closing `}`. ``keyword`` is the word `block`, so that code
     which only knows statements reports it as an unknown statement."""
@@ -113,8 +107,7 @@ class BlockDef:
 Item = Statement | BlockDef
 
 
-@dataclass(frozen=True, slots=True)
-class HeaderLine:
+class HeaderLine(NamedTuple):
     """A block header line as parsed, before the checks of specc.syntax_blocks.
 
     ``params`` is None when the parameter list is missing, ``brace`` when `{` is."""

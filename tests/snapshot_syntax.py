@@ -27,10 +27,13 @@ def plain(value: object) -> object:
     """A parse result as JSON data: a dataclass becomes its type name and fields."""
     if type(value).__name__ == "Span":
         return [value.line, value.column, value.end_line, value.end_column]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    names = getattr(type(value), "_fields", None)  # the syntax nodes are named tuples
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = [f.name for f in dataclasses.fields(value)]
+    if names is not None:
         # A Diagnostic's notes (added after the snapshot, for block call sites) are left out while empty.
-        fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                  if not (f.name == "notes" and not getattr(value, f.name))}
+        fields = {name: plain(getattr(value, name)) for name in names
+                  if not (name == "notes" and not getattr(value, name))}
         return {"type": type(value).__name__, **fields}
     if isinstance(value, (tuple, list)):
         return [plain(v) for v in value]

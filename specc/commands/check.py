@@ -53,6 +53,12 @@ def _options(args: argparse.Namespace) -> dict:
             "batch": args.batch, "optimizer": args.optimizer}
 
 
+def _statistics(analyses: list) -> str:
+    from ..report.concise import statistics
+
+    return statistics(analyses)
+
+
 def _columns() -> int:
     import shutil
 
@@ -65,12 +71,11 @@ def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tup
     from ..folders import expand
     from ..pipeline import collector_paused
     from ..report import render
-    from ..report.concise import statistics
 
     options = _options(args)
     with collector_paused():  # the reports are as large as the analyses, and as free of cycles
         analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
-        output = statistics(analyses) if args.statistics else render(analyses, args.format, **options)
+        output = _statistics(analyses) if args.statistics else render(analyses, args.format, **options)
     return output, 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
 
 

@@ -1,24 +1,20 @@
 """Rendering of analyses: the only place that turns findings into output.
 
-Each format is a function from a list of Analysis values to a string; FORMATS
-maps the `--format` names to them.
+Each format is a module of this package with a function ``render`` from a list
+of Analysis values to a string; FORMATS maps the `--format` names to them.
+Only the format asked for is imported (json's encoder is no part of a text report).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Sequence
 
 from ..pipeline import Analysis
-from . import concise, github, jsonfmt, sarif, text
 
-FORMATS: dict[str, Callable[[Sequence[Analysis]], str]] = {
-    "text": text.render,
-    "json": jsonfmt.render,
-    "sarif": sarif.render,
-    "github": github.render,
-    "concise": concise.render,
-}
+FORMATS: dict[str, str] = {"text": "text", "json": "jsonfmt", "sarif": "sarif", "github": "github",
+                           "concise": "concise"}
 
 
 def render(analyses: Sequence[Analysis], fmt: str = "text", **options) -> str:
-    return FORMATS[fmt](analyses, **options)
+    return importlib.import_module(f"{__name__}.{FORMATS[fmt]}").render(analyses, **options)
