@@ -34,7 +34,7 @@ def test_of_kind_keeps_the_source_order_across_subclasses() -> None:
 def test_weighted_and_windows_list_their_layers_in_order() -> None:
     graph = graph_of(SPEC)
     assert [r.layer.line for r in graph.weighted] == [2, 3, 5, 9]
-    assert [(r.layer.line, shape) for r, shape in graph.windows] == [
+    assert [(r.layer.line, shape) for r, shape in graph.windows()] == [
         (2, (16, 16, 8)), (3, (16, 16, 8)), (5, (16, 16, 8)), (6, (16, 16, 8))]
 
 

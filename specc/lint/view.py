@@ -35,14 +35,23 @@ class Graph:
         self.model = model
         self.reports = tuple(reports)
         self.by_name: dict[str, LayerReport] = {}
-        self._successors: dict[str, list[LayerReport]] = {}
+        # A layer's readers: most layers have exactly one, so one dict holds the first reader of every
+        # layer, and lists exist only for the layers read more than once (a list per layer cost 12 MB
+        # at 100k layers, three times the dicts).
+        self._first_reader: dict[str, LayerReport] = {}
+        self._readers: dict[str, list[LayerReport]] = {}
         self._by_class: dict[type[ir.Layer], list[LayerReport]] = {}
         for r in self.reports:  # one pass for all three: at 100k layers every pass costs milliseconds
             layer = r.layer
             self.by_name[layer.name] = r
             self._by_class.setdefault(type(layer), []).append(r)
             for name in layer.inputs:
-                self._successors.setdefault(name, []).append(r)
+                if name not in self._first_reader:
+                    self._first_reader[name] = r
+                elif name in self._readers:
+                    self._readers[name].append(r)
+                else:
+                    self._readers[name] = [self._first_reader[name], r]
 
     def of_kind(self, kind: type[ir.Layer]) -> list[LayerReport]:
         """The layers of one kind (subclasses included) in source order: what a rule about that kind reads."""
@@ -70,8 +79,13 @@ class Graph:
         inputs = r.layer.inputs
         return self.by_name.get(inputs[0]) if len(inputs) == 1 else None
 
-    def successors(self, r: LayerReport) -> list[LayerReport]:
-        return self._successors.get(r.layer.name, [])
+    def successors(self, r: LayerReport) -> Sequence[LayerReport]:
+        """The layers that read ``r``, in source order (twice for a layer that reads it twice)."""
+        name = r.layer.name
+        if name in self._readers:
+            return self._readers[name]
+        first = self._first_reader.get(name)
+        return () if first is None else (first,)
 
     def chain_after(self, r: LayerReport) -> Iterator[LayerReport]:
         """The layers after ``r`` while the path does not branch or merge: what ``r`` alone feeds."""
@@ -97,31 +111,37 @@ class Graph:
 
     def feeds_weights(self, r: LayerReport) -> bool:
         """Whether ``r``'s output reaches some conv or fc layer."""
-        return r.layer.name in self._feeding_weights
+        return r.layer.name not in self._feeding_no_weights
 
     @cached_property
-    def _feeding_weights(self) -> set[str]:
-        """The layers whose output reaches some conv or fc layer, by name."""
-        feeding: set[str] = set()
+    def _feeding_no_weights(self) -> set[str]:
+        """The layers whose output reaches no conv or fc layer, by name: mostly the last few."""
+        found: set[str] = set()
+        feeding: set[str] = set()  # read by a layer below that reaches weights
         for r in reversed(self.reports):  # a layer's readers come later in source order: already decided
-            if r.layer.weighted or r.layer.name in feeding:
-                feeding.update(r.layer.inputs)
-        return feeding
+            name = r.layer.name
+            if name in feeding:
+                feeding.remove(name)  # none of its readers is left: the set stays as wide as the graph, not as long
+            else:
+                found.add(name)
+                if not r.layer.weighted:
+                    continue
+            feeding.update(r.layer.inputs)
+        return found
 
-    @cached_property
-    def windows(self) -> list[tuple[LayerReport, tuple[int, int, int]]]:
+    def windows(self) -> Iterator[tuple[LayerReport, tuple[int, int, int]]]:
         """Conv and pooling layers with a known input volume, and that volume (the W2xx rules' loop)."""
-        return [(r, shape) for r in self.reports
-                if r.layer.receptive == "window" and (shape := volume(r.input)) is not None]
+        return ((r, shape) for r in self.reports
+                if r.layer.receptive == "window" and (shape := volume(r.input)) is not None)
 
     @cached_property
     def unread_windows(self) -> list[tuple[LayerReport, tuple[int, int, int], Unread]]:
-        """The :attr:`windows` that leave some input row or column unread, with :func:`unread`'s counts.
+        """The :meth:`windows` that leave some input row or column unread, with :func:`unread`'s counts.
 
         Worked out once for W201 and W202, which split these layers between them.
         """
         found = []
-        for r, shape in self.windows:
+        for r, shape in self.windows():
             counts = unread(r)
             if counts is not None and counts != ALL_READ:
                 found.append((r, shape, counts))
