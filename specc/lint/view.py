@@ -26,6 +26,7 @@ from ..numbers import dims, human_bytes
 # (rows, columns) never read, (rows, columns) past the last window: see unread()
 Unread = tuple[tuple[int, int], tuple[int, int]]
 ALL_READ: Unread = ((0, 0), (0, 0))
+SEVERAL = object()  # Graph._reader's value for a layer read by more than one layer
 
 
 class Graph:
@@ -35,23 +36,16 @@ class Graph:
         self.model = model
         self.reports = tuple(reports)
         self.by_name: dict[str, LayerReport] = {r.layer.name: r for r in self.reports}
-        # A layer's readers: most layers have exactly one, so one dict holds the first reader of every
-        # layer (None for a layer nobody reads), and lists exist only for the layers read more than once
-        # (a list per layer cost 12 MB at 100k layers, three times this dict). Made from by_name to be
-        # sized once: a dict growing past 87k entries holds its old and new tables at once (2 MB more).
-        self._first_reader: dict[str, LayerReport | None] = dict.fromkeys(self.by_name)
-        self._readers: dict[str, list[LayerReport]] = {}
+        # Who reads each layer: the one layer that does, SEVERAL when more do (or one reads it twice), None
+        # when none does. Most layers have exactly one reader: a list of readers per layer cost 12 MB at
+        # 100k layers, three times this dict; the few lists needed are made on demand (_readers). Made from
+        # by_name to be sized once: a dict growing past 87k entries holds its old and new tables (2 MB more).
+        self._reader: dict[str, object] = dict.fromkeys(self.by_name)
         self._by_class: dict[type[ir.Layer], list[LayerReport]] = {}
         for r in self.reports:  # one pass for both: at 100k layers every pass costs milliseconds
             self._by_class.setdefault(type(r.layer), []).append(r)
             for name in r.layer.inputs:
-                first = self._first_reader.get(name)
-                if first is None:
-                    self._first_reader[name] = r
-                elif name in self._readers:
-                    self._readers[name].append(r)
-                else:
-                    self._readers[name] = [first, r]
+                self._reader[name] = r if self._reader.get(name) is None else SEVERAL
 
     def of_kind(self, kind: type[ir.Layer]) -> list[LayerReport]:
         """The layers of one kind (subclasses included) in source order: what a rule about that kind reads."""
@@ -79,22 +73,36 @@ class Graph:
         inputs = r.layer.inputs
         return self.by_name.get(inputs[0]) if len(inputs) == 1 else None
 
+    def is_read(self, r: LayerReport) -> bool:
+        """Whether some layer reads ``r``'s output."""
+        return self._reader[r.layer.name] is not None
+
     def successors(self, r: LayerReport) -> Sequence[LayerReport]:
         """The layers that read ``r``, in source order (twice for a layer that reads it twice)."""
-        name = r.layer.name
-        if name in self._readers:
-            return self._readers[name]
-        first = self._first_reader.get(name)
-        return () if first is None else (first,)
+        reader = self._reader[r.layer.name]
+        if reader is SEVERAL:
+            return self._readers[r.layer.name]
+        return () if reader is None else (reader,)
+
+    @cached_property
+    def _readers(self) -> dict[str, list[LayerReport]]:
+        """The readers of every layer read more than once, in source order: built when a rule first asks."""
+        readers: dict[str, list[LayerReport]] = {}
+        for r in self.reports:
+            for name in r.layer.inputs:
+                if self._reader.get(name) is SEVERAL:
+                    readers.setdefault(name, []).append(r)
+        return readers
 
     def chain_after(self, r: LayerReport) -> Iterator[LayerReport]:
         """The layers after ``r`` while the path does not branch or merge: what ``r`` alone feeds."""
-        while True:
-            after = self.successors(r)
-            if len(after) != 1 or len(after[0].layer.inputs) != 1:
-                return
-            r = after[0]
+        while (r := self._only_reader(r)) is not None and len(r.layer.inputs) == 1:
             yield r
+
+    def _only_reader(self, r: LayerReport) -> LayerReport | None:
+        """The one layer that reads ``r``, None when none or several do."""
+        reader = self._reader[r.layer.name]
+        return None if reader is SEVERAL else reader
 
     def downstream(self, r: LayerReport) -> Iterator[LayerReport]:
         """Every layer that ``r``'s output reaches, in source order."""
