@@ -31,12 +31,12 @@ def test_of_kind_keeps_the_source_order_across_subclasses() -> None:
     graph = graph_of(SPEC)
     assert [r.layer.line for r in graph.of_kind(ir.Conv)] == [2, 3, 5]  # conv, dwconv, conv
     assert [r.layer.line for r in graph.of_kind(ir.BatchNorm)] == [4]
-    assert graph.of_kind(ir.Concat) == []
+    assert list(graph.of_kind(ir.Concat)) == []
 
 
 def test_weighted_and_windows_list_their_layers_in_order() -> None:
     graph = graph_of(SPEC)
-    assert [r.layer.line for r in graph.weighted] == [2, 3, 5, 9]
+    assert [r.layer.line for r in graph.weighted()] == [2, 3, 5, 9]
     assert [(r.layer.line, shape) for r, shape in graph.windows()] == [
         (2, (16, 16, 8)), (3, (16, 16, 8)), (5, (16, 16, 8)), (6, (16, 16, 8))]
 

@@ -6,11 +6,12 @@ reports by name, ``predecessors``/``successors`` along the spec's edges, the
 linear ``chain_after`` a layer, and whether a layer's output still feeds a
 conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
 
-What several rules ask of every layer is worked out here once, in as few
-passes over the reports as possible (at 100k layers each pass costs
-milliseconds): the layers of a kind (``of_kind``), the conv/fc layers, the
-windowed layers and those that leave input rows unread. A rule then reads
-only the layers its finding can be about.
+A rule reads only the layers its finding can be about: those of a kind
+(``of_kind``), the conv/fc layers (``weighted``), the windowed layers and
+those that leave input rows unread. The view keeps per layer only what needs
+an index (two dicts by name: the layer, its reader); a list of the layers of
+each kind would cost more memory (8 bytes a layer, held through the whole
+lint) than the pass that picks them out costs time (about 10 ms at 100k).
 """
 
 from __future__ import annotations
@@ -41,23 +42,17 @@ class Graph:
         # 100k layers, three times this dict; the few lists needed are made on demand (_readers). Made from
         # by_name to be sized once: a dict growing past 87k entries holds its old and new tables (2 MB more).
         self._reader: dict[str, object] = dict.fromkeys(self.by_name)
-        self._by_class: dict[type[ir.Layer], list[LayerReport]] = {}
-        for r in self.reports:  # one pass for both: at 100k layers every pass costs milliseconds
-            self._by_class.setdefault(type(r.layer), []).append(r)
+        for r in self.reports:
             for name in r.layer.inputs:
                 self._reader[name] = r if self._reader.get(name) is None else SEVERAL
 
-    def of_kind(self, kind: type[ir.Layer]) -> list[LayerReport]:
+    def of_kind(self, kind: type[ir.Layer]) -> Iterator[LayerReport]:
         """The layers of one kind (subclasses included) in source order: what a rule about that kind reads."""
-        groups = [reports for cls, reports in self._by_class.items() if issubclass(cls, kind)]
-        if len(groups) > 1:  # interleaved classes: keep the source order
-            return [r for r in self.reports if isinstance(r.layer, kind)]
-        return groups[0] if groups else []
+        return (r for r in self.reports if isinstance(r.layer, kind))
 
-    @cached_property
-    def weighted(self) -> list[LayerReport]:
+    def weighted(self) -> Iterator[LayerReport]:
         """The conv and fc layers, in source order."""
-        return [r for r in self.reports if r.layer.weighted]
+        return (r for r in self.reports if r.layer.weighted)
 
     @property
     def output(self) -> LayerReport | None:

@@ -43,7 +43,7 @@ DEFAULT = True
 def check(graph: Graph) -> Iterator[Diagnostic]:
     if bends(graph.reports):
         return
-    weighted = [r.layer for r in graph.weighted]
+    weighted = [r.layer for r in graph.weighted()]
     if len(weighted) < 2:
         return
     names = ", ".join(layer.name for layer in weighted)
