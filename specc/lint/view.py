@@ -6,11 +6,12 @@ reports by name, ``predecessors``/``successors`` along the spec's edges, the
 linear ``chain_after`` a layer, and whether a layer's output still feeds a
 conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
 
-What several rules ask of every layer is worked out here once, in as few
-passes over the reports as possible (at 100k layers each pass costs
-milliseconds): the layers of a kind (``of_kind``), the conv/fc layers, the
-windowed layers and those that leave input rows unread. A rule then reads
-only the layers its finding can be about.
+A rule reads only the layers its finding can be about: those of a kind
+(``of_kind``), the conv/fc layers (``weighted``), the windowed layers and
+those that leave input rows unread. The view keeps per layer only what needs
+an index (two dicts by name: the layer, its reader); a list of the layers of
+each kind would cost more memory (8 bytes a layer, held through the whole
+lint) than the pass that picks them out costs time (about 10 ms at 100k).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..numbers import dims, human_bytes
 # (rows, columns) never read, (rows, columns) past the last window: see unread()
 Unread = tuple[tuple[int, int], tuple[int, int]]
 ALL_READ: Unread = ((0, 0), (0, 0))
+SEVERAL = object()  # Graph._reader's value for a layer read by more than one layer
 
 
 class Graph:
@@ -34,27 +36,23 @@ class Graph:
     def __init__(self, model: ir.Model, reports: Sequence[LayerReport]):
         self.model = model
         self.reports = tuple(reports)
-        self.by_name: dict[str, LayerReport] = {}
-        self._successors: dict[str, list[LayerReport]] = {}
-        self._by_class: dict[type[ir.Layer], list[LayerReport]] = {}
-        for r in self.reports:  # one pass for all three: at 100k layers every pass costs milliseconds
-            layer = r.layer
-            self.by_name[layer.name] = r
-            self._by_class.setdefault(type(layer), []).append(r)
-            for name in layer.inputs:
-                self._successors.setdefault(name, []).append(r)
+        self.by_name: dict[str, LayerReport] = {r.layer.name: r for r in self.reports}
+        # Who reads each layer: the one layer that does, SEVERAL when more do (or one reads it twice), None
+        # when none does. Most layers have exactly one reader: a list of readers per layer cost 12 MB at
+        # 100k layers, three times this dict; the few lists needed are made on demand (_readers). Made from
+        # by_name to be sized once: a dict growing past 87k entries holds its old and new tables (2 MB more).
+        self._reader: dict[str, object] = dict.fromkeys(self.by_name)
+        for r in self.reports:
+            for name in r.layer.inputs:
+                self._reader[name] = r if self._reader.get(name) is None else SEVERAL
 
-    def of_kind(self, kind: type[ir.Layer]) -> list[LayerReport]:
+    def of_kind(self, kind: type[ir.Layer]) -> Iterator[LayerReport]:
         """The layers of one kind (subclasses included) in source order: what a rule about that kind reads."""
-        groups = [reports for cls, reports in self._by_class.items() if issubclass(cls, kind)]
-        if len(groups) > 1:  # interleaved classes: keep the source order
-            return [r for r in self.reports if isinstance(r.layer, kind)]
-        return groups[0] if groups else []
+        return (r for r in self.reports if isinstance(r.layer, kind))
 
-    @cached_property
-    def weighted(self) -> list[LayerReport]:
+    def weighted(self) -> Iterator[LayerReport]:
         """The conv and fc layers, in source order."""
-        return [r for r in self.reports if r.layer.weighted]
+        return (r for r in self.reports if r.layer.weighted)
 
     @property
     def output(self) -> LayerReport | None:
@@ -70,17 +68,36 @@ class Graph:
         inputs = r.layer.inputs
         return self.by_name.get(inputs[0]) if len(inputs) == 1 else None
 
-    def successors(self, r: LayerReport) -> list[LayerReport]:
-        return self._successors.get(r.layer.name, [])
+    def is_read(self, r: LayerReport) -> bool:
+        """Whether some layer reads ``r``'s output."""
+        return self._reader[r.layer.name] is not None
+
+    def successors(self, r: LayerReport) -> Sequence[LayerReport]:
+        """The layers that read ``r``, in source order (twice for a layer that reads it twice)."""
+        reader = self._reader[r.layer.name]
+        if reader is SEVERAL:
+            return self._readers[r.layer.name]
+        return () if reader is None else (reader,)
+
+    @cached_property
+    def _readers(self) -> dict[str, list[LayerReport]]:
+        """The readers of every layer read more than once, in source order: built when a rule first asks."""
+        readers: dict[str, list[LayerReport]] = {}
+        for r in self.reports:
+            for name in r.layer.inputs:
+                if self._reader.get(name) is SEVERAL:
+                    readers.setdefault(name, []).append(r)
+        return readers
 
     def chain_after(self, r: LayerReport) -> Iterator[LayerReport]:
         """The layers after ``r`` while the path does not branch or merge: what ``r`` alone feeds."""
-        while True:
-            after = self.successors(r)
-            if len(after) != 1 or len(after[0].layer.inputs) != 1:
-                return
-            r = after[0]
+        while (r := self._only_reader(r)) is not None and len(r.layer.inputs) == 1:
             yield r
+
+    def _only_reader(self, r: LayerReport) -> LayerReport | None:
+        """The one layer that reads ``r``, None when none or several do."""
+        reader = self._reader[r.layer.name]
+        return None if reader is SEVERAL else reader
 
     def downstream(self, r: LayerReport) -> Iterator[LayerReport]:
         """Every layer that ``r``'s output reaches, in source order."""
@@ -97,31 +114,37 @@ class Graph:
 
     def feeds_weights(self, r: LayerReport) -> bool:
         """Whether ``r``'s output reaches some conv or fc layer."""
-        return r.layer.name in self._feeding_weights
+        return r.layer.name not in self._feeding_no_weights
 
     @cached_property
-    def _feeding_weights(self) -> set[str]:
-        """The layers whose output reaches some conv or fc layer, by name."""
-        feeding: set[str] = set()
+    def _feeding_no_weights(self) -> set[str]:
+        """The layers whose output reaches no conv or fc layer, by name: mostly the last few."""
+        found: set[str] = set()
+        feeding: set[str] = set()  # read by a layer below that reaches weights
         for r in reversed(self.reports):  # a layer's readers come later in source order: already decided
-            if r.layer.weighted or r.layer.name in feeding:
-                feeding.update(r.layer.inputs)
-        return feeding
+            name = r.layer.name
+            if name in feeding:
+                feeding.remove(name)  # none of its readers is left: the set stays as wide as the graph, not as long
+            else:
+                found.add(name)
+                if not r.layer.weighted:
+                    continue
+            feeding.update(r.layer.inputs)
+        return found
 
-    @cached_property
-    def windows(self) -> list[tuple[LayerReport, tuple[int, int, int]]]:
+    def windows(self) -> Iterator[tuple[LayerReport, tuple[int, int, int]]]:
         """Conv and pooling layers with a known input volume, and that volume (the W2xx rules' loop)."""
-        return [(r, shape) for r in self.reports
-                if r.layer.receptive == "window" and (shape := volume(r.input)) is not None]
+        return ((r, shape) for r in self.reports
+                if r.layer.receptive == "window" and (shape := volume(r.input)) is not None)
 
     @cached_property
     def unread_windows(self) -> list[tuple[LayerReport, tuple[int, int, int], Unread]]:
-        """The :attr:`windows` that leave some input row or column unread, with :func:`unread`'s counts.
+        """The :meth:`windows` that leave some input row or column unread, with :func:`unread`'s counts.
 
         Worked out once for W201 and W202, which split these layers between them.
         """
         found = []
-        for r, shape in self.windows:
+        for r, shape in self.windows():
             counts = unread(r)
             if counts is not None and counts != ALL_READ:
                 found.append((r, shape, counts))

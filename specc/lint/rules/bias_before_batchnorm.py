@@ -46,7 +46,7 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.weighted:
+    for r in graph.weighted():
         layer = r.layer
         if not layer.bias or activation(layer):
             continue

@@ -59,7 +59,7 @@ def linear_successor(graph: Graph, r: LayerReport) -> LayerReport | None:
 def check(graph: Graph) -> Iterator[Diagnostic]:
     if not bends(graph.reports):
         return  # W103's case
-    for r in graph.weighted:
+    for r in graph.weighted():
         if activation(r.layer):
             continue
         after = linear_successor(graph, r)

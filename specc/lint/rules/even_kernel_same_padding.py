@@ -41,7 +41,7 @@ DEFAULT = False
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, _ in graph.windows:
+    for r, _ in graph.windows():
         layer, pads = r.layer, r.pads
         if layer.padding != "same" or pads is None or all(k % 2 for k in layer.kernel):
             continue

@@ -61,7 +61,7 @@ def live_taps(size: int, kernel: int, stride: int, dilation: int, before: int, o
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r, (h, w, c) in graph.windows:
+    for r, (h, w, c) in graph.windows():
         layer, pads = r.layer, r.pads
         if not layer.weighted or pads is None or r.output is None or max(layer.kernel) > EXACT_ROWS:
             continue

@@ -41,8 +41,10 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    weighted = [r.layer for r in graph.weighted]
-    if len(weighted) < 2 or bends(graph.reports):
+    if bends(graph.reports):
+        return
+    weighted = [r.layer for r in graph.weighted()]
+    if len(weighted) < 2:
         return
     names = ", ".join(layer.name for layer in weighted)
     yield warning(

@@ -42,7 +42,7 @@ DEFAULT = True
 def check(graph: Graph) -> Iterator[Diagnostic]:
     output = graph.output
     for r in graph.reports:
-        if r is output or graph.successors(r):
+        if r is output or graph.is_read(r):
             continue
         layer = r.layer
         extra = f": its {r.params:,} parameters and {r.macs:,} MACs are wasted" if r.params and r.macs else ""
