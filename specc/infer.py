@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
@@ -200,15 +201,31 @@ def _operand(name: str, read: _Output, network: Shape | None) -> shapes.Operand:
     return shapes.Operand(name, line, kind, read.shape, read.trace, network)
 
 
+def _reads(layer: ir.Layer, deferred: frozenset[str]) -> tuple[str, ...]:
+    """The outputs a layer reads: its inputs', and those its computed values name (`conv1.h`)."""
+    if layer.name in deferred:
+        return (*layer.inputs, *dims.references(layer))
+    return layer.inputs
+
+
 def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagnostic]]:
-    """Visit the layers once, in source order: linear in the spec's length."""
+    """Visit the layers once, in source order: linear in the spec's length.
+
+    A layer's _Output is let go once its last reader has read it: a long stack
+    holds a few at a time rather than one per layer."""
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), floors.Trace(), None)}
+    unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
     shared: dict[tuple | None, tuple | None] = {}  # equal shapes and pads, one tuple: a spec has few
     for layer in model.layers:
+        reads = _reads(layer, model.deferred)
         if layer.name in model.deferred:
             layer = _resolved(layer, outputs, diagnostics)
         ins = [outputs.get(name, _UNKNOWN) for name in layer.inputs]
+        for name in reads:
+            unread[name] -= 1
+            if not unread[name]:
+                outputs.pop(name, None)  # None: a wrong reference, read as unknown
         shape = ins[0].shape if ins else None
         if isinstance(layer, ir.Merge):
             operands = [_operand(name, read, model.input) for name, read in zip(layer.inputs, ins)]
