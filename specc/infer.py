@@ -26,9 +26,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from . import dims, floors, ir, shapes
 from .diagnostics import Diagnostic
@@ -36,12 +37,15 @@ from .fit import fit
 from .ir import Pair, Shape
 from .shape_rules import RULES
 
+T = TypeVar("T")
+
 
 @dataclass(slots=True)
 class LayerReport:
     """What infer found for one layer. Not frozen: a frozen dataclass sets each
-    of these 16 fields through object.__setattr__ (3 us a report against 0.3);
-    no pass changes a report (codegen builds a new one with dataclasses.replace)."""
+    of these fields through object.__setattr__ (3 us a report against 0.3);
+    no pass changes a report (codegen builds a new one with dataclasses.replace).
+    density and sharing are worked out when read: two floats a layer less to keep."""
 
     layer: ir.Layer
     input: Shape | None
@@ -53,12 +57,20 @@ class LayerReport:
     in_channels: int | None = None
     pads: shapes.Pads | None = None  # top, bottom, left, right, resolved
     fan_in: int | None = None
-    density: float | None = None
-    dense_params: int | None = None
-    sharing: float | None = None
+    dense_params: int | None = None  # None where the figures are unknown (_figures)
     reuse: int | None = None
     receptive_field: Pair | None = None  # (height, width) on the input
     jump: tuple[int | float, ...] | None = None
+
+    @property
+    def density(self) -> float | None:
+        """fan_in / the size of the input volume."""
+        return None if self.dense_params is None else self.fan_in / shapes.size_of(self.input)
+
+    @property
+    def sharing(self) -> float | None:
+        """dense_params / params: what parameter sharing saves."""
+        return None if self.dense_params is None else self.dense_params / self.params
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +158,17 @@ def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None)
     return field
 
 
-_NO_FIGURES = (None,) * 5
+_NO_FIGURES = (None,) * 3
 
 
 def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None) -> tuple:
-    """fan_in, density, dense_params, sharing and reuse (the module's docstring); None where unknown."""
+    """fan_in, dense_params and reuse (the module's docstring; LayerReport works out density
+    and sharing from them); None where unknown."""
     if not layer.weighted or result.fan_in is None:
         return _NO_FIGURES
     n_in = shapes.size_of(shape)
     if n_in is None or n_out is None or not result.params:
-        return (result.fan_in, None, None, None, None)
+        return (result.fan_in, None, None)
     dense = n_in * n_out + (n_out if layer.bias else 0)
     if isinstance(layer, ir.Conv):
         reuse = n_out // layer.filters
@@ -163,7 +176,18 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out:
         reuse = n_in // shape[-1]  # each weight meets every input position once
     else:
         reuse = 1
-    return result.fan_in, result.fan_in / n_in, dense, dense / result.params, reuse
+    return result.fan_in, dense, reuse
+
+
+def _report(layer: ir.Layer, shape: Shape | None, out: Shape | None, pads: shapes.Pads | None,
+            result: shapes.Result, field: _Field | None, one: Callable[[T], T]) -> LayerReport:
+    """The layer's report; ``one`` gives each count as the equal one an earlier report holds
+    (an int past 256 is an object of 32 bytes, and a conv stack repeats its few counts)."""
+    activations = one(shapes.size_of(out))
+    fan_in, dense_params, reuse = _figures(layer, result, shape, activations)
+    return LayerReport(layer, shape, out, one(result.params), one(result.buffers), one(result.macs), activations,
+                       result.in_channels, pads, one(fan_in), one(dense_params), one(reuse),
+                       None if field is None else field.size, None if field is None else field.jump)
 
 
 def _noted(found: tuple[Diagnostic, ...], layer: ir.Layer) -> tuple[Diagnostic, ...]:
@@ -216,7 +240,11 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), floors.Trace(), None)}
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
-    shared: dict[tuple | None, tuple | None] = {}  # equal shapes and pads, one tuple: a spec has few
+    shared: dict = {}  # equal shapes, pads and counts: a spec has few, and reports share them
+
+    def one(value: T) -> T:
+        return shared.setdefault(value, value)
+
     for layer in model.layers:
         reads = _reads(layer, model.deferred)
         if layer.name in model.deferred:
@@ -235,13 +263,9 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
             diagnostics += _noted(problems, layer)
             result = RULES[type(layer)](layer, shape)
         diagnostics += _noted(result.diagnostics, layer)
-        out, pads = shared.setdefault(result.output, result.output), shared.setdefault(result.pads, result.pads)
+        out, pads = one(result.output), one(result.pads)
         field = _next_field([read.field for read in ins], layer, out)
-        activations = shapes.size_of(out)
-        reports.append(LayerReport(
-            layer, shape, out, result.params, result.buffers, result.macs, activations, result.in_channels, pads,
-            *_figures(layer, result, shape, activations),
-            None if field is None else field.size, None if field is None else field.jump))
+        reports.append(_report(layer, shape, out, pads, result, field, one))
         trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])
         outputs[layer.name] = _Output(out, field, trace, layer)
     params = sum(r.params or 0 for r in reports)
