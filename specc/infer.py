@@ -124,6 +124,8 @@ class _Field(NamedTuple):
 
 def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field:
     """A field with its reported forms, which are r and j themselves while both are whole numbers."""
+    if len(set(r)) == 1:
+        r = (r[0],) * len(r)  # a square field's axes hold one int: past 256 each would be an object of its own
     if all(type(v) is int for v in (*r, *j)):
         return _Field(r, j, extent, r, j)
     jump = tuple(int(v) if v.denominator == 1 else float(v) for v in j)
