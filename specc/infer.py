@@ -26,18 +26,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from . import dims, floors, ir, shapes
 from .diagnostics import Diagnostic
 from .fit import fit
 from .ir import Pair, Shape
 from .shape_rules import RULES
-
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -160,17 +157,27 @@ def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None)
     return field
 
 
+class _Shared(dict):
+    """Equal values as one object: ``shared[value]`` is the first value equal to it that it was given.
+    A spec has few distinct shapes and counts, and an int past 256 is an object of 32 bytes."""
+
+    def __missing__(self, value):
+        self[value] = value
+        return value
+
+
 _NO_FIGURES = (None,) * 3
 
 
-def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None) -> tuple:
+def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None,
+             shared: _Shared) -> tuple:
     """fan_in, dense_params and reuse (the module's docstring; LayerReport works out density
     and sharing from them); None where unknown."""
     if not layer.weighted or result.fan_in is None:
         return _NO_FIGURES
     n_in = shapes.size_of(shape)
     if n_in is None or n_out is None or not result.params:
-        return (result.fan_in, None, None)
+        return (shared[result.fan_in], None, None)
     dense = n_in * n_out + (n_out if layer.bias else 0)
     if isinstance(layer, ir.Conv):
         reuse = n_out // layer.filters
@@ -178,17 +185,16 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out:
         reuse = n_in // shape[-1]  # each weight meets every input position once
     else:
         reuse = 1
-    return result.fan_in, dense, reuse
+    return shared[result.fan_in], shared[dense], shared[reuse]
 
 
 def _report(layer: ir.Layer, shape: Shape | None, out: Shape | None, pads: shapes.Pads | None,
-            result: shapes.Result, field: _Field | None, one: Callable[[T], T]) -> LayerReport:
-    """The layer's report; ``one`` gives each count as the equal one an earlier report holds
-    (an int past 256 is an object of 32 bytes, and a conv stack repeats its few counts)."""
-    activations = one(shapes.size_of(out))
-    fan_in, dense_params, reuse = _figures(layer, result, shape, activations)
-    return LayerReport(layer, shape, out, one(result.params), one(result.buffers), one(result.macs), activations,
-                       result.in_channels, pads, one(fan_in), one(dense_params), one(reuse),
+            result: shapes.Result, field: _Field | None, shared: _Shared) -> LayerReport:
+    """The layer's report, its counts those equal ones of earlier reports hold (``shared``)."""
+    activations = shared[shapes.size_of(out)]
+    fan_in, dense_params, reuse = _figures(layer, result, shape, activations, shared)
+    return LayerReport(layer, shape, out, shared[result.params], shared[result.buffers], shared[result.macs],
+                       activations, result.in_channels, pads, fan_in, dense_params, reuse,
                        None if field is None else field.size, None if field is None else field.jump)
 
 
@@ -242,32 +248,31 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), floors.Trace(), None)}
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
-    shared: dict = {}  # equal shapes, pads and counts: a spec has few, and reports share them
-
-    def one(value: T) -> T:
-        return shared.setdefault(value, value)
-
+    shared = _Shared()  # of this run only: it goes with the last report
     for layer in model.layers:
         reads = _reads(layer, model.deferred)
         if layer.name in model.deferred:
             layer = _resolved(layer, outputs, diagnostics)
         ins = [outputs.get(name, _UNKNOWN) for name in layer.inputs]
         for name in reads:
-            unread[name] -= 1
-            if not unread[name]:
-                outputs.pop(name, None)  # None: a wrong reference, read as unknown
+            if unread[name] == 1:  # its last reader (None: a wrong reference, read as unknown)
+                outputs.pop(name, None)
+            else:
+                unread[name] -= 1
         shape = ins[0].shape if ins else None
         if isinstance(layer, ir.Merge):
             operands = [_operand(name, read, model.input) for name, read in zip(layer.inputs, ins)]
             result = RULES[type(layer)](layer, *operands)
         else:  # one input (an Invalid line may have none or several: its rule reads none)
             layer, problems = fit(layer, shape)
-            diagnostics += _noted(problems, layer)
+            if problems:
+                diagnostics += _noted(problems, layer)
             result = RULES[type(layer)](layer, shape)
-        diagnostics += _noted(result.diagnostics, layer)
-        out, pads = one(result.output), one(result.pads)
+        if result.diagnostics:
+            diagnostics += _noted(result.diagnostics, layer)
+        out, pads = shared[result.output], shared[result.pads]
         field = _next_field([read.field for read in ins], layer, out)
-        reports.append(_report(layer, shape, out, pads, result, field, one))
+        reports.append(_report(layer, shape, out, pads, result, field, shared))
         trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])
         outputs[layer.name] = _Output(out, field, trace, layer)
     params = sum(r.params or 0 for r in reports)
