@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from . import ir
 from .diagnostics import Diagnostic, error
@@ -49,6 +49,22 @@ def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
         raise Unknown
     raise ValueProblem("E105", f"`{word.text}` is not a whole number: an expression takes numbers, "
                                f"parameters and REF.c, REF.h, REF.w")
+
+
+def references(layer: ir.Layer) -> Iterator[str]:
+    """The layers whose shapes the layer's Deferred values read (`conv1` of `conv1.h*2`)."""
+    for name in _field_names(type(layer)):
+        value = getattr(layer, name)
+        if isinstance(value, ir.Deferred):
+            yield from _named(value.word)
+
+
+def _named(word: Word) -> Iterator[str]:
+    if word.kind == "dim":
+        yield word.value[0]
+    elif word.kind == "expr":
+        yield from _named(word.value.left)
+        yield from _named(word.value.right)
 
 
 @functools.cache

@@ -32,7 +32,7 @@ class Floor:
 
 class Trace(NamedTuple):
     floors: tuple[Floor, ...] = ()
-    scale: tuple[int, ...] = ()  # the product of the strides on the deepest path, per axis
+    scale: tuple[int, ...] = ()  # the product of the strides on the deepest path, per axis; () before any
 
 
 def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | None,
@@ -43,6 +43,8 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
     trace = before[0] if len(before) == 1 else _merged(before)
     if layer.receptive != "window" or shape is None or pads is None or out is None or None in shape:
         return trace
+    if set(layer.stride) == {1}:
+        return trace  # a stride of 1 floors nothing and keeps the scale (() stays all ones)
     rank = len(shape) - 1
     own = []
     for i in range(rank):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
@@ -39,8 +40,9 @@ from .shape_rules import RULES
 @dataclass(slots=True)
 class LayerReport:
     """What infer found for one layer. Not frozen: a frozen dataclass sets each
-    of these 16 fields through object.__setattr__ (3 us a report against 0.3);
-    no pass changes a report (codegen builds a new one with dataclasses.replace)."""
+    of these fields through object.__setattr__ (3 us a report against 0.3);
+    no pass changes a report (codegen builds a new one with dataclasses.replace).
+    density and sharing are worked out when read: two floats a layer less to keep."""
 
     layer: ir.Layer
     input: Shape | None
@@ -52,12 +54,20 @@ class LayerReport:
     in_channels: int | None = None
     pads: shapes.Pads | None = None  # top, bottom, left, right, resolved
     fan_in: int | None = None
-    density: float | None = None
-    dense_params: int | None = None
-    sharing: float | None = None
+    dense_params: int | None = None  # None where the figures are unknown (_figures)
     reuse: int | None = None
     receptive_field: Pair | None = None  # (height, width) on the input
     jump: tuple[int | float, ...] | None = None
+
+    @property
+    def density(self) -> float | None:
+        """fan_in / the size of the input volume."""
+        return None if self.dense_params is None else self.fan_in / shapes.size_of(self.input)
+
+    @property
+    def sharing(self) -> float | None:
+        """dense_params / params: what parameter sharing saves."""
+        return None if self.dense_params is None else self.dense_params / self.params
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,8 @@ class _Field(NamedTuple):
 
 def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field:
     """A field with its reported forms, which are r and j themselves while both are whole numbers."""
+    if len(set(r)) == 1:
+        r = (r[0],) * len(r)  # a square field's axes hold one int: past 256 each would be an object of its own
     if all(type(v) is int for v in (*r, *j)):
         return _Field(r, j, extent, r, j)
     jump = tuple(int(v) if v.denominator == 1 else float(v) for v in j)
@@ -145,16 +157,27 @@ def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None)
     return field
 
 
-_NO_FIGURES = (None,) * 5
+class _Shared(dict):
+    """Equal values as one object: ``shared[value]`` is the first value equal to it that it was given.
+    A spec has few distinct shapes and counts, and an int past 256 is an object of 32 bytes."""
+
+    def __missing__(self, value):
+        self[value] = value
+        return value
 
 
-def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None) -> tuple:
-    """fan_in, density, dense_params, sharing and reuse (the module's docstring); None where unknown."""
+_NO_FIGURES = (None,) * 3
+
+
+def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None,
+             shared: _Shared) -> tuple:
+    """fan_in, dense_params and reuse (the module's docstring; LayerReport works out density
+    and sharing from them); None where unknown."""
     if not layer.weighted or result.fan_in is None:
         return _NO_FIGURES
     n_in = shapes.size_of(shape)
     if n_in is None or n_out is None or not result.params:
-        return (result.fan_in, None, None, None, None)
+        return (shared[result.fan_in], None, None)
     dense = n_in * n_out + (n_out if layer.bias else 0)
     if isinstance(layer, ir.Conv):
         reuse = n_out // layer.filters
@@ -162,7 +185,17 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out:
         reuse = n_in // shape[-1]  # each weight meets every input position once
     else:
         reuse = 1
-    return result.fan_in, result.fan_in / n_in, dense, dense / result.params, reuse
+    return shared[result.fan_in], shared[dense], shared[reuse]
+
+
+def _report(layer: ir.Layer, shape: Shape | None, out: Shape | None, pads: shapes.Pads | None,
+            result: shapes.Result, field: _Field | None, shared: _Shared) -> LayerReport:
+    """The layer's report, its counts those equal ones of earlier reports hold (``shared``)."""
+    activations = shared[shapes.size_of(out)]
+    fan_in, dense_params, reuse = _figures(layer, result, shape, activations, shared)
+    return LayerReport(layer, shape, out, shared[result.params], shared[result.buffers], shared[result.macs],
+                       activations, result.in_channels, pads, fan_in, dense_params, reuse,
+                       None if field is None else field.size, None if field is None else field.jump)
 
 
 def _noted(found: tuple[Diagnostic, ...], layer: ir.Layer) -> tuple[Diagnostic, ...]:
@@ -200,31 +233,46 @@ def _operand(name: str, read: _Output, network: Shape | None) -> shapes.Operand:
     return shapes.Operand(name, line, kind, read.shape, read.trace, network)
 
 
+def _reads(layer: ir.Layer, deferred: frozenset[str]) -> tuple[str, ...]:
+    """The outputs a layer reads: its inputs', and those its computed values name (`conv1.h`)."""
+    if layer.name in deferred:
+        return (*layer.inputs, *dims.references(layer))
+    return layer.inputs
+
+
 def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagnostic]]:
-    """Visit the layers once, in source order: linear in the spec's length."""
+    """Visit the layers once, in source order: linear in the spec's length.
+
+    A layer's _Output is let go once its last reader has read it: a long stack
+    holds a few at a time rather than one per layer."""
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), floors.Trace(), None)}
+    unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
-    shared: dict[tuple | None, tuple | None] = {}  # equal shapes and pads, one tuple: a spec has few
+    shared = _Shared()  # of this run only: it goes with the last report
     for layer in model.layers:
+        reads = _reads(layer, model.deferred)
         if layer.name in model.deferred:
             layer = _resolved(layer, outputs, diagnostics)
         ins = [outputs.get(name, _UNKNOWN) for name in layer.inputs]
+        for name in reads:
+            if unread[name] == 1:  # its last reader (None: a wrong reference, read as unknown)
+                outputs.pop(name, None)
+            else:
+                unread[name] -= 1
         shape = ins[0].shape if ins else None
         if isinstance(layer, ir.Merge):
             operands = [_operand(name, read, model.input) for name, read in zip(layer.inputs, ins)]
             result = RULES[type(layer)](layer, *operands)
         else:  # one input (an Invalid line may have none or several: its rule reads none)
             layer, problems = fit(layer, shape)
-            diagnostics += _noted(problems, layer)
+            if problems:
+                diagnostics += _noted(problems, layer)
             result = RULES[type(layer)](layer, shape)
-        diagnostics += _noted(result.diagnostics, layer)
-        out, pads = shared.setdefault(result.output, result.output), shared.setdefault(result.pads, result.pads)
+        if result.diagnostics:
+            diagnostics += _noted(result.diagnostics, layer)
+        out, pads = shared[result.output], shared[result.pads]
         field = _next_field([read.field for read in ins], layer, out)
-        activations = shapes.size_of(out)
-        reports.append(LayerReport(
-            layer, shape, out, result.params, result.buffers, result.macs, activations, result.in_channels, pads,
-            *_figures(layer, result, shape, activations),
-            None if field is None else field.size, None if field is None else field.jump))
+        reports.append(_report(layer, shape, out, pads, result, field, shared))
         trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])
         outputs[layer.name] = _Output(out, field, trace, layer)
     params = sum(r.params or 0 for r in reports)

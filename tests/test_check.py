@@ -74,6 +74,12 @@ def test_receptive_field_grows_by_the_jump() -> None:
     assert [r.jump[0] for r in analysis.layers[:4]] == [1, 2, 2, 2]
 
 
+def test_a_layer_read_again_later_keeps_its_output() -> None:
+    # infer lets a layer's output go after its last reader: here c1's is `c1.c*4`, not relu
+    analysis = specc.check("input 8x8x3\nc1: conv 5 3x3\nrelu\nconv 8 1x1\nconv c1.c*4 1x1\n")
+    assert analysis.layers[3].output == (6, 6, 20)
+
+
 def test_exit_statuses(tmp_path: Path, capsys) -> None:
     good, bad = tmp_path / "good.cnn", tmp_path / "bad.cnn"
     good.write_text("input 8x8\nconv 4 3 relu\nfc 2 softmax\n")
