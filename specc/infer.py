@@ -27,7 +27,6 @@ import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import NamedTuple
 
 from . import dims, floors, ir, shapes
@@ -105,12 +104,12 @@ class _Field(NamedTuple):
         taps = [-(-k // (s // math.gcd(s, d))) for k, s, d in zip(kernel, stride, dilation)]
         r = tuple(r + (t - 1) * (d // math.gcd(s, d)) * j for r, t, s, d, j in
                   zip(self.r, taps, stride, dilation, self.j))
-        return _field(r, tuple(Fraction(j) / s for j, s in zip(self.j, stride)), extent)
+        return _field(r, _divided(self.j, stride), extent)
 
     def upsampled(self, factor: Pair, spread: int, extent: Pair | None) -> _Field:
         """Nearest (spread 0): one input unit per output unit; (bi)linear (spread 1): two neighbours."""
         r = tuple(r + (spread * j if f > 1 else 0) for r, f, j in zip(self.r, factor, self.j))
-        return _field(r, tuple(Fraction(j) / f for j, f in zip(self.j, factor)), extent)
+        return _field(r, _divided(self.j, factor), extent)
 
     def whole_map(self) -> _Field:
         """A layer that sees the whole remaining map (fc, global pooling)."""
@@ -167,6 +166,14 @@ class _Shared(dict):
 
 
 _NO_FIGURES = (None,) * 3
+
+
+def _divided(jumps: tuple, by: Pair) -> tuple:
+    """Jumps of a fraction of an input unit (upsampling, transposed convs), exact: the
+    fractions module is imported only for them, not by every check."""
+    from fractions import Fraction
+
+    return tuple(Fraction(j) / d for j, d in zip(jumps, by))
 
 
 def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None,

@@ -16,13 +16,12 @@ cached: a long-running process (an editor, a test) sees edits to the file.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from pathlib import Path
 
 from ..errors import SpeccError
-from .selection import Layer
+from .selection import Layer, close_matches
 
 # A cheap look before paying for tomllib: the table header, or a bare [tool] table.
 _MAYBE = re.compile(rb"^\s*\[\s*tool\s*(?:\]|\.\s*\"?specc\b)", re.MULTILINE)
@@ -59,7 +58,7 @@ def _table(path: Path, data: bytes) -> dict | None:
 def _check_keys(table: dict, where: str) -> None:
     """Refuse near-misses of our keys (`extend_select`, `ignores`); other keys may belong to other tools."""
     for key in table:
-        close = difflib.get_close_matches(key, KEYS, n=1, cutoff=0.8)
+        close = close_matches(key, KEYS, n=1, cutoff=0.8)
         if key not in KEYS and close:
             raise SpeccError(f"{where}: unknown key `{key}`; did you mean `{close[0]}`?", 2)
 
@@ -101,3 +100,4 @@ def table_layer(spec: Path) -> Layer | None:
     ignore = (_codes(table, "ignore", where) or ()) + _per_file(table, path.parent, spec, where)
     return Layer(_codes(table, "select", where), _codes(table, "extend-select", where) or (), ignore,
                  f"{where} `{{key}}`")
+

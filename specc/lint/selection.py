@@ -9,7 +9,6 @@ errors are always reported, so selecting or ignoring one is a usage error.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from ..diagnostics import CODES
@@ -33,8 +32,8 @@ class Layer:
 def suggestion(word: str, with_errors: bool = False) -> str:
     """'; did you mean `W101`?' for the nearest rule code or name, or a pointer to `specc rules`."""
     known = [*RULES, *CODES] if with_errors else list(RULES)
-    codes = difflib.get_close_matches(word.upper(), known, n=1, cutoff=0.6)
-    names = difflib.get_close_matches(word.lower(), list(BY_NAME), n=1, cutoff=0.6)
+    codes = close_matches(word.upper(), known, n=1, cutoff=0.6)
+    names = close_matches(word.lower(), list(BY_NAME), n=1, cutoff=0.6)
     found = codes or names
     return f"; did you mean `{found[0]}`?" if found else "; `specc rules` lists them"
 
@@ -83,3 +82,10 @@ def enabled(select: Iterable[str] | str | None = None, ignore: Iterable[str] | s
             origin: str = "{key}") -> frozenset[str]:
     """The codes to run: the defaults (or ``select``) minus ``ignore``."""
     return apply(DEFAULTS, Layer(codes(select), (), codes(ignore) or (), origin))
+
+
+def close_matches(word: str, candidates, n: int, cutoff: float) -> list[str]:
+    """difflib's close matches, imported only when a name is wrong."""
+    import difflib
+
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
