@@ -12,11 +12,12 @@ passes need to know about a kind is declared on its class as traits
 pass keeps its own list of kinds. No torch.
 
 Every value here is immutable by contract: a pass that needs a changed layer
-makes a new one (``dataclasses.replace``). The small records are frozen; the
-layer classes are not, because a frozen dataclass sets each field through
-``object.__setattr__``: building the layers of a 100,000-layer spec cost a
-quarter of a second more, and creating the classes a tenth of `specc check`'s
-start-up (bench/RESULTS.md, issue 16). Nothing assigns to a layer's field.
+makes a new one (``dataclasses.replace``). The small records are frozen. The
+layer classes are not: a frozen dataclass sets each field through
+``object.__setattr__``, which cost a 100,000-layer check a quarter of a second,
+and generating their methods was a tenth of `specc check`'s start-up
+(bench/RESULTS.md, issue 16); nothing assigns to a layer's field. Layers are
+the nodes of a graph whose names are unique: they compare by identity.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class Span:
         return Span(line, column, line, column + width)
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Layer:
     """Fields every layer has. ``kind`` is the canonical statement keyword.
 
@@ -114,7 +115,7 @@ class Layer:
         return f"<{type(self).__name__} {self.name} (line {self.line})>"
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Conv(Layer):
     """``conv N K``: N filters of K×K (one size per axis) over every input channel, or over ``groups``."""
 
@@ -136,7 +137,7 @@ class Conv(Layer):
         return self.activation
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class DepthwiseConv(Conv):
     """``dwconv K``: one filter (``multiplier`` filters) per input channel.
 
@@ -152,7 +153,7 @@ class DepthwiseConv(Conv):
     groups: int | None = None  # type: ignore[assignment]
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ConvTranspose(Layer):
     """``convtranspose N K`` (alias ``deconv``): the gradient of a strided conv,
     each input position spreading a kernel onto an s-times larger map.
@@ -178,7 +179,7 @@ class ConvTranspose(Layer):
         return self.activation
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Upsample(Layer):
     """``upsample S``: each axis S times longer, ``mode`` nearest or bilinear (linear in 1-D, trilinear in 3-D)."""
 
@@ -190,7 +191,7 @@ class Upsample(Layer):
     mode: str = "nearest"
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ZeroPad(Layer):
     """``zeropad P``: zeros around the map, ``padding`` per axis on both sides,
     ``top``/``bottom``/``left``/``right`` overriding one side of a 2-D map."""
@@ -206,7 +207,7 @@ class ZeroPad(Layer):
     right: int | None = None
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Norm(Layer):
     """``layernorm``, ``instancenorm`` or ``groupnorm G`` (``op`` "layer", "instance", "group").
 
@@ -222,7 +223,7 @@ class Norm(Layer):
     affine: bool = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Pool(Layer):
     """``maxpool`` or ``avgpool``: ``op`` is "max" or "avg"."""
 
@@ -240,7 +241,7 @@ class Pool(Layer):
         return self.op == "avg"
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class GlobalPool(Layer):
     """``globalavgpool`` or ``globalmaxpool``: H and W to 1."""
 
@@ -254,7 +255,7 @@ class GlobalPool(Layer):
         return self.op == "avg"
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Flatten(Layer):
     """``flatten``: a volume to a vector, in PyTorch's channel-first order."""
 
@@ -263,7 +264,7 @@ class Flatten(Layer):
     keeps_sign: ClassVar[bool] = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Dense(Layer):
     """``fc N`` (alias ``dense N``); a volume before it is flattened."""
 
@@ -280,7 +281,7 @@ class Dense(Layer):
         return self.activation
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Activation(Layer):
     """An activation on its own line; ``function`` is one of ACTIVATIONS."""
 
@@ -298,7 +299,7 @@ class Activation(Layer):
         return self.function == "linear"
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class BatchNorm(Layer):
     """Batch normalisation; ``momentum`` follows PyTorch (weight of the new batch)."""
 
@@ -309,7 +310,7 @@ class BatchNorm(Layer):
     momentum: float = 0.1
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Dropout(Layer):
     """``dropout P``: zeroes each value with probability ``rate`` while training; the identity at inference."""
 
@@ -364,7 +365,7 @@ class Model:
         return self.layers[-1].name if self.layers else INPUT
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Invalid(Layer):
     """A layer whose required arguments were wrong; its output shape is unknown.
 
@@ -378,7 +379,7 @@ class Invalid(Layer):
     units: int | None = None
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Merge(Layer):
     """``add``, ``concat`` or ``multiply`` over its ``inputs`` (two or more)."""
 
@@ -386,21 +387,21 @@ class Merge(Layer):
     keeps_sign: ClassVar[bool] = True  # sums, products and concatenations of non-negative values
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Add(Merge):
     """Element-wise sum of inputs of one shape (a residual connection)."""
 
     linear: ClassVar[bool] = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Concat(Merge):
     """Inputs side by side along the channels (equal H and W); vectors end to end."""
 
     linear: ClassVar[bool] = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Multiply(Merge):
     """Element-wise product; a 1x1xC input scales every position of an HxWxC one (squeeze-excitation)."""
 
