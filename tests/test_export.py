@@ -61,7 +61,8 @@ def assert_runs_like(path: Path, module, batches=(1, 5), output: str | None = No
         with torch.no_grad():
             want = module(torch.from_numpy(x)).numpy()
         assert got.shape == want.shape
-        np.testing.assert_allclose(got, want, rtol=0, atol=ATOL, err_msg=f"batch {batch}")
+        scale = max(1.0, float(np.abs(want).max()))  # as specc.export.verify: rounding grows with the values
+        np.testing.assert_allclose(got, want, rtol=0, atol=ATOL * scale, err_msg=f"batch {batch}")
 
 
 def spec_file(tmp_path: Path, text: str, name: str = "net.cnn") -> Path:

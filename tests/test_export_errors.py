@@ -179,6 +179,22 @@ def test_nan_from_onnxruntime_is_a_disagreement() -> None:
         compare(NanSession(), graph, lambda x: torch.zeros(len(x), 3), 1, 1e-5)
 
 
+@pytest.mark.parametrize("largest, passes", [(1.0, False), (30.0, True), (3.0, False)])
+def test_the_tolerance_grows_with_the_outputs(largest: float, passes: bool) -> None:
+    # float32 rounding grows with the values: logits of 30 may differ by 30 times what probabilities may
+    class Session:
+        def run(self, names, feeds):
+            return [np.array([[largest + 5e-5, 0.0]], dtype=np.float32)]
+
+    graph = Graph(onnx.ModelProto(), ("batch", 2), "logits", ("batch", 2))
+    module = lambda x: torch.tensor([[largest, 0.0]])  # noqa: E731
+    if passes:
+        assert compare(Session(), graph, module, 1, 1e-5) == pytest.approx(5e-5, rel=0.1)
+    else:
+        with pytest.raises(SpeccError, match="disagree at batch 1"):
+            compare(Session(), graph, module, 1, 1e-5)
+
+
 def test_external_data_is_refused() -> None:
     tensor = onnx.numpy_helper.from_array(np.zeros(4, dtype=np.float32), "w")
     onnx.external_data_helper.set_external_data(tensor, location="w.bin")

@@ -39,7 +39,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                    help="export logits(x), the scores before the final softmax/sigmoid")
     p.add_argument("--seed", type=int, metavar="N", help="seed for a spec's random weights")
     p.add_argument("--atol", type=float, default=DEFAULT_ATOL, metavar="X",
-                   help=f"largest absolute difference onnxruntime vs PyTorch accepted (default: {DEFAULT_ATOL:g})")
+                   help=f"largest absolute difference onnxruntime vs PyTorch accepted, per unit of the largest "
+                        f"output above 1 (default: {DEFAULT_ATOL:g})")
     p.set_defaults(run=run)
 
 
