@@ -12,7 +12,6 @@ a body point at the body line and carry one note per call site. No torch.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -405,4 +404,4 @@ def _call_value(word: Word, inst: _Instance, out: Expansion) -> Word:
 
 
 def _noted(diagnostic: Diagnostic, inst: _Instance) -> Diagnostic:
-    return dataclasses.replace(diagnostic, notes=inst.notes) if inst.notes else diagnostic
+    return diagnostic._replace(notes=inst.notes) if inst.notes else diagnostic

@@ -7,8 +7,7 @@ SARIF or GitHub annotations lives in :mod:`specc.render`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .ir import Span
 
@@ -55,16 +54,14 @@ CODES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
+class Note(NamedTuple):
     """A place that explains a diagnostic, such as the call site of the block it is in."""
 
     message: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     """One error or warning: its code (E1xx, W101, ...), message, place and help."""
 
     severity: Severity

@@ -10,7 +10,6 @@ input sizes work (multiples of that product).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import ir
@@ -19,8 +18,9 @@ from .ir import Shape
 AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
-@dataclass(frozen=True, slots=True)
-class Floor:
+class Floor(NamedTuple):
+    """A pooling or strided window that drops border rows: where, on which axis, in and out sizes."""
+
     layer: str
     line: int
     kind: str

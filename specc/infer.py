@@ -23,7 +23,6 @@ stride 2); a field is reported as the whole number of input units it touches.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -69,8 +68,9 @@ class LayerReport:
         return None if self.dense_params is None else self.dense_params / self.params
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(NamedTuple):
+    """The whole network's counts."""
+
     params: int
     trainable_params: int
     buffers: int
@@ -209,7 +209,7 @@ def _noted(found: tuple[Diagnostic, ...], layer: ir.Layer) -> tuple[Diagnostic, 
     """Diagnostics of a layer inside a block carry the notes of its call sites."""
     if not layer.notes or not found:
         return found
-    return tuple(dataclasses.replace(d, notes=layer.notes) for d in found)
+    return tuple(d._replace(notes=layer.notes) for d in found)
 
 
 class _Output(NamedTuple):

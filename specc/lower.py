@@ -9,7 +9,6 @@ was written. Pure Python, no torch.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -196,7 +195,7 @@ def _layers(lines: list[Line], diagnostics: list[Diagnostic]) -> tuple[tuple[ir.
             if line.shared:
                 shared[id(line.statement)] = line.statement, bound
         if bound.diagnostics:
-            diagnostics += [dataclasses.replace(d, notes=line.notes) for d in bound.diagnostics] if line.notes \
+            diagnostics += [d._replace(notes=line.notes) for d in bound.diagnostics] if line.notes \
                 else bound.diagnostics
         layers.append(_build(line, bound))
         if bound.computed:

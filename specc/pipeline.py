@@ -9,7 +9,6 @@ pure Python with no torch, so ``specc check`` starts fast.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,7 +148,7 @@ def _once(diagnostics: list[Diagnostic], model: Model) -> list[Diagnostic]:
             continue
         seen.add(key)
         if not d.notes and d.span.line in notes:
-            d = dataclasses.replace(d, notes=notes[d.span.line])
+            d = d._replace(notes=notes[d.span.line])
         once.append(d)
     return once
 

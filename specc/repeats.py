@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 
 from .diagnostics import Diagnostic
 
@@ -30,7 +29,7 @@ def cap_repeats(diagnostics: Sequence[Diagnostic], limit: int = MAX_SAME) -> lis
             kept.append(d)
         elif seen[d.code] == limit + 1:
             rest = counts[d.code] - limit
-            kept.append(replace(d, message=f"{rest:,} more {d.code} {_plural(rest, d.severity)} from here on, "
+            kept.append(d._replace(message=f"{rest:,} more {d.code} {_plural(rest, d.severity)} from here on, "
                                            f"not shown: {d.message}",
                                 help=f"the first {limit} are shown; the rest are the same mistake repeated"))
     return kept
