@@ -8,8 +8,9 @@ unlabelled layers are named. Adding a layer kind adds one Form here. No torch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 
 from . import ir
 from .hyperparameters import HYPERPARAMETERS, OPTIMIZERS
@@ -33,9 +34,10 @@ from .values import (
     unit,
 )
 
+NOTHING: Mapping = MappingProxyType({})  # a Form's default options, aliases, fixed fields: none, read-only
 
-@dataclass(frozen=True)
-class Form:
+
+class Form(NamedTuple):
     """What one keyword takes and what it lowers to: the IR class ``node`` (None for
     the statements that are not layers: model, input, train), positional names,
     options, aliases, checkers, and the default-name prefix of unlabelled layers."""
@@ -44,13 +46,13 @@ class Form:
     node: type[ir.Layer] | None
     positional: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
-    options: dict[str, Callable] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
+    options: Mapping[str, Callable] = NOTHING
+    aliases: Mapping[str, str] = NOTHING
     usage: str = ""
     bare_activation: bool = False  # a trailing `relu` means activation=relu
     prefix: str = ""  # unlabelled layers are named prefix1, prefix2, ... (default: the keyword)
     merge: bool = False  # the positional arguments are references to the layers merged
-    fixed: dict[str, object] = field(default_factory=dict)  # IR fields the keyword itself decides
+    fixed: Mapping[str, object] = NOTHING  # IR fields the keyword itself decides
 
 
 _CONV_OPTIONS = {"filters": count, "kernel": positive_pair, "stride": positive_pair, "padding": padding,

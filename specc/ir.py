@@ -54,8 +54,7 @@ def rank_of(shape: Shape | None) -> int | None:
 INPUT = "input"  # the name by which layers refer to the network's input
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """A region of the source: 1-based lines and columns, end column exclusive."""
 
     line: int
