@@ -9,7 +9,6 @@ was written. Pure Python, no torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from . import ir
@@ -21,16 +20,19 @@ from .syntax import Statement, Word
 from .values import ValueProblem, as_signal
 
 
-@dataclass(slots=True)
 class _Bound:
     """A statement's arguments, checked and keyed by canonical option name. Read-only once
-    bound: the copies of a repeated statement share one (specc.blocks.Line.shared)."""
+    bound: the copies of a repeated statement share one (specc.blocks.Line.shared).
+    (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
 
-    values: dict[str, object] = field(default_factory=dict)
-    spans: dict[str, Span] = field(default_factory=dict)
-    failed: set[str] = field(default_factory=set)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    computed: bool = False  # a value is computed from shapes (`in.c*6`): specc.dims resolves it
+    __slots__ = ("values", "spans", "failed", "diagnostics", "computed")
+
+    def __init__(self, computed: bool = False) -> None:
+        self.values: dict[str, object] = {}
+        self.spans: dict[str, Span] = {}
+        self.failed: set[str] = set()
+        self.diagnostics: list[Diagnostic] = []
+        self.computed = computed  # a value is computed from shapes (`in.c*6`): specc.dims resolves it
 
 
 def _what(canon: str, written: str) -> str:
