@@ -84,16 +84,21 @@ def warning(code: str, message: str, span: Span, help: str | None = None) -> Dia
     return Diagnostic("warning", code, message, span, help)
 
 
-def nearest(word: str, choices: Iterable[str]) -> str | None:
-    """The valid name closest to a misspelt one, or None if nothing is close."""
+def close_match(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """difflib's closest match to ``word`` among ``choices``, or None if nothing is that close."""
     import difflib  # only on the error path: it costs start-up time
 
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The valid name closest to a misspelt one, or None if nothing is close."""
     choices = list(choices)
     lowered = word.lower()
     if lowered != word and lowered in choices:
         return lowered
-    found = difflib.get_close_matches(lowered, choices, n=1, cutoff=0.6)
-    return found[0] if found else None
+    return close_match(lowered, choices)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

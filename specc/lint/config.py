@@ -20,8 +20,9 @@ import fnmatch
 import re
 from pathlib import Path
 
+from ..diagnostics import close_match
 from ..errors import SpeccError
-from .selection import Layer, close_matches
+from .selection import Layer
 
 # A cheap look before paying for tomllib: the table header, or a bare [tool] table.
 _MAYBE = re.compile(rb"^\s*\[\s*tool\s*(?:\]|\.\s*\"?specc\b)", re.MULTILINE)
@@ -58,9 +59,9 @@ def _table(path: Path, data: bytes) -> dict | None:
 def _check_keys(table: dict, where: str) -> None:
     """Refuse near-misses of our keys (`extend_select`, `ignores`); other keys may belong to other tools."""
     for key in table:
-        close = close_matches(key, KEYS, n=1, cutoff=0.8)
+        close = close_match(key, KEYS, cutoff=0.8)
         if key not in KEYS and close:
-            raise SpeccError(f"{where}: unknown key `{key}`; did you mean `{close[0]}`?", 2)
+            raise SpeccError(f"{where}: unknown key `{key}`; did you mean `{close}`?", 2)
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:

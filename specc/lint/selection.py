@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..diagnostics import CODES
+from ..diagnostics import CODES, close_match
 from ..errors import SpeccError
 from .registry import BY_NAME, DEFAULTS, RULES
 
@@ -32,10 +32,8 @@ class Layer:
 def suggestion(word: str, with_errors: bool = False) -> str:
     """'; did you mean `W101`?' for the nearest rule code or name, or a pointer to `specc rules`."""
     known = [*RULES, *CODES] if with_errors else list(RULES)
-    codes = close_matches(word.upper(), known, n=1, cutoff=0.6)
-    names = close_matches(word.lower(), list(BY_NAME), n=1, cutoff=0.6)
-    found = codes or names
-    return f"; did you mean `{found[0]}`?" if found else "; `specc rules` lists them"
+    found = close_match(word.upper(), known) or close_match(word.lower(), BY_NAME)
+    return f"; did you mean `{found}`?" if found else "; `specc rules` lists them"
 
 
 def matching(selector: str, origin: str) -> frozenset[str]:
@@ -83,9 +81,3 @@ def enabled(select: Iterable[str] | str | None = None, ignore: Iterable[str] | s
     """The codes to run: the defaults (or ``select``) minus ``ignore``."""
     return apply(DEFAULTS, Layer(codes(select), (), codes(ignore) or (), origin))
 
-
-def close_matches(word: str, candidates, n: int, cutoff: float) -> list[str]:
-    """difflib's close matches, imported only when a name is wrong."""
-    import difflib
-
-    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..diagnostics import CODES, Diagnostic, warning
+from ..diagnostics import CODES, Diagnostic, close_match, warning
 from ..ir import Span
 from ..syntax import lines
 from .registry import BY_NAME, RULES
@@ -83,9 +83,6 @@ def unknown_codes(text: str) -> list[Diagnostic]:
 
 
 def _nearest(word: str) -> str | None:
-    import difflib  # only when a comment names an unknown code
-
-    found = difflib.get_close_matches(word.upper(), list(RULES), n=1, cutoff=0.6)
-    if not found:
-        found = [BY_NAME[n].code for n in difflib.get_close_matches(word.lower(), list(BY_NAME), n=1, cutoff=0.6)]
-    return f"did you mean `{found[0]}` ({RULES[found[0]].name})?" if found else None
+    name = close_match(word.lower(), BY_NAME)
+    code = close_match(word.upper(), RULES) or (BY_NAME[name].code if name else None)
+    return f"did you mean `{code}` ({RULES[code].name})?" if code else None
