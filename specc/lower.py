@@ -9,12 +9,10 @@ was written. Pure Python, no torch.
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from . import ir
 from .blocks import Expansion, Line, expand
 from .diagnostics import Diagnostic, did_you_mean, error
-from .forms import KEYWORD_ALIASES, STATEMENTS, Form
+from .forms import KEYWORD_ALIASES, NOTHING, STATEMENTS, Form
 from .ir import ACTIVATIONS, Span
 from .syntax import Statement, Word
 from .values import ValueProblem, as_signal
@@ -119,15 +117,12 @@ def _build(line: Line, bound: _Bound) -> ir.Layer:
     form, v = line.form, bound.values  # shared by copies: not to be changed here
     common = {"kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
               "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
-              "spans": bound.spans or _NO_SPANS}
+              "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
     if line.inputs is None or any(r not in v for r in form.required):
         return ir.Invalid(**common, units=v.get("units"), filters=v.get("filters"))
     if form.node is ir.Pool and "stride" not in v:
         v = {**v, "stride": v["kernel"]}
     return form.node(**common, **form.fixed, **v)
-
-
-_NO_SPANS = MappingProxyType({})  # shared by the layers with nothing written (a `batchnorm` line)
 
 
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:

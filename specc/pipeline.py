@@ -121,8 +121,7 @@ def analyse_text(text: str, path: str = "<string>", *, rules: frozenset[str] | N
 
 def _analyse(text: str, path: str, rules: frozenset[str] | None) -> Analysis:
     statements, diagnostics = parse(text)
-    model, problems = lower(statements, default_name(path))
-    del statements  # the model keeps what it needs of them: the rest (a third of a large check's memory) goes now
+    model, problems = lower(statements, default_name(path))  # consumes the statements as it builds the layers
     diagnostics += problems
     reports, totals, shape_errors = infer(model)
     diagnostics += shape_errors
