@@ -12,7 +12,6 @@ a body point at the body line and carry one note per call site. No torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import ir
@@ -55,20 +54,21 @@ class Expansion:
         self.instances: list[ir.Instance] = []
 
 
-@dataclass
 class _Instance:
-    """A body being expanded: its path, parameters, input and naming state."""
+    """A body being expanded: its path, parameters, input and naming state. (A plain class, as Expansion.)"""
 
-    path: str | None
-    scope: Scope
-    params: dict[str, Word] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
-    taken: set[str] = field(default_factory=set)
-    stack: tuple[str, ...] = ()  # the blocks being expanded, outermost first (for recursion)
-    notes: tuple[Note, ...] = ()
-    # Body statements with the call's parameters substituted, by id of the written statement:
-    # one dict for all copies of a call, which see the same parameters (see _substituted_once).
-    substituted: dict[int, Statement] = field(default_factory=dict)
+    __slots__ = ("path", "scope", "params", "counters", "taken", "stack", "notes", "substituted")
+
+    def __init__(self, path: str | None, scope: Scope, params: dict[str, Word], taken: set[str],
+                 stack: tuple[str, ...] = (), notes: tuple[Note, ...] = (),
+                 substituted: dict[int, Statement] | None = None) -> None:
+        self.path, self.scope, self.params, self.taken = path, scope, params, taken
+        self.counters: dict[str, int] = {}
+        self.stack = stack  # the blocks being expanded, outermost first (for recursion)
+        self.notes = notes
+        # Body statements with the call's parameters substituted, by id of the written statement:
+        # one dict for all copies of a call, which see the same parameters (see _substituted_once).
+        self.substituted = {} if substituted is None else substituted
 
     def full(self, local: str) -> str:
         return f"{self.path}.{local}" if self.path else local
@@ -93,7 +93,7 @@ def expand(items: list) -> Expansion:
         else:
             statements.append(item)
     labels = _labels(statements, out.diagnostics)
-    top = _Instance(None, Scope(labels), taken=set(labels))
+    top = _Instance(None, Scope(labels), {}, set(labels))
     _walk(statements, top, ir.INPUT, out)
     return out
 

@@ -7,8 +7,6 @@ values their words give, checked by each option's own checker, so a computed
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from collections.abc import Callable, Iterator
 
 from . import ir
@@ -53,7 +51,7 @@ def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
 
 def references(layer: ir.Layer) -> Iterator[str]:
     """The layers whose shapes the layer's Deferred values read (`conv1` of `conv1.h*2`)."""
-    for name in _field_names(type(layer)):
+    for name in layer._fields:
         value = getattr(layer, name)
         if isinstance(value, ir.Deferred):
             yield from _named(value.word)
@@ -67,16 +65,11 @@ def _named(word: Word) -> Iterator[str]:
         yield from _named(word.value.right)
 
 
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(kind))
-
-
 def resolve(layer: ir.Layer, shape_of: Callable[[str], ir.Shape | None]
             ) -> tuple[ir.Layer, list[Diagnostic], bool]:
     """The layer with its values computed; the diagnostics; whether every value was found."""
     changes, problems, complete = {}, [], True
-    for name in _field_names(type(layer)):
+    for name in layer._fields:
         value = getattr(layer, name)
         if not isinstance(value, ir.Deferred):
             continue
@@ -88,4 +81,4 @@ def resolve(layer: ir.Layer, shape_of: Callable[[str], ir.Shape | None]
         except ValueProblem as problem:
             complete = False
             problems.append(error(problem.code, problem.message, value.word.span, problem.help))
-    return dataclasses.replace(layer, **changes), problems, complete
+    return layer._replace(**changes), problems, complete

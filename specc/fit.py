@@ -9,7 +9,6 @@ learns its filters and groups from the input's channels here.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 from . import ir
@@ -22,7 +21,7 @@ WINDOW_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "f
 @functools.cache
 def window_fields(kind: type) -> tuple[str, ...]:
     """The WINDOW_FIELDS a layer class has (none for most kinds)."""
-    return tuple(name for name in WINDOW_FIELDS if name in kind.__dataclass_fields__)
+    return tuple(name for name in WINDOW_FIELDS if name in kind._fields)
 
 
 def fit(layer: ir.Layer, shape: ir.Shape | None) -> tuple[ir.Layer, tuple[Diagnostic, ...]]:
@@ -45,7 +44,7 @@ def fit(layer: ir.Layer, shape: ir.Shape | None) -> tuple[ir.Layer, tuple[Diagno
         return _invalid(layer), (error("E207", message, layer.span_of(name), hint),)
     if isinstance(layer, ir.DepthwiseConv) and shape[-1] is not None:
         changes.update(filters=shape[-1] * layer.multiplier, groups=shape[-1])
-    return (dataclasses.replace(layer, **changes) if changes else layer), ()
+    return (layer._replace(**changes) if changes else layer), ()
 
 
 def _invalid(layer: ir.Layer) -> ir.Invalid:

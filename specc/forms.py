@@ -9,12 +9,11 @@ unlabelled layers are named. Adding a layer kind adds one Form here. No torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import NamedTuple
 
 from . import ir
 from .hyperparameters import HYPERPARAMETERS, OPTIMIZERS
-from .ir import ACTIVATIONS
+from .ir import ACTIVATIONS, NOTHING
 from .values import (
     activation,
     any_float,
@@ -33,8 +32,6 @@ from .values import (
     seed,
     unit,
 )
-
-NOTHING: Mapping = MappingProxyType({})  # a Form's default options, aliases, fixed fields: none, read-only
 
 
 class Form(NamedTuple):

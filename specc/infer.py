@@ -25,21 +25,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import dims, floors, ir, shapes
 from .diagnostics import Diagnostic
 from .fit import fit
 from .ir import Pair, Shape
+from .record import Record
 from .shape_rules import RULES
 
 
-@dataclass(slots=True)
-class LayerReport:
-    """What infer found for one layer. Not frozen: a frozen dataclass sets each
-    of these fields through object.__setattr__ (3 us a report against 0.3);
-    no pass changes a report (codegen builds a new one with dataclasses.replace).
+class LayerReport(Record, eq=True):
+    """What infer found for one layer. A record (specc.record), immutable by
+    contract: no pass changes a report (codegen builds a new one with _replace).
     density and sharing are worked out when read: two floats a layer less to keep."""
 
     layer: ir.Layer

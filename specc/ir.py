@@ -12,19 +12,21 @@ passes need to know about a kind is declared on its class as traits
 pass keeps its own list of kinds. No torch.
 
 Every value here is immutable by contract: a pass that needs a changed layer
-makes a new one (``dataclasses.replace``). The small records are frozen. The
-layer classes are not: a frozen dataclass sets each field through
-``object.__setattr__``, which cost a 100,000-layer check a quarter of a second,
-and generating their methods was a tenth of `specc check`'s start-up
-(bench/RESULTS.md, issue 16); nothing assigns to a layer's field. Layers are
-the nodes of a graph whose names are unique: they compare by identity.
+makes a new one (``layer._replace(...)``). The classes are records
+(:mod:`specc.record`), not frozen dataclasses: a frozen dataclass sets each
+field through ``object.__setattr__``, which cost a 100,000-layer check a
+quarter of a second, and importing and generating dataclasses was a sixth of
+`specc check`'s start-up (bench/RESULTS.md, issue 16). Layers are the nodes of
+a graph whose names are unique: they compare by identity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar, Literal, NamedTuple
+
+from .record import Record
 
 Pair = tuple[int, ...]  # one number per spatial axis: (5, 5) on a 2-D map, (5,) on a 1-D signal
 # A volume is (H, W, C), a 1-D signal (L, C), a 3-D volume (D, H, W, C), a
@@ -34,6 +36,7 @@ Padding = Pair | Literal["same"]
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "hardswish", "gelu")
 ACTIVATION_ALIASES = {"swish": "silu"}
+NOTHING: Mapping = MappingProxyType({})  # an empty mapping, read-only: one shared default
 
 
 class Uniform(tuple):
@@ -67,8 +70,7 @@ class Span(NamedTuple):
         return Span(line, column, line, column + width)
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
-class Layer:
+class Layer(Record, kw_only=True):
     """Fields every layer has. ``kind`` is the canonical statement keyword.
 
     Traits, declared by every kind on its own class (tests/test_tables.py checks it):
@@ -88,10 +90,10 @@ class Layer:
     inputs: tuple[str, ...] = ()  # the layers it reads, by name; INPUT for the network's input
     block: str | None = None  # the block instance it belongs to ("layer1.0"), None at the top level
     # Where the block it belongs to was called from, innermost first (specc.diagnostics.Note values).
-    notes: tuple = field(default=(), compare=False, hash=False)
+    notes: tuple = ()
     # Where each written argument or option sits, keyed by its canonical name
     # ("kernel", "stride", "activation", ...), for diagnostics that point at it.
-    spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
+    spans: Mapping[str, Span] = NOTHING
 
     receptive: ClassVar[str]
     weighted: ClassVar[bool] = False
@@ -110,11 +112,10 @@ class Layer:
     def span_of(self, name: str) -> Span:
         return self.spans.get(name, self.span)
 
-    def __repr__(self) -> str:  # one written here, not one generated per kind: a tenth of ir.py's import
+    def __repr__(self) -> str:  # short: a record's repr would print every field
         return f"<{type(self).__name__} {self.name} (line {self.line})>"
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Conv(Layer):
     """``conv N K``: N filters of K×K (one size per axis) over every input channel, or over ``groups``."""
 
@@ -136,7 +137,6 @@ class Conv(Layer):
         return self.activation
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class DepthwiseConv(Conv):
     """``dwconv K``: one filter (``multiplier`` filters) per input channel.
 
@@ -152,7 +152,6 @@ class DepthwiseConv(Conv):
     groups: int | None = None  # type: ignore[assignment]
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ConvTranspose(Layer):
     """``convtranspose N K`` (alias ``deconv``): the gradient of a strided conv,
     each input position spreading a kernel onto an s-times larger map.
@@ -178,7 +177,6 @@ class ConvTranspose(Layer):
         return self.activation
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Upsample(Layer):
     """``upsample S``: each axis S times longer, ``mode`` nearest or bilinear (linear in 1-D, trilinear in 3-D)."""
 
@@ -190,7 +188,6 @@ class Upsample(Layer):
     mode: str = "nearest"
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ZeroPad(Layer):
     """``zeropad P``: zeros around the map, ``padding`` per axis on both sides,
     ``top``/``bottom``/``left``/``right`` overriding one side of a 2-D map."""
@@ -206,7 +203,6 @@ class ZeroPad(Layer):
     right: int | None = None
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Norm(Layer):
     """``layernorm``, ``instancenorm`` or ``groupnorm G`` (``op`` "layer", "instance", "group").
 
@@ -222,7 +218,6 @@ class Norm(Layer):
     affine: bool = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Pool(Layer):
     """``maxpool`` or ``avgpool``: ``op`` is "max" or "avg"."""
 
@@ -240,7 +235,6 @@ class Pool(Layer):
         return self.op == "avg"
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class GlobalPool(Layer):
     """``globalavgpool`` or ``globalmaxpool``: H and W to 1."""
 
@@ -254,7 +248,6 @@ class GlobalPool(Layer):
         return self.op == "avg"
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Flatten(Layer):
     """``flatten``: a volume to a vector, in PyTorch's channel-first order."""
 
@@ -263,7 +256,6 @@ class Flatten(Layer):
     keeps_sign: ClassVar[bool] = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Dense(Layer):
     """``fc N`` (alias ``dense N``); a volume before it is flattened."""
 
@@ -280,7 +272,6 @@ class Dense(Layer):
         return self.activation
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Activation(Layer):
     """An activation on its own line; ``function`` is one of ACTIVATIONS."""
 
@@ -298,7 +289,6 @@ class Activation(Layer):
         return self.function == "linear"
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class BatchNorm(Layer):
     """Batch normalisation; ``momentum`` follows PyTorch (weight of the new batch)."""
 
@@ -309,7 +299,6 @@ class BatchNorm(Layer):
     momentum: float = 0.1
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Dropout(Layer):
     """``dropout P``: zeroes each value with probability ``rate`` while training; the identity at inference."""
 
@@ -342,8 +331,7 @@ class Instance(NamedTuple):
     span: Span  # the call line
 
 
-@dataclass(frozen=True, slots=True)
-class Model:
+class Model(Record):
     """A whole spec: its name, input shape, layers and training settings."""
 
     name: str
@@ -352,8 +340,8 @@ class Model:
     layers: tuple[Layer, ...]  # in source order, a topological order of the graph
     # Options of the `train` statement(s), checked by specc.train.options'
     # table at lowering time (the same table specc train's config is built from).
-    train: Mapping[str, object] = field(default_factory=dict, compare=False, hash=False)
-    train_spans: Mapping[str, Span] = field(default_factory=dict, compare=False, hash=False)
+    train: Mapping[str, object] = NOTHING
+    train_spans: Mapping[str, Span] = NOTHING
     blocks: tuple[BlockUse, ...] = ()
     instances: tuple[Instance, ...] = ()  # in source order
     deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.dims)
@@ -364,7 +352,6 @@ class Model:
         return self.layers[-1].name if self.layers else INPUT
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Invalid(Layer):
     """A layer whose required arguments were wrong; its output shape is unknown.
 
@@ -378,7 +365,6 @@ class Invalid(Layer):
     units: int | None = None
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Merge(Layer):
     """``add``, ``concat`` or ``multiply`` over its ``inputs`` (two or more)."""
 
@@ -386,27 +372,23 @@ class Merge(Layer):
     keeps_sign: ClassVar[bool] = True  # sums, products and concatenations of non-negative values
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Add(Merge):
     """Element-wise sum of inputs of one shape (a residual connection)."""
 
     linear: ClassVar[bool] = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Concat(Merge):
     """Inputs side by side along the channels (equal H and W); vectors end to end."""
 
     linear: ClassVar[bool] = True
 
 
-@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Multiply(Merge):
     """Element-wise product; a 1x1xC input scales every position of an HxWxC one (squeeze-excitation)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Deferred:
+class Deferred(Record, eq=True):
     """A value that needs shapes: `in.c*6`, `conv1.h`, `f1/4`; specc.infer resolves it
     with the option's checker before the layer's shape rule runs."""
 

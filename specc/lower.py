@@ -12,8 +12,8 @@ from __future__ import annotations
 from . import ir
 from .blocks import Expansion, Line, expand
 from .diagnostics import Diagnostic, did_you_mean, error
-from .forms import KEYWORD_ALIASES, NOTHING, STATEMENTS, Form
-from .ir import ACTIVATIONS, Span
+from .forms import KEYWORD_ALIASES, STATEMENTS, Form
+from .ir import ACTIVATIONS, NOTHING, Span
 from .syntax import Statement, Word
 from .values import ValueProblem, as_signal
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Diagnostic
@@ -20,14 +19,14 @@ from .infer import LayerReport, Totals, infer
 from .ir import Model
 from .lint import apply_suppressions, lint
 from .lower import lower
+from .record import Record
 from .repeats import cap_repeats
 from .syntax import decode, parse
 
 FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
 
 
-@dataclass(frozen=True, repr=False)
-class Analysis:
+class Analysis(Record, eq=True):
     """Everything `specc check` knows about one spec.
 
     It prints as the `specc check` table and renders as HTML in Jupyter
@@ -64,7 +63,7 @@ class Analysis:
 
         return display.text(self)
 
-    def __repr__(self) -> str:  # the dataclass's own repr dumps every layer: thousands of characters
+    def __repr__(self) -> str:  # a record's own repr dumps every layer: thousands of characters
         from . import display
 
         return display.summary(self)

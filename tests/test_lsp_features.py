@@ -89,16 +89,15 @@ def test_definition_of_a_default_name_and_of_input() -> None:
 
 def test_a_block_call_line_stands_for_the_layers_of_its_instances() -> None:
     # The graph core's layers carry `notes`, their block's call sites; stand-ins play them here.
-    from dataclasses import replace
     from types import SimpleNamespace
 
     from specc.ir import Span
 
     analysis = specc.check("input 8x8x1\nconv 4 3x3\nconv 6 3x3\nfc 10\n")
     call = (SimpleNamespace(message="called here", span=Span.at(5)),)
-    layers = tuple(replace(r, layer=SimpleNamespace(name=r.layer.name, span=r.layer.span, notes=call if i < 2 else ()))
+    layers = tuple(r._replace(layer=SimpleNamespace(name=r.layer.name, span=r.layer.span, notes=call if i < 2 else ()))
                    for i, r in enumerate(analysis.layers))
-    analysis = replace(analysis, layers=layers, source=analysis.source + "d1: twice\n")
+    analysis = analysis._replace(layers=layers, source=analysis.source + "d1: twice\n")
     hints = {h.position.line: h.label for h in features.inlay_hints(analysis)}
     assert hints[4] == "→ 4x4x6 · 262 params (2 layers)"  # 40 + 222: the two layers of the call
     assert hints[1] == "→ 6x6x4 · 40 params"

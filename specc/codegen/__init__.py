@@ -11,8 +11,6 @@ file's text around them (:mod:`.module_text`) and identifiers and escaping
 
 from __future__ import annotations
 
-import dataclasses
-
 from .. import __version__, ir
 from ..pipeline import Analysis
 from .emit import activate
@@ -39,7 +37,7 @@ def generate(analysis: Analysis) -> str:
     reports, last = list(analysis.layers), analysis.layers[-1]
     if final and last.layer.weighted:
         # The final softmax/sigmoid is applied in forward, after logits.
-        reports[-1] = dataclasses.replace(last, layer=dataclasses.replace(last.layer, activation=None))
+        reports[-1] = last._replace(layer=last.layer._replace(activation=None))
     lines = source_lines(analysis.source)
     tree = Tree(tuple(reports), analysis.model.instances, lines)
     tree.input_shape = analysis.model.input
