@@ -2,7 +2,9 @@
 
 Every layer line becomes a ``Line``: its statement (block parameters
 substituted, references resolved), its full name, the instance it belongs to
-and the layers it reads. A block call expands its body in a scope of its own
+and the layers it reads. Each Line goes to lowering as soon as it is made, and
+each top-level statement is let go once walked, so a large spec never holds
+all its statements and all its lines at once. A block call expands its body in a scope of its own
 (its parameters, `in`, its labels: nothing else of the file); its layers are
 named `INSTANCE.LABEL` (`stage2.conv1`), unlabelled ones numbered per
 instance as the course numbers layers. `repeat=N` makes N copies in a chain,
@@ -12,6 +14,7 @@ a body point at the body line and carry one note per call site. No torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from . import ir
@@ -39,13 +42,13 @@ class Line(NamedTuple):
 
 
 class Expansion:
-    """What expanding a spec gives lowering, filled in as the walk goes.
+    """What expanding a spec gives lowering besides its lines, filled in as the walk goes.
     (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
 
-    __slots__ = ("lines", "others", "diagnostics", "used", "blocks", "called", "instances")
+    __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances")
 
-    def __init__(self) -> None:
-        self.lines: list[Line] = []
+    def __init__(self, take: Callable[[Line], None]) -> None:
+        self.take = take  # lowering's: builds the layer of each Line, in order
         self.others: list[Statement] = []  # model, input, train and unknown statements
         self.diagnostics: list[Diagnostic] = []
         self.used: dict[str, set[str]] = {}  # block -> parameters its calls bound and read
@@ -83,19 +86,29 @@ class _Instance:
         return name
 
 
-def expand(items: list) -> Expansion:
-    """The flat graph of a spec's top-level statements and block definitions."""
-    out = Expansion()
+def expand(items: list, take: Callable[[Line], None]) -> Expansion:
+    """The flat graph of a spec's top-level statements and block definitions: each
+    layer's Line handed to ``take`` in source order, the rest returned.
+    Consumes ``items`` (the list is left empty)."""
+    out = Expansion(take)
     statements = []
     for item in items:
         if isinstance(item, BlockDef):
             _define(item, out)
         else:
             statements.append(item)
+    items.clear()
     labels = _labels(statements, out.diagnostics)
     top = _Instance(None, Scope(labels), {}, set(labels))
-    _walk(statements, top, ir.INPUT, out)
+    _walk(_consumed(statements), top, ir.INPUT, out)
     return out
+
+
+def _consumed(statements: list[Statement]) -> Iterator[Statement]:
+    """The statements in order, each let go by the list as it is handed out."""
+    statements.reverse()
+    while statements:
+        yield statements.pop()
 
 
 def _define(block: BlockDef, out: Expansion) -> None:
@@ -127,7 +140,7 @@ def _labels(statements: list[Statement], diagnostics: list[Diagnostic] | None = 
     return labels
 
 
-def _walk(statements: list[Statement], inst: _Instance, previous: str, out: Expansion) -> str:
+def _walk(statements: Iterable[Statement], inst: _Instance, previous: str, out: Expansion) -> str:
     """Expand a body (or the top level) reading ``previous`` first; returns the last layer's name."""
     for st in statements:
         keyword = KEYWORD_ALIASES.get(st.keyword.text, st.keyword.text)
@@ -185,7 +198,7 @@ def _layer_lines(st: Statement, form: Form, inst: _Instance, previous: str, out:
     labelled = st.label is not None  # only labels are references: a default name moves when a line is inserted
     if copies is None:
         name = inst.full(local)
-        out.lines.append(Line(form, st, name, labelled, reads, inst.path, inst.notes, shared))
+        out.take(Line(form, st, name, labelled, reads, inst.path, inst.notes, shared))
         if labelled:
             inst.scope.above[local] = name
         return name
@@ -193,7 +206,7 @@ def _layer_lines(st: Statement, form: Form, inst: _Instance, previous: str, out:
     full = [inst.full(name) for name in names]
     for index, name in enumerate(full):
         first = reads if index == 0 else (full[index - 1],)
-        out.lines.append(Line(form, st, name, labelled, first, inst.path, inst.notes, True))
+        out.take(Line(form, st, name, labelled, first, inst.path, inst.notes, True))
     if labelled:
         inst.scope.above[local] = full[-1]
         inst.scope.above.update(zip(names, full))

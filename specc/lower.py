@@ -128,16 +128,16 @@ def _build(line: Line, bound: _Bound) -> ir.Layer:
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     """Statements and blocks to a Model; its input is None when it is missing or invalid.
 
-    Consumes ``items`` (the list is left empty): each statement is let go once its
-    layers are built, so that a large spec never holds all its statements and all
-    its layers at once (a third of the peak memory of a 100,000-line check)."""
-    expansion = expand(items)
-    first_item = _first(items)
-    items.clear()
+    Consumes ``items`` (the list is left empty): each layer is built as soon as
+    expansion makes its line, and each statement is let go once its layers are
+    built, so that a large spec never holds all its statements, all its lines and
+    all its layers at once (bench/RESULTS.md, issue 16)."""
+    first_item = items[0] if items else None
+    layers = _Layers()
+    expansion = expand(items, layers.take)
     diagnostics = expansion.diagnostics
     model_name, input_shape, input_span = default_name, None, None
-    first = expansion.lines[0] if expansion.lines else None
-    first_layer = (first.notes[-1].span if first.notes else first.statement.span).line if first else None
+    first_layer = layers.first_line
     train, train_spans = {}, {}
     for st in expansion.others:
         keyword = KEYWORD_ALIASES.get(st.keyword.text, st.keyword.text)
@@ -172,32 +172,42 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     if input_span is None:
         diagnostics.append(error("E110", "the spec has no `input` statement", Span.at(1),
                                  "add one before the first layer, e.g. `input 32x32x3`"))
-    layers, deferred = _layers(expansion.lines, diagnostics)
-    model = ir.Model(model_name, input_shape, input_span or Span.at(1), layers, train, train_spans,
-                     blocks=_block_uses(expansion), instances=tuple(expansion.instances), deferred=deferred)
+    diagnostics += layers.diagnostics
+    model = ir.Model(model_name, input_shape, input_span or Span.at(1), tuple(layers.built), train, train_spans,
+                     blocks=_block_uses(expansion), instances=tuple(expansion.instances),
+                     deferred=frozenset(layers.deferred))
     return model, diagnostics
 
 
-def _layers(lines: list[Line], diagnostics: list[Diagnostic]) -> tuple[tuple[ir.Layer, ...], frozenset[str]]:
-    """The layers, and the names of those with values computed from shapes; empties ``lines``.
-    A statement that several lines share (the copies of a repeat or of a block body) is bound once."""
-    layers, deferred = [], []
-    shared: dict[int, tuple[Statement, _Bound]] = {}  # by id of the statement, kept alive here
-    lines.reverse()
-    while lines:  # consumed, each line dropped once its layer is built (see lower)
-        line = lines.pop()
-        bound = shared.get(id(line.statement), (None, None))[1] if line.shared else None
+class _Layers:
+    """The layers, built one by one as expansion hands over their lines; the names of
+    those with values computed from shapes; the diagnostics of their arguments.
+    A statement that several lines share (the copies of a repeat or of a block body)
+    is bound once. (A plain class, as _Bound.)"""
+
+    __slots__ = ("built", "deferred", "diagnostics", "shared", "first_line")
+
+    def __init__(self) -> None:
+        self.built: list[ir.Layer] = []
+        self.deferred: list[str] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.shared: dict[int, tuple[Statement, _Bound]] = {}  # by id of the statement, kept alive here
+        self.first_line: int | None = None  # where the first layer is written (its call, for a block's)
+
+    def take(self, line: Line) -> None:
+        if self.first_line is None:
+            self.first_line = (line.notes[-1].span if line.notes else line.statement.span).line
+        bound = self.shared.get(id(line.statement), (None, None))[1] if line.shared else None
         if bound is None:
             bound = _bind(line.form, line.statement)
             if line.shared:
-                shared[id(line.statement)] = line.statement, bound
+                self.shared[id(line.statement)] = line.statement, bound
         if bound.diagnostics:
-            diagnostics += [d._replace(notes=line.notes) for d in bound.diagnostics] if line.notes \
+            self.diagnostics += [d._replace(notes=line.notes) for d in bound.diagnostics] if line.notes \
                 else bound.diagnostics
-        layers.append(_build(line, bound))
+        self.built.append(_build(line, bound))
         if bound.computed:
-            deferred.append(line.name)
-    return tuple(layers), frozenset(deferred)
+            self.deferred.append(line.name)
 
 
 def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> ir.Shape | None:
@@ -225,10 +235,6 @@ def _computed(st: Statement) -> bool:
         if option.value.kind in ("dim", "expr"):
             return True
     return False
-
-
-def _first(items: list):
-    return items[0] if items else None
 
 
 def _block_uses(expansion: Expansion) -> tuple[ir.BlockUse, ...]:
