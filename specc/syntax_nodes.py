@@ -12,15 +12,22 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from .ir import Span
+from .record import Record
 
 
-class Word(NamedTuple):
+class Word(Record, eq=True):
     """One value as written: its converted value, its text, its kind and span.
 
     Kinds: "int", "float", "dims" and "name" (one token each); "ref", a dotted
     reference such as `layer3.2.conv1`, whose value is its parts
     ("layer3", "2", "conv1"); "expr", whose value is an ``Expr`` and whose text
     is its operands' texts joined by the operators, without spaces.
+
+    A record (specc.record), not a named tuple like the other nodes: a spec's
+    words die during lowering while many of their spans live on in the layers.
+    Both were tuples of four, which share the allocator's pools of one size, so
+    the holes the dead words left could not be given back or used by later
+    stages: 40 MB of a 100,000-layer check's peak (bench/RESULTS.md, issue 16).
     """
 
     value: Value

@@ -27,7 +27,7 @@ def plain(value: object) -> object:
     """A parse result as JSON data: a dataclass becomes its type name and fields."""
     if type(value).__name__ == "Span":
         return [value.line, value.column, value.end_line, value.end_column]
-    names = getattr(type(value), "_fields", None)  # the syntax nodes are named tuples
+    names = getattr(type(value), "_fields", None)  # the syntax nodes are named tuples or records
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = [f.name for f in dataclasses.fields(value)]
     if names is not None:
