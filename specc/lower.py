@@ -95,8 +95,7 @@ def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
     for option in st.options:
         written = option.name.text
         canon = form.aliases.get(written, written)
-        span = Span(option.name.span.line, option.name.span.column, option.value.span.end_line,
-                    option.value.span.end_column)
+        span = Span(option.name.line, option.name.column, option.value.line, option.value.end_column)
         if canon not in form.options:
             known = list(form.options) + list(form.aliases)
             hint = did_you_mean(written, known) or (f"`{keyword}` takes: {', '.join(form.options)}"

@@ -12,10 +12,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from .ir import Span
-from .record import Record
 
 
-class Word(Record, eq=True):
+class Word:
     """One value as written: its converted value, its text, its kind and span.
 
     Kinds: "int", "float", "dims" and "name" (one token each); "ref", a dotted
@@ -23,17 +22,43 @@ class Word(Record, eq=True):
     ("layer3", "2", "conv1"); "expr", whose value is an ``Expr`` and whose text
     is its operands' texts joined by the operators, without spaces.
 
-    A record (specc.record), not a named tuple like the other nodes: a spec's
-    words die during lowering while many of their spans live on in the layers.
-    Both were tuples of four, which share the allocator's pools of one size, so
-    the holes the dead words left could not be given back or used by later
-    stages: 40 MB of a 100,000-layer check's peak (bench/RESULTS.md, issue 16).
+    A word lies within one line, so it keeps its span as three numbers (``line``,
+    ``column``, ``end_column``) and makes the Span when asked: a Span tuple for
+    every word was a third of the memory of a parsed spec, and as the words died
+    during lowering, their holes in the allocator's pools, shared with the spans
+    the layers keep, could not be reused (bench/RESULTS.md, issue 16). Otherwise
+    it behaves as a record: ``_fields``, ``_replace``, equality by value, and
+    nothing assigns to its fields.
     """
 
-    value: Value
-    text: str
-    kind: str
-    span: Span
+    __slots__ = ("value", "text", "kind", "line", "column", "end_column")
+    _fields = ("value", "text", "kind", "span")
+
+    def __init__(self, value: Value, text: str, kind: str, span: Span) -> None:
+        if span.end_line != span.line:
+            raise ValueError(f"a word lies within one line, not {span}")
+        self.value, self.text, self.kind = value, text, kind
+        self.line, self.column, self.end_column = span.line, span.column, span.end_column
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.line, self.end_column)
+
+    def _replace(self, **changes: object) -> Word:
+        return Word(**{name: changes.pop(name) if name in changes else getattr(self, name)
+                       for name in self._fields}, **changes)
+
+    def _values(self) -> tuple:
+        return self.value, self.text, self.kind, self.line, self.column, self.end_column
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if type(other) is Word else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"Word(value={self.value!r}, text={self.text!r}, kind={self.kind!r}, span={self.span!r})"
 
 
 class Expr(NamedTuple):

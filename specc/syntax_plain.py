@@ -73,9 +73,8 @@ def plain_statement(line: str, number: int) -> Statement | object | None:
             at += 1
         else:
             return None
-    first = (label or keyword).span
     return Statement(label, keyword, tuple(args), tuple(options),
-                     Span(number, first.column, number, last.span.end_column))
+                     Span(number, (label or keyword).column, number, last.end_column))
 
 
 def _word(token: tuple[str, str, int], number: int) -> Word:
