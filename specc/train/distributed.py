@@ -58,6 +58,13 @@ def stop(world: World) -> None:
         dist.destroy_process_group()
 
 
+def together(world: World) -> None:
+    """Wait until every rank gets here. A finished run calls it before leaving the group:
+    a gloo rank whose peer had already left aborted (SIGABRT) now and then under load."""
+    if world.distributed:
+        dist.barrier()
+
+
 def wrap(module: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
     if not world.distributed:
         return module

@@ -25,7 +25,7 @@ from ..errors import SpeccError
 from ..report.text import one_line
 from .config import RunOptions, TrainConfig, describe
 from .data import prepare
-from .distributed import World, agree, detect, start, stop
+from .distributed import World, agree, detect, start, stop, together
 from .finish import finish_epoch, plot, record, stop_diverged, stopped_by
 from .lock import acquire, release
 from .loop import diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
@@ -92,7 +92,9 @@ def _train(request: Request, analysis: pipeline.Analysis, world: World, resumed:
             _restore(run, *resumed)
         elif world.distributed:
             torch.manual_seed(cfg.seed + world.rank)  # different dropout masks on each rank
-        return _epochs(run)
+        result = _epochs(run)
+        together(world)
+        return result
     finally:
         stop(world)
         release(fresh_lock)
