@@ -15,7 +15,7 @@ Every value here is immutable by contract: a pass that needs a changed layer
 makes a new one (``layer._replace(...)``). The classes are records
 (:mod:`specc.record`), not frozen dataclasses: a frozen dataclass sets each
 field through ``object.__setattr__``, which cost a 100,000-layer check a
-quarter of a second, and importing and generating dataclasses was a sixth of
+quarter of a second, and importing and generating dataclasses was a fifth of
 `specc check`'s start-up (bench/RESULTS.md, issue 16). Layers are the nodes of
 a graph whose names are unique: they compare by identity.
 """

@@ -1,7 +1,7 @@
 """Records: classes whose fields are declared by annotations, as a dataclass's are.
 
 `specc check` builds its values from a few dozen such classes (the IR's layers,
-infer's LayerReport, the Analysis). As dataclasses they cost a seventh of its
+infer's LayerReport, the Analysis). As dataclasses they cost a fifth of its
 cold start: ``dataclasses`` imports inspect, ast and dis, and writes several
 methods for every class (bench/RESULTS.md, issue 16). A record is the part of a
 dataclass specc uses, with a named tuple's protocol (``_fields``, ``_replace``)::
@@ -38,7 +38,7 @@ class RecordType(type):
     def __new__(meta, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **options: bool) -> type:
         inherited = dict(getattr(bases[0], "_defaults", {})) if bases else {}
         own = [field for field, annotation in namespace.get("__annotations__", {}).items()
-               if not str(annotation).startswith("ClassVar")]
+               if not _class_var(annotation)]
         defaults = {**inherited, **{field: namespace.pop(field, _REQUIRED) for field in own}}
         namespace["__slots__"] = tuple(field for field in own if field not in inherited)
         namespace["_defaults"] = defaults
@@ -51,6 +51,11 @@ class RecordType(type):
         if defaults:
             cls.__init__ = _init(cls)
         return cls
+
+
+def _class_var(annotation: object) -> bool:
+    """Whether an annotation, as a string or as an object, is ``ClassVar[...]``."""
+    return str(annotation).split("[", 1)[0].endswith("ClassVar")
 
 
 def _init(cls: RecordType) -> Any:

@@ -109,3 +109,10 @@ def test_check_imports_neither_dataclasses_nor_inspect() -> None:
             "print(sorted(m for m in ('dataclasses', 'inspect', 'ast', 'dis') if m in set(sys.modules) - before))")
     out = subprocess.run([sys.executable, "-c", code, str(SPECS / "lenet5.cnn")], capture_output=True, text=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
+
+
+def test_class_vars_are_told_apart_without_postponed_annotations() -> None:
+    namespace: dict = {}
+    exec("import typing\nfrom specc.record import Record\n"  # no `from __future__ import annotations` here
+         "class Flag(Record):\n    count: typing.ClassVar[int] = 0\n    name: str = 'x'\n", namespace)
+    assert namespace["Flag"]._fields == ("name",) and namespace["Flag"].count == 0
