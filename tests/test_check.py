@@ -141,3 +141,42 @@ def test_the_text_report_sums_up_parameter_sharing() -> None:
     text = specc.report.render([specc.check(SPECS / "why-convolutions.cnn")], "text", color=False)
     assert "sharing      conv layers 456 params; dense layers between the same volumes 14,455,392 (31,700.4x more)" \
         in text
+
+
+@pytest.mark.parametrize("quiet", [[], ["-q"]])
+def test_the_streamed_text_report_is_the_rendered_one(capsys, quiet) -> None:
+    """`specc check` writes the text report line by line as it is made (a 100,000-layer table
+    is never held whole); what it writes is `render`'s report, byte for byte."""
+    from specc.report import render
+    from specc.source import read
+
+    broken = Path(__file__).parent / "broken"
+    paths = sorted(map(str, [*SPECS.glob("*.cnn"), *broken.glob("*.cnn")]))
+    main(["check", "--color", "never", *quiet, *paths])
+    written = capsys.readouterr().out
+    analyses = [read(p) for p in paths]
+    assert written == render(analyses, "text", quiet=bool(quiet), color=False) + "\n"
+    assert written.count("\n") > 400  # tables, diagnostics, verdicts and the closing line
+
+
+def test_the_text_report_of_a_large_spec_is_never_held_whole() -> None:
+    """The table is made in two passes (widths, then rows as they are written): writing the
+    report of 30,000 layers holds a small part of its text at any moment. Holding its cells
+    and lines, as before, took three times the text."""
+    import tracemalloc
+
+    from specc.report.text import lines
+
+    analysis = specc.check("input 32x32x3\n" + "conv 8 3x3 padding=same bias=false\nbatchnorm\nrelu\n" * 10_000
+                           + "globalavgpool\nfc 10 softmax\n")
+    assert analysis.ok and not analysis.diagnostics
+    size = 0
+    tracemalloc.start()
+    try:
+        for line in lines([analysis], color=False):
+            size += len(line) + 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert size > 2_000_000
+    assert peak < 0.1 * size, f"writing {size:,} characters held {peak:,} bytes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
 from ..errors import SpeccError, printable
 
@@ -68,15 +69,41 @@ def _columns() -> int:
 def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tuple[str, int]:
     """The rendered report and the exit status for the paths as they are now; folders that
     cannot be read are added to ``unreadable``."""
-    from ..folders import expand
     from ..pipeline import collector_paused
+
+    with collector_paused():  # the reports are as large as the analyses, and as free of cycles
+        lines, status = _report_lines(args, unreadable)
+        return "\n".join(lines).rstrip("\n"), status
+
+
+def _report_lines(args: argparse.Namespace, unreadable: list[str] | None) -> tuple[Iterable[str], int]:
+    """The report's lines, made as they are read (the text format's table is never held
+    whole), and the exit status."""
+    from ..folders import expand
     from ..report import render
 
     options = _options(args)
-    with collector_paused():  # the reports are as large as the analyses, and as free of cycles
-        analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
-        output = _statistics(analyses) if args.statistics else render(analyses, args.format, **options)
-    return output, 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+    analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
+    status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+    if args.statistics:
+        return [_statistics(analyses)], status
+    if args.format == "text":
+        from ..report.text import lines
+
+        return lines(analyses, **options), status
+    return [render(analyses, args.format, **options)], status
+
+
+def _write(lines: Iterable[str]) -> None:
+    """Print the report's lines as ``print(render(...))`` would: blank lines at its end left out."""
+    blank = 0
+    for line in lines:
+        if not line:
+            blank += 1
+            continue
+        sys.stdout.write("\n" * blank + line + "\n")
+        blank = 0
+    sys.stdout.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,14 +113,16 @@ def run(args: argparse.Namespace) -> int:
 
         expand(args.paths, args.exclude)  # a mistyped path is refused now, not watched
         return watch(args.paths, lambda: report(args)[0], lambda: expand(args.paths, args.exclude))
+    from ..pipeline import collector_paused
+
     unreadable: list[str] = []
-    output, status = report(args, unreadable)
-    try:
-        if output:
-            print(output, flush=True)
-    except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
-        exc.status = 2 if unreadable else status
-        raise
+    with collector_paused():
+        lines, status = _report_lines(args, unreadable)
+        try:
+            _write(lines)
+        except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
+            exc.status = 2 if unreadable else status
+            raise
     for problem in unreadable:  # after the report: the specs that could be read were checked
         print(f"specc: error: {printable(problem)}", file=sys.stderr)
     return 2 if unreadable else status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 from ..diagnostics import Diagnostic
@@ -92,11 +92,22 @@ DROP_ORDER = ("density", "fan-in", "RF", "sharing", "activations", "inputs", "ki
 
 
 def table(a: Analysis, width: int | None = None) -> list[str]:
-    """The layer table, with an inputs column where the spec branches and a subtotal row per
-    block instance; with ``width``, the least important columns are dropped until it fits."""
-    rows = _rows(a)
+    """The layer table's lines (see ``table_lines``)."""
+    return list(table_lines(a, width))
+
+
+def table_lines(a: Analysis, width: int | None = None) -> Iterator[str]:
+    """The layer table's lines, with an inputs column where the spec branches and a subtotal row
+    per block instance; with ``width``, the least important columns are dropped until it fits.
+
+    Two passes over the layers: the first finds each column's width, the second formats each
+    row as it is written, so that a large table is never held whole (its cells and lines were
+    30 MB of a 100,000-layer check's peak; bench/RESULTS.md)."""
+    subtotals = _subtotals(a)
     keep = [0, 1, INPUTS, *range(2, len(HEADER))] if branches(a) else list(range(len(HEADER)))  # in shown order
-    sizes = [max(map(len, column)) for column in zip(CELLS, *rows)]  # each column's width
+    sizes = list(map(len, CELLS))  # each column's width
+    for row in _rows(a, subtotals):
+        sizes = list(map(max, sizes, map(len, row)))
     dropped: list[str] = []
     for name in DROP_ORDER:
         if width is None or _width(sizes, keep) <= width:
@@ -107,21 +118,24 @@ def table(a: Analysis, width: int | None = None) -> list[str]:
     # One %-format per row pads every cell: right-aligned %12s, left-aligned %-12s.
     layout = "  ".join(f"%{'' if i in RIGHT else '-'}{sizes[i]}s" for i in keep)
     cells = itemgetter(*keep)
-    lines = [(layout % cells(row)).rstrip() for row in (CELLS, *rows)]
-    rule = "-" * len(lines[0])
-    note = [f"(columns left out to fit {width} characters: {', '.join(dropped)}; --wide shows them)"] if dropped else []
-    return [*legend(dropped, width), *note, lines[0], rule, *lines[1:], rule]
+    header = (layout % cells(CELLS)).rstrip()
+    rule = "-" * len(header)
+    yield from legend(dropped, width)
+    if dropped:
+        yield f"(columns left out to fit {width} characters: {', '.join(dropped)}; --wide shows them)"
+    yield header
+    yield rule
+    for row in _rows(a, subtotals):
+        yield (layout % cells(row)).rstrip()
+    yield rule
 
 
-def _rows(a: Analysis) -> list[tuple[str, ...]]:
+def _rows(a: Analysis, subtotals: dict[str, list[tuple[str, ...]]]) -> Iterator[tuple[str, ...]]:
     """The cells of a row per layer, each followed by the subtotal rows of the block instances it ends."""
-    subtotals = _subtotals(a)
-    rows = []
     for r in a.layers:
-        rows.append((*_row(r), ", ".join(r.layer.inputs)))
+        yield (*_row(r), ", ".join(r.layer.inputs))
         if subtotals:
-            rows += subtotals.get(r.layer.name, ())
-    return rows
+            yield from subtotals.get(r.layer.name, ())
 
 
 LEGEND = (("MACs", "multiply-accumulates per sample, bias excluded"), ("density", "fan-in / input size"),
@@ -254,24 +268,31 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
            width: int | None = None, batch: int | None = None, optimizer: str | None = None,
            **_: object) -> str:
     """The report; ``width`` fits tables to a terminal, ``batch`` adds the training-memory estimate."""
+    return "\n".join(lines(analyses, quiet, color, width=width, batch=batch, optimizer=optimizer)).rstrip("\n")
+
+
+def lines(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None, *,
+          width: int | None = None, batch: int | None = None, optimizer: str | None = None,
+          **_: object) -> Iterator[str]:
+    """The report's lines as they are made (`specc check` writes them so); ``render`` joins them.
+    Blank lines may end it, which ``render`` strips."""
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     style = Style(color)
-    out: list[str] = []
     for a in analyses:
         if not quiet and a.layers:
             figures = totals(a) + (memory_lines(a, batch, optimizer) if batch is not None else [])
-            out += [style(_title(a), "1"), *table(a, width),
-                    *(part for line in figures for part in wrap(line, width, " " * 13))]
-        lines = source_lines(a.source) if a.diagnostics else []  # splitting 100,000 lines for nothing: 20 ms
+            yield style(_title(a), "1")
+            yield from table_lines(a, width)
+            yield from (part for line in figures for part in wrap(line, width, " " * 13))
+        source = source_lines(a.source) if a.diagnostics else []  # splitting 100,000 lines for nothing: 20 ms
         for d in a.diagnostics:
-            out += diagnostic(d, a.path, lines, style)
+            yield from diagnostic(d, a.path, source, style)
         if not quiet or a.diagnostics:
-            out.append(f"{printable(a.path)}: {verdict(a, style)}")
-            out.append("")
+            yield f"{printable(a.path)}: {verdict(a, style)}"
+            yield ""
     if len(analyses) > 1:
-        out.append(total_line(analyses))
-    return "\n".join(out).rstrip("\n")
+        yield total_line(analyses)
 
 
 def verdict(a: Analysis, style: Style) -> str:
