@@ -4,12 +4,13 @@ Every layer line becomes a ``Line``: its statement (block parameters
 substituted, references resolved), its full name, the instance it belongs to
 and the layers it reads. Each Line goes to lowering as soon as it is made, and
 each top-level statement is let go once walked, so a large spec never holds
-all its statements and all its lines at once. A block call expands its body in a scope of its own
-(its parameters, `in`, its labels: nothing else of the file); its layers are
-named `INSTANCE.LABEL` (`stage2.conv1`), unlabelled ones numbered per
-instance as the course numbers layers. `repeat=N` makes N copies in a chain,
-named `LABEL.0` … `LABEL.N-1`; the bare label is the last copy. Errors inside
-a body point at the body line and carry one note per call site. No torch.
+all its statements and all its lines at once. A block call expands its body
+in a scope of its own (its parameters, `in`, its labels: nothing else of the
+file); its layers are named `INSTANCE.LABEL` (`stage2.conv1`), unlabelled ones
+numbered per instance as the course numbers layers. `repeat=N` makes N copies
+in a chain, named `LABEL.0` … `LABEL.N-1`; the bare label is the last copy.
+Errors inside a body point at the body line and carry one note per call site.
+No torch.
 """
 
 from __future__ import annotations
