@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..errors import SpeccError, printable
 
@@ -72,13 +72,13 @@ def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tup
     from ..pipeline import collector_paused
 
     with collector_paused():  # the reports are as large as the analyses, and as free of cycles
-        lines, status = _report_lines(args, unreadable)
-        return "\n".join(lines).rstrip("\n"), status
+        pieces, status = _report_pieces(args, unreadable)
+        return "".join(pieces), status
 
 
-def _report_lines(args: argparse.Namespace, unreadable: list[str] | None) -> tuple[Iterable[str], int]:
-    """The report's lines, made as they are read (the text format's table is never held
-    whole), and the exit status."""
+def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tuple[Iterable[str], int]:
+    """The report's text in pieces, made as they are read (the text and JSON reports of a
+    large spec are never held whole), and the exit status."""
     from ..folders import expand
     from ..report import render
 
@@ -90,19 +90,34 @@ def _report_lines(args: argparse.Namespace, unreadable: list[str] | None) -> tup
     if args.format == "text":
         from ..report.text import lines
 
-        return lines(analyses, **options), status
+        return _joined(lines(analyses, **options)), status
+    if args.format == "json":
+        from ..report.jsonfmt import pieces
+
+        return pieces(analyses, **options), status
     return [render(analyses, args.format, **options)], status
 
 
-def _write(lines: Iterable[str]) -> None:
-    """Print the report's lines as ``print(render(...))`` would: blank lines at its end left out."""
-    blank = 0
+def _joined(lines: Iterable[str]) -> Iterator[str]:
+    """The pieces of ``"\\n".join(lines).rstrip("\\n")`` (the text report), as the lines come."""
+    first, blank = True, 0
     for line in lines:
         if not line:
             blank += 1
             continue
-        sys.stdout.write("\n" * blank + line + "\n")
-        blank = 0
+        yield ("" if first else "\n") + "\n" * blank + line
+        first, blank = False, 0
+
+
+def _write(pieces: Iterable[str]) -> None:
+    """Write the report as ``print(report)`` would, a piece at a time; nothing for an empty one."""
+    written = False
+    for piece in pieces:
+        if piece:
+            sys.stdout.write(piece)
+            written = True
+    if written:
+        sys.stdout.write("\n")
     sys.stdout.flush()
 
 
@@ -117,9 +132,9 @@ def run(args: argparse.Namespace) -> int:
 
     unreadable: list[str] = []
     with collector_paused():
-        lines, status = _report_lines(args, unreadable)
+        pieces, status = _report_pieces(args, unreadable)
         try:
-            _write(lines)
+            _write(pieces)
         except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
             exc.status = 2 if unreadable else status
             raise

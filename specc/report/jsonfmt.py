@@ -6,7 +6,7 @@ integers; density is rounded to 3 significant digits, sharing to one decimal.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..diagnostics import Diagnostic
 from ..infer import LayerReport
@@ -64,11 +64,19 @@ def layer_json(r: LayerReport) -> dict:
 CHUNK = 250
 
 
-def layers_text(reports: Sequence[LayerReport], level: int) -> str:
-    """The text of ``[layer_json(r) for r in reports]`` nested ``level`` deep."""
+def _layers_pieces(reports: Sequence[LayerReport], level: int) -> Iterator[str]:
+    """The text of ``[layer_json(r) for r in reports]`` nested ``level`` deep, a chunk of
+    layers at a time, so that it is never held whole."""
+    if not reports:
+        yield "[]"
+        return
     row = jsontext.template(LAYER_KEYS, level + 1, tails=len(LAYER_EXTRAS))
-    chunks = (reports[start:start + CHUNK] for start in range(0, len(reports), CHUNK))
-    return jsontext.array([text for chunk in chunks for text in _layer_texts(chunk, row, level + 1)], level)
+    separator = ",\n" + jsontext.INDENT * (level + 1)
+    yield "[\n" + jsontext.INDENT * (level + 1)
+    for start in range(0, len(reports), CHUNK):
+        texts = _layer_texts(reports[start:start + CHUNK], row, level + 1)
+        yield (separator if start else "") + separator.join(texts)
+    yield f"\n{jsontext.INDENT * level}]"
 
 
 def _layer_texts(reports: Sequence[LayerReport], row: str, level: int) -> list[str]:
@@ -115,17 +123,38 @@ def _analysis(a: Analysis, layers: list[dict], batch: int | None, optimizer: str
     return entry
 
 
-def analysis_text(a: Analysis, level: int, batch: int | None = None, optimizer: str | None = None) -> str:
-    """The text of ``analysis_json(a)`` nested ``level`` deep: its layers by layers_text, the rest by json.dumps."""
+_LAYERS = "\0layers\0"  # where the layers go in an analysis's text: a raw NUL is never part of JSON text
+
+
+def _analysis_pieces(a: Analysis, level: int, batch: int | None, optimizer: str | None) -> Iterator[str]:
+    """The text of ``analysis_json(a)`` nested ``level`` deep, in pieces: its layers by
+    _layers_pieces, the rest by json.dumps."""
     members = {key: jsontext.dumps(value, level + 1) for key, value in _analysis(a, [], batch, optimizer).items()}
-    members["layers"] = layers_text(a.layers, level + 1)
-    return jsontext.obj(members, level)
+    members["layers"] = _LAYERS
+    head, tail = jsontext.obj(members, level).split(_LAYERS)
+    yield head
+    yield from _layers_pieces(a.layers, level + 1)
+    yield tail
 
 
 def render(analyses: Sequence[Analysis], *, batch: int | None = None, optimizer: str | None = None,
            **_: object) -> str:
     """One object, or an array of them for several files. Control characters of a file name or spec stay
     data: jsontext escapes them, so they are never sent raw to a terminal."""
+    return "".join(pieces(analyses, batch=batch, optimizer=optimizer))
+
+
+def pieces(analyses: Sequence[Analysis], *, batch: int | None = None, optimizer: str | None = None,
+           **_: object) -> Iterator[str]:
+    """``render``'s text in pieces, in order, as they are made (`specc check` writes them so:
+    the report of a large spec is never held whole)."""
     if len(analyses) == 1:
-        return analysis_text(analyses[0], 0, batch, optimizer)
-    return jsontext.array([analysis_text(a, 1, batch, optimizer) for a in analyses], 0)
+        yield from _analysis_pieces(analyses[0], 0, batch, optimizer)
+        return
+    if not analyses:
+        yield "[]"
+        return
+    for index, a in enumerate(analyses):
+        yield ",\n  " if index else "[\n  "
+        yield from _analysis_pieces(a, 1, batch, optimizer)
+    yield "\n]"
