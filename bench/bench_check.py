@@ -18,8 +18,10 @@ Run: python bench/bench_check.py [--repeat 15] [--venv DIR] [--no-peers]
 2. Scaling, whole `specc check -q` processes, each child's own peak resident
    size (the maximum over the runs): plain stacks of 1,000, 10,000 and 100,000
    layers, a residual block called with repeat= to as many layers, and varied
-   stacks of as many lines (widths, kernels, labels, lint warnings) (targets:
-   100,000 layers in at most 5 s and 150 MB, and a flat cost per layer).
+   stacks of as many lines (widths, kernels, labels, lint warnings); then the
+   100,000-layer stack with its whole report, the table and the JSON, written to
+   /dev/null (targets: 100,000 layers in at most 5 s and 150 MB, and a flat cost
+   per layer).
 
 Not a test: these machines are shared and noisy. The ratios, measured side by
 side, are the figures to compare.
@@ -77,7 +79,7 @@ fc 10 softmax
 CHILD = """import resource, sys
 from specc.cli import main
 try:
-    main(['check', '-q', sys.argv[1]])
+    main(['check', *sys.argv[1:]])
 finally:
     try:
         with open('/proc/self/status') as status:
@@ -171,10 +173,11 @@ def resnet50_macs(python: str) -> int:
     return json.loads(out)["totals"]["macs"]
 
 
-def peak_run(python: str, path: Path) -> tuple[float, int]:
-    """Seconds and peak resident KiB of one `specc check -q` process."""
+def peak_run(python: str, path: Path, options: tuple[str, ...] = ("-q",)) -> tuple[float, int]:
+    """Seconds and peak resident KiB of one `specc check` process (its report to /dev/null)."""
     start = time.perf_counter()
-    done = subprocess.run([python, "-c", CHILD, str(path)], capture_output=True, text=True, env=ENV)
+    done = subprocess.run([python, "-c", CHILD, *options, str(path)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=ENV)
     return time.perf_counter() - start, int(done.stderr.split()[-1])
 
 
@@ -188,18 +191,23 @@ def scaling(python: str, repeat: int) -> None:
             specs[f"repeat {layers:,}"].write_text(REPEAT.format(copies=layers // 4))
             specs[f"varied {layers:,}"] = Path(folder, f"varied{layers}.cnn")
             specs[f"varied {layers:,}"].write_text(varied(layers))
-        times: dict[str, list[float]] = {name: [] for name in specs}
+        # The whole report of the largest stack, as users print it: the table, and the JSON.
+        reports = {"stack 100,000, table": ("stack 100,000", ()),
+                   "stack 100,000, json": ("stack 100,000", ("--format", "json"))}
+        runs = {name: (path, ("-q",)) for name, path in specs.items()}
+        runs |= {name: (specs[spec], options) for name, (spec, options) in reports.items()}
+        times: dict[str, list[float]] = {name: [] for name in runs}
         peak: dict[str, int] = {}
         for _ in range(repeat):
-            for name, path in specs.items():
-                t, rss = peak_run(python, path)
+            for name, (path, options) in runs.items():
+                t, rss = peak_run(python, path, options)
                 times[name].append(t)
                 peak[name] = max(rss, peak.get(name, 0))
-    print(f"scaling, whole `specc check -q` processes, median of {repeat}")
-    for name in specs:
-        layers = int(name.split()[-1].replace(",", ""))
+    print(f"scaling, whole `specc check -q` processes (and two with their whole report), median of {repeat}")
+    for name in runs:
+        layers = int(name.split()[1].rstrip(",").replace(",", ""))  # "stack 100,000, json": 100000
         t = statistics.median(times[name])
-        print(f"  {name:<16} {t:7.2f} s  {t / layers * 1e6:6.1f} us/layer  "
+        print(f"  {name:<21} {t:7.2f} s  {t / layers * 1e6:6.1f} us/layer  "
               f"peak {peak[name] / 1024:5.0f} MiB ({peak[name] * 1024 / 1e6:4.0f} MB)")
     for kind in ("stack", "repeat", "varied"):
         small, mid, large = (statistics.median(times[f"{kind} {n:,}"]) for n in (1_000, 10_000, 100_000))
