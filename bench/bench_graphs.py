@@ -6,45 +6,20 @@ A residual block of four layers (conv, batchnorm, relu, add in) called with
 `repeat=N`: 2,000 and 20,000 layers from a 10-line file. Targets (issue 11):
 the 20,000-layer spec checks in under 10 s, and 10x the layers costs at most
 12x the time. Whole processes, medians of interleaved runs, peak memory of the
-process (ru_maxrss). Not a test: these machines are shared and noisy.
+process (its VmHWM, measured as bench_check.py does). Not a test: these machines
+are shared and noisy.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-SPEC = """input 32x32x16
-block res(f) {{
-    conv f 3x3 p=same bias=false
-    batchnorm
-    relu
-    add in
-}}
-res 16 repeat={copies}
-globalavgpool
-fc 10 softmax
-"""
-
-
-# The child reports its own peak resident size, so each run is measured alone.
-CHILD = ("import resource, sys; from specc.cli import main; main(['check', '-q', sys.argv[1]]); "
-         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
-
-
-def run(path: Path) -> tuple[float, int]:
-    """Seconds and peak resident KiB of one `specc check -q` process."""
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
-                          env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
-    seconds = time.perf_counter() - start
-    return seconds, int(done.stderr.split()[-1])
+from bench_check import REPEAT as SPEC  # the same residual block, and the same measurement
+from bench_check import peak_run
 
 
 def main() -> None:
@@ -60,7 +35,7 @@ def main() -> None:
         peak = {}
         for _ in range(args.repeat):
             for layers, path in specs.items():
-                seconds, rss = run(path)
+                seconds, rss = peak_run(sys.executable, path)
                 times[layers].append(seconds)
                 peak[layers] = max(rss, peak.get(layers, 0))
     small, large = (statistics.median(times[n]) for n in (2_000, 20_000))
