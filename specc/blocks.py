@@ -23,6 +23,7 @@ from .diagnostics import Diagnostic, Note, did_you_mean, error
 from .edges import Scope, split_from
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
 from .syntax import BlockDef, Expr, Option, Statement, Word
+from .syntax_nodes import has_value_of_kind
 
 MAX_LAYERS = 1_000_000  # repeats past this are certainly a typo, and would exhaust memory
 
@@ -272,7 +273,7 @@ def _substituted_once(written: Statement, st: Statement, merge: bool, inst: _Ins
 
 def _substituted(st: Statement, merge: bool, inst: _Instance, out: Expansion) -> Statement:
     """The statement with its parameters replaced by the call's values (spans stay on the body line)."""
-    if inst.path is None and not _has_refs(st):
+    if inst.path is None and not has_value_of_kind(st, ("ref", "expr")):
         return st
     args = st.args if merge else tuple(_substitute(w, inst, out) for w in st.args)
     options = tuple(_substitute_option(o, inst, out) for o in st.options)
@@ -288,16 +289,6 @@ def _substitute_option(option: Option, inst: _Instance, out: Expansion) -> Optio
 
 def _same(these: tuple, those: tuple) -> bool:
     return all(a is b for a, b in zip(these, those))
-
-
-def _has_refs(st: Statement) -> bool:
-    for word in st.args:
-        if word.kind in ("ref", "expr"):
-            return True
-    for option in st.options:
-        if option.value.kind in ("ref", "expr"):
-            return True
-    return False
 
 
 def _values(st: Statement, merge: bool) -> list[Word]:

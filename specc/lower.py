@@ -15,6 +15,7 @@ from .diagnostics import Diagnostic, did_you_mean, error
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
 from .ir import ACTIVATIONS, NOTHING, Span
 from .syntax import Statement, Word
+from .syntax_nodes import has_value_of_kind
 from .values import ValueProblem, as_signal
 
 
@@ -77,7 +78,7 @@ _NOT_WRITTEN_VALUES = frozenset(("dim", "expr", "node", "ref"))  # the kinds not
 
 
 def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
-    bound = _Bound(computed=layer and _computed(st))
+    bound = _Bound(computed=layer and has_value_of_kind(st, ("dim", "expr")))
     keyword = st.keyword.text
     positional = () if form.merge else st.args  # a merge's arguments are references (specc.edges)
     slots = form.positional
@@ -224,16 +225,6 @@ def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) ->
     except ValueProblem as problem:
         diagnostics.append(error(problem.code, problem.message, st.args[0].span, problem.help))
         return None
-
-
-def _computed(st: Statement) -> bool:
-    for word in st.args:
-        if word.kind in ("dim", "expr"):
-            return True
-    for option in st.options:
-        if option.value.kind in ("dim", "expr"):
-            return True
-    return False
 
 
 def _block_uses(expansion: Expansion) -> tuple[ir.BlockUse, ...]:

@@ -116,6 +116,17 @@ class Statement(NamedTuple):
     span: Span
 
 
+def has_value_of_kind(st: Statement, kinds: tuple[str, ...]) -> bool:
+    """Whether an argument or an option value of the statement is a Word of one of these kinds."""
+    for word in st.args:
+        if word.kind in kinds:
+            return True
+    for option in st.options:
+        if option.value.kind in kinds:
+            return True
+    return False
+
+
 class Param(NamedTuple):
     """A block parameter: `f1`, or `f=3` with its default value."""
 
