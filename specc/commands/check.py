@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from ..errors import SpeccError, printable
 
@@ -80,33 +80,14 @@ def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tu
     """The report's text in pieces, made as they are read (the text and JSON reports of a
     large spec are never held whole), and the exit status."""
     from ..folders import expand
-    from ..report import render
+    from ..report import pieces
 
     options = _options(args)
     analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
     status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
     if args.statistics:
         return [_statistics(analyses)], status
-    if args.format == "text":
-        from ..report.text import lines
-
-        return _joined(lines(analyses, **options)), status
-    if args.format == "json":
-        from ..report.jsonfmt import pieces
-
-        return pieces(analyses, **options), status
-    return [render(analyses, args.format, **options)], status
-
-
-def _joined(lines: Iterable[str]) -> Iterator[str]:
-    """The pieces of ``"\\n".join(lines).rstrip("\\n")`` (the text report), as the lines come."""
-    first, blank = True, 0
-    for line in lines:
-        if not line:
-            blank += 1
-            continue
-        yield ("" if first else "\n") + "\n" * blank + line
-        first, blank = False, 0
+    return pieces(analyses, args.format, **options), status
 
 
 def _write(pieces: Iterable[str]) -> None:

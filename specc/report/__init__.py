@@ -1,14 +1,16 @@
 """Rendering of analyses: the only place that turns findings into output.
 
 Each format is a module of this package with a function ``render`` from a list
-of Analysis values to a string; FORMATS maps the `--format` names to them.
+of Analysis values to a string; FORMATS maps the `--format` names to them. A
+format whose report grows with the layers also has ``pieces``, the same text
+made and handed out a piece at a time, which `specc check` writes as it comes.
 Only the format asked for is imported (json's encoder is no part of a text report).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ..pipeline import Analysis
 
@@ -18,3 +20,12 @@ FORMATS: dict[str, str] = {"text": "text", "json": "jsonfmt", "sarif": "sarif", 
 
 def render(analyses: Sequence[Analysis], fmt: str = "text", **options) -> str:
     return importlib.import_module(f"{__name__}.{FORMATS[fmt]}").render(analyses, **options)
+
+
+def pieces(analyses: Sequence[Analysis], fmt: str = "text", **options) -> Iterable[str]:
+    """``render``'s text in pieces, as they are made, for a format whose report grows with the
+    layers (text, json: module-level ``pieces``); else the whole text as one piece."""
+    module = importlib.import_module(f"{__name__}.{FORMATS[fmt]}")
+    if hasattr(module, "pieces"):
+        return module.pieces(analyses, **options)
+    return [module.render(analyses, **options)]

@@ -268,14 +268,27 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
            width: int | None = None, batch: int | None = None, optimizer: str | None = None,
            **_: object) -> str:
     """The report; ``width`` fits tables to a terminal, ``batch`` adds the training-memory estimate."""
-    return "\n".join(lines(analyses, quiet, color, width=width, batch=batch, optimizer=optimizer)).rstrip("\n")
+    return "".join(pieces(analyses, quiet, color, width=width, batch=batch, optimizer=optimizer))
+
+
+def pieces(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None,
+           **options: object) -> Iterator[str]:
+    """``render``'s text in pieces, as the lines are made (`specc check` writes them so: the
+    report of a large spec is never held whole). The lines joined by newlines, without the
+    blank lines at the end."""
+    first, blank = True, 0
+    for line in lines(analyses, quiet, color, **options):
+        if not line:
+            blank += 1
+            continue
+        yield ("" if first else "\n") + "\n" * blank + line
+        first, blank = False, 0
 
 
 def lines(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None, *,
           width: int | None = None, batch: int | None = None, optimizer: str | None = None,
           **_: object) -> Iterator[str]:
-    """The report's lines as they are made (`specc check` writes them so); ``render`` joins them.
-    Blank lines may end it, which ``render`` strips."""
+    """The report's lines as they are made; blank lines may end them (``pieces`` leaves those out)."""
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     style = Style(color)
