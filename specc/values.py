@@ -18,6 +18,16 @@ from .syntax import Word
 MAX_INT = 2**31 - 1
 
 
+def shown(text: str, keep: int = 12) -> str:
+    """A written value as a message quotes it: a number of thousands of digits is its first
+    digits and its length, never the whole of it."""
+    if len(text) <= 2 * keep:
+        return text
+    digits = sum(c.isdigit() for c in text)
+    size = f"{digits:,} digits" if digits * 2 > len(text) else f"{len(text):,} characters"
+    return f"{text[:keep]}… ({size})"
+
+
 class ValueProblem(Exception):
     """A value that does not fit its option: code E105 (type) or E106 (range)."""
 
@@ -30,7 +40,7 @@ def _int(word: Word, what: str, minimum: int) -> int:
     if word.kind == "float" and float(word.value).is_integer() and "." not in word.text:
         value = int(word.value)  # 1e3
     elif word.kind != "int":
-        raise ValueProblem("E105", f"{what} must be a whole number, got `{word.text}`")
+        raise ValueProblem("E105", f"{what} must be a whole number, got `{shown(word.text)}`")
     else:
         value = word.value  # inf for a literal too long to convert (syntax._word)
     _check_int(value, what, minimum)
@@ -39,7 +49,7 @@ def _int(word: Word, what: str, minimum: int) -> int:
 
 def _check_int(value: int | float, what: str, minimum: int) -> None:
     if value < minimum:
-        raise ValueProblem("E106", f"{what} must be at least {minimum}, got {value}")
+        raise ValueProblem("E106", f"{what} must be at least {minimum}, got {shown(str(value))}")
     if value == math.inf:  # a literal of thousands of digits: Python will not even print it
         raise ValueProblem("E106", f"{what} has thousands of digits: far too large (at most {MAX_INT:,})")
     if value > MAX_INT:
@@ -113,8 +123,7 @@ def _float(word: Word, what: str) -> float:
         raise ValueProblem("E105", f"{what} must be a number, got `{word.text}`")
     value = float(word.value)
     if not math.isfinite(value):  # 1e999 reads as infinity: a slope or rate of inf makes every figure NaN
-        shown = word.text if len(word.text) <= 40 else f"{word.text[:20]}…"
-        raise ValueProblem("E106", f"{what} must be a finite number, got {shown} (infinite as a float)")
+        raise ValueProblem("E106", f"{what} must be a finite number, got {shown(word.text)} (infinite as a float)")
     return value
 
 
@@ -125,7 +134,7 @@ def _ranged(low: float, high: float, closed_high: bool = False, open_low: bool =
         too_high = value > high if closed_high else value >= high
         if too_low or too_high:
             left, right = "(" if open_low else "[", "]" if closed_high else ")"
-            raise ValueProblem("E106", f"{what} must be in {left}{low:g}, {high:g}{right}, got {word.text}")
+            raise ValueProblem("E106", f"{what} must be in {left}{low:g}, {high:g}{right}, got {shown(word.text)}")
         return value
 
     return check
