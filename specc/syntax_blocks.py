@@ -30,6 +30,11 @@ from .syntax_nodes import (
 )
 
 HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
+# Words a body or a call already gives a meaning: `in` is the block's input, `from=` and `repeat=` are
+# options of every call. A parameter of that name would be shadowed or shadow (E007).
+RESERVED_PARAMS = {"in": "in a body, `in` is the block's input",
+                   "from": "`from=` is an option of every call: the layer the call reads",
+                   "repeat": "`repeat=` is an option of every call: its number of copies"}
 
 
 class _Frame:
@@ -112,6 +117,7 @@ class _Reader:
             return
         header = frame.header
         block = BlockDef(header.keyword, header.name, header.params or (), tuple(frame.body), frame.span(), line.span)
+        _check_labels(block, self.diagnostics)
         found = self.stack[-1].nested if self.stack else self.items
         found.append(block)
         found.extend(frame.nested)
@@ -163,6 +169,9 @@ def _check_params(params: tuple[Param, ...], diagnostics: list[Diagnostic]) -> N
     defaulted: Param | None = None
     reordered = False  # one diagnostic for the order, however many parameters are out of it
     for param in params:
+        if param.name.text in RESERVED_PARAMS:
+            diagnostics.append(error("E007", f"a parameter cannot be named `{param.name.text}`", param.name.span,
+                                     f"{RESERVED_PARAMS[param.name.text]}; choose another name"))
         if param.name.text in seen:
             diagnostics.append(error("E007", f"parameter `{param.name.text}` is listed twice", param.name.span,
                                      "each parameter has one name of its own"))
@@ -177,6 +186,33 @@ def _check_params(params: tuple[Param, ...], diagnostics: list[Diagnostic]) -> N
             written = ", ".join(p.name.text + (f"={p.default.text}" if p.default else "") for p in order)
             diagnostics.append(error("E008", message, param.name.span,
                                      f"parameters with a default come last: `({written})`"))
+
+
+def _check_labels(block: BlockDef, diagnostics: list[Diagnostic]) -> None:
+    """E007 for a parameter named like a label of the body: `x` in the body would mean both."""
+    labels = _body_labels(block)
+    for param in block.params:
+        if param.name.text in labels:
+            diagnostics.append(error("E007", f"parameter `{param.name.text}` has the name of the label on line "
+                                     f"{labels[param.name.text]} of the body", param.name.span,
+                                     "in the body, the name would mean both: rename the parameter or the label"))
+
+
+def _body_labels(block: BlockDef) -> dict[str, int]:
+    labels: dict[str, int] = {}
+    for st in block.body:
+        if st.label is not None:
+            labels.setdefault(st.label.text, st.span.line)
+    return labels
+
+
+def refused_params(block: BlockDef) -> frozenset[str]:
+    """The parameters reported by E007 for their names (see RESERVED_PARAMS, _check_labels):
+    calls bind no value to them, so that the body's `in` and labels keep their meaning."""
+    names = {p.name.text for p in block.params}
+    if not names:
+        return frozenset()
+    return frozenset(n for n in names if n in RESERVED_PARAMS) | (names & _body_labels(block).keys())
 
 
 def _stray_close(line: Word, closed: tuple[_Frame, Span] | None) -> Diagnostic:
