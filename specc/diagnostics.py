@@ -43,6 +43,8 @@ CODES: dict[str, str] = {
     "E115": "unknown block option",
     "E116": "block defined twice or named like a statement",
     "E117": "a block that calls itself",
+    "E118": "the spec expands past its budget of layers or block instances",
+    "E119": "block calls nested too deep",
     "E201": "the layer shrinks the map to nothing",
     "E202": "groups do not divide the channels",
     "E203": "layer needs a volume, got a vector",

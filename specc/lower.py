@@ -10,8 +10,9 @@ was written. Pure Python, no torch.
 from __future__ import annotations
 
 from . import ir
-from .blocks import Expansion, Line, expand
+from .blocks import expand
 from .diagnostics import Diagnostic, did_you_mean, error
+from .expansion import Expansion, Line
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
 from .ir import ACTIVATIONS, NOTHING, Span
 from .syntax import Statement, Word
@@ -21,7 +22,7 @@ from .values import ValueProblem, as_signal
 
 class _Bound:
     """A statement's arguments, checked and keyed by canonical option name. Read-only once
-    bound: the copies of a repeated statement share one (specc.blocks.Line.shared).
+    bound: the copies of a repeated statement share one (specc.expansion.Line.shared).
     (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
 
     __slots__ = ("values", "spans", "failed", "diagnostics", "computed")

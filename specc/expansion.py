@@ -1,0 +1,192 @@
+"""The state of an expansion and the values of a body line at one call.
+
+``Line`` is one layer of the flat graph as lowering needs it, ``Expansion``
+what expanding a spec gives lowering besides its lines, ``Instance`` a body
+being expanded (its path, parameters, input and naming state). The functions
+give a line's values at one call: parameters replaced by the call's values,
+`X.c`-style sizes and layer references resolved in the instance's scope
+(specc.edges.Scope). specc.blocks walks the spec with them. No torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from . import ir
+from .budget import Sizes
+from .diagnostics import Diagnostic, Note
+from .edges import Scope
+from .forms import Form
+from .syntax import BlockDef, Expr, Option, Statement, Word
+from .syntax_nodes import has_value_of_kind
+
+
+class Line(NamedTuple):
+    """One layer of the expanded graph, as lowering needs it. A named tuple: a
+    spec of 100,000 layers makes 100,000 of them, and a tuple is made in a
+    tenth of the time of a frozen dataclass."""
+
+    form: Form
+    statement: Statement  # parameters substituted; `from=` removed; merge operands resolved
+    name: str
+    labelled: bool
+    inputs: tuple[str, ...] | None  # None where a reference was wrong (its output is then unknown)
+    block: str | None = None  # the instance path, e.g. "layer1.0"; None at the top level
+    notes: tuple[Note, ...] = ()  # where this body was called from, innermost first
+    shared: bool = False  # other lines (copies) may hold this very statement: lowering binds it once
+
+
+class Expansion:
+    """What expanding a spec gives lowering besides its lines, filled in as the walk goes.
+    (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
+
+    __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
+                 "spent")
+
+    def __init__(self, take: Callable[[Line], None]) -> None:
+        self.take = take  # lowering's: builds the layer of each Line, in order
+        self.others: list[Statement] = []  # model, input, train and unknown statements
+        self.diagnostics: list[Diagnostic] = []
+        self.used: dict[str, set[str]] = {}  # block -> parameters its calls bound and read
+        self.blocks: dict[str, BlockDef] = {}
+        self.called: set[str] = set()
+        self.instances: list[ir.Instance] = []
+        self.sizes = Sizes(self.blocks)
+        self.layers = 0  # expanded so far: copies of a repeat= and layers of instances (specc.budget)
+        self.spent = False  # a statement would have passed the budget (E118): nothing more is expanded
+
+
+class Instance:
+    """A body being expanded: its path, parameters, input and naming state. (A plain class, as Expansion.)"""
+
+    __slots__ = ("path", "scope", "params", "counters", "taken", "stack", "notes", "substituted")
+
+    def __init__(self, path: str | None, scope: Scope, params: dict[str, Word], taken: set[str],
+                 stack: tuple[str, ...] = (), notes: tuple[Note, ...] = (),
+                 substituted: dict[int, Statement] | None = None) -> None:
+        self.path, self.scope, self.params, self.taken = path, scope, params, taken
+        self.counters: dict[str, int] = {}
+        self.stack = stack  # the blocks being expanded, outermost first (for recursion)
+        self.notes = notes
+        # Body statements with the call's parameters substituted, by id of the written statement:
+        # one dict for all copies of a call, which see the same parameters (see substituted_once).
+        self.substituted = {} if substituted is None else substituted
+
+    def full(self, local: str) -> str:
+        return f"{self.path}.{local}" if self.path else local
+
+    def default_name(self, prefix: str) -> str:
+        n = self.counters.get(prefix, 0) + 1
+        name = f"{prefix}{n}"
+        while name in self.taken:
+            n += 1
+            name = f"{prefix}{n}"
+        self.counters[prefix] = n
+        return name
+
+
+def reference(word: Word, inst: Instance, out: Expansion) -> tuple[str | None, Diagnostic | None]:
+    """A layer reference: a label above, `input`, `in` in a body, or a parameter passed a layer."""
+    if word.kind == "name" and word.text in inst.params:
+        bound = inst.params[word.text]
+        out.used.setdefault(inst.stack[-1], set()).add(word.text)
+        if bound.kind == "node":
+            return str(bound.value), None
+        word = bound._replace(span=word.span)
+    if word.kind == "node":
+        return str(word.value), None
+    return inst.scope.resolve(word, word.span.line, closed=inst.path is not None)
+
+
+def substituted_once(written: Statement, st: Statement, merge: bool, inst: Instance,
+                      out: Expansion) -> tuple[Statement, bool]:
+    """``st`` (``written`` less `repeat=` and `from=`) substituted, and whether the copies share it.
+
+    Every copy of a call sees the same parameters, so a body statement that reads no
+    layer's shape (`conv1.c`, resolved in each copy's own scope) substitutes to the
+    same statement in each: it is made once per call, and its copies share it."""
+    if inst.path is None:
+        return _substituted(st, merge, inst, out), False
+    done = inst.substituted.get(id(written))
+    if done is not None:
+        return done, True
+    substituted = _substituted(st, merge, inst, out)
+    shared = not any(reads_shapes(w) for w in _values(st, merge))
+    if shared:
+        inst.substituted[id(written)] = substituted  # the body (and so `written`) outlives the expansion
+    return substituted, shared
+
+
+def _substituted(st: Statement, merge: bool, inst: Instance, out: Expansion) -> Statement:
+    """The statement with its parameters replaced by the call's values (spans stay on the body line)."""
+    if inst.path is None and not has_value_of_kind(st, ("ref", "expr")):
+        return st
+    args = st.args if merge else tuple(substitute(w, inst, out) for w in st.args)
+    options = tuple(_substitute_option(o, inst, out) for o in st.options)
+    if _same(args, st.args) and _same(options, st.options):
+        return st  # nothing to substitute: the lines share the written statement
+    return Statement(st.label, st.keyword, args, options, st.span)
+
+
+def _substitute_option(option: Option, inst: Instance, out: Expansion) -> Option:
+    value = substitute(option.value, inst, out)
+    return option if value is option.value else Option(option.name, value)
+
+
+def _same(these: tuple, those: tuple) -> bool:
+    return all(a is b for a, b in zip(these, those))
+
+
+def _values(st: Statement, merge: bool) -> list[Word]:
+    """The words of a statement that are values (a merge's arguments are references)."""
+    return [*(() if merge else st.args), *(o.value for o in st.options)]
+
+
+def reads_shapes(word: Word) -> bool:
+    """Whether substituting the word resolves a layer reference (`conv1.c`), which each copy does in its scope."""
+    if word.kind == "expr":
+        return reads_shapes(word.value.left) or reads_shapes(word.value.right)
+    return word.kind == "ref"
+
+
+def substitute(word: Word, inst: Instance, out: Expansion) -> Word:
+    """A value word with parameters replaced and `X.c`-style references resolved to a full layer name."""
+    if word.kind == "name" and word.text in inst.params:
+        out.used.setdefault(inst.stack[-1], set()).add(word.text)
+        bound = inst.params[word.text]
+        return Word(bound.value, bound.text, bound.kind, word.span)
+    if word.kind == "expr":
+        expr: Expr = word.value
+        left, right = substitute(expr.left, inst, out), substitute(expr.right, inst, out)
+        if left is expr.left and right is expr.right:
+            return word
+        return Word(Expr(expr.op, left, right), word.text, word.kind, word.span)
+    if word.kind == "ref" and word.value[-1] in ("c", "h", "w"):
+        target = Word(".".join(word.value[:-1]), ".".join(word.value[:-1]), "name", word.span)
+        name, problem = reference(target, inst, out)
+        if problem is not None:
+            out.diagnostics.append(noted(problem, inst))
+            return word._replace(kind="unknown")
+        return word._replace(value=(name, word.value[-1]), kind="dim")
+    return word
+
+
+def call_value(word: Word, inst: Instance, out: Expansion) -> Word:
+    """A value passed to a block: a layer it names becomes a resolved reference, anything else stays a value."""
+    if word.kind == "name" and word.text not in inst.params and (word.text in inst.scope.above or
+                                                                word.text in ("in", ir.INPUT)):
+        name, problem = reference(word, inst, out)
+        if problem is None:
+            return Word(name, word.text, "node", word.span)
+    if word.kind == "ref" and word.value[-1] not in ("c", "h", "w"):
+        name, problem = reference(word, inst, out)
+        if problem is not None:
+            out.diagnostics.append(noted(problem, inst))
+            return word._replace(kind="unknown")
+        return Word(name, word.text, "node", word.span)
+    return substitute(word, inst, out)
+
+
+def noted(diagnostic: Diagnostic, inst: Instance) -> Diagnostic:
+    return diagnostic._replace(notes=inst.notes) if inst.notes else diagnostic
