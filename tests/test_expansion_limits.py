@@ -68,6 +68,19 @@ def test_specs_of_astronomical_size_are_refused_at_the_outermost_call(text, wher
     assert [note["line"] for note in error["notes"]] == notes
 
 
+def test_a_body_is_sized_once_per_block_arguments_and_depth(monkeypatch) -> None:
+    """The size of 2^20 layers is found in a few dozen steps, not a million: each block's body
+    is counted once (memoised), not once per instance."""
+    from specc.budget import Sizes
+
+    visits = []
+    counted = Sizes.statement
+    monkeypatch.setattr(Sizes, "statement", lambda self, *args: visits.append(1) or counted(self, *args))
+    (error,) = specc.check(doubling(20)).errors
+    assert error.code == "E118" and "1,048,576 layers" in error.message
+    assert len(visits) < 100
+
+
 def test_nothing_is_made_past_the_budget() -> None:
     """The budget is counted before a statement expands: the lines above the crossing one are made,
     the crossing one and everything after it are not."""
