@@ -67,7 +67,7 @@ def whole(word: Word) -> int | None:
 
 class Sizes:
     """The sizes of block bodies, memoised by block, the whole numbers bound to its
-    parameters and the depth. (A plain class, as blocks.Expansion.)"""
+    parameters and the depth. (A plain class, as specc.expansion.Expansion.)"""
 
     __slots__ = ("blocks", "memo", "refusals")
 
