@@ -120,7 +120,7 @@ def clean_python(venv: Path) -> str:
 
 
 def stack(layers: int) -> str:
-    body = "\n".join("conv 8 3x3 padding=same relu" if i % 2 else "batchnorm" for i in range(layers))
+    body = "\n".join("conv 8 3x3 padding=same relu" if i % 2 else "batchnorm" for i in range(layers - 1))
     return f"input 32x32x3\n{body}\nfc 10 softmax\n"
 
 
@@ -130,7 +130,7 @@ def varied(layers: int) -> str:
     import random
 
     pick, body = random.Random(16), []
-    for i in range(layers):
+    for i in range(layers - 2):
         kind = pick.choice(["conv", "conv", "batchnorm", "relu", "dropout"])
         if kind == "conv":
             label = f"c{i}: " if pick.random() < 0.2 else ""
@@ -188,7 +188,7 @@ def scaling(python: str, repeat: int) -> None:
             specs[f"stack {layers:,}"] = Path(folder, f"stack{layers}.cnn")
             specs[f"stack {layers:,}"].write_text(stack(layers))
             specs[f"repeat {layers:,}"] = Path(folder, f"repeat{layers}.cnn")
-            specs[f"repeat {layers:,}"].write_text(REPEAT.format(copies=layers // 4))
+            specs[f"repeat {layers:,}"].write_text(REPEAT.format(copies=(layers - 2) // 4))
             specs[f"varied {layers:,}"] = Path(folder, f"varied{layers}.cnn")
             specs[f"varied {layers:,}"].write_text(varied(layers))
         # The whole report of the largest stack, as users print it: the table, and the JSON.

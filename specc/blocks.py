@@ -137,7 +137,7 @@ def _repeat(st: Statement, inst: Instance, out: Expansion) -> tuple[Statement, i
 def _layer_lines(st: Statement, form: Form, inst: Instance, previous: str, out: Expansion) -> str:
     written = st
     st, copies = _repeat(st, inst, out)
-    made = copies if copies is not None else int(inst.path is not None)  # a top-level line is not expanded
+    made = copies if copies is not None else 1  # a line written out counts as much as a copy
     if not _affordable(written, Size(made, 0), inst, out):
         return previous
     out.layers += made

@@ -5,10 +5,10 @@ that each call the one before twice make 2^40: expanding them until memory ran
 out took most of a minute. So the size of every statement is counted before
 it is expanded, a block body's once per block, whole numbers bound to its
 parameters and depth (memoised), and expansion refuses (E118) the statement
-that would take the spec past MAX_LAYERS expanded layers or block instances,
-without making any of them. Expanded layers are those a `repeat=` copies and
-those of block instances; a line written at the top level is read, not
-expanded (its cost is its bytes). Block calls nest at most MAX_DEPTH deep
+that would take the spec past MAX_LAYERS layers or block instances, without
+making any of them. Every layer counts: those written out, those a `repeat=`
+copies and those of block instances, so a spec's later stages (compile,
+draw, a forward pass) never see more than MAX_LAYERS. Block calls nest at most MAX_DEPTH deep
 (E119): every later stage walks the instances recursively. No torch.
 """
 
@@ -23,7 +23,7 @@ from .syntax import BlockDef, Option, Statement, Word
 from .syntax_blocks import refused_params
 from .values import shown
 
-MAX_LAYERS = 100_000  # expanded layers (and block instances) of a spec; also the largest `repeat=`
+MAX_LAYERS = 100_000  # layers (and block instances) of a spec; also the largest `repeat=`
 MAX_DEPTH = 32  # block calls nested in each other; real networks nest three or four
 _CEILING = 10**30  # sizes are counted up to here: past it, "more than 10^30" says enough
 _NOTES = 4  # the statements named under an E118, from the call down to what it multiplies

@@ -93,17 +93,21 @@ def test_nothing_is_made_past_the_budget() -> None:
     assert error.code == "E118" and "40,002 layers, 100,002 with the 60,000 above it" in error.message
 
 
-def test_the_budget_is_inclusive_and_top_level_lines_are_not_expanded() -> None:
+def test_the_budget_is_inclusive_and_counts_every_layer() -> None:
     """`relu repeat=100000` (bench/bench_check.py's size) checks; one more copy does not. A line
-    written at the top level costs its bytes, not the budget: the bench's 100,000-layer stack
-    with its `fc` line checks."""
+    written out counts as much as a copy: 100,000 lines of layers check, one more does not
+    (a 10 MB file of `relu` lines would otherwise hand compile and draw two million layers)."""
     analysis = checked(f"input 8x8x3\nrelu repeat={MAX_LAYERS}\n")
     assert len(analysis.layers) == MAX_LAYERS
     (error,) = specc.check(f"input 8x8x3\nrelu repeat={MAX_LAYERS + 1}\n").errors
     assert error.code == "E118" and "would make 100,001 layers" in error.message
-    items, _ = parse(f"input 8x8x3\nrelu repeat={MAX_LAYERS}\nconv 3 1x1\nfc 10\n")
+    items, _ = parse(f"input 8x8x3\nrelu repeat={MAX_LAYERS - 2}\nconv 3 1x1\nfc 10\n")
     made = []
-    assert expand(items, made.append).diagnostics == [] and len(made) == MAX_LAYERS + 2
+    assert expand(items, made.append).diagnostics == [] and len(made) == MAX_LAYERS
+    lines = "input 8x8x3\n" + "relu\n" * MAX_LAYERS
+    assert len(checked(lines).layers) == MAX_LAYERS
+    (error,) = specc.check(lines + "fc 10\n").errors
+    assert (error.code, error.line) == ("E118", MAX_LAYERS + 2)
 
 
 def test_block_layers_count_once_per_instance_and_instances_count_too() -> None:
