@@ -33,7 +33,7 @@ import torch
 
 from . import __version__
 from .errors import SpeccError, WriteError
-from .files import write_atomic
+from .files import write_run_file
 
 if TYPE_CHECKING:
     from .pipeline import Analysis
@@ -86,13 +86,14 @@ def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointMeta,
                     optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None) -> None:
-    """Write ``module``'s weights with ``meta`` atomically to ``path``."""
+    """Write ``module``'s weights with ``meta`` atomically to ``path``, a run file: a symlink there is
+    replaced, never written through (:func:`specc.files.write_run_file`)."""
     state = cpu_state(module)
     meta = meta.model_copy(update={"weights_sha256": weights_sha256(state)})
     payload = {"format": CHECKPOINT_FORMAT, "meta": meta.model_dump(mode="json"), "model": state,
                "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": extra or {}}
     try:
-        write_atomic(path, lambda handle: torch.save(payload, handle))
+        write_run_file(Path(path).parent, Path(path).name, lambda handle: torch.save(payload, handle))
     except WriteError as exc:
         raise WriteError(path, exc.reason, "checkpoint ") from exc
     except RuntimeError as exc:  # torch's zip writer reports a failed write (a full disk) as a RuntimeError

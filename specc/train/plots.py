@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import write_atomic
+from ..files import write_run_file
 
 ANNOTATE_UP_TO = 20  # classes; beyond that the counts would not be readable
 GRID = 5  # misclassified samples per row and column
@@ -27,7 +27,8 @@ def _figure(size: tuple[float, float]):
 
 
 def _save(fig, path: Path) -> None:
-    write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+    """Every figure is a run file: a name specc picks in a run's (or a checkpoint's) folder."""
+    write_run_file(path.parent, path.name, lambda handle: fig.savefig(handle, format="png", dpi=110))
 
 
 def best_epoch(history: list[dict[str, float]]) -> int | None:
