@@ -289,3 +289,15 @@ def test_figures_show_names_as_plain_text(tmp_path: Path) -> None:
                            np.array([0.9, 0.8]), names, tmp_path / "m.png", "run $\\frac$")
     assert not [w for w in seen if "Glyph" in str(w.message)]
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_predict_with_an_onnx_file_needs_no_torch(made: Path, tmp_path: Path) -> None:
+    """inputs.py reads images and .npz files without specc.train (whose package imports torch)."""
+    np.savez(tmp_path / "x.npz", x=np.zeros((2, 8, 8, 1), np.uint8))
+    code = ("import sys; sys.modules['torch'] = None\nfrom specc.cli import main\n"
+            f"raise SystemExit(main(['predict', {str(made / 'ref.onnx')!r}, {str(made / 'ok.png')!r}, "
+            f"{str(tmp_path / 'x.npz')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 4
