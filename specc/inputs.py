@@ -96,9 +96,8 @@ def refuse_non_finite(x: np.ndarray, what: str, advice: str) -> None:
     """Refuse samples (rows of ``x``) holding NaN or infinity, naming how many and the first."""
     bad = ~np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
     if bad.any():
-        count, first = int(bad.sum()), int(np.argmax(bad))
-        which = f"{count} samples, the first is sample {first}" if count > 1 else f"sample {first}"
-        raise SpeccError(f"{what} holds NaN or infinite values ({which}); {advice}")
+        raise SpeccError(f"{what} holds NaN or infinite values ({int(bad.sum())} samples, the first is sample "
+                         f"{int(np.argmax(bad))}); {advice}")
 
 
 def read_npz(file: Path, shape: tuple[int, ...]) -> Iterator[Sample]:

@@ -247,7 +247,7 @@ def test_non_finite_samples_are_refused_naming_the_file_and_the_sample(made: Pat
     for model in (made / "run", made / "ref.onnx"):
         status, out, err = run_cli(capsys, "predict", str(model), str(tmp_path / "bad.npz"))
         assert status == 1 and out == "" and "nan%" not in err
-        assert f"'{tmp_path / 'bad.npz'}' x holds NaN or infinite values (sample 2)" in err
+        assert f"'{tmp_path / 'bad.npz'}' x holds NaN or infinite values (1 samples, the first is sample 2)" in err
 
 
 def test_a_one_dimensional_x_says_its_shape(made: Path, tmp_path: Path, capsys) -> None:
