@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpeccError, printable_line
+from .errors import SpeccError, first_line, printable_line
 from .files import kind, stat_of
 from .inputs import Sample
 from .numbers import dims
@@ -120,7 +120,7 @@ def _from_onnx(path: Path) -> Model:
         try:
             return session.run(None, {entry.name: x})[0]
         except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own untyped errors
-            raise SpeccError(f"onnxruntime cannot run '{path}': {str(exc).strip().splitlines()[0]}") from exc
+            raise SpeccError(f"onnxruntime cannot run '{path}': {first_line(exc)}") from exc
 
     def scores(x: np.ndarray) -> np.ndarray:
         if fixed is None or len(x) == fixed:
@@ -140,7 +140,7 @@ def _session(path: Path):
     try:
         return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own untyped errors for bad files
-        raise SpeccError(f"cannot load '{path}' with onnxruntime: {str(exc).strip().splitlines()[0]}") from exc
+        raise SpeccError(f"cannot load '{path}' with onnxruntime: {first_line(exc)}") from exc
 
 
 def _output_kind(output: str, path: Path) -> str:
