@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import re
+import stat
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -32,8 +32,8 @@ import pydantic
 import torch
 
 from . import __version__
-from .errors import SpeccError, WriteError
-from .files import write_atomic
+from .errors import SpeccError, WriteError, first_line
+from .files import kind, stat_of, write_run_file
 
 if TYPE_CHECKING:
     from .pipeline import Analysis
@@ -86,22 +86,31 @@ def cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointMeta,
                     optimizer: torch.optim.Optimizer | None = None, extra: dict | None = None) -> None:
-    """Write ``module``'s weights with ``meta`` atomically to ``path``."""
+    """Write ``module``'s weights with ``meta`` atomically to ``path``, a run file: a symlink there is
+    replaced, never written through (:func:`specc.files.write_run_file`)."""
     state = cpu_state(module)
     meta = meta.model_copy(update={"weights_sha256": weights_sha256(state)})
     payload = {"format": CHECKPOINT_FORMAT, "meta": meta.model_dump(mode="json"), "model": state,
                "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": extra or {}}
     try:
-        write_atomic(path, lambda handle: torch.save(payload, handle))
+        write_run_file(Path(path).parent, Path(path).name, lambda handle: torch.save(payload, handle))
     except WriteError as exc:
         raise WriteError(path, exc.reason, "checkpoint ") from exc
     except RuntimeError as exc:  # torch's zip writer reports a failed write (a full disk) as a RuntimeError
         raise WriteError(path, f"the write failed; is the disk full? ({_first_line(exc)})", "checkpoint ") from exc
 
 
-def _read(path: Path) -> dict:
-    if not path.is_file():
+def _refuse_unreadable(path: Path) -> None:
+    """A missing checkpoint, or one that is not a regular file (reading a FIFO would wait forever)."""
+    found = stat_of(path, "checkpoint ")
+    if found is None:
         raise SpeccError(f"checkpoint '{path}' not found", 2)
+    if not stat.S_ISREG(found.st_mode):
+        raise SpeccError(f"cannot read checkpoint '{path}': it is {kind(found)}, not a file or a run folder", 2)
+
+
+def _read(path: Path) -> dict:
+    _refuse_unreadable(path)
     _verify_crcs(path)
     try:
         with warnings.catch_warnings():
@@ -138,9 +147,7 @@ def _verify_crcs(path: Path) -> None:
 
 def _first_line(exc: BaseException) -> str:
     """torch's own reason, without its paragraph of advice."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*", "", text)  # torch's C++ source location
-    return text.split(". ")[0].removesuffix(".")
+    return first_line(exc).split(". ")[0].removesuffix(".")
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], CheckpointMeta, dict]:
@@ -180,8 +187,7 @@ def pick(path: str | Path) -> tuple[Path, str | None]:
     path = Path(path)
     if path.is_dir():
         return pick_from_run(path)
-    if not path.exists():
-        raise SpeccError(f"checkpoint '{path}' not found", 2)
+    _refuse_unreadable(path)
     return path, None
 
 
@@ -244,18 +250,15 @@ def load_checkpoint_model(file: Path, spec_source: str | None = None,
     ``before_build(analysis)`` may refuse the model (too large, say) before any
     memory is allocated for it.
     """
-    from . import pipeline
     from .builder import instantiate
+    from .embedded import checked_spec
 
     state, meta, _ = load_checkpoint(file)
     if spec_source is not None and spec_sha256(spec_source) != meta.spec_sha256:
         raise SpeccError(f"'{file}' was trained on a different spec (model '{meta.model_name}'); "
                          f"its spec sha256 {meta.spec_sha256[:12]}… differs from the given spec's "
                          f"{spec_sha256(spec_source)[:12]}…")
-    analysis = pipeline.analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
-    if not analysis.ok:
-        raise SpeccError(f"'{file}' holds a spec that no longer checks clean with specc {__version__}; "
-                         f"run `specc check` on it")
+    analysis = checked_spec(meta.spec_source, file, meta.spec_path or f"{meta.model_name}.cnn")
     if before_build is not None:
         before_build(analysis)
     module = instantiate(analysis)

@@ -61,9 +61,13 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower())
 
 
+# The colour codes (SGR) torch's exporter puts in its messages: noise once they are shown escaped.
+_COLOURS = re.compile("\x1b\\[[0-9;]*m")
+
+
 def first_line(exc: BaseException) -> str:
-    """An exception's own reason, without torch's C++ source location or paragraphs of advice."""
-    text = str(exc).strip()
+    """An exception's own reason, without colour codes, torch's C++ source location or paragraphs of advice."""
+    text = _COLOURS.sub("", str(exc)).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     line = re.sub(r"^\[enforce fail at [^\]]*\][\s.]*(\w+ == \w+\.\s*)?", "", line)  # torch's C++ check
     return line or type(exc).__name__
@@ -83,6 +87,11 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 def printable(text: str) -> str:
     r"""``text`` with terminal control characters written out (``\x1b``, ``\u202e``): shown, never obeyed."""
     return _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def printable_line(text: str) -> str:
+    r"""``printable``, with tab and newline written out too (``\t``, ``\n``): a name shown inside one line."""
+    return printable(text).replace("\t", "\\t").replace("\n", "\\n")
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import SpeccError
+from .errors import SpeccError, printable_line
 
 PREFIX = "val-"
 
@@ -39,14 +39,13 @@ class Evaluation:
 
 def evaluate(run: str | Path, data: str | None = None, resize: bool | None = None) -> Evaluation:
     """Score a run's best checkpoint (or a checkpoint file) on ``data`` (default: the run's own data)."""
-    from .checkpoint import load_model, resolve_checkpoint
-    from .pipeline import analyse_text
+    from .checkpoint import load_checkpoint_model, resolve_checkpoint
     from .train.review import class_names, plot_review, verdicts
     from .train.setup import spec_io
 
     file = resolve_checkpoint(run)
-    module, meta = load_model(file)
-    io = spec_io(analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn"), module)
+    module, meta, analysis = load_checkpoint_model(file)
+    io = spec_io(analysis, module)
     source = data or meta.config.get("run", {}).get("data")
     if not source:
         raise SpeccError(f"'{file}' does not record its training data; pass --data SOURCE", 2)
@@ -90,12 +89,18 @@ def _per_class(matrix, names: list[str]) -> list[dict]:
 
 
 def text(e: Evaluation) -> str:
-    """The report: accuracy, a per-class table, the figures written."""
-    width = max(len("class"), *(len(c["name"]) for c in e.per_class))
-    lines = [f"{e.model}: {e.weights}", f"data      {e.data}, {e.samples}",
+    """The report: accuracy, a per-class table, the figures written.
+
+    Names from files (classes, the model's, paths) are shown with control characters written
+    out, so a class folder named with a newline or an escape sequence cannot forge a row.
+    """
+    shown = printable_line
+    names = [shown(c["name"]) for c in e.per_class]
+    width = max(len("class"), *map(len, names))
+    lines = [f"{shown(e.model)}: {shown(e.weights)}", f"data      {shown(e.data)}, {shown(e.samples)}",
              f"accuracy  {e.accuracy:.2%}", "", f"{'class':<{width}}  samples  correct  accuracy"]
-    for c in e.per_class:
-        shown = "" if c["accuracy"] is None else f"{c['accuracy']:.1%}"
-        lines.append(f"{c['name']:<{width}}  {c['samples']:>7,}  {c['correct']:>7,}  {shown:>8}")
-    lines += ["", *(f"wrote {p}" for p in e.figures)]
+    for c, name in zip(e.per_class, names):
+        score = "" if c["accuracy"] is None else f"{c['accuracy']:.1%}"
+        lines.append(f"{name:<{width}}  {c['samples']:>7,}  {c['correct']:>7,}  {score:>8}")
+    lines += ["", *(f"wrote {shown(str(p))}" for p in e.figures)]
     return "\n".join(lines)

@@ -3,14 +3,30 @@
 ``replacing(path)`` gives a temporary file beside the target; when the block
 ends it is flushed, fsynced and renamed over the target with ``os.replace``
 (readers see the old file or the new, never half), and on any failure it is
-removed and the target is left as it was. The rules, the same for compile,
-checkpoints, run files and export:
+removed and the target is left as it was. Two kinds of path, two rules for links:
 
-- a symlink is written through: the file it points to is replaced, the link stays;
+- a path the user named (``compile -o``, ``draw -o``, ``export -o``): a symlink is
+  written through, as an editor does: the file it points to is replaced, the link stays;
+- a run file (:func:`write_run_file`), a name specc picks itself inside a folder
+  (``curves.png``, ``best.pt``, ``val-confusion.png``, the ONNX file ``export RUN``
+  writes): a symlink there is never followed; the link itself is replaced by the
+  file, and what it pointed to is left untouched. A run folder may come from
+  someone else (a download, a shared disk), and a link in it must not let specc
+  overwrite the user's files elsewhere. Replacing rather than refusing: the
+  rename acts on the name whatever is there (no window between a check and the
+  write), and a training never stops at the end of an epoch over a link.
+
+For both:
+
 - only regular files are replaced: a folder, FIFO, socket or device (``/dev/null``)
   is refused, never turned into a regular file;
 - a new file gets 0666 less the umask; a replaced file keeps its mode (and, for
-  root, its owner).
+  root, its owner);
+- the temporary file is created with O_EXCL under a random name, so it is never
+  opened through a link planted in its place;
+- a hard link is not written through either: the name gets a new file, and other
+  names of the old file keep the old contents (the price of atomic replacement,
+  and what keeps a hard link in a downloaded run from reaching the user's file).
 
 ``stat_of(path)`` looks at a path the user named: missing is None, and any
 other failure (permission denied, name too long, a symlink loop) is a
@@ -73,13 +89,32 @@ def target_of(path: str | Path) -> Path:
     return real
 
 
-def _temp_beside(target: Path) -> Path:
-    """An empty new file next to ``target``: the umask decides its mode, or the target's mode is copied."""
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0666 & ~umask, as for any new file
+def run_target(path: str | Path) -> Path:
+    """The name a run-file write replaces: ``path`` itself, a symlink included; refuses other non-regular files."""
+    path = Path(path)
     try:
-        old = stat_of(target)
-        if old is not None:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise WriteError(path, exc.strerror or str(exc)) from exc
+    if found is not None and not (stat.S_ISREG(found.st_mode) or stat.S_ISLNK(found.st_mode)):
+        raise SpeccError(f"cannot write '{path}': it is {kind(found)}, not a regular file; specc replaces only "
+                         f"regular files", 2)
+    if not os.path.isdir(path.parent):
+        what = "is not a folder" if os.path.exists(path.parent) else "does not exist"
+        raise WriteError(path, f"'{path.parent}' {what}")
+    return path
+
+
+def _temp_beside(target: Path) -> Path:
+    """An empty new file next to ``target``: the umask decides its mode, or a regular target's mode is copied."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temp, flags, 0o666)  # 0666 & ~umask, as for any new file
+    try:
+        old = os.lstat(target) if os.path.lexists(target) else None
+        if old is not None and stat.S_ISREG(old.st_mode):  # a link's own mode means nothing
             os.fchmod(fd, stat.S_IMODE(old.st_mode))
             if os.geteuid() == 0:  # root rewriting a user's file leaves it theirs
                 with contextlib.suppress(OSError):
@@ -93,13 +128,14 @@ def _temp_beside(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def replacing(path: str | Path) -> Iterator[Path]:
+def replacing(path: str | Path, *, follow_links: bool = True) -> Iterator[Path]:
     """A temporary path to fill; renamed over ``path`` when the block ends normally, removed otherwise.
 
     The temporary file exists before the block runs, so an unwritable folder
     fails at once, before any work. OSError becomes WriteError (status 2).
+    ``follow_links=False`` is for run files: a link at ``path`` is replaced, never followed.
     """
-    target = target_of(path)
+    target = target_of(path) if follow_links else run_target(path)
     try:
         temp = _temp_beside(target)
     except OSError as exc:
@@ -116,14 +152,24 @@ def replacing(path: str | Path) -> Iterator[Path]:
     _fsync_dir(target.parent)
 
 
-def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
+def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None], *, follow_links: bool = True) -> None:
     """Fill ``path`` through ``write(handle)``, atomically (see :func:`replacing`)."""
-    with replacing(path) as temp:
+    with replacing(path, follow_links=follow_links) as temp:
         try:
             with open(temp, "wb") as handle:
                 write(handle)
         except OSError as exc:
             raise WriteError(path, exc.strerror or str(exc)) from exc
+
+
+def write_run_file(folder: str | Path, name: str, write: Callable[[IO[bytes]], None]) -> Path:
+    """Fill ``folder/name``, a name specc picks, through ``write(handle)``: atomically, and a symlink
+    named so is replaced, never written through. Returns the path written."""
+    if not name or name in (".", "..") or "/" in name or os.sep in name:
+        raise ValueError(f"a run file is a plain name, not {name!r}")
+    path = Path(folder) / name
+    write_atomic(path, write, follow_links=False)
+    return path
 
 
 def write_text(path: str | Path, text: str) -> None:

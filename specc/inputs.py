@@ -1,20 +1,28 @@
-"""Samples to run a model on, for `specc predict`: image files, folders of images, .npz arrays.
+"""Sample files read as arrays: image files, folders of images, .npz archives.
 
-Every sample comes back as float32 in the spec's layout, (H, W, C) or (F,),
-scaled as the run's data was: image pixels (uint8) are divided by 255, as
-`specc train` scales image files; an .npz's `x` follows the training rule for
-.npz files (uint8 divided by 255, float used as is). Imports numpy and pillow.
+`specc predict` reads its inputs here, and `specc train`'s data sources
+(:mod:`specc.train.sources`) read their image files and .npz archives with the
+same functions, so both refuse the same files the same way: a FIFO or device
+(reading it could wait forever), a decompression bomb, an archive that would
+need unpickling, NaN or infinite values. Every predict sample comes back as
+float32 in the spec's layout, (H, W, C) or (F,), scaled as the run's data was:
+image pixels (uint8) are divided by 255, as `specc train` scales image files;
+an .npz's `x` follows the training rule for .npz files (uint8 divided by 255,
+float used as is). Imports numpy and pillow, never torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import stat
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import SpeccError
+from .files import kind, stat_of
 from .numbers import dims
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -27,8 +35,6 @@ class Sample:
     x: np.ndarray  # (H, W, C) or (F,), float32, scaled
 
 
-
-
 def image_scale_note(scaling: str) -> str | None:
     """A warning when the run's data was not pixels mapped to [0, 1], so that /255 may not match it."""
     if "255" in scaling or "to [0, 1]" in scaling:
@@ -37,32 +43,65 @@ def image_scale_note(scaling: str) -> str | None:
             f"which may not match: give an .npz with `x` scaled as in training to be exact")
 
 
-def read_image(file: Path, shape: tuple[int, ...], resize: bool) -> np.ndarray:
-    """One image as (H, W, C) float32 in [0, 1], converted to the spec's channels."""
+def pixels(file: Path, shape: tuple[int, ...], mode: str, resize: bool) -> np.ndarray:
+    """One image file as uint8 (H, W, C) in ``mode`` ("L", "RGB", "RGBA"), at the spec's H and W."""
     from PIL import Image, UnidentifiedImageError
 
-    if len(shape) != 3 or shape[2] not in MODES:
-        raise SpeccError(f"'{file}' is an image, but the spec's input is {dims(shape)}: images fit inputs of 1 "
-                         f"(grayscale), 3 (RGB) or 4 (RGBA) channels; give an .npz with `x` instead", 2)
     height, width = shape[0], shape[1]
     try:
         with Image.open(file) as img:
-            img = img.convert(MODES[shape[2]])
+            img = img.convert(mode)
             if img.size != (width, height):
                 if not resize:
                     raise SpeccError(f"image '{file}' is {img.height}x{img.width} but the spec's input is "
-                                     f"{dims(shape)}; pass --resize to scale it to {height}x{width}")
+                                     f"{dims(shape)}; pass --resize to scale every image to {height}x{width}")
                 img = img.resize((width, height), Image.Resampling.BILINEAR)
-            pixels = np.asarray(img, dtype=np.uint8).reshape(height, width, -1)
-    except (OSError, UnidentifiedImageError) as exc:
+            return np.asarray(img, dtype=np.uint8).reshape(height, width, -1)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
         raise SpeccError(f"cannot read image '{file}': {exc}") from exc
-    return pixels.astype(np.float32) / np.float32(255)
+
+
+def read_image(file: Path, shape: tuple[int, ...], resize: bool) -> np.ndarray:
+    """One image as (H, W, C) float32 in [0, 1], converted to the spec's channels."""
+    if len(shape) != 3 or shape[2] not in MODES:
+        raise SpeccError(f"'{file}' is an image, but the spec's input is {dims(shape)}: images fit inputs of 1 "
+                         f"(grayscale), 3 (RGB) or 4 (RGBA) channels; give an .npz with `x` instead", 2)
+    return pixels(file, shape, MODES[shape[2]], resize).astype(np.float32) / np.float32(255)
+
+
+def npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, never unpickling anything."""
+    import zipfile
+    import zlib
+
+    if not zipfile.is_zipfile(path):  # else numpy would try it as a pickle and suggest allow_pickle
+        raise SpeccError(f"cannot read '{path}' as an .npz archive: it is not a zip file (save it with np.savez)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {k: archive[k] for k in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # a bad CRC is BadZipFile
+        raise SpeccError(f"cannot read '{path}' as an .npz archive (damaged?): {exc}") from exc
+
+
+def scaled(x: np.ndarray, what: str) -> tuple[np.ndarray, str]:
+    """uint8 -> /255; float -> as is; anything else is refused rather than guessed."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255), "uint8 divided by 255, to [0, 1]"
+    if np.issubdtype(x.dtype, np.floating):
+        return x.astype(np.float32, copy=False), f"{x.dtype} used as is"
+    raise SpeccError(f"{what} has dtype {x.dtype}; use uint8 (scaled by 1/255) or float (used as is)")
+
+
+def refuse_non_finite(x: np.ndarray, what: str, advice: str) -> None:
+    """Refuse samples (rows of ``x``) holding NaN or infinity, naming how many and the first."""
+    bad = ~np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
+    if bad.any():
+        raise SpeccError(f"{what} holds NaN or infinite values ({int(bad.sum())} samples, the first is sample "
+                         f"{int(np.argmax(bad))}); {advice}")
 
 
 def read_npz(file: Path, shape: tuple[int, ...]) -> Iterator[Sample]:
     """The samples of an .npz's `x`, (N, H, W, C), (N, H, W) or (N, F), scaled as training scales them."""
-    from .train.sources import npz_arrays, scaled
-
     arrays = npz_arrays(file)
     if "x" not in arrays:
         raise SpeccError(f"'{file}' has no array 'x' (it has: {', '.join(arrays) or 'nothing'})")
@@ -73,28 +112,55 @@ def read_npz(file: Path, shape: tuple[int, ...]) -> Iterator[Sample]:
         x = x[..., None]  # grayscale without a channel axis
     if len(shape) == 1 and x.ndim > 2 and int(np.prod(x.shape[1:])) == shape[0]:
         x = x.reshape(len(x), -1)
+    if x.ndim < 2:
+        raise SpeccError(f"'{file}' x has shape {x.shape}, neither samples of the spec's input {dims(shape)} "
+                         f"(N×{dims(shape)}) nor one sample of it")
     if tuple(x.shape[1:]) != tuple(shape):
         raise SpeccError(f"'{file}' x holds samples of {dims(x.shape[1:])} but the spec's input is {dims(shape)}")
+    refuse_non_finite(x, f"'{file}' x", "a model cannot score them")
     for i, sample in enumerate(x):
         yield Sample(f"{file}[{i}]", sample)
 
 
-def _images_in(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
+
+
+def _images_in(folder: Path, warn: Callable[[str], None]) -> list[Path]:
+    """The regular image files of a folder, sorted; one named like an image but not a file is skipped, said."""
+    try:
+        named = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    except OSError as exc:
+        raise SpeccError(f"cannot read folder '{folder}': {exc.strerror or exc}", 2) from exc
+    files = []
+    for file in named:
+        found = stat_of(file)
+        if found is not None and stat.S_ISREG(found.st_mode):
+            files.append(file)
+        else:  # a FIFO would never end a read; a broken link has nothing to read
+            warn(f"skipped '{file}': it is {kind(found) if found else 'a broken link'}, not an image file")
     if not files:
         raise SpeccError(f"folder '{folder}' holds no PNG or JPEG images", 2)
     return files
 
 
-def read(paths: list[str | Path], shape: tuple[int, ...], resize: bool = False) -> Iterator[Sample]:
-    """The samples the command line names, in order; folders in sorted order."""
+def read(paths: list[str | Path], shape: tuple[int, ...], resize: bool = False,
+         warn: Callable[[str], None] = _warn) -> Iterator[Sample]:
+    """The samples the command line names, in order; folders in sorted order.
+
+    A file named directly must be a regular file (a FIFO is refused, status 2);
+    one found in a folder that is not is skipped, and ``warn`` says so.
+    """
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            for file in _images_in(path):
-                yield Sample(str(file), read_image(file, shape, resize))
-        elif not path.exists():
+        found = stat_of(path)
+        if found is None:
             raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)
+        if stat.S_ISDIR(found.st_mode):
+            for file in _images_in(path, warn):
+                yield Sample(str(file), read_image(file, shape, resize))
+        elif not stat.S_ISREG(found.st_mode):
+            raise SpeccError(f"cannot read '{raw}': it is {kind(found)}, not a file or folder", 2)
         elif path.suffix.lower() == ".npz":
             yield from read_npz(path, shape)
         elif path.suffix.lower() in IMAGE_SUFFIXES:

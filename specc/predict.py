@@ -12,15 +12,20 @@ the softmax of the logits (or the sigmoid of a single output: two classes).
 from __future__ import annotations
 
 import json
+import math
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import SpeccError
+from .errors import SpeccError, first_line, printable_line
+from .files import kind, stat_of
 from .inputs import Sample
+from .numbers import dims
 
+_JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 CHUNK = 256  # samples per forward pass: bounded memory for a folder of thousands of images
 
 
@@ -70,7 +75,10 @@ def probabilities(values: np.ndarray, final: str | None, logits: bool) -> np.nda
 def load(path: str | Path) -> Model:
     """A run directory (its best.pt, else last.pt), a checkpoint file or an .onnx file."""
     path = Path(path)
-    if path.suffix.lower() == ".onnx" and path.is_file():
+    found = stat_of(path)
+    if path.suffix.lower() == ".onnx" and found is not None and not stat.S_ISDIR(found.st_mode):
+        if not stat.S_ISREG(found.st_mode):  # reading a FIFO would wait forever
+            raise SpeccError(f"cannot read '{path}': it is {kind(found)}, not an .onnx file", 2)
         return _from_onnx(path)
     return _from_checkpoint(path)
 
@@ -78,53 +86,110 @@ def load(path: str | Path) -> Model:
 def _from_checkpoint(path: Path) -> Model:
     import torch
 
-    from .checkpoint import load_model, resolve_checkpoint
+    from .checkpoint import load_checkpoint_model, resolve_checkpoint
     from .export.source import recorded_scaling
-    from .pipeline import analyse_text
 
     file = resolve_checkpoint(path)
-    module, meta = load_model(file)
-    analysis = analyse_text(meta.spec_source, meta.spec_path or f"{meta.model_name}.cnn")
+    module, meta, analysis = load_checkpoint_model(file)
     final = module.final_activation
 
     @torch.no_grad()
     def scores(x: np.ndarray) -> np.ndarray:
         return probabilities(module.logits(torch.from_numpy(x)).numpy(), final, logits=True)
 
-    return Model(meta.model_name, tuple(analysis.model.input), meta.class_names, recorded_scaling(meta.config),
+    names = _class_names(meta.class_names, _classes(analysis), file, "its class_names")
+    return Model(meta.model_name, tuple(analysis.model.input), names, recorded_scaling(meta.config),
                  f"checkpoint {file} (epoch {meta.epoch})", scores)
 
 
 def _from_onnx(path: Path) -> Model:
-    import onnxruntime as ort
+    from .embedded import checked_spec
 
-    from .pipeline import analyse_text
-
-    try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own untyped errors for bad files
-        raise SpeccError(f"cannot load '{path}' with onnxruntime: {str(exc).strip().splitlines()[0]}") from exc
+    session = _session(path)
     meta = session.get_modelmeta().custom_metadata_map
     if "spec" not in meta:
         raise SpeccError(f"'{path}' has no specc metadata (no `spec` entry); export it with `specc export`")
-    analysis = analyse_text(meta["spec"], f"{meta.get('model_name', path.stem)}.cnn")
-    output = meta.get("output", "")
-    final = "sigmoid" if "sigmoid" in output else "softmax" if "softmax" in output else None
-    logits = output.startswith("logits") or final is None
-    (entry,) = session.get_inputs()
+    name = meta.get("model_name") or path.stem
+    analysis = checked_spec(meta["spec"], path, f"{name}.cnn")
+    final = analysis.final_activation
+    logits = _output_kind(meta.get("output", ""), path) == "logits" or final is None
+    entry = _entry(session, analysis, path)
     fixed = entry.shape[0] if isinstance(entry.shape[0], int) else None
+
+    def run(x: np.ndarray) -> np.ndarray:
+        try:
+            return session.run(None, {entry.name: x})[0]
+        except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own untyped errors
+            raise SpeccError(f"onnxruntime cannot run '{path}': {first_line(exc)}") from exc
 
     def scores(x: np.ndarray) -> np.ndarray:
         if fixed is None or len(x) == fixed:
-            return probabilities(session.run(None, {entry.name: x})[0], final, logits)
+            return probabilities(run(x), final, logits)
         parts = [np.concatenate([x[i:i + fixed], np.zeros((max(0, i + fixed - len(x)), *x.shape[1:]), x.dtype)])
                  for i in range(0, len(x), fixed)]  # a fixed --batch export: pad the last part
-        out = np.concatenate([session.run(None, {entry.name: p})[0] for p in parts])[:len(x)]
-        return probabilities(out, final, logits)
+        return probabilities(np.concatenate([run(p) for p in parts])[:len(x)], final, logits)
 
-    names = json.loads(meta["class_names"]) if "class_names" in meta else None
-    return Model(meta.get("model_name", path.stem), tuple(analysis.model.input), names,
-                 meta.get("input_scaling", "uint8 / 255"), f"ONNX file {path}", scores)
+    names = _class_names(_json_list(meta, "class_names", path), _classes(analysis), path, "its metadata `class_names`")
+    return Model(name, tuple(analysis.model.input), names, meta.get("input_scaling", "uint8 / 255"),
+                 f"ONNX file {path}", scores)
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own untyped errors for bad files
+        raise SpeccError(f"cannot load '{path}' with onnxruntime: {first_line(exc)}") from exc
+
+
+def _output_kind(output: str, path: Path) -> str:
+    """"probabilities" or "logits", as the metadata's `output` says (`probabilities: softmax over dim 1`)."""
+    found = output.partition(":")[0]
+    if found not in ("probabilities", "logits"):
+        raise SpeccError(f"'{path}': its metadata `output` is {output[:80]!r}; specc export writes "
+                         f"'probabilities: ...' or 'logits: ...'")
+    return found
+
+
+def _entry(session, analysis, path: Path):
+    """The graph's one input, refused unless it takes the spec's input (torch layout) after the batch axis."""
+    inputs = session.get_inputs()
+    want = [analysis.model.input[-1], *analysis.model.input[:-1]] if len(analysis.model.input) > 1 \
+        else list(analysis.model.input)
+    if len(inputs) != 1 or list(inputs[0].shape[1:]) != want:
+        found = ", ".join(f"{i.name} {i.shape}" for i in inputs) or "none"
+        raise SpeccError(f"'{path}': the graph's inputs ({found}) do not fit its spec's input "
+                         f"{dims(analysis.model.input)} (one input of shape [batch, {', '.join(map(str, want))}])")
+    return inputs[0]
+
+
+def _json_list(meta: dict[str, str], key: str, path: Path) -> object:
+    if key not in meta:
+        return None
+    try:
+        return json.loads(meta[key])
+    except ValueError as exc:
+        raise SpeccError(f"'{path}': its metadata `{key}` is not JSON ({exc})") from exc
+
+
+def _classes(analysis) -> int:
+    """How many classes the model tells apart: its outputs, or 2 for a single sigmoid unit."""
+    outputs = math.prod(analysis.output)
+    return 2 if outputs == 1 and analysis.final_activation == "sigmoid" else outputs
+
+
+def _class_names(names: object, classes: int, path: Path, what: str) -> list[str] | None:
+    """``names`` if they are ``classes`` strings; None if absent; anything else is refused, naming the file."""
+    if names is None:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) != classes:
+        if isinstance(names, list):
+            found = f"a list of {len(names)} {'strings' if all(isinstance(n, str) for n in names) else 'values'}"
+        else:
+            found = _JSON_KINDS.get(type(names), type(names).__name__)
+        raise SpeccError(f"'{path}': {what} should be a list of {classes} strings, one per class; it is {found}")
+    return names
 
 
 def predict(model: Model, samples: Iterable[Sample], top: int = 3) -> list[Prediction]:
@@ -146,10 +211,16 @@ def predict(model: Model, samples: Iterable[Sample], top: int = 3) -> list[Predi
 
 
 def text(model: Model, predictions: list[Prediction]) -> str:
-    """One line per sample: ``cat.png  cat 87.3%  dog 10.1%  bird 2.6%``."""
-    width = max((len(p.input) for p in predictions), default=0)
-    lines = [f"{model.name}: {model.source}; inputs scaled as '{model.scaling}'"]
-    for p in predictions:
-        ranked = "  ".join(f"{name} {prob:.1%}" for _, name, prob in p.top)
-        lines.append(f"{p.input:<{width}}  {ranked}")
+    """One line per sample: ``cat.png  cat 87.3%  dog 10.1%  bird 2.6%``.
+
+    Names from files (inputs, classes, the model's) are shown with control characters
+    written out, so a class named with a newline or an escape sequence cannot forge a line.
+    """
+    shown = printable_line
+    inputs = [shown(p.input) for p in predictions]
+    width = max(map(len, inputs), default=0)
+    lines = [f"{shown(model.name)}: {shown(model.source)}; inputs scaled as '{shown(model.scaling)}'"]
+    for p, name in zip(predictions, inputs):
+        ranked = "  ".join(f"{shown(label)} {prob:.1%}" for _, label, prob in p.top)
+        lines.append(f"{name:<{width}}  {ranked}")
     return "\n".join(lines)

@@ -45,7 +45,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import SpeccError
+    from ..errors import SpeccError, printable
     from ..files import stat_of
 
     if stat_of(args.source) is None:  # before torch's import: a typo is answered at once, not in 5 s
@@ -54,10 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
     options = ExportOptions(batch=args.batch, opset=args.opset, logits=args.logits, seed=args.seed,
                             spec=args.spec, atol=args.atol)
-    result = export(args.source, args.output or default_output(Path(args.source)), options)
+    result = export(args.source, args.output or default_output(Path(args.source)), options,
+                    run_file=args.output is None)  # the default is a name specc picks in the run: see specc.files
     for warning in result.warnings:
-        print(f"specc: warning: {warning}", file=sys.stderr)
-    print(summary(result))
+        print(f"specc: warning: {printable(warning)}", file=sys.stderr)
+    print(printable(summary(result)))  # the paths in it may hold control characters
     from ..hints import after_export, show
 
     show(after_export(result.path))

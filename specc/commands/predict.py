@@ -27,19 +27,26 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import inputs, predict
-    from ..errors import SpeccError
+    from ..errors import SpeccError, json_safe
 
     if args.top < 1:
         raise SpeccError(f"--top must be at least 1 (got {args.top})", 2)
     model = predict.load(args.model)
     note = inputs.image_scale_note(model.scaling)
-    samples = list(inputs.read(args.inputs, model.shape, args.resize))
+    samples = list(inputs.read(args.inputs, model.shape, args.resize, warn))
     if note and any(not s.name.endswith("]") for s in samples):
-        print(f"specc: warning: {note}", file=sys.stderr)
+        warn(note)
     results = predict.predict(model, samples, args.top)
     if args.format == "json":
-        print(json.dumps({"model": model.name, "weights": model.source, "input_scaling": model.scaling,
-                          "predictions": [r.as_dict() for r in results]}, indent=2, ensure_ascii=False))
+        print(json_safe(json.dumps({"model": model.name, "weights": model.source, "input_scaling": model.scaling,
+                                    "predictions": [r.as_dict() for r in results]}, indent=2, ensure_ascii=False)))
     else:
         print(predict.text(model, results))
     return 0
+
+
+def warn(message: str) -> None:
+    """``specc: warning: ...`` on stderr, control characters (from file names, metadata) written out."""
+    from ..errors import printable
+
+    print(f"specc: warning: {printable(message)}", file=sys.stderr)

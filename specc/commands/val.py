@@ -25,8 +25,10 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import json_safe
     from ..evaluate import evaluate, text
 
     result = evaluate(args.run_dir, args.data, args.resize)
-    print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if args.format == "json" else text(result))
+    print(json_safe(json.dumps(result.as_dict(), indent=2, ensure_ascii=False)) if args.format == "json"
+          else text(result))
     return 0

@@ -77,14 +77,20 @@ class ExportResult:
     warnings: tuple[str, ...] = field(default=())
 
 
-def export(source: str | Path, output: str | Path, options: ExportOptions | None = None) -> ExportResult:
-    """Export ``source`` (run directory, checkpoint or spec) to ``output``, verified; SpeccError otherwise."""
+def export(source: str | Path, output: str | Path, options: ExportOptions | None = None, *,
+           run_file: bool = False) -> ExportResult:
+    """Export ``source`` (run directory, checkpoint or spec) to ``output``, verified; SpeccError otherwise.
+
+    ``run_file``: ``output`` is a name specc chose in the run's folder, so a link there is replaced, not
+    written through (:func:`specc.files.write_run_file`).
+    """
     options = options or ExportOptions()
     options.validate()
     source, output = Path(source), Path(output)
     check_output(output, source)
     try:
-        with replacing(output) as temp:  # reserved before any work: an unwritable folder fails at once
+        # Reserved before any work: an unwritable folder fails at once.
+        with replacing(output, follow_links=not run_file) as temp:
             loaded = load_source(source, options.spec, options.seed, lambda analysis: check_size(analysis, options))
             graph = to_onnx(loaded, batch=options.batch, opset=options.opset, logits=options.logits)
             save(annotate(graph, loaded), temp)

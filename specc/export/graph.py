@@ -25,7 +25,7 @@ import onnx
 import torch
 
 from .. import __version__
-from ..errors import SpeccError
+from ..errors import SpeccError, first_line
 from .names import name_nodes
 from .source import Source
 
@@ -90,8 +90,7 @@ def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> G
                                         input_names=[INPUT_NAME], output_names=[name],
                                         dynamic_shapes=dynamic, verbose=False)
         except torch.onnx.errors.OnnxExporterError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SpeccError(f"the ONNX exporter could not convert '{source.name}': {reason}") from exc
+            raise SpeccError(f"the ONNX exporter could not convert '{source.name}': {_reason(exc)}") from exc
         proto = program.model_proto
     found = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
     if found != opset:
@@ -100,6 +99,17 @@ def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> G
     leading: int | str = batch or BATCH_DIM
     outputs = torch_shape(source.analysis.output)
     return Graph(proto, (leading, *features), name, (leading, *outputs))
+
+
+def _reason(exc: BaseException) -> str:
+    """The exporter's first sentence (colour codes removed), and the failure at the root of it."""
+    reason = first_line(exc).split(". ")[0].removesuffix(".")
+    root = exc
+    for _ in range(16):  # a chain of causes, never a loop of them
+        if root.__cause__ is None:
+            break
+        root = root.__cause__
+    return reason if root is exc else f"{reason} ({type(root).__name__}: {first_line(root)})"
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 import torch
 
-from ..errors import SpeccError
+from ..errors import SpeccError, first_line
 from .graph import INPUT_NAME, Graph
 
 VERIFY_SEED = 20240101  # fixed, so a failing comparison can be reproduced
@@ -35,7 +35,7 @@ def verify(path: Path, graph: Graph, module: Callable[[torch.Tensor], torch.Tens
     try:
         onnx.checker.check_model(str(path), full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        raise SpeccError(f"the exported graph is not valid ONNX: {_first_line(exc)}") from exc
+        raise SpeccError(f"the exported graph is not valid ONNX: {first_line(exc)}") from exc
     check_shapes(model, graph)
     import onnxruntime as ort
 
@@ -132,8 +132,3 @@ def compare(session, graph: Graph, module: Callable[[torch.Tensor], torch.Tensor
 
 def _show(shape: Sequence) -> str:
     return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

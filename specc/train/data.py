@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import SpeccError
+from ..inputs import refuse_non_finite
 from ..numbers import dims
 from .sources import Data, Want, load
 
@@ -91,10 +92,7 @@ def _check_samples(x: np.ndarray, y: np.ndarray, what: str) -> None:
                          f"N×H×W or N×F")
     if len(x) != len(y):
         raise SpeccError(f"the {what} has {len(x)} samples but {len(y)} labels")
-    bad = ~np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
-    if bad.any():
-        raise SpeccError(f"the {what} holds NaN or infinite values ({int(bad.sum())} samples, the first is sample "
-                         f"{int(np.argmax(bad))}); clean them out before training")
+    refuse_non_finite(x, f"the {what}", "clean them out before training")
 
 
 def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:

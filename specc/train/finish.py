@@ -17,7 +17,7 @@ import torch
 
 from ..checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, spec_sha256
 from ..errors import SpeccError, WriteError, first_line, out_of_memory
-from ..files import write_atomic
+from ..files import write_run_file
 from .loop import Totals
 from .plots import plot_curves
 from .progress import epoch_line
@@ -94,7 +94,7 @@ def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], imp
     run.saved_epoch = int(record["epoch"])
     if improved:  # a kill -9 during this copy leaves an older best.pt: export and resume detect it (checkpoint.pick)
         with open(last, "rb") as source:
-            write_atomic(run.run_dir / BEST, lambda handle: shutil.copyfileobj(source, handle))
+            write_run_file(run.run_dir, BEST, lambda handle: shutil.copyfileobj(source, handle))
 
 
 def stop_diverged(run: Run, epoch: int, lr: float, trained: Totals) -> None:

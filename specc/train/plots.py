@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import write_atomic
+from ..errors import printable_line
+from ..files import write_run_file
 
 ANNOTATE_UP_TO = 20  # classes; beyond that the counts would not be readable
 GRID = 5  # misclassified samples per row and column
@@ -26,8 +27,15 @@ def _figure(size: tuple[float, float]):
     return Figure(figsize=size, layout="constrained")
 
 
+def _label(text: str) -> str:
+    """A name from the user's files as plain text in a figure: controls written out (no glyph is missing),
+    and ``$`` escaped (matplotlib reads ``$...$`` as math, and a bad formula is an error, not a label)."""
+    return printable_line(text).replace("$", r"\$")
+
+
 def _save(fig, path: Path) -> None:
-    write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
+    """Every figure is a run file: a name specc picks in a run's (or a checkpoint's) folder."""
+    write_run_file(path.parent, path.name, lambda handle: fig.savefig(handle, format="png", dpi=110))
 
 
 def best_epoch(history: list[dict[str, float]]) -> int | None:
@@ -60,13 +68,13 @@ def plot_curves(history: list[dict[str, float]], path: Path, title: str) -> None
         ax.grid(alpha=0.3)
     loss_ax.legend()
     acc_ax.legend()
-    fig.suptitle(title)
+    fig.suptitle(_label(title))
     _save(fig, path)
 
 
 def plot_confusion(matrix: np.ndarray, names: list[str], path: Path, title: str) -> None:
     """Counts, coloured by the share of each true class (row) they make up."""
-    k = len(matrix)
+    k, names = len(matrix), [_label(n) for n in names]
     side = min(max(4.0, 0.45 * k + 2), 16.0)
     fig = _figure((side + 1, side))
     ax = fig.subplots()
@@ -83,7 +91,7 @@ def plot_confusion(matrix: np.ndarray, names: list[str], path: Path, title: str)
         ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(title)
+    ax.set_title(_label(title))
     _save(fig, path)
 
 
@@ -99,6 +107,7 @@ def _displayable(sample: np.ndarray) -> tuple[np.ndarray, str | None]:
 def plot_misclassified(x: np.ndarray, y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
                        names: list[str], path: Path, title: str) -> int:
     """Up to 25 misclassified images (the most confident mistakes first); returns how many are wrong."""
+    names = [_label(n) for n in names]
     wrong = np.flatnonzero(predicted != y)
     order = wrong[np.argsort(-confidence[wrong], kind="stable")][:GRID * GRID]
     rows = max(1, -(-len(order) // GRID))
@@ -111,6 +120,6 @@ def plot_misclassified(x: np.ndarray, y: np.ndarray, predicted: np.ndarray, conf
         ax.imshow(image, cmap=cmap, vmin=0, vmax=1)
         ax.set_title(f"{names[y[i]]} → {names[predicted[i]]}\n{confidence[i]:.0%}", fontsize=8)
     shown = f"{len(order)} of {len(wrong)} misclassified" if len(wrong) else f"all {len(y)} samples right"
-    fig.suptitle(f"{title}\n{shown} (true → predicted, confidence)")
+    fig.suptitle(f"{_label(title)}\n{shown} (true → predicted, confidence)")
     _save(fig, path)
     return len(wrong)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..checkpoint import BEST, LAST, CheckpointMeta, peek
 from ..errors import SpeccError
-from ..files import stat_of, write_atomic
+from ..files import stat_of, write_run_file
 from .config import TrainConfig
 from .runlog import COLUMNS
 
@@ -116,5 +116,5 @@ def repair_best(folder: Path) -> str | None:
     if found is not None and found[0] == recorded[0]:
         return None
     with open(folder / LAST, "rb") as source:
-        write_atomic(best, lambda handle: shutil.copyfileobj(source, handle))
+        write_run_file(folder, BEST, lambda handle: shutil.copyfileobj(source, handle))
     return f"{best} did not hold the run's best epoch ({recorded[0]}); restored it from {LAST}"

@@ -9,7 +9,9 @@
     RUN_DIR/last.pt        the latest epoch's checkpoint; best.pt: the best validation accuracy
 
 Every file is rewritten whole and atomically, from the history the checkpoint
-carries, so a resumed run's metrics never hold epochs its checkpoint lacks.
+carries, so a resumed run's metrics never hold epochs its checkpoint lacks; a
+symlink in the folder under one of these names is replaced, never written through
+(:func:`specc.files.write_run_file`).
 A folder that holds other files than these is not a run, and never written
 into; RUN_DIR/.specc.lock keeps a second training out (specc.train.lock).
 """
@@ -26,7 +28,7 @@ from typing import Any
 
 from ..checkpoint import BEST, LAST
 from ..errors import SpeccError
-from ..files import TEMP_SUFFIX, stat_of, write_atomic
+from ..files import TEMP_SUFFIX, stat_of, write_run_file
 from .lock import LOCK, acquire, release
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")
@@ -119,7 +121,8 @@ def clean_stale(run_dir: Path) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+    """A run file (a link of that name in the run is replaced, never written through: specc.files)."""
+    write_run_file(path.parent, path.name, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def write_json(path: Path, value: Any) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import SpeccError
 from ..files import kind, stat_of
+from ..inputs import IMAGE_SUFFIXES, npz_arrays, pixels, scaled
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,6 @@ class Data:
     y_val: np.ndarray | None = None
     class_names: list[str] | None = None
     scaling: str = "used as is"
-
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-
-
-def scaled(x: np.ndarray, what: str) -> tuple[np.ndarray, str]:
-    """uint8 -> /255; float -> as is; anything else is refused rather than guessed."""
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255), "uint8 divided by 255, to [0, 1]"
-    if np.issubdtype(x.dtype, np.floating):
-        return x.astype(np.float32, copy=False), f"{x.dtype} used as is"
-    raise SpeccError(f"{what} has dtype {x.dtype}; use uint8 (scaled by 1/255) or float (used as is)")
 
 
 def labels(y: np.ndarray, what: str) -> np.ndarray:
@@ -96,20 +85,6 @@ def synthetic(want: Want, size: int = 2048) -> Data:
     x = rng.standard_normal((size, *want.shape), dtype=np.float32) * np.float32(1.5)
     x += means[y]
     return Data(x, y.astype(np.int64), scaling="standard normal noise around per-class means, used as is")
-
-
-def npz_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array of an .npz file, never unpickling anything."""
-    import zipfile
-    import zlib
-
-    if not zipfile.is_zipfile(path):  # else numpy would try it as a pickle and suggest allow_pickle
-        raise SpeccError(f"cannot read '{path}' as an .npz archive: it is not a zip file (save it with np.savez)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {k: archive[k] for k in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # a bad CRC is BadZipFile
-        raise SpeccError(f"cannot read '{path}' as an .npz archive (damaged?): {exc}") from exc
 
 
 def npz(path: Path, want: Want) -> Data:
@@ -181,24 +156,6 @@ def _class_folders(root: Path) -> list[Path]:
         raise SpeccError(f"cannot read folder '{root}': {exc.strerror or exc}", 2) from exc
 
 
-def _image(file: Path, want: Want, mode: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    height, width = want.shape[0], want.shape[1]
-    try:
-        with Image.open(file) as img:
-            img = img.convert(mode)
-            if img.size != (width, height):
-                if not want.resize:
-                    raise SpeccError(f"image '{file}' is {img.height}x{img.width} but the spec's input is "
-                                     f"{'x'.join(map(str, want.shape))}; pass --resize to scale every image "
-                                     f"to {height}x{width}")
-                img = img.resize((width, height), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8).reshape(height, width, -1)
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
-        raise SpeccError(f"cannot read image '{file}': {exc}") from exc
-
-
 def _image_files(folder: Path) -> list[Path]:
     """The images of a class folder; a FIFO or device named like an image is refused (reading it could hang)."""
     try:
@@ -222,7 +179,7 @@ def _read_classes(root: Path, names: list[str], want: Want) -> tuple[np.ndarray,
         files = _image_files(root / name)
         if not files:
             raise SpeccError(f"class folder '{root / name}' holds no PNG or JPEG images")
-        images += [_image(f, want, mode) for f in files]
+        images += [pixels(f, want.shape, mode, want.resize) for f in files]
         ys += [index] * len(files)
     return np.stack(images), np.asarray(ys, dtype=np.int64)
 
