@@ -82,7 +82,7 @@ class _Tensors:
         self.grad: dict[str, bool] = {ir.INPUT: False}
         self.shape: dict[str, tuple | None] = {}  # each layer's output shape, by its name (and the input's)
         self.kept: dict[str, int] = {}  # key -> bytes per sample; a key kept twice is one tensor
-        self.per_batch = 0  # batchnorm's statistics: per channel, whatever the batch
+        self.per_batch = 0  # batchnorm's statistics (per channel) and the loss's weight, whatever the batch
 
     def key(self, name: str) -> str:
         return self.alias.get(name, name)
