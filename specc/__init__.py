@@ -65,7 +65,7 @@ def __getattr__(name: str):
     if name == "build":  # torch is imported only when a module is actually built
         from .extras import needs
 
-        with needs("specc.build"):  # MissingExtra (an ImportError) naming specc[torch]
+        with needs("specc.build"):  # MissingExtra (an ImportError) naming the torch extra
             from .builder import build
         return build
     if name in _VERBS:

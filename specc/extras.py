@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 from .errors import SpeccError
 
+# The name pip knows specc by: `specc` on PyPI is another project (pyproject.toml).
+DISTRIBUTION = "specc-cnn"
 # Top-level module -> the extra (pyproject.toml's [project.optional-dependencies]) that installs it.
 EXTRA_OF = {
     "torch": "torch", "numpy": "torch", "tqdm": "torch", "matplotlib": "torch", "sklearn": "torch",
@@ -21,6 +23,11 @@ EXTRA_OF = {
     "onnx": "onnx", "onnxruntime": "onnx", "onnxscript": "onnx",
 }
 PACKAGE_OF = {"sklearn": "scikit-learn", "PIL": "pillow"}
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra``, as every message and doc writes it."""
+    return f"pip install '{DISTRIBUTION}[{extra}]'"
 
 
 class MissingExtra(SpeccError, ImportError):
@@ -35,7 +42,7 @@ def missing(exc: ModuleNotFoundError, what: str) -> MissingExtra | None:
         return None
     package = PACKAGE_OF.get(top, top)
     error = MissingExtra(f"{what} needs {package}, which is not installed; install the extra: "
-                         f"pip install 'specc[{extra}]'", 2)
+                         f"{install_hint(extra)}", 2)
     error.name = exc.name
     return error
 

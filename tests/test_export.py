@@ -20,6 +20,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from onnx_names import assert_named_after_the_layers
 from strategies import specs
 
 import specc
@@ -103,6 +104,7 @@ def test_every_example_spec_runs_in_onnxruntime_like_pytorch(spec: Path, tmp_pat
         assert analysis.ok and analysis.totals.params == full.totals.params
     result = export(spec, tmp_path / "model.onnx", ExportOptions(seed=5))
     assert all(diff <= ATOL for diff in result.max_abs_diff.values())
+    assert_named_after_the_layers(analysis, onnx.load(str(result.path)))  # Netron shows the spec's names
     batches = (1, 3) if analysis.totals.params > 10_000_000 else (1, 5)
     assert_runs_like(result.path, seeded(spec, 5), batches)
 

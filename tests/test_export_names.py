@@ -14,10 +14,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx_names import assert_named_after_the_layers
 
 import specc
 from specc.builder import build
 from specc.export import ExportOptions, export
+from specc.export.graph import DEFAULT_OPSET, annotate, to_onnx
+from specc.export.source import load_source
 
 EXAMPLES = Path(__file__).parent.parent / "specs"
 # Labels that are not attribute names as written (`forward` is an nn.Module method), an even kernel
@@ -123,3 +126,55 @@ def test_merges_take_their_own_names_in_spec_order() -> None:
     assert [n.name for n in proto.graph.node] == ["a", "a/relu", "b", "b/sigmoid", "b/mul", "s"]
     assert proto.graph.node[-1].doc_string == "line 4: s: add a"
     assert [o for n in proto.graph.node for o in n.output] == ["a0", "a1", "b0", "b1", "b2", "y"]
+
+
+# Merges inside blocks: a body's `add in`, `concat a`, `multiply in` sit on one line for every call.
+BLOCKS = """input 8x8x4
+block res(n) {
+        conv n 3x3 p=same relu
+        conv n 3x3 p=same
+        add in
+        relu
+}
+block branches(n) {
+a:      conv n 1x1 relu
+        conv n 3x3 p=same relu from=in
+        concat a
+}
+block gate() {
+        globalavgpool
+        conv in.c 1x1 sigmoid
+        multiply in
+}
+block stage(n) {                        # nested: a block of blocks
+        res n
+        gate
+}
+r1:     res 4
+r2:     res 4
+c1:     branches 2
+s:      stage 4 repeat=2
+d:      conv 4 1x1
+        dropout 0.5                     # gone at inference: the add is d + d
+        add d
+        fc 3
+"""
+
+
+def exported_graph(spec: Path) -> tuple[specc.Analysis, onnx.ModelProto]:
+    """The named graph as `specc export` writes it, without the file and the verification."""
+    source = load_source(spec, None, 0)
+    return source.analysis, annotate(to_onnx(source, batch=None, opset=DEFAULT_OPSET, logits=False), source)
+
+
+def test_merges_inside_blocks_take_their_instances_names(tmp_path: Path) -> None:
+    spec = tmp_path / "blocks.cnn"
+    spec.write_text(BLOCKS, encoding="utf-8")
+    analysis, model = exported_graph(spec)
+    assert_named_after_the_layers(analysis, model)
+    ops = {node.name: node.op_type for node in model.graph.node}
+    assert ops["r1.add1"] == ops["r2.add1"] == "Add" and "r1.conv2/add" not in ops
+    assert ops["c1.concat1"] == "Concat"
+    assert ops["s.0.res1.add1"] == ops["s.1.res1.add1"] == "Add"
+    assert ops["s.0.gate1.multiply1"] == ops["s.1.gate1.multiply1"] == "Mul"
+    assert ops["add1"] == "Add"

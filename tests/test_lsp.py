@@ -163,4 +163,4 @@ def test_the_server_names_the_extra_when_pygls_is_missing() -> None:
     code = "import sys; sys.modules['pygls'] = None; from specc.cli import main; sys.exit(main(['server']))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
-    assert "pip install 'specc[lsp]'" in out.stderr and "Traceback" not in out.stderr
+    assert "pip install 'specc-cnn[lsp]'" in out.stderr and "Traceback" not in out.stderr

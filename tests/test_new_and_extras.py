@@ -66,7 +66,7 @@ def test_a_missing_extra_is_named_with_exit_2(missing, argv, extra, tmp_path: Pa
     (tmp_path / "specs" / "none.onnx").write_bytes(b"")
     done = without(missing, *argv, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
-    assert f"pip install 'specc[{extra}]'" in done.stderr and "Traceback" not in done.stderr
+    assert f"pip install 'specc-cnn[{extra}]'" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "never.onnx").exists()
 
 
@@ -81,4 +81,11 @@ def test_specc_build_names_the_extra_as_an_import_error() -> None:
             "try:\n    specc.build\nexcept ImportError as exc:\n    print(type(exc).__name__, exc)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert done.stdout.startswith("MissingExtra specc.build needs torch") and "specc[torch]" in done.stdout
+    assert done.stdout.startswith("MissingExtra specc.build needs torch")
+    assert "pip install 'specc-cnn[torch]'" in done.stdout
+
+
+def test_the_schemas_that_need_torch_name_its_extra() -> None:
+    done = without(["torch"], "schema", "checkpoint")
+    assert done.returncode == 2 and "pip install 'specc-cnn[torch]'" in done.stderr, done.stderr
+    assert without(["torch"], "schema", "report").returncode == 0  # the report's schema needs no extra

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..errors import SpeccError
+from ..extras import install_hint
 
 NAMES = ("report", "config", "checkpoint")
 
@@ -30,7 +31,7 @@ def _schema(name: str) -> dict:
 
         return CheckpointMeta.model_json_schema()
     except ImportError as exc:
-        raise SpeccError(f"the {name} schema needs the training extra: pip install 'specc[torch]' ({exc})", 2) from exc
+        raise SpeccError(f"the {name} schema needs the training extra: {install_hint('torch')} ({exc})", 2) from exc
 
 
 def run(args: argparse.Namespace) -> int:

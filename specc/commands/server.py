@@ -1,10 +1,11 @@
-"""`specc server`: the language server for editors, over stdio (needs `specc[lsp]`)."""
+"""`specc server`: the language server for editors, over stdio (needs the `lsp` extra)."""
 
 from __future__ import annotations
 
 import argparse
 
 from ..errors import SpeccError
+from ..extras import install_hint
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -12,7 +13,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                        description="Run the .cnn language server on stdin/stdout: diagnostics as you type, "
                                    "shapes and parameters as inlay hints, hover, go to definition and "
                                    "completion. Editors start it themselves (docs/editors.md). "
-                                   "Needs pygls: pip install 'specc[lsp]'.")
+                                   f"Needs pygls: {install_hint('lsp')}.")
     p.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default; accepted for "
                                                         "clients that pass it)")
     p.set_defaults(run=run)
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         import pygls  # noqa: F401
     except ImportError:
         raise SpeccError("`specc server` needs pygls, which is not installed; install the extra: "
-                         "pip install 'specc[lsp]'", 2) from None
+                         f"{install_hint('lsp')}", 2) from None
     from ..lsp.server import serve
 
     serve()

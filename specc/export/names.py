@@ -12,8 +12,11 @@ the rest (functional code in forward: flatten, activations, softmax), the
 layer of the node that feeds it, except a reshape, which belongs to the layer it
 feeds (the flatten before `fc1`). The first node of a layer takes its label,
 the others `label/op`. Merges (`add`, `concat`, `multiply`: code in forward, no
-module) are matched to the spec's merges in order. No layer, no rename:
-unknown nodes keep their names.
+module) are matched to the spec's merges by graph order: the exported graph
+runs the layers in the analysis' order, block bodies expanded in place, so the
+next merge node is the next merge layer of its kind that comes after every
+layer it reads (`r1.add1`, then `r2.add1`, though both sit on the body's
+line). No layer, no rename: unknown nodes keep their names.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..codegen.names import attribute_names, source_lines, statement_text
 _SCOPES = "pkg.torch.onnx.name_scopes"
 _RESHAPES = {"Reshape", "Flatten", "Constant"}  # they serve the layer they feed
 _MERGES = {"Add": "add", "Concat": "concat", "Mul": "multiply"}  # ONNX op -> the spec's merge statement
+_INPUT = object()  # what a node reading the graph's input is fed by
 
 
 def _modules(layers) -> dict[str, object]:
@@ -79,7 +83,6 @@ def _owners(graph: onnx.GraphProto, layers) -> list:
     scoped = [_scope_layer(n, modules) for n in graph.node]
     owners = [w or s for w, s in zip(own, scoped)]
     direct = [o is not None for o in owners]
-    producer = {out: i for i, n in enumerate(graph.node) for out in n.output}
     consumers: dict[str, list[int]] = {}
     for i, n in enumerate(graph.node):
         for name in n.input:
@@ -88,28 +91,45 @@ def _owners(graph: onnx.GraphProto, layers) -> list:
         if owners[i] is None and graph.node[i].op_type in _RESHAPES:
             fed = [owners[j] for out in graph.node[i].output for j in consumers.get(out, []) if owners[j]]
             owners[i] = fed[0] if fed else None
-    merges = [layer for layer in layers if layer.kind in _MERGES.values()]
-    for i, n in enumerate(graph.node):  # the rest: a merge of two layers' outputs, or the layer that feeds them
-        if owners[i] is None:
-            feeding = (owners[producer[x]] for x in n.input if x in producer and owners[producer[x]])
-            fed_by = list({id(layer): layer for layer in feeding}.values())
-            merge = _merge_layer(n, fed_by, merges)
-            owners[i], direct[i] = (merge, True) if merge else (fed_by[0] if fed_by else None, False)
+    _merges_and_the_rest(graph, layers, owners, direct, initializers)  # fills in owners and direct
     return [(o, d, s if w is not None and s is not None and s is not w else None)
             for o, d, w, s in zip(owners, direct, own, scoped)]
 
 
-def _merge_layer(node: onnx.NodeProto, fed_by: list, merges: list):
-    """The spec's next unnamed merge of this op, for a node joining two or more layers' outputs.
+def _merges_and_the_rest(graph: onnx.GraphProto, layers, owners: list, direct: list[bool], initializers: set[str]):
+    """In graph order, each node still without a layer: a merge of two layers' outputs, or the layer that feeds it."""
+    producer = {out: i for i, n in enumerate(graph.node) for out in n.output}
+    inputs = {i.name for i in graph.input} - initializers
+    position = {id(layer): i for i, layer in enumerate(layers)}
+    merges = [layer for layer in layers if layer.kind in _MERGES.values()]
+    for i, n in enumerate(graph.node):
+        if owners[i] is None:
+            feeding = [owners[producer[x]] if x in producer else _INPUT if x in inputs else None for x in n.input]
+            fed_by = list({id(layer): layer for layer in feeding if layer is not None}.values())
+            merge = _merge_layer(n, fed_by, merges, position)
+            owners[i], direct[i] = (merge, True) if merge else (_layer(fed_by), False)
 
-    Merges have no module (forward adds or concatenates), so they are matched in order, kind
-    by kind; a merge above the layers it would join cannot be it.
+
+def _layer(fed_by: list):
+    """The first spec layer among a node's feeders (the network's input is none)."""
+    return next((layer for layer in fed_by if layer is not _INPUT), None)
+
+
+def _merge_layer(node: onnx.NodeProto, fed_by: list, merges: list, position: dict[int, int]):
+    """The spec's next unnamed merge of this op after every layer it reads, for a node joining
+    two or more layers' outputs (the network's input counts as one; so does one output twice).
+
+    Merges have no module (forward adds or concatenates), so they are matched in graph order,
+    kind by kind: a merge that comes before a layer the node reads cannot be it.
     """
     kind = _MERGES.get(node.op_type)
-    if kind is None or len(fed_by) < 2:
+    twice = node.op_type != "Mul" and len(set(node.input)) < len(node.input)  # `x + x`: never an activation's
+    joins = len(fed_by) >= 2 or (len(fed_by) == 1 and twice)
+    if kind is None or not joins:
         return None
+    last = max(position.get(id(f), -1) for f in fed_by)
     for k, layer in enumerate(merges):
-        if layer.kind == kind and layer.line >= max(f.line for f in fed_by):
+        if layer.kind == kind and position[id(layer)] > last:
             return merges.pop(k)
     return None
 
