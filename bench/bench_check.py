@@ -7,7 +7,7 @@ Run: python bench/bench_check.py [--repeat 15] [--venv DIR] [--no-peers]
    - `specc check specs/lenet5.cnn` against a bare `python -c pass` (target: at
      most 6x). With --venv DIR, both run in a virtual environment holding only
      specc's own check dependencies (made there if missing: lark, and this
-     tree installed without dependencies), as after `pip install specc`; the
+     tree installed without dependencies), as after `pip install specc-cnn`; the
      interpreter of this machine also starts whatever its site-packages' .pth
      files import, which flatters the ratio.
    - torchinfo.summary of the same LeNet-5 and of ResNet-50 (tests/twins.py,

@@ -143,6 +143,25 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     assert load_checkpoint(out / "last.pt")[1].epoch == 1 and not (out / LOCK).exists()
 
 
+def test_a_fifo_or_a_link_named_like_the_lock_is_refused_not_read(tmp_path, capsys):
+    """A run folder may come from anyone: a FIFO named .specc.lock hung `train --resume` in its
+    read; a link to a file elsewhere was read as the lock. Both are locks that cannot be read."""
+    out = tmp_path / "run"
+    assert _train(tmp_path, "--out", str(out), "--epochs", "1") == 0
+    os.mkfifo(out / LOCK)
+    resume = [sys.executable, "-m", "specc", "train", str(_spec(tmp_path)), "--data", "synthetic:32",
+              "--resume", str(out), "--epochs", "2", "-q"]
+    done = subprocess.run(resume, capture_output=True, text=True, timeout=120, env=_env())
+    assert done.returncode == 2 and "cannot be read" in done.stderr
+    assert stat.S_ISFIFO(os.lstat(out / LOCK).st_mode)
+    (out / LOCK).unlink()
+    elsewhere = tmp_path / "holder.json"
+    elsewhere.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(), "command": "x"}))
+    (out / LOCK).symlink_to(elsewhere)
+    assert _train(tmp_path, "--resume", str(out), "--epochs", "2") == 2
+    assert "cannot be read" in capsys.readouterr().err
+
+
 def test_a_second_real_training_is_refused_while_the_first_runs(tmp_path):
     spec = _spec(tmp_path)
     out = tmp_path / "run"

@@ -14,12 +14,14 @@ import contextlib
 import json
 import os
 import socket
+import stat
 import sys
 from pathlib import Path
 
 from ..errors import SpeccError
 
 LOCK = ".specc.lock"
+_LARGEST = 64 * 1024  # a lock holds a pid, a host and a command line
 
 
 def _record() -> dict:
@@ -27,13 +29,25 @@ def _record() -> dict:
 
 
 def _holder(lock: Path) -> dict | None:
-    """What the lock file says; None if it vanished; {} if it cannot be read as a lock."""
+    """What the lock file says; None if it vanished; {} if it cannot be read as a lock.
+
+    Read without following a link and without blocking: a FIFO or a device named
+    like the lock (a run folder may come from anyone) would otherwise hang or flood
+    the reader; such a lock cannot be read, and is refused like any unreadable one."""
     try:
-        found = json.loads(lock.read_text(encoding="utf-8"))
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return None
+    except OSError:
+        return {}
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {}
+        found = json.loads(os.read(fd, _LARGEST).decode("utf-8"))
     except (OSError, ValueError):
         return {}
+    finally:
+        os.close(fd)
     return found if isinstance(found, dict) else {}
 
 
