@@ -106,3 +106,9 @@ def quoted_path(path: str | Path) -> str:
     head = head[:head.rfind("/") + 1] or head  # whole names where the path has separators
     tail = tail[tail.find("/"):] if "/" in tail else tail
     return f"'{head}…{tail}' (a path of {len(text):,} characters)"
+
+
+def described(exc: BaseException) -> str:
+    """An unexpected exception in one short line: `OverflowError: int too large to convert to float`."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .errors import SpeccError
+from .errors import SpeccError, described
 
 POLL_SECONDS = 0.5
 CLEAR = "\x1b[2J\x1b[H"  # erase the screen, cursor to the top left
@@ -82,8 +82,7 @@ def internal_error(exc: Exception) -> str:
 
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    said = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return (f"specc: internal error: {type(exc).__name__}{': ' + said if said else ''}{where}\n"
+    return (f"specc: internal error: {described(exc)}{where}\n"
             f"This is a bug in specc, not a mistake in the spec: please report it with the spec. "
             f"Still watching.")
 

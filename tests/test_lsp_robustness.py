@@ -122,6 +122,11 @@ class RawClient:
         found = self.hover(uri, 1, 10)
         assert "**conv1**" in found["result"]["contents"]["value"], found
 
+    def still_serves_completion(self, uri: str) -> None:
+        found = self.request("textDocument/completion", {"textDocument": {"uri": uri},
+                                                         "position": {"line": 4, "character": 0}})
+        assert "conv" in {item["label"] for item in found["result"]["items"]}, found
+
     def close(self) -> None:
         try:
             self.request("shutdown")
@@ -235,6 +240,22 @@ def test_a_checker_failure_becomes_a_diagnostic_and_the_server_goes_on() -> None
         (problem,) = published["diagnostics"]
         assert "internal error (RecursionError" in problem["message"] and "report" in problem["message"]
         client.still_serves()
+    finally:
+        client.close()
+
+
+def test_a_request_the_server_fails_on_gets_a_one_line_internal_error() -> None:
+    patch = ("def hover(*args):\n"
+             "    raise ValueError('a bug in hover')\n"
+             "s.features.hover = hover")
+    client = run_with(patch)
+    try:
+        uri = "file:///nowhere/bug.cnn"
+        client.open(uri, LENET)
+        error = client.hover(uri, 1)["error"]
+        assert error["code"] == -32603 and error.get("data") is None  # pygls put the traceback in `data`
+        assert error["message"] == "specc server: internal error (ValueError: a bug in hover); please report it"
+        client.still_serves_completion(uri)
     finally:
         client.close()
 

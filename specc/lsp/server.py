@@ -38,10 +38,11 @@ from urllib.parse import unquote, urlsplit
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from .. import __version__
-from ..errors import SpeccError
+from ..errors import SpeccError, described
 from ..pipeline import Analysis, analyse_text
 from ..source import enabled_rules
 from ..syntax import lines as source_lines
@@ -102,9 +103,8 @@ class SpeccServer(LanguageServer):
     def _catch_up(self) -> None:
         self._catching_up = None
         now = time.monotonic()
-        waited = now - (self._waiting_since or now)
-        if self.reader is not None and self.reader.pending() and waited < MAX_DELAY:
-            self._waiting_since = self._waiting_since or now
+        self._waiting_since = self._waiting_since or now
+        if self.reader is not None and self.reader.pending() and now - self._waiting_since < MAX_DELAY:
             self._catching_up = asyncio.get_running_loop().call_later(WAIT, self._catch_up)
             return
         self._waiting_since = None
@@ -122,7 +122,7 @@ class SpeccServer(LanguageServer):
         except Exception as exc:  # noqa: BLE001 - a checker bug must not take the editor's server down
             log.exception("specc server: checking %s failed", doc.uri)
             return Checked(text, Analysis(name, text, None), f"specc could not check this file: internal error "
-                           f"({_said(exc)}); please report it with the file")
+                           f"({described(exc)}); please report it with the file")
 
     def _rules(self, path: str | None) -> frozenset[str] | None:
         """The rules [tool.specc] picks for a file (a document that is no file: the defaults)."""
@@ -157,17 +157,7 @@ class SpeccServer(LanguageServer):
 
 def _file_path(uri: str) -> str | None:
     """The local file a `file:` URI names (its [tool.specc] applies); None for `untitled:` and the like."""
-    if urlsplit(uri).scheme != "file":
-        return None
-    from pygls.uris import to_fs_path
-
-    return to_fs_path(uri)
-
-
-def _said(exc: BaseException) -> str:
-    """`RecursionError: maximum recursion depth exceeded`, in one short line (a MemoryError says nothing)."""
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return to_fs_path(uri) if urlsplit(uri).scheme == "file" else None
 
 
 def answering(handler: Handler) -> Handler:
@@ -177,7 +167,7 @@ def answering(handler: Handler) -> Handler:
         try:
             return handler(ls, params)
         except Exception as exc:  # noqa: BLE001 - a bug must still get the client an answer
-            raise JsonRpcInternalError(f"specc server: internal error ({_said(exc)}); please report it") from exc
+            raise JsonRpcInternalError(f"specc server: internal error ({described(exc)}); please report it") from exc
     return answer  # type: ignore[return-value]
 
 
