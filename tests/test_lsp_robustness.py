@@ -204,11 +204,13 @@ def test_every_request_with_params_that_do_not_fit_gets_an_invalid_params_error(
     pytest.param(b'Content-Length: abc\r\n\r\n{"jsonrpc": "2.0", "method": "x"}', id="length not a number"),
     pytest.param(b"not a header at all\r\n\r\n", id="junk"),
     pytest.param(b"Content-Length: 9\r\n\r\n[1, 2, 3]", id="not an object"),
+    pytest.param(b'Content-Length: 9\r\n\r\n{"id": 1}', id="not JSON-RPC"),
 ])
 def test_the_stream_recovers_after_bad_framing(client: RawClient, attack: bytes) -> None:
     client.send_raw(attack)
     client.still_serves()
     assert client.process.poll() is None
+    assert not [m for m in client.notifications if m.get("method") == "window/showMessage"]  # "Error in server"
 
 
 def test_a_length_longer_than_the_body_loses_only_that_message(client: RawClient) -> None:

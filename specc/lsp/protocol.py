@@ -53,6 +53,9 @@ class SpeccProtocol(LanguageServerProtocol):
             if message.request:
                 self._send_response(message.id, error=message.error.to_response_error())
             return
+        if isinstance(message, dict):  # an object without "jsonrpc": nothing to answer, or to answer to
+            log.error("specc server: dropped an object that is not a JSON-RPC message: %.80r", message)
+            return
         super().handle_message(message)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
