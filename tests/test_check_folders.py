@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from specc.cli import main
+from specc.errors import SpeccError
 from specc.report import render
 from specc.source import read
 
@@ -105,3 +106,29 @@ def test_a_long_name_on_the_command_line_is_shortened_too(tmp_path: Path, capsys
     assert main(["check", name]) == 2
     err = capsys.readouterr().err
     assert "…" in err and "/missing.cnn' (a path of" in err and len(err) < 300
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_file_that_cannot_be_read_is_left_out_and_reported_after(tmp_path: Path, capsys, monkeypatch,
+                                                                   fmt: str) -> None:
+    import json
+
+    import specc.source
+
+    for name in ("a.cnn", "b.cnn", "c.cnn"):
+        (tmp_path / name).write_text(LENET)
+    real = specc.source.read
+
+    def read(spec, *args, **options):  # b.cnn cannot be read by the time its turn comes (permissions, removed)
+        if str(spec).endswith("b.cnn"):
+            raise SpeccError(f"cannot read '{spec}': Permission denied", 2)
+        return real(spec, *args, **options)
+
+    monkeypatch.setattr(specc.source, "read", read)
+    assert main(["check", "-f", fmt, str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"specc: error: cannot read '{tmp_path / 'b.cnn'}': Permission denied\n"
+    if fmt == "json":  # still one whole JSON document, of the files read
+        assert [entry["file"] for entry in json.loads(out)] == [str(tmp_path / "a.cnn"), str(tmp_path / "c.cnn")]
+    else:
+        assert out.rstrip().endswith("checked 2 files: 0 with errors, 0 warnings")

@@ -68,47 +68,63 @@ class Checked:
 
     A report reads them in order once; what it reads again (the closing total
     line, SARIF's results after its rule list) it gets from each file's
-    Verdict, kept as the files are read. Its length is known before any file is.
-    The collector is paused while specc checks; what a file's report left in
-    cycles is collected before the next file is read.
+    Verdict, kept as the files are read. A file that cannot be read is left out
+    and its message added to ``unreadable`` (as a folder that cannot be listed),
+    so the report stays whole; without the list, it raises. The collector is
+    paused while specc checks: what a file's report left in cycles is collected
+    before the next file is read.
     """
 
-    def __init__(self, files: list[str], read: Callable[[str], object]) -> None:
-        self.files, self.read, self.verdicts = files, read, []
+    def __init__(self, files: list[str], read: Callable[[str], object], unreadable: list[str] | None) -> None:
+        self.files, self.read, self.unreadable = files, read, unreadable
+        self.verdicts: list[Verdict] = []
+        self.reached = 0  # files read so far, or left out
 
     def __len__(self) -> int:
-        return len(self.files)
+        """How many files the report covers: those named, less those found unreadable so far."""
+        return len(self.files) - (self.reached - len(self.verdicts))
 
     def __getitem__(self, index: int) -> Verdict:
         return self.finished()[index]
 
     def __iter__(self) -> Iterator:
-        if self.verdicts:  # read once already: the verdicts
+        if self.reached:  # read once already: the verdicts
             yield from self.finished()
             return
-        for name in self.files:
-            analysis = self.read(name)
-            self.verdicts.append(Verdict(analysis.path, analysis.diagnostics))
+        for analysis in self._reading():
             yield analysis
             del analysis
             gc.collect(0)  # the paused collector's young objects: a JSON report leaves json's closure cycles
 
     def finished(self) -> list[Verdict]:
         """Every file's Verdict, reading the files the report has not reached (`| head` left early)."""
-        for name in self.files[len(self.verdicts):]:
-            analysis = self.read(name)
-            self.verdicts.append(Verdict(analysis.path, analysis.diagnostics))
+        for _ in self._reading():
+            pass
         return self.verdicts
 
+    def _reading(self) -> Iterator:
+        while self.reached < len(self.files):
+            name = self.files[self.reached]
+            self.reached += 1
+            try:
+                analysis = self.read(name)
+            except SpeccError as exc:
+                if self.unreadable is None:
+                    raise
+                self.unreadable.append(exc.message)
+                continue
+            self.verdicts.append(Verdict(analysis.path, analysis.diagnostics))
+            yield analysis
 
-def analyse(files: list[str], args: argparse.Namespace) -> list | Checked:
+
+def analyse(files: list[str], args: argparse.Namespace, unreadable: list[str] | None = None) -> list | Checked:
     """The files' analyses: one file's at once, several files' as the report reads them."""
     from ..source import read
 
     def check(name: str):
         return read(name, select=args.select, ignore=args.ignore, origin="--{key}")
 
-    return [check(files[0])] if len(files) == 1 else Checked(files, check)
+    return [check(files[0])] if len(files) == 1 else Checked(files, check, unreadable)
 
 
 def _status(analyses: list | Checked, args: argparse.Namespace) -> int:
@@ -156,7 +172,7 @@ def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tu
     from ..report import pieces
 
     options = _options(args)
-    analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
+    analyses = analyse(expand(args.paths, args.exclude, unreadable), args, unreadable)
     if args.statistics:
         return analyses, [_statistics(analyses)]
     return analyses, pieces(analyses, args.format, **options)
