@@ -5,11 +5,14 @@ Thin wrappers over what the commands call — :func:`specc.train.train`,
 for a notebook: a spec may be a path, its text or an Analysis; data may be a
 source name, a path, or arrays in the course's layout; hyperparameters are
 keyword arguments named as the spec's `train` statement names them.
+An argument of the wrong type (`epochs="2"`, `threads=1.5`) is a TypeError
+naming it, raised before anything runs; a wrong value is a SpeccError.
 Imported lazily by ``specc/__init__.py``; torch loads only when a verb is called.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from .diagnostics import did_you_mean
 from .errors import SpeccError
+from .hyperparameters import HYPERPARAMETERS
 from .pipeline import Analysis
-from .source import Spec, is_path, read_ok
+from .source import Spec, is_path, read_ok, typed_spec, wrong_type
 
 if TYPE_CHECKING:
     import torch
@@ -31,6 +35,40 @@ if TYPE_CHECKING:
 # Arrays: (x, y) or (x, y, x_val, y_val); anything np.asarray accepts.
 Data = str | os.PathLike | tuple | list
 RunLike = str | os.PathLike
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy's ints too; True is no count
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# What each keyword argument takes: a test of the value, and the words for the TypeError.
+KINDS = {"int": (_is_int, "an int"), "number": (_is_number, "a number (int or float)"),
+         "bool": (lambda v: isinstance(v, bool), "True or False"), "str": (lambda v: isinstance(v, str), "a str"),
+         "path": (lambda v: isinstance(v, (str, os.PathLike)), "a path (str or os.PathLike)"),
+         "data": (lambda v: isinstance(v, (str, os.PathLike, tuple, list)),
+                  "a source name or path (str or os.PathLike), or arrays (x, y) or (x, y, x_val, y_val)")}
+_HYPER_KINDS = {"count": "int", "seed": "int", "choice": "str"}  # the others are numbers
+TRAIN_KINDS = {h.name: _HYPER_KINDS.get(h.kind, "number") for h in HYPERPARAMETERS} | {
+    "data": "data", "out": "path", "resume": "path", "device": "str", "amp": "bool", "channels_last": "bool",
+    "resize": "bool", "quiet": "bool", "threads": "int"}
+EXPORT_KINDS = {"output": "path", "batch": "int", "opset": "int", "logits": "bool", "seed": "int", "spec": "path",
+                "atol": "number"}
+OPTIONAL = {"data", "out", "resume", "resize", "threads", "batch", "seed", "spec", *(h.name for h in HYPERPARAMETERS)}
+
+
+def _check_types(verb: str, values: dict[str, Any], kinds: dict[str, str]) -> None:
+    """TypeError for the first argument whose value is not of its kind (None where None means "not given")."""
+    for name, value in values.items():
+        kind = kinds.get(name)
+        if kind is None or (value is None and name in OPTIONAL):
+            continue
+        test, takes = KINDS[kind]
+        if not test(value):
+            raise wrong_type(f"specc.{verb}() argument {name!r}", value, takes)
 
 
 def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.PathLike | None = None,
@@ -48,10 +86,14 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     """
     from .train import Request
     from .train import train as run
-    from .train.config import HYPERPARAMETERS
     from .train.sources import lent
 
-    _refuse_unknown("train", hyperparameters, HYPERPARAMETERS)
+    _refuse_unknown("train", hyperparameters, tuple(h.name for h in HYPERPARAMETERS))
+    _check_types("train", {"data": data, "out": out, "resume": resume, "device": device, "amp": amp,
+                           "channels_last": channels_last, "resize": resize, "quiet": quiet, "threads": threads,
+                           **hyperparameters}, TRAIN_KINDS)
+    if not isinstance(spec, Analysis):
+        spec = typed_spec(spec, "specc.train() argument 'spec'")
     if data is None and resume is None:
         raise SpeccError("specc.train needs data: `digits`, `synthetic`, an .npz/.h5 file, a folder of class "
                          "folders, or arrays (x, y) / (x, y, x_val, y_val)", 2)
@@ -74,16 +116,17 @@ def export(source: RunLike | Result, output: str | os.PathLike, **options: Any) 
     from .export import export as run
 
     _refuse_unknown("export", options, tuple(f.name for f in fields(ExportOptions)))
+    _check_types("export", {"output": output, **options}, EXPORT_KINDS)
     if options.get("spec") is not None:
         options["spec"] = Path(options["spec"])
-    return run(_run_dir(source), output, ExportOptions(**options))
+    return run(_run_dir(source, "specc.export() argument 'source'"), output, ExportOptions(**options))
 
 
 def load(run: RunLike | Result) -> torch.nn.Module:
     """The trained module of a run directory (its best checkpoint), a checkpoint file or a Result, in eval mode."""
     from .checkpoint import load_model
 
-    module, _ = load_model(_run_dir(run))
+    module, _ = load_model(_run_dir(run, "specc.load() argument 'run'"))
     return module
 
 
@@ -98,9 +141,11 @@ def _path(value: str | os.PathLike | None) -> Path | None:
     return None if value is None else Path(value)
 
 
-def _run_dir(run: Any) -> Path:
+def _run_dir(run: Any, argument: str) -> Path:
     """A train Result stands for its run directory."""
     run_dir = getattr(run, "run_dir", None)
+    if run_dir is None and not isinstance(run, (str, os.PathLike)):
+        raise wrong_type(argument, run, "a run directory or a file (str or os.PathLike), or a train Result")
     return Path(run_dir) if run_dir is not None else Path(run)
 
 

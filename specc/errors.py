@@ -100,3 +100,24 @@ _JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 def json_safe(text: str) -> str:
     r"""JSON text with DEL, C1 and bidi controls written as \u escapes (json.dumps escapes only C0)."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+LONG_PATH = 120  # characters of a path a message shows whole; a longer one keeps its start and its end
+
+
+def quoted_path(path: str | Path) -> str:
+    """A path quoted for a message; a very long one (a folder 500 levels deep) as its start, `…` and its
+    end, cut at separators, with its length: `'deep/aaaa/…/aaaa/inner' (a path of 25,003 characters)`."""
+    text = str(path)
+    if len(text) <= LONG_PATH:
+        return f"'{text}'"
+    head, tail = text[:LONG_PATH // 2], text[-(LONG_PATH // 2):]
+    head = head[:head.rfind("/") + 1] or head  # whole names where the path has separators
+    tail = tail[tail.find("/"):] if "/" in tail else tail
+    return f"'{head}…{tail}' (a path of {len(text):,} characters)"
+
+
+def described(exc: BaseException) -> str:
+    """An unexpected exception in one short line: `OverflowError: int too large to convert to float`."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200]}" if text else type(exc).__name__

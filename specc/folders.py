@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import SpeccError
+from .errors import SpeccError, quoted_path
 from .files import stat_of
 
 DEFAULT_EXCLUDES = ("runs", "node_modules", "__pycache__", "build", "dist")
@@ -46,7 +46,7 @@ def search(root: Path, globs: tuple[str, ...] = (), problems: list[str] | None =
     folder that cannot be listed becomes a message in ``problems`` (never skipped in silence)."""
     def report(exc: OSError) -> None:
         if problems is not None:
-            problems.append(f"cannot read folder '{exc.filename}': {exc.strerror or exc}")
+            problems.append(f"cannot read folder {quoted_path(exc.filename)}: {exc.strerror or exc}")
 
     found = []
     for folder, subfolders, names in os.walk(root, onerror=report):
@@ -76,11 +76,11 @@ def expand(paths: Iterable[str], globs: Iterable[str] = (), unreadable: list[str
                 raise SpeccError(problems[0], 2)
             (unreadable if unreadable is not None else []).extend(problems)
             if not searched and not problems:
-                raise SpeccError(f"no .cnn files in folder '{raw}' (hidden folders, virtual environments, "
+                raise SpeccError(f"no .cnn files in folder {quoted_path(raw)} (hidden folders, virtual environments, "
                                  f"{', '.join(DEFAULT_EXCLUDES)} and --exclude globs are skipped)", 2)
             files += searched
         elif found is not None:  # a FIFO, a device: reading it could block or never end
-            raise SpeccError(f"cannot read '{raw}': not a regular file or folder", 2)
+            raise SpeccError(f"cannot read {quoted_path(raw)}: not a regular file or folder", 2)
         else:
-            raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)
+            raise SpeccError(f"cannot read {quoted_path(raw)}: no such file or folder", 2)
     return files

@@ -4,29 +4,64 @@
 here and nowhere else, so a spec means the same thing to all of them: the same
 decoding, the same default model name, and the same lint rules, chosen by the
 nearest pyproject.toml's [tool.specc] table and then the caller's
-``select``/``ignore``. No torch.
+``select``/``ignore``. An argument of the wrong type is a TypeError naming it,
+as Python's own functions do (SpeccError is for a wrong value). No torch.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import SpeccError, SpecCheckError
+from .errors import SpeccError, SpecCheckError, quoted_path
 from .pipeline import Analysis, analyse_bytes, analyse_text
 
-Spec = str | bytes | os.PathLike
+Spec = str | bytes | bytearray | memoryview | os.PathLike
+SPEC_TYPES = "a path (str or os.PathLike), the spec's text (str), its bytes or (to compile, build or train) an Analysis"
+RULE_TYPES = "rule codes: a str such as 'W1,W103', or an iterable of str"
 
 
 def is_path(spec: Spec) -> bool:
-    """A Path, or a one-line string naming an existing file or a `.cnn` file; any other string is text."""
+    """Whether a spec names a file. A Path does; a str does if it is `-` (stdin), names something
+    that exists, or is one word (no space, no line break) that ends in `.cnn` or holds a `/`.
+    Any other str is the spec's text: `input 8x8x1 # x.cnn` is text."""
     if isinstance(spec, os.PathLike):
         return True
-    if not isinstance(spec, str) or "\n" in spec or "\r" in spec:
+    if not isinstance(spec, str) or "\n" in spec or "\r" in spec or not spec:
         return False
-    return spec == "-" or spec.endswith(".cnn") or Path(spec).is_file()
+    one_word = not any(char.isspace() for char in spec)
+    named = spec.endswith(".cnn") or "/" in spec or os.sep in spec
+    return spec == "-" or (one_word and named) or os.path.lexists(spec)
+
+
+def wrong_type(argument: str, value: object, takes: str) -> TypeError:
+    """Python's error for an argument of the wrong type: its name, what it takes and what it got."""
+    shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+    got = "None" if value is None else f"{type(value).__name__}: {shown}"
+    return TypeError(f"{argument} must be {takes}, not {got}")
+
+
+def typed_spec(spec: object, argument: str = "spec") -> Spec:
+    """The spec as read() takes it, bytes-like values as bytes; TypeError for anything else."""
+    if isinstance(spec, (bytearray, memoryview)):
+        return bytes(spec)
+    if isinstance(spec, (str, bytes, os.PathLike)):
+        return spec
+    raise wrong_type(argument, spec, SPEC_TYPES)
+
+
+def _typed_rules(argument: str, value: object) -> Iterable[str] | str | None:
+    """``select``/``ignore`` as given, an iterable read once into a tuple; TypeError for anything else."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray, memoryview)):
+        found = tuple(value)
+        if all(isinstance(code, str) for code in found):
+            return found
+    raise wrong_type(argument, value, RULE_TYPES)
 
 
 def read(spec: Spec, path: str | None = None, *, select: Iterable[str] | str | None = None,
@@ -37,8 +72,14 @@ def read(spec: Spec, path: str | None = None, *, select: Iterable[str] | str | N
     [tool.specc] applies to files (for stdin: from the working folder); the
     caller's ``select``/``ignore`` apply after it (``origin`` names them in
     messages: `--{key}` for the command line). Raises SpeccError (status 2)
-    when the file cannot be read or a rule selector is unknown.
+    when the file cannot be read or a rule selector is unknown, TypeError for
+    an argument of the wrong type.
     """
+    spec = typed_spec(spec)
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise wrong_type("path", path, "a name for the spec (str or os.PathLike) or None")
+    path = None if path is None else os.fspath(path)
+    select, ignore = _typed_rules("select", select), _typed_rules("ignore", ignore)
     if is_path(spec):
         name = os.fspath(spec)
         rules = enabled_rules(Path.cwd() / "-" if name == "-" else Path(name), select, ignore, origin)
@@ -59,9 +100,16 @@ def read_ok(spec: Spec, path: str | None = None, refusal: str = "nothing was bui
 
 def _read_bytes(name: str) -> bytes:
     try:
-        return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-    except OSError as exc:
-        raise SpeccError(f"cannot read '{name}': {exc.strerror or exc}", 2) from exc
+        if name == "-":
+            return sys.stdin.buffer.read()
+        # Opened without waiting (a FIFO's open blocks for a writer), then looked at: the file read is the one checked.
+        with open(os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # a FIFO would block, /dev/zero never end
+                raise SpeccError(f"cannot read {quoted_path(name)}: not a regular file", 2)
+            return file.read()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise SpeccError(f"cannot read {quoted_path(name)}: {reason}", 2) from exc
 
 
 def enabled_rules(file: Path | None = None, select: Iterable[str] | str | None = None,

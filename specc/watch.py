@@ -5,7 +5,9 @@ Standard library polling, twice a second, of each file's size and mtime
 in, and the watched files are exactly the checked ones): no watcher
 dependency, and the same behaviour on every OS and file system. The screen is
 cleared before each report only on a terminal; piped, the reports follow one
-another. Ctrl-C ends the watch quietly with status 0.
+another. Ctrl-C ends the watch quietly with status 0; nothing else ends it: a
+check that fails with a bug in specc is reported as an internal error, for
+that change only.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .errors import SpeccError
+from .errors import SpeccError, described
 
 POLL_SECONDS = 0.5
 CLEAR = "\x1b[2J\x1b[H"  # erase the screen, cursor to the top left
@@ -70,6 +72,19 @@ def _report(check: Callable[[], str]) -> str:
         return check()
     except SpeccError as exc:  # a file removed or a folder emptied mid-watch: say so and keep watching
         return f"specc: error: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - a bug in specc ends this check, never the watch
+        return internal_error(exc)
+
+
+def internal_error(exc: Exception) -> str:
+    """A bug's report in two lines: what was raised and where, and what to do about it."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return (f"specc: internal error: {described(exc)}{where}\n"
+            f"This is a bug in specc, not a mistake in the spec: please report it with the spec. "
+            f"Still watching.")
 
 
 def _draw(out: TextIO, report: str) -> None:

@@ -101,3 +101,32 @@ def test_a_vanished_file_is_reported_and_watched_until_it_returns(tmp_path: Path
     out = io.StringIO()
     assert watch([str(spec)], check, out=out, poll=0.01) == 0
     assert out.getvalue() == f"first report\nspecc: error: cannot read '{spec}': No such file or directory\n"
+
+
+def test_a_bug_in_a_check_is_reported_and_the_watch_goes_on(tmp_path: Path, monkeypatch, capsys) -> None:
+    from specc.commands import check as command
+
+    spec, calls = tmp_path / "net.cnn", []
+    spec.write_text(GOOD)
+    real = command.report
+
+    def report(args, unreadable=None):  # as `upsample 2 repeat=1000` crashed the checker (audit N2)
+        calls.append(spec.read_text())
+        if len(calls) == 1:
+            spec.write_text(GOOD + "# crash\n")
+            return real(args, unreadable)
+        if len(calls) == 2:
+            spec.write_text(GOOD + "# fixed again\n")
+            raise OverflowError("int too large to convert to float")
+        if len(calls) == 3:
+            spec.write_text(GOOD)
+            return real(args, unreadable)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "report", report)
+    assert main(["check", "--watch", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert len(calls) == 4  # every change after the crash was checked
+    crash = "specc: internal error: OverflowError: int too large to convert to float (at test_watch.py:"
+    assert crash in out and "please report it with the spec. Still watching." in out
+    assert out.count("net.cnn: ok (0 errors, 0 warnings)") == 2 and "Traceback" not in out

@@ -1,10 +1,17 @@
-"""`specc check FILE|DIR...`: the report, diagnostics and the 0/1/2 exit status."""
+"""`specc check FILE|DIR...`: the report, diagnostics and the 0/1/2 exit status.
+
+Files are checked one at a time as the report is written, each let go once its
+part is out (:class:`Checked`): a folder of 100,000 specs costs the memory of
+one, not of all of them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 from ..errors import SpeccError, printable
 
@@ -37,10 +44,92 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def analyse(files: list[str], args: argparse.Namespace) -> list:
+class Verdict(NamedTuple):
+    """What a report reads of a file after its first pass: its path and diagnostics."""
+
+    path: str
+    diagnostics: tuple
+
+    @property
+    def errors(self) -> list:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class Checked:
+    """The analyses of many files, each made when a report reaches it and let go after.
+
+    A report reads them in order once; what it reads again (the closing total
+    line, SARIF's results after its rule list) it gets from each file's
+    Verdict, kept as the files are read. A file that cannot be read is left out
+    and its message added to ``unreadable`` (as a folder that cannot be listed),
+    so the report stays whole; without the list, it raises. The collector is
+    paused while specc checks: what a file's report left in cycles is collected
+    before the next file is read.
+    """
+
+    def __init__(self, files: list[str], read: Callable[[str], object], unreadable: list[str] | None) -> None:
+        self.files, self.read, self.unreadable = files, read, unreadable
+        self.verdicts: list[Verdict] = []
+        self.reached = 0  # files read so far, or left out
+
+    def __len__(self) -> int:
+        """How many files the report covers: those named, less those found unreadable so far."""
+        return len(self.files) - (self.reached - len(self.verdicts))
+
+    def __getitem__(self, index: int) -> Verdict:
+        return self.finished()[index]
+
+    def __iter__(self) -> Iterator:
+        if self.reached:  # read once already: the verdicts
+            yield from self.finished()
+            return
+        for analysis in self._reading():
+            yield analysis
+            del analysis
+            gc.collect(0)  # the paused collector's young objects: a JSON report leaves json's closure cycles
+
+    def finished(self) -> list[Verdict]:
+        """Every file's Verdict, reading the files the report has not reached (`| head` left early)."""
+        for _ in self._reading():
+            pass
+        return self.verdicts
+
+    def _reading(self) -> Iterator:
+        while self.reached < len(self.files):
+            name = self.files[self.reached]
+            self.reached += 1
+            try:
+                analysis = self.read(name)
+            except SpeccError as exc:
+                if self.unreadable is None:
+                    raise
+                self.unreadable.append(exc.message)
+                continue
+            self.verdicts.append(Verdict(analysis.path, analysis.diagnostics))
+            yield analysis
+
+
+def analyse(files: list[str], args: argparse.Namespace, unreadable: list[str] | None = None) -> list | Checked:
+    """The files' analyses: one file's at once, several files' as the report reads them."""
     from ..source import read
 
-    return [read(name, select=args.select, ignore=args.ignore, origin="--{key}") for name in files]
+    def check(name: str):
+        return read(name, select=args.select, ignore=args.ignore, origin="--{key}")
+
+    return [check(files[0])] if len(files) == 1 else Checked(files, check, unreadable)
+
+
+def _status(analyses: list | Checked, args: argparse.Namespace) -> int:
+    found = analyses.finished() if isinstance(analyses, Checked) else analyses
+    return 1 if any(a.errors or (args.strict and a.warnings) for a in found) else 0
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -72,22 +161,21 @@ def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tup
     from ..pipeline import collector_paused
 
     with collector_paused():  # the reports are as large as the analyses, and as free of cycles
-        pieces, status = _report_pieces(args, unreadable)
-        return "".join(pieces), status
+        analyses, pieces = _report_pieces(args, unreadable)
+        return "".join(pieces), _status(analyses, args)
 
 
-def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tuple[Iterable[str], int]:
-    """The report's text in pieces, made as they are read (the text and JSON reports of a
-    large spec are never held whole), and the exit status."""
+def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tuple[list | Checked, Iterable[str]]:
+    """The analyses, made as the report reads them, and the report's text in pieces (the text and
+    JSON reports of a large spec are never held whole); the exit status follows the pieces."""
     from ..folders import expand
     from ..report import pieces
 
     options = _options(args)
-    analyses = analyse(expand(args.paths, args.exclude, unreadable), args)
-    status = 1 if any(a.errors or (args.strict and a.warnings) for a in analyses) else 0
+    analyses = analyse(expand(args.paths, args.exclude, unreadable), args, unreadable)
     if args.statistics:
-        return [_statistics(analyses)], status
-    return pieces(analyses, args.format, **options), status
+        return analyses, [_statistics(analyses)]
+    return analyses, pieces(analyses, args.format, **options)
 
 
 def _write(pieces: Iterable[str]) -> None:
@@ -113,12 +201,13 @@ def run(args: argparse.Namespace) -> int:
 
     unreadable: list[str] = []
     with collector_paused():
-        pieces, status = _report_pieces(args, unreadable)
+        analyses, pieces = _report_pieces(args, unreadable)
         try:
             _write(pieces)
         except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
-            exc.status = 2 if unreadable else status
+            exc.status = 2 if unreadable else _status(analyses, args)
             raise
+        status = _status(analyses, args)
     for problem in unreadable:  # after the report: the specs that could be read were checked
         print(f"specc: error: {printable(problem)}", file=sys.stderr)
     return 2 if unreadable else status
