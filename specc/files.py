@@ -36,6 +36,7 @@ SpeccError naming the path, never a traceback. No torch, nothing heavy.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -59,6 +60,16 @@ def stat_of(path: str | Path, what: str = "") -> os.stat_result | None:
         return None
     except OSError as exc:
         raise SpeccError(f"cannot access {what}'{path}': {exc.strerror or exc}", 2) from exc
+
+
+def read_regular(path: str | Path) -> bytes:
+    """The bytes of a regular file, opened without waiting: a FIFO's open blocks until a writer
+    comes and ``/dev/zero`` never ends, so anything but a regular file is an OSError
+    ("not a regular file"), as a missing or unreadable file is."""
+    with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return file.read()
 
 
 def kind(st: os.stat_result | None) -> str:

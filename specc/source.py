@@ -11,12 +11,12 @@ as Python's own functions do (SpeccError is for a wrong value). No torch.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import SpeccError, SpecCheckError, quoted_path
+from .files import read_regular
 from .pipeline import Analysis, analyse_bytes, analyse_text
 
 Spec = str | bytes | bytearray | memoryview | os.PathLike
@@ -102,11 +102,7 @@ def _read_bytes(name: str) -> bytes:
     try:
         if name == "-":
             return sys.stdin.buffer.read()
-        # Opened without waiting (a FIFO's open blocks for a writer), then looked at: the file read is the one checked.
-        with open(os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # a FIFO would block, /dev/zero never end
-                raise SpeccError(f"cannot read {quoted_path(name)}: not a regular file", 2)
-            return file.read()
+        return read_regular(name)  # the file read is the one looked at: no FIFO, no device
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise SpeccError(f"cannot read {quoted_path(name)}: {reason}", 2) from exc

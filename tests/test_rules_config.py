@@ -180,3 +180,18 @@ def test_inline_suppression_counts_lines_as_the_parser_does() -> None:
     text = "input 8x8\x0c\nconv 4 3 relu\nconv 4 3  # specc: ignore\nfc 2 softmax\n"
     assert [d.code for d in specc.check(text.replace("  # specc: ignore", "")).warnings] == ["W102"]
     assert not specc.check(text).warnings
+
+
+def test_a_fifo_named_pyproject_toml_is_passed_over_not_read(tmp_path: Path) -> None:
+    """Looking up [tool.specc] read every pyproject.toml above the spec: a FIFO of that name
+    blocked `specc check` (and the language server) until a writer came."""
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(tmp_path / "pyproject.toml")
+    spec = tmp_path / "net.cnn"
+    spec.write_text("input 8x8x1\nconv 2 3x3\nfc 2\n")
+    done = subprocess.run([sys.executable, "-m", "specc", "check", "-q", str(spec)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..diagnostics import close_match
 from ..errors import SpeccError
+from ..files import read_regular
 from .selection import Layer
 
 # A cheap look before paying for tomllib: the table header, or a bare [tool] table.
@@ -34,8 +35,8 @@ def find_config(folder: Path) -> tuple[Path, dict] | None:
     for directory in (folder, *folder.parents):
         candidate = directory / "pyproject.toml"
         try:
-            data = candidate.read_bytes()
-        except OSError:
+            data = read_regular(candidate)  # a FIFO named pyproject.toml would hang the check
+        except (OSError, ValueError):
             continue
         table = _table(candidate, data) if _MAYBE.search(data) else None
         if table is not None:
