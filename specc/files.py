@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import SpeccError, WriteError
+from .errors import SpeccError, WriteError, quoted_path
 
 TEMP_SUFFIX = ".tmp"  # temporary names are `.NAME.PID.RANDOM.tmp`, so a glob of `.*.tmp` finds leftovers
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
@@ -59,7 +59,7 @@ def stat_of(path: str | Path, what: str = "") -> os.stat_result | None:
     except NotADirectoryError:  # a file where a folder was expected on the way: nothing there either
         return None
     except OSError as exc:
-        raise SpeccError(f"cannot access {what}'{path}': {exc.strerror or exc}", 2) from exc
+        raise SpeccError(f"cannot access {what}{quoted_path(path)}: {exc.strerror or exc}", 2) from exc
 
 
 def read_regular(path: str | Path) -> bytes:
