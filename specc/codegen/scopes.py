@@ -47,6 +47,7 @@ class Tree:
         self.instance = {i.path: i for i in instances}
         self.items: dict[Scope, list[str]] = {None: []}  # scope -> item keys: a layer name or a call's group
         self.copies: dict[str, list[ir.Instance]] = {}
+        self.placed: set[str] = set()  # instance paths already in their group's copies
         self.reads: dict[tuple[Scope, str], list[str]] = {}
         self.readers: dict[tuple[Scope, str], list[str]] = {}
         self.gives: dict[tuple[Scope, str], list[str]] = {}
@@ -57,20 +58,22 @@ class Tree:
         for r in reports:
             for name in r.layer.inputs:
                 self._link(name, r.layer)
+        self.weights = _params_under(reports, self.instance)  # instance path -> its parameters
 
     def _place(self, layer: ir.Layer) -> None:
         self.items.setdefault(layer.block, []).append(layer.name)
         path = layer.block
         while path is not None:
             inst = self.instance[path]
+            if path in self.placed:
+                return
+            self.placed.add(path)
             copies = self.copies.get(inst.group)
             if copies is None:
                 self.copies[inst.group] = [inst]
                 self.items.setdefault(inst.parent, []).append(inst.group)
-            elif inst not in copies:
-                copies.append(inst)
             else:
-                return
+                copies.append(inst)
             path = inst.parent
 
     def key(self, name: str, scope: Scope) -> str:
@@ -80,9 +83,14 @@ class Tree:
         path = self.report[name].layer.block
         if path == scope:
             return name
+        return self.instance[self.copy_of(name, scope)].group
+
+    def copy_of(self, name: str, scope: Scope) -> str:
+        """The path of the instance called in ``scope`` that holds the layer ``name``."""
+        path = self.report[name].layer.block
         while self.instance[path].parent != scope:
             path = self.instance[path].parent
-        return self.instance[path].group
+        return path
 
     def _link(self, name: str, reader: ir.Layer) -> None:
         """Record the read at the innermost scope holding both ends, where they are different items."""
@@ -208,12 +216,9 @@ class _Writer:
         gives = self._gives(key)
         extras = [v for v in self.tree.reads.get((self.scope, key), []) if v != copies[0].entry]
         exports = gives[1:]
-        classes = []
-        for inst in copies:
-            mine = [v for v in exports if v.startswith(inst.path + ".")]
-            classes.append(self.tree.class_of(inst, [inst.entry, *extras], mine))
-        total = sum(self.tree.report[n].params or 0 for n in self.tree.report
-                    if n.startswith(tuple(c.path + "." for c in copies)))
+        by_copy = self._by_copy(exports)
+        classes = [self.tree.class_of(inst, [inst.entry, *extras], by_copy.get(inst.path, [])) for inst in copies]
+        total = sum(self.tree.weights.get(c.path, 0) for c in copies)
         comment = f"line {copies[0].span.line}, {total:,} parameters" if total else f"line {copies[0].span.line}"
         sequential = len(copies) > 1 and not extras and not exports
         if len(copies) == 1:
@@ -231,17 +236,24 @@ class _Writer:
             shape = self.tree.report[copies[-1].output].output
             self.code.steps.append(Step(", ".join(targets), f"self.{attr}({entry}{args})", shape, note))
         else:
-            targets = self._copies(copies, attr, entry, args, exports, following, note)
+            targets = self._copies(copies, attr, entry, args, exports, by_copy, following, note)
         for value, variable in zip(gives, targets):
             self.var[value] = variable
 
+    def _by_copy(self, exports: list[str]) -> dict[str, list[str]]:
+        """The values read outside a call, grouped by the copy that makes them (in their order)."""
+        grouped: dict[str, list[str]] = {}
+        for value in exports:
+            grouped.setdefault(self.tree.copy_of(value, self.scope), []).append(value)
+        return grouped
+
     def _copies(self, copies: list[ir.Instance], attr: str, entry: str, args: str, exports: list[str],
-                following: str | None, note: str) -> list[str]:
+                by_copy: dict[str, list[str]], following: str | None, note: str) -> list[str]:
         """Repeated copies that pass more than one tensor: each called on its own line."""
         found: dict[str, str] = {}
         current = entry
         for index, inst in enumerate(copies):
-            mine = [v for v in exports if v.startswith(inst.path + ".")]
+            mine = by_copy.get(inst.path, [])
             last = index == len(copies) - 1
             out = self._target(inst.output, copies[0].group, following) if last else "x"
             targets = [out, *(self._kept(self._local(v)) for v in mine)]
@@ -250,6 +262,35 @@ class _Writer:
             self.code.steps.append(Step(", ".join(targets), f"self.{attr}[{index}]({current}{args})", shape, note))
             current = out
         return [current, *(found[v] for v in exports)]
+
+
+def _params_under(reports: tuple[LayerReport, ...], instances: dict[str, ir.Instance]) -> dict[str, int]:
+    """Each instance's parameters, its nested instances' included: one pass over the layers, one over the
+    instances, deepest first (so a child's total is complete before it is added to its parent's)."""
+    total: dict[str, int] = {}
+    for r in reports:
+        if r.layer.block is not None and r.params:
+            total[r.layer.block] = total.get(r.layer.block, 0) + r.params
+    depth: dict[str | None, int] = {None: 0}
+    for path in instances:
+        _depth(path, instances, depth)
+    for path in sorted(instances, key=depth.__getitem__, reverse=True):
+        parent = instances[path].parent
+        if parent is not None and path in total:
+            total[parent] = total.get(parent, 0) + total[path]
+    return total
+
+
+def _depth(path: str, instances: dict[str, ir.Instance], depth: dict[str | None, int]) -> int:
+    chain = []
+    while path not in depth:
+        chain.append(path)
+        path = instances[path].parent
+    known = depth[path]
+    for step in reversed(chain):
+        known += 1
+        depth[step] = known
+    return known
 
 
 FORWARD = frozenset({"self", "torch", "nn", "x"})  # names forward uses: a kept value must not shadow them
