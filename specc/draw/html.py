@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from html import escape
 
-from . import lay_out
+from . import Drawing, lay_out
 from .model import DrawGraph
 from .style import num
 from .svg import render as svg
@@ -101,14 +101,19 @@ _SCRIPT = r"""
 
 
 def _states(graph: DrawGraph, direction: str) -> list[tuple[str, str]]:
-    """(name, svg) for every drawing the page can show."""
+    """(name, svg) for every drawing the page can show, each drawn as soon as it is laid out (one
+    layout in memory at a time, not one per state)."""
     tops = [b.path for b in graph.blocks if b.parent is None]
-    states = [("expanded", lay_out(graph, direction))]
+    wanted: list[tuple[str, bool, frozenset[str]]] = [("expanded", False, frozenset())]
     if tops:
-        states.append(("collapsed", lay_out(graph, direction, collapsed=True)))
+        wanted.append(("collapsed", True, frozenset()))
     if len(tops) <= MAX_SINGLES:
-        states += [(f"only:{t}", lay_out(graph, direction, True, frozenset({t}))) for t in tops]
-    return [(name, svg(d.graph, d.layout, d.nodes)) for name, d in states]
+        wanted += [(f"only:{t}", True, frozenset({t})) for t in tops]
+    return [(name, _drawn(lay_out(graph, direction, collapsed, keep))) for name, collapsed, keep in wanted]
+
+
+def _drawn(d: Drawing) -> str:
+    return svg(d.graph, d.layout, d.nodes)
 
 
 def _table(graph: DrawGraph) -> str:
