@@ -12,29 +12,16 @@ gets a class of its own (its modules differ). No torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .. import ir
 from ..infer import LayerReport
 from .emitters import EMITTERS
-from .module_text import commented, nchw
-from .names import attribute_names, class_name, escape, identifier, statement_text
-from .steps import Context, Step
+from .formatting import class_header
+from .graph import params_under, reaching
+from .module_text import block_class_body
+from .names import attribute_names, class_name, identifier, statement_text
+from .steps import Code, Context, Remark, Step
 
 Scope = str | None
-INDENT = "    "
-
-
-@dataclass
-class Code:
-    """A scope's share of its class: submodules (attribute, constructor, comment) and forward."""
-
-    modules: list[tuple[str, str, str]] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-    kept_entry: str | None = None  # the variable the input is kept in, when read again later
-    params: list[str] = field(default_factory=list)  # the variables of the inputs after the first
-    result: str = "x"
-    exports: list[str] = field(default_factory=list)  # the variables returned beside the result
 
 
 class Tree:
@@ -55,10 +42,16 @@ class Tree:
         self.sources: list[str] = []
         for r in reports:
             self._place(r.layer)
+        # A layer that reaches no output (the network's, or that of a block instance, which its class
+        # returns) is never computed: what it reads need not be kept for it, or returned by an instance.
+        outputs = [*(i.output for i in instances), *(r.layer.name for r in reports[-1:])]
+        computable = reaching(reports, outputs)
+        self.read = {name for r in reports for name in r.layer.inputs}  # read by some layer, computed or not
         for r in reports:
-            for name in r.layer.inputs:
-                self._link(name, r.layer)
-        self.weights = _params_under(reports, self.instance)  # instance path -> its parameters
+            if r.layer.name in computable:
+                for name in r.layer.inputs:
+                    self._link(name, r.layer)
+        self.weights = params_under(reports, self.instance)  # instance path -> its parameters
 
     def _place(self, layer: ir.Layer) -> None:
         self.items.setdefault(layer.block, []).append(layer.name)
@@ -118,12 +111,12 @@ class Tree:
         code = self.scope(inst.path, params, tuple(exports))
         entry = self.report.get(inst.entry)
         shape = entry.output if entry else self.input_shape
-        text = _class_text(inst, code, shape)
+        text = block_class_body(inst.block, code, shape)
         name = self.classes.get(text)
         if name is None:
             name = self._new_class_name(inst.block)
             self.classes[text] = name
-            self.sources.append(text.replace("class CLASS(", f"class {name}(", 1))
+            self.sources.append("\n".join([*class_header(name, "nn.Module"), text]))
         return name
 
     def _new_class_name(self, block: str) -> str:
@@ -147,6 +140,7 @@ class _Writer:
         self.locals = {"x"} | set(FORWARD)
         self.var: dict[str, str] = {}
         self.exports: set[str] = set()
+        self.needed: set[str] = set()  # the items the scope's output depends on
 
     def _local(self, name: str) -> str:
         return name[len(self.scope) + 1:] if self.scope else name
@@ -164,9 +158,12 @@ class _Writer:
             else:
                 self.var[param] = self._kept(self._local(param) if self.scope and param.startswith(self.scope)
                                              else param.rsplit(".", 1)[-1])
+        self.needed = self._needed(keys, exports)
         for index, key in enumerate(keys):
             following = keys[index + 1] if index + 1 < len(keys) else None
-            if key in self.tree.report:
+            if key not in self.needed:
+                self._idle(key)
+            elif key in self.tree.report:
                 self._layer(self.tree.report[key], following)
             else:
                 self._call(key, following)
@@ -175,6 +172,39 @@ class _Writer:
         self.code.params = [self.var[p] for p in self.params[1:]]
         self.code.exports = [self.var[v] for v in exports]
         return self.code
+
+    def _needed(self, keys: list[str], exports: tuple[str, ...]) -> set[str]:
+        """The items the scope's output and ``exports`` depend on, found from the last item back."""
+        needed = {self.tree.key(v, self.scope) for v in exports} | set(keys[-1:])
+        for key in reversed(keys):
+            if key in needed:
+                needed.update(self.tree.key(v, self.scope) for v in self._reads(key) if self._inside(v))
+        return needed
+
+    def _reads(self, key: str) -> tuple[str, ...]:
+        if key in self.tree.report:
+            return self.tree.report[key].layer.inputs
+        return (self.tree.copies[key][0].entry, *self.tree.reads.get((self.scope, key), []))
+
+    def _inside(self, value: str) -> bool:
+        return value != ir.INPUT and (self.scope is None or value.startswith(self.scope + "."))
+
+    def _idle(self, key: str) -> None:
+        """An item the output does not depend on: its modules are built (the parameters are the
+        spec's), and forward says why it does not call them."""
+        if key in self.tree.report:
+            r = self.tree.report[key]
+            inputs = tuple(self.var.get(name, "x") for name in r.layer.inputs)
+            context = Context(self.attrs[key], self._note(r.layer.span), self.taken, inputs, "x")
+            self.code.modules += EMITTERS[type(r.layer)](r, context).modules
+            span, gives = r.layer.span, [key]
+        else:
+            self.code.modules.append(self._call_module(key)[0])
+            span = self.tree.copies[key][0].span
+            gives = [self.tree.copies[key][-1].output, *self.tree.gives.get((self.scope, key), [])]
+        why = "is read only by layers that are not computed" if any(v in self.tree.read for v in gives) \
+            else "is read by nothing (W104)"
+        self.code.steps.append(Remark(f"{self._local(key)} {why}: built, not computed", self._note(span)))
 
     def _kept(self, wanted: str) -> str:
         name = identifier(wanted.replace(".", "_"))
@@ -195,8 +225,13 @@ class _Writer:
         return [self.var.get(v, "x") for v in self._gives(key)]
 
     def _gives(self, key: str) -> list[str]:
+        """A call's output, then the values inside it that the scope's output depends on."""
         output = self.tree.copies[key][-1].output
-        return [output, *(v for v in self.tree.gives.get((self.scope, key), []) if v != output)]
+        return [output, *(v for v in self.tree.gives.get((self.scope, key), []) if v != output and self._wanted(v))]
+
+    def _wanted(self, value: str) -> bool:
+        readers = self.tree.readers.get((self.scope, value), [])
+        return value in self.exports or any(r in self.needed for r in readers)
 
     def _note(self, span: ir.Span) -> str:
         return f"line {span.line}: {statement_text(self.tree.lines, span)}"
@@ -211,23 +246,30 @@ class _Writer:
         self.code.steps += unit.steps
         self.var[layer.name] = target
 
-    def _call(self, key: str, following: str | None) -> None:
-        copies, attr = self.tree.copies[key], self.attrs[key]
-        gives = self._gives(key)
+    def _call_module(self, key: str) -> tuple[tuple[str, str, str], list[str], dict[str, list[str]]]:
+        """A call's submodule (attribute, constructor, comment), the values it reads besides its
+        entry, and those it gives to lines after it, by copy."""
+        copies = self.tree.copies[key]
         extras = [v for v in self.tree.reads.get((self.scope, key), []) if v != copies[0].entry]
-        exports = gives[1:]
-        by_copy = self._by_copy(exports)
+        by_copy = self._by_copy(self._gives(key)[1:])
         classes = [self.tree.class_of(inst, [inst.entry, *extras], by_copy.get(inst.path, [])) for inst in copies]
         total = sum(self.tree.weights.get(c.path, 0) for c in copies)
         comment = f"line {copies[0].span.line}, {total:,} parameters" if total else f"line {copies[0].span.line}"
-        sequential = len(copies) > 1 and not extras and not exports
         if len(copies) == 1:
             ctor = f"{classes[0]}()"
         elif len(set(classes)) == 1:  # identical copies: one class, N instances
             ctor = f"nn.Sequential(*[{classes[0]}() for _ in range({len(copies)})])"
         else:
             ctor = f"nn.Sequential({', '.join(f'{c}()' for c in classes)})"
-        self.code.modules.append((attr, ctor, comment))
+        return (self.attrs[key], ctor, comment), extras, by_copy
+
+    def _call(self, key: str, following: str | None) -> None:
+        copies, attr = self.tree.copies[key], self.attrs[key]
+        gives = self._gives(key)
+        exports = gives[1:]
+        module, extras, by_copy = self._call_module(key)
+        sequential = len(copies) > 1 and not extras and not exports
+        self.code.modules.append(module)
         note = self._note(copies[0].span)
         args = "".join(f", {self.var.get(v, 'x')}" for v in extras)
         entry = self.var.get(copies[0].entry, "x")
@@ -264,51 +306,4 @@ class _Writer:
         return [current, *(found[v] for v in exports)]
 
 
-def _params_under(reports: tuple[LayerReport, ...], instances: dict[str, ir.Instance]) -> dict[str, int]:
-    """Each instance's parameters, its nested instances' included: one pass over the layers, one over the
-    instances, deepest first (so a child's total is complete before it is added to its parent's)."""
-    total: dict[str, int] = {}
-    for r in reports:
-        if r.layer.block is not None and r.params:
-            total[r.layer.block] = total.get(r.layer.block, 0) + r.params
-    depth: dict[str | None, int] = {None: 0}
-    for path in instances:
-        _depth(path, instances, depth)
-    for path in sorted(instances, key=depth.__getitem__, reverse=True):
-        parent = instances[path].parent
-        if parent is not None and path in total:
-            total[parent] = total.get(parent, 0) + total[path]
-    return total
-
-
-def _depth(path: str, instances: dict[str, ir.Instance], depth: dict[str | None, int]) -> int:
-    chain = []
-    while path not in depth:
-        chain.append(path)
-        path = instances[path].parent
-    known = depth[path]
-    for step in reversed(chain):
-        known += 1
-        depth[step] = known
-    return known
-
-
 FORWARD = frozenset({"self", "torch", "nn", "x"})  # names forward uses: a kept value must not shadow them
-
-
-def _class_text(inst: ir.Instance, code: Code, shape: ir.Shape | None) -> str:
-    """A block instance's class, named CLASS (the caller names it)."""
-    where = f"on an input of {nchw(shape)}" if shape else "on its input"
-    lines = ["class CLASS(nn.Module):",
-             f'{INDENT}"""The spec\'s block `{escape(inst.block)}`, {where}."""',
-             "", f"{INDENT}def __init__(self) -> None:", f"{INDENT * 2}super().__init__()"]
-    lines += [commented(f"{INDENT * 2}self.{attr} = {ctor}", note) for attr, ctor, note in code.modules]
-    signature = ", ".join(f"{n}: torch.Tensor" for n in ["x", *code.params])
-    returns = "torch.Tensor" if not code.exports else f"tuple[{', '.join(['torch.Tensor'] * (1 + len(code.exports)))}]"
-    lines += ["", f"{INDENT}def forward(self, {signature}) -> {returns}:"]
-    if code.kept_entry:
-        lines.append(commented(f"{INDENT * 2}{code.kept_entry} = x", f"{nchw(shape)}  `in`, read again below"))
-    lines += [commented(f"{INDENT * 2}{s.target} = {s.expr}", f"{nchw(s.shape)}  {s.note}") for s in code.steps]
-    result = ", ".join([code.result, *code.exports])
-    lines.append(f"{INDENT * 2}return {result}")
-    return "\n".join(lines)
