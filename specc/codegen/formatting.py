@@ -15,19 +15,30 @@ tests/test_compile_format.py holds this to ruff itself.
 from __future__ import annotations
 
 import ast
+import unicodedata
 
 LINE_LENGTH = 88  # ruff format's default
 INDENT = "    "
 
 
 def fits(line: str) -> bool:
-    return len(line) <= LINE_LENGTH
+    return (len(line) if line.isascii() else _width(line)) <= LINE_LENGTH
+
+
+def _width(text: str) -> int:
+    """Columns as ruff counts them: a wide East Asian character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def comment_line(indent: str, text: str) -> str:
     """``# text`` on a line of its own, cut short with `...` past the line length."""
     line = f"{indent}# {text}"
-    return line if fits(line) else line[: LINE_LENGTH - 3].rstrip() + "..."
+    if fits(line):
+        return line
+    cut = LINE_LENGTH - 3
+    while not fits(line[:cut] + "..."):  # wide characters take two columns
+        cut -= 1
+    return line[:cut].rstrip() + "..."
 
 
 def trailing(indent: str, code: str, comment: str, shape: str = "") -> str | None:

@@ -14,7 +14,17 @@ import textwrap
 
 from ..ir import Shape
 from ..pipeline import Analysis
-from .formatting import INDENT, LINE_LENGTH, class_header, comment_line, commented, signature, statement, trailing
+from .formatting import (
+    INDENT,
+    LINE_LENGTH,
+    class_header,
+    comment_line,
+    commented,
+    fits,
+    signature,
+    statement,
+    trailing,
+)
 from .names import class_name, escape, source_lines, string_literal
 from .steps import Code, Remark, Step
 
@@ -124,7 +134,7 @@ def _wrapped(text: str, width: int) -> list[str]:
 
 def _module_docstring(model_name: str, name: str) -> list[str]:
     line = f'"""PyTorch module for the spec {escape(model_name)}: class {name}, built with no arguments."""'
-    if len(line) <= LINE_LENGTH:
+    if fits(line):
         return [line]
     return [f'"""PyTorch module for the spec {escape(model_name)}.', "", f"Class {name}, built with no arguments.",
             '"""']
@@ -192,6 +202,6 @@ def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body:
         "",
         *_methods(analysis, body, result, final_step, kept_input),
     ]
-    if any(len(line) > LINE_LENGTH for line in lines):
+    if not all(fits(line) for line in lines):
         lines.insert(2, "# ruff: noqa: E501")  # after the two lines of the header
     return "\n".join(lines) + "\n"
