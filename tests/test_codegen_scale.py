@@ -65,3 +65,49 @@ def test_generate_does_linear_work(spec: Callable[[int], str]) -> None:
     assert small.ok and large.ok
     ratio = steps(lambda: generate(large)) / steps(lambda: generate(small))
     assert ratio < 6, f"4 times the copies cost {ratio:.1f} times the work: generate is not linear"
+
+
+def nested(depth: int) -> str:
+    """Blocks nested ``depth`` deep: each calls the one before (the language allows 32)."""
+    lines = ["input 8x8x3", "block b0() {", "  conv 3 1x1 relu", "}"]
+    for d in range(1, depth):
+        lines += [f"block b{d}() {{", f"  b{d - 1}", "  relu", "}"]
+    return "\n".join([*lines, f"b{depth - 1}"]) + "\n"
+
+
+def deepest_stack(work: Callable[[], object]) -> int:
+    """The most Python frames ``work()`` has open at once, below its own."""
+    depth = deepest = 0
+
+    def profile(frame, event, arg) -> None:
+        nonlocal depth, deepest
+        if event == "call":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif event == "return":
+            depth -= 1
+
+    sys.setprofile(profile)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return deepest
+
+
+def test_each_nesting_level_costs_generate_a_few_frames() -> None:
+    """Code generation recurses once per block level; at 4 frames a level, 32 levels take ~130 of
+    Python's 1,000 (and depth 200, past the language's limit, still fits)."""
+    shallow, deep = (specc.check(nested(n)) for n in (8, 24))
+    per_level = (deepest_stack(lambda: generate(deep)) - deepest_stack(lambda: generate(shallow))) / 16
+    assert per_level <= 5
+
+
+def test_a_spec_nested_32_blocks_deep_builds_and_runs() -> None:
+    import torch
+
+    analysis = specc.check(nested(32))
+    assert analysis.ok
+    module = specc.build(analysis)
+    assert sum(p.numel() for p in module.parameters()) == analysis.totals.params
+    assert module(torch.zeros(1, 3, 8, 8)).shape == (1, 3, 8, 8)

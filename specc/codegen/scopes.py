@@ -108,7 +108,7 @@ class Tree:
 
     def class_of(self, inst: ir.Instance, params: list[str], exports: list[str]) -> str:
         """The name of the class for one instance, written (once per distinct text) into ``sources``."""
-        code = self.scope(inst.path, params, tuple(exports))
+        code = _Writer(self, inst.path, params).write(tuple(exports))  # not through scope(): a frame less a level
         entry = self.report.get(inst.entry)
         shape = entry.output if entry else self.input_shape
         text = block_class_body(inst.block, code, shape)
@@ -252,7 +252,9 @@ class _Writer:
         copies = self.tree.copies[key]
         extras = [v for v in self.tree.reads.get((self.scope, key), []) if v != copies[0].entry]
         by_copy = self._by_copy(self._gives(key)[1:])
-        classes = [self.tree.class_of(inst, [inst.entry, *extras], by_copy.get(inst.path, [])) for inst in copies]
+        classes = []
+        for inst in copies:  # a loop, not a comprehension: each nesting level costs a frame less
+            classes.append(self.tree.class_of(inst, [inst.entry, *extras], by_copy.get(inst.path, [])))
         total = sum(self.tree.weights.get(c.path, 0) for c in copies)
         comment = f"line {copies[0].span.line}, {total:,} parameters" if total else f"line {copies[0].span.line}"
         if len(copies) == 1:
