@@ -142,13 +142,16 @@ def render(graph: DrawGraph, direction: str = "TB", collapsed: bool = False) -> 
         buttons += ['<button data-action="expanded">expand all</button>',
                     '<button data-action="collapsed">collapse all</button>']
     totals = " · ".join(f"{escape(k)} {num(v)}" for k, v in graph.totals)
-    drawings = "\n".join(f'<div data-state="{escape(name)}"{"" if name == initial else " hidden"}>{text}</div>'
-                         for name, text in states)
     title = escape(graph.name)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{title}: specc draw</title><style>{_STYLE}</style></head>\n"
-            f'<body data-initial="{initial}"><h1>{title}</h1>'
-            f'<p>input {escape(graph.input_shape_text)}{" · " + totals if totals else ""}</p>'
-            f'<p class="bar">{"".join(buttons)} drag to pan, wheel to zoom; click a block to expand or fold it</p>'
-            f'<div id="view">\n{drawings}\n</div>\n{_table(graph)}\n<script>{_SCRIPT}</script>\n</body></html>\n')
+    parts = [f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+             f"<title>{title}: specc draw</title><style>{_STYLE}</style></head>\n"
+             f'<body data-initial="{initial}"><h1>{title}</h1>'
+             f'<p>input {escape(graph.input_shape_text)}{" · " + totals if totals else ""}</p>'
+             f'<p class="bar">{"".join(buttons)} drag to pan, wheel to zoom; click a block to expand or fold it</p>'
+             f'<div id="view">\n']
+    for index, (name, text) in enumerate(states):
+        hidden = "" if name == initial else " hidden"
+        parts += ["\n" if index else "", f'<div data-state="{escape(name)}"{hidden}>', text, "</div>"]
+    parts.append(f'\n</div>\n{_table(graph)}\n<script>{_SCRIPT}</script>\n</body></html>\n')
+    return "".join(parts)  # one copy of the drawings, not one per step of the page
