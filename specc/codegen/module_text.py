@@ -57,9 +57,11 @@ def step_lines(steps: list[Step | Remark]) -> list[str]:
 
 
 def _with_comments(items: list[Remark | tuple[str, str, str]]) -> list[str]:
-    """Statements (code, comment, shape) and remarks: comments after the code when all fit there
-    (one look for a whole method, so its lines read alike), else above it."""
-    above = any(trailing(BODY, *item) is None for item in items if isinstance(item, tuple))
+    """Statements (code, comment, shape) and remarks: each comment after its code where it fits
+    there, else above it; when that is so for most of a method's lines, above all of them, so the
+    method reads alike."""
+    statements = [item for item in items if isinstance(item, tuple)]
+    above = 2 * sum(trailing(BODY, *item) is None for item in statements) > len(statements)
     lines = []
     for item in items:
         if isinstance(item, Remark):

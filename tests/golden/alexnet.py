@@ -48,30 +48,22 @@ class Alexnet(nn.Module):
         super().__init__()
         # line 8, 34,944 parameters
         self.conv1 = nn.Conv2d(3, 96, kernel_size=11, stride=4)
-        # line 9
-        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2)  # line 9
         # line 10, 614,656 parameters
         self.conv2 = nn.Conv2d(96, 256, kernel_size=5, padding="same")
-        # line 11
-        self.pool2 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.pool2 = nn.MaxPool2d(kernel_size=3, stride=2)  # line 11
         # line 12, 885,120 parameters
         self.conv3 = nn.Conv2d(256, 384, kernel_size=3, padding="same")
         # line 13, 1,327,488 parameters
         self.conv4 = nn.Conv2d(384, 384, kernel_size=3, padding="same")
         # line 14, 884,992 parameters
         self.conv5 = nn.Conv2d(384, 256, kernel_size=3, padding="same")
-        # line 15
-        self.pool3 = nn.MaxPool2d(kernel_size=3, stride=2)
-        # line 16, 37,752,832 parameters
-        self.fc1 = nn.Linear(9216, 4096)
-        # line 17
-        self.dropout1 = nn.Dropout(0.5)
-        # line 18, 16,781,312 parameters
-        self.fc2 = nn.Linear(4096, 4096)
-        # line 19
-        self.dropout2 = nn.Dropout(0.5)
-        # line 20, 4,097,000 parameters
-        self.fc3 = nn.Linear(4096, 1000)
+        self.pool3 = nn.MaxPool2d(kernel_size=3, stride=2)  # line 15
+        self.fc1 = nn.Linear(9216, 4096)  # line 16, 37,752,832 parameters
+        self.dropout1 = nn.Dropout(0.5)  # line 17
+        self.fc2 = nn.Linear(4096, 4096)  # line 18, 16,781,312 parameters
+        self.dropout2 = nn.Dropout(0.5)  # line 19
+        self.fc3 = nn.Linear(4096, 1000)  # line 20, 4,097,000 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -83,30 +75,22 @@ class Alexnet(nn.Module):
         # x: (N, 3, 227, 227)  line 6: input 227x227x3
         # line 8: conv 96 11x11 stride=4 relu
         x = torch.relu(self.conv1(x))  # (N, 96, 55, 55)
-        # line 9: maxpool 3x3 stride=2
-        x = self.pool1(x)  # (N, 96, 27, 27)
+        x = self.pool1(x)  # (N, 96, 27, 27)  line 9: maxpool 3x3 stride=2
         # line 10: conv 256 5x5 padding=same relu
         x = torch.relu(self.conv2(x))  # (N, 256, 27, 27)
-        # line 11: maxpool 3x3 stride=2
-        x = self.pool2(x)  # (N, 256, 13, 13)
+        x = self.pool2(x)  # (N, 256, 13, 13)  line 11: maxpool 3x3 stride=2
         # line 12: conv 384 3x3 padding=same relu
         x = torch.relu(self.conv3(x))  # (N, 384, 13, 13)
         # line 13: conv 384 3x3 padding=same relu
         x = torch.relu(self.conv4(x))  # (N, 384, 13, 13)
         # line 14: conv 256 3x3 padding=same relu
         x = torch.relu(self.conv5(x))  # (N, 256, 13, 13)
-        # line 15: maxpool 3x3 stride=2
-        x = self.pool3(x)  # (N, 256, 6, 6)
+        x = self.pool3(x)  # (N, 256, 6, 6)  line 15: maxpool 3x3 stride=2
         # line 16: fc 4096 relu (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 9216)
-        # line 16: fc 4096 relu
-        x = torch.relu(self.fc1(x))  # (N, 4096)
-        # line 17: dropout 0.5
-        x = self.dropout1(x)  # (N, 4096)
-        # line 18: fc 4096 relu
-        x = torch.relu(self.fc2(x))  # (N, 4096)
-        # line 19: dropout 0.5
-        x = self.dropout2(x)  # (N, 4096)
-        # line 20: fc 1000 softmax
-        x = self.fc3(x)  # (N, 1000)
+        x = torch.relu(self.fc1(x))  # (N, 4096)  line 16: fc 4096 relu
+        x = self.dropout1(x)  # (N, 4096)  line 17: dropout 0.5
+        x = torch.relu(self.fc2(x))  # (N, 4096)  line 18: fc 4096 relu
+        x = self.dropout2(x)  # (N, 4096)  line 19: dropout 0.5
+        x = self.fc3(x)  # (N, 1000)  line 20: fc 1000 softmax
         return x

@@ -48,34 +48,26 @@ class Allconv(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 8
-        self.dropout1 = nn.Dropout(0.2)
+        self.dropout1 = nn.Dropout(0.2)  # line 8
         # line 9, 2,688 parameters
         self.conv1 = nn.Conv2d(3, 96, kernel_size=3, padding=1)
         # line 10, 83,040 parameters
         self.conv2 = nn.Conv2d(96, 96, kernel_size=3, padding=1)
         # line 11, 83,040 parameters
         self.conv3 = nn.Conv2d(96, 96, kernel_size=3, stride=2, padding=1)
-        # line 12
-        self.dropout2 = nn.Dropout(0.5)
+        self.dropout2 = nn.Dropout(0.5)  # line 12
         # line 13, 166,080 parameters
         self.conv4 = nn.Conv2d(96, 192, kernel_size=3, padding=1)
         # line 14, 331,968 parameters
         self.conv5 = nn.Conv2d(192, 192, kernel_size=3, padding=1)
         # line 15, 331,968 parameters
         self.conv6 = nn.Conv2d(192, 192, kernel_size=3, stride=2, padding=1)
-        # line 16
-        self.dropout3 = nn.Dropout(0.5)
-        # line 17, 331,968 parameters
-        self.conv7 = nn.Conv2d(192, 192, kernel_size=3)
-        # line 18, 37,056 parameters
-        self.conv8 = nn.Conv2d(192, 192, kernel_size=1)
-        # line 19, 1,930 parameters
-        self.conv9 = nn.Conv2d(192, 10, kernel_size=1)
-        # line 20
-        self.gpool1 = nn.AdaptiveAvgPool2d(1)
-        # line 21
-        self.softmax1 = nn.Softmax(dim=1)
+        self.dropout3 = nn.Dropout(0.5)  # line 16
+        self.conv7 = nn.Conv2d(192, 192, kernel_size=3)  # line 17, 331,968 parameters
+        self.conv8 = nn.Conv2d(192, 192, kernel_size=1)  # line 18, 37,056 parameters
+        self.conv9 = nn.Conv2d(192, 10, kernel_size=1)  # line 19, 1,930 parameters
+        self.gpool1 = nn.AdaptiveAvgPool2d(1)  # line 20
+        self.softmax1 = nn.Softmax(dim=1)  # line 21
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -84,30 +76,23 @@ class Allconv(nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Scores before the final softmax: train with cross_entropy on these."""
         # x: (N, 3, 32, 32)  line 6: input 32x32x3
-        # line 8: dropout 0.2
-        x = self.dropout1(x)  # (N, 3, 32, 32)
+        x = self.dropout1(x)  # (N, 3, 32, 32)  line 8: dropout 0.2
         # line 9: conv 96 3x3 padding=1 relu
         x = torch.relu(self.conv1(x))  # (N, 96, 32, 32)
         # line 10: conv 96 3x3 padding=1 relu
         x = torch.relu(self.conv2(x))  # (N, 96, 32, 32)
         # line 11: conv 96 3x3 stride=2 padding=1 relu
         x = torch.relu(self.conv3(x))  # (N, 96, 16, 16)
-        # line 12: dropout 0.5
-        x = self.dropout2(x)  # (N, 96, 16, 16)
+        x = self.dropout2(x)  # (N, 96, 16, 16)  line 12: dropout 0.5
         # line 13: conv 192 3x3 padding=1 relu
         x = torch.relu(self.conv4(x))  # (N, 192, 16, 16)
         # line 14: conv 192 3x3 padding=1 relu
         x = torch.relu(self.conv5(x))  # (N, 192, 16, 16)
         # line 15: conv 192 3x3 stride=2 padding=1 relu
         x = torch.relu(self.conv6(x))  # (N, 192, 8, 8)
-        # line 16: dropout 0.5
-        x = self.dropout3(x)  # (N, 192, 8, 8)
-        # line 17: conv 192 3x3 relu
-        x = torch.relu(self.conv7(x))  # (N, 192, 6, 6)
-        # line 18: conv 192 1x1 relu
-        x = torch.relu(self.conv8(x))  # (N, 192, 6, 6)
-        # line 19: conv 10 1x1 relu
-        x = torch.relu(self.conv9(x))  # (N, 10, 6, 6)
-        # line 20: globalavgpool
-        x = self.gpool1(x)  # (N, 10, 1, 1)
+        x = self.dropout3(x)  # (N, 192, 8, 8)  line 16: dropout 0.5
+        x = torch.relu(self.conv7(x))  # (N, 192, 6, 6)  line 17: conv 192 3x3 relu
+        x = torch.relu(self.conv8(x))  # (N, 192, 6, 6)  line 18: conv 192 1x1 relu
+        x = torch.relu(self.conv9(x))  # (N, 10, 6, 6)  line 19: conv 10 1x1 relu
+        x = self.gpool1(x)  # (N, 10, 1, 1)  line 20: globalavgpool
         return x

@@ -15,59 +15,36 @@ class ConvolutionalBlock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 12, 8 parameters
-        self.conv1 = nn.Conv2d(3, 2, kernel_size=1, stride=2)
-        # line 13, 4 parameters + 4 running statistics
-        self.bn1 = nn.BatchNorm2d(2)
-        # line 14
-        self.relu1 = nn.ReLU()
+        self.conv1 = nn.Conv2d(3, 2, kernel_size=1, stride=2)  # line 12, 8 parameters
+        self.bn1 = nn.BatchNorm2d(2)  # line 13, 4 parameters + 4 running statistics
+        self.relu1 = nn.ReLU()  # line 14
         # line 15: padding=same of conv2, (left, right, top, bottom)
         self.conv2_pad = nn.ZeroPad2d((0, 1, 0, 1))
-        # line 15, 36 parameters
-        self.conv2 = nn.Conv2d(2, 4, kernel_size=2)
-        # line 16, 8 parameters + 8 running statistics
-        self.bn2 = nn.BatchNorm2d(4)
-        # line 17
-        self.relu2 = nn.ReLU()
-        # line 18, 30 parameters
-        self.conv3 = nn.Conv2d(4, 6, kernel_size=1)
-        # line 19, 12 parameters + 12 running statistics
-        self.main = nn.BatchNorm2d(6)
-        # line 20, 24 parameters
-        self.conv4 = nn.Conv2d(3, 6, kernel_size=1, stride=2)
-        # line 21, 12 parameters + 12 running statistics
-        self.bn3 = nn.BatchNorm2d(6)
-        # line 23
-        self.relu3 = nn.ReLU()
+        self.conv2 = nn.Conv2d(2, 4, kernel_size=2)  # line 15, 36 parameters
+        self.bn2 = nn.BatchNorm2d(4)  # line 16, 8 parameters + 8 running statistics
+        self.relu2 = nn.ReLU()  # line 17
+        self.conv3 = nn.Conv2d(4, 6, kernel_size=1)  # line 18, 30 parameters
+        self.main = nn.BatchNorm2d(6)  # line 19, 12 parameters + 12 running statistics
+        self.conv4 = nn.Conv2d(3, 6, kernel_size=1, stride=2)  # line 20, 24 parameters
+        self.bn3 = nn.BatchNorm2d(6)  # line 21, 12 parameters + 12 running statistics
+        self.relu3 = nn.ReLU()  # line 23
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 3, 4, 4)  `in`, read again below
-        # line 12: conv f1 1x1 s=s
-        x = self.conv1(x_in)  # (N, 2, 2, 2)
-        # line 13: batchnorm
-        x = self.bn1(x)  # (N, 2, 2, 2)
-        # line 14: relu
-        x = self.relu1(x)  # (N, 2, 2, 2)
+        x = self.conv1(x_in)  # (N, 2, 2, 2)  line 12: conv f1 1x1 s=s
+        x = self.bn1(x)  # (N, 2, 2, 2)  line 13: batchnorm
+        x = self.relu1(x)  # (N, 2, 2, 2)  line 14: relu
         # line 15: padding=same of conv2: 0 top, 1 bottom, 0 left, 1 right
         x = self.conv2_pad(x)  # (N, 2, 3, 3)
-        # line 15: conv f2 f p=same
-        x = self.conv2(x)  # (N, 4, 2, 2)
-        # line 16: batchnorm
-        x = self.bn2(x)  # (N, 4, 2, 2)
-        # line 17: relu
-        x = self.relu2(x)  # (N, 4, 2, 2)
-        # line 18: conv f3 1x1
-        x = self.conv3(x)  # (N, 6, 2, 2)
-        # line 19: main: batchnorm
-        main = self.main(x)  # (N, 6, 2, 2)
-        # line 20: conv f3 1x1 s=s from=in
-        x = self.conv4(x_in)  # (N, 6, 2, 2)
-        # line 21: batchnorm
-        x = self.bn3(x)  # (N, 6, 2, 2)
-        # line 22: add main
-        x = x + main  # (N, 6, 2, 2)
-        # line 23: relu
-        x = self.relu3(x)  # (N, 6, 2, 2)
+        x = self.conv2(x)  # (N, 4, 2, 2)  line 15: conv f2 f p=same
+        x = self.bn2(x)  # (N, 4, 2, 2)  line 16: batchnorm
+        x = self.relu2(x)  # (N, 4, 2, 2)  line 17: relu
+        x = self.conv3(x)  # (N, 6, 2, 2)  line 18: conv f3 1x1
+        main = self.main(x)  # (N, 6, 2, 2)  line 19: main: batchnorm
+        x = self.conv4(x_in)  # (N, 6, 2, 2)  line 20: conv f3 1x1 s=s from=in
+        x = self.bn3(x)  # (N, 6, 2, 2)  line 21: batchnorm
+        x = x + main  # (N, 6, 2, 2)  line 22: add main
+        x = self.relu3(x)  # (N, 6, 2, 2)  line 23: relu
         return x
 
 

@@ -44,14 +44,10 @@ class Digits(nn.Module):
         self.conv1 = nn.Conv2d(1, 16, kernel_size=3, padding="same")
         # line 8, 4,640 parameters
         self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding="same")
-        # line 9
-        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
-        # line 10
-        self.dropout1 = nn.Dropout(0.25)
-        # line 11, 32,832 parameters
-        self.fc1 = nn.Linear(512, 64)
-        # line 12, 650 parameters
-        self.fc2 = nn.Linear(64, 10)
+        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)  # line 9
+        self.dropout1 = nn.Dropout(0.25)  # line 10
+        self.fc1 = nn.Linear(512, 64)  # line 11, 32,832 parameters
+        self.fc2 = nn.Linear(64, 10)  # line 12, 650 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -64,14 +60,10 @@ class Digits(nn.Module):
         x = torch.relu(self.conv1(x))  # (N, 16, 8, 8)
         # line 8: conv 32 3x3 padding=same relu
         x = torch.relu(self.conv2(x))  # (N, 32, 8, 8)
-        # line 9: maxpool 2x2
-        x = self.pool1(x)  # (N, 32, 4, 4)
-        # line 10: dropout 0.25
-        x = self.dropout1(x)  # (N, 32, 4, 4)
+        x = self.pool1(x)  # (N, 32, 4, 4)  line 9: maxpool 2x2
+        x = self.dropout1(x)  # (N, 32, 4, 4)  line 10: dropout 0.25
         # line 11: fc 64 relu (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 512)
-        # line 11: fc 64 relu
-        x = torch.relu(self.fc1(x))  # (N, 64)
-        # line 12: fc 10 softmax
-        x = self.fc2(x)  # (N, 10)
+        x = torch.relu(self.fc1(x))  # (N, 64)  line 11: fc 64 relu
+        x = self.fc2(x)  # (N, 10)  line 12: fc 10 softmax
         return x

@@ -192,20 +192,13 @@ class Inception(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 192, 28, 28)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 64, 28, 28)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 96, 28, 28)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 128, 28, 28)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 16, 28, 28)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 32, 28, 28)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 192, 28, 28)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 32, 28, 28)
+        b1 = self.b1(x_in)  # (N, 64, 28, 28)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 96, 28, 28)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 128, 28, 28)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 16, 28, 28)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 32, 28, 28)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 192, 28, 28)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 32, 28, 28)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 256, 28, 28)
         return x
@@ -321,20 +314,13 @@ class Inception2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 256, 28, 28)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 128, 28, 28)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 128, 28, 28)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 192, 28, 28)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 32, 28, 28)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 96, 28, 28)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 256, 28, 28)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 64, 28, 28)
+        b1 = self.b1(x_in)  # (N, 128, 28, 28)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 128, 28, 28)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 192, 28, 28)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 32, 28, 28)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 96, 28, 28)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 256, 28, 28)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 64, 28, 28)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 480, 28, 28)
         return x
@@ -469,20 +455,13 @@ class Inception3(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 480, 14, 14)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 192, 14, 14)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 96, 14, 14)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 208, 14, 14)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 16, 14, 14)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 48, 14, 14)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 480, 14, 14)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 64, 14, 14)
+        b1 = self.b1(x_in)  # (N, 192, 14, 14)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 96, 14, 14)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 208, 14, 14)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 16, 14, 14)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 48, 14, 14)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 480, 14, 14)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 64, 14, 14)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 512, 14, 14)
         return x
@@ -617,20 +596,13 @@ class Inception4(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 512, 14, 14)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 160, 14, 14)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 112, 14, 14)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 224, 14, 14)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 24, 14, 14)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 64, 14, 14)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 512, 14, 14)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 64, 14, 14)
+        b1 = self.b1(x_in)  # (N, 160, 14, 14)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 112, 14, 14)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 224, 14, 14)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 24, 14, 14)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 64, 14, 14)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 512, 14, 14)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 64, 14, 14)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 512, 14, 14)
         return x
@@ -689,20 +661,13 @@ class Inception5(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 512, 14, 14)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 128, 14, 14)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 128, 14, 14)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 256, 14, 14)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 24, 14, 14)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 64, 14, 14)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 512, 14, 14)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 64, 14, 14)
+        b1 = self.b1(x_in)  # (N, 128, 14, 14)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 128, 14, 14)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 256, 14, 14)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 24, 14, 14)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 64, 14, 14)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 512, 14, 14)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 64, 14, 14)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 512, 14, 14)
         return x
@@ -799,20 +764,13 @@ class Inception6(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 512, 14, 14)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 112, 14, 14)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 144, 14, 14)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 288, 14, 14)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 32, 14, 14)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 64, 14, 14)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 512, 14, 14)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 64, 14, 14)
+        b1 = self.b1(x_in)  # (N, 112, 14, 14)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 144, 14, 14)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 288, 14, 14)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 32, 14, 14)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 64, 14, 14)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 512, 14, 14)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 64, 14, 14)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 528, 14, 14)
         return x
@@ -947,20 +905,13 @@ class Inception7(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 528, 14, 14)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 256, 14, 14)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 160, 14, 14)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 320, 14, 14)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 32, 14, 14)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 128, 14, 14)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 528, 14, 14)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 128, 14, 14)
+        b1 = self.b1(x_in)  # (N, 256, 14, 14)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 160, 14, 14)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 320, 14, 14)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 32, 14, 14)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 128, 14, 14)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 528, 14, 14)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 128, 14, 14)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 832, 14, 14)
         return x
@@ -1095,20 +1046,13 @@ class Inception8(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 832, 7, 7)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 256, 7, 7)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 160, 7, 7)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 320, 7, 7)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 32, 7, 7)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 128, 7, 7)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 832, 7, 7)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 128, 7, 7)
+        b1 = self.b1(x_in)  # (N, 256, 7, 7)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 160, 7, 7)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 320, 7, 7)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 32, 7, 7)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 128, 7, 7)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 832, 7, 7)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 128, 7, 7)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 832, 7, 7)
         return x
@@ -1224,20 +1168,13 @@ class Inception9(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 832, 7, 7)  `in`, read again below
-        # line 18: b1: unit c1
-        b1 = self.b1(x_in)  # (N, 384, 7, 7)
-        # line 19: unit r3 from=in
-        x = self.unit1(x_in)  # (N, 192, 7, 7)
-        # line 20: b3: unit c3 3 p=1
-        b3 = self.b3(x)  # (N, 384, 7, 7)
-        # line 21: unit r5 from=in
-        x = self.unit2(x_in)  # (N, 48, 7, 7)
-        # line 22: b5: unit c5 3 p=1
-        b5 = self.b5(x)  # (N, 128, 7, 7)
-        # line 23: maxpool 3x3 s=1 p=1 from=in
-        x = self.pool1(x_in)  # (N, 832, 7, 7)
-        # line 24: bp: unit cp
-        x = self.bp(x)  # (N, 128, 7, 7)
+        b1 = self.b1(x_in)  # (N, 384, 7, 7)  line 18: b1: unit c1
+        x = self.unit1(x_in)  # (N, 192, 7, 7)  line 19: unit r3 from=in
+        b3 = self.b3(x)  # (N, 384, 7, 7)  line 20: b3: unit c3 3 p=1
+        x = self.unit2(x_in)  # (N, 48, 7, 7)  line 21: unit r5 from=in
+        b5 = self.b5(x)  # (N, 128, 7, 7)  line 22: b5: unit c5 3 p=1
+        x = self.pool1(x_in)  # (N, 832, 7, 7)  line 23: maxpool 3x3 s=1 p=1 from=in
+        x = self.bp(x)  # (N, 128, 7, 7)  line 24: bp: unit cp
         # line 25: concat b1 b3 b5 bp
         x = torch.cat([b1, b3, b5, x], dim=1)  # (N, 1024, 7, 7)
         return x
@@ -1309,50 +1246,31 @@ class Googlenet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 28, 9,536 parameters
-        self.stem = Unit()
+        self.stem = Unit()  # line 28, 9,536 parameters
         # line 29: padding=same of pool1, (left, right, top, bottom)
         self.pool1_pad = nn.ConstantPad2d((0, 1, 0, 1), float("-inf"))
-        # line 29
-        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2)
-        # line 30, 4,224 parameters
-        self.unit1 = Unit2()
-        # line 31, 110,976 parameters
-        self.unit2 = Unit3()
+        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2)  # line 29
+        self.unit1 = Unit2()  # line 30, 4,224 parameters
+        self.unit2 = Unit3()  # line 31, 110,976 parameters
         # line 32: padding=same of pool2, (left, right, top, bottom)
         self.pool2_pad = nn.ConstantPad2d((0, 1, 0, 1), float("-inf"))
-        # line 32
-        self.pool2 = nn.MaxPool2d(kernel_size=3, stride=2)
-        # line 33, 155,872 parameters
-        self.i3a = Inception()
-        # line 34, 340,224 parameters
-        self.i3b = Inception2()
+        self.pool2 = nn.MaxPool2d(kernel_size=3, stride=2)  # line 32
+        self.i3a = Inception()  # line 33, 155,872 parameters
+        self.i3b = Inception2()  # line 34, 340,224 parameters
         # line 35: padding=same of pool3, (left, right, top, bottom)
         self.pool3_pad = nn.ConstantPad2d((0, 1, 0, 1), float("-inf"))
-        # line 35
-        self.pool3 = nn.MaxPool2d(kernel_size=3, stride=2)
-        # line 36, 364,512 parameters
-        self.i4a = Inception3()
-        # line 37, 425,232 parameters
-        self.i4b = Inception4()
-        # line 38, 486,192 parameters
-        self.i4c = Inception5()
-        # line 39, 573,312 parameters
-        self.i4d = Inception6()
-        # line 40, 803,840 parameters
-        self.i4e = Inception7()
-        # line 41
-        self.pool4 = nn.MaxPool2d(kernel_size=2, stride=2)
-        # line 42, 978,944 parameters
-        self.i5a = Inception8()
-        # line 43, 1,347,040 parameters
-        self.i5b = Inception9()
-        # line 44
-        self.gpool1 = nn.AdaptiveAvgPool2d(1)
-        # line 45
-        self.dropout1 = nn.Dropout(0.2)
-        # line 46, 1,025,000 parameters
-        self.fc1 = nn.Linear(1024, 1000)
+        self.pool3 = nn.MaxPool2d(kernel_size=3, stride=2)  # line 35
+        self.i4a = Inception3()  # line 36, 364,512 parameters
+        self.i4b = Inception4()  # line 37, 425,232 parameters
+        self.i4c = Inception5()  # line 38, 486,192 parameters
+        self.i4d = Inception6()  # line 39, 573,312 parameters
+        self.i4e = Inception7()  # line 40, 803,840 parameters
+        self.pool4 = nn.MaxPool2d(kernel_size=2, stride=2)  # line 41
+        self.i5a = Inception8()  # line 42, 978,944 parameters
+        self.i5b = Inception9()  # line 43, 1,347,040 parameters
+        self.gpool1 = nn.AdaptiveAvgPool2d(1)  # line 44
+        self.dropout1 = nn.Dropout(0.2)  # line 45
+        self.fc1 = nn.Linear(1024, 1000)  # line 46, 1,025,000 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -1362,30 +1280,22 @@ class Googlenet(nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Scores before the final softmax: train with cross_entropy on these."""
         # x: (N, 3, 224, 224)  line 9: input 224x224x3
-        # line 28: stem: unit 64 7 s=2 p=3
-        x = self.stem(x)  # (N, 64, 112, 112)
+        x = self.stem(x)  # (N, 64, 112, 112)  line 28: stem: unit 64 7 s=2 p=3
         # line 29: padding=same of pool1: 0 top, 1 bottom, 0 left, 1 right
         x = self.pool1_pad(x)  # (N, 64, 113, 113)
-        # line 29: maxpool 3x3 s=2 p=same
-        x = self.pool1(x)  # (N, 64, 56, 56)
-        # line 30: unit 64
-        x = self.unit1(x)  # (N, 64, 56, 56)
-        # line 31: unit 192 3 p=1
-        x = self.unit2(x)  # (N, 192, 56, 56)
+        x = self.pool1(x)  # (N, 64, 56, 56)  line 29: maxpool 3x3 s=2 p=same
+        x = self.unit1(x)  # (N, 64, 56, 56)  line 30: unit 64
+        x = self.unit2(x)  # (N, 192, 56, 56)  line 31: unit 192 3 p=1
         # line 32: padding=same of pool2: 0 top, 1 bottom, 0 left, 1 right
         x = self.pool2_pad(x)  # (N, 192, 57, 57)
-        # line 32: maxpool 3x3 s=2 p=same
-        x = self.pool2(x)  # (N, 192, 28, 28)
-        # line 33: i3a: inception 64 96 128 16 32 32
-        x = self.i3a(x)  # (N, 256, 28, 28)
+        x = self.pool2(x)  # (N, 192, 28, 28)  line 32: maxpool 3x3 s=2 p=same
+        x = self.i3a(x)  # (N, 256, 28, 28)  line 33: i3a: inception 64 96 128 16 32 32
         # line 34: i3b: inception 128 128 192 32 96 64
         x = self.i3b(x)  # (N, 480, 28, 28)
         # line 35: padding=same of pool3: 0 top, 1 bottom, 0 left, 1 right
         x = self.pool3_pad(x)  # (N, 480, 29, 29)
-        # line 35: maxpool 3x3 s=2 p=same
-        x = self.pool3(x)  # (N, 480, 14, 14)
-        # line 36: i4a: inception 192 96 208 16 48 64
-        x = self.i4a(x)  # (N, 512, 14, 14)
+        x = self.pool3(x)  # (N, 480, 14, 14)  line 35: maxpool 3x3 s=2 p=same
+        x = self.i4a(x)  # (N, 512, 14, 14)  line 36: i4a: inception 192 96 208 16 48 64
         # line 37: i4b: inception 160 112 224 24 64 64
         x = self.i4b(x)  # (N, 512, 14, 14)
         # line 38: i4c: inception 128 128 256 24 64 64
@@ -1394,18 +1304,14 @@ class Googlenet(nn.Module):
         x = self.i4d(x)  # (N, 528, 14, 14)
         # line 40: i4e: inception 256 160 320 32 128 128
         x = self.i4e(x)  # (N, 832, 14, 14)
-        # line 41: maxpool 2x2 s=2
-        x = self.pool4(x)  # (N, 832, 7, 7)
+        x = self.pool4(x)  # (N, 832, 7, 7)  line 41: maxpool 2x2 s=2
         # line 42: i5a: inception 256 160 320 32 128 128
         x = self.i5a(x)  # (N, 832, 7, 7)
         # line 43: i5b: inception 384 192 384 48 128 128
         x = self.i5b(x)  # (N, 1024, 7, 7)
-        # line 44: globalavgpool
-        x = self.gpool1(x)  # (N, 1024, 1, 1)
-        # line 45: dropout 0.2
-        x = self.dropout1(x)  # (N, 1024, 1, 1)
+        x = self.gpool1(x)  # (N, 1024, 1, 1)  line 44: globalavgpool
+        x = self.dropout1(x)  # (N, 1024, 1, 1)  line 45: dropout 0.2
         # line 46: fc 1000 softmax (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 1024)
-        # line 46: fc 1000 softmax
-        x = self.fc1(x)  # (N, 1000)
+        x = self.fc1(x)  # (N, 1000)  line 46: fc 1000 softmax
         return x

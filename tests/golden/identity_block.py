@@ -15,51 +15,32 @@ class IdentityBlock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 11, 16 parameters
-        self.conv1 = nn.Conv2d(3, 4, kernel_size=1)
-        # line 12, 8 parameters + 8 running statistics
-        self.bn1 = nn.BatchNorm2d(4)
-        # line 13
-        self.relu1 = nn.ReLU()
+        self.conv1 = nn.Conv2d(3, 4, kernel_size=1)  # line 11, 16 parameters
+        self.bn1 = nn.BatchNorm2d(4)  # line 12, 8 parameters + 8 running statistics
+        self.relu1 = nn.ReLU()  # line 13
         # line 14: padding=same of conv2, (left, right, top, bottom)
         self.conv2_pad = nn.ZeroPad2d((0, 1, 0, 1))
-        # line 14, 68 parameters
-        self.conv2 = nn.Conv2d(4, 4, kernel_size=2)
-        # line 15, 8 parameters + 8 running statistics
-        self.bn2 = nn.BatchNorm2d(4)
-        # line 16
-        self.relu2 = nn.ReLU()
-        # line 17, 15 parameters
-        self.conv3 = nn.Conv2d(4, 3, kernel_size=1)
-        # line 18, 6 parameters + 6 running statistics
-        self.bn3 = nn.BatchNorm2d(3)
-        # line 20
-        self.relu3 = nn.ReLU()
+        self.conv2 = nn.Conv2d(4, 4, kernel_size=2)  # line 14, 68 parameters
+        self.bn2 = nn.BatchNorm2d(4)  # line 15, 8 parameters + 8 running statistics
+        self.relu2 = nn.ReLU()  # line 16
+        self.conv3 = nn.Conv2d(4, 3, kernel_size=1)  # line 17, 15 parameters
+        self.bn3 = nn.BatchNorm2d(3)  # line 18, 6 parameters + 6 running statistics
+        self.relu3 = nn.ReLU()  # line 20
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 3, 4, 4)  `in`, read again below
-        # line 11: conv f1 1x1
-        x = self.conv1(x_in)  # (N, 4, 4, 4)
-        # line 12: batchnorm
-        x = self.bn1(x)  # (N, 4, 4, 4)
-        # line 13: relu
-        x = self.relu1(x)  # (N, 4, 4, 4)
+        x = self.conv1(x_in)  # (N, 4, 4, 4)  line 11: conv f1 1x1
+        x = self.bn1(x)  # (N, 4, 4, 4)  line 12: batchnorm
+        x = self.relu1(x)  # (N, 4, 4, 4)  line 13: relu
         # line 14: padding=same of conv2: 0 top, 1 bottom, 0 left, 1 right
         x = self.conv2_pad(x)  # (N, 4, 5, 5)
-        # line 14: conv f2 f p=same
-        x = self.conv2(x)  # (N, 4, 4, 4)
-        # line 15: batchnorm
-        x = self.bn2(x)  # (N, 4, 4, 4)
-        # line 16: relu
-        x = self.relu2(x)  # (N, 4, 4, 4)
-        # line 17: conv f3 1x1
-        x = self.conv3(x)  # (N, 3, 4, 4)
-        # line 18: batchnorm
-        x = self.bn3(x)  # (N, 3, 4, 4)
-        # line 19: add in
-        x = x + x_in  # (N, 3, 4, 4)
-        # line 20: relu
-        x = self.relu3(x)  # (N, 3, 4, 4)
+        x = self.conv2(x)  # (N, 4, 4, 4)  line 14: conv f2 f p=same
+        x = self.bn2(x)  # (N, 4, 4, 4)  line 15: batchnorm
+        x = self.relu2(x)  # (N, 4, 4, 4)  line 16: relu
+        x = self.conv3(x)  # (N, 3, 4, 4)  line 17: conv f3 1x1
+        x = self.bn3(x)  # (N, 3, 4, 4)  line 18: batchnorm
+        x = x + x_in  # (N, 3, 4, 4)  line 19: add in
+        x = self.relu3(x)  # (N, 3, 4, 4)  line 20: relu
         return x
 
 

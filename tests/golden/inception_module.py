@@ -46,20 +46,15 @@ class InceptionModule(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 11, 12,352 parameters
-        self.b1 = nn.Conv2d(192, 64, kernel_size=1)
-        # line 12, 18,528 parameters
-        self.conv1 = nn.Conv2d(192, 96, kernel_size=1)
+        self.b1 = nn.Conv2d(192, 64, kernel_size=1)  # line 11, 12,352 parameters
+        self.conv1 = nn.Conv2d(192, 96, kernel_size=1)  # line 12, 18,528 parameters
         # line 13, 110,720 parameters
         self.b3 = nn.Conv2d(96, 128, kernel_size=3, padding="same")
-        # line 14, 3,088 parameters
-        self.conv2 = nn.Conv2d(192, 16, kernel_size=1)
+        self.conv2 = nn.Conv2d(192, 16, kernel_size=1)  # line 14, 3,088 parameters
         # line 15, 12,832 parameters
         self.b5 = nn.Conv2d(16, 32, kernel_size=5, padding="same")
-        # line 16
-        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
-        # line 17, 6,176 parameters
-        self.bp = nn.Conv2d(192, 32, kernel_size=1)
+        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)  # line 16
+        self.bp = nn.Conv2d(192, 32, kernel_size=1)  # line 17, 6,176 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's network, layer by layer."""

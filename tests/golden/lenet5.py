@@ -55,18 +55,12 @@ class Lenet5(nn.Module):
         # x: (N, 3, 32, 32)  line 4: input 32x32x3
         # line 6: conv 8 5x5 stride=1 relu
         x = torch.relu(self.conv1(x))  # (N, 8, 28, 28)
-        # line 7: maxpool 2x2 stride=2
-        x = self.pool1(x)  # (N, 8, 14, 14)
-        # line 8: conv 16 5x5 relu
-        x = torch.relu(self.conv2(x))  # (N, 16, 10, 10)
-        # line 9: maxpool 2x2 stride=2
-        x = self.pool2(x)  # (N, 16, 5, 5)
+        x = self.pool1(x)  # (N, 8, 14, 14)  line 7: maxpool 2x2 stride=2
+        x = torch.relu(self.conv2(x))  # (N, 16, 10, 10)  line 8: conv 16 5x5 relu
+        x = self.pool2(x)  # (N, 16, 5, 5)  line 9: maxpool 2x2 stride=2
         # line 10: fc 120 relu (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 400)
-        # line 10: fc 120 relu
-        x = torch.relu(self.fc1(x))  # (N, 120)
-        # line 11: fc 84 relu
-        x = torch.relu(self.fc2(x))  # (N, 84)
-        # line 12: fc 10 softmax
-        x = self.fc3(x)  # (N, 10)
+        x = torch.relu(self.fc1(x))  # (N, 120)  line 10: fc 120 relu
+        x = torch.relu(self.fc2(x))  # (N, 84)  line 11: fc 84 relu
+        x = self.fc3(x)  # (N, 10)  line 12: fc 10 softmax
         return x

@@ -126,54 +126,35 @@ class MobilenetBlock(nn.Module):
         x = self.stem_pad(x)  # (N, 3, 33, 33)
         # line 8: stem: conv 32 3x3 stride=2 padding=same bias=false
         x = self.stem(x)  # (N, 32, 16, 16)
-        # line 9: batchnorm
-        x = self.bn1(x)  # (N, 32, 16, 16)
-        # line 10: relu
-        x = self.relu1(x)  # (N, 32, 16, 16)
+        x = self.bn1(x)  # (N, 32, 16, 16)  line 9: batchnorm
+        x = self.relu1(x)  # (N, 32, 16, 16)  line 10: relu
         # line 11: dw1: conv 32 3x3 padding=same groups=32 bias=false
         x = self.dw1(x)  # (N, 32, 16, 16)
-        # line 12: batchnorm
-        x = self.bn2(x)  # (N, 32, 16, 16)
-        # line 13: relu
-        x = self.relu2(x)  # (N, 32, 16, 16)
-        # line 14: pw1: conv 64 1x1 bias=false
-        x = self.pw1(x)  # (N, 64, 16, 16)
-        # line 15: batchnorm
-        x = self.bn3(x)  # (N, 64, 16, 16)
-        # line 16: relu
-        x = self.relu3(x)  # (N, 64, 16, 16)
+        x = self.bn2(x)  # (N, 32, 16, 16)  line 12: batchnorm
+        x = self.relu2(x)  # (N, 32, 16, 16)  line 13: relu
+        x = self.pw1(x)  # (N, 64, 16, 16)  line 14: pw1: conv 64 1x1 bias=false
+        x = self.bn3(x)  # (N, 64, 16, 16)  line 15: batchnorm
+        x = self.relu3(x)  # (N, 64, 16, 16)  line 16: relu
         # line 17: padding=same of dw2: 0 top, 1 bottom, 0 left, 1 right
         x = self.dw2_pad(x)  # (N, 64, 17, 17)
         # line 17: dw2: conv 64 3x3 stride=2 padding=same groups=64 bias=false
         x = self.dw2(x)  # (N, 64, 8, 8)
-        # line 18: batchnorm
-        x = self.bn4(x)  # (N, 64, 8, 8)
-        # line 19: relu
-        x = self.relu4(x)  # (N, 64, 8, 8)
-        # line 20: pw2: conv 128 1x1 bias=false
-        x = self.pw2(x)  # (N, 128, 8, 8)
-        # line 21: batchnorm
-        x = self.bn5(x)  # (N, 128, 8, 8)
-        # line 22: relu
-        x = self.relu5(x)  # (N, 128, 8, 8)
+        x = self.bn4(x)  # (N, 64, 8, 8)  line 18: batchnorm
+        x = self.relu4(x)  # (N, 64, 8, 8)  line 19: relu
+        x = self.pw2(x)  # (N, 128, 8, 8)  line 20: pw2: conv 128 1x1 bias=false
+        x = self.bn5(x)  # (N, 128, 8, 8)  line 21: batchnorm
+        x = self.relu5(x)  # (N, 128, 8, 8)  line 22: relu
         # line 23: padding=same of dw3: 0 top, 1 bottom, 0 left, 1 right
         x = self.dw3_pad(x)  # (N, 128, 9, 9)
         # line 23: dw3: conv 128 3x3 stride=2 padding=same groups=128 bias=false
         x = self.dw3(x)  # (N, 128, 4, 4)
-        # line 24: batchnorm
-        x = self.bn6(x)  # (N, 128, 4, 4)
-        # line 25: relu
-        x = self.relu6(x)  # (N, 128, 4, 4)
-        # line 26: pw3: conv 256 1x1 bias=false
-        x = self.pw3(x)  # (N, 256, 4, 4)
-        # line 27: batchnorm
-        x = self.bn7(x)  # (N, 256, 4, 4)
-        # line 28: relu
-        x = self.relu7(x)  # (N, 256, 4, 4)
-        # line 29: globalavgpool
-        x = self.gpool1(x)  # (N, 256, 1, 1)
+        x = self.bn6(x)  # (N, 128, 4, 4)  line 24: batchnorm
+        x = self.relu6(x)  # (N, 128, 4, 4)  line 25: relu
+        x = self.pw3(x)  # (N, 256, 4, 4)  line 26: pw3: conv 256 1x1 bias=false
+        x = self.bn7(x)  # (N, 256, 4, 4)  line 27: batchnorm
+        x = self.relu7(x)  # (N, 256, 4, 4)  line 28: relu
+        x = self.gpool1(x)  # (N, 256, 1, 1)  line 29: globalavgpool
         # line 30: fc 10 softmax (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 256)
-        # line 30: fc 10 softmax
-        x = self.fc1(x)  # (N, 10)
+        x = self.fc1(x)  # (N, 10)  line 30: fc 10 softmax
         return x

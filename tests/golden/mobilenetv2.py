@@ -495,54 +495,38 @@ class MobilenetV2(nn.Module):
         super().__init__()
         # line 33, 864 parameters
         self.stem = nn.Conv2d(3, 32, kernel_size=3, stride=2, padding=1, bias=False)
-        # line 34, 64 parameters + 64 running statistics
-        self.bn1 = nn.BatchNorm2d(32)
-        # line 35
-        self.relu61 = nn.ReLU6()
+        self.bn1 = nn.BatchNorm2d(32)  # line 34, 64 parameters + 64 running statistics
+        self.relu61 = nn.ReLU6()  # line 35
         # line 36, 288 parameters
         self.b1 = nn.Conv2d(32, 32, kernel_size=3, padding=1, groups=32, bias=False)
-        # line 37, 64 parameters + 64 running statistics
-        self.bn2 = nn.BatchNorm2d(32)
-        # line 38
-        self.relu62 = nn.ReLU6()
+        self.bn2 = nn.BatchNorm2d(32)  # line 37, 64 parameters + 64 running statistics
+        self.relu62 = nn.ReLU6()  # line 38
         # line 39, 512 parameters
         self.conv1 = nn.Conv2d(32, 16, kernel_size=1, bias=False)
-        # line 40, 32 parameters + 32 running statistics
-        self.bn3 = nn.BatchNorm2d(16)
-        # line 41, 5,136 parameters
-        self.b2 = Bottleneck()
-        # line 42, 8,832 parameters
-        self.residual1 = Residual()
-        # line 43, 10,000 parameters
-        self.b3 = Bottleneck2()
+        self.bn3 = nn.BatchNorm2d(16)  # line 40, 32 parameters + 32 running statistics
+        self.b2 = Bottleneck()  # line 41, 5,136 parameters
+        self.residual1 = Residual()  # line 42, 8,832 parameters
+        self.b3 = Bottleneck2()  # line 43, 10,000 parameters
         # line 44, 29,696 parameters
         self.residual2 = nn.Sequential(*[Residual2() for _ in range(2)])
-        # line 45, 21,056 parameters
-        self.b4 = Bottleneck3()
+        self.b4 = Bottleneck3()  # line 45, 21,056 parameters
         # line 46, 162,816 parameters
         self.residual3 = nn.Sequential(*[Residual3() for _ in range(3)])
-        # line 47, 66,624 parameters
-        self.b5 = Bottleneck4()
+        self.b5 = Bottleneck4()  # line 47, 66,624 parameters
         # line 48, 236,544 parameters
         self.residual4 = nn.Sequential(*[Residual4() for _ in range(2)])
-        # line 49, 155,264 parameters
-        self.b6 = Bottleneck5()
+        self.b6 = Bottleneck5()  # line 49, 155,264 parameters
         # line 50, 640,000 parameters
         self.residual5 = nn.Sequential(*[Residual5() for _ in range(2)])
-        # line 51, 473,920 parameters
-        self.b7 = Bottleneck6()
+        self.b7 = Bottleneck6()  # line 51, 473,920 parameters
         # line 52, 409,600 parameters
         self.head = nn.Conv2d(320, 1280, kernel_size=1, bias=False)
         # line 53, 2,560 parameters + 2,560 running statistics
         self.bn4 = nn.BatchNorm2d(1280)
-        # line 54
-        self.relu63 = nn.ReLU6()
-        # line 55
-        self.gpool1 = nn.AdaptiveAvgPool2d(1)
-        # line 56
-        self.dropout1 = nn.Dropout(0.2)
-        # line 57, 1,281,000 parameters
-        self.fc1 = nn.Linear(1280, 1000)
+        self.relu63 = nn.ReLU6()  # line 54
+        self.gpool1 = nn.AdaptiveAvgPool2d(1)  # line 55
+        self.dropout1 = nn.Dropout(0.2)  # line 56
+        self.fc1 = nn.Linear(1280, 1000)  # line 57, 1,281,000 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -554,54 +538,30 @@ class MobilenetV2(nn.Module):
         # x: (N, 3, 224, 224)  line 8: input 224x224x3
         # line 33: stem: conv 32 3x3 s=2 p=1 bias=false
         x = self.stem(x)  # (N, 32, 112, 112)
-        # line 34: batchnorm
-        x = self.bn1(x)  # (N, 32, 112, 112)
-        # line 35: relu6
-        x = self.relu61(x)  # (N, 32, 112, 112)
-        # line 36: b1: dwconv 3 p=1 bias=false
-        x = self.b1(x)  # (N, 32, 112, 112)
-        # line 37: batchnorm
-        x = self.bn2(x)  # (N, 32, 112, 112)
-        # line 38: relu6
-        x = self.relu62(x)  # (N, 32, 112, 112)
-        # line 39: conv 16 1x1 bias=false
-        x = self.conv1(x)  # (N, 16, 112, 112)
-        # line 40: batchnorm
-        x = self.bn3(x)  # (N, 16, 112, 112)
-        # line 41: b2: bottleneck 24 s=2
-        x = self.b2(x)  # (N, 24, 56, 56)
-        # line 42: residual
-        x = self.residual1(x)  # (N, 24, 56, 56)
-        # line 43: b3: bottleneck 32 s=2
-        x = self.b3(x)  # (N, 32, 28, 28)
-        # line 44: residual repeat=2
-        x = self.residual2(x)  # (N, 32, 28, 28)
-        # line 45: b4: bottleneck 64 s=2
-        x = self.b4(x)  # (N, 64, 14, 14)
-        # line 46: residual repeat=3
-        x = self.residual3(x)  # (N, 64, 14, 14)
-        # line 47: b5: bottleneck 96
-        x = self.b5(x)  # (N, 96, 14, 14)
-        # line 48: residual repeat=2
-        x = self.residual4(x)  # (N, 96, 14, 14)
-        # line 49: b6: bottleneck 160 s=2
-        x = self.b6(x)  # (N, 160, 7, 7)
-        # line 50: residual repeat=2
-        x = self.residual5(x)  # (N, 160, 7, 7)
-        # line 51: b7: bottleneck 320
-        x = self.b7(x)  # (N, 320, 7, 7)
-        # line 52: head: conv 1280 1x1 bias=false
-        x = self.head(x)  # (N, 1280, 7, 7)
-        # line 53: batchnorm
-        x = self.bn4(x)  # (N, 1280, 7, 7)
-        # line 54: relu6
-        x = self.relu63(x)  # (N, 1280, 7, 7)
-        # line 55: globalavgpool
-        x = self.gpool1(x)  # (N, 1280, 1, 1)
-        # line 56: dropout 0.2
-        x = self.dropout1(x)  # (N, 1280, 1, 1)
+        x = self.bn1(x)  # (N, 32, 112, 112)  line 34: batchnorm
+        x = self.relu61(x)  # (N, 32, 112, 112)  line 35: relu6
+        x = self.b1(x)  # (N, 32, 112, 112)  line 36: b1: dwconv 3 p=1 bias=false
+        x = self.bn2(x)  # (N, 32, 112, 112)  line 37: batchnorm
+        x = self.relu62(x)  # (N, 32, 112, 112)  line 38: relu6
+        x = self.conv1(x)  # (N, 16, 112, 112)  line 39: conv 16 1x1 bias=false
+        x = self.bn3(x)  # (N, 16, 112, 112)  line 40: batchnorm
+        x = self.b2(x)  # (N, 24, 56, 56)  line 41: b2: bottleneck 24 s=2
+        x = self.residual1(x)  # (N, 24, 56, 56)  line 42: residual
+        x = self.b3(x)  # (N, 32, 28, 28)  line 43: b3: bottleneck 32 s=2
+        x = self.residual2(x)  # (N, 32, 28, 28)  line 44: residual repeat=2
+        x = self.b4(x)  # (N, 64, 14, 14)  line 45: b4: bottleneck 64 s=2
+        x = self.residual3(x)  # (N, 64, 14, 14)  line 46: residual repeat=3
+        x = self.b5(x)  # (N, 96, 14, 14)  line 47: b5: bottleneck 96
+        x = self.residual4(x)  # (N, 96, 14, 14)  line 48: residual repeat=2
+        x = self.b6(x)  # (N, 160, 7, 7)  line 49: b6: bottleneck 160 s=2
+        x = self.residual5(x)  # (N, 160, 7, 7)  line 50: residual repeat=2
+        x = self.b7(x)  # (N, 320, 7, 7)  line 51: b7: bottleneck 320
+        x = self.head(x)  # (N, 1280, 7, 7)  line 52: head: conv 1280 1x1 bias=false
+        x = self.bn4(x)  # (N, 1280, 7, 7)  line 53: batchnorm
+        x = self.relu63(x)  # (N, 1280, 7, 7)  line 54: relu6
+        x = self.gpool1(x)  # (N, 1280, 1, 1)  line 55: globalavgpool
+        x = self.dropout1(x)  # (N, 1280, 1, 1)  line 56: dropout 0.2
         # line 57: fc 1000 softmax (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 1280)
-        # line 57: fc 1000 softmax
-        x = self.fc1(x)  # (N, 1000)
+        x = self.fc1(x)  # (N, 1000)  line 57: fc 1000 softmax
         return x

@@ -56,30 +56,20 @@ class ResidualDigits(nn.Module):
         super().__init__()
         # line 9, 144 parameters
         self.stem = nn.Conv2d(1, 16, kernel_size=3, padding="same", bias=False)
-        # line 10, 32 parameters + 32 running statistics
-        self.bn1 = nn.BatchNorm2d(16)
-        # line 11
-        self.a = nn.ReLU()
+        self.bn1 = nn.BatchNorm2d(16)  # line 10, 32 parameters + 32 running statistics
+        self.a = nn.ReLU()  # line 11
         # line 12, 2,304 parameters
         self.conv1 = nn.Conv2d(16, 16, kernel_size=3, padding="same", bias=False)
-        # line 13, 32 parameters + 32 running statistics
-        self.bn2 = nn.BatchNorm2d(16)
-        # line 14
-        self.relu1 = nn.ReLU()
+        self.bn2 = nn.BatchNorm2d(16)  # line 13, 32 parameters + 32 running statistics
+        self.relu1 = nn.ReLU()  # line 14
         # line 15, 2,304 parameters
         self.conv2 = nn.Conv2d(16, 16, kernel_size=3, padding="same", bias=False)
-        # line 16, 32 parameters + 32 running statistics
-        self.bn3 = nn.BatchNorm2d(16)
-        # line 18
-        self.relu2 = nn.ReLU()
-        # line 19
-        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
-        # line 20, 16,448 parameters
-        self.fc1 = nn.Linear(256, 64)
-        # line 21
-        self.dropout1 = nn.Dropout(0.25)
-        # line 22, 650 parameters
-        self.fc2 = nn.Linear(64, 10)
+        self.bn3 = nn.BatchNorm2d(16)  # line 16, 32 parameters + 32 running statistics
+        self.relu2 = nn.ReLU()  # line 18
+        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)  # line 19
+        self.fc1 = nn.Linear(256, 64)  # line 20, 16,448 parameters
+        self.dropout1 = nn.Dropout(0.25)  # line 21
+        self.fc2 = nn.Linear(64, 10)  # line 22, 650 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -88,34 +78,20 @@ class ResidualDigits(nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Scores before the final softmax: train with cross_entropy on these."""
         # x: (N, 1, 8, 8)  line 7: input 8x8x1
-        # line 9: stem: conv 16 3x3 p=same bias=false
-        x = self.stem(x)  # (N, 16, 8, 8)
-        # line 10: batchnorm
-        x = self.bn1(x)  # (N, 16, 8, 8)
-        # line 11: a: relu
-        a = self.a(x)  # (N, 16, 8, 8)
-        # line 12: conv 16 3x3 p=same bias=false
-        x = self.conv1(a)  # (N, 16, 8, 8)
-        # line 13: batchnorm
-        x = self.bn2(x)  # (N, 16, 8, 8)
-        # line 14: relu
-        x = self.relu1(x)  # (N, 16, 8, 8)
-        # line 15: conv 16 3x3 p=same bias=false
-        x = self.conv2(x)  # (N, 16, 8, 8)
-        # line 16: batchnorm
-        x = self.bn3(x)  # (N, 16, 8, 8)
-        # line 17: add a
-        x = x + a  # (N, 16, 8, 8)
-        # line 18: relu
-        x = self.relu2(x)  # (N, 16, 8, 8)
-        # line 19: maxpool 2x2
-        x = self.pool1(x)  # (N, 16, 4, 4)
+        x = self.stem(x)  # (N, 16, 8, 8)  line 9: stem: conv 16 3x3 p=same bias=false
+        x = self.bn1(x)  # (N, 16, 8, 8)  line 10: batchnorm
+        a = self.a(x)  # (N, 16, 8, 8)  line 11: a: relu
+        x = self.conv1(a)  # (N, 16, 8, 8)  line 12: conv 16 3x3 p=same bias=false
+        x = self.bn2(x)  # (N, 16, 8, 8)  line 13: batchnorm
+        x = self.relu1(x)  # (N, 16, 8, 8)  line 14: relu
+        x = self.conv2(x)  # (N, 16, 8, 8)  line 15: conv 16 3x3 p=same bias=false
+        x = self.bn3(x)  # (N, 16, 8, 8)  line 16: batchnorm
+        x = x + a  # (N, 16, 8, 8)  line 17: add a
+        x = self.relu2(x)  # (N, 16, 8, 8)  line 18: relu
+        x = self.pool1(x)  # (N, 16, 4, 4)  line 19: maxpool 2x2
         # line 20: fc 64 relu (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 256)
-        # line 20: fc 64 relu
-        x = torch.relu(self.fc1(x))  # (N, 64)
-        # line 21: dropout 0.25
-        x = self.dropout1(x)  # (N, 64)
-        # line 22: fc 10 softmax
-        x = self.fc2(x)  # (N, 10)
+        x = torch.relu(self.fc1(x))  # (N, 64)  line 20: fc 64 relu
+        x = self.dropout1(x)  # (N, 64)  line 21: dropout 0.25
+        x = self.fc2(x)  # (N, 10)  line 22: fc 10 softmax
         return x

@@ -61,24 +61,16 @@ class DownBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 64, 56, 56)  `in`, read again below
-        # line 20: conv f 3x3 s=s p=1 bias=false
-        x = self.conv1(x_in)  # (N, 128, 28, 28)
-        # line 21: batchnorm
-        x = self.bn1(x)  # (N, 128, 28, 28)
-        # line 22: relu
-        x = self.relu1(x)  # (N, 128, 28, 28)
-        # line 23: conv f 3x3 p=1 bias=false
-        x = self.conv2(x)  # (N, 128, 28, 28)
-        # line 24: main: batchnorm
-        main = self.main(x)  # (N, 128, 28, 28)
+        x = self.conv1(x_in)  # (N, 128, 28, 28)  line 20: conv f 3x3 s=s p=1 bias=false
+        x = self.bn1(x)  # (N, 128, 28, 28)  line 21: batchnorm
+        x = self.relu1(x)  # (N, 128, 28, 28)  line 22: relu
+        x = self.conv2(x)  # (N, 128, 28, 28)  line 23: conv f 3x3 p=1 bias=false
+        main = self.main(x)  # (N, 128, 28, 28)  line 24: main: batchnorm
         # line 25: conv f 1x1 s=s bias=false from=in
         x = self.conv3(x_in)  # (N, 128, 28, 28)
-        # line 26: batchnorm
-        x = self.bn2(x)  # (N, 128, 28, 28)
-        # line 27: add main
-        x = x + main  # (N, 128, 28, 28)
-        # line 28: relu
-        x = self.relu2(x)  # (N, 128, 28, 28)
+        x = self.bn2(x)  # (N, 128, 28, 28)  line 26: batchnorm
+        x = x + main  # (N, 128, 28, 28)  line 27: add main
+        x = self.relu2(x)  # (N, 128, 28, 28)  line 28: relu
         return x
 
 
@@ -136,24 +128,16 @@ class DownBlock2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 128, 28, 28)  `in`, read again below
-        # line 20: conv f 3x3 s=s p=1 bias=false
-        x = self.conv1(x_in)  # (N, 256, 14, 14)
-        # line 21: batchnorm
-        x = self.bn1(x)  # (N, 256, 14, 14)
-        # line 22: relu
-        x = self.relu1(x)  # (N, 256, 14, 14)
-        # line 23: conv f 3x3 p=1 bias=false
-        x = self.conv2(x)  # (N, 256, 14, 14)
-        # line 24: main: batchnorm
-        main = self.main(x)  # (N, 256, 14, 14)
+        x = self.conv1(x_in)  # (N, 256, 14, 14)  line 20: conv f 3x3 s=s p=1 bias=false
+        x = self.bn1(x)  # (N, 256, 14, 14)  line 21: batchnorm
+        x = self.relu1(x)  # (N, 256, 14, 14)  line 22: relu
+        x = self.conv2(x)  # (N, 256, 14, 14)  line 23: conv f 3x3 p=1 bias=false
+        main = self.main(x)  # (N, 256, 14, 14)  line 24: main: batchnorm
         # line 25: conv f 1x1 s=s bias=false from=in
         x = self.conv3(x_in)  # (N, 256, 14, 14)
-        # line 26: batchnorm
-        x = self.bn2(x)  # (N, 256, 14, 14)
-        # line 27: add main
-        x = x + main  # (N, 256, 14, 14)
-        # line 28: relu
-        x = self.relu2(x)  # (N, 256, 14, 14)
+        x = self.bn2(x)  # (N, 256, 14, 14)  line 26: batchnorm
+        x = x + main  # (N, 256, 14, 14)  line 27: add main
+        x = self.relu2(x)  # (N, 256, 14, 14)  line 28: relu
         return x
 
 
@@ -211,24 +195,16 @@ class DownBlock3(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 256, 14, 14)  `in`, read again below
-        # line 20: conv f 3x3 s=s p=1 bias=false
-        x = self.conv1(x_in)  # (N, 512, 7, 7)
-        # line 21: batchnorm
-        x = self.bn1(x)  # (N, 512, 7, 7)
-        # line 22: relu
-        x = self.relu1(x)  # (N, 512, 7, 7)
-        # line 23: conv f 3x3 p=1 bias=false
-        x = self.conv2(x)  # (N, 512, 7, 7)
-        # line 24: main: batchnorm
-        main = self.main(x)  # (N, 512, 7, 7)
+        x = self.conv1(x_in)  # (N, 512, 7, 7)  line 20: conv f 3x3 s=s p=1 bias=false
+        x = self.bn1(x)  # (N, 512, 7, 7)  line 21: batchnorm
+        x = self.relu1(x)  # (N, 512, 7, 7)  line 22: relu
+        x = self.conv2(x)  # (N, 512, 7, 7)  line 23: conv f 3x3 p=1 bias=false
+        main = self.main(x)  # (N, 512, 7, 7)  line 24: main: batchnorm
         # line 25: conv f 1x1 s=s bias=false from=in
         x = self.conv3(x_in)  # (N, 512, 7, 7)
-        # line 26: batchnorm
-        x = self.bn2(x)  # (N, 512, 7, 7)
-        # line 27: add main
-        x = x + main  # (N, 512, 7, 7)
-        # line 28: relu
-        x = self.relu2(x)  # (N, 512, 7, 7)
+        x = self.bn2(x)  # (N, 512, 7, 7)  line 26: batchnorm
+        x = x + main  # (N, 512, 7, 7)  line 27: add main
+        x = self.relu2(x)  # (N, 512, 7, 7)  line 28: relu
         return x
 
 
@@ -329,28 +305,18 @@ class Resnet18(nn.Module):
         self.stem = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         # line 32, 128 parameters + 128 running statistics
         self.bn1 = nn.BatchNorm2d(64)
-        # line 33
-        self.relu1 = nn.ReLU()
-        # line 34
-        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.relu1 = nn.ReLU()  # line 33
+        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)  # line 34
         # line 35, 147,968 parameters
         self.layer1 = nn.Sequential(*[BasicBlock() for _ in range(2)])
-        # line 36, 230,144 parameters
-        self.layer2 = DownBlock()
-        # line 37, 295,424 parameters
-        self.basic_block1 = BasicBlock2()
-        # line 38, 919,040 parameters
-        self.layer3 = DownBlock2()
-        # line 39, 1,180,672 parameters
-        self.basic_block2 = BasicBlock3()
-        # line 40, 3,673,088 parameters
-        self.layer4 = DownBlock3()
-        # line 41, 4,720,640 parameters
-        self.basic_block3 = BasicBlock4()
-        # line 42
-        self.gpool1 = nn.AdaptiveAvgPool2d(1)
-        # line 43, 513,000 parameters
-        self.fc1 = nn.Linear(512, 1000)
+        self.layer2 = DownBlock()  # line 36, 230,144 parameters
+        self.basic_block1 = BasicBlock2()  # line 37, 295,424 parameters
+        self.layer3 = DownBlock2()  # line 38, 919,040 parameters
+        self.basic_block2 = BasicBlock3()  # line 39, 1,180,672 parameters
+        self.layer4 = DownBlock3()  # line 40, 3,673,088 parameters
+        self.basic_block3 = BasicBlock4()  # line 41, 4,720,640 parameters
+        self.gpool1 = nn.AdaptiveAvgPool2d(1)  # line 42
+        self.fc1 = nn.Linear(512, 1000)  # line 43, 513,000 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -362,30 +328,18 @@ class Resnet18(nn.Module):
         # x: (N, 3, 224, 224)  line 7: input 224x224x3
         # line 31: stem: conv 64 7x7 s=2 p=3 bias=false
         x = self.stem(x)  # (N, 64, 112, 112)
-        # line 32: batchnorm
-        x = self.bn1(x)  # (N, 64, 112, 112)
-        # line 33: relu
-        x = self.relu1(x)  # (N, 64, 112, 112)
-        # line 34: maxpool 3x3 s=2 p=1
-        x = self.pool1(x)  # (N, 64, 56, 56)
-        # line 35: layer1: basic_block 64 repeat=2
-        x = self.layer1(x)  # (N, 64, 56, 56)
-        # line 36: layer2: down_block 128
-        x = self.layer2(x)  # (N, 128, 28, 28)
-        # line 37: basic_block 128
-        x = self.basic_block1(x)  # (N, 128, 28, 28)
-        # line 38: layer3: down_block 256
-        x = self.layer3(x)  # (N, 256, 14, 14)
-        # line 39: basic_block 256
-        x = self.basic_block2(x)  # (N, 256, 14, 14)
-        # line 40: layer4: down_block 512
-        x = self.layer4(x)  # (N, 512, 7, 7)
-        # line 41: basic_block 512
-        x = self.basic_block3(x)  # (N, 512, 7, 7)
-        # line 42: globalavgpool
-        x = self.gpool1(x)  # (N, 512, 1, 1)
+        x = self.bn1(x)  # (N, 64, 112, 112)  line 32: batchnorm
+        x = self.relu1(x)  # (N, 64, 112, 112)  line 33: relu
+        x = self.pool1(x)  # (N, 64, 56, 56)  line 34: maxpool 3x3 s=2 p=1
+        x = self.layer1(x)  # (N, 64, 56, 56)  line 35: layer1: basic_block 64 repeat=2
+        x = self.layer2(x)  # (N, 128, 28, 28)  line 36: layer2: down_block 128
+        x = self.basic_block1(x)  # (N, 128, 28, 28)  line 37: basic_block 128
+        x = self.layer3(x)  # (N, 256, 14, 14)  line 38: layer3: down_block 256
+        x = self.basic_block2(x)  # (N, 256, 14, 14)  line 39: basic_block 256
+        x = self.layer4(x)  # (N, 512, 7, 7)  line 40: layer4: down_block 512
+        x = self.basic_block3(x)  # (N, 512, 7, 7)  line 41: basic_block 512
+        x = self.gpool1(x)  # (N, 512, 1, 1)  line 42: globalavgpool
         # line 43: fc 1000 softmax (flatten first, channel-major)
         x = torch.flatten(x, 1)  # (N, 512)
-        # line 43: fc 1000 softmax
-        x = self.fc1(x)  # (N, 1000)
+        x = self.fc1(x)  # (N, 1000)  line 43: fc 1000 softmax
         return x

@@ -37,30 +37,19 @@ class ConvolutionalBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 64, 56, 56)  `in`, read again below
-        # line 24: conv f1 1x1 bias=false
-        x = self.conv1(x_in)  # (N, 64, 56, 56)
-        # line 25: batchnorm
-        x = self.bn1(x)  # (N, 64, 56, 56)
-        # line 26: relu
-        x = self.relu1(x)  # (N, 64, 56, 56)
-        # line 27: conv f2 f s=s p=same bias=false
-        x = self.conv2(x)  # (N, 64, 56, 56)
-        # line 28: batchnorm
-        x = self.bn2(x)  # (N, 64, 56, 56)
-        # line 29: relu
-        x = self.relu2(x)  # (N, 64, 56, 56)
-        # line 30: conv f3 1x1 bias=false
-        x = self.conv3(x)  # (N, 256, 56, 56)
-        # line 31: main: batchnorm
-        main = self.main(x)  # (N, 256, 56, 56)
+        x = self.conv1(x_in)  # (N, 64, 56, 56)  line 24: conv f1 1x1 bias=false
+        x = self.bn1(x)  # (N, 64, 56, 56)  line 25: batchnorm
+        x = self.relu1(x)  # (N, 64, 56, 56)  line 26: relu
+        x = self.conv2(x)  # (N, 64, 56, 56)  line 27: conv f2 f s=s p=same bias=false
+        x = self.bn2(x)  # (N, 64, 56, 56)  line 28: batchnorm
+        x = self.relu2(x)  # (N, 64, 56, 56)  line 29: relu
+        x = self.conv3(x)  # (N, 256, 56, 56)  line 30: conv f3 1x1 bias=false
+        main = self.main(x)  # (N, 256, 56, 56)  line 31: main: batchnorm
         # line 32: conv f3 1x1 s=s bias=false from=in
         x = self.conv4(x_in)  # (N, 256, 56, 56)
-        # line 33: batchnorm
-        x = self.bn3(x)  # (N, 256, 56, 56)
-        # line 34: add main
-        x = x + main  # (N, 256, 56, 56)
-        # line 35: relu
-        x = self.relu3(x)  # (N, 256, 56, 56)
+        x = self.bn3(x)  # (N, 256, 56, 56)  line 33: batchnorm
+        x = x + main  # (N, 256, 56, 56)  line 34: add main
+        x = self.relu3(x)  # (N, 256, 56, 56)  line 35: relu
         return x
 
 
@@ -135,32 +124,21 @@ class ConvolutionalBlock2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 256, 56, 56)  `in`, read again below
-        # line 24: conv f1 1x1 bias=false
-        x = self.conv1(x_in)  # (N, 128, 56, 56)
-        # line 25: batchnorm
-        x = self.bn1(x)  # (N, 128, 56, 56)
-        # line 26: relu
-        x = self.relu1(x)  # (N, 128, 56, 56)
+        x = self.conv1(x_in)  # (N, 128, 56, 56)  line 24: conv f1 1x1 bias=false
+        x = self.bn1(x)  # (N, 128, 56, 56)  line 25: batchnorm
+        x = self.relu1(x)  # (N, 128, 56, 56)  line 26: relu
         # line 27: padding=same of conv2: 0 top, 1 bottom, 0 left, 1 right
         x = self.conv2_pad(x)  # (N, 128, 57, 57)
-        # line 27: conv f2 f s=s p=same bias=false
-        x = self.conv2(x)  # (N, 128, 28, 28)
-        # line 28: batchnorm
-        x = self.bn2(x)  # (N, 128, 28, 28)
-        # line 29: relu
-        x = self.relu2(x)  # (N, 128, 28, 28)
-        # line 30: conv f3 1x1 bias=false
-        x = self.conv3(x)  # (N, 512, 28, 28)
-        # line 31: main: batchnorm
-        main = self.main(x)  # (N, 512, 28, 28)
+        x = self.conv2(x)  # (N, 128, 28, 28)  line 27: conv f2 f s=s p=same bias=false
+        x = self.bn2(x)  # (N, 128, 28, 28)  line 28: batchnorm
+        x = self.relu2(x)  # (N, 128, 28, 28)  line 29: relu
+        x = self.conv3(x)  # (N, 512, 28, 28)  line 30: conv f3 1x1 bias=false
+        main = self.main(x)  # (N, 512, 28, 28)  line 31: main: batchnorm
         # line 32: conv f3 1x1 s=s bias=false from=in
         x = self.conv4(x_in)  # (N, 512, 28, 28)
-        # line 33: batchnorm
-        x = self.bn3(x)  # (N, 512, 28, 28)
-        # line 34: add main
-        x = x + main  # (N, 512, 28, 28)
-        # line 35: relu
-        x = self.relu3(x)  # (N, 512, 28, 28)
+        x = self.bn3(x)  # (N, 512, 28, 28)  line 33: batchnorm
+        x = x + main  # (N, 512, 28, 28)  line 34: add main
+        x = self.relu3(x)  # (N, 512, 28, 28)  line 35: relu
         return x
 
 
@@ -235,32 +213,21 @@ class ConvolutionalBlock3(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 512, 28, 28)  `in`, read again below
-        # line 24: conv f1 1x1 bias=false
-        x = self.conv1(x_in)  # (N, 256, 28, 28)
-        # line 25: batchnorm
-        x = self.bn1(x)  # (N, 256, 28, 28)
-        # line 26: relu
-        x = self.relu1(x)  # (N, 256, 28, 28)
+        x = self.conv1(x_in)  # (N, 256, 28, 28)  line 24: conv f1 1x1 bias=false
+        x = self.bn1(x)  # (N, 256, 28, 28)  line 25: batchnorm
+        x = self.relu1(x)  # (N, 256, 28, 28)  line 26: relu
         # line 27: padding=same of conv2: 0 top, 1 bottom, 0 left, 1 right
         x = self.conv2_pad(x)  # (N, 256, 29, 29)
-        # line 27: conv f2 f s=s p=same bias=false
-        x = self.conv2(x)  # (N, 256, 14, 14)
-        # line 28: batchnorm
-        x = self.bn2(x)  # (N, 256, 14, 14)
-        # line 29: relu
-        x = self.relu2(x)  # (N, 256, 14, 14)
-        # line 30: conv f3 1x1 bias=false
-        x = self.conv3(x)  # (N, 1024, 14, 14)
-        # line 31: main: batchnorm
-        main = self.main(x)  # (N, 1024, 14, 14)
+        x = self.conv2(x)  # (N, 256, 14, 14)  line 27: conv f2 f s=s p=same bias=false
+        x = self.bn2(x)  # (N, 256, 14, 14)  line 28: batchnorm
+        x = self.relu2(x)  # (N, 256, 14, 14)  line 29: relu
+        x = self.conv3(x)  # (N, 1024, 14, 14)  line 30: conv f3 1x1 bias=false
+        main = self.main(x)  # (N, 1024, 14, 14)  line 31: main: batchnorm
         # line 32: conv f3 1x1 s=s bias=false from=in
         x = self.conv4(x_in)  # (N, 1024, 14, 14)
-        # line 33: batchnorm
-        x = self.bn3(x)  # (N, 1024, 14, 14)
-        # line 34: add main
-        x = x + main  # (N, 1024, 14, 14)
-        # line 35: relu
-        x = self.relu3(x)  # (N, 1024, 14, 14)
+        x = self.bn3(x)  # (N, 1024, 14, 14)  line 33: batchnorm
+        x = x + main  # (N, 1024, 14, 14)  line 34: add main
+        x = self.relu3(x)  # (N, 1024, 14, 14)  line 35: relu
         return x
 
 
@@ -335,32 +302,21 @@ class ConvolutionalBlock4(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 1024, 14, 14)  `in`, read again below
-        # line 24: conv f1 1x1 bias=false
-        x = self.conv1(x_in)  # (N, 512, 14, 14)
-        # line 25: batchnorm
-        x = self.bn1(x)  # (N, 512, 14, 14)
-        # line 26: relu
-        x = self.relu1(x)  # (N, 512, 14, 14)
+        x = self.conv1(x_in)  # (N, 512, 14, 14)  line 24: conv f1 1x1 bias=false
+        x = self.bn1(x)  # (N, 512, 14, 14)  line 25: batchnorm
+        x = self.relu1(x)  # (N, 512, 14, 14)  line 26: relu
         # line 27: padding=same of conv2: 0 top, 1 bottom, 0 left, 1 right
         x = self.conv2_pad(x)  # (N, 512, 15, 15)
-        # line 27: conv f2 f s=s p=same bias=false
-        x = self.conv2(x)  # (N, 512, 7, 7)
-        # line 28: batchnorm
-        x = self.bn2(x)  # (N, 512, 7, 7)
-        # line 29: relu
-        x = self.relu2(x)  # (N, 512, 7, 7)
-        # line 30: conv f3 1x1 bias=false
-        x = self.conv3(x)  # (N, 2048, 7, 7)
-        # line 31: main: batchnorm
-        main = self.main(x)  # (N, 2048, 7, 7)
+        x = self.conv2(x)  # (N, 512, 7, 7)  line 27: conv f2 f s=s p=same bias=false
+        x = self.bn2(x)  # (N, 512, 7, 7)  line 28: batchnorm
+        x = self.relu2(x)  # (N, 512, 7, 7)  line 29: relu
+        x = self.conv3(x)  # (N, 2048, 7, 7)  line 30: conv f3 1x1 bias=false
+        main = self.main(x)  # (N, 2048, 7, 7)  line 31: main: batchnorm
         # line 32: conv f3 1x1 s=s bias=false from=in
         x = self.conv4(x_in)  # (N, 2048, 7, 7)
-        # line 33: batchnorm
-        x = self.bn3(x)  # (N, 2048, 7, 7)
-        # line 34: add main
-        x = x + main  # (N, 2048, 7, 7)
-        # line 35: relu
-        x = self.relu3(x)  # (N, 2048, 7, 7)
+        x = self.bn3(x)  # (N, 2048, 7, 7)  line 33: batchnorm
+        x = x + main  # (N, 2048, 7, 7)  line 34: add main
+        x = self.relu3(x)  # (N, 2048, 7, 7)  line 35: relu
         return x
 
 
@@ -478,30 +434,22 @@ class Resnet50(nn.Module):
         self.stem = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         # line 39, 128 parameters + 128 running statistics
         self.bn1 = nn.BatchNorm2d(64)
-        # line 40
-        self.relu1 = nn.ReLU()
-        # line 41
-        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        # line 42, 75,008 parameters
-        self.layer1 = ConvolutionalBlock()
+        self.relu1 = nn.ReLU()  # line 40
+        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)  # line 41
+        self.layer1 = ConvolutionalBlock()  # line 42, 75,008 parameters
         # line 43, 140,800 parameters
         self.identity_block1 = nn.Sequential(*[IdentityBlock() for _ in range(2)])
-        # line 44, 379,392 parameters
-        self.layer2 = ConvolutionalBlock2()
+        self.layer2 = ConvolutionalBlock2()  # line 44, 379,392 parameters
         # line 45, 840,192 parameters
         self.identity_block2 = nn.Sequential(*[IdentityBlock2() for _ in range(3)])
-        # line 46, 1,512,448 parameters
-        self.layer3 = ConvolutionalBlock3()
+        self.layer3 = ConvolutionalBlock3()  # line 46, 1,512,448 parameters
         # line 47, 5,585,920 parameters
         self.identity_block3 = nn.Sequential(*[IdentityBlock3() for _ in range(5)])
-        # line 48, 6,039,552 parameters
-        self.layer4 = ConvolutionalBlock4()
+        self.layer4 = ConvolutionalBlock4()  # line 48, 6,039,552 parameters
         # line 49, 8,925,184 parameters
         self.identity_block4 = nn.Sequential(*[IdentityBlock4() for _ in range(2)])
-        # line 50
-        self.gpool1 = nn.AdaptiveAvgPool2d(1)
-        # line 51, 2,049,000 parameters
-        self.fc1 = nn.Linear(2048, 1000)
+        self.gpool1 = nn.AdaptiveAvgPool2d(1)  # line 50
+        self.fc1 = nn.Linear(2048, 1000)  # line 51, 2,049,000 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""

@@ -14,28 +14,22 @@ class ConvolutionalBlock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 26, 4,160 parameters
-        self.conv1 = nn.Conv2d(64, 64, kernel_size=1)
+        self.conv1 = nn.Conv2d(64, 64, kernel_size=1)  # line 26, 4,160 parameters
         # line 27, 128 parameters + 128 running statistics
         self.bn1 = nn.BatchNorm2d(64)
-        # line 28
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU()  # line 28
         # line 29, 36,928 parameters
         self.conv2 = nn.Conv2d(64, 64, kernel_size=3, padding="same")
         # line 30, 128 parameters + 128 running statistics
         self.bn2 = nn.BatchNorm2d(64)
-        # line 31
-        self.relu2 = nn.ReLU()
-        # line 32, 16,640 parameters
-        self.conv3 = nn.Conv2d(64, 256, kernel_size=1)
+        self.relu2 = nn.ReLU()  # line 31
+        self.conv3 = nn.Conv2d(64, 256, kernel_size=1)  # line 32, 16,640 parameters
         # line 33, 512 parameters + 512 running statistics
         self.main = nn.BatchNorm2d(256)
-        # line 34, 16,640 parameters
-        self.conv4 = nn.Conv2d(64, 256, kernel_size=1)
+        self.conv4 = nn.Conv2d(64, 256, kernel_size=1)  # line 34, 16,640 parameters
         # line 35, 512 parameters + 512 running statistics
         self.bn3 = nn.BatchNorm2d(256)
-        # line 37
-        self.relu3 = nn.ReLU()
+        self.relu3 = nn.ReLU()  # line 37
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 64, 15, 15)  `in`, read again below
@@ -59,24 +53,19 @@ class IdentityBlock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 13, 16,448 parameters
-        self.conv1 = nn.Conv2d(256, 64, kernel_size=1)
+        self.conv1 = nn.Conv2d(256, 64, kernel_size=1)  # line 13, 16,448 parameters
         # line 14, 128 parameters + 128 running statistics
         self.bn1 = nn.BatchNorm2d(64)
-        # line 15
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU()  # line 15
         # line 16, 36,928 parameters
         self.conv2 = nn.Conv2d(64, 64, kernel_size=3, padding="same")
         # line 17, 128 parameters + 128 running statistics
         self.bn2 = nn.BatchNorm2d(64)
-        # line 18
-        self.relu2 = nn.ReLU()
-        # line 19, 16,640 parameters
-        self.conv3 = nn.Conv2d(64, 256, kernel_size=1)
+        self.relu2 = nn.ReLU()  # line 18
+        self.conv3 = nn.Conv2d(64, 256, kernel_size=1)  # line 19, 16,640 parameters
         # line 20, 512 parameters + 512 running statistics
         self.bn3 = nn.BatchNorm2d(256)
-        # line 22
-        self.relu3 = nn.ReLU()
+        self.relu3 = nn.ReLU()  # line 22
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 256, 15, 15)  `in`, read again below
@@ -143,24 +132,19 @@ class IdentityBlock2(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 13, 65,664 parameters
-        self.conv1 = nn.Conv2d(512, 128, kernel_size=1)
+        self.conv1 = nn.Conv2d(512, 128, kernel_size=1)  # line 13, 65,664 parameters
         # line 14, 256 parameters + 256 running statistics
         self.bn1 = nn.BatchNorm2d(128)
-        # line 15
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU()  # line 15
         # line 16, 147,584 parameters
         self.conv2 = nn.Conv2d(128, 128, kernel_size=3, padding="same")
         # line 17, 256 parameters + 256 running statistics
         self.bn2 = nn.BatchNorm2d(128)
-        # line 18
-        self.relu2 = nn.ReLU()
-        # line 19, 66,048 parameters
-        self.conv3 = nn.Conv2d(128, 512, kernel_size=1)
+        self.relu2 = nn.ReLU()  # line 18
+        self.conv3 = nn.Conv2d(128, 512, kernel_size=1)  # line 19, 66,048 parameters
         # line 20, 1,024 parameters + 1,024 running statistics
         self.bn3 = nn.BatchNorm2d(512)
-        # line 22
-        self.relu3 = nn.ReLU()
+        self.relu3 = nn.ReLU()  # line 22
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 512, 8, 8)  `in`, read again below
@@ -227,24 +211,19 @@ class IdentityBlock3(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 13, 262,400 parameters
-        self.conv1 = nn.Conv2d(1024, 256, kernel_size=1)
+        self.conv1 = nn.Conv2d(1024, 256, kernel_size=1)  # line 13, 262,400 parameters
         # line 14, 512 parameters + 512 running statistics
         self.bn1 = nn.BatchNorm2d(256)
-        # line 15
-        self.relu1 = nn.ReLU()
+        self.relu1 = nn.ReLU()  # line 15
         # line 16, 590,080 parameters
         self.conv2 = nn.Conv2d(256, 256, kernel_size=3, padding="same")
         # line 17, 512 parameters + 512 running statistics
         self.bn2 = nn.BatchNorm2d(256)
-        # line 18
-        self.relu2 = nn.ReLU()
-        # line 19, 263,168 parameters
-        self.conv3 = nn.Conv2d(256, 1024, kernel_size=1)
+        self.relu2 = nn.ReLU()  # line 18
+        self.conv3 = nn.Conv2d(256, 1024, kernel_size=1)  # line 19, 263,168 parameters
         # line 20, 2,048 parameters + 2,048 running statistics
         self.bn3 = nn.BatchNorm2d(1024)
-        # line 22
-        self.relu3 = nn.ReLU()
+        self.relu3 = nn.ReLU()  # line 22
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_in = x  # (N, 1024, 4, 4)  `in`, read again below
@@ -420,38 +399,28 @@ class Resnet50Course(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 40
-        self.pad1 = nn.ZeroPad2d((3, 3, 3, 3))
+        self.pad1 = nn.ZeroPad2d((3, 3, 3, 3))  # line 40
         # line 41, 9,472 parameters
         self.stem = nn.Conv2d(3, 64, kernel_size=7, stride=2)
         # line 42, 128 parameters + 128 running statistics
         self.bn1 = nn.BatchNorm2d(64)
-        # line 43
-        self.relu1 = nn.ReLU()
-        # line 44
-        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2)
-        # line 45, 75,648 parameters
-        self.stage2 = ConvolutionalBlock()
+        self.relu1 = nn.ReLU()  # line 43
+        self.pool1 = nn.MaxPool2d(kernel_size=3, stride=2)  # line 44
+        self.stage2 = ConvolutionalBlock()  # line 45, 75,648 parameters
         # line 46, 141,568 parameters
         self.identity_block1 = nn.Sequential(*[IdentityBlock() for _ in range(2)])
-        # line 47, 380,672 parameters
-        self.stage3 = ConvolutionalBlock2()
+        self.stage3 = ConvolutionalBlock2()  # line 47, 380,672 parameters
         # line 48, 842,496 parameters
         self.identity_block2 = nn.Sequential(*[IdentityBlock2() for _ in range(3)])
-        # line 49, 1,515,008 parameters
-        self.stage4 = ConvolutionalBlock3()
+        self.stage4 = ConvolutionalBlock3()  # line 49, 1,515,008 parameters
         # line 50, 5,593,600 parameters
         self.identity_block3 = nn.Sequential(*[IdentityBlock3() for _ in range(5)])
-        # line 51, 6,044,672 parameters
-        self.stage5 = ConvolutionalBlock4()
+        self.stage5 = ConvolutionalBlock4()  # line 51, 6,044,672 parameters
         # line 52, 8,931,328 parameters
         self.identity_block4 = nn.Sequential(*[IdentityBlock4() for _ in range(2)])
-        # line 53
-        self.pool2 = nn.AvgPool2d(kernel_size=2, stride=2)
-        # line 54
-        self.flatten1 = nn.Flatten()
-        # line 55, 12,294 parameters
-        self.fc1 = nn.Linear(2048, 6)
+        self.pool2 = nn.AvgPool2d(kernel_size=2, stride=2)  # line 53
+        self.flatten1 = nn.Flatten()  # line 54
+        self.fc1 = nn.Linear(2048, 6)  # line 55, 12,294 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -460,16 +429,11 @@ class Resnet50Course(nn.Module):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Scores before the final softmax: train with cross_entropy on these."""
         # x: (N, 3, 64, 64)  line 10: input 64x64x3
-        # line 40: zeropad 3
-        x = self.pad1(x)  # (N, 3, 70, 70)
-        # line 41: stem: conv 64 7x7 s=2
-        x = self.stem(x)  # (N, 64, 32, 32)
-        # line 42: batchnorm
-        x = self.bn1(x)  # (N, 64, 32, 32)
-        # line 43: relu
-        x = self.relu1(x)  # (N, 64, 32, 32)
-        # line 44: maxpool 3x3 s=2
-        x = self.pool1(x)  # (N, 64, 15, 15)
+        x = self.pad1(x)  # (N, 3, 70, 70)  line 40: zeropad 3
+        x = self.stem(x)  # (N, 64, 32, 32)  line 41: stem: conv 64 7x7 s=2
+        x = self.bn1(x)  # (N, 64, 32, 32)  line 42: batchnorm
+        x = self.relu1(x)  # (N, 64, 32, 32)  line 43: relu
+        x = self.pool1(x)  # (N, 64, 15, 15)  line 44: maxpool 3x3 s=2
         # line 45: stage2: convolutional_block 64 64 256 s=1
         x = self.stage2(x)  # (N, 256, 15, 15)
         # line 46: identity_block 64 64 256 repeat=2
@@ -486,10 +450,7 @@ class Resnet50Course(nn.Module):
         x = self.stage5(x)  # (N, 2048, 2, 2)
         # line 52: identity_block 512 512 2048 repeat=2
         x = self.identity_block4(x)  # (N, 2048, 2, 2)
-        # line 53: avgpool 2x2
-        x = self.pool2(x)  # (N, 2048, 1, 1)
-        # line 54: flatten
-        x = self.flatten1(x)  # (N, 2048)
-        # line 55: fc 6 softmax
-        x = self.fc1(x)  # (N, 6)
+        x = self.pool2(x)  # (N, 2048, 1, 1)  line 53: avgpool 2x2
+        x = self.flatten1(x)  # (N, 2048)  line 54: flatten
+        x = self.fc1(x)  # (N, 6)  line 55: fc 6 softmax
         return x

@@ -44,20 +44,14 @@ class Signs(nn.Module):
         super().__init__()
         # line 8: padding=same of conv1, (left, right, top, bottom)
         self.conv1_pad = nn.ZeroPad2d((1, 2, 1, 2))
-        # line 8, 392 parameters
-        self.conv1 = nn.Conv2d(3, 8, kernel_size=4)
-        # line 9
-        self.pool1 = nn.MaxPool2d(kernel_size=8, stride=8)
+        self.conv1 = nn.Conv2d(3, 8, kernel_size=4)  # line 8, 392 parameters
+        self.pool1 = nn.MaxPool2d(kernel_size=8, stride=8)  # line 9
         # line 10: padding=same of conv2, (left, right, top, bottom)
         self.conv2_pad = nn.ZeroPad2d((0, 1, 0, 1))
-        # line 10, 528 parameters
-        self.conv2 = nn.Conv2d(8, 16, kernel_size=2)
-        # line 11
-        self.pool2 = nn.MaxPool2d(kernel_size=4, stride=4)
-        # line 12
-        self.flatten1 = nn.Flatten()
-        # line 13, 390 parameters
-        self.fc1 = nn.Linear(64, 6)
+        self.conv2 = nn.Conv2d(8, 16, kernel_size=2)  # line 10, 528 parameters
+        self.pool2 = nn.MaxPool2d(kernel_size=4, stride=4)  # line 11
+        self.flatten1 = nn.Flatten()  # line 12
+        self.fc1 = nn.Linear(64, 6)  # line 13, 390 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's output: softmax of logits(x)."""
@@ -70,16 +64,12 @@ class Signs(nn.Module):
         x = self.conv1_pad(x)  # (N, 3, 67, 67)
         # line 8: conv 8 4x4 stride=1 padding=same relu
         x = torch.relu(self.conv1(x))  # (N, 8, 64, 64)
-        # line 9: maxpool 8x8 stride=8 padding=same
-        x = self.pool1(x)  # (N, 8, 8, 8)
+        x = self.pool1(x)  # (N, 8, 8, 8)  line 9: maxpool 8x8 stride=8 padding=same
         # line 10: padding=same of conv2: 0 top, 1 bottom, 0 left, 1 right
         x = self.conv2_pad(x)  # (N, 8, 9, 9)
         # line 10: conv 16 2x2 stride=1 padding=same relu
         x = torch.relu(self.conv2(x))  # (N, 16, 8, 8)
-        # line 11: maxpool 4x4 stride=4 padding=same
-        x = self.pool2(x)  # (N, 16, 2, 2)
-        # line 12: flatten
-        x = self.flatten1(x)  # (N, 64)
-        # line 13: fc 6 softmax
-        x = self.fc1(x)  # (N, 6)
+        x = self.pool2(x)  # (N, 16, 2, 2)  line 11: maxpool 4x4 stride=4 padding=same
+        x = self.flatten1(x)  # (N, 64)  line 12: flatten
+        x = self.fc1(x)  # (N, 6)  line 13: fc 6 softmax
         return x

@@ -82,20 +82,16 @@ class DownDropout(nn.Module):
         self.conv1 = nn.Conv2d(128, 256, kernel_size=3, padding="same")
         # line 18, 590,080 parameters
         self.conv2 = nn.Conv2d(256, 256, kernel_size=3, padding="same")
-        # line 19
-        self.skip = nn.Dropout(0.3)
-        # line 20
-        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.skip = nn.Dropout(0.3)  # line 19
+        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)  # line 20
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # line 17: conv n 3x3 p=same relu
         x = torch.relu(self.conv1(x))  # (N, 256, 12, 16)
         # line 18: conv n 3x3 p=same relu
         x = torch.relu(self.conv2(x))  # (N, 256, 12, 16)
-        # line 19: skip: dropout rate
-        skip = self.skip(x)  # (N, 256, 12, 16)
-        # line 20: maxpool 2x2
-        x = self.pool1(skip)  # (N, 256, 6, 8)
+        skip = self.skip(x)  # (N, 256, 12, 16)  line 19: skip: dropout rate
+        x = self.pool1(skip)  # (N, 256, 6, 8)  line 20: maxpool 2x2
         return x, skip
 
 
@@ -114,10 +110,8 @@ class Up(nn.Module):
         self.conv2 = nn.Conv2d(256, 256, kernel_size=3, padding="same")
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        # line 24: convtranspose n 3x3 s=2 p=same
-        x = self.deconv1(x)  # (N, 256, 12, 16)
-        # line 25: concat skip
-        x = torch.cat([x, skip], dim=1)  # (N, 512, 12, 16)
+        x = self.deconv1(x)  # (N, 256, 12, 16)  line 24: convtranspose n 3x3 s=2 p=same
+        x = torch.cat([x, skip], dim=1)  # (N, 512, 12, 16)  line 25: concat skip
         # line 26: conv n 3x3 p=same relu
         x = torch.relu(self.conv1(x))  # (N, 256, 12, 16)
         # line 27: conv n 3x3 p=same relu
@@ -140,10 +134,8 @@ class Up2(nn.Module):
         self.conv2 = nn.Conv2d(128, 128, kernel_size=3, padding="same")
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        # line 24: convtranspose n 3x3 s=2 p=same
-        x = self.deconv1(x)  # (N, 128, 24, 32)
-        # line 25: concat skip
-        x = torch.cat([x, skip], dim=1)  # (N, 256, 24, 32)
+        x = self.deconv1(x)  # (N, 128, 24, 32)  line 24: convtranspose n 3x3 s=2 p=same
+        x = torch.cat([x, skip], dim=1)  # (N, 256, 24, 32)  line 25: concat skip
         # line 26: conv n 3x3 p=same relu
         x = torch.relu(self.conv1(x))  # (N, 128, 24, 32)
         # line 27: conv n 3x3 p=same relu
@@ -166,10 +158,8 @@ class Up3(nn.Module):
         self.conv2 = nn.Conv2d(64, 64, kernel_size=3, padding="same")
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        # line 24: convtranspose n 3x3 s=2 p=same
-        x = self.deconv1(x)  # (N, 64, 48, 64)
-        # line 25: concat skip
-        x = torch.cat([x, skip], dim=1)  # (N, 128, 48, 64)
+        x = self.deconv1(x)  # (N, 64, 48, 64)  line 24: convtranspose n 3x3 s=2 p=same
+        x = torch.cat([x, skip], dim=1)  # (N, 128, 48, 64)  line 25: concat skip
         # line 26: conv n 3x3 p=same relu
         x = torch.relu(self.conv1(x))  # (N, 64, 48, 64)
         # line 27: conv n 3x3 p=same relu
@@ -192,10 +182,8 @@ class Up4(nn.Module):
         self.conv2 = nn.Conv2d(32, 32, kernel_size=3, padding="same")
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        # line 24: convtranspose n 3x3 s=2 p=same
-        x = self.deconv1(x)  # (N, 32, 96, 128)
-        # line 25: concat skip
-        x = torch.cat([x, skip], dim=1)  # (N, 64, 96, 128)
+        x = self.deconv1(x)  # (N, 32, 96, 128)  line 24: convtranspose n 3x3 s=2 p=same
+        x = torch.cat([x, skip], dim=1)  # (N, 64, 96, 128)  line 25: concat skip
         # line 26: conv n 3x3 p=same relu
         x = torch.relu(self.conv1(x))  # (N, 32, 96, 128)
         # line 27: conv n 3x3 p=same relu
@@ -264,62 +252,42 @@ class Unet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        # line 30, 10,144 parameters
-        self.d1 = Down()
-        # line 31, 55,424 parameters
-        self.d2 = Down2()
-        # line 32, 221,440 parameters
-        self.d3 = Down3()
-        # line 33, 885,248 parameters
-        self.d4 = DownDropout()
+        self.d1 = Down()  # line 30, 10,144 parameters
+        self.d2 = Down2()  # line 31, 55,424 parameters
+        self.d3 = Down3()  # line 32, 221,440 parameters
+        self.d4 = DownDropout()  # line 33, 885,248 parameters
         # line 34, 1,180,160 parameters
         self.bottom = nn.Conv2d(256, 512, kernel_size=3, padding="same")
         # line 35, 2,359,808 parameters
         self.conv1 = nn.Conv2d(512, 512, kernel_size=3, padding="same")
-        # line 36
-        self.dropout1 = nn.Dropout(0.3)
-        # line 37, 2,949,888 parameters
-        self.u6 = Up()
-        # line 38, 737,664 parameters
-        self.u7 = Up2()
-        # line 39, 184,512 parameters
-        self.u8 = Up3()
-        # line 40, 46,176 parameters
-        self.u9 = Up4()
+        self.dropout1 = nn.Dropout(0.3)  # line 36
+        self.u6 = Up()  # line 37, 2,949,888 parameters
+        self.u7 = Up2()  # line 38, 737,664 parameters
+        self.u8 = Up3()  # line 39, 184,512 parameters
+        self.u9 = Up4()  # line 40, 46,176 parameters
         # line 41, 9,248 parameters
         self.conv2 = nn.Conv2d(32, 32, kernel_size=3, padding="same")
-        # line 42, 759 parameters
-        self.conv3 = nn.Conv2d(32, 23, kernel_size=1)
+        self.conv3 = nn.Conv2d(32, 23, kernel_size=1)  # line 42, 759 parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's network, layer by layer."""
         # x: (N, 3, 96, 128)  line 8: input 96x128x3
-        # line 30: d1: down 32
-        x, d1_skip = self.d1(x)  # (N, 32, 48, 64)
-        # line 31: d2: down 64
-        x, d2_skip = self.d2(x)  # (N, 64, 24, 32)
-        # line 32: d3: down 128
-        x, d3_skip = self.d3(x)  # (N, 128, 12, 16)
-        # line 33: d4: down_dropout 256 0.3
-        x, d4_skip = self.d4(x)  # (N, 256, 6, 8)
+        x, d1_skip = self.d1(x)  # (N, 32, 48, 64)  line 30: d1: down 32
+        x, d2_skip = self.d2(x)  # (N, 64, 24, 32)  line 31: d2: down 64
+        x, d3_skip = self.d3(x)  # (N, 128, 12, 16)  line 32: d3: down 128
+        x, d4_skip = self.d4(x)  # (N, 256, 6, 8)  line 33: d4: down_dropout 256 0.3
         # line 34: bottom: conv 512 3x3 p=same relu
         x = torch.relu(self.bottom(x))  # (N, 512, 6, 8)
         # line 35: conv 512 3x3 p=same relu
         x = torch.relu(self.conv1(x))  # (N, 512, 6, 8)
-        # line 36: dropout 0.3
-        x = self.dropout1(x)  # (N, 512, 6, 8)
-        # line 37: u6: up 256 d4.skip
-        x = self.u6(x, d4_skip)  # (N, 256, 12, 16)
-        # line 38: u7: up 128 d3.skip
-        x = self.u7(x, d3_skip)  # (N, 128, 24, 32)
-        # line 39: u8: up 64 d2.skip
-        x = self.u8(x, d2_skip)  # (N, 64, 48, 64)
-        # line 40: u9: up 32 d1.skip
-        x = self.u9(x, d1_skip)  # (N, 32, 96, 128)
+        x = self.dropout1(x)  # (N, 512, 6, 8)  line 36: dropout 0.3
+        x = self.u6(x, d4_skip)  # (N, 256, 12, 16)  line 37: u6: up 256 d4.skip
+        x = self.u7(x, d3_skip)  # (N, 128, 24, 32)  line 38: u7: up 128 d3.skip
+        x = self.u8(x, d2_skip)  # (N, 64, 48, 64)  line 39: u8: up 64 d2.skip
+        x = self.u9(x, d1_skip)  # (N, 32, 96, 128)  line 40: u9: up 32 d1.skip
         # line 41: conv 32 3x3 p=same relu
         x = torch.relu(self.conv2(x))  # (N, 32, 96, 128)
-        # line 42: conv 23 1x1
-        x = self.conv3(x)  # (N, 23, 96, 128)
+        x = self.conv3(x)  # (N, 23, 96, 128)  line 42: conv 23 1x1
         return x
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
