@@ -66,11 +66,14 @@ def test_golden_files_and_generated_nasty_specs_pass_ruff(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_golden_files_survive_ruff_format() -> None:
-    """A repository that formats on commit leaves generated files alone, so `specc compile --check` stays green."""
+def test_golden_files_and_nasty_specs_survive_ruff_format_at_its_defaults(tmp_path: Path) -> None:
+    """A repository that formats on commit leaves generated files alone, so `specc compile --check` stays
+    green: `ruff format` with no settings at all (--isolated: line length 88), not the project's."""
+    for index, text in enumerate(NASTY_SPECS):
+        (tmp_path / f"nasty_{index}.py").write_text(generate(specc.check(text, NASTY_PATH)), encoding="utf-8")
     golden = sorted((ROOT / "tests" / "golden").glob("*.py"))
-    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--line-length", "120",
-                             *map(str, golden)], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--isolated", "--no-cache",
+                             *map(str, golden), str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -2,20 +2,34 @@
 attributes, ``__init__``, ``forward`` and ``logits``. No torch.
 
 Every line is built here from values already escaped or made identifiers by
-:mod:`specc.codegen.names`; lines stay within 120 columns where the spec
-allows (long labels or spec lines add a file-level ``# ruff: noqa: E501``).
+:mod:`specc.codegen.names`, and laid out by :mod:`specc.codegen.formatting`
+as `ruff format` leaves it at its default line length, 88. Only what no
+formatter could split (a long label or spec line) goes past it, and then the
+file starts with ``# ruff: noqa: E501``.
 """
 
 from __future__ import annotations
 
+import textwrap
+
 from ..ir import Shape
 from ..pipeline import Analysis
+from .formatting import (
+    INDENT,
+    LINE_LENGTH,
+    class_header,
+    comment_line,
+    commented,
+    fits,
+    signature,
+    statement,
+    trailing,
+)
 from .names import class_name, escape, source_lines, string_literal
-from .steps import Step
+from .steps import Code, Remark, Step
 
-LINE_LENGTH = 120
 LOSSES = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy_with_logits"}
-INDENT = "    "
+BODY = INDENT * 2  # the statements of a method
 
 
 def nchw(shape: Shape) -> str:
@@ -29,20 +43,61 @@ def _torch_shape(shape: Shape) -> tuple[int, ...]:
     return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
 
 
-def commented(code: str, comment: str) -> str:
-    """``code  # comment``, the comment cut short with `...` past the line length; when the code
-    leaves no room for it, the comment goes on the line above (so `ruff format` has nothing to wrap)."""
-    comment = escape(comment, quote=False)
-    line = f"{code}  # {comment}"
-    if len(line) <= LINE_LENGTH:
-        return line
-    if len(code) + 16 <= LINE_LENGTH:
-        return line[: LINE_LENGTH - 3].rstrip() + "..."
-    indent = code[: len(code) - len(code.lstrip())]
-    above = f"{indent}# {comment}"
-    if len(above) > LINE_LENGTH:
-        above = above[: LINE_LENGTH - 3].rstrip() + "..."
-    return f"{above}\n{code}"
+def module_lines(modules: list[tuple[str, str, str]]) -> list[str]:
+    """``__init__``'s lines: (attribute, constructor, comment) each."""
+    items = [(f"self.{attr} = {ctor}", _text(note), "") for attr, ctor, note in modules]
+    return _with_comments(items)
+
+
+def step_lines(steps: list[Step | Remark]) -> list[str]:
+    """``forward``'s lines, each with the shape after it and the spec line it comes from."""
+    items = [s if isinstance(s, Remark) else (f"{s.target} = {s.expr}", _text(s.note), nchw(s.shape))
+             for s in steps]
+    return _with_comments(items)
+
+
+def _with_comments(items: list[Remark | tuple[str, str, str]]) -> list[str]:
+    """Statements (code, comment, shape) and remarks: each comment after its code where it fits
+    there, else above it; when that is so for most of a method's lines, above all of them, so the
+    method reads alike."""
+    statements = [item for item in items if isinstance(item, tuple)]
+    above = 2 * sum(trailing(BODY, *item) is None for item in statements) > len(statements)
+    lines = []
+    for item in items:
+        if isinstance(item, Remark):
+            lines += [comment_line(BODY, _text(item.note)), comment_line(BODY, _text(item.text))]
+        else:
+            lines += commented(BODY, *item, above=above)
+    return lines
+
+
+def kept_input_lines(variable: str, shape: Shape, where: str) -> list[str]:
+    """The input kept in a variable of its own, because a later line reads it again."""
+    return commented(BODY, f"{variable} = x", _text(f"{where}, read again below"), nchw(shape))
+
+
+def method_header(name: str, params: list[str], results: int) -> list[str]:
+    """``def name(self, x: torch.Tensor, ...) -> torch.Tensor:`` (a tuple for several results)."""
+    returns = "torch.Tensor" if results == 1 else f"tuple[{', '.join(['torch.Tensor'] * results)}]"
+    typed = ["self", *(f"{p}: torch.Tensor" for p in params)]
+    return signature(INDENT, name, typed, returns, "tuple[torch.Tensor, ...]")
+
+
+def block_class_body(block: str, code: Code, shape: Shape | None) -> str:
+    """A block instance's class without its ``class`` line (the caller names the class)."""
+    where = f"on an input of {nchw(shape)}" if shape else "on its input"
+    lines = [f'{INDENT}"""The spec\'s block `{escape(block)}`, {where}."""',
+             "", f"{INDENT}def __init__(self) -> None:", f"{BODY}super().__init__()", *module_lines(code.modules),
+             "", *method_header("forward", ["x", *code.params], 1 + len(code.exports))]
+    if code.kept_entry:
+        lines += kept_input_lines(code.kept_entry, shape, "`in`")
+    lines += step_lines(code.steps)
+    lines += statement(BODY, f"return {', '.join([code.result, *code.exports])}")
+    return "\n".join(lines)
+
+
+def _text(comment: str) -> str:
+    return escape(comment, quote=False)
 
 
 def _docstring(analysis: Analysis, final: str | None, version: str) -> list[str]:
@@ -68,9 +123,23 @@ def _docstring(analysis: Analysis, final: str | None, version: str) -> list[str]
     spec = [line.expandtabs(4).rstrip() for line in source_lines(analysis.source)]
     while spec and not spec[-1]:
         spec.pop()
-    body = head + [f"{INDENT}{escape(line)}" if line else "" for line in spec]
-    lines = [f'{INDENT}"""{body[0]}'] + [f"{INDENT}{line}" if line else "" for line in body[1:]]
-    return lines + [f'{INDENT}"""']
+    first, *rest = _wrapped(head[0], LINE_LENGTH - len(INDENT) - 3)  # 3: the opening quotes
+    wrapped = [line for text in head[1:] for line in _wrapped(text, LINE_LENGTH - len(INDENT))]
+    body = rest + wrapped + [f"{INDENT}{escape(line)}" if line else "" for line in spec]
+    return [f'{INDENT}"""{first}', *(f"{INDENT}{line}" if line else "" for line in body), f'{INDENT}"""']
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """A sentence of the docstring over lines of at most ``width`` (the spec's own lines are kept whole)."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def _module_docstring(model_name: str, name: str) -> list[str]:
+    line = f'"""PyTorch module for the spec {escape(model_name)}: class {name}, built with no arguments."""'
+    if fits(line):
+        return [line]
+    return [f'"""PyTorch module for the spec {escape(model_name)}.', "", f"Class {name}, built with no arguments.",
+            '"""']
 
 
 def _file(analysis: Analysis) -> str:
@@ -78,33 +147,27 @@ def _file(analysis: Analysis) -> str:
     return path.rsplit("/", 1)[-1] if path not in ("", "-") else "<string>"
 
 
-def _steps(steps: list[Step]) -> list[str]:
-    return [commented(f"{INDENT * 2}{s.target} = {s.expr}", f"{nchw(s.shape)}  {s.note}") for s in steps]
-
-
 def _first(analysis: Analysis, kept_input: str | None) -> list[str]:
     model = analysis.model
     where = f"line {model.input_span.line}: input {'x'.join(map(str, model.input))}"
     if kept_input is None:
-        return [f"{INDENT * 2}# x: {nchw(model.input)}  {where}"]
-    return [commented(f"{INDENT * 2}{kept_input} = x", f"{nchw(model.input)}  {where}, read again below")]
+        return [comment_line(BODY, _text(f"x: {nchw(model.input)}  {where}"))]
+    return kept_input_lines(kept_input, model.input, where)
 
 
-def _methods(analysis: Analysis, body: list[Step], result: str, final_step: Step | None,
+def _methods(analysis: Analysis, body: list[Step | Remark], result: str, final_step: Step | None,
              kept_input: str | None) -> list[str]:
     final = analysis.final_activation
-    signature = "(self, x: torch.Tensor) -> torch.Tensor:"
-    layers = [*_first(analysis, kept_input), *_steps(body), f"{INDENT * 2}return {result}"]
+    header = method_header("forward", ["x"], 1)
+    logits = method_header("logits", ["x"], 1)
+    layers = [*_first(analysis, kept_input), *step_lines(body), *statement(BODY, f"return {result}")]
     if final_step is None:
-        return [f"{INDENT}def forward{signature}", f'{INDENT * 2}"""The spec\'s network, layer by layer."""', *layers,
-                "", f"{INDENT}def logits{signature}",
-                f'{INDENT * 2}"""The same as forward: the spec ends in no softmax or sigmoid."""',
-                f"{INDENT * 2}return self.forward(x)"]
-    return [f"{INDENT}def forward{signature}",
-            f'{INDENT * 2}"""The spec\'s output: {final} of logits(x)."""',
-            commented(f"{INDENT * 2}return {final_step.expr}", f"{nchw(final_step.shape)}  {final_step.note}"),
-            "", f"{INDENT}def logits{signature}",
-            f'{INDENT * 2}"""Scores before the final {final}: train with {LOSSES[final]} on these."""',
+        return [*header, f'{BODY}"""The spec\'s network, layer by layer."""', *layers,
+                "", *logits, f'{BODY}"""The same as forward: the spec ends in no softmax or sigmoid."""',
+                f"{BODY}return self.forward(x)"]
+    return [*header, f'{BODY}"""The spec\'s output: {final} of logits(x)."""',
+            *commented(BODY, f"return {final_step.expr}", _text(final_step.note), nchw(final_step.shape)),
+            "", *logits, f'{BODY}"""Scores before the final {final}: train with {LOSSES[final]} on these."""',
             *layers]
 
 
@@ -117,22 +180,21 @@ def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body:
     model, final = analysis.model, analysis.final_activation
     name = class_name(model.name)
     output = analysis.output
-    init = [f"{INDENT * 2}super().__init__()"]
-    init += [commented(f"{INDENT * 2}self.{attr} = {ctor}", note) for attr, ctor, note in modules]
+    init = [f"{BODY}super().__init__()", *module_lines(modules)]
     lines = [
-        f"# Generated by specc {version} from {escape(_file(analysis), quote=False)}: do not edit;"
-        " change the spec and run `specc compile` again.",
-        f'"""PyTorch module for the spec {escape(model.name)}: class {name}, built with no arguments."""',
+        f"# Generated by specc {version} from {escape(_file(analysis), quote=False)}: do not edit;",
+        "# change the spec and run `specc compile` again.",
+        *_module_docstring(model.name, name),
         "",
         "import torch",
         "from torch import nn",
         "",
         "",
         *(line for cls in classes or () for line in (*cls.split("\n"), "", "")),
-        f"class {name}(nn.Module):",
+        *class_header(name, "nn.Module"),
         *_docstring(analysis, final, version),
         "",
-        f"{INDENT}spec_name = {string_literal(model.name)}",
+        *statement(INDENT, f"spec_name = {string_literal(model.name)}"),
         f"{INDENT}input_shape = {_torch_shape(model.input)!r}",
         f"{INDENT}final_activation = {string_literal(final) if final else None}",
         f"{INDENT}num_outputs = {output[-1]}",
@@ -142,6 +204,6 @@ def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body:
         "",
         *_methods(analysis, body, result, final_step, kept_input),
     ]
-    if any(len(line) > LINE_LENGTH for line in lines):
-        lines.insert(1, "# ruff: noqa: E501")
+    if not all(fits(line) for line in lines):
+        lines.insert(2, "# ruff: noqa: E501")  # after the two lines of the header
     return "\n".join(lines) + "\n"

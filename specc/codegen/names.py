@@ -106,8 +106,18 @@ def escape(text: str, quote: bool = True) -> str:
 
 
 def string_literal(text: str) -> str:
-    """A double-quoted Python string literal that evaluates to ``text``."""
-    return '"' + escape(text) + '"'
+    """A Python string literal that evaluates to ``text``, quoted as `ruff format` quotes it: double
+    quotes, unless ``text`` holds more of them than single quotes (then fewer need a backslash)."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = []
+    for char in text:
+        if char in ("\\", quote):
+            out.append("\\" + char)
+        elif not char.isprintable():
+            out.append(repr(char)[1:-1])
+        else:
+            out.append(char)
+    return quote + "".join(out) + quote
 
 
 def source_lines(text: str) -> list[str]:

@@ -12,29 +12,16 @@ gets a class of its own (its modules differ). No torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .. import ir
 from ..infer import LayerReport
 from .emitters import EMITTERS
-from .module_text import commented, nchw
-from .names import attribute_names, class_name, escape, identifier, statement_text
-from .steps import Context, Step
+from .formatting import class_header
+from .graph import params_under, reaching
+from .module_text import block_class_body
+from .names import attribute_names, class_name, identifier, statement_text
+from .steps import Code, Context, Remark, Step
 
 Scope = str | None
-INDENT = "    "
-
-
-@dataclass
-class Code:
-    """A scope's share of its class: submodules (attribute, constructor, comment) and forward."""
-
-    modules: list[tuple[str, str, str]] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
-    kept_entry: str | None = None  # the variable the input is kept in, when read again later
-    params: list[str] = field(default_factory=list)  # the variables of the inputs after the first
-    result: str = "x"
-    exports: list[str] = field(default_factory=list)  # the variables returned beside the result
 
 
 class Tree:
@@ -47,6 +34,7 @@ class Tree:
         self.instance = {i.path: i for i in instances}
         self.items: dict[Scope, list[str]] = {None: []}  # scope -> item keys: a layer name or a call's group
         self.copies: dict[str, list[ir.Instance]] = {}
+        self.placed: set[str] = set()  # instance paths already in their group's copies
         self.reads: dict[tuple[Scope, str], list[str]] = {}
         self.readers: dict[tuple[Scope, str], list[str]] = {}
         self.gives: dict[tuple[Scope, str], list[str]] = {}
@@ -54,23 +42,31 @@ class Tree:
         self.sources: list[str] = []
         for r in reports:
             self._place(r.layer)
+        # A layer that reaches no output (the network's, or that of a block instance, which its class
+        # returns) is never computed: what it reads need not be kept for it, or returned by an instance.
+        outputs = [*(i.output for i in instances), *(r.layer.name for r in reports[-1:])]
+        computable = reaching(reports, outputs)
+        self.read = {name for r in reports for name in r.layer.inputs}  # read by some layer, computed or not
         for r in reports:
-            for name in r.layer.inputs:
-                self._link(name, r.layer)
+            if r.layer.name in computable:
+                for name in r.layer.inputs:
+                    self._link(name, r.layer)
+        self.weights = params_under(reports, self.instance)  # instance path -> its parameters
 
     def _place(self, layer: ir.Layer) -> None:
         self.items.setdefault(layer.block, []).append(layer.name)
         path = layer.block
         while path is not None:
             inst = self.instance[path]
+            if path in self.placed:
+                return
+            self.placed.add(path)
             copies = self.copies.get(inst.group)
             if copies is None:
                 self.copies[inst.group] = [inst]
                 self.items.setdefault(inst.parent, []).append(inst.group)
-            elif inst not in copies:
-                copies.append(inst)
             else:
-                return
+                copies.append(inst)
             path = inst.parent
 
     def key(self, name: str, scope: Scope) -> str:
@@ -80,9 +76,14 @@ class Tree:
         path = self.report[name].layer.block
         if path == scope:
             return name
+        return self.instance[self.copy_of(name, scope)].group
+
+    def copy_of(self, name: str, scope: Scope) -> str:
+        """The path of the instance called in ``scope`` that holds the layer ``name``."""
+        path = self.report[name].layer.block
         while self.instance[path].parent != scope:
             path = self.instance[path].parent
-        return self.instance[path].group
+        return path
 
     def _link(self, name: str, reader: ir.Layer) -> None:
         """Record the read at the innermost scope holding both ends, where they are different items."""
@@ -107,15 +108,15 @@ class Tree:
 
     def class_of(self, inst: ir.Instance, params: list[str], exports: list[str]) -> str:
         """The name of the class for one instance, written (once per distinct text) into ``sources``."""
-        code = self.scope(inst.path, params, tuple(exports))
+        code = _Writer(self, inst.path, params).write(tuple(exports))  # not through scope(): a frame less a level
         entry = self.report.get(inst.entry)
         shape = entry.output if entry else self.input_shape
-        text = _class_text(inst, code, shape)
+        text = block_class_body(inst.block, code, shape)
         name = self.classes.get(text)
         if name is None:
             name = self._new_class_name(inst.block)
             self.classes[text] = name
-            self.sources.append(text.replace("class CLASS(", f"class {name}(", 1))
+            self.sources.append("\n".join([*class_header(name, "nn.Module"), text]))
         return name
 
     def _new_class_name(self, block: str) -> str:
@@ -139,6 +140,7 @@ class _Writer:
         self.locals = {"x"} | set(FORWARD)
         self.var: dict[str, str] = {}
         self.exports: set[str] = set()
+        self.needed: set[str] = set()  # the items the scope's output depends on
 
     def _local(self, name: str) -> str:
         return name[len(self.scope) + 1:] if self.scope else name
@@ -156,9 +158,12 @@ class _Writer:
             else:
                 self.var[param] = self._kept(self._local(param) if self.scope and param.startswith(self.scope)
                                              else param.rsplit(".", 1)[-1])
+        self.needed = self._needed(keys, exports)
         for index, key in enumerate(keys):
             following = keys[index + 1] if index + 1 < len(keys) else None
-            if key in self.tree.report:
+            if key not in self.needed:
+                self._idle(key)
+            elif key in self.tree.report:
                 self._layer(self.tree.report[key], following)
             else:
                 self._call(key, following)
@@ -167,6 +172,39 @@ class _Writer:
         self.code.params = [self.var[p] for p in self.params[1:]]
         self.code.exports = [self.var[v] for v in exports]
         return self.code
+
+    def _needed(self, keys: list[str], exports: tuple[str, ...]) -> set[str]:
+        """The items the scope's output and ``exports`` depend on, found from the last item back."""
+        needed = {self.tree.key(v, self.scope) for v in exports} | set(keys[-1:])
+        for key in reversed(keys):
+            if key in needed:
+                needed.update(self.tree.key(v, self.scope) for v in self._reads(key) if self._inside(v))
+        return needed
+
+    def _reads(self, key: str) -> tuple[str, ...]:
+        if key in self.tree.report:
+            return self.tree.report[key].layer.inputs
+        return (self.tree.copies[key][0].entry, *self.tree.reads.get((self.scope, key), []))
+
+    def _inside(self, value: str) -> bool:
+        return value != ir.INPUT and (self.scope is None or value.startswith(self.scope + "."))
+
+    def _idle(self, key: str) -> None:
+        """An item the output does not depend on: its modules are built (the parameters are the
+        spec's), and forward says why it does not call them."""
+        if key in self.tree.report:
+            r = self.tree.report[key]
+            inputs = tuple(self.var.get(name, "x") for name in r.layer.inputs)
+            context = Context(self.attrs[key], self._note(r.layer.span), self.taken, inputs, "x")
+            self.code.modules += EMITTERS[type(r.layer)](r, context).modules
+            span, gives = r.layer.span, [key]
+        else:
+            self.code.modules.append(self._call_module(key)[0])
+            span = self.tree.copies[key][0].span
+            gives = [self.tree.copies[key][-1].output, *self.tree.gives.get((self.scope, key), [])]
+        why = "is read only by layers that are not computed" if any(v in self.tree.read for v in gives) \
+            else "is read by nothing (W104)"
+        self.code.steps.append(Remark(f"{self._local(key)} {why}: built, not computed", self._note(span)))
 
     def _kept(self, wanted: str) -> str:
         name = identifier(wanted.replace(".", "_"))
@@ -187,8 +225,13 @@ class _Writer:
         return [self.var.get(v, "x") for v in self._gives(key)]
 
     def _gives(self, key: str) -> list[str]:
+        """A call's output, then the values inside it that the scope's output depends on."""
         output = self.tree.copies[key][-1].output
-        return [output, *(v for v in self.tree.gives.get((self.scope, key), []) if v != output)]
+        return [output, *(v for v in self.tree.gives.get((self.scope, key), []) if v != output and self._wanted(v))]
+
+    def _wanted(self, value: str) -> bool:
+        readers = self.tree.readers.get((self.scope, value), [])
+        return value in self.exports or any(r in self.needed for r in readers)
 
     def _note(self, span: ir.Span) -> str:
         return f"line {span.line}: {statement_text(self.tree.lines, span)}"
@@ -203,26 +246,32 @@ class _Writer:
         self.code.steps += unit.steps
         self.var[layer.name] = target
 
-    def _call(self, key: str, following: str | None) -> None:
-        copies, attr = self.tree.copies[key], self.attrs[key]
-        gives = self._gives(key)
+    def _call_module(self, key: str) -> tuple[tuple[str, str, str], list[str], dict[str, list[str]]]:
+        """A call's submodule (attribute, constructor, comment), the values it reads besides its
+        entry, and those it gives to lines after it, by copy."""
+        copies = self.tree.copies[key]
         extras = [v for v in self.tree.reads.get((self.scope, key), []) if v != copies[0].entry]
-        exports = gives[1:]
+        by_copy = self._by_copy(self._gives(key)[1:])
         classes = []
-        for inst in copies:
-            mine = [v for v in exports if v.startswith(inst.path + ".")]
-            classes.append(self.tree.class_of(inst, [inst.entry, *extras], mine))
-        total = sum(self.tree.report[n].params or 0 for n in self.tree.report
-                    if n.startswith(tuple(c.path + "." for c in copies)))
+        for inst in copies:  # a loop, not a comprehension: each nesting level costs a frame less
+            classes.append(self.tree.class_of(inst, [inst.entry, *extras], by_copy.get(inst.path, [])))
+        total = sum(self.tree.weights.get(c.path, 0) for c in copies)
         comment = f"line {copies[0].span.line}, {total:,} parameters" if total else f"line {copies[0].span.line}"
-        sequential = len(copies) > 1 and not extras and not exports
         if len(copies) == 1:
             ctor = f"{classes[0]}()"
         elif len(set(classes)) == 1:  # identical copies: one class, N instances
             ctor = f"nn.Sequential(*[{classes[0]}() for _ in range({len(copies)})])"
         else:
             ctor = f"nn.Sequential({', '.join(f'{c}()' for c in classes)})"
-        self.code.modules.append((attr, ctor, comment))
+        return (self.attrs[key], ctor, comment), extras, by_copy
+
+    def _call(self, key: str, following: str | None) -> None:
+        copies, attr = self.tree.copies[key], self.attrs[key]
+        gives = self._gives(key)
+        exports = gives[1:]
+        module, extras, by_copy = self._call_module(key)
+        sequential = len(copies) > 1 and not extras and not exports
+        self.code.modules.append(module)
         note = self._note(copies[0].span)
         args = "".join(f", {self.var.get(v, 'x')}" for v in extras)
         entry = self.var.get(copies[0].entry, "x")
@@ -231,17 +280,24 @@ class _Writer:
             shape = self.tree.report[copies[-1].output].output
             self.code.steps.append(Step(", ".join(targets), f"self.{attr}({entry}{args})", shape, note))
         else:
-            targets = self._copies(copies, attr, entry, args, exports, following, note)
+            targets = self._copies(copies, attr, entry, args, exports, by_copy, following, note)
         for value, variable in zip(gives, targets):
             self.var[value] = variable
 
+    def _by_copy(self, exports: list[str]) -> dict[str, list[str]]:
+        """The values read outside a call, grouped by the copy that makes them (in their order)."""
+        grouped: dict[str, list[str]] = {}
+        for value in exports:
+            grouped.setdefault(self.tree.copy_of(value, self.scope), []).append(value)
+        return grouped
+
     def _copies(self, copies: list[ir.Instance], attr: str, entry: str, args: str, exports: list[str],
-                following: str | None, note: str) -> list[str]:
+                by_copy: dict[str, list[str]], following: str | None, note: str) -> list[str]:
         """Repeated copies that pass more than one tensor: each called on its own line."""
         found: dict[str, str] = {}
         current = entry
         for index, inst in enumerate(copies):
-            mine = [v for v in exports if v.startswith(inst.path + ".")]
+            mine = by_copy.get(inst.path, [])
             last = index == len(copies) - 1
             out = self._target(inst.output, copies[0].group, following) if last else "x"
             targets = [out, *(self._kept(self._local(v)) for v in mine)]
@@ -253,21 +309,3 @@ class _Writer:
 
 
 FORWARD = frozenset({"self", "torch", "nn", "x"})  # names forward uses: a kept value must not shadow them
-
-
-def _class_text(inst: ir.Instance, code: Code, shape: ir.Shape | None) -> str:
-    """A block instance's class, named CLASS (the caller names it)."""
-    where = f"on an input of {nchw(shape)}" if shape else "on its input"
-    lines = ["class CLASS(nn.Module):",
-             f'{INDENT}"""The spec\'s block `{escape(inst.block)}`, {where}."""',
-             "", f"{INDENT}def __init__(self) -> None:", f"{INDENT * 2}super().__init__()"]
-    lines += [commented(f"{INDENT * 2}self.{attr} = {ctor}", note) for attr, ctor, note in code.modules]
-    signature = ", ".join(f"{n}: torch.Tensor" for n in ["x", *code.params])
-    returns = "torch.Tensor" if not code.exports else f"tuple[{', '.join(['torch.Tensor'] * (1 + len(code.exports)))}]"
-    lines += ["", f"{INDENT}def forward(self, {signature}) -> {returns}:"]
-    if code.kept_entry:
-        lines.append(commented(f"{INDENT * 2}{code.kept_entry} = x", f"{nchw(shape)}  `in`, read again below"))
-    lines += [commented(f"{INDENT * 2}{s.target} = {s.expr}", f"{nchw(s.shape)}  {s.note}") for s in code.steps]
-    result = ", ".join([code.result, *code.exports])
-    lines.append(f"{INDENT * 2}return {result}")
-    return "\n".join(lines)

@@ -1,5 +1,7 @@
-"""What emitters produce: forward lines (Step), a layer's share of the module
-(Unit), and what an emitter is told about its layer (Context). No torch."""
+"""What emitters produce: forward lines (Step, or a Remark in place of a layer
+that is not computed), a layer's share of the module (Unit), what an emitter
+is told about its layer (Context), and a scope's whole share of its class
+(Code). No torch."""
 
 from __future__ import annotations
 
@@ -17,6 +19,26 @@ class Step:
     expr: str
     shape: Shape
     note: str
+
+
+@dataclass(frozen=True)
+class Remark:
+    """Lines of forward that are only comments: where a layer is built but not computed."""
+
+    text: str  # why it is not computed
+    note: str  # the spec line it comes from
+
+
+@dataclass
+class Code:
+    """A scope's share of its class: submodules (attribute, constructor, comment) and forward."""
+
+    modules: list[tuple[str, str, str]] = field(default_factory=list)
+    steps: list[Step | Remark] = field(default_factory=list)
+    kept_entry: str | None = None  # the variable the input is kept in, when read again later
+    params: list[str] = field(default_factory=list)  # the variables of the inputs after the first
+    result: str = "x"
+    exports: list[str] = field(default_factory=list)  # the variables returned beside the result
 
 
 @dataclass

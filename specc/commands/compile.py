@@ -39,6 +39,15 @@ def write_output(path: Path, text: str) -> None:
     write_text(path, text)
 
 
+def _refuse_folder_name(output: str) -> None:
+    """`-o ''` names nothing, and `-o m.py/` a folder: Path() would quietly make either a file name."""
+    if not output:
+        raise SpeccError("-o '': give a file name such as 'model.py', or - for stdout", 2)
+    if output.endswith(("/", os.sep)):
+        raise SpeccError(f"-o {output}: a name ending in '{output[-1]}' is a folder; give a file name such as "
+                         f"'{output.rstrip('/' + os.sep) or '.'}' or '{output}model.py'", 2)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
@@ -59,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     from ..source import read
 
     to_file = args.output not in (None, "-")
+    if to_file:
+        _refuse_folder_name(args.output)
     if args.check and not to_file:
         raise SpeccError("--check needs -o FILE: the generated file to compare", 2)
     if to_file and not args.check and args.spec != "-" and _same_file(Path(args.output), Path(args.spec)):

@@ -48,7 +48,9 @@ def target(args: argparse.Namespace, fmt: str) -> Path | None:
     """Where to write; None for stdout. Refuses every name that would replace the spec."""
     if args.output == "-" or (args.output is None and args.spec == "-"):
         return None
-    path = Path(args.output) if args.output else Path(args.spec).with_suffix(FORMATS[fmt])
+    if args.output is not None:
+        _refuse_folder_name(args.output, "model" + FORMATS[fmt])
+    path = Path(args.output) if args.output is not None else Path(args.spec).with_suffix(FORMATS[fmt])
     if path.suffix.lower() == ".cnn":
         raise SpeccError(f"-o {args.output} would write a drawing into a .cnn file; name it "
                          f"'{path.with_suffix(FORMATS[fmt]).name}'", 2)
@@ -58,6 +60,15 @@ def target(args: argparse.Namespace, fmt: str) -> Path | None:
         raise SpeccError(f"cannot write '{path}': it is a folder; give a file name such as "
                          f"'{path / ('model' + FORMATS[fmt])}'", 2)
     return path
+
+
+def _refuse_folder_name(output: str, example: str) -> None:
+    """`-o ''` names nothing, and `-o l.svg/` a folder: Path() would quietly make either a file name."""
+    if not output:
+        raise SpeccError(f"-o '': give a file name such as '{example}', or - for stdout", 2)
+    if output.endswith(("/", os.sep)):
+        raise SpeccError(f"-o {output}: a name ending in '{output[-1]}' is a folder; give a file name such as "
+                         f"'{output.rstrip('/' + os.sep) or '.'}' or '{output}{example}'", 2)
 
 
 def _same_file(a: Path, b: Path) -> bool:

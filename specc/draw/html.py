@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from html import escape
 
-from . import lay_out
+from . import Drawing, lay_out
 from .model import DrawGraph
 from .style import num
 from .svg import render as svg
@@ -101,14 +101,19 @@ _SCRIPT = r"""
 
 
 def _states(graph: DrawGraph, direction: str) -> list[tuple[str, str]]:
-    """(name, svg) for every drawing the page can show."""
+    """(name, svg) for every drawing the page can show, each drawn as soon as it is laid out (one
+    layout in memory at a time, not one per state)."""
     tops = [b.path for b in graph.blocks if b.parent is None]
-    states = [("expanded", lay_out(graph, direction))]
+    wanted: list[tuple[str, bool, frozenset[str]]] = [("expanded", False, frozenset())]
     if tops:
-        states.append(("collapsed", lay_out(graph, direction, collapsed=True)))
+        wanted.append(("collapsed", True, frozenset()))
     if len(tops) <= MAX_SINGLES:
-        states += [(f"only:{t}", lay_out(graph, direction, True, frozenset({t}))) for t in tops]
-    return [(name, svg(d.graph, d.layout, d.nodes)) for name, d in states]
+        wanted += [(f"only:{t}", True, frozenset({t})) for t in tops]
+    return [(name, _drawn(lay_out(graph, direction, collapsed, keep))) for name, collapsed, keep in wanted]
+
+
+def _drawn(d: Drawing) -> str:
+    return svg(d.graph, d.layout, d.nodes)
 
 
 def _table(graph: DrawGraph) -> str:
@@ -137,13 +142,16 @@ def render(graph: DrawGraph, direction: str = "TB", collapsed: bool = False) -> 
         buttons += ['<button data-action="expanded">expand all</button>',
                     '<button data-action="collapsed">collapse all</button>']
     totals = " · ".join(f"{escape(k)} {num(v)}" for k, v in graph.totals)
-    drawings = "\n".join(f'<div data-state="{escape(name)}"{"" if name == initial else " hidden"}>{text}</div>'
-                         for name, text in states)
     title = escape(graph.name)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{title}: specc draw</title><style>{_STYLE}</style></head>\n"
-            f'<body data-initial="{initial}"><h1>{title}</h1>'
-            f'<p>input {escape(graph.input_shape_text)}{" · " + totals if totals else ""}</p>'
-            f'<p class="bar">{"".join(buttons)} drag to pan, wheel to zoom; click a block to expand or fold it</p>'
-            f'<div id="view">\n{drawings}\n</div>\n{_table(graph)}\n<script>{_SCRIPT}</script>\n</body></html>\n')
+    parts = [f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+             f"<title>{title}: specc draw</title><style>{_STYLE}</style></head>\n"
+             f'<body data-initial="{initial}"><h1>{title}</h1>'
+             f'<p>input {escape(graph.input_shape_text)}{" · " + totals if totals else ""}</p>'
+             f'<p class="bar">{"".join(buttons)} drag to pan, wheel to zoom; click a block to expand or fold it</p>'
+             f'<div id="view">\n']
+    for index, (name, text) in enumerate(states):
+        hidden = "" if name == initial else " hidden"
+        parts += ["\n" if index else "", f'<div data-state="{escape(name)}"{hidden}>', text, "</div>"]
+    parts.append(f'\n</div>\n{_table(graph)}\n<script>{_SCRIPT}</script>\n</body></html>\n')
+    return "".join(parts)  # one copy of the drawings, not one per step of the page

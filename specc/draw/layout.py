@@ -15,6 +15,7 @@ Pure Python, linear in nodes and edges up to the slot searches.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from .model import INPUT, DrawGraph, DrawNode, block_paths
@@ -112,16 +113,73 @@ def clear_frames(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[s
     lane = dict(lane)
     for _ in range(len(nodes)):
         spans = _spans(nodes, rank, lane)
-        taken = {(rank[n.id], lane[n.id]) for n in nodes}
-        intruder = next(((n, s) for n in nodes if (s := _covering(spans, n, rank[n.id], lane[n.id]))), None)
-        if intruder is None:
+        node = _first_intruder(nodes, rank, lane, spans)
+        if node is None:
             break
-        node, span = intruder
+        span = _covering(spans, node, rank[node.id], lane[node.id])
+        taken = {(rank[n.id], lane[n.id]) for n in nodes}
         target = span[3] + 1
         while (rank[node.id], target) in taken or _covering(spans, node, rank[node.id], target):
             target += 1
         lane[node.id] = target
     return lane
+
+
+def _first_intruder(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[str, int],
+                    spans: dict[str, list[int]]) -> DrawNode | None:
+    """The first node (in source order) inside the frame of a block it is not in, or None.
+
+    A node's own frames all cover its cell, so it intrudes exactly where more frames cover the cell
+    than it has. One sweep down the ranks counts them with a Fenwick tree over the lanes, adding each
+    frame at its first rank and taking it away after its last: O((nodes + frames) log lanes), where
+    asking every frame about every node would be quadratic in the block instances.
+    """
+    starts: dict[int, list[list[int]]] = {}
+    for span in spans.values():
+        starts.setdefault(span[0], []).append(span)
+    ends: dict[int, list[list[int]]] = {}
+    covers = _Fenwick(2 + max(lane.values()))
+    first = len(nodes)
+    order = sorted(range(len(nodes)), key=lambda k: rank[nodes[k].id])
+    current = None
+    for k in order:
+        node = nodes[k]
+        r = rank[node.id]
+        if r != current:
+            for row in range(r if current is None else current + 1, r + 1):
+                for span in ends.pop(row, ()):
+                    covers.add(span[2], span[3], -1)
+                for span in starts.pop(row, ()):
+                    covers.add(span[2], span[3], 1)
+                    ends.setdefault(span[1] + 1, []).append(span)
+            current = r
+        if k < first and covers.at(lane[node.id]) > len(block_paths(node.block)):
+            first = k
+    return nodes[first] if first < len(nodes) else None
+
+
+class _Fenwick:
+    """Counts over lanes 0..size-1: add 1 to a range of lanes, read one lane, each in O(log size)."""
+
+    def __init__(self, size: int) -> None:
+        self.tree = [0] * (size + 1)
+
+    def _add(self, index: int, delta: int) -> None:
+        index += 1
+        while index < len(self.tree):
+            self.tree[index] += delta
+            index += index & -index
+
+    def add(self, lo: int, hi: int, delta: int) -> None:
+        self._add(lo, delta)
+        self._add(hi + 1, -delta)
+
+    def at(self, index: int) -> int:
+        total, index = 0, index + 1
+        while index > 0:
+            total += self.tree[index]
+            index -= index & -index
+        return total
 
 
 def _covering(spans: dict[str, list[int]], node: DrawNode, r: int, c: int) -> list[int] | None:
@@ -130,25 +188,44 @@ def _covering(spans: dict[str, list[int]], node: DrawNode, r: int, c: int) -> li
     return next((s for p, s in spans.items() if p not in own and s[0] <= r <= s[1] and s[2] <= c <= s[3]), None)
 
 
-class _Slots:
-    """First-fit interval colouring: one list of taken intervals per slot."""
+class _Intervals:
+    """Disjoint closed intervals, sorted: whether a new one would touch any is one bisection."""
 
     def __init__(self) -> None:
-        self.taken: list[list[tuple[float, float]]] = []
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+
+    def take(self, lo: float, hi: float) -> bool:
+        """Add [lo, hi] if it meets none of the intervals held; whether it was added."""
+        before = bisect_right(self.starts, hi)  # the intervals starting at or before hi
+        if before and self.ends[before - 1] >= lo:  # ends grow with starts: the last of them reaches furthest
+            return False
+        self.starts.insert(before, lo)
+        self.ends.insert(before, hi)
+        return True
+
+
+class _Slots:
+    """First-fit interval colouring: the intervals of each slot, in the order slots were opened."""
+
+    def __init__(self) -> None:
+        self.taken: list[_Intervals] = []
 
     def place(self, lo: float, hi: float) -> int:
         for k, intervals in enumerate(self.taken):
-            if all(hi < a or lo > b for a, b in intervals):
-                intervals.append((lo, hi))
+            if intervals.take(lo, hi):
                 return k
-        self.taken.append([(lo, hi)])
+        self.taken.append(_Intervals())
+        self.taken[-1].take(lo, hi)
         return len(self.taken) - 1
 
 
 def _route(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[str, int]) -> Grid:
     n_lanes = 1 + max(lane.values())
-    cells = {(rank[n.id], lane[n.id]) for n in nodes}
-    lane_use: dict[int, list[tuple[int, int]]] = {}
+    cells: dict[int, list[int]] = {}  # lane -> the ranks of its boxes, ascending
+    for n in sorted(nodes, key=lambda n: rank[n.id]):
+        cells.setdefault(lane[n.id], []).append(rank[n.id])
+    lane_use: dict[int, _Intervals] = {}
     gaps: dict[int, _Slots] = {}
     edges = [(i, n.id) for n in nodes for i in n.inputs]
     channels = {}
@@ -170,10 +247,9 @@ def _route(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[str, in
 def _channel(source, target, rank, lane, cells, lane_use, gaps, n_lanes) -> tuple[str, int, int]:
     lo, hi = rank[source], rank[target]
     for candidate in dict.fromkeys((lane[source], lane[target])):
-        empty = all((r, candidate) not in cells for r in range(lo + 1, hi))
-        free = all(hi < a or lo > b for a, b in lane_use.get(candidate, []))
-        if empty and free:
-            lane_use.setdefault(candidate, []).append((lo, hi))
+        ranks_here = cells.get(candidate, [])
+        empty = bisect_right(ranks_here, lo) == bisect_left(ranks_here, hi)  # no box strictly between
+        if empty and lane_use.setdefault(candidate, _Intervals()).take(lo, hi):
             return ("lane", candidate, 0)
     a, b = lane[source] + 0.5, lane[target] + 0.5
     # Nearest gap to both ends; on a tie the right-hand one (branches grow to the right).

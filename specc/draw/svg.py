@@ -35,8 +35,8 @@ def render(graph: DrawGraph, layout: Layout, nodes: tuple[DrawNode, ...]) -> str
     parts += [_edge(e) for e in layout.edges]
     parts += [_frame_title(f, blocks.get(f.path)) for f in layout.frames]  # over the edges, which may pass under
     parts += [_box(b, by_id[b.id]) for b in layout.boxes]
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+    parts += ["</svg>", ""]  # the empty part ends the text with a newline, without copying it again
+    return "\n".join(parts)
 
 
 def _frame(frame: Frame, block) -> str:

@@ -65,13 +65,15 @@ def together(world: World) -> None:
         dist.barrier()
 
 
-def wrap(module: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
+def wrap(module: torch.nn.Module, world: World, device: torch.device, unused: bool = False) -> torch.nn.Module:
+    """DistributedDataParallel under torchrun. ``unused``: some parameters never get a gradient (a
+    layer nothing reads is built but not computed), which DDP refuses unless told to look for them."""
     if not world.distributed:
         return module
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids)
+    return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=unused)
 
 
 def total(values: torch.Tensor, world: World) -> torch.Tensor:

@@ -75,6 +75,7 @@ def train(request: Request) -> Result:
 def _train(request: Request, analysis: pipeline.Analysis, world: World, resumed: tuple | None) -> Result:
     cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
     from ..builder import instantiate
+    from ..codegen.graph import idle_parameters
 
     torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
     net = instantiate(analysis)
@@ -84,7 +85,7 @@ def _train(request: Request, analysis: pipeline.Analysis, world: World, resumed:
     run_dir, fresh_lock = _run_dir(request, analysis, world)
     try:
         start(world, device)
-        eng = engine(net, cfg, opts, io, len(split.x), device, world)
+        eng = engine(net, cfg, opts, io, len(split.x), device, world, idle_parameters(analysis.layers) > 0)
         run = Run(analysis, request.spec, cfg, {}, split, eng, place(split, device), world, run_dir,
                   Progress(request.quiet, enabled=world.main))
         run.config = _config(run, origins, opts)

@@ -126,8 +126,9 @@ def place(split: Split, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 
 def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO, n_train: int,
-           device: torch.device, world: World) -> Engine:
-    """Module on its device (channels_last for images on CUDA), optimizer, mixed precision."""
+           device: torch.device, world: World, unused: bool = False) -> Engine:
+    """Module on its device (channels_last for images on CUDA), optimizer, mixed precision.
+    ``unused``: the spec has layers with parameters that its output does not depend on."""
     cuda = device.type == "cuda"
     channels_last = cuda and opts.channels_last and len(io.shape) == 3
     net = net.to(device, memory_format=torch.channels_last) if channels_last else net.to(device)
@@ -137,7 +138,7 @@ def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO,
     if cuda and opts.amp:
         amp = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
-    return Engine(wrap(Logits(net), world, device), net, optimizer(net, cfg, n_train), device, io.binary, world,
+    return Engine(wrap(Logits(net), world, device, unused), net, optimizer(net, cfg, n_train), device, io.binary, world,
                   amp, scaler, channels_last)
 
 

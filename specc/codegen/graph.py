@@ -1,0 +1,70 @@
+"""What code generation asks of the whole graph: which layers the output depends on, and how many
+parameters each block instance holds. No torch.
+
+A layer that nothing reads (lint W104), and any layer that only such layers read, is built
+(its parameters are the report's) but never called: the generated ``forward`` computes only
+what the network's output depends on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import ir
+from ..infer import LayerReport
+
+
+def reaching(reports: Iterable[LayerReport], targets: Iterable[str]) -> set[str]:
+    """The layers whose output reaches one of ``targets`` through the inputs, the targets included.
+
+    One pass from the last layer back: the reports are in source order, where a layer's inputs
+    always come before it.
+    """
+    live = set(targets)
+    for r in reversed(tuple(reports)):
+        if r.layer.name in live:
+            live.update(r.layer.inputs)
+    return live
+
+
+def idle_layers(reports: tuple[LayerReport, ...]) -> list[str]:
+    """The layers the network's output does not depend on: built, never computed by ``forward``."""
+    if not reports:
+        return []
+    live = reaching(reports, [reports[-1].layer.name])
+    return [r.layer.name for r in reports if r.layer.name not in live]
+
+
+def idle_parameters(reports: tuple[LayerReport, ...]) -> int:
+    """How many parameters no forward pass uses (a distributed run must be told that some exist)."""
+    idle = set(idle_layers(reports))
+    return sum(r.params or 0 for r in reports if r.layer.name in idle)
+
+
+def params_under(reports: tuple[LayerReport, ...], instances: dict[str, ir.Instance]) -> dict[str, int]:
+    """Each instance's parameters, its nested instances' included: one pass over the layers, one over the
+    instances, deepest first (so a child's total is complete before it is added to its parent's)."""
+    total: dict[str, int] = {}
+    for r in reports:
+        if r.layer.block is not None and r.params:
+            total[r.layer.block] = total.get(r.layer.block, 0) + r.params
+    depth: dict[str | None, int] = {None: 0}
+    for path in instances:
+        _depth(path, instances, depth)
+    for path in sorted(instances, key=depth.__getitem__, reverse=True):
+        parent = instances[path].parent
+        if parent is not None and path in total:
+            total[parent] = total.get(parent, 0) + total[path]
+    return total
+
+
+def _depth(path: str, instances: dict[str, ir.Instance], depth: dict[str | None, int]) -> int:
+    chain = []
+    while path not in depth:
+        chain.append(path)
+        path = instances[path].parent
+    known = depth[path]
+    for step in reversed(chain):
+        known += 1
+        depth[step] = known
+    return known
