@@ -163,6 +163,17 @@ def test_file_stem_names_the_class_when_there_is_no_model_statement(tmp_path: Pa
     assert type(specc.build(str(spec)))().spec_name == "my-net"  # a str path; constructible without arguments
 
 
+def test_a_block_named_like_the_network_gets_a_class_of_its_own(tmp_path: Path) -> None:
+    """`res.cnn` with `block res` made two classes `Res`: the second replaced the first, whose
+    instances then built themselves until RecursionError. The network keeps its name."""
+    spec = tmp_path / "res.cnn"
+    spec.write_text("input 8x8x4\nblock res(f) {\n  conv f 3x3 p=same relu\n  add in\n}\nr1: res 4\nr2: res 4\n"
+                    "flatten\nfc 2\n")
+    model = specc.build(spec)
+    assert type(model).__name__ == "Res" and type(model.r1).__name__ == "Res2"
+    assert model(torch.zeros(1, 4, 8, 8)).shape == (1, 2)
+
+
 def test_generated_class_attributes() -> None:
     model = specc.build("model tiny\ninput 6x6x2\nconv 3 3x3\nglobalavgpool\nsigmoid\n")
     assert (model.spec_name, model.input_shape, model.final_activation, model.num_outputs) == \

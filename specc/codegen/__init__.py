@@ -16,7 +16,7 @@ from ..pipeline import Analysis
 from .emit import activate
 from .emitters import EMITTERS
 from .module_text import module_source
-from .names import attribute_names, source_lines, statement_text
+from .names import attribute_names, class_name, source_lines, statement_text
 from .scopes import Tree
 from .steps import Step
 
@@ -39,7 +39,7 @@ def generate(analysis: Analysis) -> str:
         # The final softmax/sigmoid is applied in forward, after logits.
         reports[-1] = last._replace(layer=last.layer._replace(activation=None))
     lines = source_lines(analysis.source)
-    tree = Tree(tuple(reports), analysis.model.instances, lines)
+    tree = Tree(tuple(reports), analysis.model.instances, lines, class_name(analysis.model.name))
     tree.input_shape = analysis.model.input
     code = tree.scope(None, [ir.INPUT])
     body, result, final_step = code.steps, code.result, None

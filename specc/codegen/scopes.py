@@ -27,8 +27,10 @@ Scope = str | None
 class Tree:
     """The analysis grouped by scope: items, what each reads and gives, and the block classes."""
 
-    def __init__(self, reports: tuple[LayerReport, ...], instances: tuple[ir.Instance, ...], lines: list[str]):
+    def __init__(self, reports: tuple[LayerReport, ...], instances: tuple[ir.Instance, ...], lines: list[str],
+                 model_class: str = ""):
         self.lines = lines
+        self.model_class = model_class  # the network's own class: no block class may take its name
         self.input_shape: ir.Shape | None = None  # the network's input, set by the caller
         self.report = {r.layer.name: r for r in reports}
         self.instance = {i.path: i for i in instances}
@@ -120,7 +122,7 @@ class Tree:
         return name
 
     def _new_class_name(self, block: str) -> str:
-        base, taken = class_name(block), set(self.classes.values())
+        base, taken = class_name(block), {*self.classes.values(), self.model_class}
         name, n = base, 1
         while name in taken:
             n += 1
