@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "E115": "unknown block option",
     "E116": "block defined twice or named like a statement",
     "E117": "a block that calls itself",
+    "E121": "a spec with no layer",
     "E201": "the layer shrinks the map to nothing",
     "E202": "groups do not divide the channels",
     "E203": "layer needs a volume, got a vector",
@@ -51,6 +52,7 @@ CODES: dict[str, str] = {
     "E206": "output_padding not smaller than the stride",
     "E207": "a kernel, stride or padding of another rank than its input",
     "E208": "a norm over single values",
+    "E209": "a size computed from the shapes too large",
 }
 
 

@@ -33,6 +33,8 @@ from .fit import fit
 from .ir import Pair, Shape
 from .record import Record
 from .shape_rules import RULES
+from .sizes import capped
+from .values import MAX_INT
 
 
 class LayerReport(Record, eq=True):
@@ -116,12 +118,16 @@ class _Field(NamedTuple):
         return self.window(self.extent, self.extent, (1,) * len(self.extent), (1, 1))
 
 
-def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field:
-    """A field with its reported forms, which are r and j themselves while both are whole numbers."""
+def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field | None:
+    """A field with its reported forms, which are r and j themselves while both are whole numbers;
+    None (unknown from here on) past MAX_INT input units, or with a jump finer than 1/MAX_INT: a
+    stack of strided layers on a 1x1 map would otherwise double it at every layer, without end."""
     if len(set(r)) == 1:
         r = (r[0],) * len(r)  # a square field's axes hold one int: past 256 each would be an object of its own
     if all(type(v) is int for v in (*r, *j)):
-        return _Field(r, j, extent, r, j)
+        return _Field(r, j, extent, r, j) if max(*r, *j) <= MAX_INT else None
+    if any(v > MAX_INT or v.denominator > MAX_INT for v in (*r, *j)):
+        return None
     jump = tuple(int(v) if v.denominator == 1 else float(v) for v in j)
     return _Field(r, j, extent, tuple(math.ceil(v) for v in r), jump)
 
@@ -275,7 +281,10 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
             result = RULES[type(layer)](layer, shape)
         if result.diagnostics:
             diagnostics += _noted(result.diagnostics, layer)
-        out, pads = shared[result.output], shared[result.pads]
+        out, too_large = capped(layer, shape, result.output)
+        if too_large:
+            diagnostics += _noted((too_large,), layer)
+        out, pads = shared[out], shared[result.pads]
         field = _next_field([read.field for read in ins], layer, out)
         reports.append(_report(layer, shape, out, pads, result, field, shared))
         trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])
