@@ -1,5 +1,6 @@
 """The limits that keep a check bounded whatever the input: derived sizes (E209),
-a spec with no layer (E121), and the figures a report prints for huge but legal sizes.
+expressions (E120), lines (E011), syntax errors (E012), a spec with no layer
+(E121), and the figures a report prints for huge but legal sizes.
 
 Each test checks the mechanism (what is read, what is computed, what comes
 out), never a time: the machines are shared.
@@ -8,12 +9,13 @@ out), never a time: the machines are shared.
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import pytest
 from harness import assert_diagnostics, checked
 
 import specc
-from specc import dims
+from specc import dims, syntax, syntax_lalr
 from specc.cli import main
 from specc.numbers import readable, scaled
 from specc.report import FORMATS, render
@@ -181,3 +183,98 @@ def test_every_command_refuses_a_spec_with_no_layer(tmp_path, capsys, command: l
     printed = capsys.readouterr()
     assert "E121" in printed.out + printed.err
     assert not target.exists()
+
+
+# --- E120 and the text of expressions ---------------------------------------------------
+
+def test_an_expression_of_more_than_64_operators_is_e120_and_the_layer_is_kept() -> None:
+    checked("input 8x8x3\nconv " + "*".join(["1"] * 65) + " 3x3\n")  # 64 operators: fine
+    analysis = assert_diagnostics("input 8x8x3\nconv " + "*".join(["1"] * 990) + " 3x3\nfc 10\n", ("E120", 2, 6))
+    assert "989 operators" in analysis.diagnostics[0].message
+    assert [r.layer.kind for r in analysis.layers] == ["conv", "fc"]  # one message, no cascade
+
+
+def test_e120_in_a_block_header_and_a_call() -> None:
+    long = "*".join(["2"] * 70)
+    assert_diagnostics(f"input 8x8x3\nblock b(n={long}) {{\n  conv n 3x3\n}}\nb\n", ("E120", 2, 11))
+    assert_diagnostics(f"input 8x8x3\nblock b(n) {{\n  conv n 3x3\n}}\nb {long}\n", ("E120", 5, 3))
+
+
+def test_an_expression_s_text_is_built_once_not_once_per_operator() -> None:
+    """Each operator used to copy the whole left operand's text: 30,000 factors took 915 MB."""
+    line = "conv " + "*".join(["7"] * 4900) + " 3x3\n"  # a line under the length limit
+    tracemalloc.start()
+    try:
+        syntax_lalr.parse_lines(line, 1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000  # the old texts alone: 4,900²/2 characters, 24 MB
+    (statement,), (problem,) = syntax_lalr.parse_lines(line, 1)
+    assert problem.code == "E120" and statement.args[0].kind == "unknown"
+
+
+def test_nested_expressions_keep_their_texts_and_spans() -> None:
+    (statement,), _ = syntax_lalr.parse_lines("conv in.c*6/4 3\n", 3)
+    word = statement.args[0]
+    assert (word.text, word.value.op, word.value.left.text, word.value.right.text) == ("in.c*6/4", "/", "in.c*6", "4")
+    assert word.span == specc.ir.Span(3, 6, 3, 14) and word.value.left.span == specc.ir.Span(3, 6, 3, 12)
+
+
+# --- E011: long lines, E012: too many syntax errors --------------------------------------
+
+def test_a_line_past_the_limit_is_e011_and_never_tokenised(monkeypatch) -> None:
+    seen = []
+    plain, lark_lines = syntax.plain_statement, syntax_lalr.parse_lines
+    monkeypatch.setattr(syntax, "plain_statement", lambda line, n: seen.append(len(line)) or plain(line, n))
+    monkeypatch.setattr(syntax_lalr, "parse_lines",
+                        lambda text, *a: seen.extend(map(len, text.split("\n"))) or lark_lines(text, *a))
+    long = "conv 4 3x3" + " s=1" * 250_000
+    analysis = assert_diagnostics(f"input 8x8x3\n{long}\nfc 10\n", ("E011", 2, 10_001))
+    assert max(seen) <= syntax.MAX_LINE
+    assert "1,000,010 characters" in analysis.diagnostics[0].message
+
+
+def test_a_long_block_header_still_opens_its_block() -> None:
+    header = "block b(" + ",".join(["p"] * 6000) + ") {"
+    assert_diagnostics(f"input 8x8x3\n{header}\n  relu\n}}\nconv 4 3x3\n", ("E011", 2, 10_001))
+    assert_diagnostics(f"input 8x8x3\nblock b() {{\n  relu\n}} {'#' * 20000}\nb\n", ("E011", 4, 10_001))
+
+
+def test_reading_stops_after_100_syntax_errors(monkeypatch) -> None:
+    given = []
+    lark_lines = syntax_lalr.parse_lines
+    monkeypatch.setattr(syntax_lalr, "parse_lines", lambda text, *a: given.append(text) or lark_lines(text, *a))
+    analysis = specc.check("input 8x8x3\nblock b() {\n" + "@\n" * 100_000 + "}\nconv 4 3x3\n")
+    codes = [d.code for d in analysis.diagnostics]
+    assert codes == ["E002"] * 100 + ["E012"]  # and no E004 for the block left open where reading stopped
+    assert analysis.diagnostics[-1].span.line == 103
+    assert "reading stopped after line 102" in analysis.diagnostics[-1].message
+    assert sum(text.count("\n") for text in given) <= 2 * syntax._RUN  # not the 100,000 lines
+
+
+def test_errors_of_every_kind_count_toward_the_100() -> None:
+    lines = ["input 8x8x3"] + ["}"] * 60 + ["conv " + "*".join(["1"] * 70) + " 3"] * 60 + ["fc 10"]
+    codes = [d.code for d in specc.check("\n".join(lines) + "\n").diagnostics]
+    assert codes.count("E003") == 60 and codes.count("E120") == 40 and codes[-1] == "E012"
+
+
+def test_a_file_that_ends_at_its_100th_error_has_no_e012() -> None:
+    codes = [d.code for d in specc.check("input 8x8x3\n" + "@\n" * 100).diagnostics]
+    assert codes == ["E002"] * 100
+
+
+# --- `4-1` --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("line, column, written", [
+    ("conv 4-1 3x3", 7, "4-1"), ("conv in.c-1 3", 10, "in.c-1"), ("dropout 0.5+0.1", 12, "0.5+0.1")])
+def test_a_sign_right_after_a_value_is_a_syntax_error_not_two_values(line: str, column: int, written: str) -> None:
+    analysis = assert_diagnostics(f"input 8x8x3\n{line}\n", ("E002", 2, column))
+    assert analysis.diagnostics[0].help == (f"`{written}`: arithmetic with `{line[column - 1]}` is not "
+                                            "supported yet; write the value")
+
+
+def test_signed_numbers_after_a_space_or_an_equals_sign_still_read() -> None:
+    assert_diagnostics("input 8x8x3\nconv 4 -1\n", ("E106", 2, 8))
+    checked("input 8x8x3\nconv 4 3x3 leaky_relu slope=-0.1\nfc 10 leaky_relu slope=+1e-2\n")
+    assert_diagnostics("input 8x8x3\nleaky-relu\n", ("E002", 2, 6))
