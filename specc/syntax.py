@@ -84,23 +84,30 @@ class _Reading:
         self.stopped = 0  # the last line read, once MAX_ERRORS stopped the reading
 
     def read(self) -> None:
+        # Locals, not globals and attributes: this loop runs once per line of 100,000.
+        diagnostics, read_block, blank, long, longest, most = (self.diagnostics, self.blocks.read, BLANK, _LONG,
+                                                                MAX_LINE, MAX_ERRORS)
         for number, line in enumerate(self.source, 1):
-            item = _LONG if len(line) > MAX_LINE else plain_statement(line, number)
+            item = plain_statement(line, number) if len(line) <= longest else long
             if item is None:
                 self.run = self.run or number
                 if number + 1 - self.run >= _RUN:
                     self._flush(number + 1)
-            else:
+                    if self.stopped:
+                        return
+                continue
+            if self.run:
                 self._flush(number)
                 if self.stopped:
                     return
-                if item is _LONG:
-                    self._long(line, number)
-                elif item is not BLANK:
-                    self.blocks.read(item)
-                if len(self.diagnostics) >= MAX_ERRORS:
-                    self.stopped = number
-            if self.stopped:
+            if item is blank:
+                continue
+            if item is long:
+                self._long(line, number)
+            else:
+                read_block(item)
+            if len(diagnostics) >= most:
+                self.stopped = number
                 return
         self._flush(len(self.source) + 1)
 
