@@ -26,6 +26,8 @@ CODES: dict[str, str] = {
     "E008": "parameter without a default after one with a default",
     "E009": "label on a block definition",
     "E010": "dotted name used as a label",
+    "E011": "line too long",
+    "E012": "too many syntax errors: the rest of the file is not read",
     "E101": "unknown statement",
     "E102": "unknown option",
     "E103": "missing argument",
@@ -45,6 +47,8 @@ CODES: dict[str, str] = {
     "E117": "a block that calls itself",
     "E118": "the spec expands past its budget of layers or block instances",
     "E119": "block calls nested too deep",
+    "E120": "an expression too long",
+    "E121": "a spec with no layer",
     "E201": "the layer shrinks the map to nothing",
     "E202": "groups do not divide the channels",
     "E203": "layer needs a volume, got a vector",
@@ -53,6 +57,7 @@ CODES: dict[str, str] = {
     "E206": "output_padding not smaller than the stride",
     "E207": "a kernel, stride or padding of another rank than its input",
     "E208": "a norm over single values",
+    "E209": "a size computed from the shapes too large",
 }
 
 

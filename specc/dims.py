@@ -1,5 +1,8 @@
 """Values computed from shapes: `REF.c`, `REF.h`, `REF.w` and integer `*` and exact `/`.
 
+Every step of a computation stays within MAX_INT, the bound of written numbers:
+a product past it is E209, so no figure after it grows without end.
+
 ``resolve(layer, shape_of)`` replaces a layer's Deferred fields with the
 values their words give, checked by each option's own checker, so a computed
 `filters=0` is the same E106 as a written one. No torch.
@@ -12,9 +15,10 @@ from collections.abc import Callable, Iterator
 from . import ir
 from .diagnostics import Diagnostic, error
 from .syntax import Word
-from .values import ValueProblem
+from .values import MAX_INT, ValueProblem
 
 AXES = {"h": 0, "w": 1, "c": -1}
+TOO_LARGE_HELP = "sizes past 2,147,483,647 are certainly a mistake: check the factors, strides and repeats that grow it"
 
 
 class Unknown(Exception):
@@ -22,7 +26,36 @@ class Unknown(Exception):
 
 
 def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
+    """The whole number a value word gives, every step at most MAX_INT (E209 past it).
+
+    Iterative, each node once: a block parameter bound to an expression and used
+    several times makes the word a graph whose shared parts a recursive walk would
+    visit again at every use, exponentially in the depth of block calls."""
+    done: dict[tuple[str, int], int] = {}  # by value: each use of a parameter is a Word of its own
+    stack = [word]
+    while stack:
+        node = stack[-1]
+        key = node.kind, id(node.value)
+        if key in done:
+            stack.pop()
+        elif node.kind != "expr":
+            done[key] = _leaf(node, shape_of)
+            stack.pop()
+        else:
+            left, right = node.value.left, node.value.right
+            waiting = [w for w in (right, left) if (w.kind, id(w.value)) not in done]
+            if waiting:
+                stack += waiting
+                continue
+            done[key] = _apply(node, done[left.kind, id(left.value)], done[right.kind, id(right.value)])
+            stack.pop()
+    return done[word.kind, id(word.value)]
+
+
+def _leaf(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
     if word.kind == "int":
+        if abs(word.value) > MAX_INT:  # inf for a literal of thousands of digits: not printed
+            raise ValueProblem("E106", f"`{shown(word.text)}` in an expression is too large (at most {MAX_INT:,})")
         return word.value
     if word.kind == "dim":
         name, axis = word.value
@@ -35,34 +68,50 @@ def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
                                f"use `{'.'.join((*word.text.split('.')[:-1], 'c'))}` for its "
                                + ("size" if len(shape) == 1 else "channels"))
         return shape[AXES[axis] + (len(shape) == 4 and axis != "c")]  # (D, H, W, C): h and w after depth
-    if word.kind == "expr":
-        left, right = evaluate(word.value.left, shape_of), evaluate(word.value.right, shape_of)
-        if word.value.op == "*":
-            return left * right
-        if right == 0 or left % right:
-            raise ValueProblem("E114", f"`{word.text}` is {left}/{right}, not a whole number",
-                               "`/` must divide exactly: change the numbers, or the layers they come from")
-        return left // right
     if word.kind == "unknown":
         raise Unknown
-    raise ValueProblem("E105", f"`{word.text}` is not a whole number: an expression takes numbers, "
+    raise ValueProblem("E105", f"`{shown(word.text)}` is not a whole number: an expression takes numbers, "
                                f"parameters and REF.c, REF.h, REF.w")
 
 
+def _apply(word: Word, left: int, right: int) -> int:
+    if word.value.op == "*":
+        product = left * right
+        if abs(product) > MAX_INT:  # either sign: a negative one is E106 once checked, if it stays small
+            raise ValueProblem("E209", f"`{shown(word.text)}` would be {product:,} ({left:,} × {right:,}); "
+                                       f"sizes are capped at {MAX_INT:,}", TOO_LARGE_HELP)
+        return product
+    if right == 0 or left % right:
+        raise ValueProblem("E114", f"`{shown(word.text)}` is {left}/{right}, not a whole number",
+                           "`/` must divide exactly: change the numbers, or the layers they come from")
+    return left // right
+
+
+def shown(text: str, width: int = 60) -> str:
+    """A written value as a message quotes it: a long one cut, with an ellipsis."""
+    return text if len(text) <= width else f"{text[:width]}…"
+
+
 def references(layer: ir.Layer) -> Iterator[str]:
-    """The layers whose shapes the layer's Deferred values read (`conv1` of `conv1.h*2`)."""
+    """The layers whose shapes the layer's Deferred values read (`conv1` of `conv1.h*2`), each node once."""
     for name in layer._fields:
         value = getattr(layer, name)
         if isinstance(value, ir.Deferred):
             yield from _named(value.word)
 
 
-def _named(word: Word) -> Iterator[str]:
-    if word.kind == "dim":
-        yield word.value[0]
-    elif word.kind == "expr":
-        yield from _named(word.value.left)
-        yield from _named(word.value.right)
+def _named(word: Word) -> list[str]:
+    names, seen, stack = [], set(), [word]
+    while stack:
+        node = stack.pop()
+        if id(node.value) in seen:
+            continue
+        seen.add(id(node.value))
+        if node.kind == "dim":
+            names.append(node.value[0])
+        elif node.kind == "expr":
+            stack += (node.value.right, node.value.left)
+    return names
 
 
 def resolve(layer: ir.Layer, shape_of: Callable[[str], ir.Shape | None]

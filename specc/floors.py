@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from . import ir
 from .ir import Shape
+from .values import MAX_INT
 
 AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
@@ -31,8 +32,15 @@ class Floor(NamedTuple):
 
 
 class Trace(NamedTuple):
-    floors: tuple[Floor, ...] = ()
-    scale: tuple[int, ...] = ()  # the product of the strides on the deepest path, per axis; () before any
+    """None and None once past MAX_FLOORS floorings or a scale of MAX_INT (UNTRACED): no advice
+    from there on, and no tuple that grows with every strided layer of a long stack."""
+
+    floors: tuple[Floor, ...] | None = ()
+    scale: tuple[int, ...] | None = ()  # the product of the strides on the deepest path, per axis; () before any
+
+
+UNTRACED = Trace(None, None)
+MAX_FLOORS = 64  # more floorings than a message can list
 
 
 def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | None,
@@ -43,7 +51,7 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
     trace = before[0] if len(before) == 1 else _merged(before)
     if layer.receptive != "window" or shape is None or pads is None or out is None or None in shape:
         return trace
-    if set(layer.stride) == {1}:
+    if set(layer.stride) == {1} or trace is UNTRACED:
         return trace  # a stride of 1 floors nothing and keeps the scale (() stays all ones)
     rank = len(shape) - 1
     own = []
@@ -54,6 +62,8 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
     scale = tuple(s * t for s, t in zip(trace.scale or (1,) * rank, layer.stride))
     if not own and scale == trace.scale:
         return trace
+    if len(trace.floors) + len(own) > MAX_FLOORS or max(scale) > MAX_INT:
+        return UNTRACED
     return Trace(trace.floors + tuple(own), scale)
 
 
@@ -61,6 +71,8 @@ def _merged(before: list[Trace]) -> Trace:
     """The floorings of all inputs, each once, and the largest scale per axis."""
     if before and all(t == before[0] for t in before):
         return before[0]  # a residual's inputs usually share one trace
+    if UNTRACED in before:
+        return UNTRACED
     floors = tuple(dict.fromkeys(f for t in before for f in t.floors))
     scales = [t.scale for t in before if t.scale]
     return Trace(floors, tuple(max(axis) for axis in zip(*scales)) if scales else ())
@@ -68,6 +80,8 @@ def _merged(before: list[Trace]) -> Trace:
 
 def explain(small: Trace, large: Trace, network: Shape | None, axes: list[int]) -> str | None:
     """Why one operand came out smaller: the floorings only its path has, and the input sizes that work."""
+    if UNTRACED in (small, large):
+        return None
     found = [f for f in small.floors if f not in large.floors and f.axis in axes]
     if not found or not small.scale or network is None or len(network) < 2:
         return None

@@ -33,6 +33,8 @@ from .fit import fit
 from .ir import Pair, Shape
 from .record import Record
 from .shape_rules import RULES
+from .sizes import capped
+from .values import MAX_INT
 
 
 class LayerReport(Record, eq=True):
@@ -116,12 +118,16 @@ class _Field(NamedTuple):
         return self.window(self.extent, self.extent, (1,) * len(self.extent), (1, 1))
 
 
-def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field:
-    """A field with its reported forms, which are r and j themselves while both are whole numbers."""
+def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field | None:
+    """A field with its reported forms, which are r and j themselves while both are whole numbers;
+    None (unknown from here on) past MAX_INT input units, or with a jump finer than 1/MAX_INT: a
+    stack of strided layers on a 1x1 map would otherwise double it at every layer, without end."""
     if len(set(r)) == 1:
         r = (r[0],) * len(r)  # a square field's axes hold one int: past 256 each would be an object of its own
-    if all(type(v) is int for v in (*r, *j)):
+    if all(type(v) is int and v <= MAX_INT for v in (*r, *j)):
         return _Field(r, j, extent, r, j)
+    if any(v > MAX_INT or v.denominator > MAX_INT for v in (*r, *j)):  # an int past it, or a fraction
+        return None
     jump = tuple(int(v) if v.denominator == 1 else float(v) for v in j)
     return _Field(r, j, extent, tuple(math.ceil(v) for v in r), jump)
 
@@ -254,6 +260,7 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
     shared = _Shared()  # of this run only: it goes with the last report
+    bounded: set[Shape | None] = set()  # the output shapes found within MAX_INT
     for layer in model.layers:
         reads = _reads(layer, model.deferred)
         if layer.name in model.deferred:
@@ -275,7 +282,14 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
             result = RULES[type(layer)](layer, shape)
         if result.diagnostics:
             diagnostics += _noted(result.diagnostics, layer)
-        out, pads = shared[result.output], shared[result.pads]
+        out = result.output
+        if out not in bounded:  # a spec has few shapes: each is held to the bound once
+            out, too_large = capped(layer, shape, out)
+            if too_large:
+                diagnostics += _noted((too_large,), layer)
+            else:
+                bounded.add(out)
+        out, pads = shared[out], shared[result.pads]
         field = _next_field([read.field for read in ins], layer, out)
         reports.append(_report(layer, shape, out, pads, result, field, shared))
         trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])

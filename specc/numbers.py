@@ -3,10 +3,13 @@
 Counts are printed exactly, with thousands separators, and beside them a
 scaled figure with an SI suffix (k, M, G, T: powers of 1000, as torchinfo,
 Keras and Ultralytics print them): ``138,357,544 (138.4 M)``. Byte sizes use
-binary units (KiB, MiB, GiB). Pure Python, no imports beyond the standard library.
+binary units (KiB, MiB, GiB). Past the largest unit (1000 T, 1024 TiB) a figure
+reads in scientific form, `1.9e47`. Pure Python, no imports beyond the standard library.
 """
 
 from __future__ import annotations
+
+import math
 
 SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k"))
 
@@ -17,11 +20,32 @@ def exact(n: int | None) -> str:
 
 
 def scaled(n: float) -> str:
-    """``15470264320`` -> ``15.5 G``; below 1000 the number itself."""
+    """``15470264320`` -> ``15.5 G``; below 1000 the number itself; from 1000 T on
+    ``1.9e47`` (never a figure of dozens of digits)."""
+    if abs(n) >= HUGE:
+        return scientific(n)
     for size, suffix in SI:
         if abs(n) >= size:
             return f"{n / size:.1f} {suffix}"
     return f"{n:g}" if isinstance(n, float) else str(n)
+
+
+HUGE = 10**15  # 1000 T: past the largest suffix
+
+
+def scientific(n: int | float) -> str:
+    """``188313051535459829255394699904104325502507941888`` -> ``1.9e47``: two significant
+    digits, worked out on the integer itself, so that even one past a float's range reads."""
+    if isinstance(n, float):
+        if not math.isfinite(n):
+            return str(n)
+        n = int(n)
+    digits = str(abs(n))  # sizes are capped (specc.sizes): far below Python's 4,300-digit limit
+    exponent = len(digits) - 1
+    tenths = (int(digits[:3].ljust(3, "0")) + 5) // 10  # the first two digits, rounded
+    if tenths == 100:
+        tenths, exponent = 10, exponent + 1
+    return f"{'-' if n < 0 else ''}{tenths // 10}.{tenths % 10}e{exponent}"
 
 
 def readable(n: int | None) -> str:
@@ -32,7 +56,10 @@ def readable(n: int | None) -> str:
 
 
 def human_bytes(n: int | float) -> str:
-    """``251832`` -> ``245.9 KiB`` (binary units; whole bytes below 1 KiB)."""
+    """``251832`` -> ``245.9 KiB`` (binary units; whole bytes below 1 KiB); from 1024 TiB
+    on, bytes in scientific form (``1.8e19 B``)."""
+    if n >= 1024**5:
+        return f"{scientific(n)} B"
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":

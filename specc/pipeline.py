@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, error
 from .infer import LayerReport, Totals, infer
 from .ir import Model
 from .lint import apply_suppressions, lint
@@ -125,11 +125,19 @@ def _analyse(text: str, path: str, rules: frozenset[str] | None) -> Analysis:
     reports, totals, shape_errors = infer(model)
     diagnostics += shape_errors
     if not any(d.severity == "error" for d in diagnostics):
-        diagnostics += lint(model, reports, rules)
+        diagnostics += _no_layer(model) or lint(model, reports, rules)
     diagnostics = apply_suppressions(text, _once(diagnostics, model))
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
     diagnostics = cap_repeats(diagnostics)  # 2 million repeats of one mistake: show 100, count the rest
     return Analysis(path, text, model, reports, totals, tuple(diagnostics))
+
+
+def _no_layer(model: Model) -> list[Diagnostic]:
+    """E121 for a spec that is only an input (or only blocks that give no layer): nothing to build."""
+    if model.layers or model.input is None:
+        return []
+    return [error("E121", "the spec has no layer after its input: there is no network to build",
+                  model.input_span, "add a layer, e.g. `conv 8 3x3 relu`")]
 
 
 def _once(diagnostics: list[Diagnostic], model: Model) -> list[Diagnostic]:

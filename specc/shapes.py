@@ -121,10 +121,10 @@ def _groups_problem(layer: ir.Layer, c: int | None, filters: int, g: int) -> tup
 
 def conv(layer: ir.Conv, shape: Shape | None) -> Result:
     """Conv1d/2d/3d, the rank taken from the input; ``dwconv`` arrives with filters and groups filled in."""
+    if shape is not None and len(shape) < 2:  # before the filters: a dwconv on a vector has none
+        return _not_a_volume(layer, shape, layer.filters)
     if shape is None or layer.filters is None:
         return Result(None if layer.filters is None else (None, None, layer.filters), None, 0, None)
-    if len(shape) < 2:
-        return _not_a_volume(layer, shape, layer.filters)
     c = shape[-1]
     out, pads, problems = _spatial(layer, shape[:-1], layer.dilation)
     g = layer.groups

@@ -55,18 +55,11 @@ class _Frame:
         return _header_span(self.header)
 
 
-def assemble(lines: list, diagnostics: list[Diagnostic], last_line: int) -> list[Item]:
-    """The parser's lines (Statement, HeaderLine, marker Words) to top-level items;
-    appends a diagnostic for every structural mistake."""
-    reader = _Reader(diagnostics)
-    for line in lines:
-        reader.read(line)
-    return reader.finish(last_line)
-
-
-class _Reader:
-    """The state while reading lines: top-level items so far, the open blocks,
-    a header still waiting for its `{`, the block closed last."""
+class Reader:
+    """The parser's lines (Statement, HeaderLine, marker Words) to top-level items, fed
+    one line at a time by specc.syntax (which stops feeding after too many errors);
+    appends a diagnostic for every structural mistake. The state: top-level items
+    so far, the open blocks, a header still waiting for its `{`, the block closed last."""
 
     __slots__ = ("diagnostics", "items", "stack", "waiting", "closed")
 

@@ -20,6 +20,8 @@ _HEADER = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?block(?=[\s(])")
 _HEADER_SHAPE = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*[({]")
 # Single-character tokens reported as characters, as they were before they were tokens.
 _PUNCTUATION = set("(),{}*/")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
+_NUMBER = re.compile(r"\.?[0-9][A-Za-z0-9_.]*")
 HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
 PARAMS_HELP = "parameters are names separated by commas, those with a default last: `block b(f1, f2, s=2) {`"
 
@@ -56,7 +58,7 @@ def _in_parameter_list(line: str, column: int) -> bool:
 
 def _help(what: str, line: str, column: int) -> str | None:
     if what.startswith("character "):
-        return _char_help(what[len("character ") + 1 : -1], line)
+        return _char_help(what[len("character ") + 1 : -1], line, column)
     if what == "end of line":
         before = line[: column - 1].rstrip()
         return "`*` and `/` go between two values: `in.c*2`" if before.endswith(("*", "/")) else None
@@ -72,7 +74,7 @@ def _help(what: str, line: str, column: int) -> str | None:
     return "a statement is `[label:] keyword arguments... name=value...`"
 
 
-def _char_help(char: str, line: str) -> str | None:
+def _char_help(char: str, line: str, column: int) -> str | None:
     if char in ",;":
         return "separate arguments with spaces, not commas"
     if _HEADER.match(line) and char in "(){":
@@ -85,23 +87,36 @@ def _char_help(char: str, line: str) -> str | None:
         return "`}` stands alone on its line, after the block's last line"
     if char in "*/":
         return "`*` and `/` go between two values: `in.c*2`"
+    written = _arithmetic(line, column) if char in "+-" else None
+    if written:
+        return f"`{written}`: arithmetic with `{char}` is not supported yet; write the value"
     if char == "-":
         return "names use underscores: leaky_relu"
     return None
+
+
+def _arithmetic(line: str, column: int) -> str | None:
+    """`4-1` when the sign at `column` stands between a word and a number, as in arithmetic."""
+    after = _NUMBER.match(line, column)
+    start = column - 1
+    while start and line[start - 1] in _WORD_CHARS:
+        start -= 1
+    return line[start : after.end()] if after and start < column - 1 else None
 
 
 def broken_markers(line: str, number: int) -> list[Word]:
     """The braces a rejected line still contributes: a `}` it starts with closes a
     block, and a header (shaped like one and ending with `{`, or starting with
     `block`) opens a block, which is then dropped, so that the lines around it
-    keep their places."""
+    keep their places. Found with str.find: the line may be 10 MB long (E011)."""
     code = line.split("#", 1)[0]
-    braces = [(i, c) for i, c in enumerate(code) if c in "{}"]
+    first = min((at for at in (code.find("{"), code.find("}")) if at >= 0), default=-1)
+    last = max(code.rfind("{"), code.rfind("}"))
     markers = []
-    if braces and braces[0][1] == "}":
-        markers.append(Word("}", "}", BROKEN_CLOSE, Span.at(number, braces[0][0] + 1)))
-        code = " " * (braces[0][0] + 1) + code[braces[0][0] + 1 :]  # what follows the `}`
-    if (braces and braces[-1][1] == "{" and _HEADER_SHAPE.match(code)) or (not braces and _HEADER.match(code)):
+    if first >= 0 and code[first] == "}":
+        markers.append(Word("}", "}", BROKEN_CLOSE, Span.at(number, first + 1)))
+        code = " " * (first + 1) + code[first + 1 :]  # what follows the `}`
+    if (last >= 0 and line[last] == "{" and _HEADER_SHAPE.match(code)) or (last < 0 and _HEADER.match(code)):
         indent = len(code) - len(code.lstrip())
         text = code.strip()
         markers.append(Word(text, text, BROKEN_OPEN, Span.at(number, indent + 1, max(len(text), 1))))

@@ -16,9 +16,20 @@ from pathlib import Path
 
 import lark
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, error
 from .ir import Span
-from .syntax_nodes import CLOSE, OPEN, Expr, HeaderLine, Option, Param, Statement, Word, word_of
+from .syntax_nodes import (
+    CLOSE,
+    OPEN,
+    Expr,
+    HeaderLine,
+    Option,
+    Param,
+    Statement,
+    Word,
+    has_value_of_kind,
+    word_of,
+)
 
 PARSER_OPTIONS = dict(parser="lalr", lexer="contextual", maybe_placeholders=False)
 
@@ -38,9 +49,46 @@ def _word(token: lark.Token) -> Word:
     return word_of(token.type, str(token), _span(token))
 
 
-def _value(child: lark.Token | Word) -> Word:
-    """A value child: a token, or a Word already made by the expr rule."""
-    return child if type(child) is Word else _word(child)
+# Operators in one expression at most: no size needs more, and every walk over an
+# expression after the parse (expansion, evaluation) then stays shallow.
+MAX_OPERATORS = 64
+TOO_LONG = "too-long"  # the kind of an expression past MAX_OPERATORS, until parse_lines reports it
+
+
+class _Chain:
+    """An expression being read, `a*b/c…`: its operands and operators, Lark's tokens in
+    order. The expr rule is left-recursive, so each operator extends the chain in place,
+    and the Word is made once, when the rule that holds the expression is reduced:
+    made at every operator, the text of the whole left operand was copied each time,
+    quadratic in the length of the expression."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[lark.Token]) -> None:
+        self.parts = parts
+
+
+def _value(child: lark.Token | Word | _Chain) -> Word:
+    """A value child: a token, a Word, or an expression read whole."""
+    kind = type(child)
+    if kind is Word:
+        return child
+    return _expression(child.parts) if kind is _Chain else _word(child)
+
+
+def _expression(parts: list[lark.Token]) -> Word:
+    """The Word of `a*b/c`: Expr nodes nested on the left, each with its text (a slice of
+    the whole text, joined once); a Word of kind TOO_LONG past MAX_OPERATORS operators."""
+    first, last = _word(parts[0]), _word(parts[-1])
+    text = "".join(parts)
+    if len(parts) // 2 > MAX_OPERATORS:
+        return Word(len(parts) // 2, text, TOO_LONG, _from_to(first.span, last.span))
+    word, end = first, len(first.text)
+    for at in range(1, len(parts), 2):
+        right = _word(parts[at + 1])
+        end += len(parts[at]) + len(right.text)
+        word = Word(Expr(str(parts[at]), word, right), text[:end], "expr", _from_to(first.span, right.span))
+    return word
 
 
 def _from_to(first: Span, last: Span) -> Span:
@@ -57,9 +105,12 @@ class _ToStatements(lark.Transformer):
     def option(self, children: list) -> Option:
         return Option(_word(children[0]), _value(children[1]))
 
-    def expr(self, children: list) -> Word:
-        left, op, right = _value(children[0]), str(children[1]), _word(children[2])
-        return Word(Expr(op, left, right), f"{left.text}{op}{right.text}", "expr", _from_to(left.span, right.span))
+    def expr(self, children: list) -> _Chain:
+        left = children[0]
+        if type(left) is _Chain:
+            left.parts += children[1:]
+            return left
+        return _Chain(list(children))
 
     def statement(self, children: list) -> Statement:
         label = children[0] if type(children[0]) is Word else None
@@ -143,13 +194,41 @@ def tables_source(grammar: str) -> str:
             f"DATA = {data!r}\nMEMO = {memo!r}\n")
 
 
-def parse_lines(text: str, line: int) -> tuple[list, list[Diagnostic]]:
+def parse_lines(text: str, line: int, budget: int | None = None) -> tuple[list, list[Diagnostic]]:
     """The values of whole lines of a spec, `text` starting at its line `line`,
-    with one diagnostic per line the parser rejects (that line is skipped)."""
+    with one diagnostic per line the parser rejects (that line is skipped).
+    With a `budget`, parsing stops after that many rejected lines."""
     try:
-        return _parse_from(text, line), []
+        values, problems = _parse_from(text, line), []
     except lark.exceptions.UnexpectedInput:
-        return _recover(text, line)
+        values, problems = _recover(text, line, len(text) + 1 if budget is None else budget)
+    if text.count("*") + text.count("/") > MAX_OPERATORS:  # else no expression can be too long
+        values = [_checked(value, problems) for value in values]
+    return values, problems
+
+
+def _checked(value: object, problems: list[Diagnostic]) -> object:
+    """The line's value with every expression past MAX_OPERATORS reported (E120) and made a
+    value of kind "unknown": lowering leaves it out (the layer is Invalid) without a second message."""
+    if type(value) is Statement and has_value_of_kind(value, (TOO_LONG,)):
+        args = tuple(_short(word, problems) for word in value.args)
+        options = tuple(Option(o.name, _short(o.value, problems)) for o in value.options)
+        return value._replace(args=args, options=options)
+    if type(value) is HeaderLine and any(p.default and p.default.kind == TOO_LONG for p in value.params or ()):
+        params = tuple(Param(p.name, p.default and _short(p.default, problems)) for p in value.params)
+        return value._replace(params=params)
+    return value
+
+
+def _short(word: Word, problems: list[Diagnostic]) -> Word:
+    """E120 for a TOO_LONG word, and the word as an unknown value, its text cut for later messages."""
+    if word.kind != TOO_LONG:
+        return word
+    shown = word.text if len(word.text) <= 40 else f"{word.text[:40]}…"
+    problems.append(error("E120", f"this expression has {word.value:,} operators (`{shown}`); "
+                                  f"an expression has at most {MAX_OPERATORS}", word.span,
+                          "write the value it gives, or compute it in fewer steps (`in.c*64`)"))
+    return Word(None, shown, "unknown", word.span)
 
 
 # Lines per parse while recovering: a rejected line costs a second parse of at
@@ -157,8 +236,9 @@ def parse_lines(text: str, line: int) -> tuple[list, list[Diagnostic]]:
 _CHUNK = 20
 
 
-def _recover(text: str, line: int) -> tuple[list, list[Diagnostic]]:
-    """Parse again, in chunks of lines, around the lines that do not parse.
+def _recover(text: str, line: int, budget: int) -> tuple[list, list[Diagnostic]]:
+    """Parse again, in chunks of lines, around the lines that do not parse, until
+    `budget` lines were rejected.
 
     Every item of the grammar is one line, so the lines before the one where the
     parser stopped parse on their own; the rejected line gets one diagnostic and
@@ -182,6 +262,8 @@ def _recover(text: str, line: int) -> tuple[list, list[Diagnostic]]:
             diagnostics.append(syntax_error(exc, chunk[start:end], number))
             found += broken_markers(chunk[start:end], number)
             pos, line = pos + end + 1, number + 1
+            if len(diagnostics) >= budget:
+                break
     return found, diagnostics
 
 

@@ -14,7 +14,7 @@ from operator import itemgetter
 from ..diagnostics import Diagnostic
 from ..errors import printable
 from ..infer import LayerReport
-from ..numbers import dims, exact, human_bytes, readable
+from ..numbers import HUGE, dims, exact, human_bytes, readable, scientific
 from ..pipeline import Analysis
 from ..syntax import lines as source_lines
 
@@ -37,6 +37,8 @@ def ratio(x: float | None, percent: bool = False) -> str:
         return ""
     if percent:
         return f"{x * 100:.3g}%"
+    if x >= HUGE:
+        return f"{scientific(x)}x"
     return f"{x:,.1f}x" if x >= 1 else f"{x:.3g}x"
 
 

@@ -51,9 +51,9 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
         if not layer.bias or activation(layer):
             continue
         after = next((a.layer for a in graph.chain_after(r) if not isinstance(a.layer, ir.Flatten)), None)
-        if not _cancels(after, r.output):
+        biases = r.output[-1] if r.output else None  # one bias per output channel (per unit after fc)
+        if biases is None or not _cancels(after, r.output):
             continue
-        biases = getattr(layer, "filters", None) or layer.units
         mean = "batch mean" if isinstance(after, ir.BatchNorm) else "mean over each example"
         yield warning(
             CODE,
