@@ -7,11 +7,14 @@ Every export runs all of it before the file takes its final name:
                    (a symbolic batch dimension where the batch is not fixed)
   same numbers     onnxruntime (CPUExecutionProvider) against the eval-mode module on
                    seeded inputs in [0, 1) at each batch size; largest |difference| <= atol
-                   per unit of the largest |output| (atol itself for outputs within [-1, 1])
+                   per unit of the largest |output| (atol itself for outputs within [-1, 1]),
+                   or, where float32 itself is not that exact (an ill-conditioned norm),
+                   onnxruntime as close to a float64 run as PyTorch's float32 is, within atol
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -122,12 +125,34 @@ def compare(session, graph: Graph, module: Callable[[torch.Tensor], torch.Tensor
     diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64))))
     # float32 rounding grows with the values: logits of 30 carry 30 times the rounding of probabilities
     scale = max(1.0, float(np.max(np.abs(want))))
-    if not diff <= atol * scale:  # also catches NaN from onnxruntime
+    if not diff <= atol * scale and not _as_exact_as_pytorch(got, want, module, x, atol * scale):
         per = f" ({atol:g} per unit of the largest output, {scale:.3g})" if scale > 1 else ""
         raise SpeccError(f"onnxruntime and PyTorch disagree at batch {batch}: largest absolute difference "
                          f"{diff:.3g} > {atol * scale:g}{per}; the exported file is not trustworthy and was not "
                          f"written")
     return diff
+
+
+def _as_exact_as_pytorch(got: np.ndarray, want: np.ndarray, module: Callable[[torch.Tensor], torch.Tensor],
+                         x: np.ndarray, tolerance: float) -> bool:
+    """Whether onnxruntime is as close to the exact result as PyTorch's own float32 is.
+
+    Some functions are ill-conditioned in float32: a group norm over six values
+    of which five are equal (a max pool's overlapping windows) divides float32
+    rounding by a tiny variance, and two correct implementations then differ by
+    more than ``tolerance``. Asked only when the plain comparison fails: a float64
+    copy of the module gives the exact result, and onnxruntime passes if its
+    distance to it is within ``tolerance`` plus twice PyTorch's own float32 error
+    on the same inputs. A module that computes another function stays far off.
+    """
+    if not isinstance(module, torch.nn.Module) or not np.isfinite(got).all():
+        return False
+    exact = copy.deepcopy(module).double()
+    with torch.inference_mode():
+        reference = exact(torch.from_numpy(x).double()).numpy()
+    pytorch_error = float(np.max(np.abs(want.astype(np.float64) - reference)))
+    onnx_error = float(np.max(np.abs(got.astype(np.float64) - reference)))
+    return onnx_error <= tolerance + 2 * pytorch_error
 
 
 def _show(shape: Sequence) -> str:
