@@ -126,6 +126,8 @@ def _repeat(st: Statement, inst: Instance, out: Expansion) -> tuple[Statement, i
                                      o.name.span, "a line or call has one count of copies"), inst) for o in again]
     st = st._replace(options=tuple(o for o in st.options if o.name.text != "repeat"))
     count = whole(substitute(found.value, inst, out))
+    if found.value.kind == "unknown":  # reported where it was read (E120)
+        return st, None
     if count is None or count < 1:
         message = f"repeat must be a whole number from 1 to {MAX_LAYERS:,}, got `{shown(found.value.text)}`"
         out.diagnostics.append(noted(error("E106", message, found.value.span,
@@ -193,7 +195,7 @@ def _inputs(st: Statement, merge: bool, origin: Option | None, previous: str, in
         name, problem = reference(word, inst, out)
         found.append(name)
         problems += [noted(problem, inst)] if problem else []
-    if problems:
+    if problems or None in found:  # None without a problem: a value already reported (E120)
         return None, problems
     if not merge:
         return (tuple(found) or (previous,)), []

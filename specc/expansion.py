@@ -96,6 +96,8 @@ def reference(word: Word, inst: Instance, out: Expansion) -> tuple[str | None, D
         word = bound._replace(span=word.span)
     if word.kind == "node":
         return str(word.value), None
+    if word.kind == "unknown":  # reported where it was read (E120): no second message
+        return None, None
     return inst.scope.resolve(word, word.span.line, closed=inst.path is not None)
 
 

@@ -200,6 +200,13 @@ def test_e120_in_a_block_header_and_a_call() -> None:
     assert_diagnostics(f"input 8x8x3\nblock b(n) {{\n  conv n 3x3\n}}\nb {long}\n", ("E120", 5, 3))
 
 
+def test_e120_in_a_repeat_a_from_or_a_merge_is_the_only_message() -> None:
+    """The long value was reported, then read again as a count (E106) or a reference (E112)."""
+    long = "*".join(["1"] * 70)
+    assert_diagnostics(f"input 8x8x3\nrelu repeat={long}\na: conv 3 3x3 p=same\nb: conv 3 3x3 p=same from={long}\n"
+                       f"add a {long}\n", ("E120", 2, 13), ("E120", 4, 27), ("E120", 5, 7))
+
+
 def test_an_expression_s_text_is_built_once_not_once_per_operator() -> None:
     """Each operator used to copy the whole left operand's text: 30,000 factors took 915 MB."""
     line = "conv " + "*".join(["7"] * 4900) + " 3x3\n"  # a line under the length limit
