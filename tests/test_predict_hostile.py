@@ -132,7 +132,14 @@ def test_a_model_name_and_an_input_scaling_from_a_file_are_shown_escaped(made: P
 BAD_SPECS = {
     "unknown statement": "model blobs\ninput 8x8x1\nfrob 3\nconv 4 3x3 relu\nfc 3 softmax\n",
     "1,500 factors": "model blobs\ninput 8x8x1\nconv 4" + "*1" * 1500 + " 3x3 relu\nfc 3 softmax\n",
+    # The audit's N1, N2 and N7 through a file: 10^18 layers, sizes past float, a million block copies.
+    "10^18 layers": "model blobs\ninput 8x8x1\nblock a() {\n relu repeat=1000000\n}\nblock b() {\n a repeat=1000000\n}\n"
+                    "b repeat=1000000\nconv 4 3x3 relu\nfc 3 softmax\n",
+    "upsample 2 repeat=1000": "model blobs\ninput 8x8x1\nupsample 2 repeat=1000\nconv 4 3x3 relu\nfc 3 softmax\n",
+    "b repeat=1000000": "model blobs\ninput 8x8x1\nblock b() {\n relu\n}\nb repeat=1000000\nconv 4 3x3\nfc 3 softmax\n",
 }
+CODES = {"unknown statement": "E101", "1,500 factors": "E120", "10^18 layers": "E118",
+         "upsample 2 repeat=1000": "E209", "b repeat=1000000": "E118"}
 
 
 @pytest.mark.parametrize("bad", BAD_SPECS)
@@ -144,13 +151,13 @@ def test_a_checkpoint_whose_spec_does_not_check_is_refused_naming_it(made: Path,
             "val": ["--data", str(made / "data")]}[command]
     status, _, err = run_cli(capsys, command, str(crafted), *argv)
     assert status == 1 and f"the spec inside '{crafted}'" in err, err
+    assert "does not check" in err and CODES[bad] in err
     if bad == "unknown statement":
-        assert "does not check" in err and "line 3:1: E101 unknown statement `frob`" in err
+        assert "line 3:1: E101 unknown statement `frob`" in err
     assert not (tmp_path / "x.onnx").exists()
 
 
-@pytest.mark.parametrize("spec", ["", "\n\n", BAD_SPECS["unknown statement"], BAD_SPECS["1,500 factors"],
-                                  "specs/lenet5.cnn"])
+@pytest.mark.parametrize("spec", ["", "\n\n", *BAD_SPECS.values(), "specs/lenet5.cnn"])
 def test_an_onnx_file_whose_spec_does_not_check_is_refused_naming_it(made: Path, tmp_path: Path, capsys,
                                                                      spec: str, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)  # "specs/lenet5.cnn" names a real file: the metadata is text, never a path
