@@ -133,8 +133,8 @@ BAD_SPECS = {
     "unknown statement": "model blobs\ninput 8x8x1\nfrob 3\nconv 4 3x3 relu\nfc 3 softmax\n",
     "1,500 factors": "model blobs\ninput 8x8x1\nconv 4" + "*1" * 1500 + " 3x3 relu\nfc 3 softmax\n",
     # The audit's N1, N2 and N7 through a file: 10^18 layers, sizes past float, a million block copies.
-    "10^18 layers": "model blobs\ninput 8x8x1\nblock a() {\n relu repeat=1000000\n}\nblock b() {\n a repeat=1000000\n}\n"
-                    "b repeat=1000000\nconv 4 3x3 relu\nfc 3 softmax\n",
+    "10^18 layers": "model blobs\ninput 8x8x1\nblock a() {\n relu repeat=1000000\n}\n"
+                    "block b() {\n a repeat=1000000\n}\nb repeat=1000000\nconv 4 3x3 relu\nfc 3 softmax\n",
     "upsample 2 repeat=1000": "model blobs\ninput 8x8x1\nupsample 2 repeat=1000\nconv 4 3x3 relu\nfc 3 softmax\n",
     "b repeat=1000000": "model blobs\ninput 8x8x1\nblock b() {\n relu\n}\nb repeat=1000000\nconv 4 3x3\nfc 3 softmax\n",
 }
