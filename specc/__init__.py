@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING  # noqa: E402
 from .errors import SpeccError, SpecCheckError  # noqa: E402
 
 if TYPE_CHECKING:
+    from .analysis import Analysis
     from .api import export, load, train
     from .builder import build
-    from .pipeline import Analysis
     from .source import read as check
 
 __all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compile", "export", "load", "train",
@@ -33,13 +33,13 @@ __all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compil
 
 # Imported on first use: `import specc` (and so `python -m specc`, before the CLI can
 # catch a Ctrl-C) stays instant, and torch is imported only when a module is built.
-_LAZY = {"Analysis": ("pipeline", "Analysis"), "check": ("source", "read"), "load": ("api", "load")}
+_LAZY = {"Analysis": ("analysis", "Analysis"), "check": ("source", "read"), "load": ("api", "load")}
 
 
 def compile(spec, path: str | None = None) -> str:
     """The PyTorch source of a spec's ``nn.Module`` (a spec or its Analysis); SpecCheckError if it has errors."""
+    from .analysis import Analysis
     from .codegen import generate
-    from .pipeline import Analysis
     from .source import read_ok
 
     if isinstance(spec, Analysis):  # as specc.build takes one: a notebook's %%specc result

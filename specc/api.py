@@ -20,10 +20,10 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .analysis import Analysis
 from .diagnostics import did_you_mean
 from .errors import SpeccError
 from .hyperparameters import HYPERPARAMETERS
-from .pipeline import Analysis
 from .source import Spec, is_path, read_ok, typed_spec, wrong_type
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ import types
 
 import torch
 
+from .analysis import Analysis
 from .codegen import generate
 from .codegen.names import class_name
 from .errors import memory_refusal, out_of_memory
-from .pipeline import Analysis
 from .source import Spec, read_ok
 
 

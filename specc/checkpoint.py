@@ -36,7 +36,7 @@ from .errors import SpeccError, WriteError, first_line
 from .files import kind, stat_of, write_run_file
 
 if TYPE_CHECKING:
-    from .pipeline import Analysis
+    from .analysis import Analysis
 
 CHECKPOINT_FORMAT = "specc-checkpoint/1"
 BEST, LAST = "best.pt", "last.pt"

@@ -28,59 +28,13 @@ from collections import Counter
 from typing import NamedTuple
 
 from . import dims, floors, ir, shapes
+from .analysis import LayerReport, Totals
 from .diagnostics import Diagnostic
 from .fit import fit
 from .ir import Pair, Shape
-from .record import Record
 from .shape_rules import RULES
 from .sizes import capped
 from .values import MAX_INT
-
-
-class LayerReport(Record, eq=True):
-    """What infer found for one layer. A record (specc.record), immutable by
-    contract: no pass changes a report (codegen builds a new one with _replace).
-    density and sharing are worked out when read: two floats a layer less to keep."""
-
-    layer: ir.Layer
-    input: Shape | None
-    output: Shape | None
-    params: int | None
-    buffers: int
-    macs: int | None
-    activations: int | None
-    in_channels: int | None = None
-    pads: shapes.Pads | None = None  # top, bottom, left, right, resolved
-    fan_in: int | None = None
-    dense_params: int | None = None  # None where the figures are unknown (_figures)
-    reuse: int | None = None
-    receptive_field: Pair | None = None  # (height, width) on the input
-    jump: tuple[int | float, ...] | None = None
-
-    @property
-    def density(self) -> float | None:
-        """fan_in / the size of the input volume."""
-        return None if self.dense_params is None else self.fan_in / shapes.size_of(self.input)
-
-    @property
-    def sharing(self) -> float | None:
-        """dense_params / params: what parameter sharing saves."""
-        return None if self.dense_params is None else self.dense_params / self.params
-
-
-class Totals(NamedTuple):
-    """The whole network's counts."""
-
-    params: int
-    trainable_params: int
-    buffers: int
-    macs: int
-    activations: int
-
-    @property
-    def size_bytes(self) -> int:
-        """Weights and buffers at fp32."""
-        return 4 * (self.params + self.buffers)
 
 
 class _Field(NamedTuple):
@@ -199,7 +153,7 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out:
     return shared[result.fan_in], shared[dense], shared[reuse]
 
 
-def _report(layer: ir.Layer, shape: Shape | None, out: Shape | None, pads: shapes.Pads | None,
+def _report(layer: ir.Layer, shape: Shape | None, out: Shape | None, pads: ir.Pads | None,
             result: shapes.Result, field: _Field | None, shared: _Shared) -> LayerReport:
     """The layer's report, its counts those equal ones of earlier reports hold (``shared``)."""
     activations = shared[shapes.size_of(out)]

@@ -33,6 +33,7 @@ Pair = tuple[int, ...]  # one number per spatial axis: (5, 5) on a 2-D map, (5,)
 # vector (N,); a dimension is None where an earlier error left it unknown.
 Shape = tuple[int | None, ...]
 Padding = Pair | Literal["same"]
+Pads = tuple[int, ...]  # padding resolved, (before, after) per spatial axis: top, bottom, left, right on a 2-D map
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "hardswish", "gelu")
 ACTIVATION_ALIASES = {"swish": "silu"}

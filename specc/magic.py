@@ -18,8 +18,8 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from .analysis import Analysis
 from .errors import SpeccError
-from .pipeline import Analysis
 from .source import read
 
 

@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 
 from . import ir
-from .pipeline import Analysis
+from .analysis import Analysis
 from .shapes_kinds import transposed_same
 
 FP32, INT64 = 4, 8

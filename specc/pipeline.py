@@ -2,9 +2,10 @@
 
     text ─parse→ statements ─lower→ Model ─infer→ layer reports ─lint→ diagnostics
 
-``analyse_text(text, path)`` runs it and returns an ``Analysis``; reading
-files and choosing lint rules is :mod:`specc.source`'s job. Every stage is
-pure Python with no torch, so ``specc check`` starts fast.
+``analyse_text(text, path)`` runs it and returns an ``Analysis`` (a record of
+:mod:`specc.analysis`); reading files and choosing lint rules is
+:mod:`specc.source`'s job. Every stage is pure Python with no torch, so
+``specc check`` starts fast.
 """
 
 from __future__ import annotations
@@ -12,86 +13,15 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
+from .analysis import Analysis, default_name
 from .diagnostics import Diagnostic, error
-from .infer import LayerReport, Totals, infer
+from .infer import infer
 from .ir import Model
 from .lint import apply_suppressions, lint
 from .lower import lower
-from .record import Record
 from .repeats import cap_repeats
 from .syntax import decode, parse
-
-FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
-
-
-class Analysis(Record, eq=True):
-    """Everything `specc check` knows about one spec.
-
-    It prints as the `specc check` table and renders as HTML in Jupyter
-    (the views live in :mod:`specc.display`); ``to_dict()`` is the JSON report.
-    """
-
-    path: str
-    source: str
-    model: Model | None
-    layers: tuple[LayerReport, ...] = ()
-    totals: Totals = Totals(0, 0, 0, 0, 0)
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def to_dict(self) -> dict:
-        """This spec's object of the JSON report (`specc check --format json`)."""
-        from .report.jsonfmt import analysis_json
-
-        return analysis_json(self)
-
-    def __str__(self) -> str:
-        from . import display
-
-        return display.text(self)
-
-    def __repr__(self) -> str:  # a record's own repr dumps every layer: thousands of characters
-        from . import display
-
-        return display.summary(self)
-
-    def _repr_html_(self) -> str:
-        from . import display
-
-        return display.html(self)
-
-    def _repr_markdown_(self) -> str:
-        from . import display
-
-        return display.markdown(self)
-
-    @property
-    def output(self):
-        return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
-
-    @property
-    def final_activation(self) -> str | None:
-        """``softmax`` or ``sigmoid`` when the network's output ends in one, else None."""
-        function = self.layers[-1].layer.activation_function if self.layers else None
-        return function if function in FINAL_ACTIVATIONS else None
-
-
-def default_name(path: str) -> str:
-    """The model name of a spec without a `model` line: its file's stem, else `model`."""
-    return Path(path).stem if path not in ("<string>", "<stdin>", "-", "") else "model"
 
 
 @contextmanager

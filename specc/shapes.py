@@ -15,10 +15,8 @@ from typing import NamedTuple
 
 from . import ir
 from .diagnostics import Diagnostic, error
-from .ir import Shape
+from .ir import Pads, Shape
 from .numbers import dims  # the one formatter of shapes
-
-Pads = tuple[int, ...]  # (before, after) per spatial axis: top, bottom, left, right on a 2-D map
 
 
 def output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:

@@ -15,9 +15,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from .analysis import Analysis
 from .errors import SpeccError, SpecCheckError, quoted_path
 from .files import read_regular
-from .pipeline import Analysis, analyse_bytes, analyse_text
+from .pipeline import analyse_bytes, analyse_text
 
 Spec = str | bytes | bytearray | memoryview | os.PathLike
 SPEC_TYPES = "a path (str or os.PathLike), the spec's text (str), its bytes or (to compile, build or train) an Analysis"

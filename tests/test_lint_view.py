@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import specc
 from specc import ir
-from specc.infer import LayerReport
+from specc.analysis import LayerReport
 from specc.lint.view import Graph
 
 SPEC = """input 16x16x8

@@ -12,7 +12,7 @@ file's text around them (:mod:`.module_text`) and identifiers and escaping
 from __future__ import annotations
 
 from .. import __version__, ir
-from ..pipeline import Analysis
+from ..analysis import Analysis
 from .emit import activate
 from .emitters import EMITTERS
 from .module_text import module_source

@@ -10,7 +10,7 @@ the check report, never recomputed here. tests check EMITTERS covers every kind.
 from __future__ import annotations
 
 from .. import ir
-from ..infer import LayerReport
+from ..analysis import LayerReport
 from ..ir import Pair
 from .steps import Context, Unit
 

@@ -6,7 +6,7 @@ holds the first kinds and the table EMITTERS.
 from __future__ import annotations
 
 from .. import ir
-from ..infer import LayerReport
+from ..analysis import LayerReport
 from ..shapes_kinds import transposed_same, zeropad_sides
 from .emit import _arguments, _params, _single, activate, number, pair, rank
 from .steps import Context, Unit

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import ir
-from ..infer import LayerReport
+from ..analysis import LayerReport
 from .emit import (
     activation,
     add,

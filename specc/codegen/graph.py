@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import ir
-from ..infer import LayerReport
+from ..analysis import LayerReport
 
 
 def reaching(reports: Iterable[LayerReport], targets: Iterable[str]) -> set[str]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import textwrap
 
+from ..analysis import Analysis
 from ..ir import Shape
-from ..pipeline import Analysis
 from .formatting import (
     INDENT,
     LINE_LENGTH,

@@ -13,7 +13,7 @@ gets a class of its own (its modules differ). No torch.
 from __future__ import annotations
 
 from .. import ir
-from ..infer import LayerReport
+from ..analysis import LayerReport
 from .emitters import EMITTERS
 from .formatting import class_header
 from .graph import params_under, reaching

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import onnx
 
+from ..analysis import Analysis
 from ..errors import SpeccError, memory_refusal, out_of_memory
 from ..files import replacing, stat_of
-from ..pipeline import Analysis
 from .graph import DEFAULT_OPSET, INPUT_NAME, MIN_OPSET, annotate, entry, max_opset, to_onnx
 from .source import Source, load_source
 from .verify import verify

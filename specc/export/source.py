@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
+from ..analysis import Analysis
 from ..errors import SpeccError
 from ..files import kind, stat_of
-from ..pipeline import Analysis
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 # torch.save writes a zip archive; files from torch < 1.6 begin with a pickle protocol byte.

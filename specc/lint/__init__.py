@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..analysis import LayerReport
 from ..diagnostics import Diagnostic
-from ..infer import LayerReport
 from ..ir import Model
 from .registry import DEFAULTS, RULES
 from .suppress import apply_suppressions

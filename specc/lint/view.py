@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property, lru_cache
 
 from .. import ir
-from ..infer import LayerReport
+from ..analysis import LayerReport
 from ..ir import Span
 from ..numbers import dims, human_bytes
 

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from lsprotocol import types
 
 from .. import lower
+from ..analysis import Analysis
 from ..ir import ACTIVATIONS, Span
-from ..pipeline import Analysis
 from ..syntax import Word
 from ..syntax import lines as source_lines
 from ..values import ValueProblem

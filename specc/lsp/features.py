@@ -13,10 +13,9 @@ from collections import defaultdict
 
 from lsprotocol import types
 
+from ..analysis import Analysis, LayerReport
 from ..diagnostics import Diagnostic
-from ..infer import LayerReport
 from ..ir import Span
-from ..pipeline import Analysis
 from ..report import text as report
 from ..syntax import lines as source_lines
 from . import scan

@@ -42,8 +42,9 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from .. import __version__
+from ..analysis import Analysis
 from ..errors import SpeccError, described
-from ..pipeline import Analysis, analyse_text
+from ..pipeline import analyse_text
 from ..source import enabled_rules
 from ..syntax import lines as source_lines
 from . import complete, features

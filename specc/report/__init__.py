@@ -5,6 +5,7 @@ of Analysis values to a string; FORMATS maps the `--format` names to them. A
 format whose report grows with the layers also has ``pieces``, the same text
 made and handed out a piece at a time, which `specc check` writes as it comes.
 Only the format asked for is imported (json's encoder is no part of a text report).
+``notebook`` is no format: it holds the views an Analysis shows in a notebook or a REPL.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Sequence
 
-from ..pipeline import Analysis
+from ..analysis import Analysis
 
 FORMATS: dict[str, str] = {"text": "text", "json": "jsonfmt", "sarif": "sarif", "github": "github",
                            "concise": "concise"}

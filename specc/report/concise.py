@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from ..analysis import Analysis
 from ..diagnostics import CODES
-from ..pipeline import Analysis
 from .text import total_line
 
 

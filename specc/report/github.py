@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..analysis import Analysis
 from ..diagnostics import Diagnostic
 from ..errors import printable
-from ..pipeline import Analysis
 
 
 def escape_data(text: str) -> str:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from ..analysis import Analysis, LayerReport
 from ..diagnostics import Diagnostic
-from ..infer import LayerReport
-from ..pipeline import Analysis
 from . import jsontext
 
 

@@ -11,11 +11,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
+from ..analysis import Analysis, LayerReport
 from ..diagnostics import Diagnostic
 from ..errors import printable
-from ..infer import LayerReport
 from ..numbers import HUGE, dims, exact, human_bytes, readable, scientific
-from ..pipeline import Analysis
 from ..syntax import lines as source_lines
 
 HEADER = ("layer", "kind", "output", "activations", "params", "MACs", "fan-in", "density", "sharing", "RF")

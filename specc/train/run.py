@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from .. import __version__, pipeline
+from .. import __version__
+from ..analysis import Analysis
 from ..checkpoint import CheckpointMeta, load_checkpoint, spec_sha256
 from ..errors import SpeccError
 from ..report.text import one_line
@@ -72,7 +73,7 @@ def train(request: Request) -> Result:
         release(lock)
 
 
-def _train(request: Request, analysis: pipeline.Analysis, world: World, resumed: tuple | None) -> Result:
+def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | None) -> Result:
     cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
     from ..builder import instantiate
     from ..codegen.graph import idle_parameters
@@ -105,7 +106,7 @@ def _path(value: str | Path | None) -> Path | None:
     return None if value is None else Path(value)
 
 
-def _settle(request: Request, meta: CheckpointMeta | None, analysis: pipeline.Analysis, world: World
+def _settle(request: Request, meta: CheckpointMeta | None, analysis: Analysis, world: World
             ) -> tuple[TrainConfig, dict[str, str], RunOptions]:
     """The effective configuration, refusing combinations that cannot run."""
     flags = {k: v for k, v in request.overrides.items() if v is not None}
@@ -122,7 +123,7 @@ def _settle(request: Request, meta: CheckpointMeta | None, analysis: pipeline.An
     return cfg, origins, opts
 
 
-def _resume_checkpoint(request: Request, analysis: pipeline.Analysis, path: Path
+def _resume_checkpoint(request: Request, analysis: Analysis, path: Path
                        ) -> tuple[dict, CheckpointMeta, dict]:
     state, meta, rest = load_checkpoint(path)
     if meta.spec_sha256 != spec_sha256(analysis.source):
@@ -137,7 +138,7 @@ def _resume_checkpoint(request: Request, analysis: pipeline.Analysis, path: Path
     return state, meta, rest
 
 
-def _run_dir(request: Request, analysis: pipeline.Analysis, world: World) -> tuple[Path | None, Path | None]:
+def _run_dir(request: Request, analysis: Analysis, world: World) -> tuple[Path | None, Path | None]:
     """The run folder, and its lock when taken here (a resumed run's was taken before its checkpoint was read)."""
     if not world.main:
         return None, None

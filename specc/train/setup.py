@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .. import pipeline
+from ..analysis import Analysis
 from ..checkpoint import CheckpointMeta
 from ..errors import SpeccError
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
@@ -38,14 +38,14 @@ class Request:
     threads: int | None = None
 
 
-def load_spec(path: Path) -> pipeline.Analysis:
+def load_spec(path: Path) -> Analysis:
     """The checked spec, read as `specc check` reads it ([tool.specc] included); errors are refused."""
     from ..source import read_ok
 
     return read_ok(path, refusal="not training")
 
 
-def spec_io(analysis: pipeline.Analysis, net: torch.nn.Module) -> SpecIO:
+def spec_io(analysis: Analysis, net: torch.nn.Module) -> SpecIO:
     """The spec's input and output as training needs them, with the lines to cite."""
     model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
     output = analysis.output
@@ -60,7 +60,7 @@ def spec_io(analysis: pipeline.Analysis, net: torch.nn.Module) -> SpecIO:
     return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary)
 
 
-def fresh_config(analysis: pipeline.Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
+def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
     model = analysis.model
     return merge(model.train, {k: s.line for k, s in model.train_spans.items()}, flags)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .. import pipeline
+from ..analysis import Analysis
 from .config import TrainConfig
 from .data import Split
 from .distributed import World
@@ -31,7 +31,7 @@ class Result:
 class Run:
     """A run in progress: what it trains on, where it writes, how far it got."""
 
-    analysis: pipeline.Analysis
+    analysis: Analysis
     spec_path: Path
     cfg: TrainConfig
     config: dict[str, Any]  # the effective configuration, saved in config.json and every checkpoint

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
-from ...infer import LayerReport
 from ..view import Graph, activation, bends
 
 CODE = "W102"

@@ -37,8 +37,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ... import ir
+from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
-from ...infer import LayerReport
 from ..view import Graph, dims, fp32_size, volume
 
 CODE = "W101"

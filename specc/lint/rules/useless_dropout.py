@@ -34,8 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ... import ir
+from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
-from ...infer import LayerReport
 from ..view import Graph
 
 CODE = "W402"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from html import escape
 
-from .diagnostics import Diagnostic
-from .pipeline import Analysis
-from .report import text as report
-from .syntax import lines as source_lines
+from ..analysis import Analysis
+from ..diagnostics import Diagnostic
+from ..syntax import lines as source_lines
+from . import text as report
 
 # Column headers with the explanation the text report prints above its table.
 TITLES = {

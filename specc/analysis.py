@@ -1,0 +1,138 @@
+"""What a check finds, as data: ``Analysis`` (one spec), ``LayerReport`` (one
+layer) and ``Totals`` (the network's counts).
+
+Every stage after infer reads these records, and none of them needs the
+passes that made them: lint, the reports, codegen, the LSP and the library
+import them from here, at the bottom of the stages, beside the IR.
+
+The one way back up the stages: an Analysis shows itself in a notebook or a
+REPL (``str``, ``repr``, ``_repr_html_``, ``_repr_markdown_``) through
+:mod:`specc.report.notebook`, and writes its JSON object (``to_dict``) through
+:mod:`specc.report.jsonfmt`. That is the layering's one declared seam
+(docs/architecture.md): ``_report`` imports the module by name when a view is
+asked for, so neither the import graph nor the contract in pyproject.toml
+(``[tool.importlinter]``) has an edge from here to the reports.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import import_module
+from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple
+
+from .diagnostics import Diagnostic
+from .ir import Layer, Model, Pads, Pair, Shape
+from .record import Record
+
+FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
+
+
+class LayerReport(Record, eq=True):
+    """What infer found for one layer. A record (specc.record), immutable by
+    contract: no pass changes a report (codegen builds a new one with _replace).
+    density and sharing are worked out when read: two floats a layer less to keep."""
+
+    layer: Layer
+    input: Shape | None
+    output: Shape | None
+    params: int | None
+    buffers: int
+    macs: int | None
+    activations: int | None
+    in_channels: int | None = None
+    pads: Pads | None = None  # top, bottom, left, right, resolved
+    fan_in: int | None = None
+    dense_params: int | None = None  # None where the figures are unknown (infer._figures)
+    reuse: int | None = None
+    receptive_field: Pair | None = None  # (height, width) on the input
+    jump: tuple[int | float, ...] | None = None
+
+    @property
+    def density(self) -> float | None:
+        """fan_in / the size of the input volume."""
+        return None if self.dense_params is None else self.fan_in / math.prod(self.input)
+
+    @property
+    def sharing(self) -> float | None:
+        """dense_params / params: what parameter sharing saves."""
+        return None if self.dense_params is None else self.dense_params / self.params
+
+
+class Totals(NamedTuple):
+    """The whole network's counts."""
+
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    activations: int
+
+    @property
+    def size_bytes(self) -> int:
+        """Weights and buffers at fp32."""
+        return 4 * (self.params + self.buffers)
+
+
+class Analysis(Record, eq=True):
+    """Everything `specc check` knows about one spec.
+
+    It prints as the `specc check` table and renders as HTML in Jupyter
+    (the views live in :mod:`specc.report.notebook`); ``to_dict()`` is the JSON report.
+    """
+
+    path: str
+    source: str
+    model: Model | None
+    layers: tuple[LayerReport, ...] = ()
+    totals: Totals = Totals(0, 0, 0, 0, 0)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict:
+        """This spec's object of the JSON report (`specc check --format json`)."""
+        return _report("jsonfmt").analysis_json(self)
+
+    def __str__(self) -> str:
+        return _report("notebook").text(self)
+
+    def __repr__(self) -> str:  # a record's own repr dumps every layer: thousands of characters
+        return _report("notebook").summary(self)
+
+    def _repr_html_(self) -> str:
+        return _report("notebook").html(self)
+
+    def _repr_markdown_(self) -> str:
+        return _report("notebook").markdown(self)
+
+    @property
+    def output(self) -> Shape | None:
+        return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
+
+    @property
+    def final_activation(self) -> str | None:
+        """``softmax`` or ``sigmoid`` when the network's output ends in one, else None."""
+        function = self.layers[-1].layer.activation_function if self.layers else None
+        return function if function in FINAL_ACTIVATIONS else None
+
+
+def default_name(path: str) -> str:
+    """The model name of a spec without a `model` line: its file's stem, else `model`."""
+    return Path(path).stem if path not in ("<string>", "<stdin>", "-", "") else "model"
+
+
+def _report(module: str) -> ModuleType:
+    """``specc.report.<module>``, imported on use: the declared seam (see the module's docstring)."""
+    return import_module(f"{__package__}.report.{module}")
