@@ -1,17 +1,31 @@
-"""Diagnostics as data: the code table, the Diagnostic value and name suggestions.
+"""Diagnostics as data: where in the source (``Span``), the code table, the
+Diagnostic value, name suggestions, and the cap on a mistake repeated.
 
 Rules and passes only create Diagnostic values; rendering them as text, JSON,
-SARIF or GitHub annotations lives in :mod:`specc.render`.
+SARIF or GitHub annotations lives in :mod:`specc.report`. Standard library only:
+every stage imports this module, the parser first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Literal, NamedTuple
 
-from .ir import Span
-
 Severity = Literal["error", "warning"]
+
+
+class Span(NamedTuple):
+    """A region of the source: 1-based lines and columns, end column exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @staticmethod
+    def at(line: int, column: int = 1, width: int = 1) -> Span:
+        return Span(line, column, line, column + width)
 
 # Every error code the core can emit, with a one-line title. Lint warnings
 # (W...) are documented by their rule modules in specc/lint/rules/.
@@ -111,3 +125,32 @@ def nearest(word: str, choices: Iterable[str]) -> str | None:
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     match = nearest(word, choices)
     return f"did you mean `{match}`?" if match else None
+
+
+# A 10 MB line of two million repeated activations gave two million E111 diagnostics, and rendering
+# them took gigabytes: past MAX_SAME diagnostics of one code in one file, the rest are summed up in one.
+MAX_SAME = 100  # diagnostics of one code per file shown in full; more are the same mistake repeated
+
+
+def cap_repeats(diagnostics: Sequence[Diagnostic], limit: int = MAX_SAME) -> list[Diagnostic]:
+    """``diagnostics`` (in order) with each code's diagnostics past ``limit`` folded into one summary:
+    a diagnostic of that code, at the first one left out, saying how many were not shown. The exit
+    status is unchanged: an error is still an error."""
+    counts = Counter(d.code for d in diagnostics)
+    if all(n <= limit for n in counts.values()):
+        return list(diagnostics)
+    kept, seen = [], Counter()
+    for d in diagnostics:
+        seen[d.code] += 1
+        if seen[d.code] <= limit:
+            kept.append(d)
+        elif seen[d.code] == limit + 1:
+            rest = counts[d.code] - limit
+            kept.append(d._replace(message=f"{rest:,} more {d.code} {_plural(rest, d.severity)} from here on, "
+                                           f"not shown: {d.message}",
+                                help=f"the first {limit} are shown; the rest are the same mistake repeated"))
+    return kept
+
+
+def _plural(n: int, severity: str) -> str:
+    return severity if n == 1 else f"{severity}s"

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar, Literal, NamedTuple
 
+from .diagnostics import Span
 from .record import Record
 
 Pair = tuple[int, ...]  # one number per spatial axis: (5, 5) on a 2-D map, (5,) on a 1-D signal
@@ -56,19 +57,6 @@ def rank_of(shape: Shape | None) -> int | None:
     """Spatial axes of a shape: 2 for HxWxC, 1 for LxC, 3 for DxHxWxC, 0 for a vector."""
     return None if shape is None else len(shape) - 1
 INPUT = "input"  # the name by which layers refer to the network's input
-
-
-class Span(NamedTuple):
-    """A region of the source: 1-based lines and columns, end column exclusive."""
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-    @staticmethod
-    def at(line: int, column: int = 1, width: int = 1) -> Span:
-        return Span(line, column, line, column + width)
 
 
 class Layer(Record, kw_only=True):

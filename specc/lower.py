@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from . import ir
 from .blocks import expand
-from .diagnostics import Diagnostic, did_you_mean, error
+from .diagnostics import Diagnostic, Span, did_you_mean, error
 from .expansion import Expansion, Line
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
-from .ir import ACTIVATIONS, NOTHING, Span
+from .ir import ACTIVATIONS, NOTHING
 from .syntax import Statement, Word
 from .syntax_nodes import has_value_of_kind
 from .values import ValueProblem, as_signal

@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .analysis import Analysis, default_name
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, cap_repeats, error
 from .infer import infer
 from .ir import Model
 from .lint import apply_suppressions, lint
 from .lower import lower
-from .repeats import cap_repeats
 from .syntax import decode, parse
 
 

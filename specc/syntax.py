@@ -13,9 +13,7 @@ keywords mean is :mod:`specc.lower`'s job. No torch.
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, error
-from .ir import Span
-from .repeats import MAX_SAME
+from .diagnostics import MAX_SAME, Diagnostic, Span, error
 from .syntax_blocks import Reader
 from .syntax_nodes import BlockDef, Expr, Item, Option, Param, Statement, Value, Word
 from .syntax_plain import BLANK, plain_statement
@@ -54,7 +52,7 @@ def _normalise(text: str) -> str:
 MAX_LINE = 10_000
 # Syntax errors before reading stops (E012), as compilers stop (gcc's -fmax-errors):
 # past them the file is rarely a spec, and reading on costs time for nothing. As many
-# as the report shows of one code before it sums up the rest (specc.repeats).
+# as the report shows of one code before it sums up the rest (specc.diagnostics.cap_repeats).
 MAX_ERRORS = MAX_SAME
 _RUN = 1_000  # lines for Lark at a time at most: with errors, reading stops within one run
 _LONG = object()  # what a line past MAX_LINE reads as

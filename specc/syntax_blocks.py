@@ -13,8 +13,7 @@ the top level, an unclosed one is dropped. No lark, no torch.
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, did_you_mean, error
-from .ir import Span
+from .diagnostics import Diagnostic, Span, did_you_mean, error
 from .syntax_nodes import (
     BROKEN_CLOSE,
     BROKEN_OPEN,

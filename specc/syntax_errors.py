@@ -10,8 +10,7 @@ import re
 
 import lark
 
-from .diagnostics import Diagnostic, error
-from .ir import Span
+from .diagnostics import Diagnostic, Span, error
 from .syntax_nodes import BROKEN_CLOSE, BROKEN_OPEN, HEADER_SHAPE, Word
 
 # A line that starts like a block header: `block NAME(`, maybe after a label;

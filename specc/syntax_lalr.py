@@ -16,8 +16,7 @@ from pathlib import Path
 
 import lark
 
-from .diagnostics import Diagnostic, error
-from .ir import Span
+from .diagnostics import Diagnostic, Span, error
 from .syntax_nodes import (
     CLOSE,
     OPEN,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NamedTuple
 
-from .ir import Span
+from .diagnostics import Span
 
 
 class Word:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .ir import Span
+from .diagnostics import Span
 from .syntax_nodes import Option, Statement, Word, word_of
 
 # The value terminals of grammar/specc.lark, highest priority first, as Lark's

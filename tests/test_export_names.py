@@ -106,8 +106,8 @@ def test_merges_take_their_own_names_in_spec_order() -> None:
 
     from onnx import TensorProto, helper
 
+    from specc.diagnostics import Span
     from specc.export.names import name_nodes
-    from specc.ir import Span
 
     source = "input 8x8x3\na: conv 4 3x3 p=same relu\nb: conv 4 1x1 silu from=input\ns: add a\n"
     layers = [SimpleNamespace(name=n, kind=k, line=line, span=Span.at(line, 1, 40))

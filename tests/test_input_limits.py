@@ -17,6 +17,7 @@ from harness import assert_diagnostics, checked
 import specc
 from specc import dims, syntax, syntax_lalr
 from specc.cli import main
+from specc.diagnostics import Span
 from specc.numbers import readable, scaled
 from specc.report import FORMATS, render
 from specc.values import MAX_INT
@@ -225,7 +226,7 @@ def test_nested_expressions_keep_their_texts_and_spans() -> None:
     (statement,), _ = syntax_lalr.parse_lines("conv in.c*6/4 3\n", 3)
     word = statement.args[0]
     assert (word.text, word.value.op, word.value.left.text, word.value.right.text) == ("in.c*6/4", "/", "in.c*6", "4")
-    assert word.span == specc.ir.Span(3, 6, 3, 14) and word.value.left.span == specc.ir.Span(3, 6, 3, 12)
+    assert word.span == Span(3, 6, 3, 14) and word.value.left.span == Span(3, 6, 3, 12)
 
 
 # --- E011: long lines, E012: too many syntax errors --------------------------------------

@@ -91,7 +91,7 @@ def test_a_block_call_line_stands_for_the_layers_of_its_instances() -> None:
     # The graph core's layers carry `notes`, their block's call sites; stand-ins play them here.
     from types import SimpleNamespace
 
-    from specc.ir import Span
+    from specc.diagnostics import Span
 
     analysis = specc.check("input 8x8x1\nconv 4 3x3\nconv 6 3x3\nfc 10\n")
     call = (SimpleNamespace(message="called here", span=Span.at(5)),)

@@ -11,8 +11,7 @@ import pytest
 
 import specc
 from specc.cli import main
-from specc.diagnostics import warning
-from specc.ir import Span
+from specc.diagnostics import Span, warning
 from specc.lint import registry
 from specc.report import FORMATS
 from specc.report.github import command, escape_data, escape_property

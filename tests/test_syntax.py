@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from snapshot_syntax import ROOT, SNAPSHOT, corpus, parsed
 
 from specc import syntax_lalr
-from specc.diagnostics import CODES
-from specc.ir import Span
+from specc.diagnostics import CODES, Span
 from specc.syntax import BlockDef, Expr, Param, Statement, Word, parse
 
 

@@ -13,7 +13,7 @@ import keyword
 import re
 from collections.abc import Sequence
 
-from .. import ir
+from ..diagnostics import Span
 
 # Public names of torch.nn.Module (instance and class), checked against the
 # installed torch by tests/test_compile.py, plus what the generated class
@@ -125,7 +125,7 @@ def source_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def statement_text(lines: list[str], span: ir.Span) -> str:
+def statement_text(lines: list[str], span: Span) -> str:
     """The statement at ``span``, without its comment, whitespace collapsed to single spaces."""
     if not 1 <= span.line <= len(lines):
         return ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..analysis import LayerReport
+from ..diagnostics import Span
 from .emitters import EMITTERS
 from .formatting import class_header
 from .graph import params_under, reaching
@@ -235,7 +236,7 @@ class _Writer:
         readers = self.tree.readers.get((self.scope, value), [])
         return value in self.exports or any(r in self.needed for r in readers)
 
-    def _note(self, span: ir.Span) -> str:
+    def _note(self, span: Span) -> str:
         return f"line {span.line}: {statement_text(self.tree.lines, span)}"
 
     def _layer(self, r: LayerReport, following: str | None) -> None:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..diagnostics import CODES, Diagnostic, close_match, warning
-from ..ir import Span
+from ..diagnostics import CODES, Diagnostic, Span, close_match, warning
 from ..syntax import lines
 from .registry import BY_NAME, RULES
 

@@ -21,7 +21,7 @@ from functools import cached_property, lru_cache
 
 from .. import ir
 from ..analysis import LayerReport
-from ..ir import Span
+from ..diagnostics import Span
 from ..numbers import dims, human_bytes
 
 # (rows, columns) never read, (rows, columns) past the last window: see unread()

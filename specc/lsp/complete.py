@@ -21,7 +21,8 @@ from lsprotocol import types
 
 from .. import lower
 from ..analysis import Analysis
-from ..ir import ACTIVATIONS, Span
+from ..diagnostics import Span
+from ..ir import ACTIVATIONS
 from ..syntax import Word
 from ..syntax import lines as source_lines
 from ..values import ValueProblem

@@ -14,8 +14,7 @@ from collections import defaultdict
 from lsprotocol import types
 
 from ..analysis import Analysis, LayerReport
-from ..diagnostics import Diagnostic
-from ..ir import Span
+from ..diagnostics import Diagnostic, Span
 from ..report import text as report
 from ..syntax import lines as source_lines
 from . import scan
