@@ -14,7 +14,8 @@ import os
 import sys
 
 from . import __version__
-from .errors import SpeccError, SpecCheckError, first_line, out_of_memory, printable
+from .errors import SpeccError, SpecCheckError, first_line, out_of_memory
+from .escape import printable
 from .extras import needs
 
 COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema",

@@ -97,6 +97,12 @@ class Diagnostic(NamedTuple):
         return self.span.line
 
 
+def one_line(d: Diagnostic, path: str) -> str:
+    """A diagnostic as one line, `net.cnn:3:8: error[E201] output height would be 0 ...`:
+    `--format concise` prints these, and a SpecCheckError's message lists them."""
+    return f"{path}:{d.span.line}:{d.span.column}: {d.severity}[{d.code}] {d.message}"
+
+
 def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
     return Diagnostic("error", code, message, span, help)
 

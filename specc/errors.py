@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .diagnostics import one_line
+from .escape import printable
+
 
 class SpeccError(Exception):
     """A user-facing failure: a clear message, no traceback.
@@ -26,8 +29,9 @@ class SpeccError(Exception):
 class SpecCheckError(SpeccError):
     """A spec with errors, refused by a command that needs a clean one (compile, build, train, export).
 
-    Carries the Analysis as data; the CLI renders its diagnostics, and ``str()``
-    renders them as `specc check --quiet` does, for library callers.
+    Carries the Analysis as data; the CLI renders its diagnostics with their
+    source lines, and ``str()`` gives one line per diagnostic (as `specc check
+    --format concise` does) after the message, for library callers.
     """
 
     def __init__(self, analysis, refusal: str = "nothing was built"):
@@ -36,9 +40,8 @@ class SpecCheckError(SpeccError):
         super().__init__(f"{analysis.path} has errors; {refusal}", 1)
 
     def __str__(self) -> str:
-        from .report import render
-
-        return f"{self.message}\n{render([self.analysis], 'text', quiet=True, color=False)}"
+        lines = (one_line(d, self.analysis.path) for d in self.analysis.diagnostics)
+        return printable("\n".join((self.message, *lines)))
 
 
 class WriteError(SpeccError):
@@ -77,29 +80,6 @@ def memory_refusal(exc: BaseException, what: str) -> SpeccError:
     """The SpeccError for running out of memory while doing ``what`` (status 1: the model or data is too big)."""
     return SpeccError(f"out of memory {what} ({first_line(exc)}); the model or the data is larger than this "
                       f"machine can hold")
-
-
-# Terminal controls that a file name or a spec could smuggle into a message: C0 (but tab and newline),
-# DEL, C1, and the bidirectional overrides that reorder what a line seems to say.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    r"""``text`` with terminal control characters written out (``\x1b``, ``\u202e``): shown, never obeyed."""
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
-
-
-def printable_line(text: str) -> str:
-    r"""``printable``, with tab and newline written out too (``\t``, ``\n``): a name shown inside one line."""
-    return printable(text).replace("\t", "\\t").replace("\n", "\\n")
-
-
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def json_safe(text: str) -> str:
-    r"""JSON text with DEL, C1 and bidi controls written as \u escapes (json.dumps escapes only C0)."""
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 LONG_PATH = 120  # characters of a path a message shows whole; a longer one keeps its start and its end

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import SpeccError, printable_line
+from .errors import SpeccError
+from .escape import printable_line
 
 PREFIX = "val-"
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpeccError, first_line, printable_line
+from .errors import SpeccError, first_line
+from .escape import printable_line
 from .files import kind, stat_of
 from .inputs import Sample
 from .numbers import dims

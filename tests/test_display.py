@@ -135,7 +135,8 @@ def test_a_users_mistake_shows_in_a_notebook_as_its_message_not_a_traceback(shel
     shown = capsys.readouterr()
     text = shown.out + shown.err
     assert "SpecCheckError: <string> has errors; nothing was compiled" in text
-    assert "error[E101]: unknown statement `covn`" in text and "Traceback" not in text and "File " not in text
+    assert "<string>:2:1: error[E101] unknown statement `covn`" in text
+    assert "Traceback" not in text and "File " not in text
 
 
 def test_compile_takes_an_analysis_as_build_does() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from specc.errors import json_safe
+from specc.escape import json_safe
 from specc.pipeline import analyse_text
 from specc.report import jsonfmt, jsontext, render
 

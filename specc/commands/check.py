@@ -13,7 +13,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
-from ..errors import SpeccError, printable
+from ..errors import SpeccError
+from ..escape import printable
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 

@@ -45,7 +45,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import SpeccError, printable
+    from ..errors import SpeccError
+    from ..escape import printable
     from ..files import stat_of
 
     if stat_of(args.source) is None:  # before torch's import: a typo is answered at once, not in 5 s

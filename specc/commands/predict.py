@@ -27,7 +27,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import inputs, predict
-    from ..errors import SpeccError, json_safe
+    from ..errors import SpeccError
+    from ..escape import json_safe
 
     if args.top < 1:
         raise SpeccError(f"--top must be at least 1 (got {args.top})", 2)
@@ -47,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
 
 def warn(message: str) -> None:
     """``specc: warning: ...`` on stderr, control characters (from file names, metadata) written out."""
-    from ..errors import printable
+    from ..escape import printable
 
     print(f"specc: warning: {printable(message)}", file=sys.stderr)

@@ -25,7 +25,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import json_safe
+    from ..escape import json_safe
     from ..evaluate import evaluate, text
 
     result = evaluate(args.run_dir, args.data, args.resize)

@@ -9,16 +9,12 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ..analysis import Analysis
-from ..diagnostics import CODES
+from ..diagnostics import CODES, one_line
 from .text import total_line
 
 
-def line(d, path: str) -> str:
-    return f"{path}:{d.span.line}:{d.span.column}: {d.severity}[{d.code}] {d.message}"
-
-
 def render(analyses: Sequence[Analysis], **_: object) -> str:
-    lines = [line(d, a.path) for a in analyses for d in a.diagnostics]
+    lines = [one_line(d, a.path) for a in analyses for d in a.diagnostics]
     return "\n".join([*lines, total_line(analyses)])
 
 

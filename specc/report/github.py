@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ..analysis import Analysis
 from ..diagnostics import Diagnostic
-from ..errors import printable
+from ..escape import printable
 
 
 def escape_data(text: str) -> str:

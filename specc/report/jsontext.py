@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from ..errors import json_safe
+from ..escape import json_safe
 
 INDENT = "  "
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from .. import __version__
 from ..analysis import Analysis
 from ..diagnostics import CODES, Diagnostic
-from ..errors import json_safe
+from ..escape import json_safe
 from ..lint.registry import RULES
 from ..lint.suppress import UNKNOWN_CODE, UNKNOWN_TITLE
 

@@ -13,7 +13,7 @@ from operator import itemgetter
 
 from ..analysis import Analysis, LayerReport
 from ..diagnostics import Diagnostic
-from ..errors import printable
+from ..escape import printable
 from ..numbers import HUGE, dims, exact, human_bytes, readable, scientific
 from ..syntax import lines as source_lines
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import printable_line
+from ..escape import printable_line
 from ..files import write_run_file
 
 ANNOTATE_UP_TO = 20  # classes; beyond that the counts would not be readable
