@@ -14,13 +14,12 @@ In IPython or Jupyter, ``%load_ext specc`` adds the ``%%specc`` cell magic.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import sys
+import types
+from typing import TYPE_CHECKING
 
-import sys  # noqa: E402
-import types  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
-
-from .errors import SpeccError, SpecCheckError  # noqa: E402
+from .errors import SpeccError, SpecCheckError
+from .version import __version__
 
 if TYPE_CHECKING:
     from .analysis import Analysis

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import torch
 
-from . import __version__
 from .errors import SpeccError, WriteError, first_line
 from .files import kind, stat_of, write_run_file
+from .version import __version__
 
 if TYPE_CHECKING:
     from .analysis import Analysis

@@ -13,10 +13,10 @@ import importlib
 import os
 import sys
 
-from . import __version__
 from .errors import SpeccError, SpecCheckError, first_line, out_of_memory
 from .escape import printable
 from .extras import needs
+from .version import __version__
 
 COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema",
             "server")

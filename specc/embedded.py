@@ -10,9 +10,9 @@ and any error or failure of the check becomes one SpeccError naming the file:
 
 from __future__ import annotations
 
-from . import __version__
 from .analysis import Analysis
 from .errors import SpeccError, first_line
+from .version import __version__
 
 
 def checked_spec(text: object, file: object, name: str) -> Analysis:

@@ -39,7 +39,7 @@ def built(tmp_path_factory) -> Path:
 def test_the_project_is_distributed_as_specc_cnn_with_extras_of_its_own() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == DISTRIBUTION == "specc-cnn"
-    assert "version" not in project and project["dynamic"] == ["version"]  # specc/__init__.py's __version__
+    assert "version" not in project and project["dynamic"] == ["version"]  # specc/version.py's __version__
     assert project["scripts"] == {"specc": "specc.cli:main"}
     extras = project["optional-dependencies"]
     self_references = [r for needs in extras.values() for r in needs if re.match(r"specc\b", r)]

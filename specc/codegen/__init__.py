@@ -11,8 +11,9 @@ file's text around them (:mod:`.module_text`) and identifiers and escaping
 
 from __future__ import annotations
 
-from .. import __version__, ir
+from .. import ir
 from ..analysis import Analysis
+from ..version import __version__
 from .emit import activate
 from .emitters import EMITTERS
 from .module_text import module_source

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import onnx
 import torch
 
-from .. import __version__
 from ..errors import SpeccError, first_line
+from ..version import __version__
 from .names import name_nodes
 from .source import Source
 

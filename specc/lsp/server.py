@@ -41,12 +41,12 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from .. import __version__
 from ..analysis import Analysis
 from ..errors import SpeccError, described
 from ..pipeline import analyse_text
 from ..source import enabled_rules
 from ..syntax import lines as source_lines
+from ..version import __version__
 from . import complete, features
 from .framing import FramedReader
 from .protocol import SpeccProtocol

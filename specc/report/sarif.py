@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from urllib.parse import quote
 
-from .. import __version__
 from ..analysis import Analysis
 from ..diagnostics import CODES, Diagnostic
 from ..escape import json_safe
 from ..lint.registry import RULES
 from ..lint.suppress import UNKNOWN_CODE, UNKNOWN_TITLE
+from ..version import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # TODO(lead): the project's home page once it has one; PyPI's page is the stable fallback.

@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
-from .. import __version__
 from ..analysis import Analysis
 from ..checkpoint import CheckpointMeta, load_checkpoint, spec_sha256
 from ..errors import SpeccError
 from ..report.text import one_line
+from ..version import __version__
 from .config import RunOptions, TrainConfig, describe
 from .data import prepare
 from .distributed import World, agree, detect, start, stop, together
