@@ -20,8 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import specc
-from specc.draw import COLLAPSE_ABOVE, draw, lay_out
+from specc.draw import draw
 from specc.draw.adapter import from_analysis
+from specc.draw.drawing import COLLAPSE_ABOVE, lay_out
 from specc.draw.model import INPUT, collapse
 
 SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.cnn"))

@@ -2,40 +2,17 @@
 
     Analysis ─adapter→ DrawGraph ─collapse?→ DrawGraph ─layout→ Grid ─geometry→ Layout ─render→ text
 
-Pure Python, no dependency beyond the standard library, no torch.
+Pure Python, no dependency beyond the standard library, no torch. ``draw``
+picks the format; ``drawing.lay_out`` places a graph for the formats that draw
+boxes themselves (SVG, HTML).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .geometry import Layout, place
-from .layout import grid
-from .model import DrawGraph, DrawNode, collapse
+from .drawing import lay_out, should_collapse
+from .model import DrawGraph, collapse
 
 DIRECTIONS = ("TB", "LR")
-COLLAPSE_ABOVE = 60  # layers; above this a drawing shows one box per block unless --expand
-
-
-@dataclass(frozen=True)
-class Drawing:
-    graph: DrawGraph  # what was laid out (collapsed or not)
-    nodes: tuple[DrawNode, ...]  # its boxes, the input first
-    layout: Layout
-
-
-def should_collapse(graph: DrawGraph, choice: bool | None) -> bool:
-    if choice is not None:
-        return choice
-    return len(graph.nodes) > COLLAPSE_ABOVE and any(b.parent is None for b in graph.blocks)
-
-
-def lay_out(graph: DrawGraph, direction: str = "TB", collapsed: bool = False,
-            keep: frozenset[str] = frozenset()) -> Drawing:
-    """Place ``graph``; collapsed: one box per top-level block not in ``keep``."""
-    shown = collapse(graph, keep) if collapsed else graph
-    g = grid(shown)
-    return Drawing(shown, g.nodes, place(shown, g, direction))
 
 
 def draw(graph: DrawGraph, fmt: str = "svg", direction: str = "TB", collapsed: bool | None = None) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from html import escape
 
-from . import Drawing, lay_out
+from .drawing import Drawing, lay_out
 from .model import DrawGraph
 from .style import num
 from .svg import render as svg
