@@ -27,11 +27,12 @@ The options are class keywords, inherited: ``class Layer(Record, kw_only=True)``
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 
 _REQUIRED = object()
 
 
+@dataclass_transform(eq_default=False)  # type checkers see the ``__init__`` a record class gets
 class RecordType(type):
     """The metaclass that turns a record class's annotations into slots and an ``__init__``."""
 
