@@ -1,7 +1,7 @@
 """Records: classes whose fields are declared by annotations, as a dataclass's are.
 
 `specc check` builds its values from a few dozen such classes (the IR's layers,
-infer's LayerReport, the Analysis). As dataclasses they cost a fifth of its
+LayerReport and the Analysis of specc.analysis). As dataclasses they cost a fifth of its
 cold start: ``dataclasses`` imports inspect, ast and dis, and writes several
 methods for every class (bench/RESULTS.md, issue 16). A record is the part of a
 dataclass specc uses, with a named tuple's protocol (``_fields``, ``_replace``)::
