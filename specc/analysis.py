@@ -17,6 +17,7 @@ asked for, so neither the import graph nor the contract in pyproject.toml
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
@@ -136,3 +137,24 @@ def default_name(path: str) -> str:
 def _report(module: str) -> ModuleType:
     """``specc.report.<module>``, imported on use: the declared seam (see the module's docstring)."""
     return import_module(f"{__package__}.report.{module}")
+
+
+def reaching(reports: Iterable[LayerReport], targets: Iterable[str]) -> set[str]:
+    """The layers whose output reaches one of ``targets`` through the inputs, the targets included.
+
+    One pass from the last layer back: the reports are in source order, where a layer's inputs
+    always come before it.
+    """
+    live = set(targets)
+    for r in reversed(tuple(reports)):
+        if r.layer.name in live:
+            live.update(r.layer.inputs)
+    return live
+
+
+def idle_layers(reports: tuple[LayerReport, ...]) -> list[str]:
+    """The layers the network's output does not depend on: built, never computed by ``forward``."""
+    if not reports:
+        return []
+    live = reaching(reports, [reports[-1].layer.name])
+    return [r.layer.name for r in reports if r.layer.name not in live]

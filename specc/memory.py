@@ -22,7 +22,9 @@ their input, multiply its operands; add, concat, flatten, upsample, zeropad
 and global average pooling keep nothing. A layer none of whose inputs needs a
 gradient and that has no parameters of its own is not recorded at all. The
 loss keeps its log-probabilities (one value an output) and the labels; the
-final softmax or sigmoid is not run in training (logits).
+final softmax or sigmoid is not run in training (logits). A layer the output
+does not depend on (W104, and what only it reads) is not computed, so keeps
+nothing.
 
 Not counted: temporaries of the backward pass, the framework's own workspace
 (cuDNN, allocator caching) and the data set. tests/test_memory.py holds the
@@ -36,7 +38,7 @@ import math
 from dataclasses import dataclass
 
 from . import ir
-from .analysis import Analysis
+from .analysis import Analysis, reaching
 from .shapes_kinds import transposed_same
 
 FP32, INT64 = 4, 8
@@ -109,8 +111,10 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
         return 0
     tensors, final = _Tensors(), analysis.final_activation
     tensors.shape[ir.INPUT] = analysis.model.input
+    live = reaching(layers, [layers[-1].layer.name])  # the generated forward computes nothing else
     for r in layers:
-        _kept_by(r, tensors, final if r is layers[-1] else None)
+        if r.layer.name in live:
+            _kept_by(r, tensors, final if r is layers[-1] else None)
     _kept_by_loss(layers[-1], tensors, final)
     return tensors.bytes(batch)
 

@@ -123,6 +123,13 @@ def test_a_tensor_read_by_several_layers_is_kept_once() -> None:
     assert three_readers == one_reader  # a once for b, c and d; add keeps none of its operands
 
 
+def test_a_branch_the_output_does_not_depend_on_keeps_nothing() -> None:
+    """The generated forward does not compute a layer nothing reads (W104), nor what only it reads:
+    the estimate counted 216 bytes for this spec where autograd keeps none (hypothesis found it)."""
+    assert_activations_match("input 3x3x1\nt1: relu\nt2: conv 1 1x1 relu\nt3: conv 1 3x3 p=same from=t1\n"
+                             "t4: maxpool 3 s=1 p=same from=t1\nconcat t1 t2 t3 t4\nconcat input t1\n")
+
+
 @settings(RANDOM)
 @given(graph_specs())
 def test_generated_graphs_keep_what_autograd_keeps(spec) -> None:

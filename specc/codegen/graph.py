@@ -8,31 +8,8 @@ what the network's output depends on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from .. import ir
-from ..analysis import LayerReport
-
-
-def reaching(reports: Iterable[LayerReport], targets: Iterable[str]) -> set[str]:
-    """The layers whose output reaches one of ``targets`` through the inputs, the targets included.
-
-    One pass from the last layer back: the reports are in source order, where a layer's inputs
-    always come before it.
-    """
-    live = set(targets)
-    for r in reversed(tuple(reports)):
-        if r.layer.name in live:
-            live.update(r.layer.inputs)
-    return live
-
-
-def idle_layers(reports: tuple[LayerReport, ...]) -> list[str]:
-    """The layers the network's output does not depend on: built, never computed by ``forward``."""
-    if not reports:
-        return []
-    live = reaching(reports, [reports[-1].layer.name])
-    return [r.layer.name for r in reports if r.layer.name not in live]
+from ..analysis import LayerReport, idle_layers
 
 
 def idle_parameters(reports: tuple[LayerReport, ...]) -> int:

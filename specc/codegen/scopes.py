@@ -13,11 +13,11 @@ gets a class of its own (its modules differ). No torch.
 from __future__ import annotations
 
 from .. import ir
-from ..analysis import LayerReport
+from ..analysis import LayerReport, reaching
 from ..diagnostics import Span
 from .emitters import EMITTERS
 from .formatting import class_header
-from .graph import params_under, reaching
+from .graph import params_under
 from .module_text import block_class_body
 from .names import attribute_names, class_name, identifier, statement_text
 from .steps import Code, Context, Remark, Step
