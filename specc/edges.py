@@ -1,7 +1,7 @@
 """Edges: which layers each spec line reads, and the E112/E113 reference errors.
 
 A layer line reads the line above it unless it says `from=REF`; a merge
-(`add`, `concat`, `multiply`) reads its operands, and with one operand the
+(`add`, `concat`, ...: specc.kinds.MERGES) reads its operands, and with one operand the
 line above comes first (`add shortcut` is the course's `X + X_shortcut`). A
 reference is `input` or a label on a line above: source order is the graph's
 order, so a line never reads itself or a line below. No torch.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import ir
 from .diagnostics import Diagnostic, did_you_mean, error
+from .kinds import MERGES
 from .syntax import Option, Statement, Word
 
 
@@ -20,9 +21,12 @@ def split_from(st: Statement) -> tuple[Statement, Option | None, list[Diagnostic
     if not found:
         return st, None, []
     rest = tuple(o for o in st.options if o.name.text != "from")
-    twice = [error("E107", "from given twice", o.name.span, "a layer reads one input; merge several with "
-                   "`add`, `concat` or `multiply`") for o in found[1:]]
+    twice = [error("E107", "from given twice", o.name.span, f"a layer reads one input; merge several with {_MERGING}")
+             for o in found[1:]]
     return st._replace(options=rest), found[0], twice
+
+
+_MERGING = ", ".join(f"`{m}`" for m in MERGES[:-1]) + f" or `{MERGES[-1]}`"  # `add`, `concat` or `multiply`
 
 
 class Scope:

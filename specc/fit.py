@@ -13,7 +13,9 @@ import functools
 
 from . import ir
 from .diagnostics import Diagnostic, error
-from .shapes import RANKS, dims
+from .kinds import DepthwiseConv, ZeroPad, invalid
+from .kinds.geometry import RANKS
+from .numbers import dims
 
 WINDOW_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "factor")
 
@@ -37,17 +39,13 @@ def fit(layer: ir.Layer, shape: ir.Shape | None) -> tuple[ir.Layer, tuple[Diagno
         if isinstance(value, ir.Uniform):
             changes[name] = ir.Uniform.of(value[0], rank)
             continue
-        what = "padding" if isinstance(layer, ir.ZeroPad) else name
+        what = "padding" if isinstance(layer, ZeroPad) else name
         message = (f"{what} {dims(value)} is {RANKS.get(len(value), f'{len(value)}-D')} but its input is "
                    f"{RANKS.get(rank, f'{rank}-D')} ({dims(shape)})")
         hint = f"write one number per axis of the input ({rank}), or one number for all"
-        return _invalid(layer), (error("E207", message, layer.span_of(name), hint),)
-    if isinstance(layer, ir.DepthwiseConv) and shape[-1] is not None:
+        found = error("E207", message, layer.span_of(name), hint)
+        return invalid.of(layer, filters=getattr(layer, "filters", None)), (found,)
+    if isinstance(layer, DepthwiseConv) and shape[-1] is not None:
         changes.update(filters=shape[-1] * layer.multiplier, groups=shape[-1])
     return (layer._replace(**changes) if changes else layer), ()
 
-
-def _invalid(layer: ir.Layer) -> ir.Invalid:
-    return ir.Invalid(kind=layer.kind, name=layer.name, labelled=layer.labelled, span=layer.span,
-                      inputs=layer.inputs, block=layer.block, notes=layer.notes, spans=layer.spans,
-                      filters=getattr(layer, "filters", None))

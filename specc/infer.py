@@ -27,12 +27,14 @@ import math
 from collections import Counter
 from typing import NamedTuple
 
-from . import dims, floors, ir, shapes
+from . import dims, ir
 from .analysis import LayerReport, Totals
 from .diagnostics import Diagnostic
 from .fit import fit
 from .ir import Pair, Shape
-from .shape_rules import RULES
+from .kinds import SHAPE_RULES, Conv, ConvTranspose, Merge, flooring, invalid
+from .kinds.geometry import Result, size_of
+from .kinds.merge import Operand
 from .sizes import capped
 from .values import MAX_INT
 
@@ -134,19 +136,19 @@ def _divided(jumps: tuple, by: Pair) -> tuple:
     return tuple(Fraction(j) / d for j, d in zip(jumps, by))
 
 
-def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out: int | None,
+def _figures(layer: ir.Layer, result: Result, shape: Shape | None, n_out: int | None,
              shared: _Shared) -> tuple:
     """fan_in, dense_params and reuse (the module's docstring; LayerReport works out density
     and sharing from them); None where unknown."""
     if not layer.weighted or result.fan_in is None:
         return _NO_FIGURES
-    n_in = shapes.size_of(shape)
+    n_in = size_of(shape)
     if n_in is None or n_out is None or not result.params:
         return (shared[result.fan_in], None, None)
     dense = n_in * n_out + (n_out if layer.bias else 0)
-    if isinstance(layer, ir.Conv):
+    if isinstance(layer, Conv):
         reuse = n_out // layer.filters
-    elif isinstance(layer, ir.ConvTranspose):
+    elif isinstance(layer, ConvTranspose):
         reuse = n_in // shape[-1]  # each weight meets every input position once
     else:
         reuse = 1
@@ -154,9 +156,9 @@ def _figures(layer: ir.Layer, result: shapes.Result, shape: Shape | None, n_out:
 
 
 def _report(layer: ir.Layer, shape: Shape | None, out: Shape | None, pads: ir.Pads | None,
-            result: shapes.Result, field: _Field | None, shared: _Shared) -> LayerReport:
+            result: Result, field: _Field | None, shared: _Shared) -> LayerReport:
     """The layer's report, its counts those equal ones of earlier reports hold (``shared``)."""
-    activations = shared[shapes.size_of(out)]
+    activations = shared[size_of(out)]
     fan_in, dense_params, reuse = _figures(layer, result, shape, activations, shared)
     return LayerReport(layer, shape, out, shared[result.params], shared[result.buffers], shared[result.macs],
                        activations, result.in_channels, pads, fan_in, dense_params, reuse,
@@ -176,11 +178,11 @@ class _Output(NamedTuple):
 
     shape: Shape | None
     field: _Field | None
-    trace: floors.Trace
+    trace: flooring.Trace
     layer: ir.Layer | None
 
 
-_UNKNOWN = _Output(None, None, floors.Trace(), None)
+_UNKNOWN = _Output(None, None, flooring.Trace(), None)
 
 
 def _resolved(layer: ir.Layer, outputs: dict[str, _Output], diagnostics: list[Diagnostic]) -> ir.Layer:
@@ -189,13 +191,12 @@ def _resolved(layer: ir.Layer, outputs: dict[str, _Output], diagnostics: list[Di
     diagnostics += _noted(tuple(problems), layer)
     if complete:
         return resolved
-    return ir.Invalid(kind=layer.kind, name=layer.name, labelled=layer.labelled, span=layer.span,
-                      inputs=layer.inputs, block=layer.block, notes=layer.notes, spans=layer.spans)
+    return invalid.of(layer)
 
 
-def _operand(name: str, read: _Output, network: Shape | None) -> shapes.Operand:
+def _operand(name: str, read: _Output, network: Shape | None) -> Operand:
     line, kind = (None, "input") if read.layer is None else (read.layer.line, read.layer.kind)
-    return shapes.Operand(name, line, kind, read.shape, read.trace, network)
+    return Operand(name, line, kind, read.shape, read.trace, network)
 
 
 def _reads(layer: ir.Layer, deferred: frozenset[str]) -> tuple[str, ...]:
@@ -210,7 +211,7 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
 
     A layer's _Output is let go once its last reader has read it: a long stack
     holds a few at a time rather than one per layer."""
-    outputs = {ir.INPUT: _Output(model.input, _start(model.input), floors.Trace(), None)}
+    outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)}
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
     shared = _Shared()  # of this run only: it goes with the last report
@@ -226,14 +227,14 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
             else:
                 unread[name] -= 1
         shape = ins[0].shape if ins else None
-        if isinstance(layer, ir.Merge):
+        if isinstance(layer, Merge):
             operands = [_operand(name, read, model.input) for name, read in zip(layer.inputs, ins)]
-            result = RULES[type(layer)](layer, *operands)
+            result = SHAPE_RULES[type(layer)](layer, *operands)
         else:  # one input (an Invalid line may have none or several: its rule reads none)
             layer, problems = fit(layer, shape)
             if problems:
                 diagnostics += _noted(problems, layer)
-            result = RULES[type(layer)](layer, shape)
+            result = SHAPE_RULES[type(layer)](layer, shape)
         if result.diagnostics:
             diagnostics += _noted(result.diagnostics, layer)
         out = result.output
@@ -246,7 +247,7 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
         out, pads = shared[out], shared[result.pads]
         field = _next_field([read.field for read in ins], layer, out)
         reports.append(_report(layer, shape, out, pads, result, field, shared))
-        trace = floors.step(layer, shape, pads, out, [read.trace for read in ins])
+        trace = flooring.step(layer, shape, pads, out, [read.trace for read in ins])
         outputs[layer.name] = _Output(out, field, trace, layer)
     params = sum(r.params or 0 for r in reports)
     totals = Totals(params, params, sum(r.buffers for r in reports), sum(r.macs or 0 for r in reports),

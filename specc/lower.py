@@ -1,8 +1,8 @@
 """Statements to IR: what each keyword and option means, and E1xx diagnostics.
 
-One table, STATEMENTS, says for every keyword which positional arguments and
+specc.forms's STATEMENTS says for every keyword which positional arguments and
 options it takes, with aliases (the course's `f`, `s`, `p`) and the checker
-for each value (specc.values). Lowering normalises once (a kernel `5` becomes
+for each value (specc.values); the layer kinds' are in specc.kinds. Lowering normalises once (a kernel `5` becomes
 (5, 5), `dense` becomes `fc`) so later passes never branch on how something
 was written. Pure Python, no torch.
 """
@@ -14,7 +14,8 @@ from .blocks import expand
 from .diagnostics import Diagnostic, Span, did_you_mean, error
 from .expansion import Expansion, Line
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
-from .ir import ACTIVATIONS, NOTHING
+from .ir import NOTHING
+from .kinds import ACTIVATIONS, Invalid
 from .syntax import Statement, Word
 from .syntax_nodes import has_value_of_kind
 from .values import ValueProblem, as_signal
@@ -120,9 +121,9 @@ def _build(line: Line, bound: _Bound) -> ir.Layer:
               "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
               "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
     if line.inputs is None or any(r not in v for r in form.required):
-        return ir.Invalid(**common, units=v.get("units"), filters=v.get("filters"))
-    if form.node is ir.Pool and "stride" not in v:
-        v = {**v, "stride": v["kernel"]}
+        return Invalid(**common, units=v.get("units"), filters=v.get("filters"))
+    if form.same_as:  # a pooling's stride is its kernel unless written
+        v = {**{name: v[other] for name, other in form.same_as.items()}, **v}
     return form.node(**common, **form.fixed, **v)
 
 

@@ -4,9 +4,9 @@ entry point), so ```cnn blocks highlight in Jupyter, MkDocs and Sphinx.
 It follows the grammar's shape: a line is an optional `label:`, a statement
 keyword (or a block call), then values and `name=value` options; `block
 NAME(params) {` opens a block (../shared/spec-graphs.md). Keywords are read
-from specc.lower, so new statements highlight without a change here; the
-graph statements are listed until the checker knows them. Imported only by
-Pygments, never by `specc check`.
+from specc.forms and the activations from specc.kinds, so new statements
+highlight without a change here. Imported only by Pygments, never by `specc
+check`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,12 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, default, words
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, Whitespace
 
-from .ir import ACTIVATIONS
-from .lower import KEYWORD_ALIASES, STATEMENTS
+from .forms import KEYWORD_ALIASES, STATEMENTS
+from .kinds import ACTIVATION_ALIASES, ACTIVATIONS
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-# Statements of the graph contract (../shared/spec-graphs.md), highlighted before the checker knows them.
-GRAPH_KEYWORDS = ("add", "concat", "multiply", "convtranspose", "deconv", "upsample", "zeropad", "dwconv",
-                  "relu6", "silu", "swish", "hardswish", "gelu", "layernorm", "instancenorm", "groupnorm")
-KEYWORDS = tuple(sorted({*STATEMENTS, *KEYWORD_ALIASES, *GRAPH_KEYWORDS}, key=lambda k: (-len(k), k)))
+KEYWORDS = tuple(sorted({*STATEMENTS, *KEYWORD_ALIASES}, key=lambda k: (-len(k), k)))
+FUNCTIONS = (*ACTIVATIONS, *ACTIVATION_ALIASES)
 CONSTANTS = ("same", "valid", "true", "false", "nearest", "bilinear")
 _SPACE = r"[ \t\f\r\v]+"
 _NUMBERS = [
@@ -59,7 +57,7 @@ class CnnLexer(RegexLexer):
             (rf"({NAME})([ \t]*)(=)", bygroups(Name.Attribute, Whitespace, Operator)),
             *_NUMBERS,
             (words(CONSTANTS, suffix=r"\b"), Keyword.Constant),
-            (words(ACTIVATIONS + ("relu6", "silu", "swish", "hardswish", "gelu"), suffix=r"\b"), Name.Builtin),
+            (words(FUNCTIONS, suffix=r"\b"), Name.Builtin),
             (rf"{NAME}(?:\.[A-Za-z0-9_]+)*", Name.Variable),  # parameters and references: in, d1.skip
             (r"[(){},:]", Punctuation),
             (r"[*/=]", Operator),

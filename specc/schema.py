@@ -13,7 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .kinds import STATEMENTS
+
 Shape = list[int | None]
+_KINDS = list(dict.fromkeys(form.kind for form in STATEMENTS.values()))  # conv, maxpool, ..., activation
 
 
 class _Open(BaseModel):
@@ -23,8 +26,7 @@ class _Open(BaseModel):
 
 class LayerEntry(_Open):
     name: str = Field(description="the layer's label, or its default name (conv1, pool1, fc1, ...)")
-    kind: str = Field(description="conv, maxpool, avgpool, globalavgpool, globalmaxpool, flatten, fc, "
-                                  "activation, batchnorm, dropout, add, concat or multiply")
+    kind: str = Field(description=", ".join(_KINDS[:-1]) + f" or {_KINDS[-1]}")
     line: int = Field(description="the spec line the layer is written on (1-based)")
     output: Shape | None = Field(description="[H, W, C] for a volume, [N] for a vector; null where unknown")
     activations: int | None = Field(description="size of the output (values per sample)")

@@ -14,9 +14,10 @@ from . import ir
 from .diagnostics import Diagnostic, error
 from .dims import TOO_LARGE_HELP
 from .ir import Shape
+from .kinds import ConvTranspose, DepthwiseConv, Merge, Upsample, ZeroPad
+from .kinds.geometry import AXIS_NAMES
+from .kinds.resize import zeropad_sides
 from .numbers import dims
-from .shapes import AXIS_NAMES
-from .shapes_kinds import zeropad_sides
 from .values import MAX_INT
 
 
@@ -41,15 +42,15 @@ def _axis_name(out: Shape, axis: int) -> str:
 def _why(layer: ir.Layer, shape: Shape | None, axis: int) -> str:
     """How the layer made the size: its input's and its own numbers on that axis."""
     n = None if shape is None or axis >= len(shape) else shape[axis]
-    if isinstance(layer, ir.Upsample) and n is not None:
+    if isinstance(layer, Upsample) and n is not None:
         return f"input {n:,} × factor {layer.factor[axis]:,}"
-    if isinstance(layer, ir.ConvTranspose) and n is not None and axis < len(shape) - 1:
+    if isinstance(layer, ConvTranspose) and n is not None and axis < len(shape) - 1:
         return f"input {n:,}, kernel {layer.kernel[axis]:,}, stride {layer.stride[axis]:,}"
-    if isinstance(layer, ir.ZeroPad) and n is not None and axis < len(shape) - 1:
+    if isinstance(layer, ZeroPad) and n is not None and axis < len(shape) - 1:
         before, after = zeropad_sides(layer)[2 * axis : 2 * axis + 2]
         return f"input {n:,} + padding {before:,} + {after:,}"
-    if isinstance(layer, ir.Merge):
+    if isinstance(layer, Merge):
         return f"the sum of the {len(layer.inputs)} inputs' sizes"
-    if isinstance(layer, ir.DepthwiseConv) and shape is not None:
+    if isinstance(layer, DepthwiseConv) and shape is not None:
         return f"input channels {shape[-1]:,} × multiplier {layer.multiplier:,}"
     return f"input {dims(shape)}"

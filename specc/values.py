@@ -1,5 +1,6 @@
 """Checkers for option values: each turns a Word into a normalised value or
 raises ValueProblem (E105 for a wrong type, E106 for a value out of range).
+The checker of activations is the activation table's (specc.kinds.activation).
 Pure Python, no torch.
 """
 
@@ -11,7 +12,6 @@ from collections.abc import Callable
 
 from . import ir
 from .diagnostics import did_you_mean
-from .ir import ACTIVATIONS
 from .syntax import Word
 
 # Larger numbers are certainly typos, and keep every figure a float can hold.
@@ -107,15 +107,6 @@ def boolean(word: Word, what: str) -> bool:
         return word.value == "true"
     raise ValueProblem("E105", f"{what} must be `true` or `false`, got `{word.text}`",
                        did_you_mean(word.text, ["true", "false"]))
-
-
-def activation(word: Word, what: str) -> str:
-    if word.kind == "name" and word.value in ACTIVATIONS:
-        return str(word.value)
-    if word.kind == "name" and word.value in ir.ACTIVATION_ALIASES:
-        return ir.ACTIVATION_ALIASES[word.value]
-    raise ValueProblem("E105", f"unknown activation `{word.text}`",
-                       did_you_mean(word.text, ACTIVATIONS) or f"one of: {', '.join(ACTIVATIONS)}")
 
 
 def _float(word: Word, what: str) -> float:

@@ -15,6 +15,7 @@ import math
 Shape = tuple[int, ...]
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "leaky_relu", "silu", "swish", "hardswish", "gelu", "softmax")
 NORMS = ("batchnorm", "layernorm", "instancenorm", "groupnorm")
+MERGES = ("add", "concat", "multiply")  # the merges _merge knows (tests/test_tables.py checks the list)
 ALIASES = {"stride": "s", "padding": "p"}
 
 
@@ -123,7 +124,7 @@ def _zeropad(args: tuple, opts: dict, shape: Shape) -> dict:
 def layer(kind: str, args: tuple, opts: dict, shapes: list[Shape]) -> dict:
     """The concrete description of one statement reading layers of ``shapes``."""
     opts = {ALIASES.get(name, name): value for name, value in opts.items()}
-    if kind in ("add", "concat", "multiply"):
+    if kind in MERGES:
         return _merge(kind, shapes)
     shape = shapes[0]
     volume_only = kind not in ("fc", "dropout", "batchnorm", *ACTIVATIONS)

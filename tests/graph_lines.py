@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from graph_layers import Invalid, Shape, layer
+from graph_layers import MERGES, Invalid, Shape, layer
 
-MERGES = ("add", "concat", "multiply")
 UNNAMED = "?"  # the instance path of an unlabelled call: specc numbers those itself
 WORDS = {"true": True, "false": False}
 

@@ -8,6 +8,7 @@ wired by those inputs, and reads what torch says about each: output shape
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -39,19 +40,18 @@ def same_pad(layer: dict, h: int, w: int, fill: float = 0.0) -> tuple[list[nn.Mo
     return [nn.ConstantPad2d((left, right, top, bottom), fill)], (0, 0)
 
 
+# Every merge as torch computes it, folded left over the inputs (tests/test_tables.py checks the list).
+MERGES = {"add": torch.add, "concat": lambda a, b: torch.cat((a, b), dim=1),
+          "multiply": torch.mul}  # multiply: 1x1xC broadcasts over HxWxC
+
+
 class Merge(nn.Module):
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
-        if self.kind == "concat":
-            return torch.cat(xs, dim=1)
-        combine = torch.add if self.kind == "add" else torch.mul  # multiply: 1x1xC broadcasts over HxWxC
-        out = xs[0]
-        for x in xs[1:]:
-            out = combine(out, x)
-        return out
+        return functools.reduce(MERGES[self.kind], xs)
 
 
 def _transposed(layer: dict, c: int) -> list[nn.Module]:
@@ -67,7 +67,7 @@ def _transposed(layer: dict, c: int) -> list[nn.Module]:
 
 def node_module(layer: dict, shape: tuple[int, ...]) -> nn.Module:
     kind = layer["kind"]
-    if kind in ("add", "concat", "multiply"):
+    if kind in MERGES:
         return Merge(kind)
     c = shape[-1]
     if kind == "conv":

@@ -19,7 +19,7 @@ from strategies import specs
 from update_golden import golden_path
 
 import specc
-from specc import shape_rules
+from specc import kinds
 from specc.cli import main
 from specc.codegen import EMITTERS, attributes, generate
 from specc.codegen.names import MODULE_ATTRIBUTES, class_name
@@ -44,7 +44,7 @@ def top_level(source: str) -> tuple[list[ast.stmt], ast.ClassDef]:
 
 
 def test_every_layer_kind_has_an_emitter() -> None:
-    assert set(EMITTERS) == set(shape_rules.RULES)
+    assert set(EMITTERS) == set(kinds.SHAPE_RULES) == set(kinds.KINDS)
 
 
 def test_reserved_names_cover_every_public_nn_module_attribute() -> None:

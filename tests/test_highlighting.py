@@ -1,8 +1,9 @@
 """Highlighting: the Pygments lexer, the TextMate grammar and the VS Code extension folder.
 
-The keyword lists must cover every statement specc.lower knows, so a new
-statement cannot ship unhighlighted; Python's `re` stands in for Oniguruma
-(the grammar keeps to the syntax both share).
+The keyword lists must cover every statement specc.forms knows, so a new
+statement cannot ship unhighlighted: the TextMate grammar's are written by
+editors/vscode/generate.py, the lexer's read at import. Python's `re` stands in
+for Oniguruma (the grammar keeps to the syntax both share).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import runpy
 import tomllib
 from pathlib import Path
 
 import pytest
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation
 
-from specc.lower import KEYWORD_ALIASES, STATEMENTS
+from specc.forms import KEYWORD_ALIASES, STATEMENTS
+from specc.kinds import ACTIVATION_ALIASES, ACTIVATIONS
 from specc.pygments_lexer import CnnLexer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +90,19 @@ def test_every_statement_keyword_is_highlighted_as_a_word() -> None:
     for keyword in [*STATEMENTS, *KEYWORD_ALIASES]:
         assert any(w.fullmatch(keyword) for w in words), keyword
         assert not any(w.search(f"{keyword}x") for w in words), keyword  # whole words only
+
+
+def test_the_textmate_keywords_are_generated_from_the_statement_table() -> None:
+    generate = runpy.run_path(str(VSCODE / "generate.py"))["grammar"]
+    text = (VSCODE / "syntaxes" / "cnn.tmLanguage.json").read_text(encoding="utf-8")
+    assert generate(text) == text, "run `python editors/vscode/generate.py`"
+
+
+def test_the_lexer_knows_every_keyword_and_activation() -> None:
+    for keyword in [*STATEMENTS, *KEYWORD_ALIASES]:
+        assert [t for t, _ in CnnLexer().get_tokens(f"{keyword}\n")][0] in Keyword, keyword
+    for function in [*ACTIVATIONS, *ACTIVATION_ALIASES]:
+        assert (Name.Builtin, function) in list(CnnLexer().get_tokens(f"conv 8 3 {function}\n")), function
 
 
 def test_the_textmate_rules_match_what_the_parser_reads() -> None:

@@ -114,7 +114,7 @@ def test_upsampled_jumps_finer_than_the_bound_stop_being_tracked() -> None:
 
 
 def test_floorings_past_a_message_s_worth_are_not_traced() -> None:
-    from specc import floors
+    from specc.kinds import flooring as floors
 
     analysis = checked("input 8x8x1\nblock b() {\n  upsample 2\n  zeropad 1\n  maxpool 3 s=2\n}\n"
                        "b repeat=100\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import specc
-from specc import ir
+from specc import kinds
 from specc.analysis import LayerReport
 from specc.lint.view import Graph
 
@@ -29,9 +29,9 @@ def graph_of(text: str) -> Graph:
 
 def test_of_kind_keeps_the_source_order_across_subclasses() -> None:
     graph = graph_of(SPEC)
-    assert [r.layer.line for r in graph.of_kind(ir.Conv)] == [2, 3, 5]  # conv, dwconv, conv
-    assert [r.layer.line for r in graph.of_kind(ir.BatchNorm)] == [4]
-    assert list(graph.of_kind(ir.Concat)) == []
+    assert [r.layer.line for r in graph.of_kind(kinds.Conv)] == [2, 3, 5]  # conv, dwconv, conv
+    assert [r.layer.line for r in graph.of_kind(kinds.BatchNorm)] == [4]
+    assert list(graph.of_kind(kinds.Concat)) == []
 
 
 def test_weighted_and_windows_list_their_layers_in_order() -> None:

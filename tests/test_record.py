@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from specc import ir
+from specc import kinds
 from specc.diagnostics import Span
 from specc.record import Record
 
@@ -96,9 +96,9 @@ def test_records_pickle() -> None:  # multiprocessing and copy rely on it
 
 
 def test_the_ir_layers_are_records() -> None:
-    conv = ir.Conv(kind="conv", name="c1", labelled=False, span=Span.at(3), filters=6, kernel=(5, 5))
+    conv = kinds.Conv(kind="conv", name="c1", labelled=False, span=Span.at(3), filters=6, kernel=(5, 5))
     assert conv.stride == (1, 1) and conv.spans == {} and conv.inputs == ()
-    assert ir.DepthwiseConv._fields[-1] == "multiplier" and ir.DepthwiseConv._defaults["filters"] is None
+    assert kinds.DepthwiseConv._fields[-1] == "multiplier" and kinds.DepthwiseConv._defaults["filters"] is None
     assert repr(conv) == "<Conv c1 (line 3)>"
     assert conv._replace(filters=8).filters == 8 and conv.filters == 6
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import specc
+from specc.kinds.geometry import output_size
 from specc.lint.rules.kernel_larger_than_map import live_taps
 from specc.lint.view import coverage
-from specc.shapes import output_size
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -1,48 +1,129 @@
 """The dispatch tables are complete: adding a layer kind or a diagnostic code
-is a checklist these tests enforce."""
+is a checklist these tests enforce.
+
+A kind is declared once, in its family's module of specc.kinds; every list of
+kinds elsewhere is derived from the registry, and each test here fails when a
+derived list (the statement table, the shape rules, the emitters, the memory
+rules, the merges, the keyword lists, the drawing's colours, the schema, the
+torch twins) misses one.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
 import specc
-from specc import ir, lower, shape_rules
+from specc import forms, ir, kinds
 from specc.diagnostics import CODES
+from specc.kinds.base import Form, Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _subclasses(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub} | _subclasses(sub)
+    return found
+
+
 def _layer_classes() -> set[type]:
-    return {cls for cls in vars(ir).values() if isinstance(cls, type) and issubclass(cls, ir.Layer)} - {
-        ir.Layer, ir.Merge}
+    """Every Layer subclass specc.kinds defines, the family bases (Merge) aside."""
+    return {cls for cls in _subclasses(ir.Layer) if cls.__module__.startswith("specc.kinds.")} - {kinds.Merge}
 
 
-def test_every_layer_kind_has_a_shape_rule() -> None:
-    assert set(shape_rules.RULES) == _layer_classes()
+def _layer_forms() -> dict[str, Form]:
+    return {word: form for word, form in forms.STATEMENTS.items() if form.node is not None}
+
+
+def test_every_layer_class_is_a_kind_with_a_rule_an_emitter_and_what_it_keeps() -> None:
+    assert set(kinds.KINDS) == _layer_classes()
+    assert set(kinds.SHAPE_RULES) == set(kinds.EMITTERS) == set(kinds.KINDS)
+    for node, kind in kinds.KINDS.items():
+        assert kind.node is node and kind.family in {f.__name__.rsplit(".", 1)[1] for f in kinds.FAMILIES}, kind
+        assert callable(kind.shape) and callable(kind.emit) and callable(kind.keeps), kind
+
+
+def test_a_kind_without_a_rule_or_an_emitter_fails_where_it_is_declared() -> None:
+    parts = {"family": "merge", "forms": (), "shape": kinds.SHAPE_RULES[kinds.Add],
+             "emit": kinds.EMITTERS[kinds.Add], "keeps": kinds.KINDS[kinds.Add].keeps}
+    for missing in ("shape", "emit", "keeps", "family"):
+        with pytest.raises(TypeError, match=missing):
+            Kind(kinds.Add, **{k: v for k, v in parts.items() if k != missing})
 
 
 def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
-    for keyword, form in lower.STATEMENTS.items():
-        if form.kind in ("model", "input", "train"):
+    for keyword, form in forms.STATEMENTS.items():
+        if form.node is None:
             continue
-        args = {"conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5",
-                "add": " input", "concat": " input", "multiply": " input", "convtranspose": " 4 3",
-                "dwconv": " 3", "upsample": " 2", "zeropad": " 1", "groupnorm": " 2"}.get(keyword, "")
+        args = " input" if form.merge else {
+            "conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5", "convtranspose": " 4 3",
+            "dwconv": " 3", "upsample": " 2", "zeropad": " 1", "groupnorm": " 2"}.get(keyword, "")
         analysis = specc.check(f"input 8x8x2\nrelu\n{keyword}{args}\n")
         assert analysis.ok, (keyword, analysis.diagnostics)
-        assert type(analysis.layers[1].layer) is form.node and form.node in shape_rules.RULES
+        assert type(analysis.layers[1].layer) is form.node and form.node in kinds.SHAPE_RULES
 
 
-def test_every_layer_kind_declares_its_traits_and_has_an_emitter() -> None:
-    from specc.codegen import EMITTERS
-
+def test_every_layer_kind_declares_its_traits() -> None:
     for cls in _layer_classes():
-        assert "receptive" in vars(cls) or cls is ir.Invalid or issubclass(cls, ir.Merge), cls
+        assert "receptive" in vars(cls) or cls is kinds.Invalid or issubclass(cls, kinds.Merge), cls
         assert cls.receptive in ("pointwise", "window", "whole", "none", "transposed", "upsample"), cls
-        assert cls in EMITTERS, cls
-    forms = {form.node for form in lower.STATEMENTS.values() if form.node is not None}
-    assert forms == _layer_classes() - {ir.Invalid}
+        assert cls.merge == issubclass(cls, kinds.Merge), cls
+    assert {form.node for form in _layer_forms().values()} == _layer_classes() - {kinds.Invalid}
+
+
+def test_the_statement_table_is_the_kinds_forms_and_the_three_statements() -> None:
+    written = {word: form for kind in kinds.KINDS.values() for form in kind.forms for word in [form.word]}
+    assert _layer_forms() == kinds.STATEMENTS == written
+    assert list(forms.STATEMENTS) == [*(w for w in kinds.STATEMENTS if w not in kinds.ACTIVATIONS), *forms.OTHERS,
+                                      *kinds.ACTIVATIONS]
+    assert forms.KEYWORD_ALIASES == {s: w for w, f in kinds.STATEMENTS.items() for s in f.synonyms}
+    assert set(forms.KEYWORD_ALIASES) >= set(kinds.ACTIVATION_ALIASES)
+    assert kinds.MERGES == tuple(w for w, f in kinds.STATEMENTS.items() if issubclass(f.node, kinds.Merge))
+
+
+def test_every_merge_names_its_onnx_op_and_the_tools_know_it() -> None:
+    for merge in kinds.MERGES:
+        node = kinds.STATEMENTS[merge].node
+        assert isinstance(node.onnx_op, str), merge
+        if "operator" in dir(node):  # an element-wise merge writes its operator between the inputs
+            assert node.operator in ("+", "-", "*", "/"), merge
+    analysis = specc.check("input 4x4x1\nconv 2 1 from=input from=input\n")  # E107's help names every merge
+    (e107,) = [d for d in analysis.diagnostics if d.code == "E107"]
+    assert all(f"`{merge}`" in e107.help for merge in kinds.MERGES), e107.help
+    pytest.importorskip("onnx")
+    from specc.export.names import _MERGES
+
+    assert sorted(_MERGES.values()) == sorted(kinds.MERGES)
+
+
+def test_every_keyword_has_a_colour_and_the_schema_names_every_kind() -> None:
+    from specc.draw import style
+    from specc.schema import LayerEntry
+
+    assert set(kinds.FAMILY.values()) <= set(style.FAMILY_COLOURS)
+    for word in [*forms.STATEMENTS, *forms.KEYWORD_ALIASES]:
+        if word not in forms.OTHERS:
+            assert style.colours(word) != style.OTHER, word
+    described = LayerEntry.model_fields["kind"].description
+    for form in _layer_forms().values():
+        assert re.search(rf"\b{form.kind}\b", described), form.kind
+
+
+def test_every_activation_is_a_keyword_an_option_value_and_a_completion() -> None:
+    pytest.importorskip("lsprotocol")
+    from specc.lsp.complete import VOCABULARY
+
+    for name in kinds.ACTIVATIONS:
+        assert forms.STATEMENTS[name].fixed == {"function": name}
+        assert specc.check(f"input 4\nfc 2 activation={name}\n").ok, name
+        assert name in VOCABULARY
+    for alias, name in kinds.ACTIVATION_ALIASES.items():
+        assert forms.KEYWORD_ALIASES[alias] == name
+        assert specc.check(f"input 4\nfc 2 {alias}\n").layers[0].layer.activation == name
 
 
 def test_every_error_code_is_documented_and_has_a_broken_spec() -> None:
@@ -52,6 +133,12 @@ def test_every_error_code_is_documented_and_has_a_broken_spec() -> None:
         assert re.search(rf"^\| {code} \|", language, re.M), f"{code} missing from docs/language.md"
         assert code in broken, f"no tests/broken/{code}-*.cnn"
     assert broken <= set(CODES)
+
+
+def test_every_kind_is_in_the_language_reference() -> None:
+    language = (ROOT / "docs" / "language.md").read_text()
+    for word in [*kinds.STATEMENTS, *kinds.KEYWORD_ALIASES]:
+        assert re.search(rf"`{word}\b", language), f"`{word}` missing from docs/language.md"
 
 
 def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_config() -> None:
@@ -70,10 +157,16 @@ def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_co
 
 
 def test_every_layer_kind_has_a_generator_and_a_torch_reference() -> None:
-    """The random-stack oracle draws every kind a spec can write and builds its torch twin."""
+    """The random-stack oracle draws every kind a spec can write and builds its torch twin; the
+    random-graph oracle does the same for every merge."""
+    from graph_layers import MERGES as SHAPED
+    from graph_twin import MERGES as COMPUTED
     from strategies_kinds import DRAWN
     from torch_reference_kinds import BUILT
 
-    kinds = {form.kind for form in lower.STATEMENTS.values() if form.node is not None and not form.merge}
-    assert kinds <= DRAWN, kinds - DRAWN
-    assert kinds <= BUILT, kinds - BUILT
+    layers = {form.kind for form in _layer_forms().values() if not form.merge}
+    assert layers <= DRAWN, layers - DRAWN
+    assert layers <= BUILT, layers - BUILT
+    merges = set(kinds.MERGES)
+    assert merges <= set(SHAPED), merges - set(SHAPED)
+    assert merges <= set(COMPUTED), merges - set(COMPUTED)

@@ -3,23 +3,23 @@
 ``generate(analysis)`` is the only way specc turns a spec into a module:
 `specc compile` writes its result and ``specc.build`` executes it, so the file
 a user reads is exactly the code that trains. The stage's parts: the scopes
-(:mod:`.scopes`: one class per block, attribute and variable names), the
-emitters (:mod:`.emit`, :mod:`.emit_kinds`, listed in :mod:`.emitters`), the
-file's text around them (:mod:`.module_text`) and identifiers and escaping
-(:mod:`.names`).
+(:mod:`.scopes`: one class per block, attribute and variable names), each
+kind's emitter (in its family module of :mod:`specc.kinds`, which lists them
+as EMITTERS), the file's text around them (:mod:`.module_text`) and
+identifiers and escaping (:mod:`.names`).
 """
 
 from __future__ import annotations
 
 from .. import ir
 from ..analysis import Analysis
+from ..kinds import EMITTERS, Activation
+from ..kinds.activation import activate
+from ..kinds.emitting import Step
 from ..version import __version__
-from .emit import activate
-from .emitters import EMITTERS
 from .module_text import module_source
 from .names import attribute_names, class_name, source_lines, statement_text
 from .scopes import Tree
-from .steps import Step
 
 __all__ = ["EMITTERS", "attributes", "generate"]
 
@@ -46,7 +46,7 @@ def generate(analysis: Analysis) -> str:
     body, result, final_step = code.steps, code.result, None
     if final:
         note = f"line {last.layer.line}: {statement_text(lines, last.layer.span)}"
-        if isinstance(last.layer, ir.Activation):
+        if isinstance(last.layer, Activation):
             # A `softmax` line of its own: logits stop before it, and its module runs on their result.
             step = body.pop()
             result = step.expr[step.expr.index("(") + 1:-1]

@@ -14,6 +14,7 @@ import textwrap
 
 from ..analysis import Analysis
 from ..ir import Shape
+from ..kinds.emitting import Step
 from .formatting import (
     INDENT,
     LINE_LENGTH,
@@ -26,7 +27,7 @@ from .formatting import (
     trailing,
 )
 from .names import class_name, escape, source_lines, string_literal
-from .steps import Code, Remark, Step
+from .steps import Code, Remark
 
 LOSSES = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy_with_logits"}
 BODY = INDENT * 2  # the statements of a method

@@ -12,15 +12,18 @@ gets a class of its own (its modules differ). No torch.
 
 from __future__ import annotations
 
+import functools
+
 from .. import ir
 from ..analysis import LayerReport, reaching
 from ..diagnostics import Span
-from .emitters import EMITTERS
+from ..kinds import EMITTERS
+from ..kinds.emitting import Context, Step
 from .formatting import class_header
 from .graph import params_under
 from .module_text import block_class_body
-from .names import attribute_names, class_name, identifier, statement_text
-from .steps import Code, Context, Remark, Step
+from .names import attribute_names, class_name, extra_name, identifier, statement_text
+from .steps import Code, Remark
 
 Scope = str | None
 
@@ -140,6 +143,7 @@ class _Writer:
         keys = tree.items.get(scope, [])
         self.attrs = dict(zip(keys, attribute_names([self._local(k) for k in keys])))
         self.taken = set(self.attrs.values())
+        self.extra_name = functools.partial(extra_name, taken=self.taken)  # a helper module's name (Context)
         self.locals = {"x"} | set(FORWARD)
         self.var: dict[str, str] = {}
         self.exports: set[str] = set()
@@ -198,7 +202,7 @@ class _Writer:
         if key in self.tree.report:
             r = self.tree.report[key]
             inputs = tuple(self.var.get(name, "x") for name in r.layer.inputs)
-            context = Context(self.attrs[key], self._note(r.layer.span), self.taken, inputs, "x")
+            context = Context(self.attrs[key], self._note(r.layer.span), self.extra_name, inputs, "x")
             self.code.modules += EMITTERS[type(r.layer)](r, context).modules
             span, gives = r.layer.span, [key]
         else:
@@ -243,7 +247,7 @@ class _Writer:
         layer = r.layer
         inputs = tuple(self.var.get(name, "x") for name in layer.inputs)
         target = self._target(layer.name, layer.name, following)
-        context = Context(self.attrs[layer.name], self._note(layer.span), self.taken, inputs, target)
+        context = Context(self.attrs[layer.name], self._note(layer.span), self.extra_name, inputs, target)
         unit = EMITTERS[type(layer)](r, context)
         self.code.modules += unit.modules
         self.code.steps += unit.steps

@@ -7,6 +7,8 @@ below never overflows a box, whichever of its fonts the viewer has.
 
 from __future__ import annotations
 
+from ..kinds import FAMILY
+
 FONT_FAMILY = "Helvetica, Arial, 'DejaVu Sans', 'Liberation Sans', sans-serif"
 FONT_SIZE = 11
 LINE = 14  # baseline to baseline
@@ -14,31 +16,28 @@ BOX_H = 3 * LINE + 12  # three lines: label, kind and shape, params
 MIN_W = 96
 PAD_X = 10
 
-# Fill and stroke by statement kind; merges stand out, activations stay quiet.
+# Fill and stroke by family of kinds (specc.kinds.FAMILY); merges stand out, activations stay quiet.
+FAMILY_COLOURS = {
+    "conv": ("#dbeafe", "#1d4ed8"),
+    "pool": ("#dcfce7", "#15803d"),
+    "dense": ("#ffedd5", "#c2410c"),
+    "norm": ("#f3e8ff", "#7e22ce"),
+    "resize": ("#ecfccb", "#4d7c0f"),
+    "activation": ("#fef9c3", "#a16207"),  # relu, sigmoid, softmax ... on a line of their own
+    "dropout": ("#f5f5f4", "#78716c"),
+    "merge": ("#fce7f3", "#be185d"),
+}
+# Boxes that are not a family's, and the kinds that stand apart from their family.
 COLOURS = {
     "input": ("#f1f5f9", "#475569"),
-    "conv": ("#dbeafe", "#1d4ed8"),
+    "block": ("#ede9fe", "#5b21b6"),
     "convtranspose": ("#cffafe", "#0e7490"),
     "dwconv": ("#e0e7ff", "#4338ca"),
-    "maxpool": ("#dcfce7", "#15803d"),
-    "avgpool": ("#dcfce7", "#15803d"),
     "globalavgpool": ("#d1fae5", "#047857"),
     "globalmaxpool": ("#d1fae5", "#047857"),
-    "upsample": ("#ecfccb", "#4d7c0f"),
     "zeropad": ("#f5f5f4", "#57534e"),
-    "fc": ("#ffedd5", "#c2410c"),
     "flatten": ("#f5f5f4", "#57534e"),
-    "batchnorm": ("#f3e8ff", "#7e22ce"),
-    "layernorm": ("#f3e8ff", "#7e22ce"),
-    "instancenorm": ("#f3e8ff", "#7e22ce"),
-    "groupnorm": ("#f3e8ff", "#7e22ce"),
-    "dropout": ("#f5f5f4", "#78716c"),
-    "add": ("#fce7f3", "#be185d"),
-    "concat": ("#fce7f3", "#be185d"),
-    "multiply": ("#fce7f3", "#be185d"),
-    "block": ("#ede9fe", "#5b21b6"),
 }
-ACTIVATION = ("#fef9c3", "#a16207")  # relu, sigmoid, softmax ... on a line of their own
 OTHER = ("#ffffff", "#334155")
 TEXT = "#0f172a"
 MUTED = "#475569"
@@ -48,12 +47,10 @@ BACKGROUND = "#ffffff"
 
 
 def colours(base_kind: str) -> tuple[str, str]:
-    """(fill, stroke) for a kind; activations share one colour."""
+    """(fill, stroke) for a keyword ("conv", "relu", "input", "block"): its own, else its family's."""
     if base_kind in COLOURS:
         return COLOURS[base_kind]
-    activations = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "swish",
-                   "hardswish", "gelu", "activation")
-    return ACTIVATION if base_kind in activations else OTHER
+    return FAMILY_COLOURS.get(FAMILY.get(base_kind, ""), OTHER)
 
 
 def text_width(text: str, bold: bool = False) -> float:

@@ -26,10 +26,12 @@ import ast
 import onnx
 
 from ..codegen.names import attribute_names, source_lines, statement_text
+from ..kinds import STATEMENTS
 
 _SCOPES = "pkg.torch.onnx.name_scopes"
 _RESHAPES = {"Reshape", "Flatten", "Constant"}  # they serve the layer they feed
-_MERGES = {"Add": "add", "Concat": "concat", "Mul": "multiply"}  # ONNX op -> the spec's merge statement
+# ONNX op -> the spec's merge statement: {"Add": "add", "Concat": "concat", "Mul": "multiply", ...}
+_MERGES = {form.node.onnx_op: word for word, form in STATEMENTS.items() if form.merge}
 _INPUT = object()  # what a node reading the graph's input is fed by
 
 

@@ -22,6 +22,7 @@ from functools import cached_property, lru_cache
 from .. import ir
 from ..analysis import LayerReport
 from ..diagnostics import Span
+from ..kinds import Add
 from ..numbers import dims, human_bytes
 
 # (rows, columns) never read, (rows, columns) past the last window: see unread()
@@ -110,7 +111,7 @@ class Graph:
 
     def feeds_add(self, r: LayerReport) -> bool:
         """Whether ``r``'s output alone goes (through a chain) into a residual `add`."""
-        return any(isinstance(s.layer, ir.Add) for x in (r, *self.chain_after(r)) for s in self.successors(x))
+        return any(isinstance(s.layer, Add) for x in (r, *self.chain_after(r)) for s in self.successors(x))
 
     def feeds_weights(self, r: LayerReport) -> bool:
         """Whether ``r``'s output reaches some conv or fc layer."""

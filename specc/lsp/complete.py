@@ -1,15 +1,15 @@
 """Completion: what may come next at the cursor, read from the text before it.
 
-- the first word of a line: statement keywords (specc.lower's STATEMENTS and
+- the first word of a line: statement keywords (specc.forms's STATEMENTS and
   KEYWORD_ALIASES), block names, and `block` at the top level;
 - later words: the statement's options as `name=` (its Form's options and
   aliases; a block call's parameters), and activations where a bare one fits;
 - after `name=`: the values the option's checker accepts (activations, `same`,
   `true`/`false`, an optimizer ...), and for `from=` the labels above;
-- operands of a merge (`add`, `concat`, `multiply`): the labels above.
+- operands of a merge (specc.kinds.MERGES: `add`, `concat`, ...): the labels above.
 
-Which keywords and options exist is read from specc.lower at each request, so
-new statements appear here without a change. Positions are code points.
+Which keywords, options and merges exist is read from specc.forms and
+specc.kinds, so new statements appear here without a change. Positions are code points.
 """
 
 from __future__ import annotations
@@ -19,17 +19,15 @@ from collections.abc import Callable, Iterable
 
 from lsprotocol import types
 
-from .. import lower
 from ..analysis import Analysis
 from ..diagnostics import Span
-from ..ir import ACTIVATIONS
+from ..forms import KEYWORD_ALIASES, STATEMENTS, Form
+from ..kinds import ACTIVATIONS
 from ..syntax import Word
 from ..syntax import lines as source_lines
 from ..values import ValueProblem
 from . import scan
 
-# Statements whose arguments are references (../shared/spec-graphs.md, merges).
-MERGES = ("add", "concat", "multiply")
 REFERENCE_OPTIONS = ("from",)
 # Words tried against an option's checker to find the values it accepts.
 VOCABULARY = (*ACTIVATIONS, "same", "valid", "true", "false", "nearest", "bilinear")
@@ -47,11 +45,11 @@ def complete(analysis: Analysis, line: int, character: int) -> list[types.Comple
     typing = "" if not rest or rest[-1].isspace() else words.pop()
     if not words:
         return _keywords(lines, line)
-    keyword = lower.KEYWORD_ALIASES.get(words[0], words[0])
+    keyword = KEYWORD_ALIASES.get(words[0], words[0])
     if "=" in typing:
         return _values(lines, line, analysis, keyword, typing.split("=", 1)[0])
-    form = lower.STATEMENTS.get(keyword)
-    if keyword in MERGES or getattr(form, "merge", False):  # a merge's arguments are the layers it merges
+    form = STATEMENTS.get(keyword)
+    if form is not None and form.merge:  # a merge's arguments are the layers it merges
         return _references(lines, line, analysis)
     block = next((b for b in scan.blocks(lines) if b.place.name == keyword), None)
     if block is not None:
@@ -64,8 +62,8 @@ def _item(label: str, kind: Kind, detail: str | None = None) -> types.Completion
 
 
 def _keywords(lines: list[str], line: int) -> list[types.CompletionItem]:
-    items = [_item(k, Kind.Keyword, form.usage or None) for k, form in lower.STATEMENTS.items()]
-    items += [_item(alias, Kind.Keyword, f"= {target}") for alias, target in lower.KEYWORD_ALIASES.items()]
+    items = [_item(k, Kind.Keyword, form.usage or None) for k, form in STATEMENTS.items()]
+    items += [_item(alias, Kind.Keyword, f"= {target}") for alias, target in KEYWORD_ALIASES.items()]
     all_blocks = scan.blocks(lines)
     items += [_item(b.place.name, Kind.Function, f"block {b.place.name}({', '.join(b.params)})")
               for b in all_blocks]
@@ -74,12 +72,12 @@ def _keywords(lines: list[str], line: int) -> list[types.CompletionItem]:
     return items
 
 
-def _canonical(form: lower.Form, written: str) -> str:
+def _canonical(form: Form, written: str) -> str:
     return form.aliases.get(written, written)
 
 
 def _options(keyword: str, written: Iterable[str]) -> list[types.CompletionItem]:
-    form = lower.STATEMENTS.get(keyword)
+    form = STATEMENTS.get(keyword)
     if form is None:
         return []
     given = {_canonical(form, w.split("=", 1)[0]) for w in written if "=" in w}
@@ -99,7 +97,7 @@ def _values(lines: list[str], line: int, analysis: Analysis, keyword: str, optio
             ) -> list[types.CompletionItem]:
     if option in REFERENCE_OPTIONS:
         return _references(lines, line, analysis)
-    form = lower.STATEMENTS.get(keyword)
+    form = STATEMENTS.get(keyword)
     if form is None:
         return []
     checker = form.options.get(_canonical(form, option))

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ir
 from ...diagnostics import Diagnostic, warning
+from ...kinds import Flatten
 from ..view import Graph, activation
 
 CODE = "W401"
@@ -50,11 +50,11 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
         layer = r.layer
         if not layer.bias or activation(layer):
             continue
-        after = next((a.layer for a in graph.chain_after(r) if not isinstance(a.layer, ir.Flatten)), None)
+        after = next((a.layer for a in graph.chain_after(r) if not isinstance(a.layer, Flatten)), None)
         biases = r.output[-1] if r.output else None  # one bias per output channel (per unit after fc)
-        if biases is None or not _cancels(after, r.output):
+        mean = None if after is None else after.channel_mean(r.output)  # a norm's trait (specc.ir.Layer)
+        if biases is None or mean is None:
             continue
-        mean = "batch mean" if isinstance(after, ir.BatchNorm) else "mean over each example"
         yield warning(
             CODE,
             f"the {biases:,} biases of {layer.name} are cancelled by {after.name} (line {after.line}), which "
@@ -62,11 +62,3 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
             layer.span_of("bias"),
             f"write `bias=false` on {layer.name}; {after.kind}'s own shift replaces the bias")
 
-
-def _cancels(norm: ir.Layer | None, shape: tuple | None) -> bool:
-    """A norm that subtracts a mean per channel: batchnorm, instancenorm, groupnorm with G = C."""
-    if isinstance(norm, ir.BatchNorm):
-        return True
-    if not isinstance(norm, ir.Norm) or shape is None or len(shape) < 2:
-        return False
-    return norm.op == "instance" or (norm.op == "group" and norm.groups == shape[-1])

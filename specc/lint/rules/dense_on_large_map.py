@@ -36,9 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ir
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
+from ...kinds import Activation, BatchNorm, Dense, Dropout, Flatten
 from ..view import Graph, dims, fp32_size, volume
 
 CODE = "W101"
@@ -46,7 +46,7 @@ NAME = "dense-on-large-map"
 DEFAULT = True
 
 MAX_POSITIONS = 16 * 16  # more than LeNet-5's 5x5, AlexNet's 6x6 and VGG-16's 7x7 by far
-PASS_THROUGH = (ir.Flatten, ir.Dropout, ir.Activation, ir.BatchNorm)
+PASS_THROUGH = (Flatten, Dropout, Activation, BatchNorm)
 
 
 def flattened(graph: Graph, fc: LayerReport) -> tuple[int, int, int] | None:
@@ -54,13 +54,13 @@ def flattened(graph: Graph, fc: LayerReport) -> tuple[int, int, int] | None:
     shape = volume(fc.input)
     r = fc
     while shape is None and (r := graph.predecessor(r)) is not None and isinstance(r.layer, PASS_THROUGH):
-        if isinstance(r.layer, ir.Flatten):
+        if isinstance(r.layer, Flatten):
             shape = volume(r.input)
     return shape
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.of_kind(ir.Dense):
+    for r in graph.of_kind(Dense):
         shape = flattened(graph, r)
         if shape is None or shape[0] * shape[1] <= MAX_POSITIONS or r.params is None:
             continue

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ir
 from ...diagnostics import Diagnostic, warning
+from ...kinds import BatchNorm
 from ..view import Graph
 
 CODE = "W403"
@@ -41,10 +41,10 @@ DEFAULT = True
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.of_kind(ir.BatchNorm):
+    for r in graph.of_kind(BatchNorm):
         layer = r.layer
         before = (graph.predecessor(r) or r).layer
-        if isinstance(before, ir.BatchNorm) and before is not layer:
+        if isinstance(before, BatchNorm) and before is not layer:
             yield warning(CODE, f"{layer.name} directly follows {before.name}: its input is already normalised, "
                                 f"so it only adds {r.params or 0:,} parameters", layer.span, "remove one of them")
         elif not graph.feeds_weights(r):

@@ -44,9 +44,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ir
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
+from ...kinds import GlobalPool
 from ..view import Graph, dims
 
 CODE = "W205"
@@ -65,7 +65,7 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
     if model.input is None or len(model.input) != 3:
         return
     size = model.input[:2]
-    for r in graph.of_kind(ir.GlobalPool):
+    for r in graph.of_kind(GlobalPool):
         before = graph.predecessor(r)
         field = before.receptive_field if before else (1, 1)
         if field is None or all(2 * f >= n for f, n in zip(field, size)):

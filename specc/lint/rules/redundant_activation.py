@@ -27,19 +27,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ir
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
+from ...ir import Layer
+from ...kinds import Activation
+from ...kinds.activation import NON_NEGATIVE
 from ..view import Graph, activation
 
 CODE = "W304"
 NAME = "redundant-activation"
 DEFAULT = True
 
-NON_NEGATIVE = ("relu", "relu6", "sigmoid", "softmax")
 
-
-def non_negative_source(graph: Graph, r: LayerReport) -> ir.Layer | None:
+def non_negative_source(graph: Graph, r: LayerReport) -> Layer | None:
     """The layer that made ``r``'s input non-negative (through sign-keeping steps only), if any."""
     while (r := graph.predecessor(r)) is not None:
         if activation(r.layer) in NON_NEGATIVE:
@@ -50,7 +50,7 @@ def non_negative_source(graph: Graph, r: LayerReport) -> ir.Layer | None:
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.of_kind(ir.Activation):
+    for r in graph.of_kind(Activation):
         layer = r.layer
         if layer.function == "linear":
             yield warning(CODE, f"`linear` on its own line ({layer.name}) is the identity: it does nothing",

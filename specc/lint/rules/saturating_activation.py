@@ -34,13 +34,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
+from ...kinds.activation import SATURATING
 from ..view import Graph, activation, activation_span, described
 
 CODE = "W302"
 NAME = "saturating-activation"
 DEFAULT = False
-
-SATURATING = ("sigmoid", "tanh")
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:

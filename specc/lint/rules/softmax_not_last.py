@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ir
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
+from ...kinds import Activation, Flatten
 from ..view import Graph, activation, activation_span, described
 
 CODE = "W301"
@@ -43,7 +43,7 @@ def _after(graph: Graph, r: LayerReport) -> Iterator[LayerReport]:
     """The layers that read ``r``, and what follows a `flatten` among them."""
     for after in graph.successors(r):
         yield after
-        if isinstance(after.layer, ir.Flatten):
+        if isinstance(after.layer, Flatten):
             yield from _after(graph, after)
 
 
@@ -51,10 +51,10 @@ def check(graph: Graph) -> Iterator[Diagnostic]:
     for r in graph.reports:
         if activation(r.layer) != "softmax":
             continue
-        after = next((a.layer for a in _after(graph, r) if not isinstance(a.layer, ir.Flatten)), None)
+        after = next((a.layer for a in _after(graph, r) if not isinstance(a.layer, Flatten)), None)
         if after is None:
             continue
-        if isinstance(after, ir.Activation) and after.function == "softmax":
+        if isinstance(after, Activation) and after.function == "softmax":
             message = (f"softmax applied twice ({described(r.layer)}, then {after.name} on line {after.line}): the "
                        f"second one flattens the probabilities toward uniform")
             hint = f"remove the softmax on line {after.line}"

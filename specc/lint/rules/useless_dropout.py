@@ -33,9 +33,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ir
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
+from ...kinds import Dropout
 from ..view import Graph
 
 CODE = "W402"
@@ -49,7 +49,7 @@ def problem(graph: Graph, r: LayerReport) -> tuple[str, str] | None:
     before = (graph.predecessor(r) or r).layer
     if layer.rate == 0:
         return f"{layer.name} has rate 0: it does nothing", "remove the line, or give a rate such as 0.5"
-    if isinstance(before, ir.Dropout) and before is not layer:
+    if isinstance(before, Dropout) and before is not layer:
         kept = (1 - before.rate) * (1 - layer.rate)
         return (f"{layer.name} follows {before.name} directly: together they keep {kept:.3g} of the values, "
                 f"a dropout of {1 - kept:.3g} written as two", f"use one `dropout {1 - kept:.3g}`")
@@ -61,7 +61,7 @@ def problem(graph: Graph, r: LayerReport) -> tuple[str, str] | None:
 
 
 def check(graph: Graph) -> Iterator[Diagnostic]:
-    for r in graph.of_kind(ir.Dropout):
+    for r in graph.of_kind(Dropout):
         found = problem(graph, r)
         if found:
             span = r.layer.span_of("rate") if r.layer.rate == 0 else r.layer.span

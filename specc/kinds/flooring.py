@@ -1,4 +1,4 @@
-"""Where a map lost rows to flooring, traced along the graph for E205's message. No torch.
+"""Where a map lost rows to flooring, traced along the graph (specc.infer) for concat's E205. No torch.
 
 A strided window (pooling, strided conv) on a size it does not divide floors
 it: 25 rows pooled by 2 give 12, and an upsampling path that doubles them
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from . import ir
-from .ir import Shape
-from .values import MAX_INT
-
-AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+from .. import ir
+from ..ir import Shape
+from ..values import MAX_INT
+from .geometry import AXIS_NAMES
 
 
 class Floor(NamedTuple):
@@ -85,7 +84,7 @@ def explain(small: Trace, large: Trace, network: Shape | None, axes: list[int]) 
     found = [f for f in small.floors if f not in large.floors and f.axis in axes]
     if not found or not small.scale or network is None or len(network) < 2:
         return None
-    names = AXES.get(len(network) - 1, ())
+    names = AXIS_NAMES.get(len(network) - 1, ())
     said = "; ".join(f"{f.layer} (line {f.line}, {f.kind}) floored {names[f.axis]} {f.size} to {f.out} "
                      f"({f.size}/{f.stride})" for f in found)
     works = []

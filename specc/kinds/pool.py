@@ -1,0 +1,132 @@
+"""Pooling: `maxpool`, `avgpool` (a window) and `globalavgpool`, `globalmaxpool` (the
+whole map). Their IR, forms, shape rules, emitters and what their backward keeps. No torch.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..analysis import LayerReport
+from ..diagnostics import Diagnostic, error
+from ..ir import Layer, Padding, Pair, Shape, Uniform
+from ..numbers import dims
+from ..values import padding, positive_pair
+from .base import WINDOW_LETTERS, Form, Kind
+from .emitting import Context, Unit, arguments, pad_step, padding_argument, pair, params_note, rank, single
+from .geometry import Result, not_a_volume, window_output
+from .saved import INT64, Saved, keep_input, padded_size, size
+
+FAMILY = "pool"
+
+
+class Pool(Layer):
+    """``maxpool`` or ``avgpool``: ``op`` is "max" or "avg"."""
+
+    receptive: ClassVar[str] = "window"
+    keeps_sign: ClassVar[bool] = True
+
+    op: str
+    kernel: Pair
+    stride: Pair
+    padding: Padding = Uniform((0, 0))
+    dilation: Pair = Uniform((1, 1))  # not written by specs; lets every windowed layer be read alike
+
+    @property
+    def linear(self) -> bool:  # average pooling is linear, max pooling is not
+        return self.op == "avg"
+
+
+class GlobalPool(Layer):
+    """``globalavgpool`` or ``globalmaxpool``: H and W to 1."""
+
+    receptive: ClassVar[str] = "whole"
+    keeps_sign: ClassVar[bool] = True
+
+    op: str
+
+    @property
+    def linear(self) -> bool:
+        return self.op == "avg"
+
+
+_POOL_OPTIONS = {"kernel": positive_pair, "stride": positive_pair, "padding": padding}
+
+
+def pool(layer: Pool, shape: Shape | None) -> Result:
+    if shape is None:
+        return Result(None)
+    if len(shape) < 2:
+        return not_a_volume(layer, shape)
+    c = shape[-1]
+    problems: tuple[Diagnostic, ...] = ()
+    if layer.padding != "same" and any(p > k // 2 for p, k in zip(layer.padding, layer.kernel)):
+        message = f"padding {dims(layer.padding)} is more than half the kernel {dims(layer.kernel)}"
+        problems = (error("E204", message, layer.span_of("padding"),
+                          "a window wholly in the padding has nothing to pool; use at most kernel/2"),)
+    out, pads, shrink = window_output(layer, shape[:-1], (1,) * (len(shape) - 1))
+    return Result((*out, c), 0, 0, 0, None, c, pads, problems + shrink)
+
+
+def global_pool(layer: GlobalPool, shape: Shape | None) -> Result:
+    if shape is None:
+        return Result(None)
+    if len(shape) < 2:
+        return not_a_volume(layer, shape)
+    return Result((1,) * (len(shape) - 1) + (shape[-1],), in_channels=shape[-1])
+
+
+def emit_pool(r: LayerReport, ctx: Context) -> Unit:
+    layer: Pool = r.layer
+    unit = Unit([], [])
+    padding, explicit = padding_argument(r, False)
+    if rank(r) != 2 and padding is not None:
+        # MaxPool1d/3d and AvgPool1d/3d refuse an input smaller than the kernel even where the padding
+        # makes up the difference; a pad module first, as for uneven `same`, does not.
+        before, after = r.pads[0::2], r.pads[1::2]
+        padding, explicit = None, tuple(p for b, a in reversed(list(zip(before, after))) for p in (b, a))
+    # Max pooling pads with -inf (a padded pixel never wins); average pooling
+    # counts padded zeros, as nn.AvgPool2d's count_include_pad=True does.
+    fill = 'float("-inf")' if layer.op == "max" else None
+    x = pad_step(r, ctx, unit, explicit, fill) if explicit else ctx.input
+    cls = f"nn.MaxPool{rank(r)}d" if layer.op == "max" else f"nn.AvgPool{rank(r)}d"
+    args = arguments(("kernel_size", pair(layer.kernel)), ("stride", pair(layer.stride)), ("padding", padding))
+    unit.modules.append((ctx.attr, f"{cls}({args})", params_note(r)))
+    unit.steps.append(ctx.step(f"self.{ctx.attr}({x})", r.output))
+    return unit
+
+
+def emit_global_pool(r: LayerReport, ctx: Context) -> Unit:
+    cls = f"nn.AdaptiveMaxPool{rank(r)}d" if r.layer.op == "max" else f"nn.AdaptiveAvgPool{rank(r)}d"
+    return single(r, ctx, f"{cls}(1)")
+
+
+def keeps_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
+    """Its input (or the padded copy made before it: uneven `same`, any padding in 1-D and 3-D),
+    and max pooling its int64 indices."""
+    pads = r.pads
+    padded = pads is not None and ((r.layer.padding == "same" and pads[0::2] != pads[1::2])
+                                   or (len(r.input) != 3 and any(pads)))
+    keep_input(r, saved, reads, padded_size(r, pads) if padded else None)
+    if r.layer.op == "max":
+        saved.keep(f"{r.layer.name}/indices", size(r.output), INT64)
+
+
+def keeps_global_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
+    """Max pooling its input and indices; average pooling's backward needs only the input's shape."""
+    if r.layer.op == "max":
+        saved.keep(reads[0], size(r.input))
+        saved.keep(f"{r.layer.name}/indices", size(r.output), INT64)
+
+
+KINDS = (
+    Kind(Pool, family=FAMILY, shape=pool, emit=emit_pool, keeps=keeps_pool, forms=(
+        Form("maxpool", ("kernel",), ("kernel",), _POOL_OPTIONS, WINDOW_LETTERS,
+             "maxpool KERNEL [stride=S], e.g. `maxpool 2x2 stride=2`", prefix="pool", fixed={"op": "max"},
+             same_as={"stride": "kernel"}),
+        Form("avgpool", ("kernel",), ("kernel",), _POOL_OPTIONS, WINDOW_LETTERS,
+             "avgpool KERNEL [stride=S], e.g. `avgpool 2x2`", prefix="pool", fixed={"op": "avg"},
+             same_as={"stride": "kernel"}))),
+    Kind(GlobalPool, family=FAMILY, shape=global_pool, emit=emit_global_pool, keeps=keeps_global_pool, forms=(
+        Form("globalavgpool", usage="globalavgpool", prefix="gpool", fixed={"op": "avg"}),
+        Form("globalmaxpool", usage="globalmaxpool", prefix="gpool", fixed={"op": "max"}))),
+)
