@@ -20,7 +20,7 @@ from typing import NamedTuple
 from .diagnostics import Diagnostic, Note, error
 from .forms import KEYWORD_ALIASES, STATEMENTS
 from .syntax import BlockDef, Option, Statement, Word
-from .syntax_blocks import refused_params
+from .syntax.structure import refused_params
 from .values import shown
 
 MAX_LAYERS = 100_000  # layers (and block instances) of a spec; also the largest `repeat=`
@@ -77,7 +77,7 @@ class Sizes:
         self.refusals: dict[str, frozenset[str]] = {}
 
     def refused(self, block: BlockDef) -> frozenset[str]:
-        """The parameters a call binds nothing to (specc.syntax_blocks.refused_params), once per block."""
+        """The parameters a call binds nothing to (specc.syntax.structure.refused_params), once per block."""
         found = self.refusals.get(block.name.text)
         if found is None:
             found = self.refusals[block.name.text] = refused_params(block)

@@ -19,7 +19,7 @@ from .diagnostics import Diagnostic, Note
 from .edges import Scope
 from .forms import Form
 from .syntax import BlockDef, Expr, Option, Statement, Word
-from .syntax_nodes import has_value_of_kind
+from .syntax.nodes import has_value_of_kind
 
 
 class Line(NamedTuple):

@@ -17,7 +17,7 @@ from .forms import KEYWORD_ALIASES, STATEMENTS, Form
 from .ir import NOTHING
 from .kinds import ACTIVATIONS, Invalid
 from .syntax import Statement, Word
-from .syntax_nodes import has_value_of_kind
+from .syntax.nodes import has_value_of_kind
 from .values import ValueProblem, as_signal
 
 

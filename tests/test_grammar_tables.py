@@ -1,4 +1,4 @@
-"""The parser tables kept in specc/grammar_tables.py are those of the grammar."""
+"""The parser tables kept in specc/syntax/grammar_tables.py are those of the grammar."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import lark
 import pytest
 
-from specc import grammar_tables
-from specc import syntax_lalr as syntax
-from specc.syntax_lalr import grammar_path, grammar_sha256
+from specc.syntax import grammar_tables
+from specc.syntax import lalr as syntax
+from specc.syntax.lalr import grammar_path, grammar_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted(ROOT.glob("specs/*.cnn")) + sorted(ROOT.glob("tests/broken/*.cnn"))

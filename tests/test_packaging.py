@@ -63,9 +63,9 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(built: Path, tmp_
         assert shipped == {p.name for p in (ROOT / "specs").iterdir()}
         assert archive.read("specc/examples/lenet5.cnn") == (ROOT / "specs" / "lenet5.cnn").read_bytes()
         archive.extractall(tmp_path / "site")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import specc, specc.syntax_lalr;"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import specc, specc.syntax.lalr;"
             "assert specc.__file__.startswith(sys.argv[1]), specc.__file__;"
-            "assert str(specc.syntax_lalr.grammar_path()).startswith(sys.argv[1]);"
+            "assert str(specc.syntax.lalr.grammar_path()).startswith(sys.argv[1]);"
             "import pygments.lexers as lexers;"  # the wheel's entry point registers the .cnn lexer
             "assert type(lexers.get_lexer_by_name('cnn')).__module__ == 'specc.pygments_lexer';"
             "assert lexers.get_lexer_for_filename('net.cnn').name == 'specc .cnn';"

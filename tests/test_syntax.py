@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from snapshot_syntax import ROOT, SNAPSHOT, corpus, parsed
 
-from specc import syntax_lalr
 from specc.diagnostics import CODES, Span
 from specc.syntax import BlockDef, Expr, Param, Statement, Word, parse
+from specc.syntax import lalr as syntax_lalr
 
 
 def one(text: str) -> Statement:
@@ -292,7 +292,7 @@ def test_parameter_order_is_one_diagnostic_and_duplicates_are_still_found() -> N
 
 
 def test_recovery_gives_the_same_result_whatever_its_chunk_size(monkeypatch) -> None:
-    # specc.syntax_lalr re-parses a broken run of lines in chunks: their boundaries
+    # specc.syntax.lalr re-parses a broken run of lines in chunks: their boundaries
     # (inside a block, next to a broken line) must change nothing.
     text = ("input 8x8\nconv 4 3,3\nblock b(f) {\n conv f 3\n relu;\n fc 2\n}\nblock c(,) {\n relu\n}\n"
             "maxpool (2)\nx: b 4\nblock d() {\n relu\n} y\nfc 10\n}\n")

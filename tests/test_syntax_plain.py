@@ -1,6 +1,6 @@
 """The fast path for plain statement lines reads every line exactly as Lark does.
 
-specc.syntax_plain reads the lines that are plain statements without the LALR
+specc.syntax.plain reads the lines that are plain statements without the LALR
 parser; Lark's grammar stays the definition of the language. These tests hold
 the fast path to it: its terminals are the grammar's, and on the lines of every
 spec of the repository, on generated lines and on whole specs (mutated ones
@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from specc import syntax, syntax_lalr
-from specc.syntax_plain import BLANK, IGNORED, TERMINALS, plain_statement
+from specc import syntax
+from specc.syntax import lalr as syntax_lalr
+from specc.syntax.plain import BLANK, IGNORED, TERMINALS, plain_statement
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted(p for p in ROOT.rglob("*.cnn") if ".git" not in p.parts)

@@ -13,8 +13,8 @@ the top level, an unclosed one is dropped. No lark, no torch.
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, Span, did_you_mean, error
-from .syntax_nodes import (
+from ..diagnostics import Diagnostic, Span, did_you_mean, error
+from .nodes import (
     BROKEN_CLOSE,
     BROKEN_OPEN,
     CLOSE,

@@ -2,7 +2,7 @@
 
 Lark's grammar is the definition of the language. :mod:`specc.syntax` hands it
 every line that is not a plain statement (block headers, braces, expressions,
-mistakes; see :mod:`specc.syntax_plain`), a run of consecutive lines at a time.
+mistakes; see :mod:`specc.syntax.plain`), a run of consecutive lines at a time.
 The transformer runs inside the LALR parser, so no parse tree is ever built:
 its output is one value per line, a Statement, a HeaderLine, or a `}` / `{`
 marker Word. Imported only when a spec has such a line, so that a check of a
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import lark
 
-from .diagnostics import Diagnostic, Span, error
-from .syntax_nodes import (
+from ..diagnostics import Diagnostic, Span, error
+from .nodes import (
     CLOSE,
     OPEN,
     Expr,
@@ -35,9 +35,9 @@ PARSER_OPTIONS = dict(parser="lalr", lexer="contextual", maybe_placeholders=Fals
 
 def grammar_path() -> Path:
     """The grammar file: inside the installed package, else the source checkout's."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "grammar" / "specc.lark"
-    return packaged if packaged.is_file() else here.parent / "grammar" / "specc.lark"
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "grammar" / "specc.lark"
+    return packaged if packaged.is_file() else package.parent / "grammar" / "specc.lark"
 
 
 def _span(token: lark.Token) -> Span:
@@ -161,7 +161,7 @@ def parser() -> lark.Lark:
     """The LALR parser, built once per process (never from a pickle cache).
 
     Building it from the grammar costs ~15 ms, so the tables Lark computes are
-    kept, as plain Python literals, in specc/grammar_tables.py; they are used
+    kept, as plain Python literals, in specc/syntax/grammar_tables.py; they are used
     only while they match this exact grammar text and Lark version, else the
     parser is built from the grammar.
     """
@@ -180,7 +180,7 @@ def grammar_sha256(grammar: str) -> str:
 
 
 def tables_source(grammar: str) -> str:
-    """specc/grammar_tables.py for a grammar: Lark's own serialisation of its tables."""
+    """specc/syntax/grammar_tables.py for a grammar: Lark's own serialisation of its tables."""
     from lark.grammar import Rule
     from lark.lexer import TerminalDef
 
@@ -243,7 +243,7 @@ def _recover(text: str, line: int, budget: int) -> tuple[list, list[Diagnostic]]
     parser stopped parse on their own; the rejected line gets one diagnostic and
     is skipped (keeping its braces, so that the block structure around it
     survives), and parsing resumes on the next line."""
-    from .syntax_errors import broken_markers, syntax_error
+    from .rejected import broken_markers, syntax_error
 
     found: list = []
     diagnostics: list[Diagnostic] = []

@@ -3,20 +3,20 @@
 The grammar (grammar/specc.lark, shipped inside the package) is generic: a
 statement is a label, a keyword and arguments; a block definition is a header
 line, body lines and a `}` line, every item one line. This module turns the
-text into ``Statement`` and ``BlockDef`` values (:mod:`specc.syntax_nodes`)
+text into ``Statement`` and ``BlockDef`` values (:mod:`specc.syntax.nodes`)
 with a span on every word. A plain statement line is read by
-:mod:`specc.syntax_plain`; every other line goes, with its neighbours, to Lark's
-LALR parser (:mod:`specc.syntax_lalr`), imported only then; and
-:mod:`specc.syntax_blocks` assembles the lines into blocks. Deciding what the
+:mod:`specc.syntax.plain`; every other line goes, with its neighbours, to Lark's
+LALR parser (:mod:`specc.syntax.lalr`), imported only then; and
+:mod:`specc.syntax.structure` assembles the lines into blocks. Deciding what the
 keywords mean is :mod:`specc.lower`'s job. No torch.
 """
 
 from __future__ import annotations
 
-from .diagnostics import MAX_SAME, Diagnostic, Span, error
-from .syntax_blocks import Reader
-from .syntax_nodes import BlockDef, Expr, Item, Option, Param, Statement, Value, Word
-from .syntax_plain import BLANK, plain_statement
+from ..diagnostics import MAX_SAME, Diagnostic, Span, error
+from .nodes import BlockDef, Expr, Item, Option, Param, Statement, Value, Word
+from .plain import BLANK, plain_statement
+from .structure import Reader
 
 __all__ = ["BlockDef", "Expr", "Item", "Option", "Param", "Statement", "Value", "Word",
            "decode", "lines", "parse"]
@@ -114,7 +114,7 @@ class _Reading:
         one line, so a run of lines parses as it would inside the whole text."""
         if not self.run:
             return
-        from .syntax_lalr import parse_lines
+        from .lalr import parse_lines
 
         first, self.run = self.run, 0
         text = "\n".join(self.source[first - 1 : stop - 1]) + "\n"
@@ -136,7 +136,7 @@ class _Reading:
 
     def _long(self, line: str, number: int) -> None:
         """E011, and the braces the line still contributes (as a line that does not parse)."""
-        from .syntax_errors import broken_markers
+        from .rejected import broken_markers
 
         self.diagnostics.append(error("E011", f"line {number} is {len(line):,} characters long; a line has at "
                                       f"most {MAX_LINE:,}, and this one is not read", Span.at(number, MAX_LINE + 1),

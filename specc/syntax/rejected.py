@@ -10,8 +10,8 @@ import re
 
 import lark
 
-from .diagnostics import Diagnostic, Span, error
-from .syntax_nodes import BROKEN_CLOSE, BROKEN_OPEN, HEADER_SHAPE, Word
+from ..diagnostics import Diagnostic, Span, error
+from .nodes import BROKEN_CLOSE, BROKEN_OPEN, HEADER_SHAPE, Word
 
 # A line that starts like a block header: `block NAME(`, maybe after a label;
 # and one shaped like a header whatever its keyword: `WORD NAME(` or `WORD NAME {`.

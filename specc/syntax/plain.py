@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 
-from .diagnostics import Span
-from .syntax_nodes import Option, Statement, Word, word_of
+from ..diagnostics import Span
+from .nodes import Option, Statement, Word, word_of
 
 # The value terminals of grammar/specc.lark, highest priority first, as Lark's
 # lexer tries them: DIMS before INT, so that `5x5` is never 5 followed by `x5`.

@@ -2,7 +2,7 @@
 
 Immutable values with a span on every word; :mod:`specc.syntax` builds them and
 re-exports the public ones. ``HeaderLine`` and the marker words are the parser's
-line-level output before :mod:`specc.syntax_blocks` assembles blocks; nothing
+line-level output before :mod:`specc.syntax.structure` assembles blocks; nothing
 after the parse step sees them. No lark, no torch.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NamedTuple
 
-from .diagnostics import Span
+from ..diagnostics import Span
 
 
 class Word:
@@ -151,7 +151,7 @@ Item = Statement | BlockDef
 
 
 class HeaderLine(NamedTuple):
-    """A block header line as parsed, before the checks of specc.syntax_blocks.
+    """A block header line as parsed, before the checks of specc.syntax.structure.
 
     ``params`` is None when the parameter list is missing, ``brace`` when `{` is."""
 
