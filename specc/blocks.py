@@ -35,8 +35,8 @@ from .expansion import (
     substituted_once,
 )
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
+from .kinds.values import shown
 from .syntax import BlockDef, Option, Statement, Word
-from .values import shown
 
 
 def expand(items: list, take: Callable[[Line], None]) -> Expansion:

@@ -19,9 +19,9 @@ from typing import NamedTuple
 
 from .diagnostics import Diagnostic, Note, error
 from .forms import KEYWORD_ALIASES, STATEMENTS
+from .kinds.values import shown
 from .syntax import BlockDef, Option, Statement, Word
 from .syntax.structure import refused_params
-from .values import shown
 
 MAX_LAYERS = 100_000  # layers (and block instances) of a spec; also the largest `repeat=`
 MAX_DEPTH = 32  # block calls nested in each other; real networks nest three or four

@@ -2,7 +2,7 @@
 
 STATEMENTS says for every keyword which IR class it becomes, which positional
 arguments and options it takes, with aliases (the course's `f`, `s`, `p`) and
-the checker for each value (specc.values), and how its unlabelled layers are
+the checker for each value (specc.kinds.values), and how its unlabelled layers are
 named. The layer keywords are the kinds' own forms (specc.kinds); here are the
 three statements that are not layers (model, input, train) and the order the
 table lists them in. No torch.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from .hyperparameters import HYPERPARAMETERS, OPTIMIZERS
 from .kinds import KEYWORD_ALIASES, Activation, Form
 from .kinds import STATEMENTS as LAYERS
-from .values import choice, count, fraction, input_dims, name, non_negative, positive, seed
+from .kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, seed
 
 # The `train` statement's options: the hyperparameter table's names, each checked by its kind.
 _CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "choice": choice(*OPTIMIZERS), "positive": positive,

@@ -50,7 +50,7 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
 
 # The Python type of each kind, for the flags and the config.
 TYPES = {"count": int, "seed": int, "choice": str, "positive": float, "fraction": float, "non_negative": float}
-# The bounds of each kind, in pydantic's words (the spec's checkers in specc.values say the same).
+# The bounds of each kind, in pydantic's words (the spec's checkers in specc.kinds.values say the same).
 BOUNDS: dict[str, dict[str, float]] = {
     "count": {"ge": 1}, "seed": {"ge": 0, "le": 2**31 - 1}, "choice": {}, "positive": {"gt": 0},
     "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0},

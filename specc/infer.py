@@ -35,8 +35,8 @@ from .ir import Pair, Shape
 from .kinds import SHAPE_RULES, Conv, ConvTranspose, Merge, flooring, invalid
 from .kinds.geometry import Result, size_of
 from .kinds.merge import Operand
+from .kinds.values import MAX_INT
 from .sizes import capped
-from .values import MAX_INT
 
 
 class _Field(NamedTuple):

@@ -159,5 +159,5 @@ class Deferred(Record, eq=True):
     with the option's checker before the layer's shape rule runs."""
 
     word: object  # the syntax Word (kind "dim" or "expr") as written, parameters substituted
-    check: object  # the option's checker (specc.values), applied to the whole number it gives
+    check: object  # the option's checker (specc.kinds.values), applied to the whole number it gives
     what: str  # how messages name the option

@@ -2,7 +2,7 @@
 
 specc.forms's STATEMENTS says for every keyword which positional arguments and
 options it takes, with aliases (the course's `f`, `s`, `p`) and the checker
-for each value (specc.values); the layer kinds' are in specc.kinds. Lowering normalises once (a kernel `5` becomes
+for each value (specc.kinds.values); the layer kinds' are in specc.kinds. Lowering normalises once (a kernel `5` becomes
 (5, 5), `dense` becomes `fc`) so later passes never branch on how something
 was written. Pure Python, no torch.
 """
@@ -16,9 +16,9 @@ from .expansion import Expansion, Line
 from .forms import KEYWORD_ALIASES, STATEMENTS, Form
 from .ir import NOTHING
 from .kinds import ACTIVATIONS, Invalid
+from .kinds.values import ValueProblem, as_signal
 from .syntax import Statement, Word
 from .syntax.nodes import has_value_of_kind
-from .values import ValueProblem, as_signal
 
 
 class _Bound:

@@ -1,6 +1,6 @@
 """The bound on sizes that shape inference computes (E209). No torch.
 
-A written number is at most MAX_INT (specc.values, E106), and so is every size
+A written number is at most MAX_INT (specc.kinds.values, E106), and so is every size
 computed from them: an output height, width, depth, channel count or vector
 length past it is E209 at the layer whose output crosses it. That axis is
 unknown from there on, so later layers neither report a cascade nor compute
@@ -17,8 +17,8 @@ from .ir import Shape
 from .kinds import ConvTranspose, DepthwiseConv, Merge, Upsample, ZeroPad
 from .kinds.geometry import AXIS_NAMES
 from .kinds.resize import zeropad_sides
+from .kinds.values import MAX_INT
 from .numbers import dims
-from .values import MAX_INT
 
 
 def capped(layer: ir.Layer, shape: Shape | None, out: Shape | None) -> tuple[Shape | None, Diagnostic | None]:

@@ -18,10 +18,10 @@ import specc
 from specc import dims, syntax
 from specc.cli import main
 from specc.diagnostics import Span
+from specc.kinds.values import MAX_INT
 from specc.numbers import readable, scaled
 from specc.report import FORMATS, render
 from specc.syntax import lalr as syntax_lalr
-from specc.values import MAX_INT
 
 FORMAT_NAMES = sorted(FORMATS)
 

@@ -16,11 +16,11 @@ from ..analysis import LayerReport
 from ..diagnostics import did_you_mean
 from ..ir import Layer
 from ..syntax import Word
-from ..values import ValueProblem, any_float
 from .base import Form, Kind
 from .emitting import Context, Unit, number, single
 from .geometry import identity
 from .saved import Saved, keeps_input, size
+from .values import ValueProblem, any_float
 
 
 class Function(NamedTuple):

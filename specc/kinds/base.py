@@ -19,7 +19,7 @@ WINDOW_LETTERS = {"f": "kernel", "k": "kernel", "s": "stride", "p": "padding", "
 
 class Form(NamedTuple):
     """What one keyword takes and what it lowers to: positional names, options, aliases,
-    checkers (specc.values), the default-name prefix of unlabelled layers, and the IR
+    checkers (specc.kinds.values), the default-name prefix of unlabelled layers, and the IR
     class ``node`` it becomes (its Kind fills it in; None for the statements that are
     not layers: model, input, train)."""
 

@@ -11,12 +11,12 @@ from typing import ClassVar
 from ..analysis import LayerReport
 from ..diagnostics import Diagnostic, error
 from ..ir import Layer, Padding, Pair, Shape, Uniform
-from ..values import any_float, boolean, count, padding, padding_pair, positive_pair
 from .activation import activate, activation_name, keep_function
 from .base import WINDOW_LETTERS, Form, Kind
 from .emitting import Context, Unit, arguments, pad_step, padding_argument, pair, params_note, rank
 from .geometry import AXIS_NAMES, Result, not_a_volume, window_output
 from .saved import Saved, keep_input, padded_size, size
+from .values import any_float, boolean, count, padding, padding_pair, positive_pair
 
 FAMILY = "conv"
 

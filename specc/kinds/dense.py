@@ -8,12 +8,12 @@ from typing import ClassVar
 
 from ..analysis import LayerReport
 from ..ir import Layer, Shape
-from ..values import any_float, boolean, count
 from .activation import activate, activation_name, keep_function
 from .base import Form, Kind
 from .emitting import Context, Unit, arguments, params_note, single
 from .geometry import Result, size_of
 from .saved import Saved, always, keep_input, keeps_nothing
+from .values import any_float, boolean, count
 
 FAMILY = "dense"
 

@@ -6,11 +6,11 @@ from typing import ClassVar
 
 from ..analysis import LayerReport
 from ..ir import Layer
-from ..values import rate
 from .base import Form, Kind
 from .emitting import Context, Unit, number, single
 from .geometry import identity
 from .saved import Saved, size
+from .values import rate
 
 FAMILY = "dropout"
 

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 from .. import ir
 from ..ir import Shape
-from ..values import MAX_INT
 from .geometry import AXIS_NAMES
+from .values import MAX_INT
 
 
 class Floor(NamedTuple):

@@ -12,11 +12,11 @@ from ..analysis import LayerReport
 from ..diagnostics import error
 from ..ir import Layer, Shape
 from ..numbers import dims
-from ..values import boolean, count, positive, unit
 from .base import Form, Kind
 from .emitting import Context, Unit, arguments, number, rank, single
 from .geometry import Result, not_a_volume
 from .saved import FP32, Saved, size
+from .values import boolean, count, positive, unit
 
 FAMILY = "norm"
 

@@ -10,11 +10,11 @@ from ..analysis import LayerReport
 from ..diagnostics import Diagnostic, error
 from ..ir import Layer, Padding, Pair, Shape, Uniform
 from ..numbers import dims
-from ..values import padding, positive_pair
 from .base import WINDOW_LETTERS, Form, Kind
 from .emitting import Context, Unit, arguments, pad_step, padding_argument, pair, params_note, rank, single
 from .geometry import Result, not_a_volume, window_output
 from .saved import INT64, Saved, keep_input, padded_size, size
+from .values import padding, positive_pair
 
 FAMILY = "pool"
 

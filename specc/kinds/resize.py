@@ -10,11 +10,11 @@ from ..analysis import LayerReport
 from ..diagnostics import error
 from ..ir import Layer, Pair, Shape
 from ..numbers import dims
-from ..values import choice, padding_pair, positive_pair, seed
 from .base import Form, Kind
 from .emitting import Context, Unit, pair, rank, single
 from .geometry import Result, not_a_volume
 from .saved import keeps_nothing
+from .values import choice, padding_pair, positive_pair, seed
 
 FAMILY = "resize"
 SIDES = ("top", "bottom", "left", "right")

@@ -23,9 +23,9 @@ from ..analysis import Analysis
 from ..diagnostics import Span
 from ..forms import KEYWORD_ALIASES, STATEMENTS, Form
 from ..kinds import ACTIVATIONS
+from ..kinds.values import ValueProblem
 from ..syntax import Word
 from ..syntax import lines as source_lines
-from ..values import ValueProblem
 from . import scan
 
 REFERENCE_OPTIONS = ("from",)

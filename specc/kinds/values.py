@@ -10,9 +10,9 @@ import functools
 import math
 from collections.abc import Callable
 
-from . import ir
-from .diagnostics import did_you_mean
-from .syntax import Word
+from .. import ir
+from ..diagnostics import did_you_mean
+from ..syntax import Word
 
 # Larger numbers are certainly typos, and keep every figure a float can hold.
 MAX_INT = 2**31 - 1
