@@ -1,6 +1,6 @@
 """The training hyperparameters, once: names, kinds, defaults, help and the reason
 for each default. Three readers build on this table and nothing else: the spec's
-`train` statement (specc.forms, checked by specc check), the flags of
+`train` statement (specc.lower.statements, checked by specc check), the flags of
 `specc train` (specc.commands.train) and the validated config
 (specc.train.config.TrainConfig). No imports: `specc check` reads it.
 """

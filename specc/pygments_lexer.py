@@ -4,7 +4,7 @@ entry point), so ```cnn blocks highlight in Jupyter, MkDocs and Sphinx.
 It follows the grammar's shape: a line is an optional `label:`, a statement
 keyword (or a block call), then values and `name=value` options; `block
 NAME(params) {` opens a block (../shared/spec-graphs.md). Keywords are read
-from specc.forms and the activations from specc.kinds, so new statements
+from specc.lower.statements and the activations from specc.kinds, so new statements
 highlight without a change here. Imported only by Pygments, never by `specc
 check`.
 """
@@ -14,8 +14,8 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, default, words
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, Whitespace
 
-from .forms import KEYWORD_ALIASES, STATEMENTS
 from .kinds import ACTIVATION_ALIASES, ACTIVATIONS
+from .lower.statements import KEYWORD_ALIASES, STATEMENTS
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 KEYWORDS = tuple(sorted({*STATEMENTS, *KEYWORD_ALIASES}, key=lambda k: (-len(k), k)))

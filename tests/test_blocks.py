@@ -134,7 +134,7 @@ def test_expansion_hands_each_line_to_lowering_as_it_is_made() -> None:
     """Lowering builds each layer as expansion makes its line (issue 16's memory target):
     the lines come in source order, block bodies and copies included, and the spec's
     statement list is consumed."""
-    from specc.blocks import expand
+    from specc.lower.expand import expand
     from specc.syntax import parse
 
     items, _ = parse(RES)

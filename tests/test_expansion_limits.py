@@ -1,4 +1,4 @@
-"""The limits of expansion (specc.budget) and the block rules around them: the budget of
+"""The limits of expansion (specc.lower.budget) and the block rules around them: the budget of
 100,000 expanded layers and block instances (E118), counted before anything is made; calls
 nested at most 32 deep (E119), and 32 deep works through every command; a second `repeat=`
 (E107); parameters that would shadow `in`, `from=`, `repeat=` or a body label (E007);
@@ -18,9 +18,9 @@ import torch
 from harness import assert_diagnostics, checked
 
 import specc
-from specc.blocks import expand
-from specc.budget import MAX_DEPTH, MAX_LAYERS
 from specc.cli import main
+from specc.lower.budget import MAX_DEPTH, MAX_LAYERS
+from specc.lower.expand import expand
 from specc.syntax import parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def test_specs_of_astronomical_size_are_refused_at_the_outermost_call(text, wher
 def test_a_body_is_sized_once_per_block_arguments_and_depth(monkeypatch) -> None:
     """The size of 2^20 layers is found in a few dozen steps, not a million: each block's body
     is counted once (memoised), not once per instance."""
-    from specc.budget import Sizes
+    from specc.lower.budget import Sizes
 
     visits = []
     counted = Sizes.statement

@@ -1,6 +1,6 @@
 """Highlighting: the Pygments lexer, the TextMate grammar and the VS Code extension folder.
 
-The keyword lists must cover every statement specc.forms knows, so a new
+The keyword lists must cover every statement specc.lower.statements knows, so a new
 statement cannot ship unhighlighted: the TextMate grammar's are written by
 editors/vscode/generate.py, the lexer's read at import. Python's `re` stands in
 for Oniguruma (the grammar keeps to the syntax both share).
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation
 
-from specc.forms import KEYWORD_ALIASES, STATEMENTS
 from specc.kinds import ACTIVATION_ALIASES, ACTIVATIONS
+from specc.lower.statements import KEYWORD_ALIASES, STATEMENTS
 from specc.pygments_lexer import CnnLexer
 
 ROOT = Path(__file__).resolve().parent.parent

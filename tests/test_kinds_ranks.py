@@ -19,9 +19,9 @@ import torch
 
 import specc
 from specc import pipeline
-from specc.forms import STATEMENTS
 from specc.lint.rules import bias_before_batchnorm
 from specc.lint.view import Graph
+from specc.lower.statements import STATEMENTS
 
 INPUTS = ("input 8", "input 8x4 layout=lc", "input 8x8x4", "input 4x8x8x4")
 UNIFORM = ("conv 4 3 p=same", "conv 4 3 s=2", "dwconv 3", "dwconv 3 p=same", "dwconv 1 multiplier=2",

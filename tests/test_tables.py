@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 import specc
-from specc import forms, ir, kinds
+from specc import ir, kinds
 from specc.diagnostics import CODES
 from specc.kinds.base import Form, Kind
+from specc.lower import statements
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +37,7 @@ def _layer_classes() -> set[type]:
 
 
 def _layer_forms() -> dict[str, Form]:
-    return {word: form for word, form in forms.STATEMENTS.items() if form.node is not None}
+    return {word: form for word, form in statements.STATEMENTS.items() if form.node is not None}
 
 
 def test_every_layer_class_is_a_kind_with_a_rule_an_emitter_and_what_it_keeps() -> None:
@@ -56,7 +57,7 @@ def test_a_kind_without_a_rule_or_an_emitter_fails_where_it_is_declared() -> Non
 
 
 def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
-    for keyword, form in forms.STATEMENTS.items():
+    for keyword, form in statements.STATEMENTS.items():
         if form.node is None:
             continue
         args = " input" if form.merge else {
@@ -78,10 +79,10 @@ def test_every_layer_kind_declares_its_traits() -> None:
 def test_the_statement_table_is_the_kinds_forms_and_the_three_statements() -> None:
     written = {word: form for kind in kinds.KINDS.values() for form in kind.forms for word in [form.word]}
     assert _layer_forms() == kinds.STATEMENTS == written
-    assert list(forms.STATEMENTS) == [*(w for w in kinds.STATEMENTS if w not in kinds.ACTIVATIONS), *forms.OTHERS,
-                                      *kinds.ACTIVATIONS]
-    assert forms.KEYWORD_ALIASES == {s: w for w, f in kinds.STATEMENTS.items() for s in f.synonyms}
-    assert set(forms.KEYWORD_ALIASES) >= set(kinds.ACTIVATION_ALIASES)
+    assert list(statements.STATEMENTS) == [*(w for w in kinds.STATEMENTS if w not in kinds.ACTIVATIONS),
+                                           *statements.OTHERS, *kinds.ACTIVATIONS]
+    assert statements.KEYWORD_ALIASES == {s: w for w, f in kinds.STATEMENTS.items() for s in f.synonyms}
+    assert set(statements.KEYWORD_ALIASES) >= set(kinds.ACTIVATION_ALIASES)
     assert kinds.MERGES == tuple(w for w, f in kinds.STATEMENTS.items() if issubclass(f.node, kinds.Merge))
 
 
@@ -105,8 +106,8 @@ def test_every_keyword_has_a_colour_and_the_schema_names_every_kind() -> None:
     from specc.schema import LayerEntry
 
     assert set(kinds.FAMILY.values()) <= set(style.FAMILY_COLOURS)
-    for word in [*forms.STATEMENTS, *forms.KEYWORD_ALIASES]:
-        if word not in forms.OTHERS:
+    for word in [*statements.STATEMENTS, *statements.KEYWORD_ALIASES]:
+        if word not in statements.OTHERS:
             assert style.colours(word) != style.OTHER, word
     described = LayerEntry.model_fields["kind"].description
     for form in _layer_forms().values():
@@ -118,11 +119,11 @@ def test_every_activation_is_a_keyword_an_option_value_and_a_completion() -> Non
     from specc.lsp.complete import VOCABULARY
 
     for name in kinds.ACTIVATIONS:
-        assert forms.STATEMENTS[name].fixed == {"function": name}
+        assert statements.STATEMENTS[name].fixed == {"function": name}
         assert specc.check(f"input 4\nfc 2 activation={name}\n").ok, name
         assert name in VOCABULARY
     for alias, name in kinds.ACTIVATION_ALIASES.items():
-        assert forms.KEYWORD_ALIASES[alias] == name
+        assert statements.KEYWORD_ALIASES[alias] == name
         assert specc.check(f"input 4\nfc 2 {alias}\n").layers[0].layer.activation == name
 
 
@@ -143,8 +144,8 @@ def test_every_kind_is_in_the_language_reference() -> None:
 
 def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_config() -> None:
     from specc.commands.train import HYPER_FLAGS
-    from specc.forms import TRAIN_OPTIONS
     from specc.hyperparameters import HYPERPARAMETERS
+    from specc.lower.statements import TRAIN_OPTIONS
     from specc.train.config import TrainConfig
 
     names = [h.name for h in HYPERPARAMETERS]

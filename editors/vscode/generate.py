@@ -1,5 +1,5 @@
 """Write the keyword lists of syntaxes/cnn.tmLanguage.json from specc's statement table
-(specc.forms, specc.kinds). Run it after adding a kind:
+(specc.lower.statements, specc.kinds). Run it after adding a kind:
 
     python editors/vscode/generate.py
 
@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from specc.forms import KEYWORD_ALIASES, OTHERS, STATEMENTS
 from specc.kinds import ACTIVATION_ALIASES, ACTIVATIONS
+from specc.lower.statements import KEYWORD_ALIASES, OTHERS, STATEMENTS
 
 GRAMMAR = Path(__file__).resolve().parent / "syntaxes" / "cnn.tmLanguage.json"
 

@@ -5,9 +5,9 @@ A family module (``conv``, ``pool``, ``dense``, ``norm``, ``resize``, ``activati
 the statement forms that write them, their shape rules, their emitters and what
 their backward keeps, each kind declared once as a Kind (specc.kinds.base). This
 registry derives every table the passes and the tools read from FAMILIES: the
-statement table and its keyword aliases (specc.forms, specc.lower), the shape rules
+statement table and its keyword aliases (specc.lower.statements, specc.lower), the shape rules
 (specc.infer), the emitters (specc.codegen), what each kind keeps (specc.memory), the
-merges (specc.edges, specc.lsp, specc.export), the activations, and the family of
+merges (specc.lower.scope, specc.lsp, specc.export), the activations, and the family of
 each keyword (the drawing's colours). tests/test_tables.py fails when a derived list
 misses a kind.
 

@@ -1,7 +1,7 @@
 """Merges: `add`, `concat` and `multiply`, which read two or more layers. Their IR, forms,
 shape rules, emitters and what their backward keeps. No torch.
 
-A merge's positional arguments are the layers it reads (specc.edges resolves them;
+A merge's positional arguments are the layers it reads (specc.lower.scope resolves them;
 with one, the line above comes first), and its rule takes one Operand per input, so
 that a mismatch names them all. The element-wise merges share a rule (inputs of one
 shape) and an emitter (their Python operator between the inputs): a new one such as

@@ -1,6 +1,6 @@
 """Completion: what may come next at the cursor, read from the text before it.
 
-- the first word of a line: statement keywords (specc.forms's STATEMENTS and
+- the first word of a line: statement keywords (specc.lower.statements's STATEMENTS and
   KEYWORD_ALIASES), block names, and `block` at the top level;
 - later words: the statement's options as `name=` (its Form's options and
   aliases; a block call's parameters), and activations where a bare one fits;
@@ -8,7 +8,7 @@
   `true`/`false`, an optimizer ...), and for `from=` the labels above;
 - operands of a merge (specc.kinds.MERGES: `add`, `concat`, ...): the labels above.
 
-Which keywords, options and merges exist is read from specc.forms and
+Which keywords, options and merges exist is read from specc.lower.statements and
 specc.kinds, so new statements appear here without a change. Positions are code points.
 """
 
@@ -21,9 +21,9 @@ from lsprotocol import types
 
 from ..analysis import Analysis
 from ..diagnostics import Span
-from ..forms import KEYWORD_ALIASES, STATEMENTS, Form
 from ..kinds import ACTIVATIONS
 from ..kinds.values import ValueProblem
+from ..lower.statements import KEYWORD_ALIASES, STATEMENTS, Form
 from ..syntax import Word
 from ..syntax import lines as source_lines
 from . import scan

@@ -5,7 +5,7 @@ what expanding a spec gives lowering besides its lines, ``Instance`` a body
 being expanded (its path, parameters, input and naming state). The functions
 give a line's values at one call: parameters replaced by the call's values,
 `X.c`-style sizes and layer references resolved in the instance's scope
-(specc.edges.Scope). specc.blocks walks the spec with them. No torch.
+(specc.lower.scope.Scope). specc.lower.expand walks the spec with them. No torch.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import ir
+from .. import ir
+from ..diagnostics import Diagnostic, Note
+from ..syntax import BlockDef, Expr, Option, Statement, Word
+from ..syntax.nodes import has_value_of_kind
 from .budget import Sizes
-from .diagnostics import Diagnostic, Note
-from .edges import Scope
-from .forms import Form
-from .syntax import BlockDef, Expr, Option, Statement, Word
-from .syntax.nodes import has_value_of_kind
+from .scope import Scope
+from .statements import Form
 
 
 class Line(NamedTuple):
@@ -53,7 +53,7 @@ class Expansion:
         self.called: set[str] = set()
         self.instances: list[ir.Instance] = []
         self.sizes = Sizes(self.blocks)
-        self.layers = 0  # expanded so far: copies of a repeat= and layers of instances (specc.budget)
+        self.layers = 0  # expanded so far: copies of a repeat= and layers of instances (specc.lower.budget)
         self.spent = False  # a statement would have passed the budget (E118): nothing more is expanded
 
 

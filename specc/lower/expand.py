@@ -10,7 +10,7 @@ file); its layers are named `INSTANCE.LABEL` (`stage2.conv1`), unlabelled ones
 numbered per instance as the course numbers layers. `repeat=N` makes N copies
 in a chain, named `LABEL.0` … `LABEL.N-1`; the bare label is the last copy.
 Errors inside a body point at the body line and carry one note per call site.
-What a statement would make is known before it is made (specc.budget): past
+What a statement would make is known before it is made (specc.lower.budget): past
 the budget, expansion stops (E118), and calls nest at most 32 deep (E119).
 No torch.
 """
@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from . import ir
+from .. import ir
+from ..diagnostics import Diagnostic, Note, did_you_mean, error
+from ..kinds.values import shown
+from ..syntax import BlockDef, Option, Statement, Word
 from .budget import MAX_DEPTH, MAX_LAYERS, Size, call_size, crossing, over, repeat_option, too_deep, whole
-from .diagnostics import Diagnostic, Note, did_you_mean, error
-from .edges import Scope, split_from
 from .expansion import (
     Expansion,
     Instance,
@@ -34,9 +35,8 @@ from .expansion import (
     substitute,
     substituted_once,
 )
-from .forms import KEYWORD_ALIASES, STATEMENTS, Form
-from .kinds.values import shown
-from .syntax import BlockDef, Option, Statement, Word
+from .scope import Scope, split_from
+from .statements import KEYWORD_ALIASES, STATEMENTS, Form
 
 
 def expand(items: list, take: Callable[[Line], None]) -> Expansion:

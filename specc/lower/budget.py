@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from .diagnostics import Diagnostic, Note, error
-from .forms import KEYWORD_ALIASES, STATEMENTS
-from .kinds.values import shown
-from .syntax import BlockDef, Option, Statement, Word
-from .syntax.structure import refused_params
+from ..diagnostics import Diagnostic, Note, error
+from ..kinds.values import shown
+from ..syntax import BlockDef, Option, Statement, Word
+from ..syntax.structure import refused_params
+from .statements import KEYWORD_ALIASES, STATEMENTS
 
 MAX_LAYERS = 100_000  # layers (and block instances) of a spec; also the largest `repeat=`
 MAX_DEPTH = 32  # block calls nested in each other; real networks nest three or four
@@ -67,7 +67,7 @@ def whole(word: Word) -> int | None:
 
 class Sizes:
     """The sizes of block bodies, memoised by block, the whole numbers bound to its
-    parameters and the depth. (A plain class, as specc.expansion.Expansion.)"""
+    parameters and the depth. (A plain class, as specc.lower.expansion.Expansion.)"""
 
     __slots__ = ("blocks", "memo", "refusals")
 

@@ -1,6 +1,6 @@
 """Statements to IR: what each keyword and option means, and E1xx diagnostics.
 
-specc.forms's STATEMENTS says for every keyword which positional arguments and
+specc.lower.statements's STATEMENTS says for every keyword which positional arguments and
 options it takes, with aliases (the course's `f`, `s`, `p`) and the checker
 for each value (specc.kinds.values); the layer kinds' are in specc.kinds. Lowering normalises once (a kernel `5` becomes
 (5, 5), `dense` becomes `fc`) so later passes never branch on how something
@@ -9,21 +9,21 @@ was written. Pure Python, no torch.
 
 from __future__ import annotations
 
-from . import ir
-from .blocks import expand
-from .diagnostics import Diagnostic, Span, did_you_mean, error
+from .. import ir
+from ..diagnostics import Diagnostic, Span, did_you_mean, error
+from ..ir import NOTHING
+from ..kinds import ACTIVATIONS, Invalid
+from ..kinds.values import ValueProblem, as_signal
+from ..syntax import Statement, Word
+from ..syntax.nodes import has_value_of_kind
+from .expand import expand
 from .expansion import Expansion, Line
-from .forms import KEYWORD_ALIASES, STATEMENTS, Form
-from .ir import NOTHING
-from .kinds import ACTIVATIONS, Invalid
-from .kinds.values import ValueProblem, as_signal
-from .syntax import Statement, Word
-from .syntax.nodes import has_value_of_kind
+from .statements import KEYWORD_ALIASES, STATEMENTS, Form
 
 
 class _Bound:
     """A statement's arguments, checked and keyed by canonical option name. Read-only once
-    bound: the copies of a repeated statement share one (specc.expansion.Line.shared).
+    bound: the copies of a repeated statement share one (specc.lower.expansion.Line.shared).
     (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
 
     __slots__ = ("values", "spans", "failed", "diagnostics", "computed")
@@ -82,7 +82,7 @@ _NOT_WRITTEN_VALUES = frozenset(("dim", "expr", "node", "ref"))  # the kinds not
 def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
     bound = _Bound(computed=layer and has_value_of_kind(st, ("dim", "expr")))
     keyword = st.keyword.text
-    positional = () if form.merge else st.args  # a merge's arguments are references (specc.edges)
+    positional = () if form.merge else st.args  # a merge's arguments are references (specc.lower.scope)
     slots = form.positional
     filled = 0  # of the slots
     for word in positional:

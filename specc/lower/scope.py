@@ -9,10 +9,10 @@ order, so a line never reads itself or a line below. No torch.
 
 from __future__ import annotations
 
-from . import ir
-from .diagnostics import Diagnostic, did_you_mean, error
-from .kinds import MERGES
-from .syntax import Option, Statement, Word
+from .. import ir
+from ..diagnostics import Diagnostic, did_you_mean, error
+from ..kinds import MERGES
+from ..syntax import Option, Statement, Word
 
 
 def split_from(st: Statement) -> tuple[Statement, Option | None, list[Diagnostic]]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .hyperparameters import HYPERPARAMETERS, OPTIMIZERS
-from .kinds import KEYWORD_ALIASES, Activation, Form
-from .kinds import STATEMENTS as LAYERS
-from .kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, seed
+from ..hyperparameters import HYPERPARAMETERS, OPTIMIZERS
+from ..kinds import KEYWORD_ALIASES, Activation, Form
+from ..kinds import STATEMENTS as LAYERS
+from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, seed
 
 # The `train` statement's options: the hyperparameter table's names, each checked by its kind.
 _CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "choice": choice(*OPTIMIZERS), "positive": positive,
