@@ -146,7 +146,7 @@ class Model(Record):
     train_spans: Mapping[str, Span] = NOTHING
     blocks: tuple[BlockUse, ...] = ()
     instances: tuple[Instance, ...] = ()  # in source order
-    deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.dims)
+    deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.infer.computed)
 
     @property
     def output(self) -> str:

@@ -40,7 +40,7 @@ def scientific(n: int | float) -> str:
         if not math.isfinite(n):
             return str(n)
         n = int(n)
-    digits = str(abs(n))  # sizes are capped (specc.sizes): far below Python's 4,300-digit limit
+    digits = str(abs(n))  # sizes are capped (specc.infer.sizes): far below Python's 4,300-digit limit
     exponent = len(digits) - 1
     tenths = (int(digits[:3].ljust(3, "0")) + 5) // 10  # the first two digits, rounded
     if tenths == 100:

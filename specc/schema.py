@@ -63,7 +63,10 @@ class DiagnosticEntry(_Open):
 
 
 class TrainingMemory(_Open):
-    """`specc check --batch N`: bytes a training step holds at fp32 (specc/memory.py states the convention)."""
+    """`specc check --batch N`: bytes a training step holds at fp32.
+
+    specc.infer.training_memory states the convention.
+    """
 
     batch: int
     optimizer: Literal["sgd", "momentum", "rmsprop", "adam"]

@@ -15,9 +15,10 @@ import pytest
 from harness import assert_diagnostics, checked
 
 import specc
-from specc import dims, syntax
+from specc import syntax
 from specc.cli import main
 from specc.diagnostics import Span
+from specc.infer import computed
 from specc.kinds.values import MAX_INT
 from specc.numbers import readable, scaled
 from specc.report import FORMATS, render
@@ -92,7 +93,7 @@ def test_an_expression_shared_through_block_parameters_is_evaluated_once_per_nod
     assert analysis.layers[0].output == (6, 6, 3)
     reads = []
     word = analysis.model.layers[0].filters.word
-    assert dims.evaluate(word, lambda name: reads.append(name) or (8, 8, 3)) == 3
+    assert computed.evaluate(word, lambda name: reads.append(name) or (8, 8, 3)) == 3
     assert reads == ["input"]  # the one `input.c` leaf, read once (it was 21^4 = 194,481 times)
 
 

@@ -1,4 +1,4 @@
-"""The training-memory estimate (specc.memory) against what torch really keeps.
+"""The training-memory estimate (specc.infer.training_memory) against what torch really keeps.
 
 The oracle: a training step's own tensors, counted as torch holds them. A
 ``saved_tensors_hooks`` pack hook sees every tensor autograd keeps for
@@ -22,7 +22,7 @@ from strategies import specs
 from twins import channels_first, single_threaded
 
 import specc
-from specc.memory import estimate
+from specc.infer.training_memory import estimate
 from specc.train.config import TrainConfig
 from specc.train.loop import loss_and_correct
 from specc.train.loop import optimizer as make_optimizer

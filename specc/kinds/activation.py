@@ -29,7 +29,7 @@ class Function(NamedTuple):
     name: str
     expression: str  # applied to `{x}` inside forward (`{slope}`: leaky_relu's)
     module: str  # the submodule of a line of its own
-    keeps_result: bool = False  # backward reads its output only, not its input (specc.memory)
+    keeps_result: bool = False  # backward reads its output only, not its input (specc.infer.training_memory)
     non_negative: bool = False  # never negative: a relu after it changes nothing (W304)
     saturating: bool = False  # flat at both ends: gradients through it shrink (W302)
     aliases: tuple[str, ...] = ()  # other names for it, as keywords and as `activation=` values

@@ -52,7 +52,7 @@ class Kind:
       shape, parameters, buffers, MACs and E2xx (specc.infer);
     - ``emit(report, context) -> Unit``: its submodules and forward lines (specc.codegen);
     - ``keeps(report, saved, reads, final)``: what its backward keeps for training
-      (specc.kinds.saved, specc.memory);
+      (specc.kinds.saved, specc.infer.training_memory);
     - ``same_tensor(layer, final) -> bool``, optional: in training its output is its
       input's tensor (a view, the identity, a final activation not run), counted once;
     - ``family``: the module it lives in, which the drawing's colours and the docs group by.

@@ -1,5 +1,5 @@
 """What a layer's backward keeps at training time: the ledger each kind's ``keeps``
-writes to, and the helpers they share. specc.memory walks the graph, fills one
+writes to, and the helpers they share. specc.infer.training_memory walks the graph, fills one
 ledger and sums it. No torch.
 
 A kind's ``keeps(report, saved, reads, final)`` records the tensors autograd saves

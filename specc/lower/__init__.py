@@ -33,7 +33,7 @@ class _Bound:
         self.spans: dict[str, Span] = {}
         self.failed: set[str] = set()
         self.diagnostics: list[Diagnostic] = []
-        self.computed = computed  # a value is computed from shapes (`in.c*6`): specc.dims resolves it
+        self.computed = computed  # a value is computed from shapes (`in.c*6`): specc.infer.computed resolves it
 
 
 def _what(canon: str, written: str) -> str:
@@ -60,7 +60,7 @@ def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: 
 
 
 def _value(check, word: Word, what: str, layer: bool) -> object:
-    """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.dims,
+    """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.infer.computed,
     and only a layer's: `model`, `input` and `train` have no shapes to compute from."""
     if word.kind not in _NOT_WRITTEN_VALUES:
         return check(word, what)

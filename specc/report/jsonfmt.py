@@ -115,8 +115,8 @@ def _analysis(a: Analysis, layers: list[dict], batch: int | None, optimizer: str
                    "size_bytes": t.size_bytes},
         "diagnostics": [diagnostic_json(d) for d in a.diagnostics],
     }
-    if batch is not None and a.layers:  # `specc check --batch N`: specc.memory's estimate
-        from ..memory import estimate
+    if batch is not None and a.layers:  # `specc check --batch N`: specc.infer.training_memory's estimate
+        from ..infer.training_memory import estimate
 
         entry["training_memory"] = estimate(a, batch, optimizer).as_dict()
     return entry

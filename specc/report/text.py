@@ -185,8 +185,8 @@ def totals(a: Analysis) -> list[str]:
 
 
 def memory_lines(a: Analysis, batch: int, optimizer: str | None) -> list[str]:
-    """The training-memory estimate for a mini-batch (specc.memory), with its convention."""
-    from ..memory import CONVENTION, estimate
+    """The training-memory estimate for a mini-batch (specc.infer.training_memory), with its convention."""
+    from ..infer.training_memory import CONVENTION, estimate
 
     m = estimate(a, batch, optimizer)
     return [f"memory       {human_bytes(m.total)} to train at batch {batch} with {m.optimizer}: parameters "

@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import ir
-from .analysis import Analysis, reaching
-from .kinds import KINDS
-from .kinds.saved import FP32, INT64, Saved, size
+from .. import ir
+from ..analysis import Analysis, reaching
+from ..kinds import KINDS
+from ..kinds.saved import FP32, INT64, Saved, size
 
 OPTIMIZER_COPIES = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
 DEFAULT_OPTIMIZER = "adam"  # specc train's default (specc/train/config.py)

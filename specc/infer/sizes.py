@@ -10,15 +10,15 @@ numbers of hundreds of digits, and then figures no float holds).
 
 from __future__ import annotations
 
-from . import ir
-from .diagnostics import Diagnostic, error
-from .dims import TOO_LARGE_HELP
-from .ir import Shape
-from .kinds import ConvTranspose, DepthwiseConv, Merge, Upsample, ZeroPad
-from .kinds.geometry import AXIS_NAMES
-from .kinds.resize import zeropad_sides
-from .kinds.values import MAX_INT
-from .numbers import dims
+from .. import ir
+from ..diagnostics import Diagnostic, error
+from ..ir import Shape
+from ..kinds import ConvTranspose, DepthwiseConv, Merge, Upsample, ZeroPad
+from ..kinds.geometry import AXIS_NAMES
+from ..kinds.resize import zeropad_sides
+from ..kinds.values import MAX_INT
+from ..numbers import dims
+from .computed import TOO_LARGE_HELP
 
 
 def capped(layer: ir.Layer, shape: Shape | None, out: Shape | None) -> tuple[Shape | None, Diagnostic | None]:

@@ -27,15 +27,16 @@ import math
 from collections import Counter
 from typing import NamedTuple
 
-from . import dims, ir
-from .analysis import LayerReport, Totals
-from .diagnostics import Diagnostic
-from .fit import fit
-from .ir import Pair, Shape
-from .kinds import SHAPE_RULES, Conv, ConvTranspose, Merge, flooring, invalid
-from .kinds.geometry import Result, size_of
-from .kinds.merge import Operand
-from .kinds.values import MAX_INT
+from .. import ir
+from ..analysis import LayerReport, Totals
+from ..diagnostics import Diagnostic
+from ..ir import Pair, Shape
+from ..kinds import SHAPE_RULES, Conv, ConvTranspose, Merge, flooring, invalid
+from ..kinds.geometry import Result, size_of
+from ..kinds.merge import Operand
+from ..kinds.values import MAX_INT
+from . import computed
+from .rank import fit
 from .sizes import capped
 
 
@@ -187,7 +188,7 @@ _UNKNOWN = _Output(None, None, flooring.Trace(), None)
 
 def _resolved(layer: ir.Layer, outputs: dict[str, _Output], diagnostics: list[Diagnostic]) -> ir.Layer:
     """The layer with its computed values (`in.c*6`), or Invalid (output unknown) when one fails."""
-    resolved, problems, complete = dims.resolve(layer, lambda name: outputs.get(name, _UNKNOWN).shape)
+    resolved, problems, complete = computed.resolve(layer, lambda name: outputs.get(name, _UNKNOWN).shape)
     diagnostics += _noted(tuple(problems), layer)
     if complete:
         return resolved
@@ -202,7 +203,7 @@ def _operand(name: str, read: _Output, network: Shape | None) -> Operand:
 def _reads(layer: ir.Layer, deferred: frozenset[str]) -> tuple[str, ...]:
     """The outputs a layer reads: its inputs', and those its computed values name (`conv1.h`)."""
     if layer.name in deferred:
-        return (*layer.inputs, *dims.references(layer))
+        return (*layer.inputs, *computed.references(layer))
     return layer.inputs
 
 

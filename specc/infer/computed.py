@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from . import ir
-from .diagnostics import Diagnostic, error
-from .kinds.values import MAX_INT, ValueProblem
-from .syntax import Word
+from .. import ir
+from ..diagnostics import Diagnostic, error
+from ..kinds.values import MAX_INT, ValueProblem
+from ..syntax import Word
 
 AXES = {"h": 0, "w": 1, "c": -1}
 TOO_LARGE_HELP = "sizes past 2,147,483,647 are certainly a mistake: check the factors, strides and repeats that grow it"

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import functools
 
-from . import ir
-from .diagnostics import Diagnostic, error
-from .kinds import DepthwiseConv, ZeroPad, invalid
-from .kinds.geometry import RANKS
-from .numbers import dims
+from .. import ir
+from ..diagnostics import Diagnostic, error
+from ..kinds import DepthwiseConv, ZeroPad, invalid
+from ..kinds.geometry import RANKS
+from ..numbers import dims
 
 WINDOW_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "factor")
 
