@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from specc.cli import main
-from specc.schema import report_schema
+from specc.report.schema import report_schema
 
 TESTS = Path(__file__).parent
 FILES = sorted((TESTS.parent / "specs").glob("*.cnn")) + sorted((TESTS / "broken").glob("*.cnn"))

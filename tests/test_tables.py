@@ -103,7 +103,7 @@ def test_every_merge_names_its_onnx_op_and_the_tools_know_it() -> None:
 
 def test_every_keyword_has_a_colour_and_the_schema_names_every_kind() -> None:
     from specc.draw import style
-    from specc.schema import LayerEntry
+    from specc.report.schema import LayerEntry
 
     assert set(kinds.FAMILY.values()) <= set(style.FAMILY_COLOURS)
     for word in [*statements.STATEMENTS, *statements.KEYWORD_ALIASES]:

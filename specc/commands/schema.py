@@ -19,7 +19,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def _schema(name: str) -> dict:
     if name == "report":
-        from ..schema import report_schema
+        from ..report.schema import report_schema
 
         return report_schema()
     try:

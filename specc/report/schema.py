@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .kinds import STATEMENTS
+from ..kinds import STATEMENTS
 
 Shape = list[int | None]
 _KINDS = list(dict.fromkeys(form.kind for form in STATEMENTS.values()))  # conv, maxpool, ..., activation
