@@ -24,8 +24,8 @@ import onnxruntime as ort
 import torch
 
 import specc
-from specc.builder import build
 from specc.export import ExportOptions, export
+from specc.runtime.build import build
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPECS = ("lenet5", "digits", "mlp", "signs", "mobilenet-block", "allconv")

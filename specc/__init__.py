@@ -24,7 +24,7 @@ from .version import __version__
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .api import export, load, train
-    from .builder import build
+    from .runtime.build import build
     from .source import read as check
 
 __all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compile", "export", "load", "train",
@@ -65,7 +65,7 @@ def __getattr__(name: str):
         from .extras import needs
 
         with needs("specc.build"):  # MissingExtra (an ImportError) naming the torch extra
-            from .builder import build
+            from .runtime.build import build
         return build
     if name in _VERBS:
         import importlib

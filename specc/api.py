@@ -1,7 +1,7 @@
 """The library verbs that need torch: ``specc.train``, ``specc.export``, ``specc.load``.
 
 Thin wrappers over what the commands call — :func:`specc.train.train`,
-:func:`specc.export.export`, :func:`specc.checkpoint.load_model` — shaped
+:func:`specc.export.export`, :func:`specc.runtime.checkpoint.load_model` — shaped
 for a notebook: a spec may be a path, its text or an Analysis; data may be a
 source name, a path, or arrays in the course's layout; hyperparameters are
 keyword arguments named as the spec's `train` statement names them.
@@ -124,7 +124,7 @@ def export(source: RunLike | Result, output: str | os.PathLike, **options: Any) 
 
 def load(run: RunLike | Result) -> torch.nn.Module:
     """The trained module of a run directory (its best checkpoint), a checkpoint file or a Result, in eval mode."""
-    from .checkpoint import load_model
+    from .runtime.checkpoint import load_model
 
     module, _ = load_model(_run_dir(run, "specc.load() argument 'run'"))
     return module

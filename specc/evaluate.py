@@ -40,7 +40,7 @@ class Evaluation:
 
 def evaluate(run: str | Path, data: str | None = None, resize: bool | None = None) -> Evaluation:
     """Score a run's best checkpoint (or a checkpoint file) on ``data`` (default: the run's own data)."""
-    from .checkpoint import load_checkpoint_model, resolve_checkpoint
+    from .runtime.checkpoint import load_checkpoint_model, resolve_checkpoint
     from .train.review import class_names, plot_review, verdicts
     from .train.setup import spec_io
 

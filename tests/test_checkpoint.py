@@ -1,4 +1,4 @@
-"""specc.checkpoint: round trip, refusal of foreign/damaged/tampered files, atomic writes."""
+"""specc.runtime.checkpoint: round trip, refusal of foreign/damaged/tampered files, atomic writes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import specc
-from specc.checkpoint import (
+from specc.errors import SpeccError
+from specc.runtime.checkpoint import (
     CHECKPOINT_FORMAT,
     CheckpointMeta,
     load_checkpoint,
@@ -20,7 +21,6 @@ from specc.checkpoint import (
     spec_sha256,
     weights_sha256,
 )
-from specc.errors import SpeccError
 
 SPEC = """model tiny
 input 6x6x1

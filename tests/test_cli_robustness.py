@@ -16,9 +16,9 @@ import h5py
 import numpy as np
 import pytest
 
-from specc.checkpoint import load_checkpoint
 from specc.cli import main
 from specc.errors import SpeccError
+from specc.runtime.checkpoint import load_checkpoint
 from specc.train.data import SpecIO, prepare
 
 IO = SpecIO((4, 4, 1), input_line=2, outputs=3, output_line=4, binary=False)

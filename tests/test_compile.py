@@ -262,9 +262,9 @@ def test_written_file_imports_and_matches_build(tmp_path: Path) -> None:
 def test_specc_build_stays_callable_after_its_module_is_imported() -> None:
     import importlib
 
-    importlib.import_module("specc.builder")  # importing the implementation must not shadow specc.build
+    importlib.import_module("specc.runtime.build")  # importing the implementation must not shadow specc.build
     assert isinstance(specc.build("input 3\nfc 2\n"), torch.nn.Module)
-    from specc.builder import build
+    from specc.runtime.build import build
 
     assert build("input 3\nfc 2\n").num_outputs == 2
 

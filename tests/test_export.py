@@ -2,7 +2,7 @@
 
 onnxruntime is the oracle against a module rebuilt here, independently of the
 export's own verification: the same seed gives the same random weights, and a
-checkpoint's module is loaded again through specc.checkpoint. Inputs are drawn
+checkpoint's module is loaded again through specc.runtime.checkpoint. Inputs are drawn
 here with their own seeds, at batch 1 and a larger batch.
 """
 
@@ -24,10 +24,10 @@ from onnx_names import assert_named_after_the_layers
 from strategies import specs
 
 import specc
-from specc.builder import build
-from specc.checkpoint import CheckpointMeta, save_checkpoint, spec_sha256
 from specc.cli import main
 from specc.export import ExportOptions, ExportResult, export
+from specc.runtime.build import build
+from specc.runtime.checkpoint import CheckpointMeta, save_checkpoint, spec_sha256
 
 EXAMPLES = Path(__file__).parent.parent / "specs"
 SPECS = sorted(EXAMPLES.glob("*.cnn"))

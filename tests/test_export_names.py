@@ -17,10 +17,10 @@ import torch
 from onnx_names import assert_named_after_the_layers
 
 import specc
-from specc.builder import build
 from specc.export import ExportOptions, export
 from specc.export.graph import DEFAULT_OPSET, annotate, to_onnx
 from specc.export.source import load_source
+from specc.runtime.build import build
 
 EXAMPLES = Path(__file__).parent.parent / "specs"
 # Labels that are not attribute names as written (`forward` is an nn.Module method), an even kernel

@@ -151,8 +151,8 @@ def test_squeeze_excitation_gate_multiplies_every_position() -> None:
 def test_a_residual_network_trains_on_digits_and_its_checkpoint_exports_with_parity(tmp_path) -> None:
     """Issue 11's end to end: `specc train` on a graph spec, then `specc export` of the run (the parity
     check inside export compares onnxruntime with the PyTorch module)."""
-    from specc.checkpoint import load_checkpoint
     from specc.cli import main
+    from specc.runtime.checkpoint import load_checkpoint
 
     run = tmp_path / "run"
     spec = ROOT / "specs" / "residual-digits.cnn"

@@ -22,9 +22,9 @@ import pytest
 import torch
 
 import specc
-from specc.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256
 from specc.cli import main
 from specc.errors import SpeccError
+from specc.runtime.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256
 from specc.train.runlog import read_metrics
 
 TINY = "model tiny\ninput 4x4x1\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"
@@ -231,7 +231,7 @@ def _checkpoint(path: Path, epoch: int, best: int, config: dict) -> None:
 
 
 def test_a_stale_best_pt_is_detected_by_export_and_repaired_by_resume(tmp_path, capsys):
-    from specc.checkpoint import pick_from_run
+    from specc.runtime.checkpoint import pick_from_run
 
     out = tmp_path / "run"
     assert _train(tmp_path, "--out", str(out), "--epochs", "1") == 0

@@ -15,8 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
-from specc.checkpoint import load_model
 from specc.cli import main
+from specc.runtime.checkpoint import load_model
 from specc.train.runlog import read_metrics
 
 SPEC = """model blobs

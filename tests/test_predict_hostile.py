@@ -22,8 +22,8 @@ import pytest
 import torch
 from PIL import Image
 
-from specc.checkpoint import spec_sha256
 from specc.cli import main
+from specc.runtime.checkpoint import spec_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = """model blobs
@@ -299,7 +299,7 @@ def test_figures_show_names_as_plain_text(tmp_path: Path) -> None:
 
 
 def test_predict_with_an_onnx_file_needs_no_torch(made: Path, tmp_path: Path) -> None:
-    """inputs.py reads images and .npz files without specc.train (whose package imports torch)."""
+    """specc.runtime.samples reads images and .npz files without specc.train (whose package imports torch)."""
     np.savez(tmp_path / "x.npz", x=np.zeros((2, 8, 8, 1), np.uint8))
     code = ("import sys; sys.modules['torch'] = None\nfrom specc.cli import main\n"
             f"raise SystemExit(main(['predict', {str(made / 'ref.onnx')!r}, {str(made / 'ok.png')!r}, "

@@ -122,7 +122,7 @@ def test_resume_replaces_every_linked_run_file_and_leaves_their_targets(run: Pat
 
 
 def test_a_checkpoint_saved_over_a_link_replaces_the_link(run: Path) -> None:
-    from specc.checkpoint import load_model, save_checkpoint
+    from specc.runtime.checkpoint import load_model, save_checkpoint
 
     module, meta = load_model(run)
     target = victim(run.parent / "outside", "notes.txt")

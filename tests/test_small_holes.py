@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from specc.checkpoint import load_checkpoint
 from specc.cli import main
 from specc.pipeline import analyse_text
+from specc.runtime.checkpoint import load_checkpoint
 
 TINY = "model tiny\ninput 4x4x1\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from specc.checkpoint import load_checkpoint
 from specc.cli import main
+from specc.runtime.checkpoint import load_checkpoint
 from specc.train import Request, train
 from specc.train.runlog import read_metrics
 

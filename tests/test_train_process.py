@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from specc.checkpoint import load_checkpoint
 from specc.cli import main
+from specc.runtime.checkpoint import load_checkpoint
 from specc.train.runlog import read_metrics
 
 SPEC = """model tiny

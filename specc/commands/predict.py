@@ -26,15 +26,16 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import inputs, predict
+    from .. import predict
     from ..errors import SpeccError
     from ..escape import json_safe
+    from ..runtime.samples import image_scale_note, read
 
     if args.top < 1:
         raise SpeccError(f"--top must be at least 1 (got {args.top})", 2)
     model = predict.load(args.model)
-    note = inputs.image_scale_note(model.scaling)
-    samples = list(inputs.read(args.inputs, model.shape, args.resize, warn))
+    note = image_scale_note(model.scaling)
+    samples = list(read(args.inputs, model.shape, args.resize, warn))
     if note and any(not s.name.endswith("]") for s in samples):
         warn(note)
     results = predict.predict(model, samples, args.top)

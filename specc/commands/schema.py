@@ -27,7 +27,7 @@ def _schema(name: str) -> dict:
             from ..train.config import TrainConfig
 
             return TrainConfig.model_json_schema()
-        from ..checkpoint import CheckpointMeta
+        from ..runtime.checkpoint import CheckpointMeta
 
         return CheckpointMeta.model_json_schema()
     except ImportError as exc:

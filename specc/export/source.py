@@ -5,7 +5,7 @@ Telling sources apart: a folder is a run directory (its best checkpoint); a
 ``.cnn`` file is a spec; ``.pt``/``.pth``/``.ckpt`` files, and any file that
 starts like a torch save (a zip archive, or a legacy pickle), are checkpoints;
 any other file that reads as UTF-8 text is a spec. Checkpoints are read only
-through :mod:`specc.checkpoint` (``weights_only``: nothing is unpickled).
+through :mod:`specc.runtime.checkpoint` (``weights_only``: nothing is unpickled).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def _spec_text(path: Path) -> str:
 
 
 def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], None] | None) -> Source:
-    from ..builder import instantiate
+    from ..runtime.build import instantiate
     from ..source import read_ok
 
     analysis = read_ok(path, refusal="nothing was exported")  # SpecCheckError for a spec with errors
@@ -118,7 +118,7 @@ def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], 
 
 def _from_checkpoint(path: Path, kind: str, spec_text: str | None,
                      before_build: Callable[[Analysis], None] | None) -> Source:
-    from ..checkpoint import load_checkpoint_model, pick
+    from ..runtime.checkpoint import load_checkpoint_model, pick
 
     file, warning = pick(path)
     module, meta, analysis = load_checkpoint_model(file, spec_text, before_build)

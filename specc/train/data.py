@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from ..errors import SpeccError
-from ..inputs import refuse_non_finite
 from ..numbers import dims
+from ..runtime.samples import refuse_non_finite
 from .sources import Data, Want, load
 
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, spec_sha256
 from ..errors import SpeccError, WriteError, first_line, out_of_memory
 from ..files import write_run_file
+from ..runtime.checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, spec_sha256
 from .loop import Totals
 from .plots import plot_curves
 from .progress import epoch_line

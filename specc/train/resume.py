@@ -18,9 +18,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import BEST, LAST, CheckpointMeta, peek
 from ..errors import SpeccError
 from ..files import stat_of, write_run_file
+from ..runtime.checkpoint import BEST, LAST, CheckpointMeta, peek
 from .config import TrainConfig
 from .runlog import COLUMNS
 

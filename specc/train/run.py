@@ -20,9 +20,9 @@ from typing import Any
 import torch
 
 from ..analysis import Analysis
-from ..checkpoint import CheckpointMeta, load_checkpoint, spec_sha256
 from ..errors import SpeccError
 from ..report.text import one_line
+from ..runtime.checkpoint import CheckpointMeta, load_checkpoint, spec_sha256
 from ..version import __version__
 from .config import RunOptions, TrainConfig, describe
 from .data import prepare
@@ -75,8 +75,8 @@ def train(request: Request) -> Result:
 
 def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | None) -> Result:
     cfg, origins, opts = _settle(request, resumed[1] if resumed else None, analysis, world)
-    from ..builder import instantiate
     from ..codegen.graph import idle_parameters
+    from ..runtime.build import instantiate
 
     torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
     net = instantiate(analysis)

@@ -26,9 +26,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import BEST, LAST
 from ..errors import SpeccError
 from ..files import TEMP_SUFFIX, stat_of, write_run_file
+from ..runtime.checkpoint import BEST, LAST
 from .lock import LOCK, acquire, release
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 from ..analysis import Analysis
-from ..checkpoint import CheckpointMeta
 from ..errors import SpeccError
+from ..runtime.checkpoint import CheckpointMeta
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
 from .data import SpecIO, Split, dims
 from .distributed import World, wrap

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import SpeccError
 from ..files import kind, stat_of
-from ..inputs import IMAGE_SUFFIXES, npz_arrays, pixels, scaled
+from ..runtime.samples import IMAGE_SUFFIXES, npz_arrays, pixels, scaled
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import torch
 
-from .errors import SpeccError, WriteError, first_line
-from .files import kind, stat_of, write_run_file
-from .version import __version__
+from ..errors import SpeccError, WriteError, first_line
+from ..files import kind, stat_of, write_run_file
+from ..version import __version__
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from ..analysis import Analysis
 
 CHECKPOINT_FORMAT = "specc-checkpoint/1"
 BEST, LAST = "best.pt", "last.pt"
@@ -250,7 +250,7 @@ def load_checkpoint_model(file: Path, spec_source: str | None = None,
     ``before_build(analysis)`` may refuse the model (too large, say) before any
     memory is allocated for it.
     """
-    from .builder import instantiate
+    from .build import instantiate
     from .embedded import checked_spec
 
     state, meta, _ = load_checkpoint(file)

@@ -10,14 +10,14 @@ and any error or failure of the check becomes one SpeccError naming the file:
 
 from __future__ import annotations
 
-from .analysis import Analysis
-from .errors import SpeccError, first_line
-from .version import __version__
+from ..analysis import Analysis
+from ..errors import SpeccError, first_line
+from ..version import __version__
 
 
 def checked_spec(text: object, file: object, name: str) -> Analysis:
     """The Analysis of the spec ``text`` that ``file`` carries (``name`` gives the default model name)."""
-    from .source import read
+    from ..source import read
 
     where = f"the spec inside '{file}'"
     if not isinstance(text, str) or not text.strip():

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpeccError
-from .files import kind, stat_of
-from .numbers import dims
+from ..errors import SpeccError
+from ..files import kind, stat_of
+from ..numbers import dims
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}

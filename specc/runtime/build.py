@@ -13,11 +13,11 @@ import types
 
 import torch
 
-from .analysis import Analysis
-from .codegen import generate
-from .codegen.names import class_name
-from .errors import memory_refusal, out_of_memory
-from .source import Spec, read_ok
+from ..analysis import Analysis
+from ..codegen import generate
+from ..codegen.names import class_name
+from ..errors import memory_refusal, out_of_memory
+from ..source import Spec, read_ok
 
 
 def load(code: str, name: str, filename: str) -> type[torch.nn.Module]:
@@ -41,7 +41,7 @@ def build(spec: Spec | Analysis, *, path: str | None = None) -> torch.nn.Module:
     """
     if isinstance(spec, Analysis):
         if not spec.ok:
-            from .errors import SpecCheckError
+            from ..errors import SpecCheckError
 
             raise SpecCheckError(spec)
         return instantiate(spec)
