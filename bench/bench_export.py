@@ -24,7 +24,7 @@ import onnxruntime as ort
 import torch
 
 import specc
-from specc.export import ExportOptions, export
+from specc.exporting import ExportOptions, export
 from specc.runtime.build import build
 
 ROOT = Path(__file__).resolve().parent.parent

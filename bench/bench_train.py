@@ -94,7 +94,7 @@ def by_hand_run(epochs: int, data: tuple[torch.Tensor, ...]) -> list[tuple[int, 
 
 
 def specc_run(epochs: int, out: Path) -> list[tuple[int, float]]:
-    from specc.train import Request, train
+    from specc.training import Request, train
 
     result = train(Request(SPEC, "digits", out, overrides={"epochs": epochs, "val": VAL}, device="cpu", quiet=True))
     return [(round(r["images_per_s"] * r["seconds"]), r["seconds"]) for r in result.history]

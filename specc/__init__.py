@@ -14,8 +14,6 @@ In IPython or Jupyter, ``%load_ext specc`` adds the ``%%specc`` cell magic.
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING
 
 from .errors import SpeccError, SpecCheckError
@@ -32,7 +30,8 @@ __all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compil
 
 # Imported on first use: `import specc` (and so `python -m specc`, before the CLI can
 # catch a Ctrl-C) stays instant, and torch is imported only when a module is built.
-_LAZY = {"Analysis": ("analysis", "Analysis"), "check": ("source", "read"), "load": ("api", "load")}
+_LAZY = {"Analysis": ("analysis", "Analysis"), "check": ("source", "read"), "load": ("api", "load"),
+         "train": ("api", "train"), "export": ("api", "export")}
 
 
 def compile(spec, path: str | None = None) -> str:
@@ -67,42 +66,4 @@ def __getattr__(name: str):
         with needs("specc.build"):  # MissingExtra (an ImportError) naming the torch extra
             from .runtime.build import build
         return build
-    if name in _VERBS:
-        import importlib
-
-        return importlib.import_module(f".{name}", __name__)  # made callable by _Package.__setattr__
     raise AttributeError(f"module 'specc' has no attribute {name!r}")
-
-
-class _Verb(types.ModuleType):
-    """The subpackages specc.train and specc.export, callable as the verbs specc.train() and specc.export().
-
-    Importing a submodule binds its name on the package, which would hide a
-    function of the same name; so the module itself answers the call, and
-    `import specc.train.run`, `specc.export.ExportOptions` keep working.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return self._verb()(*args, **kwargs)
-
-    @property
-    def __signature__(self):  # what help(), inspect and Jupyter's `specc.train?` show
-        import inspect
-
-        return inspect.signature(self._verb())
-
-    def _verb(self):
-        from . import api
-
-        return getattr(api, self.__name__.rpartition(".")[2])
-
-
-class _Package(types.ModuleType):
-    def __setattr__(self, name: str, value) -> None:
-        if name in _VERBS and type(value) is types.ModuleType:
-            value.__class__ = _Verb
-        super().__setattr__(name, value)
-
-
-_VERBS = ("train", "export")
-sys.modules[__name__].__class__ = _Package

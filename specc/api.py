@@ -1,7 +1,7 @@
 """The library verbs that need torch: ``specc.train``, ``specc.export``, ``specc.load``.
 
-Thin wrappers over what the commands call — :func:`specc.train.train`,
-:func:`specc.export.export`, :func:`specc.runtime.checkpoint.load_model` — shaped
+Thin wrappers over what the commands call — :func:`specc.training.train`,
+:func:`specc.exporting.export`, :func:`specc.runtime.checkpoint.load_model` — shaped
 for a notebook: a spec may be a path, its text or an Analysis; data may be a
 source name, a path, or arrays in the course's layout; hyperparameters are
 keyword arguments named as the spec's `train` statement names them.
@@ -29,8 +29,8 @@ from .source import Spec, is_path, read_ok, typed_spec, wrong_type
 if TYPE_CHECKING:
     import torch
 
-    from .export import ExportResult
-    from .train import Result
+    from .exporting import ExportResult
+    from .training import Result
 
 # Arrays: (x, y) or (x, y, x_val, y_val); anything np.asarray accepts.
 Data = str | os.PathLike | tuple | list
@@ -84,9 +84,9 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     beta, beta1, beta2, eps, decay, l2, seed, val (override the spec's `train`
     line). Raises SpeccError for a mistake in the spec, data or options.
     """
-    from .train import Request
-    from .train import train as run
-    from .train.sources import lent
+    from .training import Request
+    from .training import train as run
+    from .training.sources import lent
 
     _refuse_unknown("train", hyperparameters, tuple(h.name for h in HYPERPARAMETERS))
     _check_types("train", {"data": data, "out": out, "resume": resume, "device": device, "amp": amp,
@@ -107,13 +107,13 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
 def export(source: RunLike | Result, output: str | os.PathLike, **options: Any) -> ExportResult:
     """Export a run directory, checkpoint, spec file or a train Result to one verified .onnx file.
 
-    ``options`` are :class:`specc.export.ExportOptions`' fields: batch, opset,
+    ``options`` are :class:`specc.exporting.ExportOptions`' fields: batch, opset,
     logits, seed, spec, atol. Nothing is written unless every check passes.
     """
     from dataclasses import fields
 
-    from .export import ExportOptions
-    from .export import export as run
+    from .exporting import ExportOptions
+    from .exporting import export as run
 
     _refuse_unknown("export", options, tuple(f.name for f in fields(ExportOptions)))
     _check_types("export", {"output": output, **options}, EXPORT_KINDS)

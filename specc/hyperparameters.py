@@ -2,7 +2,7 @@
 for each default. Three readers build on this table and nothing else: the spec's
 `train` statement (specc.lower.statements, checked by specc check), the flags of
 `specc train` (specc.commands.train) and the validated config
-(specc.train.config.TrainConfig). No imports: `specc check` reads it.
+(specc.training.config.TrainConfig). No imports: `specc check` reads it.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def load(path: str | Path) -> Model:
 def _from_checkpoint(path: Path) -> Model:
     import torch
 
-    from .export.source import recorded_scaling
+    from .exporting.source import recorded_scaling
     from .runtime.checkpoint import load_checkpoint_model, resolve_checkpoint
 
     file = resolve_checkpoint(path)

@@ -1,4 +1,4 @@
-"""The check that an exported ONNX graph's nodes are named after the spec's layers (specc/export/names.py).
+"""The check that an exported ONNX graph's nodes are named after the spec's layers (specc/exporting/names.py).
 
 Shared by tests/test_export_names.py and the every-example export of tests/test_export.py,
 which already exports each spec in specs/: checking the names there costs no export.

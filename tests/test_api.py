@@ -18,7 +18,7 @@ import torch
 
 import specc
 from specc.errors import SpeccError
-from specc.train import sources
+from specc.training import sources
 
 SPEC = "model tiny\ninput 8x8x1\nconv 4 3x3 p=same relu\nmaxpool 2x2\nfc 10 softmax\n"
 
@@ -99,17 +99,21 @@ def test_mistakes_are_refused_before_training(tmp_path: Path, digits) -> None:
     assert sources._LENT == {} and not (tmp_path / "run").exists()
 
 
-def test_train_and_export_are_verbs_and_still_modules() -> None:
+def test_train_and_export_are_verbs_beside_their_packages() -> None:
+    import specc.exporting
+    import specc.training
+
     assert callable(specc.train) and callable(specc.export) and callable(specc.load)
-    assert specc.train.Request.__name__ == "Request" and specc.export.ExportOptions.__name__ == "ExportOptions"
+    assert specc.training.Request.__name__ == "Request" and specc.exporting.ExportOptions.__name__ == "ExportOptions"
     assert "hyperparameters" in inspect.signature(specc.train).parameters
     assert list(inspect.signature(specc.export).parameters) == ["source", "output", "options"]
+    assert inspect.isfunction(specc.train) and inspect.isfunction(specc.export)  # importing the packages hid nothing
 
 
 def test_the_progress_bar_draws_in_a_jupyter_kernel(monkeypatch, capsys) -> None:
     import types
 
-    from specc.train.progress import Progress
+    from specc.training.progress import Progress
 
     monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
     assert not Progress(quiet=False).live  # stderr is no terminal here: no bar

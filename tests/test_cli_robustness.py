@@ -19,7 +19,7 @@ import pytest
 from specc.cli import main
 from specc.errors import SpeccError
 from specc.runtime.checkpoint import load_checkpoint
-from specc.train.data import SpecIO, prepare
+from specc.training.data import SpecIO, prepare
 
 IO = SpecIO((4, 4, 1), input_line=2, outputs=3, output_line=4, binary=False)
 TINY = "model tiny\ninput 4x4x1\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"
@@ -185,7 +185,7 @@ def test_a_full_disk_on_stdout_is_an_error_not_a_traceback(monkeypatch, capsys):
 # --- Ctrl-C ---------------------------------------------------------------------------------------
 
 def test_ctrl_c_says_which_checkpoint_holds_the_last_good_epoch(tmp_path, monkeypatch, capsys):
-    import specc.train.run as run_module
+    import specc.training.run as run_module
 
     real, calls = run_module.train_epoch, []
 

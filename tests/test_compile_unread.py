@@ -12,7 +12,7 @@ import torch
 import specc
 from specc.codegen import generate
 from specc.codegen.graph import idle_layers, idle_parameters
-from specc.export import ExportOptions, export
+from specc.exporting import ExportOptions, export
 
 FLAT = """input 28x28x3
 b1:     conv 8 1x1 relu

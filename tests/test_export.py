@@ -25,7 +25,7 @@ from strategies import specs
 
 import specc
 from specc.cli import main
-from specc.export import ExportOptions, ExportResult, export
+from specc.exporting import ExportOptions, ExportResult, export
 from specc.runtime.build import build
 from specc.runtime.checkpoint import CheckpointMeta, save_checkpoint, spec_sha256
 
@@ -62,7 +62,7 @@ def assert_runs_like(path: Path, module, batches=(1, 5), output: str | None = No
         with torch.no_grad():
             want = module(torch.from_numpy(x)).numpy()
         assert got.shape == want.shape
-        scale = max(1.0, float(np.abs(want).max()))  # as specc.export.verify: rounding grows with the values
+        scale = max(1.0, float(np.abs(want).max()))  # as specc.exporting.verify: rounding grows with the values
         np.testing.assert_allclose(got, want, rtol=0, atol=ATOL * scale, err_msg=f"batch {batch}")
 
 
@@ -240,7 +240,7 @@ def test_cli_prints_a_summary_and_warns_about_random_weights(tmp_path: Path, cap
 
 
 def test_cli_defaults_mirror_the_library() -> None:
-    from specc import export as library
+    from specc import exporting as library
     from specc.commands import export as command
 
     assert command.DEFAULT_OPSET == library.DEFAULT_OPSET and command.DEFAULT_ATOL == library.DEFAULT_ATOL

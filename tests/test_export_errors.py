@@ -16,13 +16,13 @@ import pytest
 import torch
 from test_export import EXAMPLES, make_checkpoint
 
-import specc.export
+import specc.exporting
 from specc.cli import main
 from specc.errors import SpeccError
-from specc.export import ExportOptions, export
-from specc.export.graph import Graph
-from specc.export.source import kind_of
-from specc.export.verify import check_self_contained, compare
+from specc.exporting import ExportOptions, export
+from specc.exporting.graph import Graph
+from specc.exporting.source import kind_of
+from specc.exporting.verify import check_self_contained, compare
 
 LENET = EXAMPLES / "lenet5.cnn"
 MLP = EXAMPLES / "mlp.cnn"
@@ -131,9 +131,9 @@ def test_options_that_do_not_fit_the_source(tmp_path: Path) -> None:
 
 
 def test_verification_catches_a_module_that_differs(tmp_path: Path, monkeypatch) -> None:
-    real_entry = specc.export.entry
+    real_entry = specc.exporting.entry
     # The file is exported from the true module; the verifier compares with one off by 1e-4.
-    monkeypatch.setattr(specc.export, "entry", lambda source, logits: _Shifted(real_entry(source, logits)))
+    monkeypatch.setattr(specc.exporting, "entry", lambda source, logits: _Shifted(real_entry(source, logits)))
     (tmp_path / "model.onnx").write_bytes(b"the previous export")
     refused(MLP, tmp_path / "model.onnx", r"disagree at batch 1: largest absolute difference 0.0001 > 1e-05")
     assert (tmp_path / "model.onnx").read_bytes() == b"the previous export"
@@ -149,13 +149,13 @@ class _Shifted(torch.nn.Module):
 
 
 def test_verification_catches_a_wrong_output_shape(tmp_path: Path, monkeypatch) -> None:
-    real = specc.export.to_onnx
+    real = specc.exporting.to_onnx
 
     def wrong_shape(*args, **kwargs) -> Graph:
         graph = real(*args, **kwargs)
         return dataclasses.replace(graph, output_shape=(graph.output_shape[0], 11))
 
-    monkeypatch.setattr(specc.export, "to_onnx", wrong_shape)
+    monkeypatch.setattr(specc.exporting, "to_onnx", wrong_shape)
     refused(MLP, tmp_path / "model.onnx", r"output shape \(batch, 10\), but the spec's output is \(batch, 11\)")
 
 
@@ -163,7 +163,7 @@ def test_interrupted_export_removes_its_temporary_file(tmp_path: Path, monkeypat
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(specc.export, "verify", interrupt)
+    monkeypatch.setattr(specc.exporting, "verify", interrupt)
     with pytest.raises(KeyboardInterrupt):
         export(MLP, tmp_path / "model.onnx")
     assert list(tmp_path.iterdir()) == []

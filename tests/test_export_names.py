@@ -17,9 +17,9 @@ import torch
 from onnx_names import assert_named_after_the_layers
 
 import specc
-from specc.export import ExportOptions, export
-from specc.export.graph import DEFAULT_OPSET, annotate, to_onnx
-from specc.export.source import load_source
+from specc.exporting import ExportOptions, export
+from specc.exporting.graph import DEFAULT_OPSET, annotate, to_onnx
+from specc.exporting.source import load_source
 from specc.runtime.build import build
 
 EXAMPLES = Path(__file__).parent.parent / "specs"
@@ -107,7 +107,7 @@ def test_merges_take_their_own_names_in_spec_order() -> None:
     from onnx import TensorProto, helper
 
     from specc.diagnostics import Span
-    from specc.export.names import name_nodes
+    from specc.exporting.names import name_nodes
 
     source = "input 8x8x3\na: conv 4 3x3 p=same relu\nb: conv 4 1x1 silu from=input\ns: add a\n"
     layers = [SimpleNamespace(name=n, kind=k, line=line, span=Span.at(line, 1, 40))

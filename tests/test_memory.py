@@ -23,9 +23,9 @@ from twins import channels_first, single_threaded
 
 import specc
 from specc.infer.training_memory import estimate
-from specc.train.config import TrainConfig
-from specc.train.loop import loss_and_correct
-from specc.train.loop import optimizer as make_optimizer
+from specc.training.config import TrainConfig
+from specc.training.loop import loss_and_correct
+from specc.training.loop import optimizer as make_optimizer
 
 SPECS = Path(__file__).parent.parent / "specs"
 TOLERANCE = 0.05

@@ -30,7 +30,7 @@ import torch
 import specc
 from specc.cli import main
 from specc.errors import SpeccError
-from specc.train.data import SpecIO, prepare
+from specc.training.data import SpecIO, prepare
 
 TINY = "model tiny\ninput 4x4x1\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"
 IO = SpecIO((4, 4, 1), input_line=2, outputs=3, output_line=4, binary=False)

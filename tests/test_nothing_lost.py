@@ -25,11 +25,11 @@ import specc
 from specc.cli import main
 from specc.errors import SpeccError
 from specc.runtime.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint, spec_sha256
-from specc.train.runlog import read_metrics
+from specc.training.runlog import read_metrics
 
 TINY = "model tiny\ninput 4x4x1\nconv 2 3x3 padding=same relu\nfc 3 softmax\n"
 ROOT = Path(__file__).resolve().parent.parent
-LOCK = ".specc.lock"  # specc.train.lock.LOCK, written out: the tests read the folder as a user would
+LOCK = ".specc.lock"  # specc.training.lock.LOCK, written out: the tests read the folder as a user would
 
 
 def _spec(tmp_path: Path) -> Path:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from specc.cli import main
 from specc.runtime.checkpoint import load_model
-from specc.train.runlog import read_metrics
+from specc.training.runlog import read_metrics
 
 SPEC = """model blobs
 input 8x8x1

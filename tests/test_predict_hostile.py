@@ -286,7 +286,7 @@ def test_the_exporter_s_colour_codes_are_dropped_and_its_root_cause_named(made: 
 
 def test_figures_show_names_as_plain_text(tmp_path: Path) -> None:
     """A `$` pair would be read as a formula (a bad one is a ValueError), a control as a missing glyph."""
-    from specc.train.plots import plot_confusion, plot_misclassified
+    from specc.training.plots import plot_confusion, plot_misclassified
 
     names = ["a$\\frac$b", "e\x1b]0;T\x07"]
     with warnings.catch_warnings(record=True) as seen:
@@ -299,7 +299,7 @@ def test_figures_show_names_as_plain_text(tmp_path: Path) -> None:
 
 
 def test_predict_with_an_onnx_file_needs_no_torch(made: Path, tmp_path: Path) -> None:
-    """specc.runtime.samples reads images and .npz files without specc.train (whose package imports torch)."""
+    """specc.runtime.samples reads images and .npz files without specc.training (whose package imports torch)."""
     np.savez(tmp_path / "x.npz", x=np.zeros((2, 8, 8, 1), np.uint8))
     code = ("import sys; sys.modules['torch'] = None\nfrom specc.cli import main\n"
             f"raise SystemExit(main(['predict', {str(made / 'ref.onnx')!r}, {str(made / 'ok.png')!r}, "

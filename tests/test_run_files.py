@@ -19,7 +19,7 @@ import pytest
 from specc.cli import main
 from specc.errors import SpeccError, WriteError
 from specc.files import write_atomic, write_run_file
-from specc.train.runlog import RUN_FILES
+from specc.training.runlog import RUN_FILES
 
 SPEC = """model blobs
 input 8x8x1

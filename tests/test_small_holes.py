@@ -68,7 +68,7 @@ def test_huge_strides_still_get_w201_and_w202():
 # --- double Ctrl-C ------------------------------------------------------------------------------------------
 
 def test_a_second_ctrl_c_does_not_misreport_what_was_saved(tmp_path, monkeypatch, capsys):
-    import specc.train.finish as finish
+    import specc.training.finish as finish
 
     real, saves = finish.save_checkpoint, []
 

@@ -96,7 +96,7 @@ def test_every_merge_names_its_onnx_op_and_the_tools_know_it() -> None:
     (e107,) = [d for d in analysis.diagnostics if d.code == "E107"]
     assert all(f"`{merge}`" in e107.help for merge in kinds.MERGES), e107.help
     pytest.importorskip("onnx")
-    from specc.export.names import _MERGES
+    from specc.exporting.names import _MERGES
 
     assert sorted(_MERGES.values()) == sorted(kinds.MERGES)
 
@@ -146,7 +146,7 @@ def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_co
     from specc.commands.train import HYPER_FLAGS
     from specc.hyperparameters import HYPERPARAMETERS
     from specc.lower.statements import TRAIN_OPTIONS
-    from specc.train.config import TrainConfig
+    from specc.training.config import TrainConfig
 
     names = [h.name for h in HYPERPARAMETERS]
     assert list(TRAIN_OPTIONS) == names == [flag[0] for flag in HYPER_FLAGS] == list(TrainConfig.model_fields)

@@ -14,8 +14,8 @@ import torch
 
 from specc.cli import main
 from specc.runtime.checkpoint import load_checkpoint
-from specc.train import Request, train
-from specc.train.runlog import read_metrics
+from specc.training import Request, train
+from specc.training.runlog import read_metrics
 
 TINY = """model tiny
 input 8x8x1
@@ -96,7 +96,7 @@ def test_resume_refuses_another_spec_and_changed_hyperparameters(tmp_path, capsy
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
-    import specc.train.run as run_module
+    import specc.training.run as run_module
 
     monkeypatch.setattr(run_module, "learning_rate", lambda cfg, epoch: cfg.lr if epoch == 1 else 1e30)
     out = tmp_path / "run"
@@ -109,7 +109,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypat
 
 
 def test_divergence_in_the_first_epoch_writes_no_checkpoint(tmp_path, monkeypatch, capsys):
-    import specc.train.run as run_module
+    import specc.training.run as run_module
 
     monkeypatch.setattr(run_module, "learning_rate", lambda cfg, epoch: 1e30)
     out = tmp_path / "run"

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from specc.errors import SpeccError
-from specc.train.data import SpecIO, prepare
+from specc.training.data import SpecIO, prepare
 
 IMAGES = SpecIO((4, 5, 3), input_line=2, outputs=3, output_line=6, binary=False)
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from specc.train.config import TrainConfig
-from specc.train.distributed import World
-from specc.train.loop import batches, learning_rate, loss_and_correct, optimizer, steps_per_epoch
+from specc.training.config import TrainConfig
+from specc.training.distributed import World
+from specc.training.loop import batches, learning_rate, loss_and_correct, optimizer, steps_per_epoch
 
 
 def _net() -> nn.Module:

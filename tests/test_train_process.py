@@ -12,7 +12,7 @@ from pathlib import Path
 
 from specc.cli import main
 from specc.runtime.checkpoint import load_checkpoint
-from specc.train.runlog import read_metrics
+from specc.training.runlog import read_metrics
 
 SPEC = """model tiny
 input 8x8x1

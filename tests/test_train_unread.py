@@ -11,7 +11,7 @@ from pathlib import Path
 from test_train_process import _run
 
 from specc.cli import main
-from specc.train.runlog import read_metrics
+from specc.training.runlog import read_metrics
 
 SPEC = """model unread
 input 8x8x1

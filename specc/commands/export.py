@@ -1,7 +1,7 @@
 """`specc export SOURCE [-o FILE.onnx]`: one verified, self-contained ONNX file.
 
 SOURCE is a run directory (its best checkpoint), a checkpoint file or a spec
-(random weights). The work is :func:`specc.export.export`; this module parses
+(random weights). The work is :func:`specc.exporting.export`; this module parses
 options and prints the summary.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import SpeccError
 from ..numbers import human_bytes
 
-# Mirror specc.export's defaults (a test keeps them equal) so that `specc --help` imports no torch.
+# Mirror specc.exporting's defaults (a test keeps them equal) so that `specc --help` imports no torch.
 DEFAULT_OPSET = 18
 DEFAULT_ATOL = 1e-5
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     if stat_of(args.source) is None:  # before torch's import: a typo is answered at once, not in 5 s
         raise SpeccError(f"cannot read '{args.source}': no such file or folder", 2)
-    from ..export import ExportOptions, export
+    from ..exporting import ExportOptions, export
 
     options = ExportOptions(batch=args.batch, opset=args.opset, logits=args.logits, seed=args.seed,
                             spec=args.spec, atol=args.atol)

@@ -24,7 +24,7 @@ def _schema(name: str) -> dict:
         return report_schema()
     try:
         if name == "config":
-            from ..train.config import TrainConfig
+            from ..training.config import TrainConfig
 
             return TrainConfig.model_json_schema()
         from ..runtime.checkpoint import CheckpointMeta

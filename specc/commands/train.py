@@ -1,6 +1,6 @@
 """`specc train SPEC --data SOURCE [--out RUN_DIR]`: train the compiled module.
 
-Options only; the work is specc.train.train. Under torchrun the same command
+Options only; the work is specc.training.train. Under torchrun the same command
 runs on every process (`torchrun --nproc_per_node=N -m specc train ...`).
 """
 
@@ -49,7 +49,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with deferred_interrupt():  # Ctrl-C inside torch's import can abort the process or be swallowed
-        from ..train import Request, train
+        from ..training import Request, train
 
     overrides = {name: getattr(args, name) for name, *_ in HYPER_FLAGS}
     request = Request(args.spec, args.data, args.out, args.resume, overrides, args.device, args.amp,

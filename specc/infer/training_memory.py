@@ -42,7 +42,7 @@ from ..kinds import KINDS
 from ..kinds.saved import FP32, INT64, Saved, size
 
 OPTIMIZER_COPIES = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
-DEFAULT_OPTIMIZER = "adam"  # specc train's default (specc/train/config.py)
+DEFAULT_OPTIMIZER = "adam"  # specc train's default (specc/training/config.py)
 CONVENTION = ("fp32; parameters + gradients + optimizer state (sgd 0, momentum 1, rmsprop 1, adam 2 copies) "
               "+ activations kept for backward (what each layer's backward reads along the graph's edges: inputs, "
               "results, padded copies, max-pool indices, dropout masks, norm statistics, the loss's "

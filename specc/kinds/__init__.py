@@ -7,7 +7,7 @@ their backward keeps, each kind declared once as a Kind (specc.kinds.base). This
 registry derives every table the passes and the tools read from FAMILIES: the
 statement table and its keyword aliases (specc.lower.statements, specc.lower), the shape rules
 (specc.infer), the emitters (specc.codegen), what each kind keeps (specc.infer.training_memory), the
-merges (specc.lower.scope, specc.lsp, specc.export), the activations, and the family of
+merges (specc.lower.scope, specc.lsp, specc.exporting), the activations, and the family of
 each keyword (the drawing's colours). tests/test_tables.py fails when a derived list
 misses a kind.
 

@@ -2,7 +2,7 @@
 
 ``report`` describes `specc check --format json` (one object per file), so
 tools that consume it can validate it; the training config and checkpoint
-metadata schemas come from their own pydantic models in specc.train and
+metadata schemas come from their own pydantic models in specc.training and
 specc.runtime.checkpoint. Never imported by `specc check` itself: pydantic costs
 start-up time, and the report is written from plain dicts.
 """

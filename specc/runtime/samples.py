@@ -1,7 +1,7 @@
 """Sample files read as arrays: image files, folders of images, .npz archives.
 
 `specc predict` reads its inputs here, and `specc train`'s data sources
-(:mod:`specc.train.sources`) read their image files and .npz archives with the
+(:mod:`specc.training.sources`) read their image files and .npz archives with the
 same functions, so both refuse the same files the same way: a FIFO or device
 (reading it could wait forever), a decompression bomb, an archive that would
 need unpickling, NaN or infinite values. Every predict sample comes back as

@@ -1,5 +1,5 @@
-"""A training run's state, shared by the loop (specc.train.run) and the end of each
-epoch (specc.train.finish): what it trains on, where it writes, how far it got."""
+"""A training run's state, shared by the loop (specc.training.run) and the end of each
+epoch (specc.training.finish): what it trains on, where it writes, how far it got."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ carries, so a resumed run's metrics never hold epochs its checkpoint lacks; a
 symlink in the folder under one of these names is replaced, never written through
 (:func:`specc.files.write_run_file`).
 A folder that holds other files than these is not a run, and never written
-into; RUN_DIR/.specc.lock keeps a second training out (specc.train.lock).
+into; RUN_DIR/.specc.lock keeps a second training out (specc.training.lock).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training a spec's module: ``specc.train.train(Request) -> Result``.
+"""Training a spec's module: ``specc.training.train(Request) -> Result``.
 
 Modules: config (hyperparameters and their defaults), sources and data (where
 data comes from, checked against the spec), loop (epochs, optimizer, loss),

@@ -7,7 +7,7 @@ Everything that can be wrong with the spec, options or data is refused before
 the first step. Each epoch ends with an atomic last.pt (and best.pt when the
 validation accuracy improves), so killing a run loses at most the epoch in
 progress; a non-finite loss stops it with the last good checkpoint intact.
-The run folder is locked for the whole run (specc.train.lock); a resumed
+The run folder is locked for the whole run (specc.training.lock); a resumed
 run's lock is taken before its checkpoint is read.
 """
 
