@@ -2,7 +2,7 @@
 
 MODEL is a run directory, a checkpoint or an exported .onnx file; INPUT an
 image (PNG, JPEG, BMP), a folder of images or an .npz with `x`. The work is
-:mod:`specc.predict`; this module parses options and prints.
+:mod:`specc.api.predict`; this module parses options and prints.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import predict
+    from ..api import predict
     from ..errors import SpeccError
     from ..escape import json_safe
     from ..runtime.samples import image_scale_note, read

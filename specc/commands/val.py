@@ -1,6 +1,6 @@
 """`specc val RUN_DIR [--data SOURCE]`: a trained run's accuracy, per class, with figures.
 
-The work is :func:`specc.evaluate.evaluate`; this module parses options and prints.
+The work is :func:`specc.api.evaluate.evaluate`; this module parses options and prints.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..api.evaluate import evaluate, text
     from ..escape import json_safe
-    from ..evaluate import evaluate, text
 
     result = evaluate(args.run_dir, args.data, args.resize)
     print(json_safe(json.dumps(result.as_dict(), indent=2, ensure_ascii=False)) if args.format == "json"

@@ -8,6 +8,8 @@ keyword arguments named as the spec's `train` statement names them.
 An argument of the wrong type (`epochs="2"`, `threads=1.5`) is a TypeError
 naming it, raised before anything runs; a wrong value is a SpeccError.
 Imported lazily by ``specc/__init__.py``; torch loads only when a verb is called.
+Beside them: predict (`specc predict`'s models and predictions) and evaluate
+(`specc val`).
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .analysis import Analysis
-from .diagnostics import did_you_mean
-from .errors import SpeccError
-from .hyperparameters import HYPERPARAMETERS
-from .source import Spec, is_path, read_ok, typed_spec, wrong_type
+from ..analysis import Analysis
+from ..diagnostics import did_you_mean
+from ..errors import SpeccError
+from ..hyperparameters import HYPERPARAMETERS
+from ..source import Spec, is_path, read_ok, typed_spec, wrong_type
 
 if TYPE_CHECKING:
     import torch
 
-    from .exporting import ExportResult
-    from .training import Result
+    from ..exporting import ExportResult
+    from ..training import Result
 
 # Arrays: (x, y) or (x, y, x_val, y_val); anything np.asarray accepts.
 Data = str | os.PathLike | tuple | list
@@ -84,9 +86,9 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     beta, beta1, beta2, eps, decay, l2, seed, val (override the spec's `train`
     line). Raises SpeccError for a mistake in the spec, data or options.
     """
-    from .training import Request
-    from .training import train as run
-    from .training.sources import lent
+    from ..training import Request
+    from ..training import train as run
+    from ..training.sources import lent
 
     _refuse_unknown("train", hyperparameters, tuple(h.name for h in HYPERPARAMETERS))
     _check_types("train", {"data": data, "out": out, "resume": resume, "device": device, "amp": amp,
@@ -112,8 +114,8 @@ def export(source: RunLike | Result, output: str | os.PathLike, **options: Any) 
     """
     from dataclasses import fields
 
-    from .exporting import ExportOptions
-    from .exporting import export as run
+    from ..exporting import ExportOptions
+    from ..exporting import export as run
 
     _refuse_unknown("export", options, tuple(f.name for f in fields(ExportOptions)))
     _check_types("export", {"output": output, **options}, EXPORT_KINDS)
@@ -124,7 +126,7 @@ def export(source: RunLike | Result, output: str | os.PathLike, **options: Any) 
 
 def load(run: RunLike | Result) -> torch.nn.Module:
     """The trained module of a run directory (its best checkpoint), a checkpoint file or a Result, in eval mode."""
-    from .runtime.checkpoint import load_model
+    from ..runtime.checkpoint import load_model
 
     module, _ = load_model(_run_dir(run, "specc.load() argument 'run'"))
     return module

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SpeccError, first_line
-from .escape import printable_line
-from .files import kind, stat_of
-from .numbers import dims
-from .runtime.samples import Sample
+from ..errors import SpeccError, first_line
+from ..escape import printable_line
+from ..files import kind, stat_of
+from ..numbers import dims
+from ..runtime.samples import Sample
 
 _JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 CHUNK = 256  # samples per forward pass: bounded memory for a folder of thousands of images
@@ -87,8 +87,8 @@ def load(path: str | Path) -> Model:
 def _from_checkpoint(path: Path) -> Model:
     import torch
 
-    from .exporting.source import recorded_scaling
-    from .runtime.checkpoint import load_checkpoint_model, resolve_checkpoint
+    from ..exporting.source import recorded_scaling
+    from ..runtime.checkpoint import load_checkpoint_model, resolve_checkpoint
 
     file = resolve_checkpoint(path)
     module, meta, analysis = load_checkpoint_model(file)
@@ -104,7 +104,7 @@ def _from_checkpoint(path: Path) -> Model:
 
 
 def _from_onnx(path: Path) -> Model:
-    from .runtime.embedded import checked_spec
+    from ..runtime.embedded import checked_spec
 
     session = _session(path)
     meta = session.get_modelmeta().custom_metadata_map

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import SpeccError
-from .escape import printable_line
+from ..errors import SpeccError
+from ..escape import printable_line
 
 PREFIX = "val-"
 
@@ -40,9 +40,9 @@ class Evaluation:
 
 def evaluate(run: str | Path, data: str | None = None, resize: bool | None = None) -> Evaluation:
     """Score a run's best checkpoint (or a checkpoint file) on ``data`` (default: the run's own data)."""
-    from .runtime.checkpoint import load_checkpoint_model, resolve_checkpoint
-    from .training.review import class_names, plot_review, verdicts
-    from .training.setup import spec_io
+    from ..runtime.checkpoint import load_checkpoint_model, resolve_checkpoint
+    from ..training.review import class_names, plot_review, verdicts
+    from ..training.setup import spec_io
 
     file = resolve_checkpoint(run)
     module, meta, analysis = load_checkpoint_model(file)
@@ -62,8 +62,8 @@ def evaluate(run: str | Path, data: str | None = None, resize: bool | None = Non
 
 def _scored(source: str, config: dict, io, resize: bool | None) -> tuple:
     """The samples to score (torch layout), their class names and which they are, in words."""
-    from .training.data import fit
-    from .training.sources import Want, load
+    from ..training.data import fit
+    from ..training.sources import Want, load
 
     trained, hyper = config.get("run", {}), config.get("train", {})
     seed, val = int(hyper.get("seed", 0)), float(hyper.get("val", 0.1))
