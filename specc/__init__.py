@@ -48,8 +48,8 @@ def compile(spec, path: str | None = None) -> str:
 
 
 def load_ipython_extension(ipython) -> None:
-    """``%load_ext specc``: register the ``%%specc`` cell magic (specc.magic)."""
-    from .magic import load
+    """``%load_ext specc``: register the ``%%specc`` cell magic (specc.integrations.ipython)."""
+    from .integrations.ipython import load
 
     load(ipython)
 

@@ -123,7 +123,7 @@ def test_check_imports_no_notebook_editor_or_training_package() -> None:
     code = ("import sys; from specc.cli import main; main(['check', '-q', sys.argv[1]]); import specc; "
             "str(specc.check(sys.argv[1])); specc.check(sys.argv[1])._repr_html_(); "
             "print(sorted(m for m in ('IPython', 'pygls', 'lsprotocol', 'pygments', 'tqdm', 'torch', 'pydantic', "
-            "'numpy', 'specc.api', 'specc.magic', 'specc.lsp') if m in sys.modules))")
+            "'numpy', 'specc.api', 'specc.integrations.ipython', 'specc.lsp') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(SPECS / "lenet5.cnn")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"

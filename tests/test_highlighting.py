@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation
 
+from specc.integrations.highlight import CnnLexer
 from specc.kinds import ACTIVATION_ALIASES, ACTIVATIONS
 from specc.lower.statements import KEYWORD_ALIASES, STATEMENTS
-from specc.pygments_lexer import CnnLexer
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / "editors" / "vscode"

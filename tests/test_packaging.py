@@ -67,7 +67,7 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(built: Path, tmp_
             "assert specc.__file__.startswith(sys.argv[1]), specc.__file__;"
             "assert str(specc.syntax.lalr.grammar_path()).startswith(sys.argv[1]);"
             "import pygments.lexers as lexers;"  # the wheel's entry point registers the .cnn lexer
-            "assert type(lexers.get_lexer_by_name('cnn')).__module__ == 'specc.pygments_lexer';"
+            "assert type(lexers.get_lexer_by_name('cnn')).__module__ == 'specc.integrations.highlight';"
             "assert lexers.get_lexer_for_filename('net.cnn').name == 'specc .cnn';"
             "print(specc.check(sys.argv[2]).totals.params)")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site"), str(ROOT / "specs" / "lenet5.cnn")],

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, default, words
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, Whitespace
 
-from .kinds import ACTIVATION_ALIASES, ACTIVATIONS
-from .lower.statements import KEYWORD_ALIASES, STATEMENTS
+from ..kinds import ACTIVATION_ALIASES, ACTIVATIONS
+from ..lower.statements import KEYWORD_ALIASES, STATEMENTS
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 KEYWORDS = tuple(sorted({*STATEMENTS, *KEYWORD_ALIASES}, key=lambda k: (-len(k), k)))

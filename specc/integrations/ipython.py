@@ -18,9 +18,9 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .analysis import Analysis
-from .errors import SpeccError
-from .source import read
+from ..analysis import Analysis
+from ..errors import SpeccError
+from ..source import read
 
 
 @magic_arguments()
