@@ -1,7 +1,7 @@
 """The training hyperparameters, once: names, kinds, defaults, help and the reason
 for each default. Three readers build on this table and nothing else: the spec's
 `train` statement (specc.lower.statements, checked by specc check), the flags of
-`specc train` (specc.commands.train) and the validated config
+`specc train` (specc.cli.commands.train) and the validated config
 (specc.training.config.TrainConfig). No imports: `specc check` reads it.
 """
 

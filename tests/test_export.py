@@ -241,6 +241,6 @@ def test_cli_prints_a_summary_and_warns_about_random_weights(tmp_path: Path, cap
 
 def test_cli_defaults_mirror_the_library() -> None:
     from specc import exporting as library
-    from specc.commands import export as command
+    from specc.cli.commands import export as command
 
     assert command.DEFAULT_OPSET == library.DEFAULT_OPSET and command.DEFAULT_ATOL == library.DEFAULT_ATOL

@@ -24,7 +24,7 @@ def test_the_import_contracts_are_kept() -> None:
 
 def test_every_module_of_specc_has_a_layer() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
-    (layers,) = (c["layers"] for c in config["contracts"] if c["type"] == "layers")
+    (layers,) = (c["layers"] for c in config["contracts"] if c["id"] == "stages")
     placed = {name.strip().removeprefix("specc.") for layer in layers for name in re.split(r"[|:]", layer)}
     package = ROOT / "specc"
     modules = {p.stem for p in package.glob("*.py")} | {p.parent.name for p in package.glob("*/__init__.py")}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from specc.cli import main
-from specc.commands.rules import markdown
+from specc.cli.commands.rules import markdown
 from specc.lint import registry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -143,7 +143,7 @@ def test_every_kind_is_in_the_language_reference() -> None:
 
 
 def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_config() -> None:
-    from specc.commands.train import HYPER_FLAGS
+    from specc.cli.commands.train import HYPER_FLAGS
     from specc.hyperparameters import HYPERPARAMETERS
     from specc.lower.statements import TRAIN_OPTIONS
     from specc.training.config import TrainConfig

@@ -55,7 +55,7 @@ def test_a_change_redraws_the_report_and_ctrl_c_exits_quietly(tmp_path: Path) ->
 
 
 def test_a_new_spec_in_a_watched_folder_is_checked(tmp_path: Path) -> None:
-    from specc.watch import watch
+    from specc.cli.watch import watch
 
     (tmp_path / "a.cnn").write_text(GOOD)
     seen: list[list[str]] = []
@@ -82,8 +82,8 @@ def test_what_cannot_be_watched_is_refused_at_once(tmp_path: Path, monkeypatch, 
 
 
 def test_a_vanished_file_is_reported_and_watched_until_it_returns(tmp_path: Path) -> None:
+    from specc.cli.watch import watch
     from specc.errors import SpeccError
-    from specc.watch import watch
 
     spec, calls = tmp_path / "net.cnn", []
     spec.write_text(GOOD)
@@ -104,7 +104,7 @@ def test_a_vanished_file_is_reported_and_watched_until_it_returns(tmp_path: Path
 
 
 def test_a_bug_in_a_check_is_reported_and_the_watch_goes_on(tmp_path: Path, monkeypatch, capsys) -> None:
-    from specc.commands import check as command
+    from specc.cli.commands import check as command
 
     spec, calls = tmp_path / "net.cnn", []
     spec.write_text(GOOD)

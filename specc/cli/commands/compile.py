@@ -13,7 +13,7 @@ import stat
 import sys
 from pathlib import Path
 
-from ..errors import SpeccError
+from ...errors import SpeccError
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def write_output(path: Path, text: str) -> None:
     """Write the module to ``path`` atomically (specc.files): never half a file, never a FIFO or device replaced."""
-    from ..files import stat_of, write_text
+    from ...files import stat_of, write_text
 
     found = stat_of(path)
     if found is not None and stat.S_ISDIR(found.st_mode):
@@ -63,9 +63,9 @@ def _up_to_date(path: Path, source: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..codegen import generate
-    from ..report import render
-    from ..source import read
+    from ...codegen import generate
+    from ...report import render
+    from ...source import read
 
     to_file = args.output not in (None, "-")
     if to_file:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from .errors import SpeccError, described
+from ..errors import SpeccError, described
 
 POLL_SECONDS = 0.5
 CLEAR = "\x1b[2J\x1b[H"  # erase the screen, cursor to the top left

@@ -1,7 +1,7 @@
 """The example specs shipped with specc, for `specc new NAME` and `specc new --list`.
 
 Their one home is the repository's ``specs/`` folder (each one is a test); the
-wheel carries a copy as ``specc/examples/`` (hatch's force-include in
+wheel carries a copy as ``specc/cli/examples/`` (hatch's force-include in
 pyproject.toml), so an installed specc finds them there and a source checkout
 finds them in ``specs/``. Each spec's description is its header comment. No torch.
 """
@@ -11,16 +11,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import SpeccError
+from ..errors import SpeccError
 
 DESCRIPTION_WIDTH = 100
 
 
 def folder() -> Path:
     """specc/examples inside an installed package, else the checkout's specs/."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "examples"
-    return packaged if packaged.is_dir() else here.parent / "specs"
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "examples"
+    return packaged if packaged.is_dir() else package.parent / "specs"
 
 
 def names() -> list[str]:
@@ -32,7 +32,7 @@ def text(name: str) -> str:
     wanted = name.removesuffix(".cnn").replace("_", "-")
     path = folder() / f"{wanted}.cnn"
     if not path.is_file():
-        from .diagnostics import nearest
+        from ..diagnostics import nearest
 
         close = nearest(wanted, names())
         hint = f"did you mean `{close}`? " if close else ""

@@ -25,8 +25,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api.evaluate import evaluate, text
-    from ..escape import json_safe
+    from ...api.evaluate import evaluate, text
+    from ...escape import json_safe
 
     result = evaluate(args.run_dir, args.data, args.resize)
     print(json_safe(json.dumps(result.as_dict(), indent=2, ensure_ascii=False)) if args.format == "json"

@@ -24,7 +24,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def table() -> str:
-    from ..lint.registry import RULES
+    from ...lint.registry import RULES
 
     rows = [("code", "name", "default", "summary")]
     rows += [(r.code, r.name, "on" if r.default else "off", r.summary) for r in RULES.values()]
@@ -36,7 +36,7 @@ def table() -> str:
 
 def markdown() -> str:
     """The rule reference of docs/rules.md: a summary table, then every rule's docstring."""
-    from ..lint.registry import RULES
+    from ...lint.registry import RULES
 
     out = ["| code | name | default | summary |", "|---|---|---|---|"]
     out += [f"| [{r.code}](#{r.code.lower()}-{r.name}) | `{r.name}` | {'on' if r.default else 'off'} | {r.summary} |"
@@ -49,7 +49,7 @@ def markdown() -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..lint.registry import RULES
+    from ...lint.registry import RULES
 
     if args.format == "json":
         import json
@@ -63,10 +63,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 def lookup(word: str) -> str:
     """A rule's documentation, or an error code's title; SpeccError (status 2) if unknown."""
-    from ..diagnostics import CODES
-    from ..errors import SpeccError
-    from ..lint.registry import BY_NAME, RULES
-    from ..lint.selection import suggestion
+    from ...diagnostics import CODES
+    from ...errors import SpeccError
+    from ...lint.registry import BY_NAME, RULES
+    from ...lint.selection import suggestion
 
     rule = RULES.get(word.upper()) or BY_NAME.get(word.lower())
     if rule is not None:

@@ -1,7 +1,7 @@
 """The command line: `specc check | new | compile | draw | train | export | predict | val | rules | rule |
 schema | server`.
 
-Each command lives in specc/commands/<name>.py with ``add(subparsers)`` and
+Each command lives in specc/cli/commands/<name>.py with ``add(subparsers)`` and
 ``run(args) -> int``; those modules import nothing heavy at module level, so
 `specc check` never pays for torch. Domain errors become exit statuses here.
 """
@@ -13,10 +13,10 @@ import importlib
 import os
 import sys
 
-from .errors import SpeccError, SpecCheckError, first_line, out_of_memory
-from .escape import printable
-from .extras import needs
-from .version import __version__
+from ..errors import SpeccError, SpecCheckError, first_line, out_of_memory
+from ..escape import printable
+from ..extras import needs
+from ..version import __version__
 
 COMMANDS = ("check", "new", "compile", "draw", "train", "export", "predict", "val", "rules", "schema",
             "server")
@@ -32,7 +32,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"specc {__version__}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in (MODULES[command],) if command in MODULES else COMMANDS:
-        module = importlib.import_module(f"specc.commands.{name}")
+        module = importlib.import_module(f"specc.cli.commands.{name}")
         module.add(sub)
     return top
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit: a full disk or closed pipe must be reported, not traced back
         return status
     except SpecCheckError as exc:  # the spec's own diagnostics, rendered here, as `specc check -q` does
-        from .report import render
+        from ..report import render
 
         _error(exc.message)
         _error(render([exc.analysis], "text", quiet=True, color=False), "")

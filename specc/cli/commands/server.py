@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import SpeccError
-from ..extras import install_hint
+from ...errors import SpeccError
+from ...extras import install_hint
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise SpeccError("`specc server` needs pygls, which is not installed; install the extra: "
                          f"{install_hint('lsp')}", 2) from None
-    from ..lsp.server import serve
+    from ...lsp.server import serve
 
     serve()
     return 0

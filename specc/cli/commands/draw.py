@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import SpeccError
+from ...errors import SpeccError
 
 FORMATS = {"svg": ".svg", "html": ".html", "dot": ".dot", "mermaid": ".mmd"}
 
@@ -79,11 +79,11 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..draw import draw
-    from ..draw.adapter import from_analysis
-    from ..files import write_text
-    from ..report import render
-    from ..source import read
+    from ...draw import draw
+    from ...draw.adapter import from_analysis
+    from ...files import write_text
+    from ...report import render
+    from ...source import read
 
     fmt = _format(args)
     path = target(args, fmt)

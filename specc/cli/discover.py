@@ -15,8 +15,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import SpeccError, quoted_path
-from .files import stat_of
+from ..errors import SpeccError, quoted_path
+from ..files import stat_of
 
 DEFAULT_EXCLUDES = ("runs", "node_modules", "__pycache__", "build", "dist")
 

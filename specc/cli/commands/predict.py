@@ -26,10 +26,10 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import predict
-    from ..errors import SpeccError
-    from ..escape import json_safe
-    from ..runtime.samples import image_scale_note, read
+    from ...api import predict
+    from ...errors import SpeccError
+    from ...escape import json_safe
+    from ...runtime.samples import image_scale_note, read
 
     if args.top < 1:
         raise SpeccError(f"--top must be at least 1 (got {args.top})", 2)
@@ -49,6 +49,6 @@ def run(args: argparse.Namespace) -> int:
 
 def warn(message: str) -> None:
     """``specc: warning: ...`` on stderr, control characters (from file names, metadata) written out."""
-    from ..escape import printable
+    from ...escape import printable
 
     print(f"specc: warning: {printable(message)}", file=sys.stderr)

@@ -14,8 +14,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import SpeccError
-from ..hyperparameters import HYPERPARAMETERS, TYPES
+from ...errors import SpeccError
+from ...hyperparameters import HYPERPARAMETERS, TYPES
 
 # One flag per hyperparameter of the table (specc.hyperparameters): name, type, metavar, help.
 HYPER_FLAGS = tuple((h.name, TYPES[h.kind], h.metavar, h.help) for h in HYPERPARAMETERS)
@@ -49,7 +49,7 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with deferred_interrupt():  # Ctrl-C inside torch's import can abort the process or be swallowed
-        from ..training import Request, train
+        from ...training import Request, train
 
     overrides = {name: getattr(args, name) for name, *_ in HYPER_FLAGS}
     request = Request(args.spec, args.data, args.out, args.resume, overrides, args.device, args.amp,
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as exc:  # before the epochs, or from them with where the last good one is
         raise KeyboardInterrupt(exc.args[0] if exc.args else "nothing was trained yet") from None
     if result.run_dir is not None:
-        from ..hints import after_train, show
+        from ..next_steps import after_train, show
 
         show(after_train(result.run_dir), args.quiet)
     return 0

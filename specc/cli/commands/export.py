@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import SpeccError
-from ..numbers import human_bytes
+from ...errors import SpeccError
+from ...numbers import human_bytes
 
 # Mirror specc.exporting's defaults (a test keeps them equal) so that `specc --help` imports no torch.
 DEFAULT_OPSET = 18
@@ -45,13 +45,13 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import SpeccError
-    from ..escape import printable
-    from ..files import stat_of
+    from ...errors import SpeccError
+    from ...escape import printable
+    from ...files import stat_of
 
     if stat_of(args.source) is None:  # before torch's import: a typo is answered at once, not in 5 s
         raise SpeccError(f"cannot read '{args.source}': no such file or folder", 2)
-    from ..exporting import ExportOptions, export
+    from ...exporting import ExportOptions, export
 
     options = ExportOptions(batch=args.batch, opset=args.opset, logits=args.logits, seed=args.seed,
                             spec=args.spec, atol=args.atol)
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"specc: warning: {printable(warning)}", file=sys.stderr)
     print(printable(summary(result)))  # the paths in it may hold control characters
-    from ..hints import after_export, show
+    from ..next_steps import after_export, show
 
     show(after_export(result.path))
     return 0

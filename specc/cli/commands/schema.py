@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import SpeccError
-from ..extras import install_hint
+from ...errors import SpeccError
+from ...extras import install_hint
 
 NAMES = ("report", "config", "checkpoint")
 
@@ -19,15 +19,15 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def _schema(name: str) -> dict:
     if name == "report":
-        from ..report.schema import report_schema
+        from ...report.schema import report_schema
 
         return report_schema()
     try:
         if name == "config":
-            from ..training.config import TrainConfig
+            from ...training.config import TrainConfig
 
             return TrainConfig.model_json_schema()
-        from ..runtime.checkpoint import CheckpointMeta
+        from ...runtime.checkpoint import CheckpointMeta
 
         return CheckpointMeta.model_json_schema()
     except ImportError as exc:

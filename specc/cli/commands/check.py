@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
-from ..errors import SpeccError
-from ..escape import printable
+from ...errors import SpeccError
+from ...escape import printable
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 
@@ -120,7 +120,7 @@ class Checked:
 
 def analyse(files: list[str], args: argparse.Namespace, unreadable: list[str] | None = None) -> list | Checked:
     """The files' analyses: one file's at once, several files' as the report reads them."""
-    from ..source import read
+    from ...source import read
 
     def check(name: str):
         return read(name, select=args.select, ignore=args.ignore, origin="--{key}")
@@ -145,7 +145,7 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _statistics(analyses: list) -> str:
-    from ..report.concise import statistics
+    from ...report.concise import statistics
 
     return statistics(analyses)
 
@@ -159,7 +159,7 @@ def _columns() -> int:
 def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tuple[str, int]:
     """The rendered report and the exit status for the paths as they are now; folders that
     cannot be read are added to ``unreadable``."""
-    from ..pipeline import collector_paused
+    from ...pipeline import collector_paused
 
     with collector_paused():  # the reports are as large as the analyses, and as free of cycles
         analyses, pieces = _report_pieces(args, unreadable)
@@ -169,8 +169,8 @@ def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tup
 def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tuple[list | Checked, Iterable[str]]:
     """The analyses, made as the report reads them, and the report's text in pieces (the text and
     JSON reports of a large spec are never held whole); the exit status follows the pieces."""
-    from ..folders import expand
-    from ..report import pieces
+    from ...report import pieces
+    from ..discover import expand
 
     options = _options(args)
     analyses = analyse(expand(args.paths, args.exclude, unreadable), args, unreadable)
@@ -193,12 +193,12 @@ def _write(pieces: Iterable[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.watch:
-        from ..folders import expand
+        from ..discover import expand
         from ..watch import watch
 
         expand(args.paths, args.exclude)  # a mistyped path is refused now, not watched
         return watch(args.paths, lambda: report(args)[0], lambda: expand(args.paths, args.exclude))
-    from ..pipeline import collector_paused
+    from ...pipeline import collector_paused
 
     unreadable: list[str] = []
     with collector_paused():
