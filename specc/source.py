@@ -114,10 +114,10 @@ def enabled_rules(file: Path | None = None, select: Iterable[str] | str | None =
     """The rule codes to run: defaults, then [tool.specc] (for a file), then select/ignore."""
     from .lint.config import table_layer
     from .lint.registry import DEFAULTS
-    from .lint.selection import Layer, apply, codes
+    from .lint.selection import Settings, apply, codes
 
     enabled = DEFAULTS
     table = table_layer(file) if file is not None else None
     if table is not None:
         enabled = apply(enabled, table)
-    return apply(enabled, Layer(codes(select), (), codes(ignore) or (), origin))
+    return apply(enabled, Settings(codes(select), (), codes(ignore) or (), origin))

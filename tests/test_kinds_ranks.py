@@ -20,7 +20,7 @@ import torch
 import specc
 from specc import pipeline
 from specc.lint.rules import bias_before_batchnorm
-from specc.lint.view import Graph
+from specc.lint.view import GraphView
 from specc.lower.statements import STATEMENTS
 
 INPUTS = ("input 8", "input 8x4 layout=lc", "input 8x8x4", "input 4x8x8x4")
@@ -70,5 +70,5 @@ def test_the_bias_rule_reads_any_layer_before_a_norm_even_with_errors(spec: str)
     statements, _ = pipeline.parse(spec)
     model, _ = pipeline.lower(statements, "m")
     reports, _, _ = pipeline.infer(model)
-    for warning in bias_before_batchnorm.check(Graph(model, reports)):
+    for warning in bias_before_batchnorm.check(GraphView(model, reports)):
         assert warning.code == "W401"

@@ -1,4 +1,4 @@
-"""The lint view (specc.lint.view.Graph): the per-layer facts it works out once for the rules."""
+"""The lint view (specc.lint.view.GraphView): the per-layer facts it works out once for the rules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import specc
 from specc import kinds
 from specc.analysis import LayerReport
-from specc.lint.view import Graph
+from specc.lint.view import GraphView
 
 SPEC = """input 16x16x8
 conv 8 3x3 padding=same relu
@@ -21,10 +21,10 @@ fc 10 softmax
 """
 
 
-def graph_of(text: str) -> Graph:
+def graph_of(text: str) -> GraphView:
     analysis = specc.check(text)
     assert not analysis.errors
-    return Graph(analysis.model, analysis.layers)
+    return GraphView(analysis.model, analysis.layers)
 
 
 def test_of_kind_keeps_the_source_order_across_subclasses() -> None:

@@ -2,7 +2,7 @@
 
 The rules themselves live one per module in :mod:`.rules`, listed in
 :mod:`.registry`. ``lint(model, reports, enabled)`` hands every enabled rule
-one :class:`.view.Graph` of a model without errors and collects their
+one :class:`.view.GraphView` of a model without errors and collects their
 diagnostics; ``apply_suppressions`` drops the warnings that a
 `# specc: ignore` comment silences. Selection and the [tool.specc] table:
 :mod:`.selection` and :mod:`.config`. Pure Python, no torch.
@@ -17,7 +17,7 @@ from ..diagnostics import Diagnostic
 from ..ir import Model
 from .registry import DEFAULTS, RULES
 from .suppress import apply_suppressions
-from .view import Graph
+from .view import GraphView
 
 __all__ = ["RULES", "apply_suppressions", "lint"]
 
@@ -25,5 +25,5 @@ __all__ = ["RULES", "apply_suppressions", "lint"]
 def lint(model: Model, reports: Sequence[LayerReport], enabled: frozenset[str] | None = None) -> list[Diagnostic]:
     """Warnings from the ``enabled`` rules (default: the default set), resolved by :mod:`specc.source`."""
     codes = DEFAULTS if enabled is None else enabled
-    graph = Graph(model, reports)
+    graph = GraphView(model, reports)
     return [d for code, rule in RULES.items() if code in codes for d in rule.check(graph)]

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..diagnostics import close_match
 from ..errors import SpeccError
 from ..files import read_regular
-from .selection import Layer
+from .selection import Settings
 
 # A cheap look before paying for tomllib: the table header, or a bare [tool] table.
 _MAYBE = re.compile(rb"^\s*\[\s*tool\s*(?:\]|\.\s*\"?specc\b)", re.MULTILINE)
@@ -91,7 +91,7 @@ def _per_file(table: dict, root: Path, spec: Path, where: str) -> tuple[str, ...
     return tuple(codes)
 
 
-def table_layer(spec: Path) -> Layer | None:
+def table_layer(spec: Path) -> Settings | None:
     """The [tool.specc] settings that apply to ``spec``, or None when there are none."""
     found = find_config(spec.resolve().parent)
     if found is None:
@@ -100,6 +100,6 @@ def table_layer(spec: Path) -> Layer | None:
     where = f"{path} [tool.specc]"
     _check_keys(table, where)
     ignore = (_codes(table, "ignore", where) or ()) + _per_file(table, path.parent, spec, where)
-    return Layer(_codes(table, "select", where), _codes(table, "extend-select", where) or (), ignore,
+    return Settings(_codes(table, "select", where), _codes(table, "extend-select", where) or (), ignore,
                  f"{where} `{{key}}`")
 

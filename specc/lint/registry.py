@@ -33,9 +33,9 @@ from .rules import (
     unused_layer,
     useless_dropout,
 )
-from .view import Graph
+from .view import GraphView
 
-Check = Callable[[Graph], Iterable[Diagnostic]]
+Check = Callable[[GraphView], Iterable[Diagnostic]]
 
 MODULES: tuple[ModuleType, ...] = (
     dense_on_large_map, consecutive_linear_layers, no_activation, unused_layer, unused_block, unused_block_parameter,

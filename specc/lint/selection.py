@@ -3,7 +3,7 @@
 A selector is a rule code (`W101`), a code prefix (`W1`, `W`), a rule name
 (`dense-on-large-map`) or `ALL`. A layer of settings (the [tool.specc] table,
 then the command line) applies, in order: `select` (replaces the set),
-`extend-select` (adds), `ignore` (removes). Error codes (E…) are not rules:
+`extend-select` (adds), `ignore` (removes): one Settings each. Error codes (E…) are not rules:
 errors are always reported, so selecting or ignoring one is a usage error.
 """
 
@@ -16,7 +16,7 @@ from ..errors import SpeccError
 from .registry import BY_NAME, DEFAULTS, RULES
 
 
-class Layer:
+class Settings:
     """One source of settings; ``origin`` names it in error messages ({key}: the setting).
 
     A plain class: a dataclass costs a millisecond of `specc check`'s start-up.
@@ -57,7 +57,7 @@ def matching_all(selectors: Iterable[str], origin: str) -> frozenset[str]:
     return frozenset().union(*(matching(s, origin) for s in selectors))
 
 
-def apply(enabled: frozenset[str], layer: Layer) -> frozenset[str]:
+def apply(enabled: frozenset[str], layer: Settings) -> frozenset[str]:
     def where(key: str) -> str:
         return layer.origin.replace("{key}", key)
 
@@ -79,5 +79,5 @@ def codes(value: Iterable[str] | str | None) -> tuple[str, ...] | None:
 def enabled(select: Iterable[str] | str | None = None, ignore: Iterable[str] | str | None = None,
             origin: str = "{key}") -> frozenset[str]:
     """The codes to run: the defaults (or ``select``) minus ``ignore``."""
-    return apply(DEFAULTS, Layer(codes(select), (), codes(ignore) or (), origin))
+    return apply(DEFAULTS, Settings(codes(select), (), codes(ignore) or (), origin))
 

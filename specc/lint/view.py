@@ -1,7 +1,7 @@
 """What the rules ask of the analysed graph: neighbours along edges, chains,
 activations, and the arithmetic several rules share.
 
-``Graph`` is the view every rule receives (ruff's checker, not an index):
+``GraphView`` is the view every rule receives (ruff's checker, not an index):
 reports by name, ``predecessors``/``successors`` along the spec's edges, the
 linear ``chain_after`` a layer, and whether a layer's output still feeds a
 conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
@@ -28,10 +28,10 @@ from ..numbers import dims, human_bytes
 # (rows, columns) never read, (rows, columns) past the last window: see unread()
 Unread = tuple[tuple[int, int], tuple[int, int]]
 ALL_READ: Unread = ((0, 0), (0, 0))
-SEVERAL = object()  # Graph._reader's value for a layer read by more than one layer
+SEVERAL = object()  # GraphView._reader's value for a layer read by more than one layer
 
 
-class Graph:
+class GraphView:
     """The analysed layers (in source order, a topological order) and their edges."""
 
     def __init__(self, model: ir.Model, reports: Sequence[LayerReport]):

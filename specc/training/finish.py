@@ -18,7 +18,7 @@ import torch
 from ..errors import SpeccError, WriteError, first_line, out_of_memory
 from ..files import write_run_file
 from ..runtime.checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, spec_sha256
-from .loop import Totals
+from .loop import EpochSums
 from .plots import plot_curves
 from .progress import epoch_line
 from .runlog import write_metrics
@@ -58,7 +58,7 @@ def plot(run: Run, failing: bool) -> None:
             raise
 
 
-def record(epoch: int, lr: float, trained: Totals, held: Totals) -> dict[str, float]:
+def record(epoch: int, lr: float, trained: EpochSums, held: EpochSums) -> dict[str, float]:
     return {"epoch": epoch, "train_loss": trained.mean_loss, "train_acc": trained.accuracy,
             "val_loss": held.mean_loss, "val_acc": held.accuracy, "lr": lr, "seconds": trained.seconds,
             "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
@@ -97,7 +97,7 @@ def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], imp
             write_run_file(run.run_dir, BEST, lambda handle: shutil.copyfileobj(source, handle))
 
 
-def stop_diverged(run: Run, epoch: int, lr: float, trained: Totals) -> None:
+def stop_diverged(run: Run, epoch: int, lr: float, trained: EpochSums) -> None:
     value = "non-finite weights" if math.isfinite(trained.loss) else f"a {trained.mean_loss} loss"
     if run.saved_epoch:
         kept = f"the last good checkpoint is {(run.run_dir or Path('RUN_DIR')) / LAST} (epoch {run.saved_epoch})"

@@ -78,7 +78,7 @@ class Engine:
 
 
 @dataclass(frozen=True)
-class Totals:
+class EpochSums:
     """Sums over an epoch (all ranks): loss·samples, correct predictions, samples."""
 
     loss: float
@@ -164,7 +164,7 @@ def loss_and_correct(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> tup
 
 
 def train_epoch(engine: Engine, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, epoch: int,
-                report: Callable[[int, torch.Tensor, int], None]) -> Totals:
+                report: Callable[[int, torch.Tensor, int], None]) -> EpochSums:
     """One pass over the training data; ``report(step, sums, count)`` feeds the progress bar."""
     engine.model.train()
     sums, count = engine.zeros(), 0  # loss·n and correct stay on the device: no sync per step
@@ -188,11 +188,11 @@ def train_epoch(engine: Engine, x: torch.Tensor, y: torch.Tensor, cfg: TrainConf
         count += len(yb)
         report(step, sums, count)
     loss_sum, correct_sum, count = engine.reduce(sums, count)  # waits for the device: the time is real
-    return Totals(loss_sum, correct_sum, count, time.perf_counter() - start)
+    return EpochSums(loss_sum, correct_sum, count, time.perf_counter() - start)
 
 
 @torch.no_grad()
-def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> Totals:
+def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> EpochSums:
     """Loss and accuracy on held-out data, in eval mode (dropout off, batchnorm running stats)."""
     model = engine.model.module if engine.world.distributed else engine.model  # no DDP sync for inference
     model.eval()
@@ -206,10 +206,10 @@ def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> To
         sums += torch.stack([loss.to(sums.dtype) * len(yb), correct.to(sums.dtype)])
         count += len(yb)
     loss_sum, correct_sum, count = engine.reduce(sums, count)
-    return Totals(loss_sum, correct_sum, count)
+    return EpochSums(loss_sum, correct_sum, count)
 
 
-def diverged(epoch: Totals, net: nn.Module) -> bool:
+def diverged(epoch: EpochSums, net: nn.Module) -> bool:
     """A non-finite loss, or weights that have become non-finite (fp16 steps skip bad losses)."""
     if not math.isfinite(epoch.loss):
         return True

@@ -38,14 +38,14 @@ from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
 from ...kinds import Flatten
-from ..view import Graph, activation
+from ..view import GraphView, activation
 
 CODE = "W401"
 NAME = "bias-before-batchnorm"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.weighted():
         layer = r.layer
         if not layer.bias or activation(layer):

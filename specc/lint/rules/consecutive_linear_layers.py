@@ -35,14 +35,14 @@ from collections.abc import Iterator
 
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, activation, bends
+from ..view import GraphView, activation, bends
 
 CODE = "W102"
 NAME = "consecutive-linear-layers"
 DEFAULT = True
 
 
-def linear_successor(graph: Graph, r: LayerReport) -> LayerReport | None:
+def linear_successor(graph: GraphView, r: LayerReport) -> LayerReport | None:
     """The conv/fc layer that ``r``'s output alone reaches through linear steps, if any.
 
     A branch or a merge ends the search: a linear projection before a residual
@@ -56,7 +56,7 @@ def linear_successor(graph: Graph, r: LayerReport) -> LayerReport | None:
     return None
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     if not bends(graph.reports):
         return  # W103's case
     for r in graph.weighted():

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
 from ...kinds import Activation, BatchNorm, Dense, Dropout, Flatten
-from ..view import Graph, dims, fp32_size, volume
+from ..view import GraphView, dims, fp32_size, volume
 
 CODE = "W101"
 NAME = "dense-on-large-map"
@@ -49,7 +49,7 @@ MAX_POSITIONS = 16 * 16  # more than LeNet-5's 5x5, AlexNet's 6x6 and VGG-16's 7
 PASS_THROUGH = (Flatten, Dropout, Activation, BatchNorm)
 
 
-def flattened(graph: Graph, fc: LayerReport) -> tuple[int, int, int] | None:
+def flattened(graph: GraphView, fc: LayerReport) -> tuple[int, int, int] | None:
     """The volume the fc layer flattens, by itself or via `flatten`."""
     shape = volume(fc.input)
     r = fc
@@ -59,7 +59,7 @@ def flattened(graph: Graph, fc: LayerReport) -> tuple[int, int, int] | None:
     return shape
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.of_kind(Dense):
         shape = flattened(graph, r)
         if shape is None or shape[0] * shape[1] <= MAX_POSITIONS or r.params is None:

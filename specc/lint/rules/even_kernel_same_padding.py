@@ -33,14 +33,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims
+from ..view import GraphView, dims
 
 CODE = "W203"
 NAME = "even-kernel-same-padding"
 DEFAULT = False
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r, _ in graph.windows():
         layer, pads = r.layer, r.pads
         if layer.padding != "same" or pads is None or all(k % 2 for k in layer.kernel):

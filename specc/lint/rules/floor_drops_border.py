@@ -37,14 +37,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims, last, step
+from ..view import GraphView, dims, last, step
 
 CODE = "W202"
 NAME = "floor-drops-border"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r, (h, w, _), (missed, (rows, cols)) in graph.unread_windows:
         if missed != (rows, cols):  # gaps between windows are W201's
             continue

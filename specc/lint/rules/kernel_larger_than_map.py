@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from ...diagnostics import Diagnostic, warning
-from ..view import EXACT_ROWS, Graph, dims
+from ..view import EXACT_ROWS, GraphView, dims
 
 CODE = "W204"
 NAME = "kernel-larger-than-map"
@@ -60,7 +60,7 @@ def live_taps(size: int, kernel: int, stride: int, dilation: int, before: int, o
     return live
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r, (h, w, c) in graph.windows():
         layer, pads = r.layer, r.pads
         if not layer.weighted or pads is None or r.output is None or max(layer.kernel) > EXACT_ROWS:

@@ -33,14 +33,14 @@ from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
 from ...kinds import BatchNorm
-from ..view import Graph
+from ..view import GraphView
 
 CODE = "W403"
 NAME = "misplaced-batchnorm"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.of_kind(BatchNorm):
         layer = r.layer
         before = (graph.predecessor(r) or r).layer

@@ -33,14 +33,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, bends
+from ..view import GraphView, bends
 
 CODE = "W103"
 NAME = "no-activation"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     if bends(graph.reports):
         return
     weighted = [r.layer for r in graph.weighted()]

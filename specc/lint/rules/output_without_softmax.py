@@ -32,7 +32,7 @@ from collections.abc import Iterator
 
 from ... import ir
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, activation, activation_span
+from ..view import GraphView, activation, activation_span
 
 CODE = "W303"
 NAME = "output-without-softmax"
@@ -41,7 +41,7 @@ DEFAULT = False
 PROBABILITIES = ("softmax", "sigmoid")
 
 
-def last_step(graph: Graph) -> ir.Layer | None:
+def last_step(graph: GraphView) -> ir.Layer | None:
     """The layer that decides the output's values: the last conv/fc or nonlinear activation before it."""
     r = graph.output
     while r is not None:
@@ -51,7 +51,7 @@ def last_step(graph: Graph) -> ir.Layer | None:
     return None
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     if graph.output is None or graph.output.output is None:
         return
     output = graph.output.output

@@ -47,20 +47,20 @@ from collections.abc import Iterator
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
 from ...kinds import GlobalPool
-from ..view import Graph, dims
+from ..view import GraphView, dims
 
 CODE = "W205"
 NAME = "receptive-field-too-small"
 DEFAULT = True
 
 
-def _upstream(graph: Graph, r: LayerReport) -> Iterator[LayerReport]:
+def _upstream(graph: GraphView, r: LayerReport) -> Iterator[LayerReport]:
     """The layers before ``r``, following each layer's first input back to the network's input."""
     while r.layer.inputs and (r := graph.by_name.get(r.layer.inputs[0])) is not None:
         yield r
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     model = graph.model
     if model.input is None or len(model.input) != 3:
         return

@@ -32,14 +32,14 @@ from ...diagnostics import Diagnostic, warning
 from ...ir import Layer
 from ...kinds import Activation
 from ...kinds.activation import NON_NEGATIVE
-from ..view import Graph, activation
+from ..view import GraphView, activation
 
 CODE = "W304"
 NAME = "redundant-activation"
 DEFAULT = True
 
 
-def non_negative_source(graph: Graph, r: LayerReport) -> Layer | None:
+def non_negative_source(graph: GraphView, r: LayerReport) -> Layer | None:
     """The layer that made ``r``'s input non-negative (through sign-keeping steps only), if any."""
     while (r := graph.predecessor(r)) is not None:
         if activation(r.layer) in NON_NEGATIVE:
@@ -49,7 +49,7 @@ def non_negative_source(graph: Graph, r: LayerReport) -> Layer | None:
     return None
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.of_kind(Activation):
         layer = r.layer
         if layer.function == "linear":

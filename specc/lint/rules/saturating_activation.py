@@ -35,14 +35,14 @@ from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
 from ...kinds.activation import SATURATING
-from ..view import Graph, activation, activation_span, described
+from ..view import GraphView, activation, activation_span, described
 
 CODE = "W302"
 NAME = "saturating-activation"
 DEFAULT = False
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.reports:
         function = activation(r.layer)
         if function not in SATURATING or not graph.feeds_weights(r):

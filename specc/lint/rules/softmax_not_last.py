@@ -32,14 +32,14 @@ from collections.abc import Iterator
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
 from ...kinds import Activation, Flatten
-from ..view import Graph, activation, activation_span, described
+from ..view import GraphView, activation, activation_span, described
 
 CODE = "W301"
 NAME = "softmax-not-last"
 DEFAULT = True
 
 
-def _after(graph: Graph, r: LayerReport) -> Iterator[LayerReport]:
+def _after(graph: GraphView, r: LayerReport) -> Iterator[LayerReport]:
     """The layers that read ``r``, and what follows a `flatten` among them."""
     for after in graph.successors(r):
         yield after
@@ -47,7 +47,7 @@ def _after(graph: Graph, r: LayerReport) -> Iterator[LayerReport]:
             yield from _after(graph, after)
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.reports:
         if activation(r.layer) != "softmax":
             continue

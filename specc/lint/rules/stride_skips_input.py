@@ -35,14 +35,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph, dims, step
+from ..view import GraphView, dims, step
 
 CODE = "W201"
 NAME = "stride-skips-input"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r, (h, w, _), (missed, beyond) in graph.unread_windows:
         if missed == beyond:  # nothing skipped between windows: W202's case, or all read
             continue

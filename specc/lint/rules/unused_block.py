@@ -36,14 +36,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph
+from ..view import GraphView
 
 CODE = "W105"
 NAME = "unused-block"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for block in graph.model.blocks:
         if not block.called:
             yield warning(CODE, f"block `{block.name}` is never called", block.name_span,

@@ -35,14 +35,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph
+from ..view import GraphView
 
 CODE = "W106"
 NAME = "unused-block-parameter"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for block in graph.model.blocks:
         if not block.called:
             continue  # W105's case

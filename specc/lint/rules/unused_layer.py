@@ -32,14 +32,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Diagnostic, warning
-from ..view import Graph
+from ..view import GraphView
 
 CODE = "W104"
 NAME = "unused-layer"
 DEFAULT = True
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     output = graph.output
     for r in graph.reports:
         if r is output or graph.is_read(r):

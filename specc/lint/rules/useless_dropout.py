@@ -36,14 +36,14 @@ from collections.abc import Iterator
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
 from ...kinds import Dropout
-from ..view import Graph
+from ..view import GraphView
 
 CODE = "W402"
 NAME = "useless-dropout"
 DEFAULT = True
 
 
-def problem(graph: Graph, r: LayerReport) -> tuple[str, str] | None:
+def problem(graph: GraphView, r: LayerReport) -> tuple[str, str] | None:
     """(message, help) for the dropout ``r``, or None when it is useful."""
     layer = r.layer
     before = (graph.predecessor(r) or r).layer
@@ -60,7 +60,7 @@ def problem(graph: Graph, r: LayerReport) -> tuple[str, str] | None:
     return None
 
 
-def check(graph: Graph) -> Iterator[Diagnostic]:
+def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.of_kind(Dropout):
         found = problem(graph, r)
         if found:
