@@ -164,3 +164,12 @@ def test_activations_grow_with_the_batch_and_the_optimizer_comes_from_the_spec()
     assert per_sample > 0 and eight.activations - one.activations == 7 * per_sample
     assert one.optimizer == "sgd" and one.optimizer_state == 0
     assert estimate(analysis, 1, "adam").optimizer_state == 2 * one.gradients
+
+
+@pytest.mark.parametrize("norm", ["batchnorm", "layernorm", "instancenorm"])
+def test_a_spec_with_errors_gets_an_estimate_where_its_channels_are_unknown(norm: str) -> None:
+    # The maxpool on a vector (E203) leaves the channels unknown; `specc check --batch` raised a TypeError
+    # in the norm after it (mypy found it). Unknown values count 0, as everywhere in the estimate.
+    analysis = specc.check(f"input 28x28x1\nflatten\nfc 10\nmaxpool 2\n{norm}\nfc 10\n")
+    assert not analysis.ok
+    assert estimate(analysis, 8).activations >= 0
