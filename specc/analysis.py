@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import NamedTuple
 
 from .diagnostics import Diagnostic
-from .ir import Layer, Model, Pads, Pair, Shape
+from .ir import Instance, Layer, Model, Pads, Pair, Shape
 from .record import Record
 
 FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
@@ -150,6 +150,29 @@ def reaching(reports: Iterable[LayerReport], targets: Iterable[str]) -> set[str]
         if r.layer.name in live:
             live.update(r.layer.inputs)
     return live
+
+
+def computed_layers(reports: tuple[LayerReport, ...], instances: Iterable[Instance]) -> set[str]:
+    """The layers the generated ``forward`` computes: those the network's output depends on, and in
+    every block instance it calls, those the instance's own output depends on (a block's class
+    returns its output whichever of its values the caller reads)."""
+    if not reports:
+        return set()
+    parent = {i.path: i.parent for i in instances}
+    output = {i.path: i.output for i in instances}
+    targets = {reports[-1].layer.name}
+    while True:
+        live = reaching(reports, targets)
+        called: set[str] = set()
+        for r in reports:
+            path = r.layer.block if r.layer.name in live else None
+            while path is not None and path not in called:
+                called.add(path)
+                path = parent[path]
+        more = targets | {output[path] for path in called}
+        if more == targets:
+            return live
+        targets = more
 
 
 def idle_layers(reports: tuple[LayerReport, ...]) -> list[str]:

@@ -140,8 +140,8 @@ class Model(Record):
     input: Shape | None  # None when missing or invalid
     input_span: Span
     layers: tuple[Layer, ...]  # in source order, a topological order of the graph
-    # Options of the `train` statement(s), checked by specc.training.options'
-    # table at lowering time (the same table specc train's config is built from).
+    # Options of the `train` statement(s), checked at lowering time against specc.hyperparameters'
+    # table (the same table specc train's config is built from).
     train: Mapping[str, object] = NOTHING
     train_spans: Mapping[str, Span] = NOTHING
     blocks: tuple[BlockUse, ...] = ()

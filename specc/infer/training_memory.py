@@ -24,7 +24,9 @@ layer none of whose inputs needs a gradient and that has no parameters of its
 own is not recorded at all. The loss keeps its log-probabilities (one value an
 output) and the labels; the final softmax or sigmoid is not run in training
 (logits). A layer the output does not depend on (W104, and what only it reads)
-is not computed, so keeps nothing.
+is not computed, so keeps nothing, unless it lies in a block instance that is
+called: a block's class computes its own output whichever of its values the
+caller reads.
 
 Not counted: temporaries of the backward pass, the framework's own workspace
 (cuDNN, allocator caching) and the data set. tests/test_memory.py holds the
@@ -37,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ir
-from ..analysis import Analysis, reaching
+from ..analysis import Analysis, computed_layers
 from ..kinds import KINDS
 from ..kinds.saved import FP32, INT64, Saved, size
 
@@ -87,7 +89,7 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
         return 0
     tensors, final = Saved(), analysis.final_activation
     tensors.shape[ir.INPUT] = analysis.model.input
-    live = reaching(layers, [layers[-1].layer.name])  # the generated forward computes nothing else
+    live = computed_layers(layers, analysis.model.instances)  # what the generated forward computes
     for r in layers:
         if r.layer.name in live:
             _kept_by(r, tensors, final if r is layers[-1] else None)

@@ -61,8 +61,8 @@ MERGES = tuple(word for word, form in STATEMENTS.items() if form.merge)
 ACTIVATIONS = activation.NAMES
 ACTIVATION_ALIASES = activation.ALIASES
 # keyword, alias or kind ("activation") -> its family
-FAMILY: dict[str, str] = {word: KINDS[form.node].family
-                          for form in STATEMENTS.values() for word in (form.word, form.kind, *form.synonyms)}
+FAMILY: dict[str, str] = {word: kind.family for kind in KINDS.values() for form in kind.forms
+                          for word in (form.word, form.kind, *form.synonyms)}
 
 __all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "KEYWORD_ALIASES", "KINDS",
            "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "Add", "BatchNorm", "Concat", "Conv",

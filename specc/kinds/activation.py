@@ -68,8 +68,9 @@ class Activation(Layer):
     def activation_function(self) -> str | None:
         return self.function
 
+    # Layer's class-level trait, never assigned; mypy cannot know that a read-only property may replace it.
     @property
-    def linear(self) -> bool:  # `linear` on its own line is the identity
+    def linear(self) -> bool:  # type: ignore[override]  # `linear` on its own line is the identity
         return self.function == "linear"
 
 
@@ -91,7 +92,8 @@ def activate(function: str | None, slope: float, expr: str) -> str:
 
 
 def emit(r: LayerReport, ctx: Context) -> Unit:
-    layer: Activation = r.layer
+    layer = r.layer
+    assert isinstance(layer, Activation)  # EMITTERS dispatches on the layer's class
     return single(r, ctx, BY_NAME[layer.function].module.format(slope=number(layer.slope)))
 
 
@@ -106,8 +108,10 @@ def keep_function(r: LayerReport, saved: Saved, function: str | None) -> None:
 
 def keeps(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """relu, sigmoid, tanh and softmax their result, the other activations their input."""
-    if r.layer.function in KEEPS_RESULT:
-        saved.keep(r.layer.name, size(r.output))
+    layer = r.layer
+    assert isinstance(layer, Activation)  # KINDS dispatches on the layer's class
+    if layer.function in KEEPS_RESULT:
+        saved.keep(layer.name, size(r.output))
     else:
         keeps_input(r, saved, reads, final)
 

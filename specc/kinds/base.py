@@ -9,7 +9,7 @@ memory rule fails when its module is imported, not later in a pass.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..ir import NOTHING, Layer
 
@@ -61,7 +61,8 @@ class Kind:
     __slots__ = ("node", "family", "forms", "shape", "emit", "keeps", "same_tensor")
 
     def __init__(self, node: type[Layer], *, family: str, forms: tuple[Form, ...], shape: Callable,
-                 emit: Callable, keeps: Callable, same_tensor: Callable[[Layer, str | None], bool] | None = None):
+                 emit: Callable, keeps: Callable, same_tensor: Callable[[Any, str | None], bool] | None = None):
+        # Each callable takes the kind's own class (a Dropout's rule reads its rate): typed per kind, not here.
         self.node = node
         self.family = family
         self.forms = tuple(form._replace(node=node, merge=node.merge) for form in forms)

@@ -13,9 +13,9 @@ from ..diagnostics import Diagnostic, error
 from ..ir import Layer, Padding, Pair, Shape, Uniform
 from .activation import activate, activation_name, keep_function
 from .base import WINDOW_LETTERS, Form, Kind
-from .emitting import Context, Unit, arguments, pad_step, padding_argument, pair, params_note, rank
-from .geometry import AXIS_NAMES, Result, not_a_volume, window_output
-from .saved import Saved, keep_input, padded_size, size
+from .emitting import Context, Unit, arguments, known, pad_step, padding_argument, pair, params_note, rank
+from .geometry import AXIS_NAMES, Result, is_known, not_a_volume, window_output
+from .saved import Saved, keep_input, padded_size
 from .values import any_float, boolean, count, padding, padding_pair, positive_pair
 
 FAMILY = "conv"
@@ -42,7 +42,7 @@ class Conv(Layer):
         return self.activation
 
 
-class DepthwiseConv(Conv):
+class DepthwiseConv(Conv, kw_only=True):  # inherited from Layer; said again for type checkers, which do not see that
     """``dwconv K``: one filter (``multiplier`` filters) per input channel.
 
     ``filters`` and ``groups`` follow from the input's channels C (C·m and C);
@@ -157,7 +157,7 @@ def transposed_fan_in(kernel: Pair, stride: Pair, dilation: Pair) -> int:
 
 def _transposed_axes(layer: ConvTranspose, spatial: tuple):
     """Output size per axis, or an E201/E206 diagnostic."""
-    out = []
+    out: list[int | None] = []
     for i, (axis, n) in enumerate(zip(AXIS_NAMES[len(spatial)], spatial)):
         k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
         if layer.padding == "same":
@@ -196,7 +196,7 @@ def convtranspose(layer: ConvTranspose, shape: Shape | None) -> Result:
         return Result((*out, layer.filters), None, 0, None, diagnostics=problems)
     per_position = c * (layer.filters // g) * math.prod(layer.kernel)
     params = per_position + (layer.filters if layer.bias else 0)
-    macs = None if None in shape else math.prod(shape[:-1]) * per_position
+    macs = math.prod(shape[:-1]) * per_position if is_known(shape) else None
     fan_in = c // g * transposed_fan_in(layer.kernel, layer.stride, layer.dilation)
     return Result((*out, layer.filters), params, 0, macs, fan_in, c, None, problems)
 
@@ -204,9 +204,10 @@ def convtranspose(layer: ConvTranspose, shape: Shape | None) -> Result:
 # --- code -----------------------------------------------------------------------------------------
 
 def emit_conv(r: LayerReport, ctx: Context) -> Unit:
-    layer: Conv = r.layer
+    layer = r.layer
+    assert isinstance(layer, Conv)  # EMITTERS dispatches on the layer's class
     unit = Unit([], [])
-    padding, explicit = padding_argument(r, set(layer.stride) == {1})
+    padding, explicit = padding_argument(layer, r, set(layer.stride) == {1})
     x = pad_step(r, ctx, unit, explicit, None) if explicit else ctx.input
     args = arguments(
         ("", str(r.in_channels)), ("", str(layer.filters)), ("kernel_size", pair(layer.kernel)),
@@ -228,7 +229,8 @@ def _transposed_padding(layer: ConvTranspose) -> tuple[tuple[int, ...], tuple[in
 
 
 def emit_convtranspose(r: LayerReport, ctx: Context) -> Unit:
-    layer: ConvTranspose = r.layer
+    layer = r.layer
+    assert isinstance(layer, ConvTranspose)  # EMITTERS dispatches on the layer's class
     padding, output_padding, crop = _transposed_padding(layer)
     unit, x = Unit([], []), ctx.input
     if any(crop):
@@ -239,7 +241,8 @@ def emit_convtranspose(r: LayerReport, ctx: Context) -> Unit:
         name = ctx.extra("pad")
         unit.modules.append((name, f"nn.ZeroPad{rank(r)}d({pads})", f"line {layer.line}: padding=same of "
                              f"{ctx.attr}, a zero row before (last axis first)"))
-        shape = (*(n + c for n, c in zip(r.input[:-1], crop)), r.input[-1])
+        before = known(r.input)
+        shape = (*(n + c for n, c in zip(before[:-1], crop)), before[-1])
         unit.steps.append(ctx.step(f"self.{name}({x})", shape, f"line {layer.line}: padding=same of {ctx.attr}"))
         x = ctx.target
     args = arguments(
@@ -263,19 +266,21 @@ def emit_convtranspose(r: LayerReport, ctx: Context) -> Unit:
 def keeps_conv(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """The input (or the padded copy uneven `padding=same` makes) for the weights' gradient,
     then what its activation keeps."""
-    pads = r.pads
-    uneven = pads is not None and r.layer.padding == "same" and pads[0::2] != pads[1::2]
-    keep_input(r, saved, reads, padded_size(r, pads) if uneven else None)
-    keep_function(r, saved, None if final else r.layer.activation)
+    layer, pads = r.layer, r.pads
+    assert isinstance(layer, Conv)  # KINDS dispatches on the layer's class
+    uneven = pads is not None and layer.padding == "same" and pads[0::2] != pads[1::2]
+    keep_input(r, saved, reads, padded_size(r, pads) if pads is not None and uneven else None)
+    keep_function(r, saved, None if final else layer.activation)
 
 
 def keeps_convtranspose(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """As conv; `same` that crops a row at stride 1 reads a copy with a zero row before."""
     layer, padded = r.layer, None
+    assert isinstance(layer, ConvTranspose)  # KINDS dispatches on the layer's class
     if layer.padding == "same":
         crop = [transposed_same(k, s, d)[2] for k, s, d in zip(layer.kernel, layer.stride, layer.dilation)]
-        if any(crop):
-            padded = size((*(n + c for n, c in zip(r.input[:-1], crop)), r.input[-1]))
+        if any(crop):  # a zero row before the input on each cropped axis: (crop, 0) pads
+            padded = padded_size(r, tuple(p for c in crop for p in (c, 0)))
     keep_input(r, saved, reads, padded)
     keep_function(r, saved, None if final else layer.activation)
 

@@ -10,7 +10,7 @@ from ..analysis import LayerReport
 from ..ir import Layer, Shape
 from .activation import activate, activation_name, keep_function
 from .base import Form, Kind
-from .emitting import Context, Unit, arguments, params_note, single
+from .emitting import Context, Unit, arguments, params_note, rank, single
 from .geometry import Result, size_of
 from .saved import Saved, always, keep_input, keeps_nothing
 from .values import any_float, boolean, count
@@ -63,10 +63,11 @@ def emit_flatten(r: LayerReport, ctx: Context) -> Unit:
 
 
 def emit_dense(r: LayerReport, ctx: Context) -> Unit:
-    layer: Dense = r.layer
+    layer = r.layer
+    assert isinstance(layer, Dense)  # EMITTERS dispatches on the layer's class
     unit = Unit([], [])
     n_in, x = r.fan_in, ctx.input
-    if len(r.input) >= 2:
+    if rank(r) >= 1:
         # NCHW flatten: channel-major order, unlike Keras' HWC.
         unit.steps.append(ctx.step(f"torch.flatten({x}, 1)", (n_in,), f"{ctx.note} (flatten first, channel-major)"))
         x = ctx.target
@@ -78,8 +79,10 @@ def emit_dense(r: LayerReport, ctx: Context) -> Unit:
 
 def keeps_dense(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """The input for the weights' gradient, then what its activation keeps."""
+    layer = r.layer
+    assert isinstance(layer, Dense)  # KINDS dispatches on the layer's class
     keep_input(r, saved, reads)
-    keep_function(r, saved, None if final else r.layer.activation)
+    keep_function(r, saved, None if final else layer.activation)
 
 
 KINDS = (

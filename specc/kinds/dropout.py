@@ -26,7 +26,9 @@ class Dropout(Layer):
 
 
 def emit(r: LayerReport, ctx: Context) -> Unit:
-    return single(r, ctx, f"nn.Dropout({number(r.layer.rate)})")
+    layer = r.layer
+    assert isinstance(layer, Dropout)  # EMITTERS dispatches on the layer's class
+    return single(r, ctx, f"nn.Dropout({number(layer.rate)})")
 
 
 def keeps(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:

@@ -12,10 +12,14 @@ tuples, never dataclasses.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..analysis import LayerReport
 from ..ir import Pair, Shape
+from .geometry import is_known
+
+if TYPE_CHECKING:
+    from .geometry import Window
 
 
 class Step(NamedTuple):
@@ -54,8 +58,15 @@ class Context(NamedTuple):
     def extra(self, suffix: str) -> str:
         return self.extra_name(self.attr, suffix)
 
-    def step(self, expr: str, shape: Shape, note: str | None = None) -> Step:
-        return Step(self.target, expr, shape, self.note if note is None else note)
+    def step(self, expr: str, shape: Shape | None, note: str | None = None) -> Step:
+        return Step(self.target, expr, known(shape), self.note if note is None else note)
+
+
+def known(shape: Shape | None) -> tuple[int, ...]:
+    """A shape of the analysis codegen reads: one without errors, where every dimension is known."""
+    if not is_known(shape):
+        raise ValueError(f"code is generated only from an analysis without errors, not for shape {shape}")
+    return shape
 
 
 def number(value: float) -> str:
@@ -74,7 +85,7 @@ def pair(p: Pair) -> str:
 
 def rank(r: LayerReport) -> int:
     """Spatial axes of the layer's input: nn.Conv1d, 2d or 3d."""
-    return len(r.input) - 1
+    return len(known(r.input)) - 1
 
 
 def arguments(*pairs: tuple[str, str | None]) -> str:
@@ -97,22 +108,30 @@ def single(r: LayerReport, ctx: Context, ctor: str) -> Unit:
     return Unit([(ctx.attr, ctor, params_note(r))], [ctx.step(f"self.{ctx.attr}({ctx.input})", r.output)])
 
 
-def padding_argument(r: LayerReport, stride_one_same: bool) -> tuple[str | None, tuple[int, ...] | None]:
+def padding_argument(layer: Window, r: LayerReport,
+                     stride_one_same: bool) -> tuple[str | None, tuple[int, ...] | None]:
     """A window's own ``padding=`` argument, or the (left, right, top, bottom) a pad module must add.
 
     Symmetric padding goes into the layer; `padding=same` that needs one more
     pixel bottom/right (even kernels, strides > 1) cannot, so it is explicit.
     """
-    layer = r.layer
     if layer.padding != "same":
         return (None if not any(layer.padding) else pair(layer.padding)), None
-    before, after = r.pads[0::2], r.pads[1::2]
+    pads = pads_of(r)
+    before, after = pads[0::2], pads[1::2]
     if before != after:
         # F.pad order: the last axis first, (left, right, top, bottom) on a 2-D map.
         return None, tuple(p for b, a in reversed(list(zip(before, after))) for p in (b, a))
     if stride_one_same:
         return '"same"', None
     return (None if not any(before) else pair(before)), None
+
+
+def pads_of(r: LayerReport) -> tuple[int, ...]:
+    """A window's resolved padding, unknown only where an input dimension is (never in codegen)."""
+    if r.pads is None:
+        raise ValueError(f"code is generated only from an analysis without errors, not for {r.layer.name}")
+    return r.pads
 
 
 def pad_step(r: LayerReport, ctx: Context, unit: Unit, pads: tuple[int, ...], fill: str | None) -> str:
@@ -123,12 +142,13 @@ def pad_step(r: LayerReport, ctx: Context, unit: Unit, pads: tuple[int, ...], fi
     if d != 2:
         unit.modules.append((name, ctor, f"{line}: padding=same of {ctx.attr}, last axis first"))
         sides = list(zip(pads[0::2], pads[1::2]))[::-1]  # (before, after) per axis, first axis first
-        out = (*(n + b + a for n, (b, a) in zip(r.input[:-1], sides)), r.input[-1])
+        shape = known(r.input)
+        out = (*(n + b + a for n, (b, a) in zip(shape[:-1], sides)), shape[-1])
         unit.steps.append(ctx.step(f"self.{name}({ctx.input})", out, f"{line}: padding=same of {ctx.attr}"))
         return ctx.target
     left, right, top, bottom = pads
     unit.modules.append((name, ctor, f"{line}: padding=same of {ctx.attr}, (left, right, top, bottom)"))
-    h, w, c = r.input
+    h, w, c = known(r.input)
     where = f"padding=same of {ctx.attr}: {top} top, {bottom} bottom, {left} left, {right} right"
     unit.steps.append(ctx.step(f"self.{name}({ctx.input})", (h + top + bottom, w + left + right, c),
                                f"{line}: {where}"))

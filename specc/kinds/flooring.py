@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from .. import ir
 from ..ir import Shape
-from .geometry import AXIS_NAMES
+from .geometry import AXIS_NAMES, is_known, is_window
 from .values import MAX_INT
 
 
@@ -27,7 +27,7 @@ class Floor(NamedTuple):
     axis: int
     size: int  # in
     stride: int
-    out: int
+    out: int | None  # None where the window leaves nothing of the map (E201)
 
 
 class Trace(NamedTuple):
@@ -48,9 +48,10 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
 
     Most layers floor nothing and keep the scale: they share their input's Trace."""
     trace = before[0] if len(before) == 1 else _merged(before)
-    if layer.receptive != "window" or shape is None or pads is None or out is None or None in shape:
+    if not is_window(layer) or not is_known(shape) or pads is None or out is None:
         return trace
-    if set(layer.stride) == {1} or trace is UNTRACED:
+    floors = trace.floors  # None only in UNTRACED
+    if set(layer.stride) == {1} or floors is None:
         return trace  # a stride of 1 floors nothing and keeps the scale (() stays all ones)
     rank = len(shape) - 1
     own = []
@@ -61,28 +62,31 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
     scale = tuple(s * t for s, t in zip(trace.scale or (1,) * rank, layer.stride))
     if not own and scale == trace.scale:
         return trace
-    if len(trace.floors) + len(own) > MAX_FLOORS or max(scale) > MAX_INT:
+    if len(floors) + len(own) > MAX_FLOORS or max(scale) > MAX_INT:
         return UNTRACED
-    return Trace(trace.floors + tuple(own), scale)
+    return Trace(floors + tuple(own), scale)
 
 
 def _merged(before: list[Trace]) -> Trace:
     """The floorings of all inputs, each once, and the largest scale per axis."""
     if before and all(t == before[0] for t in before):
         return before[0]  # a residual's inputs usually share one trace
-    if UNTRACED in before:
-        return UNTRACED
-    floors = tuple(dict.fromkeys(f for t in before for f in t.floors))
+    each: list[tuple[Floor, ...]] = []
+    for t in before:
+        if t.floors is None:  # UNTRACED
+            return UNTRACED
+        each.append(t.floors)
+    floors = tuple(dict.fromkeys(f for found in each for f in found))
     scales = [t.scale for t in before if t.scale]
     return Trace(floors, tuple(max(axis) for axis in zip(*scales)) if scales else ())
 
 
 def explain(small: Trace, large: Trace, network: Shape | None, axes: list[int]) -> str | None:
     """Why one operand came out smaller: the floorings only its path has, and the input sizes that work."""
-    if UNTRACED in (small, large):
+    if small.floors is None or large.floors is None:  # UNTRACED
         return None
     found = [f for f in small.floors if f not in large.floors and f.axis in axes]
-    if not found or not small.scale or network is None or len(network) < 2:
+    if not found or not small.scale or not is_known(network) or len(network) < 2:
         return None
     names = AXIS_NAMES.get(len(network) - 1, ())
     said = "; ".join(f"{f.layer} (line {f.line}, {f.kind}) floored {names[f.axis]} {f.size} to {f.out} "

@@ -11,10 +11,31 @@ checks that need it instead of reporting a cascade.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeGuard
 
 from ..diagnostics import Diagnostic, error
 from ..ir import Layer, Pads, Pair, Shape
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ..diagnostics import Span
+    from ..ir import Padding
+
+    class Window(Protocol):
+        """What the window formulas read of a conv or a pooling: the layers whose ``receptive`` is "window"."""
+
+        kind: str
+        name: str
+        kernel: Pair
+        stride: Pair
+        dilation: Pair
+        padding: Padding
+
+        @property
+        def line(self) -> int: ...
+
+        def span_of(self, name: str) -> Span: ...
 
 RANKS = {1: "1-D", 2: "2-D", 3: "3-D"}
 AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
@@ -54,8 +75,18 @@ class Result(NamedTuple):
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
+def is_window(layer: Layer) -> TypeGuard[Window]:
+    """Whether ``layer`` is a window (its ``receptive`` trait): a conv or a pooling, with Window's fields."""
+    return layer.receptive == "window"
+
+
+def is_known(shape: Shape | None) -> TypeGuard[tuple[int, ...]]:
+    """Whether every dimension of ``shape`` is known (a check a type checker cannot see through)."""
+    return shape is not None and None not in shape
+
+
 def size_of(shape: Shape | None) -> int | None:
-    if shape is None or None in shape:
+    if not is_known(shape):
         return None
     return math.prod(shape)
 
@@ -89,7 +120,7 @@ def window_output(layer, spatial: tuple, dilation: Pair):
     pads = window_pads(layer, spatial, dilation)
     if pads is None:
         return (None,) * len(spatial), None, ()
-    out = []
+    out: list[int | None] = []
     for i, size in enumerate(spatial):
         if size is None:
             out.append(None)

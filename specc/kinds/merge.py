@@ -10,6 +10,7 @@ shape) and an emitter (their Python operator between the inputs): a new one such
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar, NamedTuple
 
 from ..analysis import LayerReport
@@ -18,8 +19,8 @@ from ..ir import Layer, Shape
 from ..numbers import dims
 from .base import Form, Kind
 from .emitting import Context, Unit
-from .flooring import explain
-from .geometry import AXIS_NAMES, Result, size_of
+from .flooring import Trace, explain
+from .geometry import AXIS_NAMES, Result, is_known
 from .saved import Saved, keeps_nothing, size
 
 FAMILY = "merge"
@@ -63,7 +64,7 @@ class Operand(NamedTuple):
     line: int | None  # None for the network's input
     kind: str
     shape: Shape | None
-    trace: object = None  # specc.kinds.flooring.Trace: the floorings upstream, for concat's message
+    trace: Trace | None = None  # the floorings upstream, for concat's message
     network: Shape | None = None  # the network's input shape
 
     def __str__(self) -> str:
@@ -73,85 +74,99 @@ class Operand(NamedTuple):
 
 # --- shapes ---------------------------------------------------------------------------------------
 
-def _mismatch(layer: Layer, operands: tuple[Operand, ...], axes: tuple[int, ...], what: str,
-              fix: str) -> Result:
-    """An E205 at the merge line naming every operand, the axis that differs and a fix."""
-    rank = {len(o.shape) for o in operands}
+def _mismatch(layer: Layer, operands: tuple[Operand, ...], shapes: list[tuple[int, ...]], axes: tuple[int, ...],
+              what: str, fix: str) -> Result:
+    """An E205 at the merge line naming every operand (of ``shapes``), the axis that differs and a fix."""
+    rank = {len(shape) for shape in shapes}
     if len(rank) > 1:
         axis_text = "rank (a volume against a vector)"
     else:
         (r,) = rank
         names = ("size",) if r == 1 else (*AXIS_NAMES[r - 1], "channels")
-        differ = [names[a] for a in axes if len({o.shape[a] for o in operands}) > 1]
+        differ = [names[a] for a in axes if len({shape[a] for shape in shapes}) > 1]
         axis_text = " and ".join(differ)
     message = (f"`{layer.kind}` needs {what}, but its inputs differ in {axis_text}: "
                + ", ".join(str(o) for o in operands))
     return Result(None, 0, 0, 0, diagnostics=(error("E205", message, layer.span, fix),))
 
 
-def _known(operands: tuple[Operand, ...]) -> bool:
-    return all(o.shape is not None and None not in o.shape for o in operands)
+def _known(operands: tuple[Operand, ...]) -> list[tuple[int, ...]] | None:
+    """The operands' shapes, in order, when every dimension of each is known; else None."""
+    shapes = []
+    for o in operands:
+        if not is_known(o.shape):
+            return None
+        shapes.append(o.shape)
+    return shapes
 
 
-def _projection_hint(operands: tuple[Operand, ...], target: Operand) -> str:
-    other = next(o for o in operands if o.shape != target.shape)
-    return (f"project {other.name} to {dims(target.shape)} first, e.g. a 1x1 conv: "
-            f"`conv {target.shape[-1]} 1x1 from={other.name}` (with a stride if the maps differ in size)")
+def _projection_hint(operands: tuple[Operand, ...], target: tuple[int, ...]) -> str:
+    other = next(o for o in operands if o.shape != target)
+    return (f"project {other.name} to {dims(target)} first, e.g. a 1x1 conv: "
+            f"`conv {target[-1]} 1x1 from={other.name}` (with a stride if the maps differ in size)")
 
 
 def elementwise(layer: Merge, *operands: Operand) -> Result:
     """Inputs of one shape, combined value by value (add)."""
-    if not _known(operands):
+    shapes = _known(operands)
+    if shapes is None:
         return Result(next((o.shape for o in operands if o.shape is not None), None))
-    first = operands[0]
-    if any(o.shape != first.shape for o in operands):
-        return _mismatch(layer, operands, tuple(range(len(first.shape))), "inputs of one shape",
+    first = shapes[0]
+    if any(shape != first for shape in shapes):
+        return _mismatch(layer, operands, shapes, tuple(range(len(first))), "inputs of one shape",
                          _projection_hint(operands, first))
-    return Result(first.shape)
+    return Result(first)
 
 
 def concat(layer: Concat, *operands: Operand) -> Result:
-    if not _known(operands):
+    shapes = _known(operands)
+    if shapes is None:
         return Result(None)
-    ranks = {len(o.shape) for o in operands}
+    ranks = {len(shape) for shape in shapes}
     if ranks == {1}:
-        return Result((sum(o.shape[0] for o in operands),))
-    if len(ranks) > 1 or 1 in ranks or len({o.shape[:-1] for o in operands}) > 1:
-        fix = _floored(operands) or (
+        return Result((sum(shape[0] for shape in shapes),))
+    if len(ranks) > 1 or 1 in ranks or len({shape[:-1] for shape in shapes}) > 1:
+        fix = _floored(operands, shapes) or (
             "crop, pad or resize one input so that height and width agree (a pooling that floors an odd "
             "size is the usual cause: make the input size divisible by 2 for each pooling)")
-        return _mismatch(layer, operands, tuple(range(len(operands[0].shape) - 1)), "equal height and width", fix)
-    return Result((*operands[0].shape[:-1], sum(o.shape[-1] for o in operands)))
+        return _mismatch(layer, operands, shapes, tuple(range(len(shapes[0]) - 1)), "equal height and width", fix)
+    return Result((*shapes[0][:-1], sum(shape[-1] for shape in shapes)))
 
 
-def _floored(operands: tuple[Operand, ...]) -> str | None:
+def _floored(operands: tuple[Operand, ...], shapes: list[tuple[int, ...]]) -> str | None:
     """Which strided layer floored which size, when that is why the maps differ (specc.kinds.flooring)."""
-    if len({len(o.shape) for o in operands}) > 1 or any(o.trace is None for o in operands):
+    if len({len(shape) for shape in shapes}) > 1:
         return None
-    small = min(operands, key=lambda o: o.shape[:-1])
-    large = max(operands, key=lambda o: o.shape[:-1])
-    axes = [a for a in range(len(small.shape) - 1) if small.shape[a] != large.shape[a]]
-    return explain(small.trace, large.trace, small.network, axes)
+    traced = [(o.trace, shape, o.network) for o, shape in zip(operands, shapes) if o.trace is not None]
+    if len(traced) < len(operands):
+        return None
+    small = min(traced, key=lambda t: t[1][:-1])
+    large = max(traced, key=lambda t: t[1][:-1])
+    axes = [a for a in range(len(small[1]) - 1) if small[1][a] != large[1][a]]
+    return explain(small[0], large[0], small[2], axes)
 
 
 def multiply(layer: Multiply, *operands: Operand) -> Result:
-    if not _known(operands):
+    shapes = _known(operands)
+    if shapes is None:
         return Result(None)
-    largest = max(operands, key=lambda o: size_of(o.shape))
-    for o in operands:
-        scales = len(o.shape) == 3 and o.shape[:2] == (1, 1) and o.shape[2] == largest.shape[-1]
-        if o.shape != largest.shape and not (len(largest.shape) == 3 and scales):
-            fix = (f"multiply inputs of one shape, or a 1x1x{largest.shape[-1]} gate with the "
-                   f"{dims(largest.shape)} map (squeeze-excitation)")
-            return _mismatch(layer, operands, tuple(range(len(largest.shape))), "equal shapes or a 1x1xC gate", fix)
-    return Result(largest.shape)
+    largest = max(shapes, key=math.prod)
+    for shape in shapes:
+        scales = len(shape) == 3 and shape[:2] == (1, 1) and shape[2] == largest[-1]
+        if shape != largest and not (len(largest) == 3 and scales):
+            fix = (f"multiply inputs of one shape, or a 1x1x{largest[-1]} gate with the "
+                   f"{dims(largest)} map (squeeze-excitation)")
+            return _mismatch(layer, operands, shapes, tuple(range(len(largest))), "equal shapes or a 1x1xC gate", fix)
+    return Result(largest)
 
 
 # --- code -----------------------------------------------------------------------------------------
 
 def emit_elementwise(r: LayerReport, ctx: Context) -> Unit:
     # multiply: a (N, C, 1, 1) gate broadcasts over every position of an (N, C, H, W) map.
-    return Unit([], [ctx.step(f" {r.layer.operator} ".join(ctx.inputs), r.output)])
+    layer = r.layer
+    assert isinstance(layer, (Add, Multiply))  # EMITTERS dispatches on the layer's class
+    return Unit([], [ctx.step(f" {layer.operator} ".join(ctx.inputs), r.output)])
 
 
 def emit_concat(r: LayerReport, ctx: Context) -> Unit:
@@ -162,6 +177,7 @@ def emit_concat(r: LayerReport, ctx: Context) -> Unit:
 
 def keeps_multiply(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """Its operands: a * b * c is (a * b) * c, each product keeping either side for the other's gradient."""
+    assert r.output is not None  # specc.infer.training_memory asks only layers with a known output
     shapes = [saved.shape.get(n) or r.output for n in r.layer.inputs]
     product, grad, shape = reads[0], saved.grad.get(reads[0], False), shapes[0]
     for step, (operand, operand_shape) in enumerate(zip(reads[1:], shapes[1:]), 1):

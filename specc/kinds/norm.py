@@ -14,8 +14,8 @@ from ..ir import Layer, Shape
 from ..numbers import dims
 from .base import Form, Kind
 from .emitting import Context, Unit, arguments, number, rank, single
-from .geometry import Result, not_a_volume
-from .saved import FP32, Saved, size
+from .geometry import Result, is_known, not_a_volume
+from .saved import FP32, Saved, channels_of, size
 from .values import boolean, count, positive, unit
 
 FAMILY = "norm"
@@ -71,7 +71,7 @@ def batchnorm(layer: BatchNorm, shape: Shape | None) -> Result:
 def norm(layer: Norm, shape: Shape | None) -> Result:
     """Per-example norms; an affine norm learns a scale and a shift per channel (per unit on a vector)."""
     c = None if shape is None else shape[-1]
-    if c is None:
+    if shape is None or c is None:
         return Result(shape, None)
     if layer.op == "instance" and len(shape) < 2:
         return not_a_volume(layer, shape)
@@ -79,7 +79,7 @@ def norm(layer: Norm, shape: Shape | None) -> Result:
         message = f"groupnorm {layer.groups} does not divide the {c} channels"
         return Result(shape, None, 0, 0, diagnostics=(error("E202", message, layer.span_of("groups"),
                                                              "the number of groups must divide the channels"),))
-    if None not in shape and _values_per_group(layer, shape) == 1:
+    if is_known(shape) and _values_per_group(layer, shape) == 1:
         what = {"instance": "channel", "group": "group", "layer": "example"}[layer.op]
         message = (f"`{layer.kind}` on {dims(shape)} normalises each {what} over a single value: its output "
                    "is always its shift, and PyTorch refuses it")
@@ -88,14 +88,15 @@ def norm(layer: Norm, shape: Shape | None) -> Result:
     return Result(shape, 2 * c if layer.affine else 0, 0, 0, in_channels=c)
 
 
-def _values_per_group(layer: Norm, shape: Shape) -> int:
+def _values_per_group(layer: Norm, shape: tuple[int, ...]) -> int:
     """How many values one mean and variance are taken over, per example."""
     groups = {"instance": shape[-1], "group": layer.groups, "layer": 1}[layer.op]
     return math.prod(shape) // groups
 
 
 def emit_batchnorm(r: LayerReport, ctx: Context) -> Unit:
-    layer: BatchNorm = r.layer
+    layer = r.layer
+    assert isinstance(layer, BatchNorm)  # EMITTERS dispatches on the layer's class
     cls = f"nn.BatchNorm{max(rank(r), 1)}d"
     args = arguments(("", str(r.in_channels)), ("eps", None if layer.eps == 1e-5 else number(layer.eps)),
                      ("momentum", None if layer.momentum == 0.1 else number(layer.momentum)))
@@ -103,8 +104,9 @@ def emit_batchnorm(r: LayerReport, ctx: Context) -> Unit:
 
 
 def emit_norm(r: LayerReport, ctx: Context) -> Unit:
-    layer: Norm = r.layer
-    c, volume = r.in_channels, len(r.input) >= 2
+    layer = r.layer
+    assert isinstance(layer, Norm)  # EMITTERS dispatches on the layer's class
+    c, volume = r.in_channels, rank(r) >= 1
     eps = ("eps", None if layer.eps == 1e-5 else number(layer.eps))
     channels = ("", str(c))
     if layer.op == "layer" and not volume:
@@ -122,13 +124,14 @@ def emit_norm(r: LayerReport, ctx: Context) -> Unit:
 def keeps_batchnorm(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """Its input, and the batch's mean and inverse deviation per channel (whatever the batch)."""
     saved.keep(reads[0], size(r.input))
-    saved.per_batch += 2 * FP32 * r.input[-1]
+    saved.per_batch += 2 * FP32 * channels_of(r.input)
 
 
 def keeps_norm(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """The input, and per sample a mean and inverse deviation per group (instancenorm: per channel,
     plus its scale repeated per sample when it learns one)."""
-    layer, channels = r.layer, r.input[-1]
+    layer, channels = r.layer, channels_of(r.input)
+    assert isinstance(layer, Norm)  # KINDS dispatches on the layer's class
     saved.keep(reads[0], size(r.input))
     statistics = {"group": 2 * layer.groups, "layer": 2, "instance": (3 if layer.affine else 2) * channels}
     saved.keep(f"{layer.name}/statistics", statistics[layer.op])

@@ -11,7 +11,18 @@ from ..diagnostics import Diagnostic, error
 from ..ir import Layer, Padding, Pair, Shape, Uniform
 from ..numbers import dims
 from .base import WINDOW_LETTERS, Form, Kind
-from .emitting import Context, Unit, arguments, pad_step, padding_argument, pair, params_note, rank, single
+from .emitting import (
+    Context,
+    Unit,
+    arguments,
+    pad_step,
+    padding_argument,
+    pads_of,
+    pair,
+    params_note,
+    rank,
+    single,
+)
 from .geometry import Result, not_a_volume, window_output
 from .saved import INT64, Saved, keep_input, padded_size, size
 from .values import padding, positive_pair
@@ -31,8 +42,9 @@ class Pool(Layer):
     padding: Padding = Uniform((0, 0))
     dilation: Pair = Uniform((1, 1))  # not written by specs; lets every windowed layer be read alike
 
+    # Layer's class-level trait, never assigned; mypy cannot know that a read-only property may replace it.
     @property
-    def linear(self) -> bool:  # average pooling is linear, max pooling is not
+    def linear(self) -> bool:  # type: ignore[override]  # average pooling is linear, max pooling is not
         return self.op == "avg"
 
 
@@ -45,7 +57,7 @@ class GlobalPool(Layer):
     op: str
 
     @property
-    def linear(self) -> bool:
+    def linear(self) -> bool:  # type: ignore[override]  # as Pool's
         return self.op == "avg"
 
 
@@ -76,13 +88,15 @@ def global_pool(layer: GlobalPool, shape: Shape | None) -> Result:
 
 
 def emit_pool(r: LayerReport, ctx: Context) -> Unit:
-    layer: Pool = r.layer
+    layer = r.layer
+    assert isinstance(layer, Pool)  # EMITTERS dispatches on the layer's class
     unit = Unit([], [])
-    padding, explicit = padding_argument(r, False)
+    padding, explicit = padding_argument(layer, r, False)
     if rank(r) != 2 and padding is not None:
         # MaxPool1d/3d and AvgPool1d/3d refuse an input smaller than the kernel even where the padding
         # makes up the difference; a pad module first, as for uneven `same`, does not.
-        before, after = r.pads[0::2], r.pads[1::2]
+        pads = pads_of(r)
+        before, after = pads[0::2], pads[1::2]
         padding, explicit = None, tuple(p for b, a in reversed(list(zip(before, after))) for p in (b, a))
     # Max pooling pads with -inf (a padded pixel never wins); average pooling
     # counts padded zeros, as nn.AvgPool2d's count_include_pad=True does.
@@ -96,24 +110,29 @@ def emit_pool(r: LayerReport, ctx: Context) -> Unit:
 
 
 def emit_global_pool(r: LayerReport, ctx: Context) -> Unit:
-    cls = f"nn.AdaptiveMaxPool{rank(r)}d" if r.layer.op == "max" else f"nn.AdaptiveAvgPool{rank(r)}d"
+    layer = r.layer
+    assert isinstance(layer, GlobalPool)  # EMITTERS dispatches on the layer's class
+    cls = f"nn.AdaptiveMaxPool{rank(r)}d" if layer.op == "max" else f"nn.AdaptiveAvgPool{rank(r)}d"
     return single(r, ctx, f"{cls}(1)")
 
 
 def keeps_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """Its input (or the padded copy made before it: uneven `same`, any padding in 1-D and 3-D),
     and max pooling its int64 indices."""
-    pads = r.pads
-    padded = pads is not None and ((r.layer.padding == "same" and pads[0::2] != pads[1::2])
-                                   or (len(r.input) != 3 and any(pads)))
-    keep_input(r, saved, reads, padded_size(r, pads) if padded else None)
-    if r.layer.op == "max":
-        saved.keep(f"{r.layer.name}/indices", size(r.output), INT64)
+    layer, pads = r.layer, r.pads
+    assert isinstance(layer, Pool)  # KINDS dispatches on the layer's class
+    padded = pads is not None and ((layer.padding == "same" and pads[0::2] != pads[1::2])
+                                   or (r.input is not None and len(r.input) != 3 and any(pads)))
+    keep_input(r, saved, reads, padded_size(r, pads) if pads is not None and padded else None)
+    if layer.op == "max":
+        saved.keep(f"{layer.name}/indices", size(r.output), INT64)
 
 
 def keeps_global_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """Max pooling its input and indices; average pooling's backward needs only the input's shape."""
-    if r.layer.op == "max":
+    layer = r.layer
+    assert isinstance(layer, GlobalPool)  # KINDS dispatches on the layer's class
+    if layer.op == "max":
         saved.keep(reads[0], size(r.input))
         saved.keep(f"{r.layer.name}/indices", size(r.output), INT64)
 

@@ -88,13 +88,16 @@ MODES = {"nearest": ("nearest",) * 3, "bilinear": ("linear", "bilinear", "trilin
 
 
 def emit_upsample(r: LayerReport, ctx: Context) -> Unit:
-    layer: Upsample = r.layer
+    layer = r.layer
+    assert isinstance(layer, Upsample)  # EMITTERS dispatches on the layer's class
     mode = MODES[layer.mode][rank(r) - 1]
     return single(r, ctx, f'nn.Upsample(scale_factor={pair(layer.factor)}, mode="{mode}")')
 
 
 def emit_zeropad(r: LayerReport, ctx: Context) -> Unit:
-    sides = zeropad_sides(r.layer)
+    layer = r.layer
+    assert isinstance(layer, ZeroPad)  # EMITTERS dispatches on the layer's class
+    sides = zeropad_sides(layer)
     torch_order = tuple(p for i in reversed(range(len(sides) // 2)) for p in sides[2 * i:2 * i + 2])
     return single(r, ctx, f"nn.ZeroPad{rank(r)}d({torch_order})")
 

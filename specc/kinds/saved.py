@@ -45,9 +45,17 @@ def size(shape: tuple | None) -> int:
     return math.prod(d or 0 for d in shape) if shape else 0
 
 
+def channels_of(shape: tuple | None) -> int:
+    """The channels of a tensor of ``shape`` (0 where unknown, as ``size`` counts them)."""
+    return (shape[-1] or 0) if shape else 0
+
+
 def padded_size(r: LayerReport, pads: tuple[int, ...]) -> int:
-    """Values of the layer's input with (before, after) ``pads`` per spatial axis added."""
-    return size((*(n + b + a for n, b, a in zip(r.input[:-1], pads[0::2], pads[1::2])), r.input[-1]))
+    """Values of the layer's input with (before, after) ``pads`` per spatial axis added (0 where unknown)."""
+    if r.input is None:
+        return 0
+    spatial = (None if n is None else n + b + a for n, b, a in zip(r.input[:-1], pads[0::2], pads[1::2]))
+    return size((*spatial, r.input[-1]))
 
 
 def keep_input(r: LayerReport, saved: Saved, reads: list[str], padded: int | None = None) -> None:
