@@ -59,9 +59,9 @@ def test_the_built_wheel_carries_the_grammar_and_checks_a_spec(built: Path, tmp_
         assert f"\nName: {DISTRIBUTION}\n" in metadata and f"\nVersion: {specc.__version__}\n" in metadata
         entry_points = archive.read(f"{WHEEL_NAME}-{specc.__version__}.dist-info/entry_points.txt").decode()
         assert "[console_scripts]\nspecc = specc.cli:main" in entry_points
-        shipped = {name.removeprefix("specc/cli/examples/") for name in names if name.startswith("specc/cli/examples/")}
+        shipped = {name.removeprefix("specc/examples/") for name in names if name.startswith("specc/examples/")}
         assert shipped == {p.name for p in (ROOT / "specs").iterdir()}
-        assert archive.read("specc/cli/examples/lenet5.cnn") == (ROOT / "specs" / "lenet5.cnn").read_bytes()
+        assert archive.read("specc/examples/lenet5.cnn") == (ROOT / "specs" / "lenet5.cnn").read_bytes()
         archive.extractall(tmp_path / "site")
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import specc, specc.syntax.lalr;"
             "assert specc.__file__.startswith(sys.argv[1]), specc.__file__;"

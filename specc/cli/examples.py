@@ -1,7 +1,7 @@
 """The example specs shipped with specc, for `specc new NAME` and `specc new --list`.
 
 Their one home is the repository's ``specs/`` folder (each one is a test); the
-wheel carries a copy as ``specc/cli/examples/`` (hatch's force-include in
+wheel carries a copy as ``specc/examples/`` (hatch's force-include in
 pyproject.toml), so an installed specc finds them there and a source checkout
 finds them in ``specs/``. Each spec's description is its header comment. No torch.
 """
