@@ -156,8 +156,10 @@ class Model(Record):
 
 class Deferred(Record, eq=True):
     """A value that needs shapes: `in.c*6`, `conv1.h`, `f1/4`; specc.infer resolves it
-    with the option's checker before the layer's shape rule runs."""
+    with the option's checker before the layer's shape rule runs. Data only: the checker
+    is looked up by keyword and option in the kinds' statement table (specc.kinds)."""
 
     word: object  # the syntax Word (kind "dim" or "expr") as written, parameters substituted
-    check: object  # the option's checker (specc.kinds.values), applied to the whole number it gives
+    keyword: str  # the statement's keyword (`conv`), canonical
+    option: str  # the option the value was written for (`filters`), canonical; its checker checks the number
     what: str  # how messages name the option

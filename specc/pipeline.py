@@ -51,7 +51,7 @@ def _analyse(text: str, path: str, rules: frozenset[str] | None) -> Analysis:
     statements, diagnostics = parse(text)
     model, problems = lower(statements, default_name(path))  # consumes the statements as it builds the layers
     diagnostics += problems
-    reports, totals, shape_errors = infer(model)
+    model, reports, totals, shape_errors = infer(model)  # the model with its layers as inferred
     diagnostics += shape_errors
     if not any(d.severity == "error" for d in diagnostics):
         diagnostics += _no_layer(model) or lint(model, reports, rules)

@@ -20,9 +20,11 @@ from specc.cli import main
 from specc.diagnostics import Span
 from specc.infer import computed
 from specc.kinds.values import MAX_INT
+from specc.lower import lower
 from specc.numbers import readable, scaled
 from specc.report import FORMATS, render
 from specc.syntax import lalr as syntax_lalr
+from specc.syntax import parse
 
 FORMAT_NAMES = sorted(FORMATS)
 
@@ -89,10 +91,10 @@ def test_an_expression_shared_through_block_parameters_is_evaluated_once_per_nod
     lines = ["input 8x8x3", "block b0(n) {", f"  conv {ops} 3x3", "}"]
     for k in range(1, 4):
         lines += [f"block b{k}(n) {{", f"  b{k - 1} {ops}", "}"]
-    analysis = checked("\n".join([*lines, "b3 input.c", "fc 10"]) + "\n")
-    assert analysis.layers[0].output == (6, 6, 3)
+    text = "\n".join([*lines, "b3 input.c", "fc 10"]) + "\n"
+    assert checked(text).layers[0].output == (6, 6, 3)
     reads = []
-    word = analysis.model.layers[0].filters.word
+    word = lower(parse(text)[0], "m")[0].layers[0].filters.word  # the Deferred value, as lowered
     assert computed.evaluate(word, lambda name: reads.append(name) or (8, 8, 3)) == 3
     assert reads == ["input"]  # the one `input.c` leaf, read once (it was 21^4 = 194,481 times)
 

@@ -69,6 +69,6 @@ def test_the_bias_rule_reads_any_layer_before_a_norm_even_with_errors(spec: str)
     """Lint runs only on specs without errors; the rule must still hold on any graph."""
     statements, _ = pipeline.parse(spec)
     model, _ = pipeline.lower(statements, "m")
-    reports, _, _ = pipeline.infer(model)
+    model, reports, _, _ = pipeline.infer(model)
     for warning in bias_before_batchnorm.check(GraphView(model, reports)):
         assert warning.code == "W401"

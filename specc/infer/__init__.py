@@ -207,18 +207,22 @@ def _reads(layer: ir.Layer, deferred: frozenset[str]) -> tuple[str, ...]:
     return layer.inputs
 
 
-def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagnostic]]:
-    """Visit the layers once, in source order: linear in the spec's length.
+def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, list[Diagnostic]]:
+    """The model as inferred, its layers' reports, the totals and the diagnostics; the layers are
+    visited once, in source order: linear in the spec's length.
 
-    A layer's _Output is let go once its last reader has read it: a long stack
-    holds a few at a time rather than one per layer."""
+    The model returned holds the layers as the reports do: computed values filled in, window
+    values fitted to the input's rank, a dwconv's filters and groups (Invalid where one failed).
+    It is ``model`` itself when no layer changed. A layer's _Output is let go once its last
+    reader has read it: a long stack holds a few at a time rather than one per layer."""
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)}
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
     shared = _Shared()  # of this run only: it goes with the last report
     bounded: set[Shape | None] = set()  # the output shapes found within MAX_INT
-    for layer in model.layers:
-        reads = _reads(layer, model.deferred)
+    changed = False  # whether some layer was rewritten: the model's layers are then the reports'
+    for lowered in model.layers:
+        layer, reads = lowered, _reads(lowered, model.deferred)
         if layer.name in model.deferred:
             layer = _resolved(layer, outputs, diagnostics)
         ins = [outputs.get(name, _UNKNOWN) for name in layer.inputs]
@@ -248,9 +252,12 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
         out, pads = shared[out], shared[result.pads]
         field = _next_field([read.field for read in ins], layer, out)
         reports.append(_report(layer, shape, out, pads, result, field, shared))
+        changed = changed or layer is not lowered
         trace = flooring.step(layer, shape, pads, out, [read.trace for read in ins])
         outputs[layer.name] = _Output(out, field, trace, layer)
     params = sum(r.params or 0 for r in reports)
     totals = Totals(params, params, sum(r.buffers for r in reports), sum(r.macs or 0 for r in reports),
                     sum(r.activations or 0 for r in reports))
-    return tuple(reports), totals, diagnostics
+    if changed:
+        model = model._replace(layers=tuple(r.layer for r in reports))
+    return model, tuple(reports), totals, diagnostics

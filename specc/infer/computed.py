@@ -4,7 +4,8 @@ Every step of a computation stays within MAX_INT, the bound of written numbers:
 a product past it is E209, so no figure after it grows without end.
 
 ``resolve(layer, shape_of)`` replaces a layer's Deferred fields with the
-values their words give, checked by each option's own checker, so a computed
+values their words give, checked by each option's own checker (looked up in
+specc.kinds' statement table), so a computed
 `filters=0` is the same E106 as a written one. No torch.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from .. import ir
 from ..diagnostics import Diagnostic, error
+from ..kinds import STATEMENTS
 from ..kinds.values import MAX_INT, ValueProblem
 from ..syntax import Word
 
@@ -124,7 +126,8 @@ def resolve(layer: ir.Layer, shape_of: Callable[[str], ir.Shape | None]
             continue
         try:
             number = evaluate(value.word, shape_of)
-            changes[name] = value.check(Word(number, value.word.text, "int", value.word.span), value.what)
+            check = STATEMENTS[value.keyword].options[value.option]
+            changes[name] = check(Word(number, value.word.text, "int", value.word.span), value.what)
         except Unknown:
             complete = False
         except ValueProblem as problem:

@@ -52,21 +52,21 @@ def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: 
         bound.diagnostics.append(error(code, f"{_what(canon, written)} given twice{where}", span))
         return
     try:
-        bound.values[canon] = _value(form.options[canon], word, _what(canon, written), layer)
+        bound.values[canon] = _value(form, canon, word, _what(canon, written), layer)
     except ValueProblem as problem:
         bound.failed.add(canon)
         bound.diagnostics.append(error(problem.code, problem.message, word.span, problem.help))
     bound.spans[canon] = span
 
 
-def _value(check, word: Word, what: str, layer: bool) -> object:
+def _value(form: Form, option: str, word: Word, what: str, layer: bool) -> object:
     """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.infer.computed,
     and only a layer's: `model`, `input` and `train` have no shapes to compute from."""
     if word.kind not in _NOT_WRITTEN_VALUES:
-        return check(word, what)
+        return form.options[option](word, what)
     if word.kind in ("dim", "expr"):
         if layer:
-            return ir.Deferred(word, check, what)
+            return ir.Deferred(word, form.word, option, what)
         raise ValueProblem("E105", f"{what} must be written out, got `{word.text}`",
                            "computed values such as `in.c*6` are for the arguments of layers")
     if word.kind == "node":
