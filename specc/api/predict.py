@@ -1,7 +1,7 @@
 """`specc predict` as a library: load a trained model, run it on samples, rank the classes.
 
     RUN_DIR | CHECKPOINT ─checkpoint.load_model→ torch module ┐
-    FILE.onnx ─onnxruntime + specc's metadata─────────────────┴→ Model ─probabilities→ top-k
+    FILE.onnx ─onnxruntime + specc's metadata─────────────────┴→ Loaded ─probabilities→ top-k
 
 A checkpoint is read only through :mod:`specc.runtime.checkpoint` (weights_only); an
 ONNX file through onnxruntime, its input shape, class names and scaling taken
@@ -31,8 +31,8 @@ CHUNK = 256  # samples per forward pass: bounded memory for a folder of thousand
 
 
 @dataclass(frozen=True)
-class Model:
-    """A trained model ready to score samples in the spec's layout."""
+class Loaded:
+    """A trained model, loaded from a checkpoint or an ONNX file, ready to score samples in the spec's layout."""
 
     name: str
     shape: tuple[int, ...]  # the spec's input: (H, W, C) or (F,)
@@ -73,7 +73,7 @@ def probabilities(values: np.ndarray, final: str | None, logits: bool) -> np.nda
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def load(path: str | Path) -> Model:
+def load(path: str | Path) -> Loaded:
     """A run directory (its best.pt, else last.pt), a checkpoint file or an .onnx file."""
     path = Path(path)
     found = stat_of(path)
@@ -84,7 +84,7 @@ def load(path: str | Path) -> Model:
     return _from_checkpoint(path)
 
 
-def _from_checkpoint(path: Path) -> Model:
+def _from_checkpoint(path: Path) -> Loaded:
     import torch
 
     from ..exporting.source import recorded_scaling
@@ -99,11 +99,11 @@ def _from_checkpoint(path: Path) -> Model:
         return probabilities(module.logits(torch.from_numpy(x)).numpy(), final, logits=True)
 
     names = _class_names(meta.class_names, _classes(analysis), file, "its class_names")
-    return Model(meta.model_name, tuple(analysis.model.input), names, recorded_scaling(meta.config),
+    return Loaded(meta.model_name, tuple(analysis.model.input), names, recorded_scaling(meta.config),
                  f"checkpoint {file} (epoch {meta.epoch})", scores)
 
 
-def _from_onnx(path: Path) -> Model:
+def _from_onnx(path: Path) -> Loaded:
     from ..runtime.embedded import checked_spec
 
     session = _session(path)
@@ -131,7 +131,7 @@ def _from_onnx(path: Path) -> Model:
         return probabilities(np.concatenate([run(p) for p in parts])[:len(x)], final, logits)
 
     names = _class_names(_json_list(meta, "class_names", path), _classes(analysis), path, "its metadata `class_names`")
-    return Model(name, tuple(analysis.model.input), names, meta.get("input_scaling", "uint8 / 255"),
+    return Loaded(name, tuple(analysis.model.input), names, meta.get("input_scaling", "uint8 / 255"),
                  f"ONNX file {path}", scores)
 
 
@@ -193,7 +193,7 @@ def _class_names(names: object, classes: int, path: Path, what: str) -> list[str
     return names
 
 
-def predict(model: Model, samples: Iterable[Sample], top: int = 3) -> list[Prediction]:
+def predict(model: Loaded, samples: Iterable[Sample], top: int = 3) -> list[Prediction]:
     """The ``top`` most probable classes of every sample, in the samples' order."""
     if top < 1:
         raise SpeccError(f"--top must be at least 1 (got {top})", 2)
@@ -211,7 +211,7 @@ def predict(model: Model, samples: Iterable[Sample], top: int = 3) -> list[Predi
     return results
 
 
-def text(model: Model, predictions: list[Prediction]) -> str:
+def text(model: Loaded, predictions: list[Prediction]) -> str:
     """One line per sample: ``cat.png  cat 87.3%  dog 10.1%  bird 2.6%``.
 
     Names from files (inputs, classes, the model's) are shown with control characters

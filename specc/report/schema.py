@@ -44,6 +44,9 @@ class LayerEntry(_Open):
     block: str | None = Field(None, description="the block instance the layer belongs to, or null")
 
 
+# The network's counts. Named as specc.analysis.Totals on purpose: pydantic names the schema's
+# definition after the class, so another name would change `specc schema report`'s output (and a
+# docstring here would become its description: hence a comment).
 class Totals(_Open):
     params: int
     trainable_params: int
