@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+# Each optimizer, and the copies of the parameters its state keeps (the --batch estimate counts them).
+OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
+OPTIMIZERS = tuple(OPTIMIZER_STATE)
 
 
 class Hyper(NamedTuple):

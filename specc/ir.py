@@ -99,6 +99,14 @@ class Layer(Record, kw_only=True):
         """The function this layer applies: an activation line's, or the word on a conv/fc line."""
         return None
 
+    @property
+    def kind_text(self) -> str:
+        """The kind as the report's table and the drawings write it: "conv+relu", "relu", "maxpool"."""
+        function = self.activation_function
+        if self.kind == "activation":
+            return function or self.kind
+        return f"{self.kind}+{function}" if function else self.kind
+
     def channel_mean(self, shape: Shape | None) -> str | None:
         """The mean it subtracts from each channel of an input of ``shape`` ("batch mean", "mean
         over each example"), None if none: a bias just before it is wasted (W401)."""

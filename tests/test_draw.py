@@ -155,22 +155,24 @@ def test_colour_follows_kind() -> None:
     assert fill["b1"] == fill["b3"] != fill["mp"] != fill["out"] != fill["b1"]
 
 
-def test_adapter_follows_inputs_and_blocks_when_the_ir_has_them() -> None:
-    def report(name, inputs=None, block=None):
-        layer = SimpleNamespace(name=name, kind="conv", line=3, activation="relu")
-        if inputs is not None:
-            layer.inputs, layer.block = inputs, block
+def test_adapter_follows_inputs_and_blocks() -> None:
+    def report(name, inputs, block=None):
+        layer = SimpleNamespace(name=name, kind="conv", kind_text="conv+relu", line=3, inputs=inputs, block=block)
         return SimpleNamespace(layer=layer, output=(4, 4, 8), params=10, macs=100, receptive_field=(3, 3))
 
     totals = SimpleNamespace(params=30, trainable_params=30, buffers=0, macs=300, activations=0)
     model = SimpleNamespace(name="m", input=(8, 8, 3))
-    plain = from_analysis(SimpleNamespace(model=model, totals=totals, layers=[report("a"), report("b")]))
-    assert [n.inputs for n in plain.nodes] == [("input",), ("a",)]
     graph = from_analysis(SimpleNamespace(model=model, totals=totals, layers=[
         report("a", ("input",)), report("s.b", ("input",), "s"), report("c", ("a", "s.b"))]))
     assert graph.nodes[2].inputs == ("a", "s.b") and graph.nodes[1].block == "s"
     assert [(b.path, b.params, b.members) for b in graph.blocks] == [("s", 10, ("s.b",))]
     assert graph.nodes[0].kind == "conv+relu" and graph.input_shape_text == "8x8x3"
+
+
+def test_a_layer_names_its_kind_with_its_function_as_the_table_does() -> None:
+    analysis = specc.check("input 8x8x3\nconv 4 3 relu\nmaxpool 2\nsigmoid\nflatten\nfc 10 softmax\n")
+    assert [r.layer.kind_text for r in analysis.layers] == ["conv+relu", "maxpool", "sigmoid", "flatten",
+                                                             "fc+softmax"]
 
 
 @st.composite

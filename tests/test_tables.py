@@ -171,3 +171,27 @@ def test_every_layer_kind_has_a_generator_and_a_torch_reference() -> None:
     merges = set(kinds.MERGES)
     assert merges <= set(SHAPED), merges - set(SHAPED)
     assert merges <= set(COMPUTED), merges - set(COMPUTED)
+
+
+def _option(command: str, flag: str):
+    from specc.cli import parser
+
+    sub = next(a for a in parser(command)._actions if a.dest == "command")
+    return next(a for a in sub.choices[command]._actions if flag in a.option_strings)
+
+
+def test_every_report_format_is_a_format_choice_of_check() -> None:
+    from specc.report import FORMATS
+
+    assert tuple(_option("check", "--format").choices) == tuple(FORMATS)
+
+
+def test_the_optimizers_are_listed_once() -> None:
+    """The train statement's choices, check's --optimizer, the memory estimate and the report's schema."""
+    pytest.importorskip("pydantic")
+    from specc.hyperparameters import OPTIMIZERS
+    from specc.infer.training_memory import OPTIMIZER_COPIES
+    from specc.report.schema import report_schema
+
+    assert tuple(_option("check", "--optimizer").choices) == OPTIMIZERS == tuple(OPTIMIZER_COPIES)
+    assert tuple(report_schema()["$defs"]["TrainingMemory"]["properties"]["optimizer"]["enum"]) == OPTIMIZERS

@@ -40,12 +40,14 @@ from dataclasses import dataclass
 
 from .. import ir
 from ..analysis import Analysis, computed_layers
+from ..hyperparameters import HYPERPARAMETERS, OPTIMIZER_STATE
 from ..kinds import KINDS
 from ..kinds.saved import FP32, INT64, Saved, size
 
-OPTIMIZER_COPIES = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
-DEFAULT_OPTIMIZER = "adam"  # specc train's default (specc/training/config.py)
-CONVENTION = ("fp32; parameters + gradients + optimizer state (sgd 0, momentum 1, rmsprop 1, adam 2 copies) "
+OPTIMIZER_COPIES = OPTIMIZER_STATE
+DEFAULT_OPTIMIZER = str(next(h.default for h in HYPERPARAMETERS if h.name == "optimizer"))  # specc train's default
+CONVENTION = ("fp32; parameters + gradients + optimizer state ("
+              + ", ".join(f"{name} {copies}" for name, copies in OPTIMIZER_STATE.items()) + " copies) "
               "+ activations kept for backward (what each layer's backward reads along the graph's edges: inputs, "
               "results, padded copies, max-pool indices, dropout masks, norm statistics, the loss's "
               "log-probabilities; each tensor once) x batch; not counted: backward temporaries, "

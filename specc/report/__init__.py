@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from ..analysis import Analysis
+if TYPE_CHECKING:  # the CLI reads FORMATS to build its options: importing the package costs nothing else
+    from ..analysis import Analysis
 
-FORMATS: dict[str, str] = {"text": "text", "json": "jsonfmt", "sarif": "sarif", "github": "github",
-                           "concise": "concise"}
+# `--format` name -> module, in the order `specc check --help` lists them (its choices are these keys)
+FORMATS: dict[str, str] = {"text": "text", "concise": "concise", "json": "jsonfmt", "sarif": "sarif",
+                           "github": "github"}
 
 
 def render(analyses: Sequence[Analysis], fmt: str = "text", **options) -> str:

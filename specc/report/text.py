@@ -43,16 +43,10 @@ def ratio(x: float | None, percent: bool = False) -> str:
 
 def _row(r: LayerReport) -> tuple[str, ...]:
     layer = r.layer
-    kind = layer.kind
-    act = layer.activation_function
-    if act and kind != "activation":
-        kind = f"{kind}+{act}"
-    elif kind == "activation":
-        kind = act or kind
     rf = "" if r.receptive_field is None else (
         str(r.receptive_field[0]) if len(set(r.receptive_field)) == 1 else shape(r.receptive_field))
     fan_in = "" if r.fan_in is None else num(r.fan_in)
-    return (layer.name, kind, shape(r.output), num(r.activations), num(r.params), num(r.macs), fan_in,
+    return (layer.name, layer.kind_text, shape(r.output), num(r.activations), num(r.params), num(r.macs), fan_in,
             ratio(r.density, percent=True), ratio(r.sharing), rf)
 
 

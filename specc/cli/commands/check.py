@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 from ...errors import SpeccError
 from ...escape import printable
-
-OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+from ...hyperparameters import OPTIMIZERS
+from ...report import FORMATS
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                                    "figures and diagnostics. Exit 0: no errors; 1: errors (or warnings "
                                    "with --strict); 2: usage or I/O problem.")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".cnn files or folders (searched for *.cnn); - for stdin")
-    p.add_argument("--format", "-f", default="text", choices=("text", "concise", "json", "sarif", "github"),
+    p.add_argument("--format", "-f", default="text", choices=tuple(FORMATS),
                    help="output format (default: text; concise: one line per diagnostic)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.add_argument("--select", metavar="CODES", help="comma-separated rule codes or prefixes to enable")
