@@ -16,7 +16,7 @@ No torch.
 
 Every value here is immutable by contract: a pass that needs a changed layer
 makes a new one (``layer._replace(...)``). The classes are records
-(:mod:`specc.record`), not frozen dataclasses. Layers are the nodes of a graph
+(:mod:`specc.record`). Layers are the nodes of a graph
 whose names are unique: they compare by identity.
 """
 

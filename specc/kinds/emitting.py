@@ -5,8 +5,7 @@ An emitter turns one layer's report into the submodules it needs and its lines o
 tensors through the expressions its Context gives (``ctx.input``) and writes to
 ``ctx.target``, so the same emitter serves a chain (`x = self.conv1(x)`) and a kept
 branch. Shapes and padding come from the check report. Emitters are plain string
-functions: specc check loads them with their kinds, so the values here are named
-tuples, never dataclasses.
+functions, which specc check loads with their kinds.
 """
 
 from __future__ import annotations

@@ -62,8 +62,7 @@ def same_padding(size: int, kernel_size: int, stride: int = 1, dilation: int = 1
 
 
 class Result(NamedTuple):
-    """What a rule gives. A named tuple: immutable, and built in a third of a
-    frozen dataclass's time (which sets each field through object.__setattr__)."""
+    """What a rule gives."""
 
     output: Shape | None
     params: int | None = 0

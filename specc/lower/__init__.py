@@ -23,8 +23,7 @@ from .statements import KEYWORD_ALIASES, STATEMENTS, Form
 
 class _Bound:
     """A statement's arguments, checked and keyed by canonical option name. Read-only once
-    bound: the copies of a repeated statement share one (specc.lower.expansion.Line.shared).
-    (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
+    bound: the copies of a repeated statement share one (specc.lower.expansion.Line.shared)."""
 
     __slots__ = ("values", "spans", "failed", "diagnostics", "computed")
 
@@ -185,7 +184,7 @@ class _Layers:
     """The layers, built one by one as expansion hands over their lines; the names of
     those with values computed from shapes; the diagnostics of their arguments.
     A statement that several lines share (the copies of a repeat or of a block body)
-    is bound once. (A plain class, as _Bound.)"""
+    is bound once."""
 
     __slots__ = ("built", "deferred", "diagnostics", "shared", "first_line")
 

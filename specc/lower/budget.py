@@ -67,7 +67,7 @@ def whole(word: Word) -> int | None:
 
 class Sizes:
     """The sizes of block bodies, memoised by block, the whole numbers bound to its
-    parameters and the depth. (A plain class, as specc.lower.expansion.Expansion.)"""
+    parameters and the depth."""
 
     __slots__ = ("blocks", "memo", "refusals")
 

@@ -23,9 +23,7 @@ from .statements import Form
 
 
 class Line(NamedTuple):
-    """One layer of the expanded graph, as lowering needs it. A named tuple: a
-    spec of 100,000 layers makes 100,000 of them, and a tuple is made in a
-    tenth of the time of a frozen dataclass."""
+    """One layer of the expanded graph, as lowering needs it."""
 
     form: Form
     statement: Statement  # parameters substituted; `from=` removed; merge operands resolved
@@ -38,8 +36,7 @@ class Line(NamedTuple):
 
 
 class Expansion:
-    """What expanding a spec gives lowering besides its lines, filled in as the walk goes.
-    (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
+    """What expanding a spec gives lowering besides its lines, filled in as the walk goes."""
 
     __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
                  "spent")
@@ -58,7 +55,7 @@ class Expansion:
 
 
 class Instance:
-    """A body being expanded: its path, parameters, input and naming state. (A plain class, as Expansion.)"""
+    """A body being expanded: its path, parameters, input and naming state."""
 
     __slots__ = ("path", "scope", "params", "counters", "taken", "stack", "notes", "substituted")
 

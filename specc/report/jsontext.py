@@ -18,7 +18,7 @@ json_safe replaces single characters, and those occur only inside strings.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from ..escape import json_safe
 
@@ -57,13 +57,6 @@ def arrays(lists: Sequence[Sequence[object] | None], level: int) -> list[str]:
         start, end = end, end + len(values)
         texts.append(f"[\n{inner}{separator.join(items[start:end])}{close}")
     return texts
-
-
-def array(texts: Iterable[str], level: int) -> str:
-    """An array of items already written, nested ``level`` deep."""
-    inner = INDENT * (level + 1)
-    body = (",\n" + inner).join(texts)
-    return f"[\n{inner}{body}\n{INDENT * level}]" if body else "[]"
 
 
 def obj(members: dict[str, str], level: int) -> str:
