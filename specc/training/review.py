@@ -37,7 +37,7 @@ class Verdicts:
 def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: bool, classes: int,
              batch: int = 256) -> Verdicts:
     """Run ``net`` (in eval mode, on its own device) over ``x`` in mini-batches; ``classes`` is the
-    spec's number of class scores (specc.training.data.SpecIO.outputs)."""
+    spec's number of class scores (SpecIO's ``outputs``, specc.training.data)."""
     was_training = net.training
     net.eval()
     device = next(net.parameters(), torch.empty(0)).device
