@@ -15,10 +15,10 @@ from .. import ir
 from ..analysis import Analysis
 from ..kinds import EMITTERS, Activation
 from ..kinds.activation import activate
-from ..kinds.emitting import Step
+from ..kinds.emitting import Step, known
 from ..syntax import lines as source_lines
 from ..version import __version__
-from .module_text import module_source
+from .module_text import checked_model, module_source
 from .names import attribute_names, class_name, statement_text
 from .scopes import Tree
 
@@ -27,7 +27,7 @@ __all__ = ["EMITTERS", "attributes", "generate"]
 
 def attributes(analysis: Analysis) -> dict[str, str]:
     """Each top-level layer's name in the spec -> its attribute on the generated module."""
-    names = [layer.name for layer in analysis.model.layers if layer.block is None]
+    names = [layer.name for layer in checked_model(analysis).layers if layer.block is None]
     return dict(zip(names, attribute_names(names)))
 
 
@@ -56,6 +56,6 @@ def generate(analysis: Analysis) -> str:
             expr = f"{callee}(self.logits(x))"
         else:
             expr = activate(final, 0.01, "self.logits(x)")
-        final_step = Step("", expr, last.output, note)
+        final_step = Step("", expr, known(last.output), note)
     return module_source(analysis, lines, code.modules, body, result, final_step, __version__, code.kept_entry,
                          tree.sources)
