@@ -236,13 +236,13 @@ def lecture_inception(bottleneck: bool = True) -> InceptionModule:
 
 def conv1d_lecture() -> nn.Sequential:
     """Lecture "1D and 3D generalizations": a 14x1 signal, 16 filters of length 5 (-> 10x16),
-    then 32 filters of 5x16 (-> 6x32)."""
-    return nn.Sequential(nn.Conv1d(1, 16, 5), nn.Conv1d(16, 32, 5))
+    then 32 filters of 5x16 (-> 6x32); a relu between them."""
+    return nn.Sequential(nn.Conv1d(1, 16, 5), nn.ReLU(), nn.Conv1d(16, 32, 5))
 
 
 def conv3d_lecture() -> nn.Sequential:
     """The same lecture's 3-D case: 14x14x14x1, 16 filters of 5x5x5 (-> 10x10x10x16), then 32 (-> 6x6x6x32)."""
-    return nn.Sequential(nn.Conv3d(1, 16, 5), nn.Conv3d(16, 32, 5))
+    return nn.Sequential(nn.Conv3d(1, 16, 5), nn.ReLU(), nn.Conv3d(16, 32, 5))
 
 
 class CourseResNet50(nn.Module):

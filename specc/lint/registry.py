@@ -23,6 +23,7 @@ from .rules import (
     misplaced_batchnorm,
     no_activation,
     output_without_softmax,
+    read_before_norm,
     receptive_field_too_small,
     redundant_activation,
     saturating_activation,
@@ -39,6 +40,7 @@ Check = Callable[[GraphView], Iterable[Diagnostic]]
 
 MODULES: tuple[ModuleType, ...] = (
     dense_on_large_map, consecutive_linear_layers, no_activation, unused_layer, unused_block, unused_block_parameter,
+    read_before_norm,
     stride_skips_input, floor_drops_border, even_kernel_same_padding, kernel_larger_than_map,
     receptive_field_too_small,
     softmax_not_last, saturating_activation, output_without_softmax, redundant_activation,

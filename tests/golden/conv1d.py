@@ -24,7 +24,7 @@ class Conv1d(nn.Module):
         model conv1d
         input 14x1 layout=lc            # length x channels
 
-        conv1:  conv 16 5               # 10x16
+        conv1:  conv 16 5 relu          # 10x16
         conv2:  conv 32 5               # 6x32
     """
 
@@ -41,7 +41,7 @@ class Conv1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's network, layer by layer."""
         # x: (N, 1, 14)  line 7: input 14x1
-        x = self.conv1(x)  # (N, 16, 10)  line 9: conv1: conv 16 5
+        x = torch.relu(self.conv1(x))  # (N, 16, 10)  line 9: conv1: conv 16 5 relu
         x = self.conv2(x)  # (N, 32, 6)  line 10: conv2: conv 32 5
         return x
 

@@ -25,7 +25,7 @@ class Conv3d(nn.Module):
         model conv3d
         input 14x14x14x1                # depth x height x width x channels
 
-        conv1:  conv 16 5x5x5           # 10x10x10x16
+        conv1:  conv 16 5x5x5 relu      # 10x10x10x16
         conv2:  conv 32 5x5x5           # 6x6x6x32
     """
 
@@ -42,7 +42,8 @@ class Conv3d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The spec's network, layer by layer."""
         # x: (N, 1, 14, 14, 14)  line 8: input 14x14x14x1
-        x = self.conv1(x)  # (N, 16, 10, 10, 10)  line 10: conv1: conv 16 5x5x5
+        # line 10: conv1: conv 16 5x5x5 relu
+        x = torch.relu(self.conv1(x))  # (N, 16, 10, 10, 10)
         x = self.conv2(x)  # (N, 32, 6, 6, 6)  line 11: conv2: conv 32 5x5x5
         return x
 

@@ -5,7 +5,11 @@ Flags a conv or fc layer without an activation whose output reaches the next
 conv or fc layer through nothing but linear steps: `flatten`, `dropout`,
 average pooling, `batchnorm` or a `linear` line. Max pooling and any
 activation break the chain. Networks without a single activation are left to
-W103 (`no-activation`), which reports them once.
+W103 (`no-activation`), which reports them once. A linear bottleneck is not
+flagged: a projection narrower than both its input and the next layer's
+output (MobileNetV2's and MobileNetV3's `conv c 1x1` after the depthwise
+convolution) is a cheaper factorisation of the layers around it, and an
+activation there would destroy information the narrow layer cannot spare.
 
 ## Why is this bad?
 A composition of linear maps is one linear map: the two layers compute what a
@@ -31,10 +35,12 @@ conv 32 3x3 padding=same relu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
+from ...kinds import Dense
 from ..view import GraphView, activation, bends
 
 CODE = "W102"
@@ -56,6 +62,20 @@ def linear_successor(graph: GraphView, r: LayerReport) -> LayerReport | None:
     return None
 
 
+def _width(shape: tuple[int | None, ...] | None, whole: bool = False) -> int | None:
+    """Values per position (the channels), or of the whole volume for a layer that reads it whole (fc)."""
+    if not shape or None in shape:
+        return None
+    return math.prod(shape) if whole else shape[-1]
+
+
+def linear_bottleneck(r: LayerReport, after: LayerReport) -> bool:
+    """Whether ``r`` is narrower than both its input and ``after``'s output: a projection by design."""
+    width, then = _width(r.output), _width(after.output)
+    before = _width(r.input, whole=isinstance(r.layer, Dense))
+    return width is not None and before is not None and then is not None and width < min(before, then)
+
+
 def check(graph: GraphView) -> Iterator[Diagnostic]:
     if not bends(graph.reports):
         return  # W103's case
@@ -63,7 +83,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         if activation(r.layer):
             continue
         after = linear_successor(graph, r)
-        if after is None:
+        if after is None or linear_bottleneck(r, after):
             continue
         first, second = r.layer, after.layer
         yield warning(

@@ -14,7 +14,9 @@ image, the classifier can count textures but cannot relate the parts of an
 object to each other. The receptive field grows by `(f - 1)·jump` per layer
 (the report's RF column), so each pooling or strided layer makes the next
 convolutions see much further. (A `fc` layer after the convolutions is not
-flagged: it is connected to every position, so it sees the whole input.)
+flagged: it is connected to every position, so it sees the whole input. Nor
+is a global pooling that feeds a gate, a `multiply` such as
+squeeze-and-excitation's: it weighs channels, it does not classify.)
 
 ## Example
 ```
@@ -46,7 +48,7 @@ from collections.abc import Iterator
 
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
-from ...kinds import GlobalPool
+from ...kinds import GlobalPool, Multiply
 from ..view import GraphView, dims
 
 CODE = "W205"
@@ -60,6 +62,11 @@ def _upstream(graph: GraphView, r: LayerReport) -> Iterator[LayerReport]:
         yield r
 
 
+def feeds_gate(graph: GraphView, r: LayerReport) -> bool:
+    """Whether ``r``'s output alone goes (through a chain) into a `multiply`: squeeze-and-excitation."""
+    return any(isinstance(s.layer, Multiply) for x in (r, *graph.chain_after(r)) for s in graph.successors(x))
+
+
 def check(graph: GraphView) -> Iterator[Diagnostic]:
     model = graph.model
     if model.input is None or len(model.input) != 3:
@@ -68,7 +75,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.of_kind(GlobalPool):
         before = graph.predecessor(r)
         field = before.receptive_field if before else (1, 1)
-        if field is None or all(2 * f >= n for f, n in zip(field, size)):
+        if field is None or all(2 * f >= n for f, n in zip(field, size)) or feeds_gate(graph, r):
             continue
         seen = 100 * min(field[0], size[0]) * min(field[1], size[1]) / (size[0] * size[1])
         window = next((a.layer.name for a in _upstream(graph, r) if a.layer.receptive == "window"), None)
