@@ -145,7 +145,8 @@ def cap_repeats(diagnostics: Sequence[Diagnostic], limit: int = MAX_SAME) -> lis
     counts = Counter(d.code for d in diagnostics)
     if all(n <= limit for n in counts.values()):
         return list(diagnostics)
-    kept, seen = [], Counter()
+    kept: list[Diagnostic] = []
+    seen: Counter[str] = Counter()
     for d in diagnostics:
         seen[d.code] += 1
         if seen[d.code] <= limit:

@@ -163,7 +163,7 @@ def replacing(path: str | Path, *, follow_links: bool = True) -> Iterator[Path]:
     _fsync_dir(target.parent)
 
 
-def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None], *, follow_links: bool = True) -> None:
+def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object], *, follow_links: bool = True) -> None:
     """Fill ``path`` through ``write(handle)``, atomically (see :func:`replacing`)."""
     with replacing(path, follow_links=follow_links) as temp:
         try:
@@ -173,7 +173,7 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None], *, follow
             raise WriteError(path, exc.strerror or str(exc)) from exc
 
 
-def write_run_file(folder: str | Path, name: str, write: Callable[[IO[bytes]], None]) -> Path:
+def write_run_file(folder: str | Path, name: str, write: Callable[[IO[bytes]], object]) -> Path:
     """Fill ``folder/name``, a name specc picks, through ``write(handle)``: atomically, and a symlink
     named so is replaced, never written through. Returns the path written."""
     if not name or name in (".", "..") or "/" in name or os.sep in name:

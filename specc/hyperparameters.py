@@ -7,7 +7,18 @@ for each default. Three readers build on this table and nothing else: the spec's
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    class Bounds(TypedDict, total=False):
+        """A kind's bounds, as pydantic's Field takes them."""
+
+        ge: float
+        gt: float
+        le: float
+        lt: float
 
 # Each optimizer, and the copies of the parameters its state keeps (the --batch estimate counts them).
 OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
@@ -53,7 +64,7 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
 # The Python type of each kind, for the flags and the config.
 TYPES = {"count": int, "seed": int, "choice": str, "positive": float, "fraction": float, "non_negative": float}
 # The bounds of each kind, in pydantic's words (the spec's checkers in specc.kinds.values say the same).
-BOUNDS: dict[str, dict[str, float]] = {
+BOUNDS: dict[str, Bounds] = {
     "count": {"ge": 1}, "seed": {"ge": 0, "le": 2**31 - 1}, "choice": {}, "positive": {"gt": 0},
     "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0},
 }

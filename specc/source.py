@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .analysis import Analysis
 from .errors import SpeccError, SpecCheckError, quoted_path
@@ -21,12 +22,15 @@ from .files import read_regular
 from .pipeline import analyse_bytes, analyse_text
 from .syntax import decode
 
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
 Spec = str | bytes | bytearray | memoryview | os.PathLike
 SPEC_TYPES = "a path (str or os.PathLike), the spec's text (str), its bytes or (to compile, build or train) an Analysis"
 RULE_TYPES = "rule codes: a str such as 'W1,W103', or an iterable of str"
 
 
-def is_path(spec: Spec) -> bool:
+def is_path(spec: Spec) -> TypeGuard[str | os.PathLike]:
     """Whether a spec names a file. A Path does; a str does if it is `-` (stdin), names something
     that exists, or is one word (no space, no line break) that ends in `.cnn` or holds a `/`.
     Any other str is the spec's text: `input 8x8x1 # x.cnn` is text."""
@@ -46,7 +50,7 @@ def wrong_type(argument: str, value: object, takes: str) -> TypeError:
     return TypeError(f"{argument} must be {takes}, not {got}")
 
 
-def typed_spec(spec: object, argument: str = "spec") -> Spec:
+def typed_spec(spec: object, argument: str = "spec") -> str | bytes | os.PathLike:
     """The spec as read() takes it, bytes-like values as bytes; TypeError for anything else."""
     if isinstance(spec, (bytearray, memoryview)):
         return bytes(spec)
@@ -89,6 +93,7 @@ def read(spec: Spec, path: str | None = None, *, select: Iterable[str] | str | N
     rules = enabled_rules(None, select, ignore, origin)
     if isinstance(spec, bytes):
         return analyse_bytes(spec, path or "<string>", rules=rules)
+    assert isinstance(spec, str)  # a PathLike is a path (is_path)
     return analyse_text(spec, path or "<string>", rules=rules)
 
 

@@ -157,6 +157,21 @@ def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_co
         assert written.ok, (h.name, written.diagnostics)  # every default passes the spec's own checker
 
 
+def test_the_train_config_a_type_checker_reads_is_the_one_made_from_the_table() -> None:
+    """specc/training/config.py declares TrainConfig's fields for mypy (the model itself is made from
+    the table at run time): the same names, in order, with the types of their kinds."""
+    import ast
+
+    from specc.hyperparameters import HYPERPARAMETERS, TYPES
+
+    tree = ast.parse((ROOT / "specc" / "training" / "config.py").read_text(encoding="utf-8"))
+    declared = next(node for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and node.name == "TrainConfig")
+    fields = [(item.target.id, ast.unparse(item.annotation)) for item in declared.body
+              if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
+    assert fields == [(h.name, "Optimizer" if h.name == "optimizer" else TYPES[h.kind].__name__)
+                      for h in HYPERPARAMETERS]
+
+
 def test_every_layer_kind_has_a_generator_and_a_torch_reference() -> None:
     """The random-stack oracle draws every kind a spec can write and builds its torch twin; the
     random-graph oracle does the same for every merge."""

@@ -99,8 +99,7 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     if data is None and resume is None:
         raise SpeccError("specc.train needs data: `digits`, `synthetic`, an .npz/.h5 file, a folder of class "
                          "folders, or arrays (x, y) / (x, y, x_val, y_val)", 2)
-    arrays = isinstance(data, (tuple, list))
-    with _spec_file(spec) as path, (lent(data) if arrays else nullcontext(data)) as source:
+    with _spec_file(spec) as path, (lent(data) if isinstance(data, (tuple, list)) else nullcontext(data)) as source:
         request = Request(path, None if source is None else os.fspath(source), _path(out), _path(resume),
                           dict(hyperparameters), device, amp, channels_last, resize, quiet, threads)
         return run(request)
@@ -121,7 +120,7 @@ def export(source: RunLike | Result, output: str | os.PathLike, **options: Any) 
     _check_types("export", {"output": output, **options}, EXPORT_KINDS)
     if options.get("spec") is not None:
         options["spec"] = Path(options["spec"])
-    return run(_run_dir(source, "specc.export() argument 'source'"), output, ExportOptions(**options))
+    return run(_run_dir(source, "specc.export() argument 'source'"), Path(output), ExportOptions(**options))
 
 
 def load(run: RunLike | Result) -> torch.nn.Module:

@@ -17,14 +17,29 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
 from ..errors import SpeccError, first_line
 from ..escape import printable_line
 from ..files import kind, stat_of
+from ..kinds.geometry import is_known
 from ..numbers import dims
 from ..runtime.samples import Sample
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..analysis import Analysis
+
+
+class _Generated(Protocol):
+    """What a checkpoint's module is: the one specc generates from its spec (specc.codegen.module_text)."""
+
+    final_activation: str | None
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor: ...
 
 _JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 CHUNK = 256  # samples per forward pass: bounded memory for a folder of thousands of images
@@ -84,6 +99,14 @@ def load(path: str | Path) -> Loaded:
     return _from_checkpoint(path)
 
 
+def _input(analysis: Analysis) -> tuple[int, ...]:
+    """The input shape of a spec checked_spec accepted: without errors, it has a model and
+    knows every dimension (E110 refuses a spec without an `input`)."""
+    shape = analysis.model.input if analysis.model is not None else None
+    assert is_known(shape)
+    return tuple(shape)
+
+
 def _from_checkpoint(path: Path) -> Loaded:
     import torch
 
@@ -91,7 +114,8 @@ def _from_checkpoint(path: Path) -> Loaded:
     from ..runtime.checkpoint import load_checkpoint_model, resolve_checkpoint
 
     file = resolve_checkpoint(path)
-    module, meta, analysis = load_checkpoint_model(file)
+    built, meta, analysis = load_checkpoint_model(file)
+    module = cast(_Generated, built)  # load_checkpoint_model types it as any nn.Module
     final = module.final_activation
 
     @torch.no_grad()
@@ -99,7 +123,7 @@ def _from_checkpoint(path: Path) -> Loaded:
         return probabilities(module.logits(torch.from_numpy(x)).numpy(), final, logits=True)
 
     names = _class_names(meta.class_names, _classes(analysis), file, "its class_names")
-    return Loaded(meta.model_name, tuple(analysis.model.input), names, recorded_scaling(meta.config),
+    return Loaded(meta.model_name, _input(analysis), names, recorded_scaling(meta.config),
                  f"checkpoint {file} (epoch {meta.epoch})", scores)
 
 
@@ -131,7 +155,7 @@ def _from_onnx(path: Path) -> Loaded:
         return probabilities(np.concatenate([run(p) for p in parts])[:len(x)], final, logits)
 
     names = _class_names(_json_list(meta, "class_names", path), _classes(analysis), path, "its metadata `class_names`")
-    return Loaded(name, tuple(analysis.model.input), names, meta.get("input_scaling", "uint8 / 255"),
+    return Loaded(name, _input(analysis), names, meta.get("input_scaling", "uint8 / 255"),
                  f"ONNX file {path}", scores)
 
 

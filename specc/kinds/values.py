@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from typing import cast
 
 from .. import ir
 from ..diagnostics import did_you_mean
@@ -36,13 +37,25 @@ class ValueProblem(Exception):
         self.code, self.message, self.help = code, message, help
 
 
+# A word's value is what its kind says (specc.syntax.nodes.Word): these two read it so.
+def _number(word: Word) -> int | float:
+    """The value of an "int" word (inf for a literal too long to convert) or a "float" word."""
+    return cast("int | float", word.value)
+
+
+def _dims(word: Word) -> tuple[int | float, ...]:
+    """The value of a "dims" word: its numbers, inf for one too long to convert."""
+    return cast("tuple[int | float, ...]", word.value)
+
+
 def _int(word: Word, what: str, minimum: int) -> int:
-    if word.kind == "float" and float(word.value).is_integer() and "." not in word.text:
-        value = int(word.value)  # 1e3
+    value: int | float
+    if word.kind == "float" and float(_number(word)).is_integer() and "." not in word.text:
+        value = int(_number(word))  # 1e3
     elif word.kind != "int":
         raise ValueProblem("E105", f"{what} must be a whole number, got `{shown(word.text)}`")
     else:
-        value = word.value  # inf for a literal too long to convert (syntax._word)
+        value = _number(word)  # inf for a literal too long to convert (syntax._word)
     _check_int(value, what, minimum)
     return int(value)
 
@@ -56,18 +69,24 @@ def _check_int(value: int | float, what: str, minimum: int) -> None:
         raise ValueProblem("E106", f"{what} {value:,} is too large (at most {MAX_INT:,})")
 
 
+def _whole(dims: tuple[int | float, ...], what: str, minimum: int) -> tuple[int, ...]:
+    """A dims word's numbers, each checked by _check_int: the one float such a word holds,
+    inf, is refused there, so what passes is whole numbers."""
+    for d in dims:
+        _check_int(d, what, minimum)
+    return cast("tuple[int, ...]", dims)
+
+
 def _pair(minimum: int) -> Callable[[Word, str], ir.Pair]:
     """One number per spatial axis: `5` (any rank, ir.Uniform), `3x5` (2-D) or `3x3x3` (3-D)."""
 
     def check(word: Word, what: str) -> ir.Pair:
         if word.kind == "dims":
-            dims = word.value
+            dims = _dims(word)
             if len(dims) > 3:
                 raise ValueProblem("E105", f"{what} takes one to three numbers (5, 3x5 or 3x3x3), "
                                            f"got `{word.text}`")
-            for d in dims:
-                _check_int(d, what, minimum)
-            return tuple(dims)
+            return _whole(dims, what, minimum)
         return _uniform(_int(word, what, minimum))
 
     return check
@@ -112,13 +131,14 @@ def boolean(word: Word, what: str) -> bool:
 def _float(word: Word, what: str) -> float:
     if word.kind not in ("int", "float"):
         raise ValueProblem("E105", f"{what} must be a number, got `{word.text}`")
-    value = float(word.value)
+    value = float(_number(word))
     if not math.isfinite(value):  # 1e999 reads as infinity: a slope or rate of inf makes every figure NaN
         raise ValueProblem("E106", f"{what} must be a finite number, got {shown(word.text)} (infinite as a float)")
     return value
 
 
-def _ranged(low: float, high: float, closed_high: bool = False, open_low: bool = False):
+def _ranged(low: float, high: float, closed_high: bool = False,
+            open_low: bool = False) -> Callable[[Word, str], float]:
     def check(word: Word, what: str) -> float:
         value = _float(word, what)
         too_low = value <= low if open_low else value < low
@@ -142,7 +162,7 @@ def any_float(word: Word, what: str) -> float:
     return _float(word, what)
 
 
-def choice(*names: str):
+def choice(*names: str) -> Callable[[Word, str], str]:
     def check(word: Word, what: str) -> str:
         if word.kind == "name" and word.value in names:
             return str(word.value)
@@ -159,18 +179,18 @@ def name(word: Word, what: str) -> str:
 
 
 def input_dims(word: Word, what: str) -> ir.Shape:
-    dims = word.value if word.kind == "dims" else (word.value,) if word.kind == "int" else None
+    dims = _dims(word) if word.kind == "dims" else (_number(word),) if word.kind == "int" else None
     if dims is None or len(dims) > 4:
         raise ValueProblem("E105", f"the input must be HxWxC, HxW or N (or DxHxWxC; LxC with layout=lc), "
                                    f"got `{word.text}`", "for example `input 32x32x3`")
-    for d in dims:
-        _check_int(d, "each input dimension", 1)
-    return (dims[0], dims[1], 1) if len(dims) == 2 else tuple(dims)
+    whole = _whole(dims, "each input dimension", 1)
+    return (whole[0], whole[1], 1) if len(whole) == 2 else whole
 
 
 def as_signal(shape: ir.Shape, word: Word) -> ir.Shape:
     """`input LxC layout=lc`: the two written numbers are length and channels, not HxW."""
-    if word.kind != "dims" or len(word.value) != 2:
+    if word.kind != "dims" or len(_dims(word)) != 2:
         raise ValueProblem("E105", f"layout=lc takes the input as LxC (length x channels), got `{word.text}`",
                            "for example `input 14x1 layout=lc`")
-    return tuple(word.value)
+    # `shape` is input_dims's reading of this word, which checked its numbers: none is refused here
+    return _whole(_dims(word), "each input dimension", 1)

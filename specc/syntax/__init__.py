@@ -14,7 +14,7 @@ keywords mean is :mod:`specc.lower`'s job. No torch.
 from __future__ import annotations
 
 from ..diagnostics import MAX_SAME, Diagnostic, Span, error
-from .nodes import BlockDef, Expr, Item, Option, Param, Statement, Value, Word
+from .nodes import BlockDef, Expr, Item, Line, Option, Param, Statement, Value, Word
 from .plain import BLANK, plain_statement
 from .structure import Reader
 
@@ -102,8 +102,8 @@ class _Reading:
                 continue
             if item is long:
                 self._long(line, number)
-            else:
-                read_block(item)
+            else:  # mypy narrows no identity test with an object() sentinel: BLANK and _LONG are out
+                read_block(item)  # type: ignore[arg-type]
             if len(diagnostics) >= most:
                 self.stopped = number
                 return
@@ -120,17 +120,17 @@ class _Reading:
         text = "\n".join(self.source[first - 1 : stop - 1]) + "\n"
         self._take(*parse_lines(text, first, MAX_ERRORS - len(self.diagnostics)))
 
-    def _take(self, values: list, problems: list[Diagnostic]) -> None:
+    def _take(self, values: list[Line], problems: list[Diagnostic]) -> None:
         """A run's values and diagnostics, line by line, up to the line of the MAX_ERRORS-th diagnostic."""
         events = sorted([*((p.span.line, 0, p) for p in problems), *((v.span.line, 1, v) for v in values)],
                         key=lambda event: event[:2])  # on a line, its error before its braces
-        for line, is_value, event in events:
+        for line, _, event in events:
             if self.stopped and line > self.stopped:
                 return
-            if is_value:
-                self.blocks.read(event)
-            else:
+            if isinstance(event, Diagnostic):
                 self.diagnostics.append(event)
+            else:
+                self.blocks.read(event)
             if not self.stopped and len(self.diagnostics) >= MAX_ERRORS:
                 self.stopped = line
 

@@ -22,6 +22,7 @@ from .nodes import (
     OPEN,
     Expr,
     HeaderLine,
+    Line,
     Option,
     Param,
     Statement,
@@ -41,7 +42,8 @@ def grammar_path() -> Path:
 
 
 def _span(token: lark.Token) -> Span:
-    return Span(token.line, token.column, token.end_line, token.end_column)
+    # Lark types a token's position Optional: a token its lexer made always has one.
+    return Span(token.line, token.column, token.end_line, token.end_column)  # type: ignore[arg-type]
 
 
 def _word(token: lark.Token) -> Word:
@@ -69,10 +71,9 @@ class _Chain:
 
 def _value(child: lark.Token | Word | _Chain) -> Word:
     """A value child: a token, a Word, or an expression read whole."""
-    kind = type(child)
-    if kind is Word:
+    if isinstance(child, Word):
         return child
-    return _expression(child.parts) if kind is _Chain else _word(child)
+    return _expression(child.parts) if isinstance(child, _Chain) else _word(child)
 
 
 def _expression(parts: list[lark.Token]) -> Word:
@@ -193,12 +194,13 @@ def tables_source(grammar: str) -> str:
             f"DATA = {data!r}\nMEMO = {memo!r}\n")
 
 
-def parse_lines(text: str, line: int, budget: int | None = None) -> tuple[list, list[Diagnostic]]:
+def parse_lines(text: str, line: int, budget: int | None = None) -> tuple[list[Line], list[Diagnostic]]:
     """The values of whole lines of a spec, `text` starting at its line `line`,
     with one diagnostic per line the parser rejects (that line is skipped).
     With a `budget`, parsing stops after that many rejected lines."""
+    problems: list[Diagnostic] = []
     try:
-        values, problems = _parse_from(text, line), []
+        values = _parse_from(text, line)
     except lark.exceptions.UnexpectedInput:
         values, problems = _recover(text, line, len(text) + 1 if budget is None else budget)
     if text.count("*") + text.count("/") > MAX_OPERATORS:  # else no expression can be too long
@@ -206,14 +208,15 @@ def parse_lines(text: str, line: int, budget: int | None = None) -> tuple[list, 
     return values, problems
 
 
-def _checked(value: object, problems: list[Diagnostic]) -> object:
+def _checked(value: Line, problems: list[Diagnostic]) -> Line:
     """The line's value with every expression past MAX_OPERATORS reported (E120) and made a
     value of kind "unknown": lowering leaves it out (the layer is Invalid) without a second message."""
     if type(value) is Statement and has_value_of_kind(value, (TOO_LONG,)):
         args = tuple(_short(word, problems) for word in value.args)
         options = tuple(Option(o.name, _short(o.value, problems)) for o in value.options)
         return value._replace(args=args, options=options)
-    if type(value) is HeaderLine and any(p.default and p.default.kind == TOO_LONG for p in value.params or ()):
+    if type(value) is HeaderLine and value.params and any(p.default and p.default.kind == TOO_LONG
+                                                          for p in value.params):
         params = tuple(Param(p.name, p.default and _short(p.default, problems)) for p in value.params)
         return value._replace(params=params)
     return value
@@ -235,7 +238,7 @@ def _short(word: Word, problems: list[Diagnostic]) -> Word:
 _CHUNK = 20
 
 
-def _recover(text: str, line: int, budget: int) -> tuple[list, list[Diagnostic]]:
+def _recover(text: str, line: int, budget: int) -> tuple[list[Line], list[Diagnostic]]:
     """Parse again, in chunks of lines, around the lines that do not parse, until
     `budget` lines were rejected.
 
@@ -245,7 +248,7 @@ def _recover(text: str, line: int, budget: int) -> tuple[list, list[Diagnostic]]
     survives), and parsing resumes on the next line."""
     from .rejected import broken_markers, syntax_error
 
-    found: list = []
+    found: list[Line] = []
     diagnostics: list[Diagnostic] = []
     pos = 0  # where the text still to parse starts; `line` is its line number
     while pos < len(text):
@@ -275,13 +278,15 @@ def _after_lines(text: str, pos: int, count: int) -> int:
     return pos
 
 
-def _parse_from(text: str, line: int) -> list:
+def _parse_from(text: str, line: int) -> list[Line]:
     """Parse a text that starts at line `line` of the spec: spans and errors then
     carry the spec's own line numbers (the lexer counts lines from `line`)."""
+    # Lark types parse() as giving a Tree: with the transformer inside the parser, it gives what start() returns.
     if line == 1:
-        return parser().parse(text)
+        return parser().parse(text)  # type: ignore[return-value]
     interactive = parser().parse_interactive(text)
-    interactive.lexer_thread.state.line_ctr.line = line
+    # Lark types the lexer's state Optional: parse_interactive(text) has made it.
+    interactive.lexer_thread.state.line_ctr.line = line  # type: ignore[union-attr]
     return interactive.resume_parse()
 
 

@@ -9,7 +9,7 @@ after the parse step sees them. No lark, no torch.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..diagnostics import Span
 
@@ -44,7 +44,7 @@ class Word:
     def span(self) -> Span:
         return Span(self.line, self.column, self.line, self.end_column)
 
-    def _replace(self, **changes: object) -> Word:
+    def _replace(self, **changes: Any) -> Word:
         return Word(**{name: changes.pop(name) if name in changes else getattr(self, name)
                        for name in self._fields}, **changes)
 
@@ -69,7 +69,7 @@ class Expr(NamedTuple):
     right: Word
 
 
-Value = int | float | str | tuple[int, ...] | tuple[str, ...] | Expr
+Value = int | float | str | tuple[int | float, ...] | tuple[str, ...] | Expr | None
 
 
 def word_of(terminal: str, text: str, span: Span) -> Word:
@@ -161,6 +161,10 @@ class HeaderLine(NamedTuple):
     params: tuple[Param, ...] | None
     brace: Span | None
     span: Span
+
+
+# What the parser makes of one line: a statement, a block header, or a marker word (below).
+Line = Statement | HeaderLine | Word
 
 
 # How a header reads, for messages.

@@ -70,13 +70,13 @@ class Reader:
         self.closed: tuple[_Frame, Span] | None = None
 
     def read(self, line: Statement | HeaderLine | Word) -> None:
-        if self.waiting is not None and self._brace_after_header(line):
+        if self.waiting is not None and self._brace_after_header(self.waiting, line):
             return
-        if type(line) is Statement:
+        if isinstance(line, Statement):
             if line.label is not None and line.label.kind != "name":
-                line = _without_dotted_label(line, self.diagnostics)
+                line = _without_dotted_label(line, line.label, self.diagnostics)
             (self.stack[-1].body if self.stack else self.items).append(line)
-        elif type(line) is HeaderLine:
+        elif isinstance(line, HeaderLine):
             self.stack.append(_open(line, self.stack, self.diagnostics))
             self.waiting = self.stack[-1] if line.brace is None else None
         elif line.kind == BROKEN_OPEN:  # its header's error is reported already
@@ -88,10 +88,10 @@ class Reader:
             self.diagnostics.append(error("E002", "unexpected character '{'", line.span,
                                           f"a `{{` ends a block header line: `{HEADER_SHAPE}`"))
 
-    def _brace_after_header(self, line: Statement | HeaderLine | Word) -> bool:
-        """Whether `line` is the waiting header's `{`, alone on the next line (E006
+    def _brace_after_header(self, frame: _Frame, line: Statement | HeaderLine | Word) -> bool:
+        """Whether `line` is the waiting header's (`frame`'s) `{`, alone on the next line (E006
         either way: `{` belongs at the end of the header line)."""
-        frame, self.waiting = self.waiting, None
+        self.waiting = None
         if type(line) is Word and line.kind == OPEN:
             _brace_on_own_line(frame, line, self.diagnostics)
             return True
@@ -108,6 +108,7 @@ class Reader:
         if not frame.keep:
             return
         header = frame.header
+        assert isinstance(header, HeaderLine)  # only a header that parsed, with `block`, is kept (_open)
         block = BlockDef(header.keyword, header.name, header.params or (), tuple(frame.body), frame.span(), line.span)
         _check_labels(block, self.diagnostics)
         found = self.stack[-1].nested if self.stack else self.items
@@ -230,8 +231,7 @@ def _brace_on_own_line(frame: _Frame, brace: Word, diagnostics: list[Diagnostic]
                                  brace.span, "move it up to the end of the header line"))
 
 
-def _without_dotted_label(statement: Statement, diagnostics: list[Diagnostic]) -> Statement:
-    label = statement.label
+def _without_dotted_label(statement: Statement, label: Word, diagnostics: list[Diagnostic]) -> Statement:
     plain = label.text.replace(".", "_")
     diagnostics.append(error("E010", f"a label is one plain name, not `{label.text}`", label.span,
                              f"a dotted name refers to a layer inside a block instance; write `{plain}`"))

@@ -9,7 +9,7 @@ and every checkpoint), so a run can be rebuilt from its checkpoint alone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -31,8 +31,27 @@ def _fields() -> dict[str, Any]:
 # Hyperparameters: the names of the spec's `train` statement, from specc.hyperparameters (their one home;
 # the reason for each default is its field's description). allow_inf_nan=False: `--lr inf` is refused here,
 # as `train lr=inf` is by specc check.
-TrainConfig = create_model("TrainConfig", __config__=ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False),
-                           __doc__="Hyperparameters: the names of the spec's `train` statement.", **_fields())
+if TYPE_CHECKING:
+    class TrainConfig(BaseModel):
+        """What a type checker reads of the model made below from the table: its fields and their types
+        (tests/test_tables.py holds them to the table)."""
+
+        batch: int
+        epochs: int
+        optimizer: Optimizer
+        lr: float
+        beta: float
+        beta1: float
+        beta2: float
+        eps: float
+        decay: float
+        l2: float
+        seed: int
+        val: float
+else:
+    TrainConfig = create_model(
+        "TrainConfig", __config__=ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False),
+        __doc__="Hyperparameters: the names of the spec's `train` statement.", **_fields())
 
 
 class RunOptions(BaseModel):

@@ -103,6 +103,7 @@ def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
     x = _fit_shape(data.x, io, "data")
     _check_labels(data, io)
     if data.x_val is not None:
+        assert data.y_val is not None  # every source gives both or neither (specc.training.sources)
         _check_samples(data.x_val, data.y_val, "validation data")
         if not len(data.x_val):
             raise SpeccError("the validation set is empty; give it samples, or leave it out to hold out "

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,13 @@ from torch import nn
 
 from .config import TrainConfig
 from .distributed import World, total
+
+
+class Generated(Protocol):
+    """What the built module has besides nn.Module's: the scores before the spec's final activation
+    (specc.codegen.module_text writes the method)."""
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 class Logits(nn.Module):
@@ -32,7 +40,7 @@ class Logits(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.logits(x)
+        return cast(Generated, self.net).logits(x)  # net is the built module (runtime.build.instantiate)
 
 
 @dataclass
@@ -187,14 +195,19 @@ def train_epoch(engine: Engine, x: torch.Tensor, y: torch.Tensor, cfg: TrainConf
         sums += torch.stack([loss.detach().to(sums.dtype) * len(yb), correct.to(sums.dtype)])
         count += len(yb)
         report(step, sums, count)
-    loss_sum, correct_sum, count = engine.reduce(sums, count)  # waits for the device: the time is real
-    return EpochSums(loss_sum, correct_sum, count, time.perf_counter() - start)
+    loss_sum, correct_sum, total_count = engine.reduce(sums, count)  # waits for the device: the time is real
+    return EpochSums(loss_sum, correct_sum, total_count, time.perf_counter() - start)
 
 
 @torch.no_grad()
 def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> EpochSums:
     """Loss and accuracy on held-out data, in eval mode (dropout off, batchnorm running stats)."""
-    model = engine.model.module if engine.world.distributed else engine.model  # no DDP sync for inference
+    model = engine.model
+    if engine.world.distributed:  # no DDP sync for inference
+        from torch.nn.parallel import DistributedDataParallel
+
+        assert isinstance(model, DistributedDataParallel)  # distributed.wrap made it so
+        model = model.module
     model.eval()
     sums, count = engine.zeros(), 0
     mine = torch.arange(engine.world.rank, len(x), engine.world.size)
@@ -205,8 +218,8 @@ def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> Ep
         loss, correct = loss_and_correct(logits, yb, engine.binary)
         sums += torch.stack([loss.to(sums.dtype) * len(yb), correct.to(sums.dtype)])
         count += len(yb)
-    loss_sum, correct_sum, count = engine.reduce(sums, count)
-    return EpochSums(loss_sum, correct_sum, count)
+    loss_sum, correct_sum, total_count = engine.reduce(sums, count)
+    return EpochSums(loss_sum, correct_sum, total_count)
 
 
 def diverged(epoch: EpochSums, net: nn.Module) -> bool:

@@ -149,13 +149,19 @@ def _run_dir(request: Request, analysis: Analysis, world: World) -> tuple[Path |
         if note and not request.quiet:
             say_error(f"specc: note: {note}")
         return folder, None
-    return new_run_dir(request.out, analysis.model.name)
+    return new_run_dir(request.out, _model_name(analysis))
+
+
+def _model_name(analysis: Analysis) -> str:
+    """The name of the model a run trains: its spec checked without errors, so it has a model."""
+    assert analysis.model is not None
+    return analysis.model.name
 
 
 def _config(run: Run, origins: dict[str, str], opts: RunOptions) -> dict[str, Any]:
     split, eng = run.split, run.eng
     return {
-        "spec": str(run.spec_path), "model": run.analysis.model.name,
+        "spec": str(run.spec_path), "model": _model_name(run.analysis),
         "spec_sha256": spec_sha256(run.analysis.source),
         "train": run.cfg.model_dump(), "origins": origins, "run": opts.model_dump(),
         "data": {"source": opts.data, "scaling": split.scaling, "validation": split.held_out,
@@ -217,6 +223,7 @@ def _epochs(run: Run) -> Result:
     seconds = images = 0.0
     try:
         if run.world.main:
+            assert run.run_dir is not None  # rank 0 has the run folder (_run_dir)
             write_json(run.run_dir / "config.json", run.config)
             write_text(run.run_dir / "spec.cnn", run.analysis.source)
         _announce(run)
@@ -235,9 +242,10 @@ def _epochs(run: Run) -> Result:
             finish_epoch(run, record(epoch, lr, trained, held))
         plot(run, failing=False)
         if run.world.main:  # the final weights' validation confusion matrix and mistakes
+            assert run.run_dir is not None  # rank 0 has the run folder (_run_dir)
             found = verdicts(eng.net, x_val, y_val, eng.binary, spec_io(run.analysis).outputs)
             plot_review(found, x_val, run.split.class_names, run.run_dir,
-                        f"{run.analysis.model.name}: validation after epoch {cfg.epochs}")
+                        f"{_model_name(run.analysis)}: validation after epoch {cfg.epochs}")
     except BaseException as exc:
         plot(run, failing=True)
         stopped = stopped_by(run, exc)

@@ -188,24 +188,25 @@ def folder(root: Path, want: Want) -> Data:
     subs = {p.name: p for p in _class_folders(root)}
     val_name = next((n for n in ("val", "valid", "validation") if n in subs), None)
     split = "train" in subs and val_name is not None and _class_folders(subs["train"])
-    train_root = subs["train"] if split else root
+    val_root = subs[val_name] if split and val_name is not None else None  # train/ and val/: a split given
+    train_root = subs["train"] if val_root is not None else root
     names = [p.name for p in _class_folders(train_root)]
     if not names:
         raise SpeccError(f"folder '{root}' has no class sub-folders (expected one folder of images per class)")
     x, y = _read_classes(train_root, names, want)
     x_val = y_val = None
-    if split:
-        extra = sorted({p.name for p in _class_folders(subs[val_name])} - set(names))
+    if val_root is not None:
+        extra = sorted({p.name for p in _class_folders(val_root)} - set(names))
         if extra:
-            raise SpeccError(f"'{subs[val_name]}' has classes that '{train_root}' lacks: {', '.join(extra)}")
-        val_names = [n for n in names if (subs[val_name] / n).is_dir()]
+            raise SpeccError(f"'{val_root}' has classes that '{train_root}' lacks: {', '.join(extra)}")
+        val_names = [n for n in names if (val_root / n).is_dir()]
         if not val_names:
-            raise SpeccError(f"'{subs[val_name]}' has no class sub-folders (expected the same class folders as "
+            raise SpeccError(f"'{val_root}' has no class sub-folders (expected the same class folders as "
                              f"'{train_root}')")
-        x_val, y_val = _read_classes(subs[val_name], val_names, want)
+        x_val, y_val = _read_classes(val_root, val_names, want)
         y_val = np.asarray([names.index(val_names[i]) for i in y_val], dtype=np.int64)
-    scale = lambda a: None if a is None else a.astype(np.float32) / np.float32(255)  # noqa: E731
-    return Data(scale(x), y, scale(x_val), y_val, names, "pixels divided by 255, to [0, 1]")
+    scale = lambda a: a.astype(np.float32) / np.float32(255)  # noqa: E731
+    return Data(scale(x), y, None if x_val is None else scale(x_val), y_val, names, "pixels divided by 255, to [0, 1]")
 
 
 def _synthetic_size(name: str) -> int:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ...errors import SpeccError
 from ...escape import printable
 from ...hyperparameters import OPTIMIZERS
 from ...report import FORMATS
+
+if TYPE_CHECKING:
+    from ...analysis import Analysis
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -76,7 +79,7 @@ class Checked:
     before the next file is read.
     """
 
-    def __init__(self, files: list[str], read: Callable[[str], object], unreadable: list[str] | None) -> None:
+    def __init__(self, files: list[str], read: Callable[[str], Analysis], unreadable: list[str] | None) -> None:
         self.files, self.read, self.unreadable = files, read, unreadable
         self.verdicts: list[Verdict] = []
         self.reached = 0  # files read so far, or left out
@@ -103,7 +106,7 @@ class Checked:
             pass
         return self.verdicts
 
-    def _reading(self) -> Iterator:
+    def _reading(self) -> Iterator[Analysis]:
         while self.reached < len(self.files):
             name = self.files[self.reached]
             self.reached += 1
@@ -118,17 +121,18 @@ class Checked:
             yield analysis
 
 
-def analyse(files: list[str], args: argparse.Namespace, unreadable: list[str] | None = None) -> list | Checked:
+def analyse(files: list[str], args: argparse.Namespace,
+            unreadable: list[str] | None = None) -> list[Analysis] | Checked:
     """The files' analyses: one file's at once, several files' as the report reads them."""
     from ...source import read
 
-    def check(name: str):
+    def check(name: str) -> Analysis:
         return read(name, select=args.select, ignore=args.ignore, origin="--{key}")
 
     return [check(files[0])] if len(files) == 1 else Checked(files, check, unreadable)
 
 
-def _status(analyses: list | Checked, args: argparse.Namespace) -> int:
+def _status(analyses: list[Analysis] | Checked, args: argparse.Namespace) -> int:
     found = analyses.finished() if isinstance(analyses, Checked) else analyses
     return 1 if any(a.errors or (args.strict and a.warnings) for a in found) else 0
 
@@ -144,7 +148,7 @@ def _options(args: argparse.Namespace) -> dict:
             "batch": args.batch, "optimizer": args.optimizer}
 
 
-def _statistics(analyses: list) -> str:
+def _statistics(analyses: Sequence[Analysis]) -> str:
     from ...report.concise import statistics
 
     return statistics(analyses)
@@ -166,7 +170,8 @@ def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tup
         return "".join(pieces), _status(analyses, args)
 
 
-def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tuple[list | Checked, Iterable[str]]:
+def _report_pieces(args: argparse.Namespace,
+                   unreadable: list[str] | None) -> tuple[list[Analysis] | Checked, Iterable[str]]:
     """The analyses, made as the report reads them, and the report's text in pieces (the text and
     JSON reports of a large spec are never held whole); the exit status follows the pieces."""
     from ...report import pieces
@@ -174,9 +179,11 @@ def _report_pieces(args: argparse.Namespace, unreadable: list[str] | None) -> tu
 
     options = _options(args)
     analyses = analyse(expand(args.paths, args.exclude, unreadable), args, unreadable)
+    # Checked reads as the Sequence[Analysis] a report takes: in order once, then through each file's Verdict.
+    shown = cast("Sequence[Analysis]", analyses)
     if args.statistics:
-        return analyses, [_statistics(analyses)]
-    return analyses, pieces(analyses, args.format, **options)
+        return analyses, [_statistics(shown)]
+    return analyses, pieces(shown, args.format, **options)
 
 
 def _write(pieces: Iterable[str]) -> None:
@@ -206,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             _write(pieces)
         except BrokenPipeError as exc:  # `specc check bad.cnn | head -1` still exits 1
-            exc.status = 2 if unreadable else _status(analyses, args)
+            setattr(exc, "status", 2 if unreadable else _status(analyses, args))  # noqa: B010 -- main reads it
             raise
         status = _status(analyses, args)
     for problem in unreadable:  # after the report: the specs that could be read were checked
