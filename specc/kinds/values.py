@@ -168,6 +168,17 @@ def input_dims(word: Word, what: str) -> ir.Shape:
     return (dims[0], dims[1], 1) if len(dims) == 2 else tuple(dims)
 
 
+def reshape_dims(word: Word, what: str) -> tuple[int, ...]:
+    """`reshape`'s target shape, channels last as every spec shape: N, HxWxC or DxHxWxC (LxC: two numbers)."""
+    dims = word.value if word.kind == "dims" else (word.value,) if word.kind == "int" else None
+    if dims is None or len(dims) > 4:
+        raise ValueProblem("E105", f"{what} must be one to four numbers, channels last (N, LxC, HxWxC or DxHxWxC), "
+                                   f"got `{shown(word.text)}`", "for example `reshape 19x19x5x85`")
+    for d in dims:
+        _check_int(d, "each dimension of a reshape", 1)
+    return tuple(int(d) for d in dims)
+
+
 def as_signal(shape: ir.Shape, word: Word) -> ir.Shape:
     """`input LxC layout=lc`: the two written numbers are length and channels, not HxW."""
     if word.kind != "dims" or len(word.value) != 2:
