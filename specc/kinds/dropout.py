@@ -55,7 +55,8 @@ def scheduled(layers: list[Layer], train: Mapping[str, object]) -> list[Layer]:
     most = float(train.get("droppath", 0.0))  # type: ignore[arg-type]  # checked by its train checker
     resolved = list(layers)
     for n, i in enumerate(bare):
-        rate = most * (n / (len(bare) - 1)) if len(bare) > 1 else 0.0
+        rate = most * n / (len(bare) - 1) if len(bare) > 1 else 0.0
+        rate = float(f"{rate:.12g}")  # 0.1, not 0.09999999999999999 (0.3 · 1/3), in reports and code
         resolved[i] = layers[i]._replace(rate=rate, scheduled=True)
     return resolved
 
