@@ -11,6 +11,7 @@ import math
 import torch
 from torch import nn
 
+
 class Abs(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.abs(x)

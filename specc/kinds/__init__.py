@@ -28,7 +28,7 @@ from .activation import Activation
 from .base import Form, Kind
 from .conv import Conv, ConvTranspose, DepthwiseConv
 from .dense import Dense, Flatten, Reshape
-from .dropout import DropPath, Dropout
+from .dropout import Dropout, DropPath
 from .invalid import Invalid
 from .merge import Add, Concat, Merge, Multiply, Subtract
 from .norm import BatchNorm, LayerScale, Norm
@@ -67,7 +67,8 @@ ACTIVATION_ALIASES = activation.ALIASES
 FAMILY: dict[str, str] = {word: kind.family for kind in KINDS.values() for form in kind.forms
                           for word in (form.word, form.kind, *form.synonyms)}
 
-__all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "HELPERS", "KEYWORD_ALIASES", "KINDS",
-           "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "Add", "BatchNorm", "Concat", "Conv",
-           "ConvTranspose", "Dense", "DepthwiseConv", "DropPath", "Dropout", "Flatten", "Form", "GlobalPool", "Invalid", "Kind",
-           "LayerScale", "Merge", "Multiply", "Norm", "Pool", "Reshape", "Subtract", "Upsample", "ZeroPad"]
+__all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "HELPERS", "KEYWORD_ALIASES",
+           "KINDS", "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "Add", "BatchNorm", "Concat",
+           "Conv", "ConvTranspose", "Dense", "DepthwiseConv", "DropPath", "Dropout", "Flatten", "Form", "GlobalPool",
+           "Invalid", "Kind", "LayerScale", "Merge", "Multiply", "Norm", "Pool", "Reshape", "Subtract", "Upsample",
+           "ZeroPad"]

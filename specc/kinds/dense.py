@@ -1,5 +1,5 @@
-"""Fully connected layers: `fc` (alias `dense`), `flatten`, and `reshape D1xD2x…` (Keras' Reshape). Their IR, forms, shape
-rules, emitters and what their backward keeps. No torch.
+"""Fully connected layers: `fc` (alias `dense`), `flatten`, and `reshape D1xD2x…` (Keras' Reshape).
+Their IR, forms, shape rules, emitters and what their backward keeps. No torch.
 """
 
 from __future__ import annotations
