@@ -50,7 +50,7 @@ def _row(r: LayerReport) -> tuple[str, ...]:
     elif kind == "activation":
         kind = act or kind
     elif kind == "droppath":  # the rate, resolved for a bare `droppath` from `train droppath=`
-        kind = f"droppath {layer.rate:.3g}"
+        kind = f"droppath {getattr(layer, 'rate', 0.0):.3g}"
     rf = "" if r.receptive_field is None else (
         str(r.receptive_field[0]) if len(set(r.receptive_field)) == 1 else shape(r.receptive_field))
     fan_in = "" if r.fan_in is None else num(r.fan_in)

@@ -62,7 +62,7 @@ def spec_io(analysis: Analysis, net: torch.nn.Module) -> SpecIO:
 
 def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
     model = analysis.model
-    written = model.train.get("droppath", 0.0)
+    written = model.train.get("droppath", 0.0) if model is not None else 0.0
     if flags.get("droppath") is not None and flags["droppath"] != written:
         # The rates of bare `droppath` lines are resolved by specc check and built into the compiled module.
         raise SpeccError(f"--droppath {flags['droppath']} differs from the spec's {written}: the rates of bare "
