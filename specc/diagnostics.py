@@ -72,6 +72,7 @@ CODES: dict[str, str] = {
     "E207": "a kernel, stride or padding of another rank than its input",
     "E208": "a norm over single values",
     "E209": "a size computed from the shapes too large",
+    "E210": "a reshape to another number of values",
 }
 
 

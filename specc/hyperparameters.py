@@ -27,7 +27,8 @@ OPTIMIZERS = tuple(OPTIMIZER_STATE)
 
 class Hyper(NamedTuple):
     name: str
-    kind: str  # count (int >= 1), seed (0 <= int < 2**31), choice, positive (> 0), fraction (0, 1), non_negative
+    kind: str  # count (int >= 1), seed (0 <= int < 2**31), choice, positive (> 0), fraction (0, 1), non_negative, rate
+
     default: object
     metavar: str
     help: str
@@ -59,12 +60,16 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
           "a fixed seed makes runs repeatable: initial weights, validation split, shuffling and dropout"),
     Hyper("val", "fraction", 0.1, "FRACTION", "share held out for validation when the data has no validation set",
           "10% keeps most data for training"),
+    Hyper("droppath", "rate", 0.0, "R",
+          "stochastic depth: the rate of the last bare `droppath` line, growing linearly from 0 over them",
+          "0 keeps every branch; ConvNeXt-T trains with 0.1, larger ConvNeXts with up to 0.5"),
 )
 
 # The Python type of each kind, for the flags and the config.
-TYPES = {"count": int, "seed": int, "choice": str, "positive": float, "fraction": float, "non_negative": float}
+TYPES = {"count": int, "seed": int, "choice": str, "positive": float, "fraction": float, "non_negative": float,
+         "rate": float}
 # The bounds of each kind, in pydantic's words (the spec's checkers in specc.kinds.values say the same).
 BOUNDS: dict[str, Bounds] = {
     "count": {"ge": 1}, "seed": {"ge": 0, "le": 2**31 - 1}, "choice": {}, "positive": {"gt": 0},
-    "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0},
+    "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0}, "rate": {"ge": 0, "lt": 1},
 }

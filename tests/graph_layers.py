@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 
 Shape = tuple[int, ...]
-ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "leaky_relu", "silu", "swish", "hardswish", "gelu", "softmax")
+ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "leaky_relu", "silu", "swish", "hardswish", "gelu", "softmax",
+               "abs", "hardsigmoid")
 NORMS = ("batchnorm", "layernorm", "instancenorm", "groupnorm")
-MERGES = ("add", "concat", "multiply")  # the merges _merge knows (tests/test_tables.py checks the list)
+MERGES = ("add", "subtract", "concat", "multiply")  # the merges _merge knows (tests/test_tables.py checks the list)
 ALIASES = {"stride": "s", "padding": "p"}
 
 
@@ -98,8 +99,8 @@ def _pool(kind: str, args: tuple, opts: dict, shape: Shape) -> dict:
 def _merge(kind: str, shapes: list[Shape]) -> dict:
     if any(len(s) != 3 for s in shapes):
         raise Invalid("merges of volumes only")
-    if kind == "add" and len(set(shapes)) != 1:
-        raise Invalid("add: shapes differ")
+    if kind in ("add", "subtract") and len(set(shapes)) != 1:
+        raise Invalid(f"{kind}: shapes differ")
     if kind == "concat":
         if len({s[:2] for s in shapes}) != 1:
             raise Invalid("concat: H and W differ")

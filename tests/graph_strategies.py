@@ -83,7 +83,8 @@ def _kernel(draw, choices=("1", "2", "3", "3x3", "1x3", "3x1", "2x2")) -> str:
 
 
 def _activation(draw) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    act = draw(st.sampled_from([None, None, "relu", "relu6", "sigmoid", "silu", "hardswish", "gelu", "tanh"]))
+    act = draw(st.sampled_from([None, None, "relu", "relu6", "sigmoid", "silu", "hardswish", "gelu", "tanh",
+                                "hardsigmoid", "abs"]))
     if act is None:
         return (), ()
     return ((act,), ()) if draw(st.booleans()) else ((), (("activation", act),))
@@ -138,7 +139,8 @@ def plain_line(draw, shape: Shape) -> Line:
         groups = [str(g) for g in (1, 2, 3) if len(shape) == 3 and shape[2] % g == 0]
         return Line(norm, (draw(st.sampled_from(groups)),) if norm == "groupnorm" else ())
     if kind == "activation":
-        return Line(draw(st.sampled_from(["relu", "relu6", "silu", "swish", "hardswish", "gelu", "tanh"])))
+        return Line(draw(st.sampled_from(["relu", "relu6", "silu", "swish", "hardswish", "gelu", "tanh", "abs",
+                                          "hardsigmoid"])))
     if kind == "dropout":
         return Line("dropout", (draw(st.sampled_from(["0.1", "0.5"])),))
     if kind == "upsample" and len(shape) == 3 and shape[0] * shape[1] <= 64:  # keep the maps small
@@ -196,7 +198,8 @@ def add_statement(draw, state: State) -> list[Line]:
     route = draw(st.sampled_from(["same"] * (bool(same) + 3 * dotted) + ["project"] * bool(strided) + ["branch"]))
     if route == "same":
         ref = motifs.pick_ref(draw, same)
-        return [Line("add", (ref,))] if draw(st.booleans()) else [Line("add", (ref, state.current()))]
+        merge = draw(st.sampled_from(["add", "add", "subtract"]))  # subtract: the same shapes, the difference
+        return [Line(merge, (ref,))] if draw(st.booleans()) else [Line(merge, (ref, state.current()))]
     here = state.current()
     if route == "project":
         ref, k = motifs.pick_ref(draw, strided)

@@ -18,7 +18,12 @@ from twins import Figures, channels_first, channels_last, count_buffers, count_m
 
 ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "silu": nn.SiLU,
                "swish": nn.SiLU, "hardswish": nn.Hardswish, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU,
-               "softmax": lambda: nn.Softmax(dim=1)}
+               "softmax": lambda: nn.Softmax(dim=1), "hardsigmoid": nn.Hardsigmoid, "abs": lambda: Abs()}
+
+
+class Abs(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.abs()
 
 
 def activation(name: str | None) -> list[nn.Module]:
@@ -41,7 +46,7 @@ def same_pad(layer: dict, h: int, w: int, fill: float = 0.0) -> tuple[list[nn.Mo
 
 
 # Every merge as torch computes it, folded left over the inputs (tests/test_tables.py checks the list).
-MERGES = {"add": torch.add, "concat": lambda a, b: torch.cat((a, b), dim=1),
+MERGES = {"add": torch.add, "subtract": torch.sub, "concat": lambda a, b: torch.cat((a, b), dim=1),
           "multiply": torch.mul}  # multiply: 1x1xC broadcasts over HxWxC
 
 

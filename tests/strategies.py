@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
-from strategies_kinds import later_layer, later_norm
+from strategies_kinds import later_layer, later_norm, newer_layer
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "hardswish", "gelu")
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "softmax", "linear", "relu6", "silu", "hardswish", "gelu",
+               "abs", "hardsigmoid")
 SPELLED = {"silu": ("silu", "swish")}  # an activation as the spec may write it
 
 
@@ -121,6 +122,7 @@ def _simple(draw, shape):
         fn = draw(st.sampled_from(ACTIVATIONS))
         slope = draw(st.sampled_from([0.01, 0.3])) if fn == "leaky_relu" else 0.01
         text = draw(st.sampled_from(SPELLED.get(fn, (fn,))))
+        text = f"activation {text}" if draw(st.integers(0, 3)) == 0 else text  # the statement form
         text += f" slope={slope}" if fn == "leaky_relu" and slope != 0.01 else ""
         return text, dict(kind="activation", function=fn, slope=slope), shape
     if choice == "batchnorm":
@@ -156,10 +158,12 @@ def specs(draw, max_layers: int = 8) -> GeneratedSpec:
     for index in range(draw(st.integers(1, max_layers))):
         if len(shape) == 3:
             kind = draw(st.sampled_from(["conv", "conv", "conv", "pool", "pool", "global", "flatten", "simple",
-                                         "later"]))
+                                         "later", "newer"]))
         else:
-            kind = draw(st.sampled_from(["simple", "simple", "simple", "norm"]))
-        if kind == "later":
+            kind = draw(st.sampled_from(["simple", "simple", "simple", "norm", "newer"]))
+        if kind == "newer":
+            text, layer, shape = draw(newer_layer(shape))
+        elif kind == "later":
             text, layer, shape = draw(later_layer(shape))
         elif kind == "norm":
             text, layer, shape = draw(later_norm(shape))

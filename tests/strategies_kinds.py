@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 # Every layer kind a generator in tests/strategies.py or here can draw (tests/test_tables.py checks it).
 DRAWN = {"conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "fc", "activation",
          "batchnorm", "dropout", "convtranspose", "dwconv", "upsample", "zeropad", "layernorm", "instancenorm",
-         "groupnorm"}
-ACTIVATION_WORDS = (None, "relu", "relu6", "silu", "swish", "hardswish", "gelu", "tanh")
+         "groupnorm", "reshape", "layerscale", "droppath"}
+ACTIVATION_WORDS = (None, "relu", "relu6", "silu", "swish", "hardswish", "gelu", "tanh", "abs", "hardsigmoid")
 
 
 def _axes(draw, low: int, high: int) -> tuple[int, int]:
@@ -112,13 +112,15 @@ def later_norm(draw, shape):
         return "relu6", dict(kind="activation", function="relu6", slope=0.01), shape
     kinds = ["layernorm", "groupnorm"] + (["instancenorm"] if len(shape) == 3 and size > c else [])
     kind = draw(st.sampled_from(kinds))
+    over = "c" if kind == "layernorm" and c > 1 and draw(st.booleans()) else "chw"  # ConvNeXt's, per position
     groups = draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0 and size // g > 1])) \
         if kind == "groupnorm" else 1
     eps, affine = draw(st.sampled_from([1e-5, 1e-3])), draw(st.booleans())
     words = [kind] + ([str(groups)] if kind == "groupnorm" else [])
     words += [f"eps={eps}"] if eps != 1e-5 else []
     words += [] if affine else ["affine=false"]
-    return " ".join(words), dict(kind=kind, groups=groups, eps=eps, affine=affine), shape
+    words += [] if over == "chw" else ["over=c"]
+    return " ".join(words), dict(kind=kind, groups=groups, eps=eps, affine=affine, over=over), shape
 
 
 @st.composite
@@ -127,3 +129,28 @@ def later_layer(draw, shape):
     growing = [_convtranspose, _upsample, _zeropad] if shape[0] * shape[1] <= 100 else []
     which = draw(st.sampled_from([*growing, _dwconv, later_norm]))
     return draw(which(shape))
+
+
+def _reshaped(draw, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape of as many values that the stack's generators go on from: a volume HxWxC or a vector."""
+    n = math.prod(shape)
+    if len(shape) == 1 or draw(st.integers(0, 3)) == 0:
+        volumes = [(a, b, n // (a * b)) for a in range(1, 7) for b in range(1, 7) if n % (a * b) == 0]
+        return draw(st.sampled_from([(n,), *volumes])) if len(shape) == 3 else draw(st.sampled_from(volumes))
+    h, w, c = shape
+    return draw(st.sampled_from([(w, h, c), (h * w, 1, c), (1, 1, n), (h, w * c, 1), (n,)]))
+
+
+@st.composite
+def newer_layer(draw, shape):
+    """One line of the kinds ConvNeXt and MobileNetV3 brought (issue 23) on a volume or a vector:
+    reshape (in the spec's channels-last order), layerscale, droppath (the identity at inference)."""
+    kind = draw(st.sampled_from(["reshape", "layerscale", "droppath"]))
+    if kind == "reshape":
+        out = _reshaped(draw, shape)
+        return f"reshape {'x'.join(map(str, out))}", dict(kind="reshape", dims=out), out
+    if kind == "layerscale":
+        init = draw(st.sampled_from([1e-6, 0.5, 2.0]))
+        return f"layerscale {init}", dict(kind="layerscale", init=init), shape
+    rate = draw(st.sampled_from([None, 0.0, 0.2]))
+    return "droppath" if rate is None else f"droppath {rate}", dict(kind="droppath", rate=rate or 0.0), shape

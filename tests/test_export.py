@@ -251,3 +251,36 @@ def test_cli_defaults_are_the_library_s_read_without_the_exporter() -> None:
             "print(sorted(m for m in ('torch', 'onnx', 'specc.exporting.run') if m in sys.modules))")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+
+# Every kind issue 23 brought (spec-io.md §4), in one spec: each must export and run in onnxruntime as in PyTorch.
+NEWER_KINDS = """input 6x6x8
+stem: conv 8 3x3 p=same hardsigmoid
+abs
+ln: layernorm over=c eps=1e-6
+conv 16 1x1 gelu
+conv 8 1x1
+layerscale 0.5
+droppath
+d: add stem
+subtract stem
+activation hardswish
+hardsigmoid
+reshape 6x6x2x4
+conv 8 1
+reshape 36x16
+reshape 576
+fc 4 abs
+train droppath=0.2
+"""
+
+
+def test_the_newer_kinds_export_and_run_in_onnxruntime_like_pytorch(tmp_path: Path) -> None:
+    spec = spec_file(tmp_path, NEWER_KINDS)
+    analysis = specc.check(spec)
+    assert analysis.ok, analysis.diagnostics
+    result = export(spec, tmp_path / "model.onnx", ExportOptions(seed=4))
+    assert all(diff <= ATOL for diff in result.max_abs_diff.values())
+    assert_named_after_the_layers(analysis, onnx.load(str(result.path)))
+    assert_runs_like(result.path, seeded(spec, 4), (1, 3))

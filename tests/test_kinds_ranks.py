@@ -26,7 +26,8 @@ from specc.lower.statements import STATEMENTS
 INPUTS = ("input 8", "input 8x4 layout=lc", "input 8x8x4", "input 4x8x8x4")
 UNIFORM = ("conv 4 3 p=same", "conv 4 3 s=2", "dwconv 3", "dwconv 3 p=same", "dwconv 1 multiplier=2",
            "convtranspose 4 2 s=2", "convtranspose 4 3 s=2 p=same", "maxpool 2", "avgpool 3 s=1 p=same",
-           "upsample 2", "upsample 2 mode=bilinear", "zeropad 1", "groupnorm 2", "fc 5 relu")
+           "upsample 2", "upsample 2 mode=bilinear", "zeropad 1", "groupnorm 2", "fc 5 relu",
+           "reshape 2x4", "reshape 4x8x8", "layernorm over=c", "droppath 0.2", "abs", "hardsigmoid")
 AFTER = ("", "\nbatchnorm", "\nfc 3")
 
 

@@ -62,7 +62,8 @@ def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
             continue
         args = " input" if form.merge else {
             "conv": " 4 3", "maxpool": " 2", "avgpool": " 2", "fc": " 3", "dropout": " 0.5", "convtranspose": " 4 3",
-            "dwconv": " 3", "upsample": " 2", "zeropad": " 1", "groupnorm": " 2"}.get(keyword, "")
+            "dwconv": " 3", "upsample": " 2", "zeropad": " 1", "groupnorm": " 2", "activation": " relu",
+            "layerscale": " 0.5", "reshape": " 4x4x8"}.get(keyword, "")
         analysis = specc.check(f"input 8x8x2\nrelu\n{keyword}{args}\n")
         assert analysis.ok, (keyword, analysis.diagnostics)
         assert type(analysis.layers[1].layer) is form.node and form.node in kinds.SHAPE_RULES

@@ -12,10 +12,10 @@ import math
 
 import torch
 from torch import nn
-from torch_reference_kinds import later_layer
+from torch_reference_kinds import Abs, later_layer
 
 ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu6": nn.ReLU6, "silu": nn.SiLU,
-       "hardswish": nn.Hardswish, "gelu": nn.GELU}
+       "hardswish": nn.Hardswish, "gelu": nn.GELU, "hardsigmoid": nn.Hardsigmoid}
 
 
 def _activation(name: str | None, slope: float) -> list[nn.Module]:
@@ -25,6 +25,8 @@ def _activation(name: str | None, slope: float) -> list[nn.Module]:
         return [nn.LeakyReLU(slope)]
     if name == "softmax":
         return [nn.Softmax(dim=1)]
+    if name == "abs":
+        return [Abs()]
     return [ACT[name]()]
 
 

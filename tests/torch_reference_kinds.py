@@ -11,12 +11,18 @@ import math
 import torch
 from torch import nn
 
+
+class Abs(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.abs(x)
+
+
 ACT = {"relu": nn.ReLU, "tanh": nn.Tanh, "relu6": nn.ReLU6, "silu": nn.SiLU, "hardswish": nn.Hardswish,
-       "gelu": nn.GELU}
+       "gelu": nn.GELU, "abs": Abs, "hardsigmoid": nn.Hardsigmoid}
 # Every kind reference_layer (tests/torch_reference.py) builds; tests/test_tables.py checks it.
 BUILT = {"conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "fc", "activation",
          "batchnorm", "dropout", "convtranspose", "dwconv", "upsample", "zeropad", "layernorm", "instancenorm",
-         "groupnorm"}
+         "groupnorm", "reshape", "layerscale", "droppath"}
 
 
 class Crop(nn.Module):
@@ -38,6 +44,39 @@ def same_transposed(n: int, k: int, s: int) -> tuple[int, int, int]:
                 return p, op, 0
     p = (k - s) // 2
     return p, 0, (n - 1) * s - 2 * p + k - n * s
+
+
+class KerasReshape(nn.Module):
+    """Keras' Reshape on an NCHW tensor: reshaped in NHWC order (channels last), channels back to axis 1."""
+
+    def __init__(self, dims: tuple[int, ...]):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nhwc = x.permute(0, *range(2, x.dim()), 1) if x.dim() > 2 else x
+        out = nhwc.reshape(x.shape[0], *self.dims)
+        return out.permute(0, out.dim() - 1, *range(1, out.dim() - 1)) if out.dim() > 2 else out
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: a learnt factor per channel (torchvision's CNBlock.layer_scale)."""
+
+    def __init__(self, channels: int, init: float, volume: bool):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(channels, *((1, 1) if volume else ())) * init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """ConvNeXt's LayerNorm2d (torchvision.models.convnext): LayerNorm over the channels at each position."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
 
 
 def _act(name: str | None) -> list[nn.Module]:
@@ -80,7 +119,15 @@ def later_layer(layer: dict, shape: tuple[int, ...]) -> nn.Module:
     if kind == "zeropad":
         top, bottom, left, right = layer["sides"]
         return nn.ZeroPad2d((left, right, top, bottom))
+    if kind == "reshape":
+        return KerasReshape(layer["dims"])
+    if kind == "layerscale":
+        return LayerScale(c, layer["init"], len(shape) == 3)
+    if kind == "droppath":
+        return nn.Identity()  # at inference; training drops whole samples (tests/test_new_kinds.py)
     if kind == "layernorm":
+        if len(shape) == 3 and layer.get("over") == "c":
+            return LayerNorm2d(c, eps=layer["eps"], elementwise_affine=layer["affine"])
         if len(shape) == 1:
             return nn.LayerNorm(c, eps=layer["eps"], elementwise_affine=layer["affine"])
         return nn.GroupNorm(1, c, eps=layer["eps"], affine=layer["affine"])

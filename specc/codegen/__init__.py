@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..analysis import Analysis
-from ..kinds import EMITTERS, Activation
+from ..kinds import EMITTERS, HELPERS, Activation
 from ..kinds.activation import activate
 from ..kinds.emitting import Step, known
 from ..syntax import lines as source_lines
@@ -58,4 +58,10 @@ def generate(analysis: Analysis) -> str:
             expr = activate(final, 0.01, "self.logits(x)")
         final_step = Step("", expr, known(last.output), note)
     return module_source(analysis, lines, code.modules, body, result, final_step, __version__, code.kept_entry,
-                         tree.sources)
+                         [*helpers(code.modules, tree.sources), *tree.sources])
+
+
+def helpers(modules: list[tuple[str, str, str]], classes: list[str]) -> list[str]:
+    """The classes of specc.kinds.HELPERS that the submodules (the network's and the block classes') construct."""
+    written = [ctor for _, ctor, _ in modules] + classes
+    return [text for name, text in HELPERS.items() if any(f"{name}(" in w for w in written)]

@@ -143,7 +143,7 @@ def _assigned(text: _Source, indent: str, head: str, target: ast.expr | None, va
 
 def _operands(value: ast.BinOp) -> list:
     """``a + b + c`` (parsed as ``(a + b) + c``) -> a, then (op, operand) pairs in order."""
-    symbol = {ast.Add: "+", ast.Mult: "*"}[type(value.op)]
+    symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}[type(value.op)]
     pairs = []
     node: ast.expr = value
     while isinstance(node, ast.BinOp):

@@ -27,11 +27,11 @@ from . import activation, conv, dense, dropout, invalid, merge, norm, pool, resi
 from .activation import Activation
 from .base import Form, Kind
 from .conv import Conv, ConvTranspose, DepthwiseConv
-from .dense import Dense, Flatten
-from .dropout import Dropout
+from .dense import Dense, Flatten, Reshape
+from .dropout import Dropout, DropPath
 from .invalid import Invalid
-from .merge import Add, Concat, Merge, Multiply
-from .norm import BatchNorm, Norm
+from .merge import Add, Concat, Merge, Multiply, Subtract
+from .norm import BatchNorm, LayerScale, Norm
 from .pool import GlobalPool, Pool
 from .resize import Upsample, ZeroPad
 
@@ -44,11 +44,11 @@ KINDS: dict[type[Layer], Kind] = {kind.node: kind for family in FAMILIES for kin
 # activations come last, in the order of their table.
 LISTED = ("conv", "maxpool", "avgpool", "globalavgpool", "globalmaxpool", "flatten", "fc", "batchnorm", "dropout",
           "add", "concat", "multiply", "convtranspose", "dwconv", "upsample", "zeropad", "layernorm",
-          "instancenorm", "groupnorm")
+          "instancenorm", "groupnorm", "activation")
 
 
 def _place(form: Form) -> tuple[bool, int]:
-    return form.node is Activation, LISTED.index(form.word) if form.word in LISTED else len(LISTED)
+    return form.word in activation.NAMES, LISTED.index(form.word) if form.word in LISTED else len(LISTED)
 
 
 # keyword -> Form, for every keyword that writes a layer
@@ -57,6 +57,9 @@ STATEMENTS: dict[str, Form] = {form.word: form for form in sorted(
 KEYWORD_ALIASES: dict[str, str] = {synonym: word for word, form in STATEMENTS.items() for synonym in form.synonyms}
 SHAPE_RULES: dict[type[Layer], Callable] = {node: kind.shape for node, kind in KINDS.items()}
 EMITTERS: dict[type[Layer], Callable] = {node: kind.emit for node, kind in KINDS.items()}
+# Classes the generated file defines where torch has no module (Abs, Reshape, LayerNorm2d, LayerScale, DropPath),
+# by name; specc.codegen writes those a spec's code uses.
+HELPERS: dict[str, str] = {name: text for family in FAMILIES for name, text in getattr(family, "HELPERS", {}).items()}
 MERGES = tuple(word for word, form in STATEMENTS.items() if form.merge)
 ACTIVATIONS = activation.NAMES
 ACTIVATION_ALIASES = activation.ALIASES
@@ -64,7 +67,8 @@ ACTIVATION_ALIASES = activation.ALIASES
 FAMILY: dict[str, str] = {word: kind.family for kind in KINDS.values() for form in kind.forms
                           for word in (form.word, form.kind, *form.synonyms)}
 
-__all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "KEYWORD_ALIASES", "KINDS",
-           "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "Add", "BatchNorm", "Concat", "Conv",
-           "ConvTranspose", "Dense", "DepthwiseConv", "Dropout", "Flatten", "Form", "GlobalPool", "Invalid", "Kind",
-           "Merge", "Multiply", "Norm", "Pool", "Upsample", "ZeroPad"]
+__all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "HELPERS", "KEYWORD_ALIASES",
+           "KINDS", "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "Add", "BatchNorm", "Concat",
+           "Conv", "ConvTranspose", "Dense", "DepthwiseConv", "DropPath", "Dropout", "Flatten", "Form", "GlobalPool",
+           "Invalid", "Kind", "LayerScale", "Merge", "Multiply", "Norm", "Pool", "Reshape", "Subtract", "Upsample",
+           "ZeroPad"]

@@ -28,7 +28,7 @@ class Function(NamedTuple):
 
     name: str
     expression: str  # applied to `{x}` inside forward (`{slope}`: leaky_relu's)
-    module: str  # the submodule of a line of its own
+    module: str  # the submodule of a line of its own (Abs: a class of the generated file, HELPERS)
     keeps_result: bool = False  # backward reads its output only, not its input (specc.infer.training_memory)
     non_negative: bool = False  # never negative: a relu after it changes nothing (W304)
     saturating: bool = False  # flat at both ends: gradients through it shrink (W302)
@@ -47,6 +47,9 @@ FUNCTIONS = (
     Function("silu", "nn.functional.silu({x})", "nn.SiLU()", aliases=("swish",)),
     Function("hardswish", "nn.functional.hardswish({x})", "nn.Hardswish()"),
     Function("gelu", "nn.functional.gelu({x})", "nn.GELU()"),
+    Function("abs", "torch.abs({x})", "Abs()", non_negative=True),
+    Function("hardsigmoid", "nn.functional.hardsigmoid({x})", "nn.Hardsigmoid()", non_negative=True,
+             saturating=True),  # relu6(x + 3) / 6
 )
 BY_NAME = {f.name: f for f in FUNCTIONS}
 NAMES = tuple(BY_NAME)
@@ -121,9 +124,21 @@ def same_tensor(layer: Activation, final: str | None) -> bool:
     return layer.function == "linear" or final is not None
 
 
+# Classes the generated file defines where torch has no module (specc.codegen writes those it uses).
+HELPERS = {"Abs": '''class Abs(nn.Module):
+    """The absolute value of each element (torch has no module for it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.abs(x)'''}
+
+# `activation WORD`: the function named by a word, which may be a block's parameter (`activation act`).
+STATEMENT = Form("activation", ("function",), ("function",), {"function": activation_name, "slope": any_float}, {},
+                 "activation FUNCTION [slope=S], e.g. `activation relu` (in a block, `activation act`)", prefix="act")
+
 KINDS = (
     Kind(Activation, family="activation", shape=identity, emit=emit, keeps=keeps, same_tensor=same_tensor,
-         forms=tuple(Form("activation", options={"slope": any_float} if f.name == "leaky_relu" else {},
-                          usage=f.name, prefix=f.name, fixed={"function": f.name}, synonyms=f.aliases, keyword=f.name)
-                     for f in FUNCTIONS)),
+         forms=(STATEMENT, *(Form("activation", options={"slope": any_float} if f.name == "leaky_relu" else {},
+                                  usage=f.name, prefix=f.name, fixed={"function": f.name}, synonyms=f.aliases,
+                                  keyword=f.name)
+                             for f in FUNCTIONS))),
 )

@@ -1,19 +1,22 @@
-"""Fully connected layers: `fc` (alias `dense`) and `flatten`. Their IR, forms, shape
-rules, emitters and what their backward keeps. No torch.
+"""Fully connected layers: `fc` (alias `dense`), `flatten`, and `reshape D1xD2x…` (Keras' Reshape).
+Their IR, forms, shape rules, emitters and what their backward keeps. No torch.
 """
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from ..analysis import LayerReport
+from ..diagnostics import error
 from ..ir import Layer, Shape
+from ..numbers import dims
 from .activation import activate, activation_name, keep_function
 from .base import Form, Kind
 from .emitting import Context, Unit, arguments, params_note, rank, single
 from .geometry import Result, size_of
 from .saved import Saved, always, keep_input, keeps_nothing
-from .values import any_float, boolean, count
+from .values import any_float, boolean, count, reshape_dims
 
 FAMILY = "dense"
 
@@ -24,6 +27,17 @@ class Flatten(Layer):
     receptive: ClassVar[str] = "pointwise"
     linear: ClassVar[bool] = True
     keeps_sign: ClassVar[bool] = True
+
+
+class Reshape(Layer):
+    """``reshape D1xD2x…``: the same values in another shape, taken in the spec's channels-last order
+    (Keras' Reshape): 19x19x425 -> 19x19x5x85 splits each position's 425 channels into 5 x 85."""
+
+    receptive: ClassVar[str] = "none"  # positions change meaning: later receptive fields are not reported
+    linear: ClassVar[bool] = True
+    keeps_sign: ClassVar[bool] = True
+
+    dims: tuple[int, ...]
 
 
 class Dense(Layer):
@@ -51,6 +65,15 @@ def flatten(layer: Flatten, shape: Shape | None) -> Result:
     return Result((size_of(shape),))
 
 
+def reshape(layer: Reshape, shape: Shape | None) -> Result:
+    values, target = size_of(shape), math.prod(layer.dims)
+    if values is None or values == target:
+        return Result(layer.dims)
+    message = (f"`reshape {dims(layer.dims)}` holds {target:,} values, but its input {dims(shape)} has {values:,}")
+    return Result(None, 0, 0, 0, diagnostics=(error("E210", message, layer.span_of("dims"),
+                                                     "the product of the dimensions must equal the input's"),))
+
+
 def dense(layer: Dense, shape: Shape | None) -> Result:
     n_in = size_of(shape)
     if n_in is None:
@@ -60,6 +83,27 @@ def dense(layer: Dense, shape: Shape | None) -> Result:
 
 def emit_flatten(r: LayerReport, ctx: Context) -> Unit:
     return single(r, ctx, "nn.Flatten()")
+
+
+def emit_reshape(r: LayerReport, ctx: Context) -> Unit:
+    layer = r.layer
+    assert isinstance(layer, Reshape)  # EMITTERS dispatches on the layer's class
+    return single(r, ctx, f"Reshape({', '.join(map(str, layer.dims))})")
+
+
+# The generated file's class for `reshape` (specc.codegen writes it where a spec uses it).
+HELPERS = {"Reshape": '''class Reshape(nn.Module):
+    """Keras' Reshape: the values taken in channels-last order (the spec's), reshaped to
+    (N, *shape) with the channels last, and the channels moved back to dim 1 (PyTorch's)."""
+
+    def __init__(self, *shape: int) -> None:
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.movedim(1, -1)  # channels last
+        x = x.reshape(-1, *self.shape)  # in the spec's (and Keras') order
+        return x.movedim(-1, 1)  # channels first again'''}
 
 
 def emit_dense(r: LayerReport, ctx: Context) -> Unit:
@@ -88,6 +132,9 @@ def keeps_dense(r: LayerReport, saved: Saved, reads: list[str], final: str | Non
 KINDS = (
     Kind(Flatten, family=FAMILY, shape=flatten, emit=emit_flatten, keeps=keeps_nothing, same_tensor=always,
          forms=(Form("flatten", usage="flatten"),)),
+    Kind(Reshape, family=FAMILY, shape=reshape, emit=emit_reshape, keeps=keeps_nothing, forms=(
+        Form("reshape", ("dims",), ("dims",), {"dims": reshape_dims}, {},
+             "reshape D1xD2x… (channels last), e.g. `reshape 19x19x5x85`"),)),
     Kind(Dense, family=FAMILY, shape=dense, emit=emit_dense, keeps=keeps_dense, forms=(
         Form("fc", ("units",), ("units",), _FC_OPTIONS, {}, "fc UNITS [ACTIVATION], e.g. `fc 10 softmax`", True,
              synonyms=("dense",)),)),

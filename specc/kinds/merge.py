@@ -1,4 +1,4 @@
-"""Merges: `add`, `concat` and `multiply`, which read two or more layers. Their IR, forms,
+"""Merges: `add`, `subtract`, `concat` and `multiply`, which read two or more layers. Their IR, forms,
 shape rules, emitters and what their backward keeps. No torch.
 
 A merge's positional arguments are the layers it reads (specc.lower.scope resolves them;
@@ -41,6 +41,16 @@ class Add(Merge):
     linear: ClassVar[bool] = True
     operator: ClassVar[str] = "+"
     onnx_op: ClassVar[str] = "Add"
+
+
+class Subtract(Merge):
+    """Element-wise difference of inputs of one shape: the first minus the others (`subtract a`: the line above
+    minus a)."""
+
+    linear: ClassVar[bool] = True
+    keeps_sign: ClassVar[bool] = False  # a difference of non-negative values may be negative
+    operator: ClassVar[str] = "-"
+    onnx_op: ClassVar[str] = "Sub"
 
 
 class Concat(Merge):
@@ -107,7 +117,7 @@ def _projection_hint(operands: tuple[Operand, ...], target: tuple[int, ...]) -> 
 
 
 def elementwise(layer: Merge, *operands: Operand) -> Result:
-    """Inputs of one shape, combined value by value (add)."""
+    """Inputs of one shape, combined value by value (add, subtract)."""
     shapes = _known(operands)
     if shapes is None:
         return Result(next((o.shape for o in operands if o.shape is not None), None))
@@ -165,7 +175,7 @@ def multiply(layer: Multiply, *operands: Operand) -> Result:
 def emit_elementwise(r: LayerReport, ctx: Context) -> Unit:
     # multiply: a (N, C, 1, 1) gate broadcasts over every position of an (N, C, H, W) map.
     layer = r.layer
-    assert isinstance(layer, (Add, Multiply))  # EMITTERS dispatches on the layer's class
+    assert isinstance(layer, (Add, Subtract, Multiply))  # EMITTERS dispatches on the layer's class
     return Unit([], [ctx.step(f" {layer.operator} ".join(ctx.inputs), r.output)])
 
 
@@ -193,6 +203,9 @@ def keeps_multiply(r: LayerReport, saved: Saved, reads: list[str], final: str | 
 KINDS = (
     Kind(Add, family=FAMILY, shape=elementwise, emit=emit_elementwise, keeps=keeps_nothing, forms=(
         Form("add", usage="add REF [REF ...], e.g. `add shortcut`"),)),
+    Kind(Subtract, family=FAMILY, shape=elementwise, emit=emit_elementwise, keeps=keeps_nothing, forms=(
+        Form("subtract", usage="subtract REF [REF ...]: the first minus the others (one REF: the line above "
+                               "minus it), e.g. `subtract b`"),)),
     Kind(Concat, family=FAMILY, shape=concat, emit=emit_concat, keeps=keeps_nothing, forms=(
         Form("concat", usage="concat REF [REF ...], e.g. `concat b1 b3 b5`"),)),
     Kind(Multiply, family=FAMILY, shape=multiply, emit=emit_elementwise, keeps=keeps_multiply, forms=(

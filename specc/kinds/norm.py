@@ -1,5 +1,6 @@
-"""Normalisation: `batchnorm` (alias `bn`), and the per-example norms `layernorm`,
-`instancenorm` and `groupnorm G`. Their IR, forms, shape rules, emitters and what their
+"""Normalisation: `batchnorm` (alias `bn`), the per-example norms `layernorm` (`over=c`: each
+position's channels, ConvNeXt's), `instancenorm` and `groupnorm G`, and `layerscale V` (a learnt
+factor per channel, ConvNeXt's). Their IR, forms, shape rules, emitters and what their
 backward keeps. No torch.
 """
 
@@ -16,7 +17,7 @@ from .base import Form, Kind
 from .emitting import Context, Unit, arguments, number, rank, single
 from .geometry import Result, is_known, not_a_volume
 from .saved import FP32, Saved, channels_of, size
-from .values import boolean, count, positive, unit
+from .values import any_float, boolean, choice, count, positive, unit
 
 FAMILY = "norm"
 
@@ -47,6 +48,7 @@ class Norm(Layer):
     groups: int = 1
     eps: float = 1e-5
     affine: bool = True
+    over: str = "chw"  # layernorm: "chw" (every value of the example) or "c" (each position's channels)
 
     def channel_mean(self, shape: Shape | None) -> str | None:
         """instancenorm, and groupnorm with one channel per group (G = C), subtract each channel's
@@ -56,6 +58,15 @@ class Norm(Layer):
         if self.op == "instance" or (self.op == "group" and self.groups == shape[-1]):
             return "mean over each example"
         return None
+
+
+class LayerScale(Layer):
+    """``layerscale V``: each channel times a learnt factor, initialised to ``init`` (ConvNeXt's layer scale)."""
+
+    receptive: ClassVar[str] = "pointwise"
+    linear: ClassVar[bool] = True
+
+    init: float
 
 
 _NORM_OPTIONS = {"eps": positive, "affine": boolean}
@@ -80,7 +91,8 @@ def norm(layer: Norm, shape: Shape | None) -> Result:
         return Result(shape, None, 0, 0, diagnostics=(error("E202", message, layer.span_of("groups"),
                                                              "the number of groups must divide the channels"),))
     if is_known(shape) and _values_per_group(layer, shape) == 1:
-        what = {"instance": "channel", "group": "group", "layer": "example"}[layer.op]
+        what = {"instance": "channel", "group": "group", "layer": "position" if layer.over == "c" else "example"}[
+            layer.op]
         message = (f"`{layer.kind}` on {dims(shape)} normalises each {what} over a single value: its output "
                    "is always its shift, and PyTorch refuses it")
         return Result(shape, None, 0, 0, diagnostics=(error("E208", message, layer.span,
@@ -90,6 +102,8 @@ def norm(layer: Norm, shape: Shape | None) -> Result:
 
 def _values_per_group(layer: Norm, shape: tuple[int, ...]) -> int:
     """How many values one mean and variance are taken over, per example."""
+    if layer.op == "layer" and layer.over == "c":
+        return shape[-1]
     groups = {"instance": shape[-1], "group": layer.groups, "layer": 1}[layer.op]
     return math.prod(shape) // groups
 
@@ -109,9 +123,10 @@ def emit_norm(r: LayerReport, ctx: Context) -> Unit:
     c, volume = r.in_channels, rank(r) >= 1
     eps = ("eps", None if layer.eps == 1e-5 else number(layer.eps))
     channels = ("", str(c))
-    if layer.op == "layer" and not volume:
+    if layer.op == "layer" and (not volume or layer.over == "c"):
         args = arguments(channels, eps, ("elementwise_affine", None if layer.affine else "False"))
-        return single(r, ctx, f"nn.LayerNorm({args})")
+        # over=c on a volume: ConvNeXt's LayerNorm2d, a class of the generated file (HELPERS)
+        return single(r, ctx, f"{'nn.LayerNorm' if not volume else 'LayerNorm2d'}({args})")
     if layer.op == "instance":  # nn.InstanceNorm learns no scale and shift unless asked
         args = arguments(channels, eps, ("affine", "True" if layer.affine else None))
         return single(r, ctx, f"nn.InstanceNorm{rank(r)}d({args})")
@@ -133,8 +148,47 @@ def keeps_norm(r: LayerReport, saved: Saved, reads: list[str], final: str | None
     layer, channels = r.layer, channels_of(r.input)
     assert isinstance(layer, Norm)  # KINDS dispatches on the layer's class
     saved.keep(reads[0], size(r.input))
-    statistics = {"group": 2 * layer.groups, "layer": 2, "instance": (3 if layer.affine else 2) * channels}
+    positions = size(r.input) // channels if channels and layer.over == "c" else 1
+    statistics = {"group": 2 * layer.groups, "layer": 2 * positions,
+                  "instance": (3 if layer.affine else 2) * channels}
     saved.keep(f"{layer.name}/statistics", statistics[layer.op])
+
+
+def layerscale(layer: LayerScale, shape: Shape | None) -> Result:
+    c = None if shape is None else shape[-1]
+    if c is None:
+        return Result(shape, None)
+    return Result(shape, c, 0, 0, in_channels=c)
+
+
+def emit_layerscale(r: LayerReport, ctx: Context) -> Unit:
+    layer = r.layer
+    assert isinstance(layer, LayerScale)  # EMITTERS dispatches on the layer's class
+    shape = ", ".join([str(r.in_channels), *("1" * rank(r))]) + ("," if not rank(r) else "")
+    return single(r, ctx, f"LayerScale(({shape}), {number(layer.init)})")
+
+
+# The generated file's classes for `layernorm over=c` and `layerscale` (specc.codegen writes those it uses).
+HELPERS = {"LayerNorm2d": '''class LayerNorm2d(nn.LayerNorm):
+    """ConvNeXt's LayerNorm2d: each position's channels normalised (nn.LayerNorm
+    normalises the last axis: the channels are moved last, and back)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)''',
+           "LayerScale": '''class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: each channel times a learnt factor, initialised to init."""
+
+    def __init__(self, shape: tuple[int, ...], init: float) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale'''}
+
+
+def keeps_layerscale(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
+    """Its input, for the factors' gradient (the factors themselves are parameters)."""
+    saved.keep(reads[0], size(r.input))
 
 
 KINDS = (
@@ -142,10 +196,13 @@ KINDS = (
         Form("batchnorm", options={"eps": positive, "momentum": unit}, usage="batchnorm [eps=E] [momentum=M]",
              prefix="bn", synonyms=("bn",)),)),
     Kind(Norm, family=FAMILY, shape=norm, emit=emit_norm, keeps=keeps_norm, forms=(
-        Form("layernorm", options=_NORM_OPTIONS, usage="layernorm [eps=E] [affine=false]", prefix="ln",
-             fixed={"op": "layer"}),
+        Form("layernorm", options={**_NORM_OPTIONS, "over": choice("chw", "c")},
+             usage="layernorm [eps=E] [affine=false] [over=chw|c]", prefix="ln", fixed={"op": "layer"}),
         Form("instancenorm", options=_NORM_OPTIONS, usage="instancenorm [eps=E] [affine=false]", prefix="inorm",
              fixed={"op": "instance"}),
         Form("groupnorm", ("groups",), ("groups",), {"groups": count, **_NORM_OPTIONS}, {},
              "groupnorm GROUPS [eps=E] [affine=false], e.g. `groupnorm 8`", prefix="gn", fixed={"op": "group"}))),
+    Kind(LayerScale, family=FAMILY, shape=layerscale, emit=emit_layerscale, keeps=keeps_layerscale, forms=(
+        Form("layerscale", ("init",), ("init",), {"init": any_float}, {},
+             "layerscale INIT, e.g. `layerscale 1e-6`", prefix="ls"),)),
 )

@@ -187,6 +187,23 @@ def input_dims(word: Word, what: str) -> ir.Shape:
     return (whole[0], whole[1], 1) if len(whole) == 2 else whole
 
 
+def reshape_dims(word: Word, what: str) -> tuple[int, ...]:
+    """`reshape`'s target shape, channels last as every spec shape: N, HxWxC or DxHxWxC (LxC: two numbers)."""
+    value = word.value
+    dims = tuple(value) if word.kind == "dims" and isinstance(value, tuple) else \
+        (value,) if word.kind == "int" and isinstance(value, (int, float)) else None
+    if dims is None or len(dims) > 4:
+        raise ValueProblem("E105", f"{what} must be one to four numbers, channels last (N, LxC, HxWxC or DxHxWxC), "
+                                   f"got `{shown(word.text)}`", "for example `reshape 19x19x5x85`")
+    sizes = []
+    for d in dims:
+        if not isinstance(d, (int, float)):
+            raise ValueProblem("E105", f"{what} must be whole numbers, got `{shown(word.text)}`")
+        _check_int(d, "each dimension of a reshape", 1)
+        sizes.append(int(d))
+    return tuple(sizes)
+
+
 def as_signal(shape: ir.Shape, word: Word) -> ir.Shape:
     """`input LxC layout=lc`: the two written numbers are length and channels, not HxW."""
     if word.kind != "dims" or len(_dims(word)) != 2:

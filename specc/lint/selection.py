@@ -29,7 +29,8 @@ class Settings:
 def suggestion(word: str, with_errors: bool = False) -> str:
     """'; did you mean `W101`?' for the nearest rule code or name, or a pointer to `specc rules`."""
     known = [*RULES, *CODES] if with_errors else list(RULES)
-    found = close_match(word.upper(), known) or close_match(word.lower(), BY_NAME)
+    # A code has no letter O: `E2O1` is E201 (difflib alone ties it with E210 and takes the larger).
+    found = close_match(word.upper().replace("O", "0"), known) or close_match(word.lower(), BY_NAME)
     return f"; did you mean `{found}`?" if found else "; `specc rules` lists them"
 
 

@@ -13,6 +13,7 @@ from .. import ir
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from ..ir import NOTHING
 from ..kinds import ACTIVATIONS, Invalid
+from ..kinds.dropout import scheduled
 from ..kinds.values import ValueProblem, as_signal
 from ..syntax import Statement, Word
 from ..syntax.nodes import has_value_of_kind
@@ -174,7 +175,8 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
         diagnostics.append(error("E110", "the spec has no `input` statement", Span.at(1),
                                  "add one before the first layer, e.g. `input 32x32x3`"))
     diagnostics += layers.diagnostics
-    model = ir.Model(model_name, input_shape, input_span or Span.at(1), tuple(layers.built), train, train_spans,
+    built = scheduled(layers.built, train)  # a bare `droppath`'s rate, from `train droppath=`
+    model = ir.Model(model_name, input_shape, input_span or Span.at(1), tuple(built), train, train_spans,
                      blocks=_block_uses(expansion), instances=tuple(expansion.instances),
                      deferred=frozenset(layers.deferred))
     return model, diagnostics

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..hyperparameters import HYPERPARAMETERS, OPTIMIZERS
-from ..kinds import KEYWORD_ALIASES, Activation, Form
+from ..kinds import ACTIVATIONS, KEYWORD_ALIASES, Form
 from ..kinds import STATEMENTS as LAYERS
-from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, seed
+from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, rate, seed
 
 # The `train` statement's options: the hyperparameter table's names, each checked by its kind.
 _CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "choice": choice(*OPTIMIZERS), "positive": positive,
-                                  "fraction": fraction, "non_negative": non_negative}
+                                  "fraction": fraction, "non_negative": non_negative, "rate": rate}
 TRAIN_OPTIONS: dict[str, Callable] = {h.name: _CHECKERS[h.kind] for h in HYPERPARAMETERS}
 
 OTHERS: dict[str, Form] = {
@@ -30,7 +30,7 @@ OTHERS: dict[str, Form] = {
 }
 
 # The layers, the statements that are not layers, then the activations.
-STATEMENTS: dict[str, Form] = {**{k: f for k, f in LAYERS.items() if f.node is not Activation}, **OTHERS,
-                               **{k: f for k, f in LAYERS.items() if f.node is Activation}}
+STATEMENTS: dict[str, Form] = {**{k: f for k, f in LAYERS.items() if k not in ACTIVATIONS}, **OTHERS,
+                               **{k: f for k, f in LAYERS.items() if k in ACTIVATIONS}}
 
 __all__ = ["KEYWORD_ALIASES", "OTHERS", "STATEMENTS", "TRAIN_OPTIONS", "Form"]

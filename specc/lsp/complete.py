@@ -90,6 +90,11 @@ def _options(keyword: str, written: Iterable[str]) -> list[types.CompletionItem]
         items.append(_item("from=", Kind.Property, "the layer this one reads (default: the line above)"))
     if form.bare_activation and "activation" not in given:
         items += [_item(fn, Kind.EnumMember, "activation") for fn in ACTIVATIONS]
+    filled = sum("=" not in w for w in written)
+    if getattr(form, "node", None) is not None and filled < len(form.positional):  # `activation ` -> relu, ...
+        slot = form.positional[filled]
+        checker = form.options.get(slot)
+        items += [_item(word, Kind.EnumMember, slot) for word in (_accepted(checker, slot) if checker else ())]
     return items
 
 

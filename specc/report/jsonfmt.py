@@ -35,7 +35,7 @@ def _larger(pair) -> int | None:
 LAYER_KEYS = ("name", "kind", "line", "output", "activations", "params", "macs", "fan_in", "density",
               "dense_params", "sharing", "reuse", "receptive_field", "jump", "receptive_field_hw", "jump_hw",
               "input", "buffers", "label", "inputs", "block")
-LAYER_EXTRAS = ("activation", "padding")  # a fused activation; the padding a layer resolved
+LAYER_EXTRAS = ("activation", "padding", "rate")  # a fused activation; the padding a layer resolved; a droppath's rate
 LAYER_ARRAYS = {"output", "receptive_field_hw", "jump_hw", "input", "inputs", "padding"}
 
 
@@ -45,7 +45,12 @@ def layer_values(r: LayerReport) -> tuple:
     return (layer.name, layer.kind, layer.line, r.output, r.activations, r.params, r.macs, r.fan_in,
             sig(r.density), r.dense_params, sharing(r.sharing), r.reuse, _larger(r.receptive_field),
             _larger(r.jump), r.receptive_field, r.jump, r.input, r.buffers, layer.name if layer.labelled else None,
-            layer.inputs, layer.block, layer.activation_function, r.pads)
+            layer.inputs, layer.block, layer.activation_function, r.pads, drop_rate(layer))
+
+
+def drop_rate(layer) -> float | None:
+    """A droppath's rate, resolved by lowering for a bare `droppath` (from `train droppath=`); else None."""
+    return layer.rate if layer.kind == "droppath" else None
 
 
 def layer_json(r: LayerReport) -> dict:

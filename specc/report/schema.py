@@ -42,6 +42,8 @@ class LayerEntry(_Open):
                                                  "a fraction after upsampling")
     inputs: list[str] = Field(description="the layers it reads, by name; \"input\" is the network's input")
     block: str | None = Field(None, description="the block instance the layer belongs to, or null")
+    rate: float | None = Field(None, description="droppath only: the rate it drops with (a bare droppath's "
+                                                 "resolved from `train droppath=R`)")
 
 
 # The network's counts. Named as specc.analysis.Totals on purpose: pydantic names the schema's

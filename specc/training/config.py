@@ -113,5 +113,7 @@ def describe(config: TrainConfig, origins: Mapping[str, str]) -> str:
 
 def relevant(config: TrainConfig, name: str) -> bool:
     """Whether an option affects this run (beta1 does nothing for sgd)."""
+    if name == "droppath":  # built into the module; shown where a spec sets it
+        return getattr(config, name) > 0
     uses = {"beta": ("momentum", "rmsprop"), "beta1": ("adam",), "beta2": ("adam",), "eps": ("rmsprop", "adam")}
     return config.optimizer in uses.get(name, (config.optimizer,))

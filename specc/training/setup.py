@@ -62,6 +62,11 @@ def spec_io(analysis: Analysis) -> SpecIO:
 
 def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
     model = analysis.model
+    written = model.train.get("droppath", 0.0) if model is not None else 0.0
+    if flags.get("droppath") is not None and flags["droppath"] != written:
+        # The rates of bare `droppath` lines are resolved by specc check and built into the compiled module.
+        raise SpeccError(f"--droppath {flags['droppath']} differs from the spec's {written}: the rates of bare "
+                         f"`droppath` lines are built into the module; write `train droppath=R` in the spec", 2)
     return merge(model.train, {k: s.line for k, s in model.train_spans.items()}, flags)
 
 
