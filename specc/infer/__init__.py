@@ -68,6 +68,18 @@ class _Field(NamedTuple):
         r = tuple(r + (spread * j if f > 1 else 0) for r, f, j in zip(self.r, factor, self.j))
         return _field(r, _divided(self.j, factor), extent)
 
+    def adaptive(self, out: Pair, extent: Pair | None) -> _Field | None:
+        """Adaptive pooling (`out=`): the widest of its windows, and a jump of n/out input units."""
+        if self.extent is None:
+            return None
+        from ..kinds.pool import largest_window
+
+        kernel = tuple(largest_window(n, o) for n, o in zip(self.extent, out))
+        from fractions import Fraction
+
+        stride = tuple(n // o if n % o == 0 else Fraction(n, o) for n, o in zip(self.extent, out))
+        return self.window(kernel, stride, (1,) * len(out), extent)
+
     def whole_map(self) -> _Field:
         """A layer that sees the whole remaining map (fc, global pooling)."""
         if self.extent is None:
@@ -112,6 +124,8 @@ def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None)
         return field.window(layer.kernel, layer.stride, layer.dilation, extent)
     if layer.receptive == "transposed":
         return field.transposed(layer.kernel, layer.stride, layer.dilation, extent)
+    if layer.receptive == "adaptive":
+        return field.adaptive(layer.out, extent)
     if layer.receptive == "upsample":
         return field.upsampled(layer.factor, 0 if layer.mode == "nearest" else 1, extent)
     return field

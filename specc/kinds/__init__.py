@@ -32,7 +32,7 @@ from .dropout import Dropout
 from .invalid import Invalid
 from .merge import Add, Concat, Merge, Multiply
 from .norm import BatchNorm, Norm
-from .pool import GlobalPool, Pool
+from .pool import AdaptivePool, GlobalPool, Pool
 from .resize import Upsample, ZeroPad
 
 FAMILIES = (conv, pool, dense, norm, resize, activation, dropout, merge, invalid)
@@ -65,6 +65,6 @@ FAMILY: dict[str, str] = {word: kind.family for kind in KINDS.values() for form 
                           for word in (form.word, form.kind, *form.synonyms)}
 
 __all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "KEYWORD_ALIASES", "KINDS",
-           "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "Add", "BatchNorm", "Concat", "Conv",
-           "ConvTranspose", "Dense", "DepthwiseConv", "Dropout", "Flatten", "Form", "GlobalPool", "Invalid", "Kind",
+           "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "AdaptivePool", "Add", "BatchNorm",
+           "Concat", "Conv", "ConvTranspose", "Dense", "DepthwiseConv", "Dropout", "Flatten", "Form", "GlobalPool", "Invalid", "Kind",
            "Merge", "Multiply", "Norm", "Pool", "Upsample", "ZeroPad"]
