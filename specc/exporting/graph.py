@@ -26,6 +26,7 @@ import torch
 
 from ..errors import SpeccError, first_line
 from ..version import __version__
+from .adaptive import exportable
 from .names import name_nodes
 from .source import Source
 
@@ -84,7 +85,7 @@ def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> G
     example = torch.zeros((batch or 2, *features))  # 2, not 1: torch.export specialises sizes 0 and 1
     dynamic = None if batch else ({0: torch.export.Dim(BATCH_DIM)},)
     name = output_name(source, logits)
-    with _quiet():
+    with _quiet(), exportable(source.module):  # adaptive pooling the exporter cannot take: specc.exporting.adaptive
         try:
             program = torch.onnx.export(entry(source, logits), (example,), None, dynamo=True, opset_version=opset,
                                         input_names=[INPUT_NAME], output_names=[name],
