@@ -196,6 +196,19 @@ def test_every_request_with_params_that_do_not_fit_gets_an_invalid_params_error(
     client.still_serves()
 
 
+def test_a_request_for_an_unknown_method_or_a_method_not_a_string_gets_an_error(client: RawClient) -> None:
+    # Both went unanswered (an AttributeError while reading them), and the client waited forever.
+    unknown = client.request("specc/noSuchMethod", {"a": 1})
+    assert unknown["error"]["code"] == -32601 and "specc/noSuchMethod" in unknown["error"]["message"], unknown
+    client.next_id += 1
+    client.send({"jsonrpc": "2.0", "id": client.next_id, "method": 5, "params": {}})
+    numbered = client.response(client.next_id)
+    assert numbered["error"] == {"code": -32600, "message": "method is not a string"}, numbered
+    client.notify("specc/noSuchNotification", {})
+    client.still_serves()
+    assert not [m for m in client.notifications if m.get("method") == "window/showMessage"]
+
+
 @pytest.mark.parametrize("attack", [
     pytest.param(b"Content-Length: 99999999999\r\n\r\n{}", id="huge length"),
     pytest.param(b'Content-Length: 5\r\n\r\n{"jsonrpc": "2.0", "method": "initialized", "params": {}}',

@@ -15,9 +15,9 @@ from .. import ir
 from ..analysis import Analysis
 from ..kinds import EMITTERS, Activation
 from ..kinds.activation import activate
-from ..kinds.emitting import Step
+from ..kinds.emitting import Step, known
 from ..version import __version__
-from .module_text import module_source
+from .module_text import checked_model, module_source
 from .names import attribute_names, class_name, source_lines, statement_text
 from .scopes import Tree
 
@@ -26,7 +26,7 @@ __all__ = ["EMITTERS", "attributes", "generate"]
 
 def attributes(analysis: Analysis) -> dict[str, str]:
     """Each top-level layer's name in the spec -> its attribute on the generated module."""
-    names = [layer.name for layer in analysis.model.layers if layer.block is None]
+    names = [layer.name for layer in checked_model(analysis).layers if layer.block is None]
     return dict(zip(names, attribute_names(names)))
 
 
@@ -49,10 +49,11 @@ def generate(analysis: Analysis) -> str:
         if isinstance(last.layer, Activation):
             # A `softmax` line of its own: logits stop before it, and its module runs on their result.
             step = body.pop()
+            assert isinstance(step, Step)  # the line's own step: a remark stands only for a block not computed
             result = step.expr[step.expr.index("(") + 1:-1]
             expr = step.expr.replace(f"({result})", "(self.logits(x))")
         else:
             expr = activate(final, 0.01, "self.logits(x)")
-        final_step = Step("", expr, last.output, note)
+        final_step = Step("", expr, known(last.output), note)
     return module_source(analysis, code.modules, body, result, final_step, __version__, code.kept_entry,
                          tree.sources)

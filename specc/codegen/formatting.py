@@ -68,6 +68,7 @@ def statement(indent: str, code: str) -> list[str]:
     node = ast.parse(code).body[0]
     text = _Source(code)
     if isinstance(node, ast.Return):
+        assert node.value is not None, code  # specc returns a value
         if isinstance(node.value, ast.Tuple):
             return _bracket(text, node.value.elts, indent, "return (", ")")
         return _assigned(text, indent, "return ", None, node.value)
@@ -108,7 +109,7 @@ class _Source:
     def __init__(self, code: str) -> None:
         self.data = code.encode()
 
-    def __call__(self, node: ast.AST) -> str:
+    def __call__(self, node: ast.expr | ast.keyword) -> str:  # the nodes with offsets that specc slices
         return self.data[node.col_offset:node.end_col_offset].decode()
 
 
@@ -144,13 +145,14 @@ def _operands(value: ast.BinOp) -> list:
     """``a + b + c`` (parsed as ``(a + b) + c``) -> a, then (op, operand) pairs in order."""
     symbol = {ast.Add: "+", ast.Mult: "*"}[type(value.op)]
     pairs = []
-    while isinstance(value, ast.BinOp):
-        pairs.append((symbol, value.right))
-        value = value.left
-    return [value, *reversed(pairs)]
+    node: ast.expr = value
+    while isinstance(node, ast.BinOp):
+        pairs.append((symbol, node.right))
+        node = node.left
+    return [node, *reversed(pairs)]
 
 
-def _expression(text: _Source, node: ast.AST, indent: str, head: str, tail: str) -> list[str]:
+def _expression(text: _Source, node: ast.expr | ast.keyword, indent: str, head: str, tail: str) -> list[str]:
     """``node`` between ``head`` and ``tail`` from column ``indent``: flat if it fits, else each
     bracket it opens broken after, one item a line, with a trailing comma."""
     flat = f"{indent}{head}{text(node)}{tail}"
@@ -179,7 +181,7 @@ def _chain(text: _Source, call: ast.Call, indent: str, head: str, tail: str) -> 
     func = call.func
     if fits(f"{indent}{head}{text(func)}(") or not isinstance(func, ast.Subscript):
         return _arguments(text, call, indent, f"{head}{text(func)}(", tail)
-    rest = f"{indent}]({', '.join(text(item) for item in [*call.args, *call.keywords])}){tail}"
+    rest = f"{indent}]({', '.join([*map(text, call.args), *map(text, call.keywords)])}){tail}"
     index = [f"{indent}{head}{text(func.value)}[", indent + INDENT + text(func.slice)]
     return [*index, rest] if fits(rest) else [*index, *_arguments(text, call, indent, "](", tail)]
 
@@ -187,7 +189,7 @@ def _chain(text: _Source, call: ast.Call, indent: str, head: str, tail: str) -> 
 def _arguments(text: _Source, call: ast.Call, indent: str, opening: str, tail: str) -> list[str]:
     """A call broken after ``opening``: its arguments on one line of their own where they fit
     there (ruff's first choice), else one a line."""
-    items = [*call.args, *call.keywords]
+    items: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
     arguments = ", ".join(text(item) for item in items)
     if fits(indent + INDENT + arguments):
         return [indent + opening, indent + INDENT + arguments, f"{indent}){tail}"]

@@ -37,10 +37,11 @@ def params_under(reports: tuple[LayerReport, ...], instances: dict[str, ir.Insta
 
 def _depth(path: str, instances: dict[str, ir.Instance], depth: dict[str | None, int]) -> int:
     chain = []
-    while path not in depth:
-        chain.append(path)
-        path = instances[path].parent
-    known = depth[path]
+    at: str | None = path
+    while at is not None and at not in depth:  # None, the top level, is in depth: the walk ends there
+        chain.append(at)
+        at = instances[at].parent
+    known = depth[at]
     for step in reversed(chain):
         known += 1
         depth[step] = known

@@ -18,7 +18,7 @@ from .. import ir
 from ..analysis import LayerReport, reaching
 from ..diagnostics import Span
 from ..kinds import EMITTERS
-from ..kinds.emitting import Context, Step
+from ..kinds.emitting import Context, Step, known
 from .formatting import class_header
 from .graph import params_under
 from .module_text import block_class_body
@@ -87,8 +87,10 @@ class Tree:
     def copy_of(self, name: str, scope: Scope) -> str:
         """The path of the instance called in ``scope`` that holds the layer ``name``."""
         path = self.report[name].layer.block
-        while self.instance[path].parent != scope:
-            path = self.instance[path].parent
+        assert path is not None  # a layer of a block called in ``scope``: not one of the top level
+        while (parent := self.instance[path].parent) != scope:
+            assert parent is not None  # the walk up from the layer meets ``scope`` before the top level
+            path = parent
         return path
 
     def _link(self, name: str, reader: ir.Layer) -> None:
@@ -284,7 +286,7 @@ class _Writer:
         entry = self.var.get(copies[0].entry, "x")
         if sequential or len(copies) == 1:
             targets = [self._target(gives[0], key, following), *(self._kept(self._local(v)) for v in exports)]
-            shape = self.tree.report[copies[-1].output].output
+            shape = known(self.tree.report[copies[-1].output].output)
             self.code.steps.append(Step(", ".join(targets), f"self.{attr}({entry}{args})", shape, note))
         else:
             targets = self._copies(copies, attr, entry, args, exports, by_copy, following, note)
@@ -309,7 +311,7 @@ class _Writer:
             out = self._target(inst.output, copies[0].group, following) if last else "x"
             targets = [out, *(self._kept(self._local(v)) for v in mine)]
             found.update(zip(mine, targets[1:]))
-            shape = self.tree.report[inst.output].output
+            shape = known(self.tree.report[inst.output].output)
             self.code.steps.append(Step(", ".join(targets), f"self.{attr}[{index}]({current}{args})", shape, note))
             current = out
         return [current, *(found[v] for v in exports)]

@@ -103,7 +103,10 @@ def place(graph: DrawGraph, g: Grid, direction: str) -> Layout:
         rank_size[g.rank[n.id]] = max(rank_size[g.rank[n.id]], main[n.id])
         lane_size[g.lane[n.id]] = max(lane_size[g.lane[n.id]], cross[n.id])
     spans = _frame_spans(graph, g)
-    r_end, r_start, l_end, l_start = {}, {}, {}, {}
+    r_end: dict[int, float] = {}  # how far frames reach past each rank's end and start, then each lane's
+    r_start: dict[int, float] = {}
+    l_end: dict[int, float] = {}
+    l_start: dict[int, float] = {}
     for r0, r1, l0, l1, lv in spans.values():
         r_end[r1] = max(r_end.get(r1, 0.0), _extents(lv, False))
         r_start[r0] = max(r_start.get(r0, 0.0), _extents(lv, tb))

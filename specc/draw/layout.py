@@ -117,6 +117,7 @@ def clear_frames(nodes: tuple[DrawNode, ...], rank: dict[str, int], lane: dict[s
         if node is None:
             break
         span = _covering(spans, node, rank[node.id], lane[node.id])
+        assert span is not None  # an intruder's cell is covered by a frame it is not in
         taken = {(rank[n.id], lane[n.id]) for n in nodes}
         target = span[3] + 1
         while (rank[node.id], target) in taken or _covering(spans, node, rank[node.id], target):

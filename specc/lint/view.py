@@ -17,7 +17,9 @@ lint) than the pass that picks them out costs time (about 10 ms at 100k).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from enum import Enum
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Final, cast
 
 from .. import ir
 from ..analysis import LayerReport
@@ -25,35 +27,75 @@ from ..diagnostics import Span
 from ..kinds import Add
 from ..numbers import dims, human_bytes
 
+if TYPE_CHECKING:
+    from typing import Generic, TypeVar
+
+    from ..kinds import Conv, ConvTranspose, Dense, Pool
+
+    K = TypeVar("K", bound=ir.Layer)
+
+    class CheckedModel(ir.Model):
+        """The model lint reads: lower checks each input dimension whole (values.input_dims), where
+        ir.Shape also allows the unknown dimensions of an inferred shape."""
+
+        input: tuple[int, ...] | None
+
+    # What the rules' loops hand out, for type checkers: reports whose layer is narrowed to what the loop picked.
+    class KindReport(LayerReport, Generic[K]):
+        """The report of a layer of kind K (of_kind's)."""
+
+        layer: K
+
+    class WindowReport(LayerReport):
+        """The report of a window (its layer's ``receptive`` trait is "window"): a conv or a pooling."""
+
+        layer: Conv | Pool
+
+    class WeightedReport(LayerReport):
+        """The report of a conv or fc layer (the ``weighted`` trait)."""
+
+        layer: Conv | ConvTranspose | Dense
+
 # (rows, columns) never read, (rows, columns) past the last window: see unread()
 Unread = tuple[tuple[int, int], tuple[int, int]]
 ALL_READ: Unread = ((0, 0), (0, 0))
-SEVERAL = object()  # GraphView._reader's value for a layer read by more than one layer
+
+
+class _Several(Enum):
+    """GraphView._reader's value for a layer read by more than one layer: an enum member, which type checkers
+    tell from a report (`is SEVERAL` narrows), where a bare object() would not be."""
+
+    SEVERAL = "several"
+
+
+SEVERAL: Final = _Several.SEVERAL
 
 
 class GraphView:
     """The analysed layers (in source order, a topological order) and their edges."""
 
     def __init__(self, model: ir.Model, reports: Sequence[LayerReport]):
-        self.model = model
+        self.model = cast("CheckedModel", model)  # its input is known wherever it is given (see CheckedModel)
         self.reports = tuple(reports)
         self.by_name: dict[str, LayerReport] = {r.layer.name: r for r in self.reports}
         # Who reads each layer: the one layer that does, SEVERAL when more do (or one reads it twice), None
         # when none does. Most layers have exactly one reader: a list of readers per layer cost 12 MB at
         # 100k layers, three times this dict; the few lists needed are made on demand (_readers). Made from
         # by_name to be sized once: a dict growing past 87k entries holds its old and new tables (2 MB more).
-        self._reader: dict[str, object] = dict.fromkeys(self.by_name)
+        self._reader: dict[str, LayerReport | _Several | None] = dict.fromkeys(self.by_name)
         for r in self.reports:
             for name in r.layer.inputs:
                 self._reader[name] = r if self._reader.get(name) is None else SEVERAL
 
-    def of_kind(self, kind: type[ir.Layer]) -> Iterator[LayerReport]:
+    def of_kind(self, kind: type[K]) -> Iterator[KindReport[K]]:
         """The layers of one kind (subclasses included) in source order: what a rule about that kind reads."""
-        return (r for r in self.reports if isinstance(r.layer, kind))
+        found = (r for r in self.reports if isinstance(r.layer, kind))
+        return cast("Iterator[KindReport[K]]", found)  # isinstance narrows the layer, not the report holding it
 
-    def weighted(self) -> Iterator[LayerReport]:
+    def weighted(self) -> Iterator[WeightedReport]:
         """The conv and fc layers, in source order."""
-        return (r for r in self.reports if r.layer.weighted)
+        found = (r for r in self.reports if r.layer.weighted)
+        return cast("Iterator[WeightedReport]", found)  # the weighted trait is what makes a WeightedReport
 
     @property
     def output(self) -> LayerReport | None:
@@ -92,8 +134,10 @@ class GraphView:
 
     def chain_after(self, r: LayerReport) -> Iterator[LayerReport]:
         """The layers after ``r`` while the path does not branch or merge: what ``r`` alone feeds."""
-        while (r := self._only_reader(r)) is not None and len(r.layer.inputs) == 1:
-            yield r
+        after = self._only_reader(r)
+        while after is not None and len(after.layer.inputs) == 1:
+            yield after
+            after = self._only_reader(after)
 
     def _only_reader(self, r: LayerReport) -> LayerReport | None:
         """The one layer that reads ``r``, None when none or several do."""
@@ -133,13 +177,15 @@ class GraphView:
             feeding.update(r.layer.inputs)
         return found
 
-    def windows(self) -> Iterator[tuple[LayerReport, tuple[int, int, int]]]:
+    def windows(self) -> Iterator[tuple[WindowReport, tuple[int, int, int]]]:
         """Conv and pooling layers with a known input volume, and that volume (the W2xx rules' loop)."""
-        return ((r, shape) for r in self.reports
-                if r.layer.receptive == "window" and (shape := volume(r.input)) is not None)
+        found = ((r, shape) for r in self.reports
+                 if r.layer.receptive == "window" and (shape := volume(r.input)) is not None)
+        # The receptive trait is what makes a report a WindowReport; a TypeGuard would cost a call per layer.
+        return cast("Iterator[tuple[WindowReport, tuple[int, int, int]]]", found)
 
     @cached_property
-    def unread_windows(self) -> list[tuple[LayerReport, tuple[int, int, int], Unread]]:
+    def unread_windows(self) -> list[tuple[WindowReport, tuple[int, int, int], Unread]]:
         """The :meth:`windows` that leave some input row or column unread, with :func:`unread`'s counts.
 
         Worked out once for W201 and W202, which split these layers between them.
@@ -241,7 +287,7 @@ def coverage(size: int, kernel: int, stride: int, dilation: int, before: int, ou
     return read[before:].count(0), beyond
 
 
-def unread(r: LayerReport) -> Unread | None:
+def unread(r: WindowReport) -> Unread | None:
     """For a conv/pool report: ((rows, columns) never read, (rows, columns) past the last window)."""
     shape, pads, out = volume(r.input), r.pads, r.output
     if shape is None or pads is None or out is None or r.layer.receptive != "window":

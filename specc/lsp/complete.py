@@ -40,7 +40,7 @@ def complete(analysis: Analysis, line: int, character: int) -> list[types.Comple
     before = lines[line][:character] if line < len(lines) else ""
     if "#" in before:
         return []
-    rest = before[_LABEL.match(before).end():] if _LABEL.match(before) else before
+    rest = before[label.end():] if (label := _LABEL.match(before)) else before
     words = rest.split()
     typing = "" if not rest or rest[-1].isspace() else words.pop()
     if not words:

@@ -74,8 +74,8 @@ def hint_label(reports: list[LayerReport]) -> str:
     """`→ 28x28x8 · 608 params`; for several layers on one line: the last output and the sum of params."""
     last = reports[-1]
     label = f"→ {report.shape(last.output)}"
-    params = [r.params for r in reports]
-    if None not in params:
+    params = [r.params for r in reports if r.params is not None]
+    if len(params) == len(reports):  # every count known
         total = sum(params)
         label += f" · {report.num(total)} param{'s' * (total != 1)}"
     if len(reports) > 1:

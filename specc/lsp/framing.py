@@ -112,8 +112,7 @@ class FramedReader:
                 if not self._fill():
                     return None
                 continue
-            length = None if end is None else _length(bytes(self._buffer[:end.start()]))
-            if length is not None:
+            if end is not None and (length := _length(bytes(self._buffer[:end.start()]))) is not None:
                 del self._buffer[:end.end()]
                 return length
             log.error("specc server: skipped a bad message header %r", _LINE_END.split(self._buffer[:80])[0])

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 log = logging.getLogger("specc.lsp")
@@ -36,22 +36,24 @@ class SpeccProtocol(LanguageServerProtocol):
         if "jsonrpc" not in data or "method" not in data or "error" in data:  # a nested object, or a response
             return super().structure_message(data)
         method, request = data.get("method"), "id" in data
-        kind = (self.get_message_type(method) if isinstance(method, str) else None) or (
-            types.JsonRPCRequestMessage if request else types.JsonRPCNotification)
+        said = "request" if request else "notification"
+        if not isinstance(method, str):  # pygls would take it, then fail to name it in its error
+            log.error("specc server: %s whose method %.80r is not a string", said, method)
+            return Refused(_id(data.get("id")), request, JsonRpcInvalidRequest("method is not a string"))
+        # An unknown method is structured as pygls does, and answered "Method Not Found" by it.
+        kind = self.get_message_type(method) or (JsonRPCRequestMessage if request else JsonRPCNotification)
         try:
             return self._converter.structure(data, kind)
         except Exception as exc:  # noqa: BLE001 - cattrs raises many kinds; each means "does not fit"
             reason = _reason(exc)
-            log.error("specc server: %s %r with params that do not fit: %s", "request" if request else
-                      "notification", method, reason)
-            error = (JsonRpcInvalidParams if isinstance(method, str) else JsonRpcInvalidRequest)(
-                f"invalid params for {method}: {reason}" if isinstance(method, str) else "method is not a string")
-            return Refused(_id(data.get("id")), request, error)
+            log.error("specc server: %s %r with params that do not fit: %s", said, method, reason)
+            return Refused(_id(data.get("id")), request, JsonRpcInvalidParams(f"invalid params for {method}: {reason}"))
 
     def handle_message(self, message: Any) -> None:
         if isinstance(message, Refused):
             if message.request:
-                self._send_response(message.id, error=message.error.to_response_error())
+                # JSON-RPC answers null for an id it cannot read; pygls' annotation leaves null out, its code sends it.
+                self._send_response(message.id, error=message.error.to_response_error())  # type: ignore[arg-type]
             return
         if isinstance(message, dict):  # an object without "jsonrpc": nothing to answer, or to answer to
             log.error("specc server: dropped an object that is not a JSON-RPC message: %.80r", message)
@@ -73,8 +75,8 @@ def _id(value: Any) -> int | str | None:
 
 def _reason(exc: Exception) -> str:
     """cattrs' first leaf error, in one line: `line: invalid value for type, expected int`."""
-    while getattr(exc, "exceptions", None):
-        exc = exc.exceptions[0]
+    while inner := getattr(exc, "exceptions", None):  # an ExceptionGroup's (cattrs' ClassValidationError)
+        exc = inner[0]
     notes = getattr(exc, "__notes__", None) or []
     said = f"missing {exc}" if isinstance(exc, KeyError) else (str(exc).splitlines() or [type(exc).__name__])[0]
     return "".join(f"{note}: " for note in notes[:1]) + said[:200]

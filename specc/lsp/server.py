@@ -257,6 +257,7 @@ def serve() -> None:
     real, sys.stdout = sys.stdout, sys.stderr  # a stray print must never corrupt the protocol stream
     server.reader = FramedReader(sys.stdin.buffer)
     try:
-        server.start_io(server.reader, out)
+        # pygls asks for a BinaryIO but reads only readline() and read(n), which FramedReader gives.
+        server.start_io(server.reader, out)  # type: ignore[arg-type]
     finally:
         sys.stdout = real

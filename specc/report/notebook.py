@@ -55,6 +55,7 @@ def _source_line(d: Diagnostic, lines: list[str]) -> str | None:
 
 def columns(a: Analysis) -> tuple[tuple[str, ...], list[tuple[str, ...]], set[int]]:
     """The text table's header, cells and right-aligned columns, with its inputs column where the spec branches."""
+    header: tuple[str, ...]  # the report's, with an inputs column where the spec branches
     header, rows, right = report.HEADER, [report._row(r) for r in a.layers], report.RIGHT
     branches = getattr(report, "branches", None)  # the graph report's "Connected to" column
     if branches is not None and branches(a):

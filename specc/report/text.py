@@ -164,11 +164,13 @@ def _width(sizes: list[int], keep: list[int]) -> int:
 
 def sharing_line(a: Analysis) -> list[str]:
     """The lecture's argument for the whole spec: its convolutions against dense layers."""
-    convs = [r for r in a.layers
-             if r.layer.kind in ("conv", "dwconv", "convtranspose") and r.dense_params is not None and r.params]
-    if not convs:
+    params = dense = 0  # over the conv layers with known counts
+    for r in a.layers:
+        if r.layer.kind in ("conv", "dwconv", "convtranspose") and r.dense_params is not None and r.params:
+            params += r.params
+            dense += r.dense_params
+    if not params:  # no such layer: each has params > 0
         return []
-    params, dense = sum(r.params for r in convs), sum(r.dense_params for r in convs)
     return [f"sharing      conv layers {num(params)} params; dense layers between the same volumes "
             f"{num(dense)} ({ratio(dense / params)} more)"]
 
@@ -272,13 +274,14 @@ def render(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None
     return "".join(pieces(analyses, quiet, color, width=width, batch=batch, optimizer=optimizer))
 
 
-def pieces(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None,
-           **options: object) -> Iterator[str]:
+def pieces(analyses: Sequence[Analysis], quiet: bool = False, color: bool | None = None, *,
+           width: int | None = None, batch: int | None = None, optimizer: str | None = None,
+           **_: object) -> Iterator[str]:
     """``render``'s text in pieces, as the lines are made (`specc check` writes them so: the
     report of a large spec is never held whole). The lines joined by newlines, without the
     blank lines at the end."""
     first, blank = True, 0
-    for line in lines(analyses, quiet, color, **options):
+    for line in lines(analyses, quiet, color, width=width, batch=batch, optimizer=optimizer):
         if not line:
             blank += 1
             continue

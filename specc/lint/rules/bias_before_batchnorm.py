@@ -53,7 +53,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         after = next((a.layer for a in graph.chain_after(r) if not isinstance(a.layer, Flatten)), None)
         biases = r.output[-1] if r.output else None  # one bias per output channel (per unit after fc)
         mean = None if after is None else after.channel_mean(r.output)  # a norm's trait (specc.ir.Layer)
-        if biases is None or mean is None:
+        if after is None or biases is None or mean is None:
             continue
         yield warning(
             CODE,

@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
 from ...kinds import Dense
+from ...kinds.geometry import is_known
 from ..view import GraphView, activation, bends
 
 CODE = "W102"
@@ -64,7 +65,7 @@ def linear_successor(graph: GraphView, r: LayerReport) -> LayerReport | None:
 
 def _width(shape: tuple[int | None, ...] | None, whole: bool = False) -> int | None:
     """Values per position (the channels), or of the whole volume for a layer that reads it whole (fc)."""
-    if not shape or None in shape:
+    if not shape or not is_known(shape):
         return None
     return math.prod(shape) if whole else shape[-1]
 

@@ -52,10 +52,11 @@ PASS_THROUGH = (Flatten, Dropout, Activation, BatchNorm)
 def flattened(graph: GraphView, fc: LayerReport) -> tuple[int, int, int] | None:
     """The volume the fc layer flattens, by itself or via `flatten`."""
     shape = volume(fc.input)
-    r = fc
-    while shape is None and (r := graph.predecessor(r)) is not None and isinstance(r.layer, PASS_THROUGH):
+    r = graph.predecessor(fc) if shape is None else None
+    while shape is None and r is not None and isinstance(r.layer, PASS_THROUGH):
         if isinstance(r.layer, Flatten):
             shape = volume(r.input)
+        r = graph.predecessor(r)
     return shape
 
 

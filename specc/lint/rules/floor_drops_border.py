@@ -49,6 +49,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         if missed != (rows, cols):  # gaps between windows are W201's
             continue
         layer = r.layer
+        assert r.output is not None  # unread() counts only windows whose output is known
         lost = " and ".join(last(n, word) for n, word in ((rows, "row"), (cols, "column")) if n)
         same = "x".join(str(-(-n // s)) for n, s in zip((h, w), layer.stride))
         yield warning(

@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
+from ... import kinds
 from ...diagnostics import Diagnostic, warning
 from ..view import EXACT_ROWS, GraphView, dims
 
@@ -65,6 +66,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         layer, pads = r.layer, r.pads
         if not layer.weighted or pads is None or r.output is None or max(layer.kernel) > EXACT_ROWS:
             continue
+        assert isinstance(layer, kinds.Conv)  # the weighted windows are the convs
         kh, kw = layer.kernel
         live_h = live_taps(h, kh, layer.stride[0], layer.dilation[0], pads[0], r.output[0])
         live_w = live_taps(w, kw, layer.stride[1], layer.dilation[1], pads[2], r.output[1])

@@ -58,8 +58,10 @@ DEFAULT = True
 
 def _upstream(graph: GraphView, r: LayerReport) -> Iterator[LayerReport]:
     """The layers before ``r``, following each layer's first input back to the network's input."""
-    while r.layer.inputs and (r := graph.by_name.get(r.layer.inputs[0])) is not None:
-        yield r
+    inputs = r.layer.inputs
+    while inputs and (before := graph.by_name.get(inputs[0])) is not None:
+        yield before
+        inputs = before.layer.inputs
 
 
 def feeds_gate(graph: GraphView, r: LayerReport) -> bool:

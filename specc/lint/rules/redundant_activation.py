@@ -41,11 +41,13 @@ DEFAULT = True
 
 def non_negative_source(graph: GraphView, r: LayerReport) -> Layer | None:
     """The layer that made ``r``'s input non-negative (through sign-keeping steps only), if any."""
-    while (r := graph.predecessor(r)) is not None:
-        if activation(r.layer) in NON_NEGATIVE:
-            return r.layer
-        if not r.layer.keeps_sign:
+    before = graph.predecessor(r)
+    while before is not None:
+        if activation(before.layer) in NON_NEGATIVE:
+            return before.layer
+        if not before.layer.keeps_sign:
             return None
+        before = graph.predecessor(before)
     return None
 
 

@@ -47,7 +47,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         function = activation(r.layer)
         if function not in SATURATING or not graph.feeds_weights(r):
             continue
-        chain = [activation(a.layer) for a in (r, *graph.downstream(r)) if activation(a.layer) in SATURATING]
+        chain = [f for a in (r, *graph.downstream(r)) if (f := activation(a.layer)) is not None and f in SATURATING]
         sigmoids = chain.count("sigmoid")
         bound = (f" (each sigmoid's slope is at most 0.25: together they keep at most 0.25^{sigmoids} = "
                  f"{0.25 ** sigmoids:.2g} of it)") if sigmoids else ""

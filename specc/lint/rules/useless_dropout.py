@@ -46,6 +46,7 @@ DEFAULT = True
 def problem(graph: GraphView, r: LayerReport) -> tuple[str, str] | None:
     """(message, help) for the dropout ``r``, or None when it is useful."""
     layer = r.layer
+    assert isinstance(layer, Dropout)  # check passes its of_kind(Dropout) reports
     before = (graph.predecessor(r) or r).layer
     if layer.rate == 0:
         return f"{layer.name} has rate 0: it does nothing", "remove the line, or give a rate such as 0.5"
