@@ -79,6 +79,15 @@ def test_out_is_adaptive_pooling_with_torch_s_windows(op: str) -> None:
     torch.testing.assert_close(module(x), twin(x))
 
 
+def test_the_largest_adaptive_window_is_torch_s() -> None:
+    from specc.kinds.pool import largest_window
+
+    for n in range(1, 40):
+        for out in range(1, 45):
+            windows = [-(-(i + 1) * n // out) - i * n // out for i in range(out)]
+            assert largest_window(n, out) == max(windows), (n, out)
+
+
 def test_avgpool_out_1_reports_what_globalavgpool_does() -> None:
     tail = "input 9x7x3\nconv 4 3 relu\n{}\nfc 2\n"
     adaptive, whole = _check(tail.format("avgpool out=1")), _check(tail.format("globalavgpool"))
@@ -112,7 +121,8 @@ def test_generated_code_writes_ceil_mode_and_adaptive_modules() -> None:
     assert "nn.AdaptiveAvgPool2d(6)" in code and "nn.AdaptiveMaxPool2d(2)" in code
 
 
-RANKED = ["input 17x2 layout=lc\nmaxpool 3 s=2 p=1 round=up\navgpool 2 s=2 p=1 round=up\navgpool out=3\nmaxpool out=2\n",
+RANKED = ["input 17x2 layout=lc\nmaxpool 3 s=2 p=1 round=up\navgpool 2 s=2 p=1 round=up\n"
+          "avgpool out=3\nmaxpool out=2\n",
           "input 5x7x6x2\navgpool 2 s=2 p=1 round=up\nmaxpool out=2x3x2\navgpool out=3\n"]
 
 

@@ -22,7 +22,9 @@ padded input).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -30,17 +32,18 @@ from torch import nn
 
 _ADAPTIVE = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
              nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
-_FIXED = {(False, 1): F.avg_pool1d, (False, 2): F.avg_pool2d, (False, 3): F.avg_pool3d,
+_FIXED: dict[tuple[bool, int], Callable[..., torch.Tensor]] = {
+          (False, 1): F.avg_pool1d, (False, 2): F.avg_pool2d, (False, 3): F.avg_pool3d,
           (True, 1): F.max_pool1d, (True, 2): F.max_pool2d, (True, 3): F.max_pool3d}
 
 
-def _sizes(module: nn.Module, spatial: tuple[int, ...]) -> tuple[int, ...]:
+def _sizes(module: Any, spatial: tuple[int, ...]) -> tuple[int, ...]:
     size = module.output_size
     sizes = (size,) * len(spatial) if isinstance(size, int) else tuple(size)
     return tuple(n if o is None else o for o, n in zip(sizes, spatial))
 
 
-def pooled(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def pooled(module: Any, x: torch.Tensor) -> torch.Tensor:
     """What ``module`` (an adaptive pooling) computes, written with fixed windows or slices."""
     is_max = isinstance(module, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d))
     spatial = tuple(int(n) for n in x.shape[2:])
@@ -67,7 +70,7 @@ def _axes(value, rank: int) -> tuple[int, ...]:
     return (value,) * rank if isinstance(value, int) else tuple(value)
 
 
-def rounded_up(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def rounded_up(module: Any, x: torch.Tensor) -> torch.Tensor:
     """A ceil_mode pooling without ceil_mode where PyTorch drops a last window ONNX would keep."""
     spatial = tuple(int(n) for n in x.shape[2:])
     rank = len(spatial)
@@ -99,16 +102,17 @@ def rounded_up(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def exportable(model: nn.Module) -> Iterator[None]:
     """While the block runs, every adaptive pooling in ``model`` other than to 1 computes as ``pooled``,
     and every ceil_mode pooling as ``rounded_up``."""
-    swapped = [m for m in model.modules() if isinstance(m, _ADAPTIVE) and m.output_size not in (1, (1,), (1, 1),
-                                                                                                    (1, 1, 1))]
-    for m in swapped:
-        m.forward = lambda x, m=m: pooled(m, x)  # an instance attribute: the class's forward is untouched
-    rounded = [m for m in model.modules() if isinstance(m, _CEIL) and m.ceil_mode]
-    for m in rounded:
-        m.forward = lambda x, m=m: rounded_up(m, x)
-    swapped += rounded
+    swapped: list[tuple[Any, Callable[[Any, torch.Tensor], torch.Tensor]]] = []
+    for m in model.modules():
+        if isinstance(m, _ADAPTIVE) and m.output_size not in (1, (1,), (1, 1), (1, 1, 1)):
+            swapped.append((m, pooled))
+        elif isinstance(m, _CEIL) and m.ceil_mode:
+            swapped.append((m, rounded_up))
+    for m, rewrite in swapped:
+        # an instance attribute, which nn.Module.__call__ finds first: the class's forward is untouched
+        m.forward = functools.partial(rewrite, m)
     try:
         yield
     finally:
-        for m in swapped:
+        for m, _ in swapped:
             del m.forward

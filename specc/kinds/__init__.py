@@ -66,5 +66,5 @@ FAMILY: dict[str, str] = {word: kind.family for kind in KINDS.values() for form 
 
 __all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "KEYWORD_ALIASES", "KINDS",
            "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "AdaptivePool", "Add", "BatchNorm",
-           "Concat", "Conv", "ConvTranspose", "Dense", "DepthwiseConv", "Dropout", "Flatten", "Form", "GlobalPool", "Invalid", "Kind",
-           "Merge", "Multiply", "Norm", "Pool", "Upsample", "ZeroPad"]
+           "Concat", "Conv", "ConvTranspose", "Dense", "DepthwiseConv", "Dropout", "Flatten", "Form", "GlobalPool",
+           "Invalid", "Kind", "Merge", "Multiply", "Norm", "Pool", "Upsample", "ZeroPad"]

@@ -96,14 +96,12 @@ def ceil_size(size: int, kernel: int, stride: int, before: int, after: int) -> i
     return n
 
 
-def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
-    """PyTorch's adaptive windows on an axis of ``size``: (start, end) of each of ``out`` outputs."""
-    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
-
-
 def largest_window(size: int, out: int) -> int:
-    """The widest adaptive window: the receptive field counts it."""
-    return max(end - start for start, end in adaptive_windows(size, out)) if out <= 4096 else -(-size // out) + 1
+    """The widest of PyTorch's adaptive windows on an axis of ``size`` (output i reads rows
+    floor(i·size/out) to ceil((i+1)·size/out)); the receptive field counts it. With size = q·out + r,
+    a window is q plus 1 or 2 rows: 2 where some i·r < m·out < (i+1)·r, which happens unless r divides out."""
+    q, r = divmod(size, out)
+    return q if r == 0 else q + 1 if out % r == 0 else q + 2
 
 
 def pool(layer: Pool, shape: Shape | None) -> Result:
@@ -126,21 +124,21 @@ def pool(layer: Pool, shape: Shape | None) -> Result:
 def _rounded_up(layer: Pool, spatial: tuple, pads: tuple) -> tuple[tuple, tuple[Diagnostic, ...]]:
     """The output of `round=up`, or an E201 where not even one window starts in the input."""
     out: list[int | None] = []
-    for i, size in enumerate(spatial):
-        if size is None:
+    for i, length in enumerate(spatial):
+        if length is None:
             out.append(None)
             continue
         k, s, before, after = layer.kernel[i], layer.stride[i], pads[2 * i], pads[2 * i + 1]
-        n = ceil_size(size, k, s, before, after)
+        n = ceil_size(length, k, s, before, after)
         axis = AXIS_NAMES[len(spatial)][i]
         if n < 1:
-            message = (f"output {axis} would be 0 (input {size}, kernel {k}, padding {before + after}, "
+            message = (f"output {axis} would be 0 (input {length}, kernel {k}, padding {before + after}, "
                        f"stride {s}, round=up)")
             return (None,) * len(spatial), (error("E201", message, layer.span_of("kernel"),
                                                   "use a smaller kernel or fewer pooling layers before"),)
-        if layer.op == "avg" and len(spatial) == 3 and size < k:
+        if layer.op == "avg" and len(spatial) == 3 and length < k:
             message = (f"output {axis}: 3-D average pooling with round=up needs an input at least the kernel "
-                       f"(input {size}, kernel {k}), as PyTorch's AvgPool3d does")
+                       f"(input {length}, kernel {k}), as PyTorch's AvgPool3d does")
             return (None,) * len(spatial), (error("E201", message, layer.span_of("kernel"),
                                                   "use a smaller kernel, or round=down with padding"),)
         out.append(n)

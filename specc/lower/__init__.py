@@ -140,15 +140,12 @@ def _build(line: Line, bound: _Bound) -> ir.Layer:
     common = {"kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
               "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
               "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
-    if form.variant is not None and any(option in v for option in form.instead):
-        if line.inputs is None:
-            return Invalid(**common)
-        return form.variant(**common, **form.fixed, **v)
-    if line.inputs is None or any(r not in v for r in form.required):
+    variant = form.variant if form.variant is not None and any(option in v for option in form.instead) else None
+    if line.inputs is None or (variant is None and any(r not in v for r in form.required)):
         return Invalid(**common, units=v.get("units"), filters=v.get("filters"))
-    if form.same_as:  # a pooling's stride is its kernel unless written
+    if form.same_as and variant is None:  # a pooling's stride is its kernel unless written
         v = {**{name: v[other] for name, other in form.same_as.items()}, **v}
-    return form.node(**common, **form.fixed, **v)
+    return (variant or form.node)(**common, **form.fixed, **v)
 
 
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
