@@ -74,7 +74,8 @@ class Layer(Record, kw_only=True):
     its own class (tests/test_tables.py checks it):
       receptive   how the layer moves the receptive field: "pointwise" (not at
                   all), "window" (a kernel/stride/dilation window), "whole"
-                  (each output sees the whole map: fc, global pooling)
+                  (each output sees the whole map: fc, global pooling), "adaptive"
+                  (windows fitted to the input: `maxpool out=HxW`)
       weighted    a conv or fc layer: weights, and the "why convolutions" figures
       linear      composes with a linear map into a linear map at inference (W102)
       keeps_sign  non-negative inputs give non-negative outputs (W304)

@@ -87,13 +87,30 @@ def _transposed(args: tuple, opts: dict, shape: Shape) -> dict:
                 shape=(*out, filters))
 
 
+def ceil_out(n: int, k: int, s: int, p: int) -> int:
+    """PyTorch's ceil_mode (`round=up`): rounded up, less a last window that starts in the right padding."""
+    out = -((k - n - 2 * p) // s) + 1
+    return out - 1 if out > 1 and (out - 1) * s >= n + p else out
+
+
 def _pool(kind: str, args: tuple, opts: dict, shape: Shape) -> dict:
+    if len(shape) != 3:
+        raise Invalid("pooling of volumes only")
+    if "out" in opts:
+        out = pair(opts["out"])
+        return dict(kind=kind, out=out, shape=(*out, shape[2]))
     kernel = pair(args[0])
     stride, padding = pair(opts.get("s", kernel)), _padding(opts.get("p", "valid"))
     if padding != "same" and any(2 * p > k for p, k in zip(padding, kernel)):
         raise Invalid("pool padding above half the kernel")
-    oh, ow = spatial(shape[:2], kernel, stride, padding)
-    return dict(kind=kind, kernel=kernel, stride=stride, padding=padding, shape=(oh, ow, shape[2]))
+    round_up = opts.get("round") == "up" and padding != "same"
+    if round_up:
+        oh, ow = (ceil_out(n, k, s, p) for n, k, s, p in zip(shape[:2], kernel, stride, padding))
+        if oh < 1 or ow < 1:
+            raise Invalid(f"map {oh}x{ow}")
+    else:
+        oh, ow = spatial(shape[:2], kernel, stride, padding)
+    return dict(kind=kind, kernel=kernel, stride=stride, padding=padding, round_up=round_up, shape=(oh, ow, shape[2]))
 
 
 def _merge(kind: str, shapes: list[Shape]) -> dict:

@@ -131,9 +131,13 @@ def plain_line(draw, shape: Shape) -> Line:
     if kind == "convtranspose":
         return _transposed(draw)
     if kind in ("maxpool", "avgpool"):
+        if draw(st.integers(0, 4)) == 0:  # adaptive pooling
+            return Line(kind, (), (("out", draw(st.sampled_from(["1", "2", "3", "2x3", "5"]))),))
         opts = (("s", draw(st.sampled_from(["1", "2"]))),) if draw(st.booleans()) else ()
         padding = draw(st.sampled_from([None, "same", "1"]))
-        return Line(kind, (_kernel(draw, ("2", "3", "2x2", "3x3")),), opts + ((("p", padding),) if padding else ()))
+        opts += (("p", padding),) if padding else ()
+        opts += (("round", "up"),) if padding != "same" and draw(st.booleans()) else ()
+        return Line(kind, (_kernel(draw, ("2", "3", "2x2", "3x3")),), opts)
     if kind == "norm":
         norm = draw(st.sampled_from(["layernorm", "instancenorm", "groupnorm"]))
         groups = [str(g) for g in (1, 2, 3) if len(shape) == 3 and shape[2] % g == 0]

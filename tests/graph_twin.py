@@ -82,10 +82,12 @@ def node_module(layer: dict, shape: tuple[int, ...]) -> nn.Module:
         return nn.Sequential(*pad, core, *activation(layer["activation"]))
     if kind == "convtranspose":
         return nn.Sequential(*_transposed(layer, c), *activation(layer["activation"]))
+    if kind in ("maxpool", "avgpool") and "out" in layer:
+        return (nn.AdaptiveMaxPool2d if kind == "maxpool" else nn.AdaptiveAvgPool2d)(layer["out"])
     if kind in ("maxpool", "avgpool"):
         pad, padding = same_pad(layer, *shape[:2], -math.inf if kind == "maxpool" else 0.0)
         pool = nn.MaxPool2d if kind == "maxpool" else nn.AvgPool2d
-        return nn.Sequential(*pad, pool(layer["kernel"], layer["stride"], padding))
+        return nn.Sequential(*pad, pool(layer["kernel"], layer["stride"], padding, ceil_mode=layer["round_up"]))
     simple = {
         "flatten": lambda: nn.Flatten(1),
         "globalavgpool": lambda: nn.AdaptiveAvgPool2d(1),

@@ -34,25 +34,41 @@ def _kernel_text(draw, kernel: tuple[int, ...]) -> str:
     return "x".join(map(str, kernel))
 
 
+def ceil_size(n: int, k: int, s: int, p: int | str) -> int:
+    """PyTorch's ceil_mode (`round=up`): rounded up, less a last window that starts in the right padding."""
+    assert p != "same"
+    out = math.ceil((n + 2 * int(p) - k) / s) + 1
+    return out - 1 if out > 1 and (out - 1) * s >= n + int(p) else out
+
+
 @st.composite
 def _window(draw, kind: str, shape: tuple[int, ...]) -> tuple[str, dict]:
     """A conv or pooling line whose output keeps every axis at least 1."""
     rank = len(shape) - 1
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(rank)) if draw(st.booleans()) \
         else (draw(st.integers(1, 3)),) * rank
+    if kind != "conv" and draw(st.integers(0, 4)) == 0:  # adaptive pooling: out= sizes the windows
+        out = tuple(draw(st.integers(1, 5)) for _ in range(rank))
+        return f"{kind} out={_kernel_text(draw, out)}", dict(kind=kind, out=out, shape=(*out, shape[-1]))
     stride = draw(st.sampled_from([None, 1, 2])) if kind != "conv" else draw(st.sampled_from([1, 2]))
-    padding = draw(st.sampled_from(["same", 0, 1] if kind == "conv" else ["same", 0]))
-    if padding != "same" and any(out_size(n, k, stride or k, padding) < 1 for n, k in zip(shape, kernel)):
-        padding = "same"
+    padding = draw(st.sampled_from(["same", 0, 1] if kind == "conv" or min(kernel) > 1 else ["same", 0]))
+    round_up = kind != "conv" and padding != "same" and draw(st.booleans())
+    if round_up and kind == "avgpool" and rank == 3 and any(n < k for n, k in zip(shape, kernel)):
+        round_up = False  # AvgPool3d refuses an input smaller than its kernel under ceil_mode (E201)
+    size = ceil_size if round_up else out_size
+    if padding != "same" and any(size(n, k, stride or k, padding) < 1 for n, k in zip(shape, kernel)):
+        padding, round_up, size = "same", False, out_size
     words = [kind] + ([str(draw(st.integers(1, 6)))] if kind == "conv" else []) + [_kernel_text(draw, kernel)]
     # A pooling line without s= strides by its kernel, so its stride 1 must be written.
     if stride is not None and (stride != 1 or kind != "conv" or draw(st.booleans())):
         words.append(f"s={stride}")
     if padding != 0 or draw(st.booleans()):
         words.append(f"p={padding}")
+    if round_up:
+        words.append("round=up")
     strides = (stride,) * rank if stride else kernel
-    out = tuple(out_size(n, k, s, padding) for n, k, s in zip(shape, kernel, strides))
-    layer = dict(kind=kind, kernel=kernel, stride=strides, padding=padding)
+    out = tuple(size(n, k, s, padding) for n, k, s in zip(shape, kernel, strides))
+    layer = dict(kind=kind, kernel=kernel, stride=strides, padding=padding, round_up=round_up)
     if kind == "conv":
         layer["filters"] = int(words[1])
         layer["activation"] = draw(st.sampled_from([None, "relu"]))

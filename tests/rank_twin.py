@@ -20,6 +20,8 @@ POOL = {("maxpool", 1): nn.MaxPool1d, ("maxpool", 3): nn.MaxPool3d, ("avgpool", 
         ("avgpool", 3): nn.AvgPool3d}
 NORM = {1: nn.BatchNorm1d, 3: nn.BatchNorm3d}
 GLOBAL = {1: nn.AdaptiveAvgPool1d, 3: nn.AdaptiveAvgPool3d}
+ADAPTIVE = {("maxpool", 1): nn.AdaptiveMaxPool1d, ("maxpool", 3): nn.AdaptiveMaxPool3d,
+            ("avgpool", 1): nn.AdaptiveAvgPool1d, ("avgpool", 3): nn.AdaptiveAvgPool3d}
 
 
 class SamePad(nn.Module):
@@ -34,6 +36,8 @@ class SamePad(nn.Module):
 
 def layer_module(layer: dict, shape: tuple[int, ...]) -> nn.Module:
     kind, rank, c = layer["kind"], len(shape) - 1, shape[-1]
+    if kind in ("maxpool", "avgpool") and "out" in layer:
+        return ADAPTIVE[kind, rank](layer["out"])
     if kind in ("conv", "maxpool", "avgpool"):
         pad: list[nn.Module] = []
         padding = layer["padding"]
@@ -43,7 +47,8 @@ def layer_module(layer: dict, shape: tuple[int, ...]) -> nn.Module:
         if kind == "conv":
             core = CONV[rank](c, layer["filters"], layer["kernel"], layer["stride"], padding)
             return nn.Sequential(*pad, core, *([nn.ReLU()] if layer["activation"] else []))
-        return nn.Sequential(*pad, POOL[kind, rank](layer["kernel"], layer["stride"], padding))
+        return nn.Sequential(*pad, POOL[kind, rank](layer["kernel"], layer["stride"], padding,
+                                                    ceil_mode=layer["round_up"]))
     if kind == "batchnorm":
         return NORM[rank](c)
     if kind == "relu":

@@ -10,6 +10,7 @@ pool keeps the map at least 1x1 (computed here, independently of specc).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -91,18 +92,30 @@ def _conv(draw, shape):
     return " ".join(words), layer, (oh, ow, filters)
 
 
+def _ceil_out(n: int, k: int, s: int, before: int, after: int) -> int:
+    """PyTorch's ceil_mode: rounded up, less a last window starting past the input and the left padding."""
+    out = math.ceil((n + before + after - k) / s) + 1
+    return out - 1 if out > 1 and (out - 1) * s >= n + before else out
+
+
 @st.composite
 def _pool(draw, shape):
     h, w, c = shape
     op = draw(st.sampled_from(["max", "avg"]))
+    if draw(st.integers(0, 4)) == 0:  # adaptive: out= sizes the windows, smaller or larger than the map
+        oh, ow = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+        return (f"{op}pool {_pair_text(draw, oh, ow, ('out',))}",
+                dict(kind=f"{op}pool", out=(oh, ow)), (oh, ow, c))
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))))
     sh, sw = stride or (kh, kw)
     padding = draw(st.sampled_from(["none", "same", "pair"]))
     ph, pw = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))) if padding == "pair" else (0, 0)
-    if padding != "same" and (_out(h, kh, sh, 2 * ph) < 1 or _out(w, kw, sw, 2 * pw) < 1):
-        padding = "same"
-    oh, ow = ((-(-h // sh), -(-w // sw)) if padding == "same" else (_out(h, kh, sh, 2 * ph), _out(w, kw, sw, 2 * pw)))
+    round_up = padding != "same" and draw(st.booleans())
+    size = (lambda n, k, s, p: _ceil_out(n, k, s, p, p)) if round_up else (lambda n, k, s, p: _out(n, k, s, 2 * p))
+    if padding != "same" and (size(h, kh, sh, ph) < 1 or size(w, kw, sw, pw) < 1):
+        padding, round_up = "same", False
+    oh, ow = ((-(-h // sh), -(-w // sw)) if padding == "same" else (size(h, kh, sh, ph), size(w, kw, sw, pw)))
     words = [f"{op}pool", _pair_text(draw, kh, kw, ())]
     if stride:
         words.append(_pair_text(draw, sh, sw, ("s", "stride")))
@@ -110,8 +123,10 @@ def _pool(draw, shape):
         words.append("padding=same")
     elif padding == "pair":
         words.append(_pair_text(draw, ph, pw, ("p", "padding")))
+    if round_up or (padding != "same" and draw(st.integers(0, 5)) == 0):
+        words.append("round=up" if round_up else "round=down")
     layer = dict(kind=f"{op}pool", kernel=(kh, kw), stride=(sh, sw),
-                 padding="same" if padding == "same" else (ph, pw))
+                 padding="same" if padding == "same" else (ph, pw), round_up=round_up)
     return " ".join(words), layer, (oh, ow, c)
 
 

@@ -40,7 +40,7 @@ from twins import (
     resnet18,
     resnet50,
 )
-from twins_nets import GoogLeNet, MobileNetV2, UNet
+from twins_nets import GoogLeNet, MobileNetV2, SqueezeNet, UNet
 
 import specc
 
@@ -55,6 +55,7 @@ EXAMPLES: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "inception-module.cnn": (lecture_inception, (28, 28, 192)),
     "unet.cnn": (UNet, (96, 128, 3)),
     "mobilenetv2.cnn": (MobileNetV2, (224, 224, 3)),
+    "squeezenet.cnn": (SqueezeNet, (224, 224, 3)),
     "conv1d.cnn": (conv1d_lecture, (14, 1)),
     "conv3d.cnn": (conv3d_lecture, (14, 14, 14, 1)),
 }

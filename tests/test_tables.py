@@ -72,9 +72,10 @@ def test_every_statement_lowers_to_a_layer_the_shape_pass_knows() -> None:
 def test_every_layer_kind_declares_its_traits() -> None:
     for cls in _layer_classes():
         assert "receptive" in vars(cls) or cls is kinds.Invalid or issubclass(cls, kinds.Merge), cls
-        assert cls.receptive in ("pointwise", "window", "whole", "none", "transposed", "upsample"), cls
+        assert cls.receptive in ("pointwise", "window", "whole", "none", "transposed", "upsample", "adaptive"), cls
         assert cls.merge == issubclass(cls, kinds.Merge), cls
-    assert {form.node for form in _layer_forms().values()} == _layer_classes() - {kinds.Invalid}
+    built = {form.node for form in _layer_forms().values()} | {f.variant for f in _layer_forms().values() if f.variant}
+    assert built == _layer_classes() - {kinds.Invalid}
 
 
 def test_the_statement_table_is_the_kinds_forms_and_the_three_statements() -> None:

@@ -52,12 +52,16 @@ def reference_layer(layer: dict, shape: tuple[int, ...]) -> nn.Module:
         core = nn.Conv2d(c, layer["filters"], layer["kernel"], layer["stride"], pad, layer["dilation"],
                          layer["groups"], layer["bias"])
         return nn.Sequential(*_padded(layer, h, w, core), *_activation(layer["activation"], layer["slope"]))
+    if kind in ("maxpool", "avgpool") and "out" in layer:
+        return (nn.AdaptiveMaxPool2d if kind == "maxpool" else nn.AdaptiveAvgPool2d)(layer["out"])
     if kind in ("maxpool", "avgpool"):
         h, w, c = shape
         pad = 0 if layer["padding"] == "same" else layer["padding"]
+        ceil = layer.get("round_up", layer.get("round") == "up")
         if kind == "maxpool":
-            return nn.Sequential(*_padded(layer, h, w, nn.MaxPool2d(layer["kernel"], layer["stride"], pad), -math.inf))
-        return nn.Sequential(*_padded(layer, h, w, nn.AvgPool2d(layer["kernel"], layer["stride"], pad)))
+            core: nn.Module = nn.MaxPool2d(layer["kernel"], layer["stride"], pad, ceil_mode=ceil)
+            return nn.Sequential(*_padded(layer, h, w, core, -math.inf))
+        return nn.Sequential(*_padded(layer, h, w, nn.AvgPool2d(layer["kernel"], layer["stride"], pad, ceil_mode=ceil)))
     if kind == "globalavgpool":
         return nn.AdaptiveAvgPool2d(1)
     if kind == "globalmaxpool":

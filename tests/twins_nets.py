@@ -1,6 +1,6 @@
 """Hand-written torch twins of the course's larger networks (see twins.py).
 
-MobileNet v2 and GoogLeNet follow torchvision's source layer for layer
+MobileNet v2, GoogLeNet and SqueezeNet 1.0 follow torchvision's source layer for layer
 (torchvision is not imported: it does not load beside the CPU torch wheel);
 the U-Net follows the course's week-3 Keras notebook (`unet_model`).
 """
@@ -143,3 +143,38 @@ class GoogLeNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(x), 1), 1)
         return self.fc(self.dropout(x))
+
+
+class Fire(nn.Module):
+    """torchvision.models.squeezenet.Fire."""
+
+    def __init__(self, c_in: int, squeeze: int, e1: int, e3: int) -> None:
+        super().__init__()
+        self.squeeze, self.squeeze_activation = nn.Conv2d(c_in, squeeze, 1), nn.ReLU(inplace=True)
+        self.expand1x1, self.expand1x1_activation = nn.Conv2d(squeeze, e1, 1), nn.ReLU(inplace=True)
+        self.expand3x3, self.expand3x3_activation = nn.Conv2d(squeeze, e3, 3, padding=1), nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.squeeze_activation(self.squeeze(x))
+        return torch.cat([self.expand1x1_activation(self.expand1x1(x)),
+                          self.expand3x3_activation(self.expand3x3(x))], 1)
+
+
+class SqueezeNet(nn.Module):
+    """torchvision.models.squeezenet1_0 (version "1_0"), num_classes=1000."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 96, kernel_size=7, stride=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            Fire(96, 16, 64, 64), Fire(128, 16, 64, 64), Fire(128, 32, 128, 128),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            Fire(256, 32, 128, 128), Fire(256, 48, 192, 192), Fire(384, 48, 192, 192), Fire(384, 64, 256, 256),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            Fire(512, 64, 256, 256))
+        self.classifier = nn.Sequential(nn.Dropout(p=0.5), nn.Conv2d(512, 1000, kernel_size=1), nn.ReLU(inplace=True),
+                                        nn.AdaptiveAvgPool2d((1, 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.classifier(self.features(x)), 1)

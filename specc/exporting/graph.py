@@ -28,6 +28,7 @@ from ..errors import SpeccError, first_line, first_sentence
 from ..ir import channels_first
 from ..kinds.emitting import known
 from ..version import __version__
+from .adaptive import exportable
 from .names import name_nodes
 from .options import MIN_OPSET
 from .source import Source
@@ -81,7 +82,7 @@ def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset
     example = torch.zeros((batch or 2, *features))  # 2, not 1: torch.export specialises sizes 0 and 1
     dynamic = None if batch else ({0: torch.export.Dim(BATCH_DIM)},)
     name = output_name(source, logits)
-    with _quiet():
+    with _quiet(), exportable(source.module):  # adaptive pooling the exporter cannot take: specc.exporting.adaptive
         try:
             program = torch.onnx.export(module, (example,), None, dynamo=True, opset_version=opset,
                                         input_names=[INPUT_NAME], output_names=[name],

@@ -31,7 +31,7 @@ from .. import ir
 from ..analysis import LayerReport, Totals
 from ..diagnostics import Diagnostic
 from ..ir import Pair, Shape
-from ..kinds import SHAPE_RULES, Conv, ConvTranspose, Merge, flooring, invalid
+from ..kinds import SHAPE_RULES, AdaptivePool, Conv, ConvTranspose, Merge, flooring, invalid
 from ..kinds.geometry import Result, size_of
 from ..kinds.merge import Operand
 from ..kinds.values import MAX_INT
@@ -67,6 +67,19 @@ class _Field(NamedTuple):
         """Nearest (spread 0): one input unit per output unit; (bi)linear (spread 1): two neighbours."""
         r = tuple(r + (spread * j if f > 1 else 0) for r, f, j in zip(self.r, factor, self.j))
         return _field(r, _divided(self.j, factor), extent)
+
+    def adaptive(self, out: Pair, extent: Pair | None) -> _Field | None:
+        """Adaptive pooling (`out=`): the widest of its windows, and a jump of n/out input units."""
+        if self.extent is None:
+            return None
+        from ..kinds.pool import largest_window
+
+        kernel = tuple(largest_window(n, o) for n, o in zip(self.extent, out))
+        r = tuple(r + (k - 1) * j for r, k, j in zip(self.r, kernel, self.j))
+        whole = all(n % o == 0 for n, o in zip(self.extent, out))
+        jump = tuple(j * (n // o) for j, n, o in zip(self.j, self.extent, out)) if whole else \
+            tuple(j * d for j, d in zip(self.j, _divided(self.extent, out)))
+        return _field(r, jump, extent)
 
     def whole_map(self) -> _Field:
         """A layer that sees the whole remaining map (fc, global pooling)."""
@@ -112,6 +125,8 @@ def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None)
         return field.window(layer.kernel, layer.stride, layer.dilation, extent)
     if layer.receptive == "transposed":
         return field.transposed(layer.kernel, layer.stride, layer.dilation, extent)
+    if isinstance(layer, AdaptivePool):  # receptive "adaptive"
+        return field.adaptive(layer.out, extent)
     if layer.receptive == "upsample":
         return field.upsampled(layer.factor, 0 if layer.mode == "nearest" else 1, extent)
     return field

@@ -17,7 +17,7 @@ from ..kinds import DepthwiseConv, ZeroPad, invalid
 from ..kinds.geometry import RANKS
 from ..numbers import dims
 
-WINDOW_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "factor")
+WINDOW_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "factor", "out")
 
 
 @functools.cache

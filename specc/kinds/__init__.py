@@ -32,7 +32,7 @@ from .dropout import Dropout, DropPath
 from .invalid import Invalid
 from .merge import Add, Concat, Merge, Multiply, Subtract
 from .norm import BatchNorm, LayerScale, Norm
-from .pool import GlobalPool, Pool
+from .pool import AdaptivePool, GlobalPool, Pool
 from .resize import Upsample, ZeroPad
 
 FAMILIES = (conv, pool, dense, norm, resize, activation, dropout, merge, invalid)
@@ -68,7 +68,7 @@ FAMILY: dict[str, str] = {word: kind.family for kind in KINDS.values() for form 
                           for word in (form.word, form.kind, *form.synonyms)}
 
 __all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "EMITTERS", "FAMILIES", "FAMILY", "HELPERS", "KEYWORD_ALIASES",
-           "KINDS", "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "Add", "BatchNorm", "Concat",
-           "Conv", "ConvTranspose", "Dense", "DepthwiseConv", "DropPath", "Dropout", "Flatten", "Form", "GlobalPool",
-           "Invalid", "Kind", "LayerScale", "Merge", "Multiply", "Norm", "Pool", "Reshape", "Subtract", "Upsample",
-           "ZeroPad"]
+           "KINDS", "LISTED", "MERGES", "SHAPE_RULES", "STATEMENTS", "Activation", "AdaptivePool", "Add", "BatchNorm",
+           "Concat", "Conv", "ConvTranspose", "Dense", "DepthwiseConv", "DropPath", "Dropout", "Flatten", "Form",
+           "GlobalPool", "Invalid", "Kind", "LayerScale", "Merge", "Multiply", "Norm", "Pool", "Reshape", "Subtract",
+           "Upsample", "ZeroPad"]

@@ -34,6 +34,10 @@ class Form(NamedTuple):
     fixed: Mapping[str, object] = NOTHING  # IR fields the keyword itself decides
     same_as: Mapping[str, str] = NOTHING  # an option left out takes another's value: a pooling's stride, its kernel
     synonyms: tuple[str, ...] = ()  # other keywords for it: `dense` for `fc`
+    # An option that replaces required arguments and other options, and the class the line then builds:
+    # a pooling's `out=` (adaptive pooling) stands for its kernel, stride, padding and round.
+    instead: Mapping[str, tuple[str, ...]] = NOTHING
+    variant: type[Layer] | None = None
     keyword: str = ""  # what a spec writes, where that is not ``kind``: an activation's name
     # Filled in by its Kind, from the IR class: a field, not a property, as lowering reads it per layer.
     node: type[Layer] | None = None

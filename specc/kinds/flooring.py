@@ -55,9 +55,10 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
         return trace  # a stride of 1 floors nothing and keeps the scale (() stays all ones)
     rank = len(shape) - 1
     own = []
+    rounds_up = getattr(layer, "round", "down") == "up"  # a pooling's round=up floors nothing
     for i in range(rank):
         window = layer.dilation[i] * (layer.kernel[i] - 1) + 1
-        if (shape[i] + pads[2 * i] + pads[2 * i + 1] - window) % layer.stride[i]:
+        if not rounds_up and (shape[i] + pads[2 * i] + pads[2 * i + 1] - window) % layer.stride[i]:
             own.append(Floor(layer.name, layer.line, layer.kind, i, shape[i], layer.stride[i], out[i]))
     scale = tuple(s * t for s, t in zip(trace.scale or (1,) * rank, layer.stride))
     if not own and scale == trace.scale:

@@ -107,6 +107,8 @@ def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
             bound.diagnostics.append(error("E102", message, option.name.span, hint))
             continue
         _set(form, bound, canon, written, option.value, span, layer)
+    if form.instead:
+        _instead(form, bound, keyword)
     missing = [r for r in form.required if r not in bound.values and r not in bound.failed]
     if missing:
         end = Span(st.span.end_line, st.span.end_column, st.span.end_line, st.span.end_column + 1)
@@ -115,16 +117,35 @@ def _bind(form: Form, st: Statement, layer: bool = True) -> _Bound:
     return bound
 
 
+def _instead(form: Form, bound: _Bound, keyword: str) -> None:
+    """An option that stands for others (a pooling's `out=`): those written beside it are E107, and
+    the arguments it replaces are no longer required (they count as failed, so the layer is not built
+    from a mix)."""
+    for option, replaced in form.instead.items():
+        if option not in bound.values and option not in bound.failed:
+            continue
+        for other in replaced:
+            if other in bound.values or other in bound.failed:
+                bound.values.pop(other, None)
+                written = f"a {other}" if other in form.positional else f"{other}="
+                bound.diagnostics.append(error(
+                    "E107", f"`{keyword}` takes {written} or {option}=, not both: {option}= sizes the windows itself",
+                    bound.spans.get(other, bound.spans[option]),
+                    f"write either {other} or {option}=, not both"))
+            bound.failed.add(other)
+
+
 def _build(line: Line, bound: _Bound) -> ir.Layer:
     form, v = line.form, bound.values  # shared by copies: not to be changed here
     common = {"kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
               "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
               "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
-    if line.inputs is None or any(r not in v for r in form.required):
+    variant = form.variant if form.variant is not None and any(option in v for option in form.instead) else None
+    if line.inputs is None or (variant is None and any(r not in v for r in form.required)):
         return Invalid(**common, units=v.get("units"), filters=v.get("filters"))
-    if form.same_as:  # a pooling's stride is its kernel unless written
+    if form.same_as and variant is None:  # a pooling's stride is its kernel unless written
         v = {**{name: v[other] for name, other in form.same_as.items()}, **v}
-    return form.node(**common, **form.fixed, **v)
+    return (variant or form.node)(**common, **form.fixed, **v)
 
 
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
