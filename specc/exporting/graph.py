@@ -24,13 +24,14 @@ from dataclasses import dataclass
 import onnx
 import torch
 
-from ..errors import SpeccError, first_line
+from ..errors import SpeccError, first_line, first_sentence
+from ..ir import channels_first
+from ..kinds.emitting import known
 from ..version import __version__
 from .names import name_nodes
+from .options import MIN_OPSET
 from .source import Source
 
-MIN_OPSET = 18  # the lowest opset the dynamo exporter implements (onnxruntime >= 1.14 runs it)
-DEFAULT_OPSET = MIN_OPSET  # the widest choice of runtimes
 INPUT_NAME = "input"
 BATCH_DIM = "batch"
 # The loggers the exporter chats on (torchvision missing, opset conversion), silenced during export.
@@ -50,11 +51,6 @@ class Graph:
     input_shape: tuple[int | str, ...]  # (batch, C, H, W) or (batch, F); batch is "batch" when symbolic
     output_name: str
     output_shape: tuple[int | str, ...]
-
-
-def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The spec's (H, W, C) as torch's (C, H, W); a vector (N,) stays as it is."""
-    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
 
 
 def output_name(source: Source, logits: bool) -> str:
@@ -78,15 +74,16 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
     return clone
 
 
-def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> Graph:
-    """Export ``source``'s module: symbolic batch dimension ``batch`` unless ``batch`` fixes it."""
-    features = torch_shape(source.analysis.model.input)
+def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
+    """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
+    ``batch`` unless ``batch`` fixes it."""
+    features = channels_first(known(source.analysis.model.input))
     example = torch.zeros((batch or 2, *features))  # 2, not 1: torch.export specialises sizes 0 and 1
     dynamic = None if batch else ({0: torch.export.Dim(BATCH_DIM)},)
     name = output_name(source, logits)
     with _quiet():
         try:
-            program = torch.onnx.export(entry(source, logits), (example,), None, dynamo=True, opset_version=opset,
+            program = torch.onnx.export(module, (example,), None, dynamo=True, opset_version=opset,
                                         input_names=[INPUT_NAME], output_names=[name],
                                         dynamic_shapes=dynamic, verbose=False)
         except torch.onnx.errors.OnnxExporterError as exc:
@@ -97,13 +94,13 @@ def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> G
         raise SpeccError(f"the ONNX exporter could not produce opset {opset} (it made {found}); "
                          f"try --opset {MIN_OPSET}", 2)
     leading: int | str = batch or BATCH_DIM
-    outputs = torch_shape(source.analysis.output)
+    outputs = channels_first(known(source.analysis.output))
     return Graph(proto, (leading, *features), name, (leading, *outputs))
 
 
 def _reason(exc: BaseException) -> str:
     """The exporter's first sentence (colour codes removed), and the failure at the root of it."""
-    reason = first_line(exc).split(". ")[0].removesuffix(".")
+    reason = first_sentence(exc)
     root = exc
     for _ in range(16):  # a chain of causes, never a loop of them
         if root.__cause__ is None:
