@@ -61,7 +61,7 @@ def test_a_left_out_line_passes_its_input_on_under_its_label() -> None:
     text = BNECK.replace("d:  conv c 1x1\n", "d:  conv c 1x1 if=expand\n    add d\n")
     names = {r.layer.name: r for r in checked(text).layers}
     assert "bneck1.d" not in names and "bneck2.d" in names
-    assert names["bneck1.add2"].layer.inputs == ("bneck1.bn1", "bneck1.bn1")
+    assert names["bneck1.add1"].layer.inputs == ("bneck1.bn1", "bneck1.bn1")
 
 
 @pytest.mark.parametrize("text, where, words", [
