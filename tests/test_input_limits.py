@@ -278,12 +278,23 @@ def test_a_file_that_ends_at_its_100th_error_has_no_e012() -> None:
 
 # --- `4-1` --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("line, column, written", [
-    ("conv 4-1 3x3", 7, "4-1"), ("conv in.c-1 3", 10, "in.c-1"), ("dropout 0.5+0.1", 12, "0.5+0.1")])
-def test_a_sign_right_after_a_value_is_a_syntax_error_not_two_values(line: str, column: int, written: str) -> None:
+def test_a_sign_right_after_a_value_subtracts_and_after_a_space_starts_a_number() -> None:
+    """`4-1` is 3 (contract part 3, §5); `4 -1` two numbers, as it always was."""
+    layers = checked("input 8x8x3\nconv 4-1 3x3\nconv input.c-1 3\nconv input.c - 1 3\n").layers
+    assert [layer.output[-1] for layer in layers] == [3, 2, 2]
+    assert_diagnostics("input 8x8x3\ndropout 0.5+0.1\n", ("E105", 2, 9))
+
+
+@pytest.mark.parametrize("line, column, written", [("conv 4x-1", 8, "4x-1"), ("conv 3x3x(1+2)", 10, "3x3x(1+2)")])
+def test_a_dimension_glued_to_a_sign_is_a_syntax_error_not_a_number_and_an_expression(
+        line: str, column: int, written: str) -> None:
     analysis = assert_diagnostics(f"input 8x8x3\n{line}\n", ("E002", 2, column))
-    assert analysis.diagnostics[0].help == (f"`{written}`: arithmetic with `{line[column - 1]}` is not "
-                                            "supported yet; write the value")
+    assert analysis.diagnostics[0].message == f"`{written}` is not a dimension"
+
+
+def test_a_sign_after_a_keyword_is_still_a_syntax_error() -> None:
+    analysis = assert_diagnostics("input 8x8x3\nconv-1\n", ("E002", 2, 5))
+    assert analysis.diagnostics[0].help.startswith("`conv-1`: `-` goes between two values")
 
 
 def test_signed_numbers_after_a_space_or_an_equals_sign_still_read() -> None:

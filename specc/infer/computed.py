@@ -1,4 +1,4 @@
-"""Values computed from shapes: `REF.c`, `REF.h`, `REF.w` and integer `*` and exact `/`.
+"""Values computed from shapes: `REF.c`, `REF.h`, `REF.w` and integer `+`, `-`, `*`, exact `/`, floor `//`.
 
 Every step of a computation stays within MAX_INT, the bound of written numbers:
 a product past it is E209, so no figure after it grows without end.
@@ -77,16 +77,25 @@ def _leaf(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
 
 
 def _apply(word: Word, left: int, right: int) -> int:
-    if word.value.op == "*":
-        product = left * right
-        if abs(product) > MAX_INT:  # either sign: a negative one is E106 once checked, if it stays small
-            raise ValueProblem("E209", f"`{shown(word.text)}` would be {product:,} ({left:,} × {right:,}); "
-                                       f"sizes are capped at {MAX_INT:,}", TOO_LARGE_HELP)
-        return product
-    if right == 0 or left % right:
-        raise ValueProblem("E114", f"`{shown(word.text)}` is {left}/{right}, not a whole number",
-                           "`/` must divide exactly: change the numbers, or the layers they come from")
-    return left // right
+    op = word.value.op
+    if op in ("/", "//") and right == 0:
+        raise ValueProblem("E114", f"`{shown(word.text)}` divides by zero ({left}{op}0)",
+                           "the divisor is 0: change the numbers, or the layers they come from")
+    if op == "/":
+        if left % right:
+            raise ValueProblem("E114", f"`{shown(word.text)}` is {left}/{right}, not a whole number",
+                               "`/` must divide exactly: use `//` to round down, or change the numbers")
+        return left // right
+    if op == "//":
+        return left // right
+    result = left * right if op == "*" else left + right if op == "+" else left - right
+    if abs(result) > MAX_INT:  # either sign: a negative one is E106 once checked, if it stays small
+        raise ValueProblem("E209", f"`{shown(word.text)}` would be {result:,} ({left:,} {_SIGN[op]} {right:,}); "
+                                   f"sizes are capped at {MAX_INT:,}", TOO_LARGE_HELP)
+    return result
+
+
+_SIGN = {"*": "×", "+": "+", "-": "−"}
 
 
 def shown(text: str, width: int = 60) -> str:

@@ -96,6 +96,11 @@ def _labels(statements: list[Statement], diagnostics: list[Diagnostic] | None = 
 def _walk(statements: Iterable[Statement], inst: Instance, previous: str, out: Expansion) -> str:
     """Expand a body (or the top level) reading ``previous`` first; returns the last layer's name."""
     for st in statements:
+        if st.options and not out.spent:
+            st, kept = _condition(st, inst, out)
+            if not kept:
+                previous = _left_out(st, inst, previous, out)
+                continue
         keyword = KEYWORD_ALIASES.get(st.keyword.text, st.keyword.text)
         form = STATEMENTS.get(keyword)
         if keyword in out.blocks and form is None:
@@ -134,6 +139,65 @@ def _repeat(st: Statement, inst: Instance, out: Expansion) -> tuple[Statement, i
                                             "repeat=N makes N copies in a chain; leave it out for one"), inst))
         return st, None
     return st, count
+
+
+IF_HELP = "`if=PARAM` keeps a line of a block body when the parameter is true: `conv e 1x1 if=expand`"
+
+
+def _condition(st: Statement, inst: Instance, out: Expansion) -> tuple[Statement, bool]:
+    """The statement without `if=`, and whether it stays: `if=PARAM` inside a block, PARAM a
+    parameter bound to `true` or `false` (contract part 3, §5). A misused `if=` is reported
+    and the line kept, so that its other mistakes are reported too."""
+    found = [o for o in st.options if o.name.text == "if"]
+    if not found:
+        return st, True
+    written, st = st, out.unconditioned.get(id(st))
+    if st is None:
+        st = out.unconditioned[id(written)] = written._replace(
+            options=tuple(o for o in written.options if o.name.text != "if"))
+    problems = [error("E107", "if given twice", o.name.span, IF_HELP) for o in found[1:]]
+    condition = found[0].value
+    span = found[0].name.span._replace(end_column=condition.end_column)
+    kept = True
+    if inst.path is None:
+        problems.append(error("E102", "`if=` is for the lines of a block body", span,
+                              "at the top level, leave the line out or keep it; in a block, `if=PARAM`"))
+    elif condition.kind != "name" or condition.text not in inst.params:
+        params = [name for name in inst.params]
+        problems.append(error("E105", f"`if=` names a parameter of block `{inst.stack[-1]}`, got "
+                              f"`{shown(condition.text)}`", condition.span,
+                              did_you_mean(condition.text, params) or
+                              f"its parameters: {', '.join(params) or 'none'}; {IF_HELP}"))
+    else:
+        out.used.setdefault(inst.stack[-1], set()).add(condition.text)
+        bound = inst.params[condition.text]
+        if bound.kind == "name" and bound.value in ("true", "false"):
+            kept = bound.value == "true"
+        else:
+            problems.append(error("E105", f"`if={condition.text}`: `{condition.text}` must be `true` or `false`, "
+                                  f"got `{shown(bound.text)}`", condition.span,
+                                  f"pass `{condition.text}=true` or `{condition.text}=false` to the call"))
+    out.diagnostics += [noted(d, inst) for d in problems]
+    return st, kept
+
+
+def _left_out(st: Statement, inst: Instance, previous: str, out: Expansion) -> str:
+    """A line `if=` leaves out passes its input on (`from=`, else the line above),
+    and its label names that input. Its parameters count as read."""
+    _, origin, _ = split_from(st)
+    passed = previous
+    if origin is not None:
+        name, problem = reference(origin.value, inst, out)
+        if problem is not None:
+            out.diagnostics.append(noted(problem, inst))
+        elif name is not None:
+            passed = name
+    words = [*st.args, *(o.value for o in st.options)]
+    read = {w.text for w in words if w.kind == "name"} | {w.value[0] for w in words if w.kind == "ref"}
+    out.used.setdefault(inst.stack[-1], set()).update(read & inst.params.keys())
+    if st.label is not None:
+        inst.scope.above[st.label.text] = passed
+    return passed
 
 
 def _layer_lines(st: Statement, form: Form, inst: Instance, previous: str, out: Expansion) -> str:

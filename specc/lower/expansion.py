@@ -39,7 +39,7 @@ class Expansion:
     """What expanding a spec gives lowering besides its lines, filled in as the walk goes."""
 
     __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
-                 "spent")
+                 "spent", "unconditioned")
 
     def __init__(self, take: Callable[[Line], None]) -> None:
         self.take = take  # lowering's: builds the layer of each Line, in order
@@ -52,6 +52,9 @@ class Expansion:
         self.sizes = Sizes(self.blocks)
         self.layers = 0  # expanded so far: copies of a repeat= and layers of instances (specc.lower.budget)
         self.spent = False  # a statement would have passed the budget (E118): nothing more is expanded
+        # Body lines without their `if=`, by id of the written line: made once, and alive as long as
+        # the written line, since later steps key their caches by the identity of a statement.
+        self.unconditioned: dict[int, Statement] = {}
 
 
 class Instance:

@@ -11,6 +11,7 @@ plain stack never pays for `import lark`. No torch.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,19 +48,20 @@ def _span(token: lark.Token) -> Span:
 
 
 def _word(token: lark.Token) -> Word:
-    return word_of(token.type, str(token), _span(token))
+    return word_of("NAME" if token.type == "BLOCK" else token.type, str(token), _span(token))
 
 
 # Operators in one expression at most: no size needs more, and every walk over an
 # expression after the parse (expansion, evaluation) then stays shallow.
 MAX_OPERATORS = 64
 TOO_LONG = "too-long"  # the kind of an expression past MAX_OPERATORS, until parse_lines reports it
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2}
 
 
 class _Chain:
-    """An expression being read, `a*b/c…`: its operands and operators, Lark's tokens in
-    order. The expr rule is left-recursive, so each operator extends the chain in place,
-    and the Word is made once, when the rule that holds the expression is reduced:
+    """An expression being read, `(k-1)//2`: its operands, operators and parentheses, Lark's
+    tokens in order. The expr rule is left-recursive, so each operator extends the chain in
+    place, and the Word is made once, when the rule that holds the expression is reduced:
     made at every operator, the text of the whole left operand was copied each time,
     quadratic in the length of the expression."""
 
@@ -77,18 +79,51 @@ def _value(child: lark.Token | Word | _Chain) -> Word:
 
 
 def _expression(parts: list[lark.Token]) -> Word:
-    """The Word of `a*b/c`: Expr nodes nested on the left, each with its text (a slice of
-    the whole text, joined once); a Word of kind TOO_LONG past MAX_OPERATORS operators."""
-    first, last = _word(parts[0]), _word(parts[-1])
+    """The Word of an expression's tokens: Expr nodes by precedence (`*`, `/`, `//` before
+    `+`, `-`, each left-associative, parentheses first), each with its text (a slice of the
+    whole text, joined once, parentheses kept); a Word of kind TOO_LONG past MAX_OPERATORS
+    operators. Iterative (shunting-yard): parentheses nest without bound, the walk does not."""
     text = "".join(parts)
-    if len(parts) // 2 > MAX_OPERATORS:
-        return Word(len(parts) // 2, text, TOO_LONG, _from_to(first.span, last.span))
-    word, end = first, len(first.text)
-    for at in range(1, len(parts), 2):
-        right = _word(parts[at + 1])
-        end += len(parts[at]) + len(right.text)
-        word = Word(Expr(str(parts[at]), word, right), text[:end], "expr", _from_to(first.span, right.span))
-    return word
+    operators = sum(1 for token in parts if token.type == "OP")
+    if operators > MAX_OPERATORS:
+        return Word(operators, text, TOO_LONG, _from_to(_span(parts[0]), _span(parts[-1])))
+    offsets = [0]
+    for token in parts:
+        offsets.append(offsets[-1] + len(token))
+    made: list[tuple[Word, int]] = []  # operands so far, each with the index of its first token
+    pending: list[int] = []  # indices of operators and `(` not applied yet
+
+    def apply() -> None:
+        at = pending.pop()
+        right, _ = made.pop()
+        left, start = made.pop()
+        span = _from_to(_span(parts[start]), right.span)
+        end = offsets[start] + len(left.text) + len(parts[at]) + len(right.text)
+        made.append((Word(Expr(str(parts[at]), left, right), text[offsets[start]:end], "expr", span), start))
+
+    for at, token in enumerate(parts):
+        kind = token.type
+        if kind == "LPAR":
+            pending.append(at)
+        elif kind == "RPAR":
+            while parts[pending[-1]].type != "LPAR":
+                apply()
+            opened = pending.pop()
+            inner, _ = made.pop()
+            span = _from_to(_span(parts[opened]), _span(token))
+            # an operand in parentheses keeps its text (`k` still names a parameter); an expression shows them
+            written = inner.text if inner.kind != "expr" else text[offsets[opened]:offsets[at + 1]]
+            made.append((Word(inner.value, written, inner.kind, span), opened))
+        elif kind == "OP":
+            rank = PRECEDENCE[str(token)]
+            while pending and parts[pending[-1]].type == "OP" and PRECEDENCE[str(parts[pending[-1]])] >= rank:
+                apply()
+            pending.append(at)
+        else:
+            made.append((_word(token), at))
+    while pending:
+        apply()
+    return made[0][0]
 
 
 def _from_to(first: Span, last: Span) -> Span:
@@ -132,8 +167,8 @@ class _ToStatements(lark.Transformer):
     def param(self, children: list) -> Param:
         return Param(_word(children[0]), _value(children[1]) if len(children) > 1 else None)
 
-    def params(self, children: list) -> tuple[tuple[Param, ...], Span]:
-        return tuple(children[:-1]), _span(children[-1])  # the parameters, and where `)` is
+    def params(self, children: list) -> tuple[tuple[Param, ...], Span]:  # the parameters, and where `)` is
+        return tuple(child for child in children[:-1] if type(child) is Param), _span(children[-1])
 
     def block_header(self, children: list) -> HeaderLine:
         label = children[0] if type(children[0]) is Word else None
@@ -203,9 +238,33 @@ def parse_lines(text: str, line: int, budget: int | None = None) -> tuple[list[L
         values = _parse_from(text, line)
     except lark.exceptions.UnexpectedInput:
         values, problems = _recover(text, line, len(text) + 1 if budget is None else budget)
-    if text.count("*") + text.count("/") > MAX_OPERATORS:  # else no expression can be too long
+    if sum(map(text.count, "*/+-")) > MAX_OPERATORS:  # else no expression can be too long
         values = [_checked(value, problems) for value in values]
+    if _GLUED.search(text):
+        values = [value for value in values if not _glued_dims(value, problems)]
     return values, problems
+
+
+# `4x-1`, `3x3x(k)`: a dimension glued to a sign or a parenthesis. Before `+`, `-` and
+# parentheses were operators, the line was a syntax error; it must not now read as 4 and `x-1`.
+_GLUED = re.compile(r"[0-9][x×][-+(]")
+
+
+def _glued_dims(value: Line, problems: list[Diagnostic]) -> bool:
+    """Whether the line is a Statement where a number or dimension runs into an expression
+    starting with `x` (`4x-1`): E002 at the sign, and the line is skipped as a syntax error."""
+    if type(value) is not Statement:
+        return False
+    words = sorted([*value.args, *(o.value for o in value.options)], key=lambda w: w.column)
+    for at, (before, word) in enumerate(zip(words, words[1:])):
+        if before.kind in ("int", "dims") and word.column == before.end_column and word.text[:1] in "x×":
+            after = words[at + 2].text if word.text in "x×" and at + 2 < len(words) else ""
+            problems.append(error("E002", f"`{before.text}{word.text}{after}` is not a dimension",
+                                  Span.at(word.line, word.column + 1),
+                                  "a dimension is whole numbers joined by x, such as 5x5; "
+                                  "a computed size is an argument of its own"))
+            return True
+    return False
 
 
 def _checked(value: Line, problems: list[Diagnostic]) -> Line:

@@ -62,7 +62,8 @@ class Word:
 
 
 class Expr(NamedTuple):
-    """An integer expression `left op right`, op "*" or "/"; `a*b/c` nests on the left."""
+    """An integer expression `left op right`, op one of `+ - * / //`; `a*b/c` nests on the left,
+    `a+b*c` on the right (precedence), `(a+b)*c` as written."""
 
     op: str
     left: Word

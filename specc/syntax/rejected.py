@@ -10,15 +10,16 @@ import re
 
 import lark
 
-from ..diagnostics import Diagnostic, Span, error
+from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from .nodes import BROKEN_CLOSE, BROKEN_OPEN, HEADER_SHAPE, Word
 
 # A line that starts like a block header: `block NAME(`, maybe after a label;
 # and one shaped like a header whatever its keyword: `WORD NAME(` or `WORD NAME {`.
 _HEADER = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?block(?=[\s(])")
+_OTHER_HEADER = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?(?!block\b)([A-Za-z_]\w*)\s+[A-Za-z_]\w*\s*[({]")
 _HEADER_SHAPE = re.compile(r"\s*(?:[A-Za-z0-9_.]+\s*:\s*)?[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*[({]")
 # Single-character tokens reported as characters, as they were before they were tokens.
-_PUNCTUATION = set("(),{}*/")
+_PUNCTUATION = set("(),{}*/+-")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 _NUMBER = re.compile(r"\.?[0-9][A-Za-z0-9_.]*")
 HEADER_FORM = f"a block definition reads `{HEADER_SHAPE}`"
@@ -29,6 +30,8 @@ def syntax_error(exc: lark.exceptions.UnexpectedInput, line: str, number: int) -
     """The diagnostic for line `number` (text `line`), which the parser rejected at exc."""
     column = getattr(exc, "column", 1) or 1
     token = getattr(exc, "token", None)
+    if token is not None and token.type == "RPAR" and not _HEADER.match(line):
+        column, token = _bare_parenthesis(line, column), None  # `(2)`: the `(` is the mistake
     if isinstance(exc, lark.exceptions.UnexpectedCharacters) or token is None:
         char = line[column - 1] if column <= len(line) else "?"
         what, span = f"character {char!r}", Span.at(number, column)
@@ -41,9 +44,23 @@ def syntax_error(exc: lark.exceptions.UnexpectedInput, line: str, number: int) -
         width = max(len(text), 1)
         what = f"character {text!r}" if text in _PUNCTUATION else repr(text)
         span = Span(number, column, number, column + width)
+    keyword = _OTHER_HEADER.match(line)
+    if keyword and line.split("#", 1)[0].rstrip().endswith("{"):  # `blok b() {`
+        word = keyword.group(1)
+        return error("E002", f"a block definition starts with `block`, not `{word}`",
+                     Span(number, keyword.start(1) + 1, number, keyword.end(1) + 1),
+                     did_you_mean(word, ["block"]) or HEADER_FORM)
     if _in_parameter_list(line, column):
         return error("E007", f"bad parameter list: unexpected {what}", span, PARAMS_HELP)
     return error("E002", f"unexpected {what}", span, _help(what, line, column))
+
+
+def _bare_parenthesis(line: str, column: int) -> int:
+    """The column of the `(` that the `)` at `column` closes, when nothing between them is an
+    operator (`maxpool 2 (2)`); else `column` itself."""
+    opening = line.rfind("(", 0, column - 1)
+    inside = line[opening + 1 : column - 1]
+    return opening + 1 if opening >= 0 and not any(op in inside for op in "+-*/") else column
 
 
 def _in_parameter_list(line: str, column: int) -> bool:
@@ -88,7 +105,7 @@ def _char_help(char: str, line: str, column: int) -> str | None:
         return "`*` and `/` go between two values: `in.c*2`"
     written = _arithmetic(line, column) if char in "+-" else None
     if written:
-        return f"`{written}`: arithmetic with `{char}` is not supported yet; write the value"
+        return f"`{written}`: `{char}` goes between two values, as in `in.c{char}16`; not after a keyword"
     if char == "-":
         return "names use underscores: leaky_relu"
     return None
