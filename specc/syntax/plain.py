@@ -53,7 +53,7 @@ def plain_statement(line: str, number: int) -> Statement | object | None:
     label = None
     if len(tokens) > 1 and tokens[1][0] == "COLON" and tokens[0][0] in ("NAME", "REF"):
         label, tokens = _word(tokens[0], number), tokens[2:]
-    if not tokens or tokens[0][0] != "NAME":
+    if not tokens or tokens[0][0] != "NAME" or tokens[0][1] == "block":  # `block` starts a header: Lark's
         return None
     keyword = last = _word(tokens[0], number)
     args: list[Word] = []

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         l2: float
         seed: int
         val: float
+        droppath: float
 else:
     TrainConfig = create_model(
         "TrainConfig", __config__=ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False),
