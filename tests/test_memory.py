@@ -173,3 +173,10 @@ def test_a_spec_with_errors_gets_an_estimate_where_its_channels_are_unknown(norm
     analysis = specc.check(f"input 28x28x1\nflatten\nfc 10\nmaxpool 2\n{norm}\nfc 10\n")
     assert not analysis.ok
     assert estimate(analysis, 8).activations >= 0
+
+
+@pytest.mark.parametrize("line", ["avgpool out=1", "avgpool out=2", "maxpool out=1"])
+def test_adaptive_pooling_keeps_its_input_unless_it_averages_to_one_value(line: str) -> None:
+    # hypothesis found it: `avgpool out=1` is torch's mean, which keeps nothing (the estimate said 120, autograd 84)
+    for head in ("input 3x1 layout=lc\nbatchnorm\n", "input 4x4x2\nbatchnorm\n"):
+        assert_activations_match(f"{head}{line}\n")

@@ -213,11 +213,12 @@ def keeps_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None
 
 
 def keeps_adaptive_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
-    """Its input (average pooling's backward reads only the shape, but torch keeps it), and max pooling its
-    int64 indices."""
+    """Its input (average pooling's backward reads only the shape, but torch keeps it; to a single value per
+    channel torch takes the mean, which keeps nothing), and max pooling its int64 indices."""
     layer = r.layer
     assert isinstance(layer, AdaptivePool)  # KINDS dispatches on the layer's class
-    keep_input(r, saved, reads, None)
+    if layer.op == "max" or any(n != 1 for n in layer.out):
+        keep_input(r, saved, reads, None)
     if layer.op == "max":
         saved.keep(f"{layer.name}/indices", size(r.output), INT64)
 
