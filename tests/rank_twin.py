@@ -44,6 +44,11 @@ def layer_module(layer: dict, shape: tuple[int, ...]) -> nn.Module:
         if padding == "same":
             sides = [same_sides(n, k, s) for n, k, s in zip(shape, layer["kernel"], layer["stride"])]
             pad, padding = [SamePad(sides, -math.inf if kind == "maxpool" else 0.0)], 0
+        elif kind != "conv" and padding and not layer["round_up"]:
+            # AvgPool3d refuses an input smaller than its kernel even where the padding makes up the difference;
+            # padding first computes the same (padded zeros count, as count_include_pad=True; -inf never wins).
+            sides = [(padding, padding)] * rank
+            pad, padding = [SamePad(sides, -math.inf if kind == "maxpool" else 0.0)], 0
         if kind == "conv":
             core = CONV[rank](c, layer["filters"], layer["kernel"], layer["stride"], padding)
             return nn.Sequential(*pad, core, *([nn.ReLU()] if layer["activation"] else []))

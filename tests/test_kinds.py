@@ -136,3 +136,16 @@ def test_1d_and_3d_specs_train_and_export_verified(text: str, tmp_path: Path) ->
                  "--out", str(run), "--quiet"]) == 0
     assert main(["export", str(run), "-o", str(tmp_path / "net.onnx")]) == 0  # export verifies parity itself
     assert (tmp_path / "net.onnx").stat().st_size > 0
+
+
+@pytest.mark.parametrize("line, error", [
+    ("input dims=14x1 layout=lc", None),
+    ("input dims=4x4x4x1 layout=hwc", ("E105", 1, 12)),
+    ("input dims=14x3x2 layout=lc", ("E105", 1, 12)),
+])
+def test_the_input_sizes_written_as_an_option_are_read_as_written_positionally(line, error) -> None:
+    # `input dims=14x1 layout=lc` was an IndexError: the layout checks read the first positional argument
+    a = specc.check(f"{line}\nconv 4 3\n", "t.cnn")
+    found = [(d.code, d.span.line, d.span.column) for d in a.errors]
+    assert found == ([error] if error else [])
+    assert a.ok or error

@@ -243,17 +243,20 @@ class _Layers:
 def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> tuple[int, ...] | None:
     """The input's shape; `layout=lc` reads two numbers as length x channels (a 1-D signal)."""
     shape, layout = bound.values.get("dims"), bound.values.get("layout")
-    if shape is not None and layout in ("hwc", "dhwc") and (len(shape) == 4) != (layout == "dhwc"):
-        want = "DxHxWxC" if layout == "dhwc" else "HxWxC"
-        diagnostics.append(error("E105", f"layout={layout} takes the input as {want}, got `{st.args[0].text}`",
-                                 st.args[0].span))
+    if shape is None:
         return None
-    if shape is None or layout != "lc":
+    # the sizes as written: `input 14x1` or `input dims=14x1`
+    word = st.args[0] if st.args else next(o.value for o in st.options if o.name.value == "dims")
+    if layout in ("hwc", "dhwc") and (len(shape) == 4) != (layout == "dhwc"):
+        want = "DxHxWxC" if layout == "dhwc" else "HxWxC"
+        diagnostics.append(error("E105", f"layout={layout} takes the input as {want}, got `{word.text}`", word.span))
+        return None
+    if layout != "lc":
         return shape
     try:
-        return as_signal(shape, st.args[0])
+        return as_signal(shape, word)
     except ValueProblem as problem:
-        diagnostics.append(error(problem.code, problem.message, st.args[0].span, problem.help))
+        diagnostics.append(error(problem.code, problem.message, word.span, problem.help))
         return None
 
 
