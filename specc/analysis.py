@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from .diagnostics import Diagnostic
 from .ir import Instance, Layer, Model, Pads, Pair, Shape
@@ -53,12 +53,16 @@ class LayerReport(Record, eq=True):
     @property
     def density(self) -> float | None:
         """fan_in / the size of the input volume."""
-        return None if self.dense_params is None else self.fan_in / math.prod(self.input)
+        if self.dense_params is None:
+            return None
+        # specc.infer works dense_params out only with fan_in and every input dimension known
+        return cast(int, self.fan_in) / math.prod(cast("tuple[int, ...]", self.input))
 
     @property
     def sharing(self) -> float | None:
         """dense_params / params: what parameter sharing saves."""
-        return None if self.dense_params is None else self.dense_params / self.params
+        # specc.infer works dense_params out only where the layer has parameters
+        return None if self.dense_params is None else self.dense_params / cast(int, self.params)
 
 
 class Totals(NamedTuple):

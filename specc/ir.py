@@ -156,7 +156,7 @@ class Model(Record):
     """A whole spec: its name, input shape, layers and training settings."""
 
     name: str
-    input: Shape | None  # None when missing or invalid
+    input: tuple[int, ...] | None  # None when missing or invalid; lowering checked each dimension is whole
     input_span: Span
     layers: tuple[Layer, ...]  # in source order, a topological order of the graph
     # Options of the `train` statement(s), checked at lowering time against specc.hyperparameters'

@@ -93,4 +93,5 @@ def analyse_bytes(data: bytes, path: str, *, rules: frozenset[str] | None = None
     text, problem = decode(data)
     if problem is not None:
         return Analysis(path, "", None, diagnostics=(problem,))
+    assert text is not None  # decode gives the text or the problem
     return analyse_text(text, path, rules=rules)

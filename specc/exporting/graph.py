@@ -69,7 +69,9 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
     if not logits or not source.analysis.final_activation:
         return source.module
     cls = type(source.module)
-    logits_class = type(f"{cls.__name__}Logits", (cls,), {"forward": cls.logits, "__module__": cls.__module__})
+    # the generated class defines logits (specc.codegen); nn.Module's type does not
+    logits_class = type(f"{cls.__name__}Logits", (cls,), {"forward": cls.logits,  # type: ignore[attr-defined]
+                                                          "__module__": cls.__module__})
     clone = copy.copy(source.module)
     clone.__class__ = logits_class
     return clone
@@ -78,6 +80,7 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
 def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
     """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
     ``batch`` unless ``batch`` fixes it."""
+    assert source.analysis.model is not None  # a spec checked without errors, or a checkpoint's
     features = channels_first(known(source.analysis.model.input))
     example = torch.zeros((batch or 2, *features))  # 2, not 1: torch.export specialises sizes 0 and 1
     dynamic = None if batch else ({0: torch.export.Dim(BATCH_DIM)},)
@@ -89,6 +92,7 @@ def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset
                                         dynamic_shapes=dynamic, verbose=False)
         except torch.onnx.errors.OnnxExporterError as exc:
             raise SpeccError(f"the ONNX exporter could not convert '{source.name}': {_reason(exc)}") from exc
+        assert program is not None  # dynamo=True returns the ONNXProgram
         proto = program.model_proto
     found = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
     if found != opset:
@@ -128,12 +132,14 @@ def _quiet() -> Iterator[None]:
 
 def metadata(source: Source, output: str) -> dict[str, str]:
     """The metadata_props every specc export carries (docs/export.md lists them)."""
+    model = source.analysis.model
+    assert model is not None and model.input is not None  # a spec checked without errors, or a checkpoint's
     layouts = {1: "NF float32 (batch, features)", 2: "NCL float32", 3: "NCHW float32", 4: "NCDHW float32"}
     props = {
         "model_name": source.name,
         "spec": source.analysis.source,
         "specc_version": __version__,
-        "input_layout": layouts[len(source.analysis.model.input)],
+        "input_layout": layouts[len(model.input)],
         "input_scaling": source.input_scaling,
         "output": _output_words(source, output),
         "weights": source.weights,

@@ -22,6 +22,7 @@ line). No layer, no rename: unknown nodes keep their names.
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING, cast
 
 import onnx
 
@@ -29,10 +30,14 @@ from ..codegen.names import attribute_names, statement_text
 from ..kinds import STATEMENTS
 from ..syntax import lines as source_lines
 
+if TYPE_CHECKING:
+    from ..kinds import Merge
+
 _SCOPES = "pkg.torch.onnx.name_scopes"
 _RESHAPES = {"Reshape", "Flatten", "Constant"}  # they serve the layer they feed
 # ONNX op -> the spec's merge statement: {"Add": "add", "Concat": "concat", "Mul": "multiply", ...}
-_MERGES = {form.node.onnx_op: word for word, form in STATEMENTS.items() if form.merge}
+# a merge form builds a Merge (specc.kinds.merge), which names its ONNX op
+_MERGES = {cast("type[Merge]", form.node).onnx_op: word for word, form in STATEMENTS.items() if form.merge}
 _INPUT = object()  # what a node reading the graph's input is fed by
 
 
@@ -142,7 +147,7 @@ def name_nodes(proto: onnx.ModelProto, analysis) -> None:
     layers = analysis.model.layers
     lines = source_lines(analysis.source)
     owners = _owners(proto.graph, layers)
-    primary = {}
+    primary: dict[int, int] = {}
     for i, (layer, direct, _) in enumerate(owners):
         if layer is not None and direct:
             primary.setdefault(id(layer), i)

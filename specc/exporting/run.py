@@ -93,6 +93,7 @@ def check_output(output: Path, source: Path) -> None:
 
 def check_size(analysis: Analysis, options: ExportOptions) -> None:
     """Refuse, from the spec's figures and before any memory is allocated, what cannot be exported here."""
+    assert analysis.model is not None and analysis.model.input is not None  # the spec was checked without errors
     name = analysis.model.name
     size = analysis.totals.size_bytes
     if size > PROTOBUF_LIMIT:

@@ -125,6 +125,7 @@ def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], 
     from ..source import read_ok
 
     analysis = read_ok(path, refusal="nothing was exported")  # SpecCheckError for a spec with errors
+    assert analysis.model is not None  # without errors: it has a model
     if before_build is not None:
         before_build(analysis)
     with torch.random.fork_rng():  # a seeded export leaves the caller's random state alone

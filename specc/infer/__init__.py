@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from .. import ir
 from ..analysis import LayerReport, Totals
 from ..diagnostics import Diagnostic
 from ..ir import Pair, Shape
-from ..kinds import SHAPE_RULES, AdaptivePool, Conv, ConvTranspose, Merge, flooring, invalid
-from ..kinds.geometry import Result, size_of
+from ..kinds import SHAPE_RULES, AdaptivePool, Conv, ConvTranspose, Dense, Merge, Upsample, flooring, invalid
+from ..kinds.geometry import Result, is_known, is_window, size_of
 from ..kinds.merge import Operand
 from ..kinds.values import MAX_INT
 from . import computed
@@ -51,19 +51,19 @@ class _Field(NamedTuple):
     size: Pair  # r in whole input units, rounded up
     jump: tuple[int | float, ...]  # j as an int, or a fraction's float
 
-    def window(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field:
+    def window(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field | None:
         r = tuple(r + (k - 1) * d * j for r, k, d, j in zip(self.r, kernel, dilation, self.j))
         j = tuple(j * s for j, s in zip(self.j, stride))
         return _field(r, self.j if j == self.j else j, extent)  # stride 1: reports share one jump
 
-    def transposed(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field:
+    def transposed(self, kernel: Pair, stride: Pair, dilation: Pair, extent: Pair | None) -> _Field | None:
         """A transposed conv: an output unit reads ceil(k / (s/gcd(s, d))) input units, d/gcd(s, d) apart."""
         taps = [-(-k // (s // math.gcd(s, d))) for k, s, d in zip(kernel, stride, dilation)]
         r = tuple(r + (t - 1) * (d // math.gcd(s, d)) * j for r, t, s, d, j in
                   zip(self.r, taps, stride, dilation, self.j))
         return _field(r, _divided(self.j, stride), extent)
 
-    def upsampled(self, factor: Pair, spread: int, extent: Pair | None) -> _Field:
+    def upsampled(self, factor: Pair, spread: int, extent: Pair | None) -> _Field | None:
         """Nearest (spread 0): one input unit per output unit; (bi)linear (spread 1): two neighbours."""
         r = tuple(r + (spread * j if f > 1 else 0) for r, f, j in zip(self.r, factor, self.j))
         return _field(r, _divided(self.j, factor), extent)
@@ -81,7 +81,7 @@ class _Field(NamedTuple):
             tuple(j * d for j, d in zip(self.j, _divided(self.extent, out)))
         return _field(r, jump, extent)
 
-    def whole_map(self) -> _Field:
+    def whole_map(self) -> _Field | None:
         """A layer that sees the whole remaining map (fc, global pooling)."""
         if self.extent is None:
             return self
@@ -102,7 +102,7 @@ def _field(r: tuple, j: tuple, extent: Pair | None) -> _Field | None:
     return _Field(r, j, extent, tuple(math.ceil(v) for v in r), jump)
 
 
-def _start(shape: Shape | None) -> _Field | None:
+def _start(shape: tuple[int, ...] | None) -> _Field | None:
     if shape is None:
         return None
     if len(shape) == 1:
@@ -115,19 +115,21 @@ def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None)
     """The receptive field after ``layer``, from its inputs' (the widest, through a merge)."""
     if not fields or None in fields or layer.receptive == "none":
         return None
-    field = fields[0] if len(fields) == 1 else max(fields, key=lambda f: (f.r, f.j))
+    known = cast("list[_Field]", fields)  # None is not in it: returned above
+    field = known[0] if len(known) == 1 else max(known, key=lambda f: (f.r, f.j))
     if layer.receptive == "pointwise":
         return field
     if layer.receptive == "whole":
         return field.whole_map()
-    extent = out[:-1] if out and len(out) >= 2 and None not in out[:-1] else None
-    if layer.receptive == "window":
+    spatial = out[:-1] if out and len(out) >= 2 else None
+    extent = spatial if is_known(spatial) else None
+    if is_window(layer):
         return field.window(layer.kernel, layer.stride, layer.dilation, extent)
-    if layer.receptive == "transposed":
+    if isinstance(layer, ConvTranspose):  # receptive "transposed"
         return field.transposed(layer.kernel, layer.stride, layer.dilation, extent)
     if isinstance(layer, AdaptivePool):  # receptive "adaptive"
         return field.adaptive(layer.out, extent)
-    if layer.receptive == "upsample":
+    if isinstance(layer, Upsample):  # receptive "upsample"
         return field.upsampled(layer.factor, 0 if layer.mode == "nearest" else 1, extent)
     return field
 
@@ -161,10 +163,12 @@ def _figures(layer: ir.Layer, result: Result, shape: Shape | None, n_out: int | 
     n_in = size_of(shape)
     if n_in is None or n_out is None or not result.params:
         return (shared[result.fan_in], None, None)
+    assert isinstance(layer, (Conv, ConvTranspose, Dense))  # the weighted trait: a conv or fc layer (specc.ir)
     dense = n_in * n_out + (n_out if layer.bias else 0)
     if isinstance(layer, Conv):
         reuse = n_out // layer.filters
     elif isinstance(layer, ConvTranspose):
+        assert is_known(shape)  # size_of gave n_in
         reuse = n_in // shape[-1]  # each weight meets every input position once
     else:
         reuse = 1
@@ -232,7 +236,8 @@ def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, l
     reader has read it: a long stack holds a few at a time rather than one per layer."""
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)}
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
-    reports, diagnostics = [], []
+    reports: list[LayerReport] = []
+    diagnostics: list[Diagnostic] = []
     shared = _Shared()  # of this run only: it goes with the last report
     bounded: set[Shape | None] = set()  # the output shapes found within MAX_INT
     changed = False  # whether some layer was rewritten: the model's layers are then the reports'

@@ -12,12 +12,14 @@ specc.kinds' statement table), so a computed
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import cast
 
 from .. import ir
 from ..diagnostics import Diagnostic, error
 from ..kinds import STATEMENTS
+from ..kinds.geometry import is_known
 from ..kinds.values import MAX_INT, ValueProblem
-from ..syntax import Word
+from ..syntax import Expr, Word
 
 AXES = {"h": 0, "w": 1, "c": -1}
 TOO_LARGE_HELP = "sizes past 2,147,483,647 are certainly a mistake: check the factors, strides and repeats that grow it"
@@ -44,7 +46,9 @@ def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
             done[key] = _leaf(node, shape_of)
             stack.pop()
         else:
-            left, right = node.value.left, node.value.right
+            expr = node.value
+            assert isinstance(expr, Expr)  # the value of a word of kind "expr"
+            left, right = expr.left, expr.right
             waiting = [w for w in (right, left) if (w.kind, id(w.value)) not in done]
             if waiting:
                 stack += waiting
@@ -56,13 +60,14 @@ def evaluate(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
 
 def _leaf(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
     if word.kind == "int":
-        if abs(word.value) > MAX_INT:  # inf for a literal of thousands of digits: not printed
+        number = cast(int, word.value)  # an "int" word's value: or inf, refused here
+        if abs(number) > MAX_INT:  # inf for a literal of thousands of digits: not printed
             raise ValueProblem("E106", f"`{shown(word.text)}` in an expression is too large (at most {MAX_INT:,})")
-        return word.value
+        return number
     if word.kind == "dim":
-        name, axis = word.value
+        name, axis = cast("tuple[str, str]", word.value)  # a "dim" word's value: the layer and the axis
         shape = shape_of(name)
-        if shape is None or None in shape:
+        if not is_known(shape):
             raise Unknown
         if len(shape) < 3 and axis != "c":
             what = f"a vector of {shape[0]}" if len(shape) == 1 else f"a 1-D signal of length {shape[0]}"
@@ -77,7 +82,9 @@ def _leaf(word: Word, shape_of: Callable[[str], ir.Shape | None]) -> int:
 
 
 def _apply(word: Word, left: int, right: int) -> int:
-    op = word.value.op
+    expr = word.value
+    assert isinstance(expr, Expr)  # _apply is given the words of kind "expr"
+    op = expr.op
     if op in ("/", "//") and right == 0:
         raise ValueProblem("E114", f"`{shown(word.text)}` divides by zero ({left}{op}0)",
                            "the divisor is 0: change the numbers, or the layers they come from")
@@ -108,20 +115,24 @@ def references(layer: ir.Layer) -> Iterator[str]:
     for name in layer._fields:
         value = getattr(layer, name)
         if isinstance(value, ir.Deferred):
+            assert isinstance(value.word, Word)  # ir types it as object: ir does not import the syntax
             yield from _named(value.word)
 
 
 def _named(word: Word) -> list[str]:
-    names, seen, stack = [], set(), [word]
+    names: list[str] = []
+    seen, stack = set(), [word]
     while stack:
         node = stack.pop()
         if id(node.value) in seen:
             continue
         seen.add(id(node.value))
         if node.kind == "dim":
-            names.append(node.value[0])
+            names.append(cast("tuple[str, str]", node.value)[0])  # a "dim" word's value: the layer and the axis
         elif node.kind == "expr":
-            stack += (node.value.right, node.value.left)
+            expr = node.value
+            assert isinstance(expr, Expr)  # the value of a word of kind "expr"
+            stack += (expr.right, expr.left)
     return names
 
 
@@ -133,6 +144,7 @@ def resolve(layer: ir.Layer, shape_of: Callable[[str], ir.Shape | None]
         value = getattr(layer, name)
         if not isinstance(value, ir.Deferred):
             continue
+        assert isinstance(value.word, Word)  # ir types it as object: ir does not import the syntax
         try:
             number = evaluate(value.word, shape_of)
             check = STATEMENTS[value.keyword].options[value.option]

@@ -21,7 +21,7 @@ WINDOW_FIELDS = ("kernel", "stride", "padding", "dilation", "output_padding", "f
 
 
 @functools.cache
-def window_fields(kind: type) -> tuple[str, ...]:
+def window_fields(kind: type[ir.Layer]) -> tuple[str, ...]:
     """The WINDOW_FIELDS a layer class has (none for most kinds)."""
     return tuple(name for name in WINDOW_FIELDS if name in kind._fields)
 
@@ -45,6 +45,7 @@ def fit(layer: ir.Layer, shape: ir.Shape | None) -> tuple[ir.Layer, tuple[Diagno
         hint = f"write one number per axis of the input ({rank}), or one number for all"
         found = error("E207", message, layer.span_of(name), hint)
         return invalid.of(layer, filters=getattr(layer, "filters", None)), (found,)
+    assert shape is not None  # rank_of gave a rank
     if isinstance(layer, DepthwiseConv) and shape[-1] is not None:
         changes.update(filters=shape[-1] * layer.multiplier, groups=shape[-1])
     return (layer._replace(**changes) if changes else layer), ()

@@ -44,9 +44,9 @@ def _why(layer: ir.Layer, shape: Shape | None, axis: int) -> str:
     n = None if shape is None or axis >= len(shape) else shape[axis]
     if isinstance(layer, Upsample) and n is not None:
         return f"input {n:,} × factor {layer.factor[axis]:,}"
-    if isinstance(layer, ConvTranspose) and n is not None and axis < len(shape) - 1:
+    if isinstance(layer, ConvTranspose) and shape is not None and n is not None and axis < len(shape) - 1:
         return f"input {n:,}, kernel {layer.kernel[axis]:,}, stride {layer.stride[axis]:,}"
-    if isinstance(layer, ZeroPad) and n is not None and axis < len(shape) - 1:
+    if isinstance(layer, ZeroPad) and shape is not None and n is not None and axis < len(shape) - 1:
         before, after = zeropad_sides(layer)[2 * axis : 2 * axis + 2]
         return f"input {n:,} + padding {before:,} + {after:,}"
     if isinstance(layer, Merge):

@@ -89,6 +89,7 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
     layers = analysis.layers
     if not layers:
         return 0
+    assert analysis.model is not None  # it has layers: a model was lowered
     tensors, final = Saved(), analysis.final_activation
     tensors.shape[ir.INPUT] = analysis.model.input
     live = computed_layers(layers, analysis.model.instances)  # what the generated forward computes

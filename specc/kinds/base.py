@@ -31,7 +31,7 @@ class Form(NamedTuple):
     usage: str = ""
     bare_activation: bool = False  # a trailing `relu` means activation=relu
     prefix: str = ""  # unlabelled layers are named prefix1, prefix2, ... (default: the keyword)
-    fixed: Mapping[str, object] = NOTHING  # IR fields the keyword itself decides
+    fixed: Mapping[str, Any] = NOTHING  # IR fields the keyword itself decides
     same_as: Mapping[str, str] = NOTHING  # an option left out takes another's value: a pooling's stride, its kernel
     synonyms: tuple[str, ...] = ()  # other keywords for it: `dense` for `fc`
     # An option that replaces required arguments and other options, and the class the line then builds:

@@ -178,7 +178,7 @@ def name(word: Word, what: str) -> str:
     return str(word.value)
 
 
-def input_dims(word: Word, what: str) -> ir.Shape:
+def input_dims(word: Word, what: str) -> tuple[int, ...]:
     dims = _dims(word) if word.kind == "dims" else (_number(word),) if word.kind == "int" else None
     if dims is None or len(dims) > 4:
         raise ValueProblem("E105", f"the input must be HxWxC, HxW or N (or DxHxWxC; LxC with layout=lc), "
@@ -204,7 +204,7 @@ def reshape_dims(word: Word, what: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def as_signal(shape: ir.Shape, word: Word) -> ir.Shape:
+def as_signal(shape: tuple[int, ...], word: Word) -> tuple[int, ...]:
     """`input LxC layout=lc`: the two written numbers are length and channels, not HxW."""
     if word.kind != "dims" or len(_dims(word)) != 2:
         raise ValueProblem("E105", f"layout=lc takes the input as LxC (length x channels), got `{word.text}`",

@@ -9,6 +9,8 @@ was written. Pure Python, no torch.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import ir
 from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from ..ir import NOTHING
@@ -29,7 +31,8 @@ class _Bound:
     __slots__ = ("values", "spans", "failed", "diagnostics", "computed")
 
     def __init__(self, computed: bool = False) -> None:
-        self.values: dict[str, object] = {}
+        # Each checked by its option's reader (specc.kinds.values); the IR classes take them by field name.
+        self.values: dict[str, Any] = {}
         self.spans: dict[str, Span] = {}
         self.failed: set[str] = set()
         self.diagnostics: list[Diagnostic] = []
@@ -137,15 +140,18 @@ def _instead(form: Form, bound: _Bound, keyword: str) -> None:
 
 def _build(line: Line, bound: _Bound) -> ir.Layer:
     form, v = line.form, bound.values  # shared by copies: not to be changed here
-    common = {"kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
-              "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
-              "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
+    common: dict[str, Any] = {
+        "kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
+        "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
+        "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
     variant = form.variant if form.variant is not None and any(option in v for option in form.instead) else None
     if line.inputs is None or (variant is None and any(r not in v for r in form.required)):
         return Invalid(**common, units=v.get("units"), filters=v.get("filters"))
     if form.same_as and variant is None:  # a pooling's stride is its kernel unless written
         v = {**{name: v[other] for name, other in form.same_as.items()}, **v}
-    return (variant or form.node)(**common, **form.fixed, **v)
+    node = variant or form.node
+    assert node is not None  # a layer's Form has its Kind's class (specc.kinds fills it in)
+    return node(**common, **form.fixed, **v)
 
 
 def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
@@ -234,7 +240,7 @@ class _Layers:
             self.deferred.append(line.name)
 
 
-def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> ir.Shape | None:
+def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> tuple[int, ...] | None:
     """The input's shape; `layout=lc` reads two numbers as length x channels (a 1-D signal)."""
     shape, layout = bound.values.get("dims"), bound.values.get("layout")
     if shape is None:

@@ -155,10 +155,10 @@ class Sizes:
             if inner is None and repeat_option(st) is None:
                 break  # a plain layer: nothing multiplies there
             found.append(Note(f"in `{block.name.text}`, {_written(st)} makes {_made(size)}", st.span))
-            numbers = self._bound(st, inner, params) if inner is not None and keyword not in stack else None
-            if numbers is None:
+            bound = self._bound(st, inner, params) if inner is not None and keyword not in stack else None
+            if inner is None or bound is None:
                 break
-            block, stack = inner, (*stack, keyword)
+            block, stack, numbers = inner, (*stack, keyword), bound
         return tuple(found)
 
 

@@ -18,6 +18,7 @@ No torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import cast
 
 from .. import ir
 from ..diagnostics import Diagnostic, Note, did_you_mean, error
@@ -151,10 +152,11 @@ def _condition(st: Statement, inst: Instance, out: Expansion) -> tuple[Statement
     found = [o for o in st.options if o.name.text == "if"]
     if not found:
         return st, True
-    written, st = st, out.unconditioned.get(id(st))
-    if st is None:
-        st = out.unconditioned[id(written)] = written._replace(
+    written, unconditioned = st, out.unconditioned.get(id(st))
+    if unconditioned is None:
+        unconditioned = out.unconditioned[id(written)] = written._replace(
             options=tuple(o for o in written.options if o.name.text != "if"))
+    st = unconditioned
     problems = [error("E107", "if given twice", o.name.span, IF_HELP) for o in found[1:]]
     condition = found[0].value
     span = found[0].name.span._replace(end_column=condition.end_column)
@@ -193,7 +195,8 @@ def _left_out(st: Statement, inst: Instance, previous: str, out: Expansion) -> s
         elif name is not None:
             passed = name
     words = [*st.args, *(o.value for o in st.options)]
-    read = {w.text for w in words if w.kind == "name"} | {w.value[0] for w in words if w.kind == "ref"}
+    read = {w.text for w in words if w.kind == "name"} | \
+        {cast("tuple[str, ...]", w.value)[0] for w in words if w.kind == "ref"}  # a ref's value: its dotted parts
     out.used.setdefault(inst.stack[-1], set()).update(read & inst.params.keys())
     if st.label is not None:
         inst.scope.above[st.label.text] = passed
@@ -261,9 +264,10 @@ def _inputs(st: Statement, merge: bool, origin: Option | None, previous: str, in
         problems += [noted(problem, inst)] if problem else []
     if problems or None in found:  # None without a problem: a value already reported (E120)
         return None, problems
+    known = cast("list[str]", found)  # None is not in it: returned above
     if not merge:
-        return (tuple(found) or (previous,)), []
-    return (tuple(found) if len(found) > 1 else (previous, found[0])), []
+        return (tuple(known) or (previous,)), []
+    return (tuple(known) if len(known) > 1 else (previous, known[0])), []
 
 
 def _call(st: Statement, block: BlockDef, inst: Instance, previous: str, out: Expansion) -> str:
@@ -310,14 +314,16 @@ def _copies(st: Statement, block: BlockDef, params: dict[str, Word], copies: int
               if p.default is not None and params.get(p.name.text) is p.default and reads_shapes(p.default)}
     # What every copy shares: the labels it may not take as default names, the call stack, the notes
     # and the substituted body statements (see substituted_once), unless a default reads each copy's `in`.
-    taken, stack, substituted = set(body_labels), (*inst.stack, name), (None if scoped else {})
+    substituted: dict[int, Statement] | None = None if scoped else {}
+    taken, stack = set(body_labels), (*inst.stack, name)
     for copy in names:
-        child = Instance(inst.full(copy), Scope(body_labels, entry=last), params, taken=taken, stack=stack,
+        path = inst.full(copy)
+        child = Instance(path, Scope(body_labels, entry=last), params, taken=taken, stack=stack,
                           notes=notes, substituted=substituted)
         if scoped:  # a default such as `n=in.c` is read in the block's scope, at each copy
             child.params = {**params, **{key: substitute(word, child, out) for key, word in scoped.items()}}
         entry, last = last, _walk(body, child, last, out)
-        out.instances.append(ir.Instance(child.path, name, inst.path, inst.full(local), entry, last, st.span))
+        out.instances.append(ir.Instance(path, name, inst.path, inst.full(local), entry, last, st.span))
         if st.label is not None:  # INSTANCE.LABEL reaches the labelled layers of a labelled instance
             for label, full in child.scope.above.items():
                 inst.scope.above[f"{copy}.{label}"] = full

@@ -11,7 +11,7 @@ give a line's values at one call: parameters replaced by the call's values,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from .. import ir
 from ..diagnostics import Diagnostic, Note
@@ -148,7 +148,9 @@ def _values(st: Statement, merge: bool) -> list[Word]:
 def reads_shapes(word: Word) -> bool:
     """Whether substituting the word resolves a layer reference (`conv1.c`), which each copy does in its scope."""
     if word.kind == "expr":
-        return reads_shapes(word.value.left) or reads_shapes(word.value.right)
+        expr = word.value
+        assert isinstance(expr, Expr)  # the value of a word of kind "expr"
+        return reads_shapes(expr.left) or reads_shapes(expr.right)
     return word.kind == "ref"
 
 
@@ -159,19 +161,26 @@ def substitute(word: Word, inst: Instance, out: Expansion) -> Word:
         bound = inst.params[word.text]
         return Word(bound.value, bound.text, bound.kind, word.span)
     if word.kind == "expr":
-        expr: Expr = word.value
+        expr = word.value
+        assert isinstance(expr, Expr)  # the value of a word of kind "expr"
         left, right = substitute(expr.left, inst, out), substitute(expr.right, inst, out)
         if left is expr.left and right is expr.right:
             return word
         return Word(Expr(expr.op, left, right), word.text, word.kind, word.span)
-    if word.kind == "ref" and word.value[-1] in ("c", "h", "w"):
-        target = Word(".".join(word.value[:-1]), ".".join(word.value[:-1]), "name", word.span)
+    if word.kind == "ref" and _parts(word)[-1] in ("c", "h", "w"):
+        parts = _parts(word)
+        target = Word(".".join(parts[:-1]), ".".join(parts[:-1]), "name", word.span)
         name, problem = reference(target, inst, out)
         if problem is not None:
             out.diagnostics.append(noted(problem, inst))
             return word._replace(kind="unknown")
-        return word._replace(value=(name, word.value[-1]), kind="dim")
+        return word._replace(value=(name, parts[-1]), kind="dim")
     return word
+
+
+def _parts(word: Word) -> tuple[str, ...]:
+    """A "ref" word's value: the dotted name's parts (`conv1.c`: conv1, c)."""
+    return cast("tuple[str, ...]", word.value)
 
 
 def call_value(word: Word, inst: Instance, out: Expansion) -> Word:
@@ -181,7 +190,7 @@ def call_value(word: Word, inst: Instance, out: Expansion) -> Word:
         name, problem = reference(word, inst, out)
         if problem is None:
             return Word(name, word.text, "node", word.span)
-    if word.kind == "ref" and word.value[-1] not in ("c", "h", "w"):
+    if word.kind == "ref" and _parts(word)[-1] not in ("c", "h", "w"):
         name, problem = reference(word, inst, out)
         if problem is not None:
             out.diagnostics.append(noted(problem, inst))

@@ -50,6 +50,7 @@ def build(spec: Spec | Analysis, *, path: str | None = None) -> torch.nn.Module:
 
 def instantiate(analysis: Analysis) -> torch.nn.Module:
     """The generated module of an error-free analysis, constructed with no arguments."""
+    assert analysis.model is not None  # an error-free analysis has a model
     code = generate(analysis)
     digest = hashlib.sha256(code.encode()).hexdigest()[:12]
     name = class_name(analysis.model.name)

@@ -49,8 +49,8 @@ def pixels(file: Path, shape: tuple[int, ...], mode: str, resize: bool) -> np.nd
 
     height, width = shape[0], shape[1]
     try:
-        with Image.open(file) as img:
-            img = img.convert(mode)
+        with Image.open(file) as opened:
+            img = opened.convert(mode)
             if img.size != (width, height):
                 if not resize:
                     raise SpeccError(f"image '{file}' is {img.height}x{img.width} but the spec's input is "

@@ -53,6 +53,7 @@ def plot(run: Run, failing: bool) -> None:
     """curves.png from the history; a second Ctrl-C or a full disk while a run is already stopping skips it."""
     if not (run.world.main and run.history):
         return
+    assert run.run_dir is not None and run.analysis.model is not None  # rank 0 writes; the spec has no errors
     try:
         plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")
     except (KeyboardInterrupt, SpeccError):
@@ -75,11 +76,13 @@ def finish_epoch(run: Run, entry: dict[str, float]) -> None:
     run.history, (run.best_acc, run.best_epoch) = history, best
     run.saved_epoch = int(entry["epoch"])
     if run.world.main:
+        assert run.run_dir is not None  # rank 0's
         write_metrics(run.run_dir, history)
     run.progress.say(epoch_line(entry, run.cfg.epochs, improved))
 
 
 def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], improved: bool) -> None:
+    assert run.run_dir is not None and run.analysis.model is not None  # rank 0 saves; the spec has no errors
     net, eng, record, io = run.eng.net, run.eng, history[-1], spec_io(run.analysis)
     meta = CheckpointMeta(
         model_name=run.analysis.model.name, spec_source=run.analysis.source,

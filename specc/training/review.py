@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
+from .loop import Generated
 from .plots import plot_confusion, plot_misclassified
 
 CONFUSION, MISCLASSIFIED = "confusion.png", "misclassified.png"
@@ -44,7 +46,7 @@ def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: boo
     predicted, confidence = [], []
     try:
         for start in range(0, len(x), batch):
-            logits = net.logits(x[start:start + batch].to(device)).float().flatten(1)
+            logits = cast(Generated, net).logits(x[start:start + batch].to(device)).float().flatten(1)
             if binary:
                 p = torch.sigmoid(logits[:, 0])
                 predicted.append((p > 0.5).long().cpu())

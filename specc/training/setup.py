@@ -48,11 +48,12 @@ def load_spec(path: Path) -> Analysis:
 def spec_io(analysis: Analysis) -> SpecIO:
     """The spec's input and output as training needs them, with the lines to cite."""
     model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
+    assert model is not None and model.input is not None  # training refuses a spec with errors (load_spec)
     output = analysis.output
     # A 1x1xK map (global average pooling, an all-convolutional net) is K class scores, as a vector is.
-    scores = output[0] if last is not None and len(output) == 1 else \
-        output[2] if last is not None and len(output) == 3 and output[:2] == (1, 1) else None
-    if scores is None:
+    scores = output[0] if last is not None and output is not None and len(output) == 1 else \
+        output[2] if last is not None and output is not None and len(output) == 3 and output[:2] == (1, 1) else None
+    if last is None or scores is None:
         where = f" (line {last.layer.line})" if last else ""
         raise SpeccError(f"the spec's output is {dims(output)}{where}, not class scores (a vector, or a 1x1 map); "
                          f"end it with an fc layer (e.g. `fc 10 softmax`) or global average pooling")
@@ -67,6 +68,7 @@ def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig
         # The rates of bare `droppath` lines are resolved by specc check and built into the compiled module.
         raise SpeccError(f"--droppath {flags['droppath']} differs from the spec's {written}: the rates of bare "
                          f"`droppath` lines are built into the module; write `train droppath=R` in the spec", 2)
+    assert model is not None  # training refuses a spec with errors (load_spec): it has a model
     return merge(model.train, {k: s.line for k, s in model.train_spans.items()}, flags)
 
 
@@ -136,7 +138,8 @@ def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO,
     ``unused``: the spec has layers with parameters that its output does not depend on."""
     cuda = device.type == "cuda"
     channels_last = cuda and opts.channels_last and len(io.shape) == 3
-    net = net.to(device, memory_format=torch.channels_last) if channels_last else net.to(device)
+    # Module.to takes memory_format; torch's stubs leave it out
+    net = net.to(device, memory_format=torch.channels_last) if channels_last else net.to(device)  # type: ignore[call-overload]
     amp = scaler = None
     if cuda:
         torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels once
@@ -148,4 +151,6 @@ def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO,
 
 
 def precision(eng: Engine) -> str:
-    return {torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast + loss scaling"}.get(eng.amp, "fp32")
+    names: dict[torch.dtype | None, str] = {torch.bfloat16: "bf16 autocast",
+                                             torch.float16: "fp16 autocast + loss scaling"}
+    return names.get(eng.amp, "fp32")
