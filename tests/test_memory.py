@@ -180,3 +180,9 @@ def test_adaptive_pooling_keeps_its_input_unless_it_averages_to_one_value(line: 
     # hypothesis found it: `avgpool out=1` is torch's mean, which keeps nothing (the estimate said 120, autograd 84)
     for head in ("input 3x1 layout=lc\nbatchnorm\n", "input 4x4x2\nbatchnorm\n"):
         assert_activations_match(f"{head}{line}\n")
+
+
+def test_rounded_up_pooling_in_1d_keeps_its_input_not_a_padded_copy() -> None:
+    # hypothesis found it: with round=up the generated code pads inside the pooling (196 estimated, 172 kept)
+    assert_activations_match("input 3x1 layout=lc\nconv 1 1 p=same\nmaxpool 2 p=1 round=up\n")
+    assert_activations_match("input 5x5x5x1\nconv 1 1x1x1\navgpool 2x2x2 p=1 round=up\n")

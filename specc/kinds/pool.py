@@ -206,7 +206,8 @@ def keeps_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None
     layer, pads = r.layer, r.pads
     assert isinstance(layer, Pool)  # KINDS dispatches on the layer's class
     padded = pads is not None and ((layer.padding == "same" and pads[0::2] != pads[1::2])
-                                   or (r.input is not None and len(r.input) != 3 and any(pads)))
+                                   or (r.input is not None and len(r.input) != 3 and any(pads)
+                                       and layer.round != "up"))  # as emit_pool pads first
     keep_input(r, saved, reads, padded_size(r, pads) if pads is not None and padded else None)
     if layer.op == "max":
         saved.keep(f"{layer.name}/indices", size(r.output), INT64)
