@@ -161,15 +161,25 @@ def global_pool(layer: GlobalPool, shape: Shape | None) -> Result:
     return Result((1,) * (len(shape) - 1) + (shape[-1],), in_channels=shape[-1])
 
 
+def pads_first(layer: Pool, r: LayerReport) -> bool:
+    """Whether the generated code pads with a module of its own before the pooling (so a padded copy
+    is what backward keeps): `padding=same` that needs one more pixel bottom/right, and any padding in
+    1-D and 3-D, where MaxPool1d/3d and AvgPool1d/3d refuse an input smaller than the kernel even where
+    the padding makes up the difference. Not with round=up: on a padded copy ceil_mode would keep a
+    last window that starts in the right padding."""
+    pads = r.pads
+    if pads is None:
+        return False
+    uneven = layer.padding == "same" and pads[0::2] != pads[1::2]
+    return uneven or (r.input is not None and len(r.input) != 3 and any(pads) and layer.round != "up")
+
+
 def emit_pool(r: LayerReport, ctx: Context) -> Unit:
     layer = r.layer
     assert isinstance(layer, Pool)  # EMITTERS dispatches on the layer's class
     unit = Unit([], [])
     padding, explicit = padding_argument(layer, r, False)
-    if rank(r) != 2 and padding is not None and layer.round != "up":
-        # MaxPool1d/3d and AvgPool1d/3d refuse an input smaller than the kernel even where the padding
-        # makes up the difference; a pad module first, as for uneven `same`, does not. Not with
-        # round=up: on a padded copy ceil_mode would keep a last window that starts in the right padding.
+    if pads_first(layer, r):
         pads = pads_of(r)
         before, after = pads[0::2], pads[1::2]
         padding, explicit = None, tuple(p for b, a in reversed(list(zip(before, after))) for p in (b, a))
@@ -201,14 +211,10 @@ def emit_global_pool(r: LayerReport, ctx: Context) -> Unit:
 
 
 def keeps_pool(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
-    """Its input (or the padded copy made before it: uneven `same`, any padding in 1-D and 3-D),
-    and max pooling its int64 indices."""
+    """Its input (or the padded copy made before it, see pads_first), and max pooling its int64 indices."""
     layer, pads = r.layer, r.pads
     assert isinstance(layer, Pool)  # KINDS dispatches on the layer's class
-    padded = pads is not None and ((layer.padding == "same" and pads[0::2] != pads[1::2])
-                                   or (r.input is not None and len(r.input) != 3 and any(pads)
-                                       and layer.round != "up"))  # as emit_pool pads first
-    keep_input(r, saved, reads, padded_size(r, pads) if pads is not None and padded else None)
+    keep_input(r, saved, reads, padded_size(r, pads) if pads is not None and pads_first(layer, r) else None)
     if layer.op == "max":
         saved.keep(f"{layer.name}/indices", size(r.output), INT64)
 
