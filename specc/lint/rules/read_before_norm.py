@@ -59,10 +59,10 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
                 break
             chain.append(a)
         last = chain[-1]
+        what = " and ".join(dict.fromkeys(_word(a) for a in chain))
         for reader in dict.fromkeys(graph.successors(r)):
             if reader is after:
                 continue
-            what = " and ".join(dict.fromkeys(_word(a) for a in chain))
             yield warning(
                 CODE,
                 f"{reader.layer.name} reads {r.layer.name} (line {r.layer.line}) before its {what} on line "
@@ -79,4 +79,4 @@ def _finishes(a: LayerReport, r: LayerReport) -> bool:
 
 def _word(a: LayerReport) -> str:
     """`relu` for an activation line, `batchnorm` for a norm."""
-    return activation(a.layer) or a.layer.kind if not a.layer.weighted else a.layer.kind
+    return activation(a.layer) or a.layer.kind  # the chain holds no conv or fc (_finishes)
