@@ -36,14 +36,18 @@ def generate(analysis: Analysis) -> str:
         raise ValueError("generate() needs an analysis without errors")
     final = analysis.final_activation
     reports, last = list(analysis.layers), analysis.layers[-1]
+    several = len(analysis.model.inputs) > 1
     if final and last.layer.weighted:
         # The final softmax/sigmoid is applied in forward, after logits.
         reports[-1] = last._replace(layer=last.layer._replace(activation=None))
     lines = source_lines(analysis.source)
-    tree = Tree(tuple(reports), analysis.model.instances, lines, class_name(analysis.model.name))
+    tree = Tree(tuple(reports), analysis.model.instances, lines, class_name(analysis.model.name),
+                {i.name: i.shape for i in analysis.model.inputs})
     tree.input_shape = analysis.model.input
-    code = tree.scope(None, [ir.INPUT])
+    code = tree.scope(None, list(analysis.model.input_names))
     body, result, final_step = code.steps, code.result, None
+    inputs = code.params if several else ["x"]  # forward's parameters
+    logits = f"self.logits({', '.join(inputs)})"
     if final:
         note = f"line {last.layer.line}: {statement_text(lines, last.layer.span)}"
         if isinstance(last.layer, Activation):
@@ -51,9 +55,9 @@ def generate(analysis: Analysis) -> str:
             step = body.pop()
             assert isinstance(step, Step)  # the line's own step: a remark stands only for a block not computed
             result = step.expr[step.expr.index("(") + 1:-1]
-            expr = step.expr.replace(f"({result})", "(self.logits(x))")
+            expr = step.expr.replace(f"({result})", f"({logits})")
         else:
-            expr = activate(final, 0.01, "self.logits(x)")
+            expr = activate(final, 0.01, logits)
         final_step = Step("", expr, known(last.output), note)
     return module_source(analysis, code.modules, body, result, final_step, __version__, code.kept_entry,
-                         tree.sources)
+                         tree.sources, inputs)

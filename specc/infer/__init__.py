@@ -212,7 +212,8 @@ def infer(model: ir.Model) -> tuple[tuple[LayerReport, ...], Totals, list[Diagno
 
     A layer's _Output is let go once its last reader has read it: a long stack
     holds a few at a time rather than one per layer."""
-    outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)}
+    outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)} if not model.inputs \
+        else {i.name: _Output(i.shape, _start(i.shape), flooring.Trace(), None) for i in model.inputs}
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports, diagnostics = [], []
     shared = _Shared()  # of this run only: it goes with the last report

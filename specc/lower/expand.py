@@ -52,8 +52,11 @@ def expand(items: list, take: Callable[[Line], None]) -> Expansion:
             statements.append(item)
     items.clear()
     labels = _labels(statements, out.diagnostics)
-    top = Instance(None, Scope(labels), {}, set(labels))
-    _walk(_consumed(statements), top, ir.INPUT, out)
+    inputs = [st for st in statements if KEYWORD_ALIASES.get(st.keyword.text, st.keyword.text) == "input"]
+    labelled = any(st.label is not None for st in inputs)  # then `input` names only an unlabelled input
+    top = Instance(None, Scope(labels, named_input=not labelled), {}, set(labels))
+    first = inputs[0].label.text if inputs and inputs[0].label is not None else ir.INPUT
+    _walk(_consumed(statements), top, first, out)
     return out
 
 
@@ -104,7 +107,15 @@ def _walk(statements: Iterable[Statement], inst: Instance, previous: str, out: E
             previous = previous if out.spent else _layer_lines(st, form, inst, previous, out)
         elif inst.path is None:
             out.others.append(st)
+            if keyword == "input":  # the first layer line after an input reads it
+                previous = st.label.text if st.label is not None else ir.INPUT
+                if previous != ir.INPUT or not inst.scope.named_input:
+                    inst.scope.above[previous] = previous
+            elif st.label is not None:  # refused where it is lowered: readers of it are told nothing more
+                inst.scope.rejected.add(st.label.text)
         else:
+            if st.label is not None:
+                inst.scope.rejected.add(st.label.text)
             what = f"`{st.keyword.text}`"
             hint = ("model, input and train are top-level statements" if form is not None else
                     did_you_mean(st.keyword.text, [*STATEMENTS, *out.blocks]))
