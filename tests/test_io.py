@@ -94,6 +94,22 @@ def test_a_rejected_labelled_line_is_not_reported_again_where_it_is_read():
     assert_diagnostics("input 8x8x3\nt: train epochs=1\nconv 4 3 from=t\n", ("E105", 2, 1))
 
 
+def test_the_notebook_views_name_every_input():
+    a = checked(SIAMESE)
+    assert "inputs a 12x12x3, b 12x12x3" in a._repr_markdown_() and "inputs a 12x12x3" in a._repr_html_()
+
+
+def test_draw_shows_one_node_per_input_each_feeding_its_reader():
+    from specc.draw.adapter import from_analysis
+    from specc.draw.mermaid import render
+
+    graph = from_analysis(checked(SIAMESE))
+    assert graph.inputs == (("a", "12x12x3"), ("b", "12x12x3"))
+    text = render(graph)
+    assert 'n0["a<br/>12x12x3"]' in text and 'n1["b<br/>12x12x3"]' in text
+    assert "n0 --> n2" in text and "n1 --> n4" in text
+
+
 torch = pytest.importorskip("torch")
 
 
@@ -121,3 +137,16 @@ def test_compiled_forward_takes_the_inputs_in_order_against_a_torch_twin():
     with torch.no_grad():
         torch.testing.assert_close(model(a, b), twin(a, b))
         assert not torch.allclose(model(a, b), model(b, a))  # the order is the declared one
+
+
+def test_export_names_each_onnx_input_after_its_label_and_verifies_with_all(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from specc.exporting import ExportOptions, export
+
+    spec = tmp_path / "twins.cnn"
+    spec.write_text(SIAMESE)
+    result = export(spec, tmp_path / "twins.onnx", ExportOptions(seed=0))
+    assert [i.name for i in onnx.load(str(result.path)).graph.input] == ["a", "b"]
+    assert [name for name, _ in result.inputs] == ["a", "b"] and result.input_name == "a"
+    assert all(diff < 1e-4 for diff in result.max_abs_diff.values())

@@ -23,7 +23,7 @@ def kind_text(layer) -> str:
 def from_analysis(analysis) -> DrawGraph:
     """The drawing of a checked spec (one without errors: every shape is known)."""
     model = analysis.model
-    nodes, previous = [], INPUT
+    nodes, previous = [], model.input_names[0] if hasattr(model, "input_names") else INPUT
     for report in analysis.layers:
         layer = report.layer
         inputs = getattr(layer, "inputs", None) or (previous,)
@@ -35,4 +35,6 @@ def from_analysis(analysis) -> DrawGraph:
     totals = analysis.totals
     figures = (("params", totals.params), ("trainable params", totals.trainable_params),
                ("buffers", totals.buffers), ("MACs", totals.macs), ("activations", totals.activations))
-    return make_graph(model.name, shape_text(model.input), nodes, figures)
+    several = tuple((i.name, shape_text(i.shape)) for i in getattr(model, "inputs", ())) \
+        if len(getattr(model, "inputs", ())) > 1 else ()
+    return make_graph(model.name, shape_text(model.input), nodes, figures, several)

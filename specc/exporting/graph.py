@@ -50,6 +50,8 @@ class Graph:
     input_shape: tuple[int | str, ...]  # (batch, C, H, W) or (batch, F); batch is "batch" when symbolic
     output_name: str
     output_shape: tuple[int | str, ...]
+    # every input, named after its label, in forward's order; a spec of one input: (("input", input_shape),)
+    inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = ()
 
 
 def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -80,14 +82,18 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
 
 def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> Graph:
     """Export ``source``'s module: symbolic batch dimension ``batch`` unless ``batch`` fixes it."""
-    features = torch_shape(source.analysis.model.input)
-    example = torch.zeros((batch or 2, *features))  # 2, not 1: torch.export specialises sizes 0 and 1
-    dynamic = None if batch else ({0: torch.export.Dim(BATCH_DIM)},)
+    model = source.analysis.model
+    features = torch_shape(model.input)
+    several = [torch_shape(i.shape) for i in model.inputs] if len(model.inputs) > 1 else [features]
+    names = list(model.input_names) if len(model.inputs) > 1 else [INPUT_NAME]
+    examples = tuple(torch.zeros((batch or 2, *f)) for f in several)  # 2, not 1: torch.export specialises 0 and 1
+    symbolic = torch.export.Dim(BATCH_DIM)
+    dynamic = None if batch else tuple({0: symbolic} for _ in examples)
     name = output_name(source, logits)
     with _quiet():
         try:
-            program = torch.onnx.export(entry(source, logits), (example,), None, dynamo=True, opset_version=opset,
-                                        input_names=[INPUT_NAME], output_names=[name],
+            program = torch.onnx.export(entry(source, logits), examples, None, dynamo=True, opset_version=opset,
+                                        input_names=names, output_names=[name],
                                         dynamic_shapes=dynamic, verbose=False)
         except torch.onnx.errors.OnnxExporterError as exc:
             raise SpeccError(f"the ONNX exporter could not convert '{source.name}': {_reason(exc)}") from exc
@@ -98,7 +104,8 @@ def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> G
                          f"try --opset {MIN_OPSET}", 2)
     leading: int | str = batch or BATCH_DIM
     outputs = torch_shape(source.analysis.output)
-    return Graph(proto, (leading, *features), name, (leading, *outputs))
+    return Graph(proto, (leading, *features), name, (leading, *outputs),
+                 tuple((n, (leading, *f)) for n, f in zip(names, several)))
 
 
 def _reason(exc: BaseException) -> str:
