@@ -76,6 +76,12 @@ def first_line(exc: BaseException) -> str:
     return line or type(exc).__name__
 
 
+def first_sentence(exc: BaseException) -> str:
+    """The first sentence of :func:`first_line`, without its full stop: torch's reason without the
+    advice it writes after it on the same line (checkpoints, the ONNX exporter)."""
+    return first_line(exc).split(". ")[0].removesuffix(".")
+
+
 def memory_refusal(exc: BaseException, what: str) -> SpeccError:
     """The SpeccError for running out of memory while doing ``what`` (status 1: the model or data is too big)."""
     return SpeccError(f"out of memory {what} ({first_line(exc)}); the model or the data is larger than this "

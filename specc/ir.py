@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple, TypeVar
 
 from .diagnostics import Span
 from .record import Record
@@ -35,6 +35,8 @@ Pair = tuple[int, ...]  # one number per spatial axis: (5, 5) on a 2-D map, (5,)
 Shape = tuple[int | None, ...]
 Padding = Pair | Literal["same"]
 Pads = tuple[int, ...]  # padding resolved, (before, after) per spatial axis: top, bottom, left, right on a 2-D map
+
+_D = TypeVar("_D")  # a dimension: int, or int | None in a shape of a spec with errors
 
 NOTHING: Mapping = MappingProxyType({})  # an empty mapping, read-only: one shared default
 
@@ -54,6 +56,14 @@ class Uniform(tuple):
 def rank_of(shape: Shape | None) -> int | None:
     """Spatial axes of a shape: 2 for HxWxC, 1 for LxC, 3 for DxHxWxC, 0 for a vector."""
     return None if shape is None else len(shape) - 1
+
+
+def channels_first(shape: tuple[_D, ...]) -> tuple[_D, ...]:
+    """A spec's shape in torch's layout, batch left out: (H, W, C) -> (C, H, W), (L, C) -> (C, L),
+    (D, H, W, C) -> (C, D, H, W); a vector (F,) stays as it is."""
+    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
+
+
 INPUT = "input"  # the name by which layers refer to the network's input
 
 

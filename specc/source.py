@@ -19,6 +19,7 @@ from .analysis import Analysis
 from .errors import SpeccError, SpecCheckError, quoted_path
 from .files import read_regular
 from .pipeline import analyse_bytes, analyse_text
+from .syntax import decode
 
 Spec = str | bytes | bytearray | memoryview | os.PathLike
 SPEC_TYPES = "a path (str or os.PathLike), the spec's text (str), its bytes or (to compile, build or train) an Analysis"
@@ -97,6 +98,13 @@ def read_ok(spec: Spec, path: str | None = None, refusal: str = "nothing was bui
     if not analysis.ok:
         raise SpecCheckError(analysis, refusal)
     return analysis
+
+
+def spec_text(path: str | os.PathLike) -> str | None:
+    """A spec file's text as ``read`` decodes it, without checking it; None where it does not
+    decode (``read`` reports that as E001). SpeccError (status 2) where it cannot be read."""
+    text, problem = decode(_read_bytes(os.fspath(path)))
+    return None if problem is not None else text
 
 
 def _read_bytes(name: str) -> bytes:

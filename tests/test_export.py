@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -239,8 +241,13 @@ def test_cli_prints_a_summary_and_warns_about_random_weights(tmp_path: Path, cap
     assert out.is_file()
 
 
-def test_cli_defaults_mirror_the_library() -> None:
-    from specc import exporting as library
-    from specc.cli.commands import export as command
+def test_cli_defaults_are_the_library_s_read_without_the_exporter() -> None:
+    from specc.cli import parser
+    from specc.exporting import ExportOptions
 
-    assert command.DEFAULT_OPSET == library.DEFAULT_OPSET and command.DEFAULT_ATOL == library.DEFAULT_ATOL
+    args = parser("export").parse_args(["export", "net.cnn"])
+    assert (args.opset, args.atol) == (ExportOptions().opset, ExportOptions().atol)
+    code = ("import sys; from specc.cli import parser; parser('export'); "
+            "print(sorted(m for m in ('torch', 'onnx', 'specc.exporting.run') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

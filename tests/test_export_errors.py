@@ -16,7 +16,7 @@ import pytest
 import torch
 from test_export import EXAMPLES, make_checkpoint
 
-import specc.exporting
+import specc.exporting.run
 from specc.cli import main
 from specc.errors import SpeccError
 from specc.exporting import ExportOptions, export
@@ -131,9 +131,10 @@ def test_options_that_do_not_fit_the_source(tmp_path: Path) -> None:
 
 
 def test_verification_catches_a_module_that_differs(tmp_path: Path, monkeypatch) -> None:
-    real_entry = specc.exporting.entry
+    real_verify = specc.exporting.run.verify
     # The file is exported from the true module; the verifier compares with one off by 1e-4.
-    monkeypatch.setattr(specc.exporting, "entry", lambda source, logits: _Shifted(real_entry(source, logits)))
+    monkeypatch.setattr(specc.exporting.run, "verify",
+                        lambda path, graph, module, *rest: real_verify(path, graph, _Shifted(module), *rest))
     (tmp_path / "model.onnx").write_bytes(b"the previous export")
     refused(MLP, tmp_path / "model.onnx", r"disagree at batch 1: largest absolute difference 0.0001 > 1e-05")
     assert (tmp_path / "model.onnx").read_bytes() == b"the previous export"
@@ -149,13 +150,13 @@ class _Shifted(torch.nn.Module):
 
 
 def test_verification_catches_a_wrong_output_shape(tmp_path: Path, monkeypatch) -> None:
-    real = specc.exporting.to_onnx
+    real = specc.exporting.run.to_onnx
 
     def wrong_shape(*args, **kwargs) -> Graph:
         graph = real(*args, **kwargs)
         return dataclasses.replace(graph, output_shape=(graph.output_shape[0], 11))
 
-    monkeypatch.setattr(specc.exporting, "to_onnx", wrong_shape)
+    monkeypatch.setattr(specc.exporting.run, "to_onnx", wrong_shape)
     refused(MLP, tmp_path / "model.onnx", r"output shape \(batch, 10\), but the spec's output is \(batch, 11\)")
 
 
@@ -163,7 +164,7 @@ def test_interrupted_export_removes_its_temporary_file(tmp_path: Path, monkeypat
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(specc.exporting, "verify", interrupt)
+    monkeypatch.setattr(specc.exporting.run, "verify", interrupt)
     with pytest.raises(KeyboardInterrupt):
         export(MLP, tmp_path / "model.onnx")
     assert list(tmp_path.iterdir()) == []

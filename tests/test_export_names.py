@@ -18,7 +18,8 @@ from onnx_names import assert_named_after_the_layers
 
 import specc
 from specc.exporting import ExportOptions, export
-from specc.exporting.graph import DEFAULT_OPSET, annotate, to_onnx
+from specc.exporting.graph import annotate, entry, to_onnx
+from specc.exporting.options import DEFAULT_OPSET
 from specc.exporting.source import load_source
 from specc.runtime.build import build
 
@@ -164,7 +165,8 @@ d:      conv 4 1x1
 def exported_graph(spec: Path) -> tuple[specc.Analysis, onnx.ModelProto]:
     """The named graph as `specc export` writes it, without the file and the verification."""
     source = load_source(spec, None, 0)
-    return source.analysis, annotate(to_onnx(source, batch=None, opset=DEFAULT_OPSET, logits=False), source)
+    graph = to_onnx(source, entry(source, False), batch=None, opset=DEFAULT_OPSET, logits=False)
+    return source.analysis, annotate(graph, source)
 
 
 def test_merges_inside_blocks_take_their_instances_names(tmp_path: Path) -> None:

@@ -46,12 +46,12 @@ def evaluate(run: str | Path, data: str | None = None, resize: bool | None = Non
 
     file = resolve_checkpoint(run)
     module, meta, analysis = load_checkpoint_model(file)
-    io = spec_io(analysis, module)
+    io = spec_io(analysis)
     source = data or meta.config.get("run", {}).get("data")
     if not source:
         raise SpeccError(f"'{file}' does not record its training data; pass --data SOURCE", 2)
     x, y, data_names, samples = _scored(source, meta.config, io, resize)
-    v = verdicts(module, x, y, io.binary)
+    v = verdicts(module, x, y, io.binary, io.outputs)
     names = class_names(meta.class_names or data_names, v.classes)
     title = f"{meta.model_name} on {source}: accuracy {v.accuracy:.2%} ({len(v.y):,} samples)"
     figures = plot_review(v, x, names, file.parent, title, PREFIX)

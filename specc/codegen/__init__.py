@@ -16,9 +16,10 @@ from ..analysis import Analysis
 from ..kinds import EMITTERS, Activation
 from ..kinds.activation import activate
 from ..kinds.emitting import Step, known
+from ..syntax import lines as source_lines
 from ..version import __version__
 from .module_text import checked_model, module_source
-from .names import attribute_names, class_name, source_lines, statement_text
+from .names import attribute_names, class_name, statement_text
 from .scopes import Tree
 
 __all__ = ["EMITTERS", "attributes", "generate"]
@@ -53,11 +54,12 @@ def generate(analysis: Analysis) -> str:
         if isinstance(last.layer, Activation):
             # A `softmax` line of its own: logits stop before it, and its module runs on their result.
             step = body.pop()
-            assert isinstance(step, Step)  # the line's own step: a remark stands only for a block not computed
-            result = step.expr[step.expr.index("(") + 1:-1]
-            expr = step.expr.replace(f"({result})", f"({logits})")
+            if not isinstance(step, Step) or step.call is None:
+                raise ValueError(f"the {last.layer.kind} line's step is not one submodule's call: {step}")
+            callee, result = step.call
+            expr = f"{callee}({logits})"
         else:
             expr = activate(final, 0.01, logits)
         final_step = Step("", expr, known(last.output), note)
-    return module_source(analysis, code.modules, body, result, final_step, __version__, code.kept_entry,
+    return module_source(analysis, lines, code.modules, body, result, final_step, __version__, code.kept_entry,
                          tree.sources, inputs)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..analysis import Analysis
-from ..ir import Shape
+from ..ir import Shape, channels_first
 from ..kinds.emitting import Step, known
 from .formatting import (
     INDENT,
@@ -28,7 +28,7 @@ from .formatting import (
     statement,
     trailing,
 )
-from .names import class_name, escape, source_lines, string_literal
+from .names import class_name, escape, string_literal
 from .steps import Code, Remark
 
 if TYPE_CHECKING:
@@ -40,13 +40,7 @@ BODY = INDENT * 2  # the statements of a method
 
 def nchw(shape: Shape) -> str:
     """A report shape as torch sees it: (H, W, C) -> (N, C, H, W); (F,) -> (N, F)."""
-    if len(shape) >= 2:  # (L, C) and (D, H, W, C) alike: channels first
-        return "(N, " + ", ".join(str(d) for d in (shape[-1], *shape[:-1])) + ")"
-    return f"(N, {shape[0]})"
-
-
-def _torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
+    return "(N, " + ", ".join(map(str, channels_first(shape))) + ")"
 
 
 def module_lines(modules: list[tuple[str, str, str]]) -> list[str]:
@@ -113,7 +107,7 @@ def checked_model(analysis: Analysis) -> Model:
     return analysis.model
 
 
-def _docstring(analysis: Analysis, final: str | None, version: str) -> list[str]:
+def _docstring(analysis: Analysis, spec_lines: list[str], final: str | None, version: str) -> list[str]:
     model, totals = checked_model(analysis), analysis.totals
     shape, output = known(model.input), known(analysis.output)
     if final is None:
@@ -134,7 +128,7 @@ def _docstring(analysis: Analysis, final: str | None, version: str) -> list[str]
         "Source spec:",
         "",
     ]
-    spec = [line.expandtabs(4).rstrip() for line in source_lines(analysis.source)]
+    spec = [line.expandtabs(4).rstrip() for line in spec_lines]
     while spec and not spec[-1]:
         spec.pop()
     first, *rest = _wrapped(head[0], LINE_LENGTH - len(INDENT) - 3)  # 3: the opening quotes
@@ -191,10 +185,12 @@ def _methods(analysis: Analysis, body: Sequence[Step | Remark], result: str, fin
             *layers]
 
 
-def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body: Sequence[Step | Remark], result: str,
-                  final_step: Step | None, version: str, kept_input: str | None = None,
+def module_source(analysis: Analysis, spec_lines: list[str], modules: list[tuple[str, str, str]],
+                  body: Sequence[Step | Remark], result: str, final_step: Step | None, version: str,
+                  kept_input: str | None = None,
                   classes: list[str] | None = None, inputs: list[str] | None = None) -> str:
-    """The whole file: ``modules`` are (attribute, constructor, comment); ``body`` the steps of
+    """The whole file: ``spec_lines`` are the spec's (specc.syntax.lines), quoted in the class
+    docstring; ``modules`` are (attribute, constructor, comment); ``body`` the steps of
     logits (of forward when ``final_step`` is None), which return the variable ``result``;
     ``kept_input`` names the input's variable when a later line reads it again."""
     model, final = checked_model(analysis), analysis.final_activation
@@ -212,11 +208,11 @@ def module_source(analysis: Analysis, modules: list[tuple[str, str, str]], body:
         "",
         *(line for cls in classes or () for line in (*cls.split("\n"), "", "")),
         *class_header(name, "nn.Module"),
-        *_docstring(analysis, final, version),
+        *_docstring(analysis, spec_lines, final, version),
         "",
         *statement(INDENT, f"spec_name = {string_literal(model.name)}"),
-        f"{INDENT}input_shape = {_torch_shape(known(model.input))!r}",
-        *([f"{INDENT}input_shapes = {tuple(_torch_shape(known(i.shape)) for i in model.inputs)!r}"]
+        f"{INDENT}input_shape = {channels_first(known(model.input))!r}",
+        *([f"{INDENT}input_shapes = {tuple(channels_first(known(i.shape)) for i in model.inputs)!r}"]
           if len(model.inputs) > 1 else []),
         f"{INDENT}final_activation = {string_literal(final) if final else None}",
         f"{INDENT}num_outputs = {output[-1]}",

@@ -120,13 +120,9 @@ def string_literal(text: str) -> str:
     return quote + "".join(out) + quote
 
 
-def source_lines(text: str) -> list[str]:
-    """The spec's lines as the parser numbers them (every \\r\\n, \\r, \\n ends a line)."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
 def statement_text(lines: list[str], span: Span) -> str:
-    """The statement at ``span``, without its comment, whitespace collapsed to single spaces."""
+    """The statement at ``span`` in the spec's ``lines`` (specc.syntax.lines), without its comment,
+    whitespace collapsed to single spaces."""
     if not 1 <= span.line <= len(lines):
         return ""
     line = lines[span.line - 1]

@@ -2,159 +2,32 @@
 
     source ─load→ eval-mode module ─to_onnx→ ModelProto ─annotate→ temp file ─verify→ os.replace
 
-The pieces live beside this file: :mod:`.source` (what to export),
-:mod:`.graph` (the exporter and the metadata), :mod:`.verify`
-(checker, shape inference, onnxruntime against PyTorch). Nothing reaches the
-output path unless every check passed: the file is written under a temporary
-name in the same folder (reserved before any work, so an unwritable folder
-fails at once), verified there, then renamed.
+The pieces live beside this file: :mod:`.options` (how to export, and the
+defaults; no onnx, no torch), :mod:`.run` (the whole export: ``export``),
+:mod:`.source` (what to export), :mod:`.graph` (the exporter and the
+metadata), :mod:`.names` (nodes named after the spec), :mod:`.verify` (checker,
+shape inference, onnxruntime against PyTorch). Importing the package loads
+only the options: the command line reads their defaults without onnx or
+torch, and ``export`` and ``ExportResult`` load the exporter when first used.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import stat
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnx
+from .options import DEFAULT_ATOL, DEFAULT_OPSET, MIN_OPSET, VERIFY_BATCHES, ExportOptions
 
-from ..analysis import Analysis
-from ..errors import SpeccError, memory_refusal, out_of_memory
-from ..files import replacing, stat_of
-from .graph import DEFAULT_OPSET, INPUT_NAME, MIN_OPSET, annotate, entry, max_opset, to_onnx
-from .source import Source, load_source
-from .verify import verify
+if TYPE_CHECKING:
+    from .run import ExportResult, export
 
-DEFAULT_ATOL = 1e-5  # float32 rounding in a small net is ~1e-7; a wrong op is off by far more
-VERIFY_BATCHES = (1, 7)  # 1, and an odd size above it, catch a batch dimension baked into the graph
-# One protobuf message may not exceed 2 GiB; weights inline must stay below it.
-PROTOBUF_LIMIT = 2**31 - 2**24
-# Verification holds the input, PyTorch's activations and onnxruntime's at once: about three copies.
-VERIFY_COPIES = 3
+__all__ = ["DEFAULT_ATOL", "DEFAULT_OPSET", "MIN_OPSET", "VERIFY_BATCHES", "ExportOptions", "ExportResult", "export"]
+
+_LAZY = ("ExportResult", "export")  # in .run, which imports onnx and torch
 
 
-@dataclass(frozen=True)
-class ExportOptions:
-    """How to export; each default is what users get without the flag."""
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import run
 
-    batch: int | None = None  # None: a symbolic batch dimension named "batch"
-    opset: int = DEFAULT_OPSET  # 18: the lowest the exporter implements, so the most runtimes load it
-    logits: bool = False  # False: export forward(), i.e. probabilities when the spec ends in softmax/sigmoid
-    seed: int | None = None  # random weights of a spec; None: unseeded
-    spec: Path | None = None  # a spec the checkpoint must have been trained on
-    atol: float = DEFAULT_ATOL  # largest absolute difference onnxruntime vs PyTorch accepted
-
-    def validate(self) -> None:
-        if self.batch is not None and self.batch < 1:
-            raise SpeccError(f"--batch must be at least 1 (got {self.batch})", 2)
-        if not MIN_OPSET <= self.opset <= max_opset():
-            raise SpeccError(f"--opset must be between {MIN_OPSET} and {max_opset()} (got {self.opset}): the "
-                             f"exporter implements opset {MIN_OPSET} and newer, and the installed onnx knows "
-                             f"up to {max_opset()}", 2)
-        if not 0 < self.atol < math.inf:  # inf (or NaN) would make the comparison unable to fail
-            raise SpeccError(f"--atol must be a positive, finite number (got {self.atol})", 2)
-
-    @property
-    def batches(self) -> tuple[int, ...]:
-        return (self.batch,) if self.batch else VERIFY_BATCHES
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    """What was written and the evidence that it is right."""
-
-    path: Path
-    size_bytes: int
-    opset: int
-    input_name: str
-    input_shape: tuple[int | str, ...]
-    output_name: str
-    output_shape: tuple[int | str, ...]
-    max_abs_diff: dict[int, float]  # batch size -> largest |onnxruntime - PyTorch|
-    weights: str
-    warnings: tuple[str, ...] = field(default=())
-    inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = field(default=())  # every input (name, shape), in order
-
-
-def export(source: str | Path, output: str | Path, options: ExportOptions | None = None, *,
-           run_file: bool = False) -> ExportResult:
-    """Export ``source`` (run directory, checkpoint or spec) to ``output``, verified; SpeccError otherwise.
-
-    ``run_file``: ``output`` is a name specc chose in the run's folder, so a link there is replaced, not
-    written through (:func:`specc.files.write_run_file`).
-    """
-    options = options or ExportOptions()
-    options.validate()
-    source, output = Path(source), Path(output)
-    check_output(output, source)
-    try:
-        # Reserved before any work: an unwritable folder fails at once.
-        with replacing(output, follow_links=not run_file) as temp:
-            loaded = load_source(source, options.spec, options.seed, lambda analysis: check_size(analysis, options))
-            graph = to_onnx(loaded, batch=options.batch, opset=options.opset, logits=options.logits)
-            save(annotate(graph, loaded), temp)
-            diffs = verify(temp, graph, entry(loaded, options.logits), options.batches, options.atol)
-    except (MemoryError, RuntimeError) as exc:
-        if not out_of_memory(exc):
-            raise
-        raise memory_refusal(exc, f"while exporting '{source}'") from exc
-    inputs = graph.inputs or ((INPUT_NAME, graph.input_shape),)
-    return ExportResult(output, output.stat().st_size, options.opset, inputs[0][0], graph.input_shape,
-                        graph.output_name, graph.output_shape, diffs, loaded.weights,
-                        loaded.warnings + _warnings(loaded, options.seed), inputs)
-
-
-def check_output(output: Path, source: Path) -> None:
-    """Refuse an output that is a folder, does not end in .onnx, or is the source itself."""
-    if str(output) == "-":
-        raise SpeccError("export writes a file (ONNX is binary and verified on disk); give -o NAME.onnx", 2)
-    found = stat_of(output)
-    if found is not None and stat_of(source) is not None and os.path.samefile(output, source):
-        raise SpeccError(f"the output '{output}' is the source itself; choose another name", 2)
-    if found is not None and stat.S_ISDIR(found.st_mode):
-        raise SpeccError(f"the output '{output}' is a folder; give a file name such as '{output / 'model.onnx'}'", 2)
-    if output.suffix.lower() != ".onnx":  # `-o net.cnn` or `-o runs/x/best.pt` would replace the user's file
-        raise SpeccError(f"the output '{output}' does not end in .onnx; give a name such as "
-                         f"'{output.with_name(output.stem + '.onnx')}'", 2)
-
-
-def check_size(analysis: Analysis, options: ExportOptions) -> None:
-    """Refuse, from the spec's figures and before any memory is allocated, what cannot be exported here."""
-    name = analysis.model.name
-    size = analysis.totals.size_bytes
-    if size > PROTOBUF_LIMIT:
-        raise SpeccError(f"'{name}' has {size / 2**30:,.1f} GiB of weights; a single-file ONNX model "
-                         f"holds at most 2 GiB (a protobuf limit)")
-    per_sample = 4 * (math.prod(analysis.model.input) + (analysis.totals.activations or 0))
-    need = VERIFY_COPIES * per_sample * max(options.batches)
-    if need > memory_bytes():
-        raise SpeccError(f"--batch {options.batch}: verifying '{name}' at that batch needs about "
-                         f"{need / 2**30:,.1f} GiB ({per_sample:,} bytes of activations per sample, held by "
-                         f"PyTorch and onnxruntime), more than this machine's {memory_bytes() / 2**30:,.1f} GiB; "
-                         f"use a smaller --batch, or none (a symbolic batch dimension)", 2)
-
-
-def memory_bytes() -> int:
-    """Physical memory, or a very large number where the system does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 2**62
-
-
-def save(model: onnx.ModelProto, path: Path) -> None:
-    """Every weight inline: one file, no external-data side file."""
-    try:
-        onnx.save_model(model, str(path), save_as_external_data=False)
-    except OSError as exc:
-        raise SpeccError(f"cannot write '{path}': {exc.strerror or exc}", 2) from exc
-
-
-def _warnings(source: Source, seed: int | None) -> tuple[str, ...]:
-    if not source.random_weights:
-        return ()
-    how = f"seed {seed}" if seed is not None else "unseeded; --seed N makes them reproducible"
-    return (f"'{source.analysis.path}' is a spec, not a trained checkpoint: "
-            f"the exported model has random weights ({how})",)
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

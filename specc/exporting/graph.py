@@ -24,13 +24,14 @@ from dataclasses import dataclass
 import onnx
 import torch
 
-from ..errors import SpeccError, first_line
+from ..errors import SpeccError, first_line, first_sentence
+from ..ir import channels_first
+from ..kinds.emitting import known
 from ..version import __version__
 from .names import name_nodes
+from .options import MIN_OPSET
 from .source import Source
 
-MIN_OPSET = 18  # the lowest opset the dynamo exporter implements (onnxruntime >= 1.14 runs it)
-DEFAULT_OPSET = MIN_OPSET  # the widest choice of runtimes
 INPUT_NAME = "input"
 BATCH_DIM = "batch"
 # The loggers the exporter chats on (torchvision missing, opset conversion), silenced during export.
@@ -54,11 +55,6 @@ class Graph:
     inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = ()
 
 
-def torch_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The spec's (H, W, C) as torch's (C, H, W); a vector (N,) stays as it is."""
-    return (shape[-1], *shape[:-1]) if len(shape) >= 2 else tuple(shape)
-
-
 def output_name(source: Source, logits: bool) -> str:
     return "probabilities" if source.analysis.final_activation and not logits else "logits"
 
@@ -80,11 +76,12 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
     return clone
 
 
-def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> Graph:
-    """Export ``source``'s module: symbolic batch dimension ``batch`` unless ``batch`` fixes it."""
+def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
+    """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
+    ``batch`` unless ``batch`` fixes it."""
     model = source.analysis.model
-    features = torch_shape(model.input)
-    several = [torch_shape(i.shape) for i in model.inputs] if len(model.inputs) > 1 else [features]
+    features = channels_first(known(model.input))
+    several = [channels_first(known(i.shape)) for i in model.inputs] if len(model.inputs) > 1 else [features]
     names = list(model.input_names) if len(model.inputs) > 1 else [INPUT_NAME]
     examples = tuple(torch.zeros((batch or 2, *f)) for f in several)  # 2, not 1: torch.export specialises 0 and 1
     symbolic = torch.export.Dim(BATCH_DIM)
@@ -92,7 +89,7 @@ def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> G
     name = output_name(source, logits)
     with _quiet():
         try:
-            program = torch.onnx.export(entry(source, logits), examples, None, dynamo=True, opset_version=opset,
+            program = torch.onnx.export(module, examples, None, dynamo=True, opset_version=opset,
                                         input_names=names, output_names=[name],
                                         dynamic_shapes=dynamic, verbose=False)
         except torch.onnx.errors.OnnxExporterError as exc:
@@ -103,14 +100,14 @@ def to_onnx(source: Source, *, batch: int | None, opset: int, logits: bool) -> G
         raise SpeccError(f"the ONNX exporter could not produce opset {opset} (it made {found}); "
                          f"try --opset {MIN_OPSET}", 2)
     leading: int | str = batch or BATCH_DIM
-    outputs = torch_shape(source.analysis.output)
+    outputs = channels_first(known(source.analysis.output))
     return Graph(proto, (leading, *features), name, (leading, *outputs),
                  tuple((n, (leading, *f)) for n, f in zip(names, several)))
 
 
 def _reason(exc: BaseException) -> str:
     """The exporter's first sentence (colour codes removed), and the failure at the root of it."""
-    reason = first_line(exc).split(". ")[0].removesuffix(".")
+    reason = first_sentence(exc)
     root = exc
     for _ in range(16):  # a chain of causes, never a loop of them
         if root.__cause__ is None:

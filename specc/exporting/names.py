@@ -25,8 +25,9 @@ import ast
 
 import onnx
 
-from ..codegen.names import attribute_names, source_lines, statement_text
+from ..codegen.names import attribute_names, statement_text
 from ..kinds import STATEMENTS
+from ..syntax import lines as source_lines
 
 _SCOPES = "pkg.torch.onnx.name_scopes"
 _RESHAPES = {"Reshape", "Flatten", "Constant"}  # they serve the layer they feed

@@ -91,14 +91,33 @@ def load_source(path: str | Path, spec: str | Path | None = None, seed: int | No
     if seed is not None:
         raise SpeccError(f"--seed seeds random weights for a spec; '{path}' is a trained "
                          f"{'run' if kind == 'run' else 'checkpoint'} with weights of its own", 2)
-    return _from_checkpoint(path, kind, None if spec is None else _spec_text(Path(spec)), before_build)
+    if spec is None:
+        return _from_checkpoint(path, kind, None, before_build)
+    text, checked = _spec_text(Path(spec))
+    try:
+        return _from_checkpoint(path, kind, text, before_build)
+    except SpeccError:
+        if not checked:  # a spec with errors is refused before anything else, as ever
+            _checked(Path(spec))
+        raise
 
 
-def _spec_text(path: Path) -> str:
-    """The spec's text as specc train hashed it (decoded as check decodes it; errors refused)."""
+def _spec_text(path: Path) -> tuple[str, bool]:
+    """The spec's text as specc train hashed it, read and decoded as check reads it, and whether
+    it was checked. It is checked only where it does not decode (refused as check refuses it, E001)
+    or comes from stdin (read once)."""
+    from ..source import spec_text
+
+    text = spec_text(path) if str(path) != "-" else None
+    return (text, False) if text is not None else (_checked(path).source, True)
+
+
+def _checked(path: Path) -> Analysis:
+    """The spec's analysis; SpecCheckError, saying nothing was exported, where it has errors. Run
+    when an export with --spec fails too, so that a spec with errors gets the refusal it always got."""
     from ..source import read_ok
 
-    return read_ok(path, refusal="nothing was exported").source
+    return read_ok(path, refusal="nothing was exported")
 
 
 def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], None] | None) -> Source:

@@ -155,25 +155,32 @@ def transposed_fan_in(kernel: Pair, stride: Pair, dilation: Pair) -> int:
     return math.prod(-(-k // (s // math.gcd(s, d))) for k, s, d in zip(kernel, stride, dilation))
 
 
+def transposed_padding(layer: ConvTranspose) -> tuple[Pair, Pair, Pair]:
+    """(padding, output_padding, crop) per axis: as written, or as transposed_same derives them for
+    ``p=same``. The one source of them: the shape rule, the emitter and the memory estimate ask here."""
+    if layer.padding != "same":
+        return tuple(layer.padding), tuple(layer.output_padding), (0,) * len(layer.kernel)
+    axes = [transposed_same(k, s, d) for k, s, d in zip(layer.kernel, layer.stride, layer.dilation)]
+    return tuple(a[0] for a in axes), tuple(a[1] for a in axes), tuple(a[2] for a in axes)
+
+
 def _transposed_axes(layer: ConvTranspose, spatial: tuple):
     """Output size per axis, or an E201/E206 diagnostic."""
     out: list[int | None] = []
+    paddings, output_paddings, crops = transposed_padding(layer)
     for i, (axis, n) in enumerate(zip(AXIS_NAMES[len(spatial)], spatial)):
         k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
-        if layer.padding == "same":
-            p, op, crop = transposed_same(k, s, d)
-        else:
-            p, op, crop = layer.padding[i], layer.output_padding[i], 0
-            if op >= max(s, d):
-                message = (f"output_padding {op} must be smaller than the stride ({s})"
-                           + (f" or the dilation ({d})" if d > 1 else ""))
-                return None, (error("E206", message, layer.span_of("output_padding"),
-                                    "output_padding only adds back the rows a stride can drop: at most stride-1; "
-                                    "or write p=same for out = in·stride"),)
+        p, op = paddings[i], output_paddings[i]
+        if layer.padding != "same" and op >= max(s, d):
+            message = (f"output_padding {op} must be smaller than the stride ({s})"
+                       + (f" or the dilation ({d})" if d > 1 else ""))
+            return None, (error("E206", message, layer.span_of("output_padding"),
+                                "output_padding only adds back the rows a stride can drop: at most stride-1; "
+                                "or write p=same for out = in·stride"),)
         if n is None:
             out.append(None)
             continue
-        size = transposed_size(n, k, s, p, op, d) - crop
+        size = transposed_size(n, k, s, p, op, d) - crops[i]
         if size < 1:
             message = f"output {axis} would be {size} (input {n}, kernel {k}, padding {p}, stride {s})"
             return None, (error("E201", message, layer.span_of("padding"), "use less padding"),)
@@ -220,18 +227,10 @@ def emit_conv(r: LayerReport, ctx: Context) -> Unit:
     return unit
 
 
-def _transposed_padding(layer: ConvTranspose) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """(padding, output_padding, crop) per axis; ``p=same`` as transposed_same derives it."""
-    if layer.padding != "same":
-        return tuple(layer.padding), tuple(layer.output_padding), (0,) * len(layer.kernel)
-    axes = [transposed_same(k, s, d) for k, s, d in zip(layer.kernel, layer.stride, layer.dilation)]
-    return tuple(a[0] for a in axes), tuple(a[1] for a in axes), tuple(a[2] for a in axes)
-
-
 def emit_convtranspose(r: LayerReport, ctx: Context) -> Unit:
     layer = r.layer
     assert isinstance(layer, ConvTranspose)  # EMITTERS dispatches on the layer's class
-    padding, output_padding, crop = _transposed_padding(layer)
+    padding, output_padding, crop = transposed_padding(layer)
     unit, x = Unit([], []), ctx.input
     if any(crop):
         # Even kernel at stride 1: one row too many for symmetric padding. Keras drops the last; a zero
@@ -278,7 +277,7 @@ def keeps_convtranspose(r: LayerReport, saved: Saved, reads: list[str], final: s
     layer, padded = r.layer, None
     assert isinstance(layer, ConvTranspose)  # KINDS dispatches on the layer's class
     if layer.padding == "same":
-        crop = [transposed_same(k, s, d)[2] for k, s, d in zip(layer.kernel, layer.stride, layer.dilation)]
+        crop = transposed_padding(layer)[2]
         if any(crop):  # a zero row before the input on each cropped axis: (crop, 0) pads
             padded = padded_size(r, tuple(p for c in crop for p in (c, 0)))
     keep_input(r, saved, reads, padded)

@@ -4,9 +4,11 @@ An emitter turns one layer's report into the submodules it needs and its lines o
 ``forward``, each with the shape after it (a Unit of Steps). It reads its input
 tensors through the expressions its Context gives (``ctx.input``) and writes to
 ``ctx.target``, so the same emitter serves a chain (`x = self.conv1(x)`) and a kept
-branch. Shapes and padding come from the check report. Emitters are plain string
-functions: specc check loads them with their kinds, so the values here are named
-tuples, never dataclasses.
+branch. Shapes and padding come from the check report (``LayerReport.pads``), with
+one exception: a convtranspose's (padding, output_padding, crop), which the report
+does not hold, come from the function its shape rule uses (conv.transposed_padding
+in this package). Emitters are plain string functions: specc check loads them with
+their kinds, so the values here are named tuples, never dataclasses.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ if TYPE_CHECKING:
 
 
 class Step(NamedTuple):
-    """One line of forward: ``target = expr``, the shape after it, and where it comes from."""
+    """One line of forward: ``target = expr``, the shape after it, and where it comes from;
+    ``call`` is (callee, argument) where ``expr`` is one submodule called on one tensor,
+    ``self.softmax(x)`` as ("self.softmax", "x"), so that codegen can call it on another."""
 
     target: str
     expr: str
     shape: Shape
     note: str
+    call: tuple[str, str] | None = None
 
 
 class Unit(NamedTuple):
@@ -60,6 +65,11 @@ class Context(NamedTuple):
 
     def step(self, expr: str, shape: Shape | None, note: str | None = None) -> Step:
         return Step(self.target, expr, known(shape), self.note if note is None else note)
+
+    def call(self, shape: Shape | None) -> Step:
+        """The layer's submodule called on its input: ``self.conv1(x)``."""
+        callee = f"self.{self.attr}"
+        return Step(self.target, f"{callee}({self.input})", known(shape), self.note, (callee, self.input))
 
 
 def known(shape: Shape | None) -> tuple[int, ...]:
@@ -105,7 +115,7 @@ def params_note(r: LayerReport) -> str:
 
 def single(r: LayerReport, ctx: Context, ctor: str) -> Unit:
     """A layer that is one submodule called on its input."""
-    return Unit([(ctx.attr, ctor, params_note(r))], [ctx.step(f"self.{ctx.attr}({ctx.input})", r.output)])
+    return Unit([(ctx.attr, ctor, params_note(r))], [ctx.call(r.output)])
 
 
 def padding_argument(layer: Window, r: LayerReport,

@@ -11,7 +11,7 @@ from ..diagnostics import error
 from ..ir import Layer, Pair, Shape
 from ..numbers import dims
 from .base import Form, Kind
-from .emitting import Context, Unit, pair, rank, single
+from .emitting import Context, Unit, pads_of, pair, rank, single
 from .geometry import Result, not_a_volume
 from .saved import keeps_nothing
 from .values import choice, padding_pair, positive_pair, seed
@@ -97,7 +97,7 @@ def emit_upsample(r: LayerReport, ctx: Context) -> Unit:
 def emit_zeropad(r: LayerReport, ctx: Context) -> Unit:
     layer = r.layer
     assert isinstance(layer, ZeroPad)  # EMITTERS dispatches on the layer's class
-    sides = zeropad_sides(layer)
+    sides = pads_of(r)  # the sides its shape rule resolved
     torch_order = tuple(p for i in reversed(range(len(sides) // 2)) for p in sides[2 * i:2 * i + 2])
     return single(r, ctx, f"nn.ZeroPad{rank(r)}d({torch_order})")
 

@@ -22,10 +22,11 @@ UNKNOWN_CODE = "W001"
 UNKNOWN_TITLE = "unknown code in a `# specc: ignore[...]` comment"
 
 
-def suppressions(text: str) -> dict[int, frozenset[str] | None]:
-    """Line number -> the selectors silenced there (None: every warning)."""
+def suppressions(source: list[str]) -> dict[int, frozenset[str] | None]:
+    """Line number -> the selectors silenced there (None: every warning), in the spec's ``source``
+    lines (specc.syntax.lines)."""
     found: dict[int, frozenset[str] | None] = {}
-    for number, line in enumerate(lines(text), start=1):
+    for number, line in enumerate(source, start=1):
         match = COMMENT.search(line) if "specc" in line.lower() else None
         if match is None:
             continue
@@ -50,10 +51,11 @@ def apply_suppressions(text: str, diagnostics: Iterable[Diagnostic]) -> list[Dia
     diagnostics = list(diagnostics)
     if "specc" not in text.lower():  # the common case: no comment to look for
         return diagnostics
-    lines = suppressions(text)
+    source = lines(text)
+    silenced = suppressions(source)
     kept = [d for d in diagnostics
-            if d.severity == "error" or d.span.line not in lines or not _silenced(d, lines[d.span.line])]
-    return kept + unknown_codes(text)
+            if d.severity == "error" or d.span.line not in silenced or not _silenced(d, silenced[d.span.line])]
+    return kept + unknown_codes(source)
 
 
 def _known(word: str) -> bool:
@@ -61,10 +63,10 @@ def _known(word: str) -> bool:
     return word == "ALL" or any(code.startswith(word) for code in (*RULES, *CODES))
 
 
-def unknown_codes(text: str) -> list[Diagnostic]:
+def unknown_codes(source: list[str]) -> list[Diagnostic]:
     """W001 for every bracketed word that names no code, prefix or rule, at the word itself."""
     found = []
-    for number, line in enumerate(lines(text), start=1):
+    for number, line in enumerate(source, start=1):
         match = COMMENT.search(line) if "specc" in line.lower() else None
         if match is None or match.group(1) is None:
             continue

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import torch
 
-from ..errors import SpeccError, WriteError, first_line
+from ..errors import SpeccError, WriteError, first_sentence
 from ..files import kind, stat_of, write_run_file
 from ..version import __version__
 
@@ -97,7 +97,7 @@ def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointM
     except WriteError as exc:
         raise WriteError(path, exc.reason, "checkpoint ") from exc
     except RuntimeError as exc:  # torch's zip writer reports a failed write (a full disk) as a RuntimeError
-        raise WriteError(path, f"the write failed; is the disk full? ({_first_line(exc)})", "checkpoint ") from exc
+        raise WriteError(path, f"the write failed; is the disk full? ({first_sentence(exc)})", "checkpoint ") from exc
 
 
 def _refuse_unreadable(path: Path) -> None:
@@ -122,7 +122,8 @@ def _read(path: Path) -> dict:
                              f"plain values, and is not loaded (weights_only)") from exc
         raise SpeccError(f"'{path}' is not a readable checkpoint (not a torch file, or damaged)") from exc
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as exc:
-        raise SpeccError(f"'{path}' is not a readable checkpoint (truncated or damaged?): {_first_line(exc)}") from exc
+        raise SpeccError(f"'{path}' is not a readable checkpoint (truncated or damaged?): "
+                         f"{first_sentence(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 -- damaged bytes reach the unpickler as IndexError, KeyError, ...
         raise SpeccError(f"'{path}' is not a readable checkpoint (not a torch file, or damaged)") from exc
 
@@ -139,15 +140,10 @@ def _verify_crcs(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
-        raise SpeccError(f"'{path}' is not a readable checkpoint (damaged): {_first_line(exc)}") from exc
+        raise SpeccError(f"'{path}' is not a readable checkpoint (damaged): {first_sentence(exc)}") from exc
     if bad is not None:
         raise SpeccError(f"'{path}' is damaged: its part '{bad}' fails its CRC-32 check (changed or corrupted "
                          f"after it was written); refusing to use it")
-
-
-def _first_line(exc: BaseException) -> str:
-    """torch's own reason, without its paragraph of advice."""
-    return first_line(exc).split(". ")[0].removesuffix(".")
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], CheckpointMeta, dict]:

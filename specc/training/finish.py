@@ -17,11 +17,13 @@ import torch
 
 from ..errors import SpeccError, WriteError, first_line, out_of_memory
 from ..files import write_run_file
+from ..ir import channels_first
 from ..runtime.checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, spec_sha256
 from .loop import EpochSums
 from .plots import plot_curves
 from .progress import epoch_line
 from .runlog import write_metrics
+from .setup import spec_io
 
 if TYPE_CHECKING:
     from .state import Run
@@ -78,11 +80,11 @@ def finish_epoch(run: Run, entry: dict[str, float]) -> None:
 
 
 def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], improved: bool) -> None:
-    net, eng, record = run.eng.net, run.eng, history[-1]
+    net, eng, record, io = run.eng.net, run.eng, history[-1], spec_io(run.analysis)
     meta = CheckpointMeta(
         model_name=run.analysis.model.name, spec_source=run.analysis.source,
         spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
-        class_names=run.split.class_names, input_shape=list(net.input_shape), num_outputs=net.num_outputs,
+        class_names=run.split.class_names, input_shape=list(channels_first(io.shape)), num_outputs=io.outputs,
         final_activation=run.analysis.final_activation, config=run.config, epoch=int(record["epoch"]),
         metrics={k: float(v) for k, v in record.items() if k != "epoch"})
     extra = {"history": history, "best": {"val_acc": best[0], "epoch": best[1]},

@@ -34,8 +34,10 @@ class Verdicts:
 
 
 @torch.no_grad()
-def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: bool, batch: int = 256) -> Verdicts:
-    """Run ``net`` (in eval mode, on its own device) over ``x`` in mini-batches."""
+def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: bool, classes: int,
+             batch: int = 256) -> Verdicts:
+    """Run ``net`` (in eval mode, on its own device) over ``x`` in mini-batches; ``classes`` is the
+    spec's number of class scores (SpecIO's ``outputs``, specc.training.data)."""
     was_training = net.training
     net.eval()
     device = next(net.parameters(), torch.empty(0)).device
@@ -53,7 +55,7 @@ def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: boo
                 confidence.append(best.values.cpu())
     finally:
         net.train(was_training)
-    classes = 2 if binary else int(net.num_outputs)
+    classes = 2 if binary else classes
     cat = lambda parts: torch.cat(parts).numpy() if parts else np.zeros(0)  # noqa: E731
     return Verdicts(y.cpu().numpy(), cat(predicted).astype(np.int64), cat(confidence), classes)
 

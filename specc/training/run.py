@@ -80,7 +80,7 @@ def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | 
 
     torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
     net = instantiate(analysis)
-    io = spec_io(analysis, net)
+    io = spec_io(analysis)
     split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize)
     device = pick_device(opts.device, world)
     run_dir, fresh_lock = _run_dir(request, analysis, world)
@@ -235,7 +235,8 @@ def _epochs(run: Run) -> Result:
             finish_epoch(run, record(epoch, lr, trained, held))
         plot(run, failing=False)
         if run.world.main:  # the final weights' validation confusion matrix and mistakes
-            plot_review(verdicts(eng.net, x_val, y_val, eng.binary), x_val, run.split.class_names, run.run_dir,
+            found = verdicts(eng.net, x_val, y_val, eng.binary, spec_io(run.analysis).outputs)
+            plot_review(found, x_val, run.split.class_names, run.run_dir,
                         f"{run.analysis.model.name}: validation after epoch {cfg.epochs}")
     except BaseException as exc:
         plot(run, failing=True)

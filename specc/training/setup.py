@@ -45,7 +45,7 @@ def load_spec(path: Path) -> Analysis:
     return read_ok(path, refusal="not training")
 
 
-def spec_io(analysis: Analysis, net: torch.nn.Module) -> SpecIO:
+def spec_io(analysis: Analysis) -> SpecIO:
     """The spec's input and output as training needs them, with the lines to cite."""
     model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
     output = analysis.output

@@ -13,11 +13,8 @@ import sys
 from pathlib import Path
 
 from ...errors import SpeccError
+from ...exporting.options import DEFAULT_ATOL, DEFAULT_OPSET  # no onnx, no torch: `specc --help` stays light
 from ...numbers import human_bytes
-
-# Mirror specc.exporting's defaults (a test keeps them equal) so that `specc --help` imports no torch.
-DEFAULT_OPSET = 18
-DEFAULT_ATOL = 1e-5
 
 
 def add(sub: argparse._SubParsersAction) -> None:
