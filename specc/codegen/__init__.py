@@ -11,7 +11,6 @@ identifiers and escaping (:mod:`.names`).
 
 from __future__ import annotations
 
-from .. import ir
 from ..analysis import Analysis
 from ..kinds import EMITTERS, Activation
 from ..kinds.activation import activate

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import onnx
 import torch
 
+from ..codegen.module_text import checked_model
 from ..errors import SpeccError, first_line, first_sentence
 from ..ir import channels_first
 from ..kinds.emitting import known
@@ -79,7 +80,7 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
 def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
     """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
     ``batch`` unless ``batch`` fixes it."""
-    model = source.analysis.model
+    model = checked_model(source.analysis)
     features = channels_first(known(model.input))
     several = [channels_first(known(i.shape)) for i in model.inputs] if len(model.inputs) > 1 else [features]
     names = list(model.input_names) if len(model.inputs) > 1 else [INPUT_NAME]

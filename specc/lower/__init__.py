@@ -138,7 +138,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     layers = _Layers()
     expansion = expand(items, layers.take)
     diagnostics = expansion.diagnostics
-    model_name, inputs = default_name, []
+    model_name, inputs = default_name, list[ir.Input]()
     first_layer = layers.first_line
     train, train_spans = {}, {}
     for st in expansion.others:

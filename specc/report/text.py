@@ -13,8 +13,8 @@ from operator import itemgetter
 
 from ..analysis import Analysis, LayerReport
 from ..diagnostics import Diagnostic
-from ..ir import Model
 from ..escape import printable
+from ..ir import Model
 from ..numbers import HUGE, dims, exact, human_bytes, readable, scientific
 from ..syntax import lines as source_lines
 
