@@ -79,6 +79,8 @@ def test_an_input_is_read_only_below_it():
 
 def test_the_first_input_stands_above_every_layer():
     assert_diagnostics("conv 4 3\na: input 8x8x3\nb: input 8x8x3\n", ("E110", 2, 1))
+    a = assert_diagnostics("conv 4 3\ninput 8x8x3\nrelu\n", ("E110", 2, 1))
+    assert a.layers[1].layer.inputs == ("conv1",)  # a misplaced input breaks no chain: as before
 
 
 def test_block_calls_read_inputs_by_label():

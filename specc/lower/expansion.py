@@ -42,7 +42,7 @@ class Expansion:
     (A plain class: a dataclass costs `specc check` half a millisecond to create at import.)"""
 
     __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
-                 "spent")
+                 "spent", "first_input")
 
     def __init__(self, take: Callable[[Line], None]) -> None:
         self.take = take  # lowering's: builds the layer of each Line, in order
@@ -55,6 +55,7 @@ class Expansion:
         self.sizes = Sizes(self.blocks)
         self.layers = 0  # expanded so far: copies of a repeat= and layers of instances (specc.lower.budget)
         self.spent = False  # a statement would have passed the budget (E118): nothing more is expanded
+        self.first_input: Statement | None = None  # the first `input` line: layers start from it, wherever it is
 
 
 class Instance:
