@@ -124,7 +124,17 @@ class Analysis(Record, eq=True):
 
     @property
     def output(self) -> Shape | None:
+        """The network's (first) output's shape: the last line's, or the first an `output` line names."""
+        if self.model is not None and self.model.declared_outputs:
+            return self.shape_of(self.model.declared_outputs[0])
         return self.layers[-1].output if self.layers else (self.model.input if self.model else None)
+
+    def shape_of(self, name: str) -> Shape | None:
+        """The output shape of the layer or input ``name``; None where unknown."""
+        found = next((r.output for r in reversed(self.layers) if r.layer.name == name), None)
+        if found is None and self.model is not None:
+            found = next((i.shape for i in self.model.inputs if i.name == name), None)
+        return found
 
     @property
     def final_activation(self) -> str | None:

@@ -152,8 +152,17 @@ class Instance(NamedTuple):
     span: Span  # the call line
 
 
+class Input(NamedTuple):
+    """One of the network's inputs: its name (its label, or `input`), shape and line."""
+
+    name: str
+    shape: tuple[int, ...] | None  # None when invalid; lowering checked each dimension is whole
+    span: Span
+
+
 class Model(Record):
-    """A whole spec: its name, input shape, layers and training settings."""
+    """A whole spec: its name, input shape, layers and training settings. ``input`` and
+    ``input_span`` are the first input's; ``inputs`` holds every input, in order."""
 
     name: str
     input: tuple[int, ...] | None  # None when missing or invalid; lowering checked each dimension is whole
@@ -166,11 +175,25 @@ class Model(Record):
     blocks: tuple[BlockUse, ...] = ()
     instances: tuple[Instance, ...] = ()  # in source order
     deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.infer.computed)
+    inputs: tuple[Input, ...] = ()  # every input, in the order written (empty when the spec has none)
+    declared_outputs: tuple[str, ...] = ()  # the layers an `output` line names, in order; () without one
 
     @property
     def output(self) -> str:
-        """The name of the layer whose output is the network's: the last line's."""
-        return self.layers[-1].name if self.layers else INPUT
+        """The name of the layer whose output is the network's first: the last line's, without `output`."""
+        if self.declared_outputs:
+            return self.declared_outputs[0]
+        return self.layers[-1].name if self.layers else self.input_names[0]
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The layers whose outputs the network returns, in order."""
+        return self.declared_outputs or (self.output,)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The names layers read the inputs by, in order; (`input`,) for a spec with one or none."""
+        return tuple(i.name for i in self.inputs) or (INPUT,)
 
 
 class Deferred(Record, eq=True):

@@ -11,7 +11,6 @@ identifiers and escaping (:mod:`.names`).
 
 from __future__ import annotations
 
-from .. import ir
 from ..analysis import Analysis
 from ..kinds import EMITTERS, HELPERS, Activation
 from ..kinds.activation import activate
@@ -37,14 +36,18 @@ def generate(analysis: Analysis) -> str:
         raise ValueError("generate() needs an analysis without errors")
     final = analysis.final_activation
     reports, last = list(analysis.layers), analysis.layers[-1]
+    several = len(analysis.model.inputs) > 1
     if final and last.layer.weighted:
         # The final softmax/sigmoid is applied in forward, after logits.
         reports[-1] = last._replace(layer=last.layer._replace(activation=None))
     lines = source_lines(analysis.source)
-    tree = Tree(tuple(reports), analysis.model.instances, lines, class_name(analysis.model.name))
+    tree = Tree(tuple(reports), analysis.model.instances, lines, class_name(analysis.model.name),
+                {i.name: i.shape for i in analysis.model.inputs})
     tree.input_shape = analysis.model.input
-    code = tree.scope(None, [ir.INPUT])
+    code = tree.scope(None, list(analysis.model.input_names))
     body, result, final_step = code.steps, code.result, None
+    inputs = code.params if several else ["x"]  # forward's parameters
+    logits = f"self.logits({', '.join(inputs)})"
     if final:
         note = f"line {last.layer.line}: {statement_text(lines, last.layer.span)}"
         if isinstance(last.layer, Activation):
@@ -53,12 +56,12 @@ def generate(analysis: Analysis) -> str:
             if not isinstance(step, Step) or step.call is None:
                 raise ValueError(f"the {last.layer.kind} line's step is not one submodule's call: {step}")
             callee, result = step.call
-            expr = f"{callee}(self.logits(x))"
+            expr = f"{callee}({logits})"
         else:
-            expr = activate(final, 0.01, "self.logits(x)")
+            expr = activate(final, 0.01, logits)
         final_step = Step("", expr, known(last.output), note)
     return module_source(analysis, lines, code.modules, body, result, final_step, __version__, code.kept_entry,
-                         [*helpers(code.modules, tree.sources), *tree.sources])
+                         [*helpers(code.modules, tree.sources), *tree.sources], inputs)
 
 
 def helpers(modules: list[tuple[str, str, str]], classes: list[str]) -> list[str]:

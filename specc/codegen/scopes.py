@@ -32,10 +32,11 @@ class Tree:
     """The analysis grouped by scope: items, what each reads and gives, and the block classes."""
 
     def __init__(self, reports: tuple[LayerReport, ...], instances: tuple[ir.Instance, ...], lines: list[str],
-                 model_class: str = ""):
+                 model_class: str = "", inputs: dict[str, ir.Shape | None] | None = None):
         self.lines = lines
         self.model_class = model_class  # the network's own class: no block class may take its name
         self.input_shape: ir.Shape | None = None  # the network's input, set by the caller
+        self.inputs = inputs or {ir.INPUT: None}  # every input of the network: name -> shape
         self.report = {r.layer.name: r for r in reports}
         self.instance = {i.path: i for i in instances}
         self.items: dict[Scope, list[str]] = {None: []}  # scope -> item keys: a layer name or a call's group
@@ -77,7 +78,7 @@ class Tree:
 
     def key(self, name: str, scope: Scope) -> str:
         """The item of ``scope`` that makes the value ``name`` (the value must be inside it)."""
-        if name == ir.INPUT:
+        if name in self.inputs:
             return name
         path = self.report[name].layer.block
         if path == scope:
@@ -118,7 +119,7 @@ class Tree:
         """The name of the class for one instance, written (once per distinct text) into ``sources``."""
         code = _Writer(self, inst.path, params).write(tuple(exports))  # not through scope(): a frame less a level
         entry = self.report.get(inst.entry)
-        shape = entry.output if entry else self.input_shape
+        shape = entry.output if entry else self.inputs.get(inst.entry) or self.input_shape
         text = block_class_body(inst.block, code, shape)
         name = self.classes.get(text)
         if name is None:
@@ -158,8 +159,9 @@ class _Writer:
         self.exports = set(exports)  # read outside the scope (`d1.skip`): kept even if read here just once
         keys = self.tree.items.get(self.scope, [])
         first_reader = keys[0] if keys else None
+        several = self.scope is None and len(self.params) > 1  # the network's inputs: each named after its label
         for index, param in enumerate(self.params):
-            if index == 0:
+            if index == 0 and not several:
                 readers = self.tree.readers.get((self.scope, param), [])
                 kept = any(r != first_reader for r in readers)
                 self.var[param] = self._kept("x_in" if self.scope else "x_input") if kept else "x"
@@ -178,7 +180,7 @@ class _Writer:
                 self._call(key, following)
         last = keys[-1] if keys else None
         self.code.result = self._outputs(last)[0] if last else "x"
-        self.code.params = [self.var[p] for p in self.params[1:]]
+        self.code.params = [self.var[p] for p in self.params[0 if several else 1:]]
         self.code.exports = [self.var[v] for v in exports]
         return self.code
 
@@ -196,7 +198,7 @@ class _Writer:
         return (self.tree.copies[key][0].entry, *self.tree.reads.get((self.scope, key), []))
 
     def _inside(self, value: str) -> bool:
-        return value != ir.INPUT and (self.scope is None or value.startswith(self.scope + "."))
+        return value not in self.tree.inputs and (self.scope is None or value.startswith(self.scope + "."))
 
     def _idle(self, key: str) -> None:
         """An item the output does not depend on: its modules are built (the parameters are the

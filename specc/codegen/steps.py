@@ -25,6 +25,7 @@ class Code:
     modules: list[tuple[str, str, str]] = field(default_factory=list)
     steps: list[Step | Remark] = field(default_factory=list)
     kept_entry: str | None = None  # the variable the input is kept in, when read again later
-    params: list[str] = field(default_factory=list)  # the variables of the inputs after the first
+    # the variables of the inputs after the first; of every input, for a network of several inputs
+    params: list[str] = field(default_factory=list)
     result: str = "x"
     exports: list[str] = field(default_factory=list)  # the variables returned beside the result

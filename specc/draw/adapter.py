@@ -21,4 +21,6 @@ def from_analysis(analysis) -> DrawGraph:
     totals = analysis.totals
     figures = (("params", totals.params), ("trainable params", totals.trainable_params),
                ("buffers", totals.buffers), ("MACs", totals.macs), ("activations", totals.activations))
-    return make_graph(model.name, shape_text(model.input), nodes, figures)
+    several = tuple((i.name, shape_text(i.shape)) for i in getattr(model, "inputs", ())) \
+        if len(getattr(model, "inputs", ())) > 1 else ()
+    return make_graph(model.name, shape_text(model.input), nodes, figures, several)

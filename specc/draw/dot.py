@@ -7,7 +7,7 @@ Every string is quoted, so labels with dots, quotes or spaces stay one name.
 from __future__ import annotations
 
 from . import style
-from .layout import input_node
+from .layout import input_nodes
 from .model import DrawBlock, DrawGraph, DrawNode
 
 
@@ -41,7 +41,7 @@ def render(graph: DrawGraph, direction: str = "TB") -> str:
     for block in graph.blocks:
         children.setdefault(block.parent, []).append(block)
     own: dict[str | None, list[DrawNode]] = {}
-    for node in (input_node(graph), *graph.nodes):
+    for node in (*input_nodes(graph), *graph.nodes):
         own.setdefault(node.block, []).append(node)
     lines = [f"digraph {quote(graph.name)} {{",
              f"  rankdir={direction};",

@@ -147,7 +147,7 @@ def render(graph: DrawGraph, direction: str = "TB", collapsed: bool = False) -> 
              f'<meta name="viewport" content="width=device-width, initial-scale=1">'
              f"<title>{title}: specc draw</title><style>{_STYLE}</style></head>\n"
              f'<body data-initial="{initial}"><h1>{title}</h1>'
-             f'<p>input {escape(graph.input_shape_text)}{" · " + totals if totals else ""}</p>'
+             f'<p>{escape(_inputs(graph))}{" · " + totals if totals else ""}</p>'
              f'<p class="bar">{"".join(buttons)} drag to pan, wheel to zoom; click a block to expand or fold it</p>'
              f'<div id="view">\n']
     for index, (name, text) in enumerate(states):
@@ -155,3 +155,10 @@ def render(graph: DrawGraph, direction: str = "TB", collapsed: bool = False) -> 
         parts += ["\n" if index else "", f'<div data-state="{escape(name)}"{hidden}>', text, "</div>"]
     parts.append(f'\n</div>\n{_table(graph)}\n<script>{_SCRIPT}</script>\n</body></html>\n')
     return "".join(parts)  # one copy of the drawings, not one per step of the page
+
+
+def _inputs(graph: DrawGraph) -> str:
+    """``input 32x32x3``, or ``inputs a 96x96x3, b 96x96x3`` for several."""
+    if not graph.inputs:
+        return f"input {graph.input_shape_text}"
+    return "inputs " + ", ".join(f"{name} {shape}" for name, shape in graph.inputs)

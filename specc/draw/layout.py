@@ -52,8 +52,15 @@ def input_node(graph: DrawGraph) -> DrawNode:
     return DrawNode(INPUT, "input", "input", graph.input_shape_text, None, None, None, 0, None, ())
 
 
+def input_nodes(graph: DrawGraph) -> tuple[DrawNode, ...]:
+    """The network's input, or each of its several inputs, labelled with its name."""
+    if not graph.inputs:
+        return (input_node(graph),)
+    return tuple(DrawNode(name, name, "input", shape, None, None, None, 0, None, ()) for name, shape in graph.inputs)
+
+
 def grid(graph: DrawGraph) -> Grid:
-    nodes = (input_node(graph), *graph.nodes)
+    nodes = (*input_nodes(graph), *graph.nodes)
     known = {n.id for n in nodes}
     for node in graph.nodes:
         missing = [i for i in node.inputs if i not in known]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from . import style
-from .layout import input_node
+from .layout import input_nodes
 from .model import DrawBlock, DrawGraph, DrawNode
 
 
@@ -25,7 +25,7 @@ def _class(kind: str) -> str:
 
 
 def render(graph: DrawGraph, direction: str = "TB") -> str:
-    nodes = (input_node(graph), *graph.nodes)
+    nodes = (*input_nodes(graph), *graph.nodes)
     ids = {n.id: f"n{i}" for i, n in enumerate(nodes)}
     frames = {b.path: f"b{i}" for i, b in enumerate(graph.blocks)}
     children: dict[str | None, list[DrawBlock]] = {}

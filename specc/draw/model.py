@@ -63,6 +63,7 @@ class DrawGraph:
     nodes: tuple[DrawNode, ...]
     blocks: tuple[DrawBlock, ...] = ()
     totals: tuple[tuple[str, int], ...] = ()  # ("params", n), ("MACs", n) ... for the HTML page
+    inputs: tuple[tuple[str, str], ...] = ()  # (id, shape text) of each input of a network of several
 
 
 def shape_text(shape) -> str:
@@ -97,10 +98,10 @@ def frames(nodes: tuple[DrawNode, ...]) -> tuple[DrawBlock, ...]:
 
 
 def make_graph(name: str, input_shape_text: str, nodes: list[DrawNode],
-               totals: tuple[tuple[str, int], ...] = ()) -> DrawGraph:
+               totals: tuple[tuple[str, int], ...] = (), inputs: tuple[tuple[str, str], ...] = ()) -> DrawGraph:
     """A DrawGraph whose frames are derived from its nodes' blocks."""
     nodes_t = tuple(nodes)
-    return DrawGraph(name, input_shape_text, nodes_t, frames(nodes_t), totals)
+    return DrawGraph(name, input_shape_text, nodes_t, frames(nodes_t), totals, inputs)
 
 
 def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
@@ -124,7 +125,7 @@ def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
                                   _unique(owner.get(i, i) for i in node.inputs)))
         elif node.id == top[path].members[0]:
             nodes.append(_block_node(by_id, top[path], owner, box_id[path]))
-    return make_graph(graph.name, graph.input_shape_text, nodes, graph.totals)
+    return make_graph(graph.name, graph.input_shape_text, nodes, graph.totals, graph.inputs)
 
 
 def _block_node(by_id: dict[str, DrawNode], block: DrawBlock, owner: dict[str, str], box_id: str) -> DrawNode:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import onnx
 import torch
 
+from ..codegen.module_text import checked_model
 from ..errors import SpeccError, first_line, first_sentence
 from ..ir import channels_first
 from ..kinds.emitting import known
@@ -52,6 +53,8 @@ class Graph:
     input_shape: tuple[int | str, ...]  # (batch, C, H, W) or (batch, F); batch is "batch" when symbolic
     output_name: str
     output_shape: tuple[int | str, ...]
+    # every input, named after its label, in forward's order; a spec of one input: (("input", input_shape),)
+    inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = ()
 
 
 def output_name(source: Source, logits: bool) -> str:
@@ -80,15 +83,18 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
 def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
     """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
     ``batch`` unless ``batch`` fixes it."""
-    assert source.analysis.model is not None  # a spec checked without errors, or a checkpoint's
-    features = channels_first(known(source.analysis.model.input))
-    example = torch.zeros((batch or 2, *features))  # 2, not 1: torch.export specialises sizes 0 and 1
-    dynamic = None if batch else ({0: torch.export.Dim(BATCH_DIM)},)
+    model = checked_model(source.analysis)
+    features = channels_first(known(model.input))
+    several = [channels_first(known(i.shape)) for i in model.inputs] if len(model.inputs) > 1 else [features]
+    names = list(model.input_names) if len(model.inputs) > 1 else [INPUT_NAME]
+    examples = tuple(torch.zeros((batch or 2, *f)) for f in several)  # 2, not 1: torch.export specialises 0 and 1
+    symbolic = torch.export.Dim(BATCH_DIM)
+    dynamic = None if batch else tuple({0: symbolic} for _ in examples)
     name = output_name(source, logits)
     with _quiet(), exportable(source.module):  # adaptive pooling the exporter cannot take: specc.exporting.adaptive
         try:
-            program = torch.onnx.export(module, (example,), None, dynamo=True, opset_version=opset,
-                                        input_names=[INPUT_NAME], output_names=[name],
+            program = torch.onnx.export(module, examples, None, dynamo=True, opset_version=opset,
+                                        input_names=names, output_names=[name],
                                         dynamic_shapes=dynamic, verbose=False)
         except torch.onnx.errors.OnnxExporterError as exc:
             raise SpeccError(f"the ONNX exporter could not convert '{source.name}': {_reason(exc)}") from exc
@@ -100,7 +106,8 @@ def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset
                          f"try --opset {MIN_OPSET}", 2)
     leading: int | str = batch or BATCH_DIM
     outputs = channels_first(known(source.analysis.output))
-    return Graph(proto, (leading, *features), name, (leading, *outputs))
+    return Graph(proto, (leading, *features), name, (leading, *outputs),
+                 tuple((n, (leading, *f)) for n, f in zip(names, several)))
 
 
 def _reason(exc: BaseException) -> str:

@@ -47,6 +47,7 @@ class ExportResult:
     max_abs_diff: dict[int, float]  # batch size -> largest |onnxruntime - PyTorch|
     weights: str
     warnings: tuple[str, ...] = field(default=())
+    inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = field(default=())  # every input (name, shape), in order
 
 
 def export(source: str | Path, output: str | Path, options: ExportOptions | None = None, *,
@@ -72,9 +73,10 @@ def export(source: str | Path, output: str | Path, options: ExportOptions | None
         if not out_of_memory(exc):
             raise
         raise memory_refusal(exc, f"while exporting '{source}'") from exc
-    return ExportResult(output, output.stat().st_size, options.opset, INPUT_NAME, graph.input_shape,
+    inputs = graph.inputs or ((INPUT_NAME, graph.input_shape),)
+    return ExportResult(output, output.stat().st_size, options.opset, inputs[0][0], graph.input_shape,
                         graph.output_name, graph.output_shape, diffs, loaded.weights,
-                        loaded.warnings + _warnings(loaded, options.seed))
+                        loaded.warnings + _warnings(loaded, options.seed), inputs)
 
 
 def check_output(output: Path, source: Path) -> None:

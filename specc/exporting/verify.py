@@ -30,7 +30,7 @@ Dims = tuple[int | str | None, ...]
 SMALL_CONSTANT = 64  # elements: shape tensors and scalars stay initializers during shape inference
 
 
-def verify(path: Path, graph: Graph, module: Callable[[torch.Tensor], torch.Tensor],
+def verify(path: Path, graph: Graph, module: Callable[..., torch.Tensor],
            batches: Sequence[int], atol: float) -> dict[int, float]:
     """Check the file at ``path``; the largest absolute difference per batch size."""
     model = onnx.load(str(path), load_external_data=False)
@@ -99,10 +99,10 @@ def matches(found: Dims, expected: tuple[int | str, ...]) -> bool:
 
 
 def check_shapes(model: onnx.ModelProto, graph: Graph) -> None:
-    declared_in = dims(model.graph.input[0])
-    if model.graph.input[0].name != INPUT_NAME or not matches(declared_in, graph.input_shape):
-        raise SpeccError(f"the exported input is {model.graph.input[0].name} {_show(declared_in)}, "
-                         f"expected {INPUT_NAME} {_show(graph.input_shape)}")
+    for declared, (name, shape) in zip(model.graph.input, _inputs(graph)):
+        if declared.name != name or not matches(dims(declared), shape):
+            raise SpeccError(f"the exported input is {declared.name} {_show(dims(declared))}, "
+                             f"expected {name} {_show(shape)}")
     declared, inferred = dims(model.graph.output[0]), inferred_output(model, graph.output_name)
     for how, found in (("declares", declared), ("infers", inferred)):
         if not matches(found, graph.output_shape):
@@ -110,14 +110,15 @@ def check_shapes(model: onnx.ModelProto, graph: Graph) -> None:
                              f"{_show(graph.output_shape)}")
 
 
-def compare(session, graph: Graph, module: Callable[[torch.Tensor], torch.Tensor],
+def compare(session, graph: Graph, module: Callable[..., torch.Tensor],
             batch: int, atol: float) -> float:
     """Run both on the same seeded batch; the largest absolute difference."""
-    features = tuple(int(d) for d in graph.input_shape[1:])
-    x = np.random.default_rng(VERIFY_SEED + batch).random((batch, *features), dtype=np.float32)
-    (got,) = session.run([graph.output_name], {INPUT_NAME: x})
+    rng = np.random.default_rng(VERIFY_SEED + batch)
+    feed = {name: rng.random((batch, *(int(d) for d in shape[1:])), dtype=np.float32) for name, shape in _inputs(graph)}
+    (got,) = session.run([graph.output_name], feed)
+    x = tuple(feed.values())
     with torch.inference_mode():
-        want = module(torch.from_numpy(x)).numpy()
+        want = module(*map(torch.from_numpy, x)).numpy()
     if got.shape != want.shape:
         raise SpeccError(f"at batch {batch} onnxruntime gives shape {got.shape}, PyTorch {want.shape}")
     if not np.isfinite(want).all():
@@ -133,8 +134,8 @@ def compare(session, graph: Graph, module: Callable[[torch.Tensor], torch.Tensor
     return diff
 
 
-def _as_exact_as_pytorch(got: np.ndarray, want: np.ndarray, module: Callable[[torch.Tensor], torch.Tensor],
-                         x: np.ndarray, tolerance: float) -> bool:
+def _as_exact_as_pytorch(got: np.ndarray, want: np.ndarray, module: Callable[..., torch.Tensor],
+                         x: tuple[np.ndarray, ...], tolerance: float) -> bool:
     """Whether onnxruntime is as close to the exact result as PyTorch's own float32 is.
 
     Some functions are ill-conditioned in float32: a group norm over six values
@@ -149,10 +150,15 @@ def _as_exact_as_pytorch(got: np.ndarray, want: np.ndarray, module: Callable[[to
         return False
     exact = copy.deepcopy(module).double()
     with torch.inference_mode():
-        reference = exact(torch.from_numpy(x).double()).numpy()
+        reference = exact(*(torch.from_numpy(v).double() for v in x)).numpy()
     pytorch_error = float(np.max(np.abs(want.astype(np.float64) - reference)))
     onnx_error = float(np.max(np.abs(got.astype(np.float64) - reference)))
     return onnx_error <= tolerance + 2 * pytorch_error
+
+
+def _inputs(graph: Graph) -> tuple[tuple[str, tuple[int | str, ...]], ...]:
+    """The inputs the file must declare, in order: each named and shaped."""
+    return graph.inputs or ((INPUT_NAME, graph.input_shape),)
 
 
 def _show(shape: Sequence) -> str:

@@ -234,7 +234,8 @@ def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, l
     values fitted to the input's rank, a dwconv's filters and groups (Invalid where one failed).
     It is ``model`` itself when no layer changed. A layer's _Output is let go once its last
     reader has read it: a long stack holds a few at a time rather than one per layer."""
-    outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)}
+    outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)} if not model.inputs \
+        else {i.name: _Output(i.shape, _start(i.shape), flooring.Trace(), None) for i in model.inputs}
     unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
     reports: list[LayerReport] = []
     diagnostics: list[Diagnostic] = []

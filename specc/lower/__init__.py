@@ -165,7 +165,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     layers = _Layers()
     expansion = expand(items, layers.take)
     diagnostics = expansion.diagnostics
-    model_name, input_shape, input_span = default_name, None, None
+    model_name, inputs = default_name, list[ir.Input]()
     first_layer = layers.first_line
     train, train_spans = {}, {}
     for st in expansion.others:
@@ -179,33 +179,28 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
             continue
         bound = _bind(form, st, layer=False)
         diagnostics += bound.diagnostics
-        if st.label is not None:
+        if st.label is not None and form.kind != "input":
             diagnostics.append(error("E105", f"`{keyword}` cannot carry a label", st.label.span))
         if form.kind == "model":
             if st is not first_item:
                 diagnostics.append(error("E109", "`model` must be the first statement, and only one", st.span))
             model_name = bound.values.get("name", model_name)
         elif form.kind == "input":
-            if input_span is not None:
-                diagnostics.append(error("E110", f"`input` given twice (first on line {input_span.line})", st.span))
-                continue
-            if first_layer is not None and first_layer < st.span.line:
-                diagnostics.append(error("E110", f"`input` must come before the first layer (line {first_layer})",
-                                         st.span, "move this line up"))
-            input_shape, input_span = _input_shape(bound, st, diagnostics), st.span
+            _input(st, bound, inputs, first_layer, diagnostics)
         else:
             for key, value in bound.values.items():
                 if key in train:
                     diagnostics.append(error("E107", f"train option `{key}` given twice", bound.spans[key]))
                 train[key], train_spans[key] = value, bound.spans[key]
-    if input_span is None:
+    if not inputs:
         diagnostics.append(error("E110", "the spec has no `input` statement", Span.at(1),
                                  "add one before the first layer, e.g. `input 32x32x3`"))
     diagnostics += layers.diagnostics
     built = scheduled(layers.built, train)  # a bare `droppath`'s rate, from `train droppath=`
-    model = ir.Model(model_name, input_shape, input_span or Span.at(1), tuple(built), train, train_spans,
+    first = inputs[0] if inputs else ir.Input(ir.INPUT, None, Span.at(1))
+    model = ir.Model(model_name, first.shape, first.span, tuple(built), train, train_spans,
                      blocks=_block_uses(expansion), instances=tuple(expansion.instances),
-                     deferred=frozenset(layers.deferred))
+                     deferred=frozenset(layers.deferred), inputs=tuple(inputs))
     return model, diagnostics
 
 
@@ -238,6 +233,23 @@ class _Layers:
         self.built.append(_build(line, bound))
         if bound.computed:
             self.deferred.append(line.name)
+
+
+def _input(st: Statement, bound: _Bound, inputs: list[ir.Input], first_layer: int | None,
+           diagnostics: list[Diagnostic]) -> None:
+    """One `input` line: the first stands above every layer; several need labels but one."""
+    name = st.label.text if st.label is not None else ir.INPUT
+    twice = next((i for i in inputs if i.name == name), None)
+    if twice is not None:  # a label used twice is E108, where labels are gathered
+        if name == ir.INPUT:
+            diagnostics.append(error("E110", f"`input` given twice (first on line {twice.span.line})", st.span,
+                                     "label each input of a network of several (`a: input 96x96x3`)"
+                                     if st.label is None else None))
+        return
+    if not inputs and first_layer is not None and first_layer < st.span.line:
+        diagnostics.append(error("E110", f"`input` must come before the first layer (line {first_layer})",
+                                 st.span, "move this line up"))
+    inputs.append(ir.Input(name, _input_shape(bound, st, diagnostics), st.span))
 
 
 def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) -> tuple[int, ...] | None:

@@ -53,8 +53,12 @@ def expand(items: list, take: Callable[[Line], None]) -> Expansion:
             statements.append(item)
     items.clear()
     labels = _labels(statements, out.diagnostics)
-    top = Instance(None, Scope(labels), {}, set(labels))
-    _walk(_consumed(statements), top, ir.INPUT, out)
+    inputs = [st for st in statements if KEYWORD_ALIASES.get(st.keyword.text, st.keyword.text) == "input"]
+    labelled = any(st.label is not None for st in inputs)  # then `input` names only an unlabelled input
+    top = Instance(None, Scope(labels, named_input=not labelled), {}, set(labels))
+    first = inputs[0].label.text if inputs and inputs[0].label is not None else ir.INPUT
+    out.first_input = inputs[0] if inputs else None
+    _walk(_consumed(statements), top, first, out)
     return out
 
 
@@ -110,7 +114,17 @@ def _walk(statements: Iterable[Statement], inst: Instance, previous: str, out: E
             previous = previous if out.spent else _layer_lines(st, form, inst, previous, out)
         elif inst.path is None:
             out.others.append(st)
+            if keyword == "input":  # the first layer line after an input reads it
+                name = st.label.text if st.label is not None else ir.INPUT
+                if st is not out.first_input:  # the first is read from the start, even below a layer (E110)
+                    previous = name
+                if name != ir.INPUT or not inst.scope.named_input:
+                    inst.scope.above[name] = name
+            elif st.label is not None:  # refused where it is lowered: readers of it are told nothing more
+                inst.scope.rejected.add(st.label.text)
         else:
+            if st.label is not None:
+                inst.scope.rejected.add(st.label.text)
             what = f"`{st.keyword.text}`"
             hint = ("model, input and train are top-level statements" if form is not None else
                     did_you_mean(st.keyword.text, [*STATEMENTS, *out.blocks]))

@@ -39,7 +39,7 @@ class Expansion:
     """What expanding a spec gives lowering besides its lines, filled in as the walk goes."""
 
     __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
-                 "spent", "unconditioned")
+                 "spent", "unconditioned", "first_input")
 
     def __init__(self, take: Callable[[Line], None]) -> None:
         self.take = take  # lowering's: builds the layer of each Line, in order
@@ -55,6 +55,7 @@ class Expansion:
         # Body lines without their `if=`, by id of the written line: made once, and alive as long as
         # the written line, since later steps key their caches by the identity of a statement.
         self.unconditioned: dict[int, Statement] = {}
+        self.first_input: Statement | None = None  # the first `input` line: layers start from it, wherever it is
 
 
 class Instance:

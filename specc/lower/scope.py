@@ -33,19 +33,23 @@ class Scope:
     """What a body (or the top level) can read: its labels seen so far (label -> layer
     name), every label it defines (for E113), and, in a block, `in`: its input."""
 
-    def __init__(self, everywhere: dict[str, int], entry: str | None = None):
+    def __init__(self, everywhere: dict[str, int], entry: str | None = None, named_input: bool = True):
         self.above: dict[str, str] = {}
         self.everywhere = everywhere  # label -> its line
         self.entry = entry
+        self.named_input = named_input  # `input` names the network's input (no input is labelled)
+        self.rejected: set[str] = set()  # labels of lines refused with an error of their own
 
     def resolve(self, word: Word, line: int, closed: bool = False) -> tuple[str | None, Diagnostic | None]:
         text = word.text
         if text == "in" and self.entry is not None:
             return self.entry, None
-        if text == ir.INPUT and not closed:
+        if text == ir.INPUT and not closed and self.named_input:
             return ir.INPUT, None
         if text in self.above:
             return self.above[text], None
+        if text in self.rejected:  # its line has its error: no second one here
+            return None, None
         if text in self.everywhere:
             where = "this line itself" if self.everywhere[text] == line else f"line {self.everywhere[text]}"
             return None, error("E113", f"`{text}` is defined on {where}: a line can only read lines above it",
@@ -53,7 +57,7 @@ class Scope:
         return None, error("E112", f"unknown reference `{text}`", word.span, self._hint(text, closed))
 
     def _hint(self, text: str, closed: bool) -> str:
-        known = [*self.above, "in"] if closed else [*self.above, ir.INPUT]
+        known = [*self.above, "in"] if closed else [*self.above, ir.INPUT] if self.named_input else [*self.above]
         if closed:
             return did_you_mean(text, known) or (
                 "a block is closed: its body reads `in` (its input), its own labels and layers passed to it "

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 from ..analysis import Analysis, LayerReport
 from ..diagnostics import Diagnostic
+from ..ir import INPUT
 from . import jsontext
 
 
@@ -113,7 +114,9 @@ def _analysis(a: Analysis, layers: list[dict], batch: int | None, optimizer: str
     entry = {
         "file": a.path, "model": a.model.name if a.model else None, "ok": a.ok,
         "input": _shape(a.model.input) if a.model else None,
+        **_inputs(a),
         "output": _shape(a.output),
+        **_outputs(a),
         "layers": layers,
         "totals": {"params": t.params, "trainable_params": t.trainable_params, "buffers": t.buffers,
                    "macs": t.macs, "flops": 2 * t.macs, "activations": t.activations,
@@ -125,6 +128,22 @@ def _analysis(a: Analysis, layers: list[dict], batch: int | None, optimizer: str
 
         entry["training_memory"] = estimate(a, batch, optimizer).as_dict()
     return entry
+
+
+def _inputs(a: Analysis) -> dict:
+    """`inputs` (every input, named, in order) where the spec names its inputs: several, or one labelled."""
+    model = a.model
+    if model is None or model.input_names == (INPUT,):
+        return {}
+    return {"inputs": [{"name": i.name, "shape": _shape(i.shape)} for i in model.inputs]}
+
+
+def _outputs(a: Analysis) -> dict:
+    """`outputs` (every output, named, in order) where the spec has an `output` line."""
+    model = a.model
+    if model is None or not model.declared_outputs:
+        return {}
+    return {"outputs": [{"name": name, "shape": _shape(a.shape_of(name))} for name in model.declared_outputs]}
 
 
 _LAYERS = "\0layers\0"  # where the layers go in an analysis's text: a raw NUL is never part of JSON text

@@ -84,13 +84,25 @@ class TrainingMemory(_Open):
     convention: str
 
 
+class Named(_Open):
+    """One input or output of the network, by the name layers and the ONNX file give it."""
+
+    name: str = Field(description="its label (`input` for an unlabelled input)")
+    shape: Shape | None
+
+
 class Report(_Open):
     """One spec's `specc check --format json` object."""
 
     file: str
     model: str | None
     ok: bool
-    input: Shape | None
+    input: Shape | None = Field(description="the (first) input's shape")
+    inputs: list[Named] | None = Field(None, description="every input, in order; present when the spec "
+                                                         "labels its input or has several")
+    output: Shape | None = Field(None, description="the (first) output's shape")
+    outputs: list[Named] | None = Field(None, description="every output, in order; present when the spec "
+                                                          "has an `output` line")
     layers: list[LayerEntry]
     totals: Totals
     diagnostics: list[DiagnosticEntry]

@@ -14,6 +14,7 @@ from operator import itemgetter
 from ..analysis import Analysis, LayerReport
 from ..diagnostics import Diagnostic
 from ..escape import printable
+from ..ir import Model
 from ..numbers import HUGE, dims, exact, human_bytes, readable, scientific
 from ..syntax import lines as source_lines
 
@@ -52,7 +53,7 @@ def _row(r: LayerReport) -> tuple[str, ...]:
 
 def branches(a: Analysis) -> bool:
     """Whether some layer reads anything but the line above it (Keras' "Connected to" is then shown)."""
-    previous = "input"
+    previous = a.model.input_names[0] if a.model else "input"
     for r in a.layers:
         if r.layer.inputs != (previous,):
             return True
@@ -195,7 +196,7 @@ def one_line(a: Analysis) -> str:
     """``lenet5: 32x32x3 -> 10, 62,958 (63.0 k) params, 849,320 (849.3 k) MACs``: a spec at a glance."""
     t = a.totals
     name = a.model.name if a.model else a.path
-    start = shape(a.model.input) if a.model else "?"
+    start = _inputs(a.model) if a.model and len(a.model.inputs) > 1 else shape(a.model.input) if a.model else "?"
     return f"{name}: {start} -> {shape(a.output)}, {readable(t.params)} params, {readable(t.macs)} MACs"
 
 
@@ -203,7 +204,14 @@ def _title(a: Analysis) -> str:
     model = a.model
     if model is None or model.input is None:
         return printable(a.path)
+    if len(model.inputs) > 1:
+        return f"{printable(model.name)} ({printable(a.path)}): inputs {_inputs(model)}"
     return f"{printable(model.name)} ({printable(a.path)}): input {shape(model.input)}"
+
+
+def _inputs(model: Model) -> str:
+    """``a 96x96x3, b 96x96x3``: a network's inputs, named, in order."""
+    return ", ".join(f"{printable(i.name)} {shape(i.shape)}" for i in model.inputs)
 
 
 class Style:

@@ -85,7 +85,8 @@ def summary(result) -> str:
     diffs = ", ".join(f"{diff:.2g} at batch {batch}" for batch, diff in result.max_abs_diff.items())
     return "\n".join([
         f"wrote {result.path} ({human_bytes(result.size_bytes)}, opset {result.opset}, one file)",
-        f"  input   {result.input_name:<13} {_shape(result.input_shape)} float32",
+        *(f"  input   {name:<13} {_shape(shape)} float32"
+          for name, shape in result.inputs or ((result.input_name, result.input_shape),)),
         f"  output  {result.output_name:<13} {_shape(result.output_shape)} float32",
         f"  weights {result.weights}",
         f"  verified: onnx checker, shape inference; onnxruntime vs PyTorch max |diff| {diffs}",
