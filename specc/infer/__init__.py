@@ -231,7 +231,8 @@ def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, l
     visited once, in source order: linear in the spec's length.
 
     The model returned holds the layers as the reports do: computed values filled in, window
-    values fitted to the input's rank, a dwconv's filters and groups (Invalid where one failed).
+    values fitted to the input's rank, a dwconv's filters and groups, what a rule resolved (a
+    convtranspose's padding); Invalid where one failed.
     It is ``model`` itself when no layer changed. A layer's _Output is let go once its last
     reader has read it: a long stack holds a few at a time rather than one per layer."""
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)} if not model.inputs \
@@ -261,6 +262,8 @@ def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, l
             if problems:
                 diagnostics += _noted(problems, layer)
             result = SHAPE_RULES[type(layer)](layer, shape)
+        if result.layer is not None:  # the layer with what its rule resolved (a convtranspose's padding)
+            layer = result.layer
         if result.diagnostics:
             diagnostics += _noted(result.diagnostics, layer)
         out = result.output
