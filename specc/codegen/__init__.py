@@ -20,7 +20,7 @@ from ..kinds.activation import activate
 from ..kinds.emitting import Step, known
 from ..syntax import lines as source_lines
 from ..version import __version__
-from .module_text import checked_model, module_source
+from .module_text import module_source
 from .names import attribute_names, class_name, statement_text
 from .scopes import Tree
 
@@ -29,7 +29,7 @@ __all__ = ["EMITTERS", "attributes", "generate", "module_paths"]
 
 def attributes(analysis: Analysis) -> dict[str, str]:
     """Each top-level layer's name in the spec -> its attribute on the generated module."""
-    return {layer.name: path for path, layer in module_paths(checked_model(analysis).layers).items()
+    return {layer.name: path for path, layer in module_paths(analysis.checked_model.layers).items()
             if layer.block is None}
 
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import onnx
 import torch
 
-from ..codegen.module_text import checked_model
 from ..errors import SpeccError, first_line, first_sentence
 from ..ir import channels_first
 from ..kinds.emitting import known
@@ -83,7 +82,7 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
 def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
     """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
     ``batch`` unless ``batch`` fixes it."""
-    model = checked_model(source.analysis)
+    model = source.analysis.checked_model
     features = channels_first(known(model.input))
     several = [channels_first(known(i.shape)) for i in model.inputs] if len(model.inputs) > 1 else [features]
     names = list(model.input_names) if len(model.inputs) > 1 else [INPUT_NAME]
@@ -139,8 +138,8 @@ def _quiet() -> Iterator[None]:
 
 def metadata(source: Source, output: str) -> dict[str, str]:
     """The metadata_props every specc export carries (docs/export.md lists them)."""
-    model = source.analysis.model
-    assert model is not None and model.input is not None  # a spec checked without errors, or a checkpoint's
+    model = source.analysis.checked_model  # a spec checked without errors, or a checkpoint's
+    assert model.input is not None
     layouts = {1: "NF float32 (batch, features)", 2: "NCL float32", 3: "NCHW float32", 4: "NCDHW float32"}
     props = {
         "model_name": source.name,
