@@ -92,7 +92,8 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
     assert analysis.model is not None  # it has layers: a model was lowered
     tensors, final = Saved(), analysis.final_activation
     tensors.shape[ir.INPUT] = analysis.model.input
-    live = computed_layers(layers, analysis.model.instances)  # what the generated forward computes
+    # what the generated forward computes
+    live = computed_layers(layers, analysis.model.instances, analysis.model.outputs)
     for r in layers:
         if r.layer.name in live:
             _kept_by(r, tensors, final if r is layers[-1] else None)
