@@ -56,11 +56,13 @@ def generate(analysis: Analysis) -> str:
         # The final softmax/sigmoid is applied in forward, after logits.
         reports[-1] = last._replace(layer=last.layer._replace(activation=None))
     lines = source_lines(analysis.source)
+    # An `output` line that names others than the last line: forward returns those (a tuple of several).
+    returned = returned_outputs(analysis)
     tree = Tree(tuple(reports), analysis.model.instances, lines, class_name(analysis.model.name),
-                {i.name: i.shape for i in analysis.model.inputs})
+                {i.name: i.shape for i in analysis.model.inputs}, returned)
     tree.input_shape = analysis.model.input
-    code = tree.scope(None, list(analysis.model.input_names))
-    body, result, final_step = code.steps, code.result, None
+    code = tree.scope(None, list(analysis.model.input_names), returned)
+    body, result, final_step = code.steps, ", ".join(code.exports) if returned else code.result, None
     inputs = code.params if several else ["x"]  # forward's parameters
     logits = f"self.logits({', '.join(inputs)})"
     if final:
@@ -77,6 +79,13 @@ def generate(analysis: Analysis) -> str:
         final_step = Step("", expr, known(last.output), note)
     return module_source(analysis, lines, code.modules, body, result, final_step, __version__, code.kept_entry,
                          [*helpers(code.modules, tree.sources), *tree.sources], inputs)
+
+
+def returned_outputs(analysis: Analysis) -> tuple[str, ...]:
+    """The layers forward returns where an `output` line names others than the last line, in order;
+    () where forward returns the last line's value, as without `output`."""
+    model = analysis.checked_model
+    return () if model.outputs == (model.layers[-1].name,) else model.outputs
 
 
 def helpers(modules: list[tuple[str, str, str]], classes: list[str]) -> list[str]:

@@ -99,6 +99,7 @@ def _text(comment: str) -> str:
 def _docstring(analysis: Analysis, spec_lines: list[str], final: str | None, version: str) -> list[str]:
     model, totals = analysis.checked_model, analysis.totals
     shape, output = known(model.input), known(analysis.output)
+    outputs = [(name, known(analysis.shape_of(name))) for name in model.outputs]
     if final is None:
         meaning = "as the spec's last layer gives it; logits() is the same"
     else:
@@ -110,7 +111,9 @@ def _docstring(analysis: Analysis, spec_lines: list[str], final: str | None, ver
         "",
         f"Input: {nchw(shape)} (the spec's {shown})." if len(model.inputs) < 2 else
         "Inputs, in this order: " + ", ".join(f"{i.name} {nchw(known(i.shape))}" for i in model.inputs) + ".",
-        f"Output: {nchw(output)}, {meaning}.",
+        f"Output: {nchw(output)}, {meaning}." if len(outputs) < 2 else
+        "Outputs, a tuple in this order: " + ", ".join(f"{escape(n)} {nchw(s)}" for n, s in outputs) +
+        ", each as its layer gives it; logits() is the same.",
         f"Parameters: {totals.params:,}; buffers: {totals.buffers:,} (batchnorm running statistics).",
         "A volume is flattened in NCHW (channel-major) order, unlike Keras' HWC.",
         "",
@@ -159,13 +162,16 @@ def _first(analysis: Analysis, kept_input: str | None, inputs: list[str]) -> lis
 
 def _methods(analysis: Analysis, body: Sequence[Step | Remark], result: str, final_step: Step | None,
              kept_input: str | None, inputs: list[str]) -> list[str]:
-    final = analysis.final_activation
-    header = method_header("forward", inputs, 1)
-    logits = method_header("logits", inputs, 1)
+    final, results = analysis.final_activation, len(analysis.checked_model.outputs)
+    header = method_header("forward", inputs, results)
+    logits = method_header("logits", inputs, results)
     layers = [*_first(analysis, kept_input, inputs), *step_lines(body), *statement(BODY, f"return {result}")]
+    model = analysis.checked_model
+    same = "the spec ends in no softmax or sigmoid" if model.outputs == (model.layers[-1].name,) else \
+        "each output is returned as its layer gives it"
     if final_step is None:
         return [*header, f'{BODY}"""The spec\'s network, layer by layer."""', *layers,
-                "", *logits, f'{BODY}"""The same as forward: the spec ends in no softmax or sigmoid."""',
+                "", *logits, f'{BODY}"""The same as forward: {same}."""',
                 f"{BODY}return self.forward({', '.join(inputs)})"]
     assert final is not None  # generate() makes a final step only for a final activation
     return [*header, f'{BODY}"""The spec\'s output: {final} of logits(x)."""',

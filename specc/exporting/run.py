@@ -48,6 +48,8 @@ class ExportResult:
     weights: str
     warnings: tuple[str, ...] = field(default=())
     inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = field(default=())  # every input (name, shape), in order
+    # every output (name, shape), in order, where an `output` line names them; () for the one output above
+    outputs: tuple[tuple[str, tuple[int | str, ...]], ...] = field(default=())
 
 
 def export(source: str | Path, output: str | Path, options: ExportOptions | None = None, *,
@@ -76,7 +78,7 @@ def export(source: str | Path, output: str | Path, options: ExportOptions | None
     inputs = graph.inputs or ((INPUT_NAME, graph.input_shape),)
     return ExportResult(output, output.stat().st_size, options.opset, inputs[0][0], graph.input_shape,
                         graph.output_name, graph.output_shape, diffs, loaded.weights,
-                        loaded.warnings + _warnings(loaded, options.seed), inputs)
+                        loaded.warnings + _warnings(loaded, options.seed), inputs, graph.outputs)
 
 
 def check_output(output: Path, source: Path) -> None:

@@ -92,7 +92,7 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
     model = analysis.checked_model  # it has layers: a model was lowered
     tensors, final = Saved(), analysis.final_activation
     tensors.shape[ir.INPUT] = model.input
-    live = computed_layers(layers, model.instances)  # what the generated forward computes
+    live = computed_layers(layers, model.instances, model.outputs)  # what the generated forward computes
     for r in layers:
         if r.layer.name in live:
             _kept_by(r, tensors, final if r is layers[-1] else None)

@@ -85,8 +85,13 @@ class GraphView:
 
     @property
     def output(self) -> LayerReport | None:
-        """The layer whose output is the network's."""
+        """The layer whose output is the network's (its first, where an `output` line names several)."""
         return self.by_name.get(self.model.output)
+
+    @property
+    def outputs(self) -> list[LayerReport]:
+        """The layers whose outputs the network returns, in order: the last line's, or those `output` names."""
+        return [r for r in map(self.by_name.get, self.model.outputs) if r is not None]
 
     def predecessors(self, r: LayerReport) -> list[LayerReport]:
         """The layers ``r`` reads (the network's input is not a layer)."""

@@ -14,6 +14,7 @@ import torch
 
 from ..analysis import Analysis
 from ..errors import SpeccError
+from ..ir import Model
 from ..runtime.checkpoint import CheckpointMeta
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
 from .data import SpecIO, Split, dims
@@ -49,6 +50,7 @@ def spec_io(analysis: Analysis) -> SpecIO:
     """The spec's input and output as training needs them, with the lines to cite."""
     model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
     assert model is not None and model.input is not None  # training refuses a spec with errors (load_spec)
+    one_output(model)
     output = analysis.output
     # A 1x1xK map (global average pooling, an all-convolutional net) is K class scores, as a vector is.
     scores = output[0] if last is not None and output is not None and len(output) == 1 else \
@@ -59,6 +61,17 @@ def spec_io(analysis: Analysis) -> SpecIO:
                          f"end it with an fc layer (e.g. `fc 10 softmax`) or global average pooling")
     binary = analysis.final_activation == "sigmoid" and scores == 1
     return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary)
+
+
+def one_output(model: Model) -> None:
+    """Training takes a network of one output, its last line (spec-io §2: the tasks of several come later)."""
+    if not model.declared_outputs or model.declared_outputs == (model.layers[-1].name,):
+        return
+    names = ", ".join(model.declared_outputs)
+    what = f"{len(model.declared_outputs)} outputs ({names})" if len(model.declared_outputs) > 1 else \
+        f"its output {names} above its last line ({model.layers[-1].name})"
+    raise SpeccError(f"the spec returns {what}: specc train trains a network of one output, its last line; "
+                     f"train a copy that ends at the head to train and has no `output` line", 2)
 
 
 def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
