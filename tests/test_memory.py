@@ -52,7 +52,11 @@ def saved_by_autograd(analysis: specc.Analysis, net: torch.nn.Module, batch: int
     binary = analysis.final_activation == "sigmoid" and analysis.layers[-1].activations == 1
     x = torch.randn(channels_first(tuple(analysis.model.input), batch))
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss, _ = loss_and_correct(net.logits(x), torch.zeros(batch, dtype=torch.long), binary)
+        out = net.logits(x)
+        if isinstance(out, tuple):  # several outputs: no task's loss yet; a sum keeps nothing for backward
+            loss = sum(o.sum() for o in out)
+        else:
+            loss, _ = loss_and_correct(out, torch.zeros(batch, dtype=torch.long), binary)
     return sum(saved.values()), loss
 
 

@@ -306,7 +306,13 @@ class _Writer:
         note = self._note(copies[0].span)
         args = "".join(f", {self.var.get(v, 'x')}" for v in extras)
         entry = self.var.get(copies[0].entry, "x")
-        if sequential or len(copies) == 1:
+        called = self._called_copies(key, copies, gives[0], by_copy)
+        if called < len(copies):  # only values inside the first copies are read: the rest are not computed
+            targets = self._copies(copies[:called], attr, entry, args, exports, by_copy, following, note)
+            rest = f"{attr}[{called}]" if called == len(copies) - 1 else f"{attr}[{called}:]"
+            self.code.steps.append(Remark(f"{rest} is read by nothing (W104): built, not computed", note))
+            gives, targets = gives[1:], targets[1:]
+        elif sequential or len(copies) == 1:
             targets = [self._target(gives[0], key, following), *(self._kept(self._local(v)) for v in exports)]
             shape = known(self.tree.report[copies[-1].output].output)
             self.code.steps.append(Step(", ".join(targets), f"self.{attr}({entry}{args})", shape, note))
@@ -314,6 +320,16 @@ class _Writer:
             targets = self._copies(copies, attr, entry, args, exports, by_copy, following, note)
         for value, variable in zip(gives, targets):
             self.var[value] = variable
+
+    def _called_copies(self, key: str, copies: list[ir.Instance], output: str, by_copy: dict[str, list[str]]) -> int:
+        """How many of a repeated call's copies forward calls: all when the call's output is read,
+        returned or the scope's own; else up to the last copy whose values are read."""
+        keys = self.tree.items.get(self.scope, [])
+        readers = self.tree.readers.get((self.scope, output), [])
+        if len(copies) == 1 or self._wanted(output) or RETURN in readers \
+                or (key == keys[-1] and not (self.scope is None and self.tree.returned)):
+            return len(copies)
+        return 1 + max(index for index, inst in enumerate(copies) if by_copy.get(inst.path))
 
     def _by_copy(self, exports: list[str]) -> dict[str, list[str]]:
         """The values read outside a call, grouped by the copy that makes them (in their order)."""

@@ -96,7 +96,8 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
     for r in layers:
         if r.layer.name in live:
             _kept_by(r, tensors, final if r is layers[-1] else None)
-    _kept_by_loss(layers[-1], tensors, final)
+    if len(model.outputs) == 1:  # several outputs have no loss yet: specc train takes one
+        _kept_by_loss(next(r for r in reversed(layers) if r.layer.name == model.output), tensors, final)
     return tensors.bytes(batch)
 
 
