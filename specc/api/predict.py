@@ -114,7 +114,7 @@ def _input(analysis: Analysis) -> tuple[int, ...]:
 def _inputs(analysis: Analysis) -> tuple[Entry, ...]:
     """Every input of a spec with several (each known, as _input's); () for one. A model that returns
     several outputs is refused: predict ranks the classes of one (specc.training.setup says why)."""
-    from ..training.setup import refuse_several_outputs
+    from ..runtime.task import refuse_several_outputs
 
     refuse_several_outputs(analysis)
     model = analysis.model

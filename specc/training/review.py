@@ -75,7 +75,7 @@ def plot_review(v: Verdicts, x: Inputs, names: list[str] | None, folder: Path, t
     labels = class_names(names, v.classes)
     written = [folder / f"{prefix}{CONFUSION}"]
     plot_confusion(v.confusion(), labels, written[0], title)
-    if isinstance(x, torch.Tensor) and x.ndim == 4:
+    if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] in (1, 3, 4):  # a picture: gray, RGB, RGBA
         written.append(folder / f"{prefix}{MISCLASSIFIED}")
         plot_misclassified(x.cpu().numpy(), v.y, v.predicted, v.confidence, labels, written[1], title)
     return written

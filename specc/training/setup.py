@@ -16,6 +16,7 @@ from ..analysis import Analysis
 from ..errors import SpeccError
 from ..runtime.checkpoint import CheckpointMeta
 from ..runtime.samples import Entry
+from ..runtime.task import refuse_several_outputs
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
 from .data import SpecIO, Split, dims
 from .distributed import World, wrap
@@ -45,18 +46,6 @@ def load_spec(path: Path) -> Analysis:
     from ..source import read_ok
 
     return read_ok(path, refusal="not training")
-
-
-def refuse_several_outputs(analysis: Analysis) -> None:
-    """Training, validation and predict take one output, the class scores; the one place that says so."""
-    model = analysis.model
-    if model is None or len(model.outputs) < 2:
-        return
-    lines = {r.layer.name: r.layer.line for r in analysis.layers}
-    named = ", ".join(f"{name} (line {lines[name]})" if name in lines else name for name in model.outputs)
-    raise SpeccError(f"the spec returns {len(model.outputs)} outputs ({named}); training takes one, the class "
-                     f"scores: training on several outputs comes in a later version of specc. `specc compile` and "
-                     f"`specc export` take the spec as it is")
 
 
 def spec_io(analysis: Analysis) -> SpecIO:
