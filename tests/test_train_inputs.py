@@ -6,6 +6,9 @@ with several outputs is refused, and `--droppath R` overrides `train droppath=`.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -309,3 +312,18 @@ def test_droppath_flag_on_a_spec_without_a_bare_droppath_is_a_warning(tmp_path, 
                  "--droppath", "0.2", "--threads", "1"]) == 0
     assert "specc: warning: --droppath changes nothing here: it sets the rates of bare `droppath` lines, and the " \
            "spec has none" in capsys.readouterr().err
+
+
+def test_torchrun_two_ranks_train_a_pair_network_and_one_process_resumes_it(tmp_path) -> None:
+    """The DDP path: DistributedDataParallel forwards both inputs to logits(a, b); every mini-batch is split."""
+    (tmp_path / "pairs.cnn").write_text(PAIRS.replace("epochs=6", "epochs=2"))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "specc", "train", "pairs.cnn", "--data", "synthetic:200", "--device", "cpu", "--quiet"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "samedigit"
+    assert json.loads((run_dir / "config.json").read_text())["runtime"]["world_size"] == 2
+    assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2]
+    assert main(["train", str(tmp_path / "pairs.cnn"), "--resume", str(run_dir), "--epochs", "3", "--quiet"]) == 0
+    assert [r["epoch"] for r in read_metrics(run_dir)] == [1, 2, 3]
