@@ -17,7 +17,7 @@ asked for, so neither the import graph nor the contract in pyproject.toml
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
@@ -123,6 +123,14 @@ class Analysis(Record, eq=True):
         return _report("notebook").markdown(self)
 
     @property
+    def checked_model(self) -> Model:
+        """The model, for the stages after check (codegen, the builder, export, training, the memory
+        estimate), which read only an analysis without errors: that has one. ValueError without one."""
+        if self.model is None:
+            raise ValueError(f"{self.path}: no model: nothing is built from a spec with errors")
+        return self.model
+
+    @property
     def output(self) -> Shape | None:
         """The network's (first) output's shape: the last line's, or the first an `output` line names."""
         if self.model is not None and self.model.declared_outputs:
@@ -138,8 +146,12 @@ class Analysis(Record, eq=True):
 
     @property
     def final_activation(self) -> str | None:
-        """``softmax`` or ``sigmoid`` when the network's output ends in one, else None."""
+        """``softmax`` or ``sigmoid`` when the network's output ends in one, else None. Only a network
+        whose one output is its last line has one: with several outputs (or one `output` names above the
+        last line) each is returned as its layer gives it, and ``logits()`` is ``forward``."""
         function = self.layers[-1].layer.activation_function if self.layers else None
+        if self.model is not None and self.layers and self.model.outputs != (self.layers[-1].layer.name,):
+            return None
         return function if function in FINAL_ACTIVATIONS else None
 
 
@@ -166,15 +178,16 @@ def reaching(reports: Iterable[LayerReport], targets: Iterable[str]) -> set[str]
     return live
 
 
-def computed_layers(reports: tuple[LayerReport, ...], instances: Iterable[Instance]) -> set[str]:
-    """The layers the generated ``forward`` computes: those the network's output depends on, and in
-    every block instance it calls, those the instance's own output depends on (a block's class
-    returns its output whichever of its values the caller reads)."""
+def computed_layers(reports: tuple[LayerReport, ...], instances: Iterable[Instance],
+                    outputs: Sequence[str] = ()) -> set[str]:
+    """The layers the generated ``forward`` computes: those the network's outputs (``outputs``; the
+    last layer when empty) depend on, and in every block instance it calls, those the instance's own
+    output depends on (a block's class returns its output whichever of its values the caller reads)."""
     if not reports:
         return set()
     parent = {i.path: i.parent for i in instances}
     output = {i.path: i.output for i in instances}
-    targets = {reports[-1].layer.name}
+    targets = set(outputs) or {reports[-1].layer.name}
     while True:
         live = reaching(reports, targets)
         called: set[str] = set()
@@ -189,9 +202,10 @@ def computed_layers(reports: tuple[LayerReport, ...], instances: Iterable[Instan
         targets = more
 
 
-def idle_layers(reports: tuple[LayerReport, ...]) -> list[str]:
-    """The layers the network's output does not depend on: built, never computed by ``forward``."""
+def idle_layers(reports: tuple[LayerReport, ...], outputs: Sequence[str] = ()) -> list[str]:
+    """The layers the network's outputs (``outputs``; the last layer when empty) do not depend on:
+    built, never computed by ``forward``."""
     if not reports:
         return []
-    live = reaching(reports, [reports[-1].layer.name])
+    live = reaching(reports, outputs or [reports[-1].layer.name])
     return [r.layer.name for r in reports if r.layer.name not in live]

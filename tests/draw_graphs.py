@@ -13,6 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from specc.draw.layout import input_nodes, output_nodes
 from specc.draw.model import INPUT, DrawGraph, DrawNode, make_graph
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -157,9 +158,10 @@ def _crosses(a, b, box, shrink: float = 0.5) -> bool:
 def assert_clean(text: str, graph: DrawGraph) -> Facts:
     """Every rule a drawing keeps, on the SVG as written."""
     facts = svg_facts(text)
-    want_boxes = {INPUT} | {n.id for n in graph.nodes}
+    drawn = (*input_nodes(graph), *graph.nodes, *output_nodes(graph))  # an input, an output box each
+    want_boxes = {n.id for n in drawn}
     assert set(facts.boxes) == want_boxes
-    want_edges = sorted((i, n.id) for n in graph.nodes for i in n.inputs)
+    want_edges = sorted((i, n.id) for n in drawn for i in n.inputs)
     assert sorted((s, t) for s, t, _ in facts.edges) == want_edges
     ids = sorted(facts.boxes)
     for i, a in enumerate(ids):

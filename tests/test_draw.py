@@ -35,7 +35,8 @@ def test_every_example_spec_draws_cleanly(spec: Path, direction: str) -> None:
     analysis = specc.check(spec)
     graph = from_analysis(analysis)
     facts = assert_clean(draw(graph, "svg", direction, collapsed=False), graph)
-    assert set(facts.boxes) == {INPUT} | {r.layer.name for r in analysis.layers}
+    outputs = {f"output:{i}" for i, _ in enumerate(analysis.model.declared_outputs, 1)}  # a box per output
+    assert set(facts.boxes) == {INPUT} | {r.layer.name for r in analysis.layers} | outputs
     if graph.blocks:  # and as drawn by default above 60 layers: a box per top-level block
         shown = lay_out(graph, direction, collapsed=True).graph
         assert_clean(draw(shown, "svg", direction, False), shown)

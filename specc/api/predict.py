@@ -196,6 +196,9 @@ def _session(path: Path):
 def _output_kind(output: str, path: Path) -> str:
     """"probabilities" or "logits", as the metadata's `output` says (`probabilities: softmax over dim 1`)."""
     found = output.partition(":")[0]
+    if found == "outputs":  # a network of several outputs (spec-io §2): not a classifier predict can read
+        raise SpeccError(f"'{path}' returns several outputs ({output.partition(':')[2].split(', each')[0].strip()}); "
+                         f"specc predict reads a classifier of one output")
     if found not in ("probabilities", "logits"):
         raise SpeccError(f"'{path}': its metadata `output` is {output[:80]!r}; specc export writes "
                          f"'probabilities: ...' or 'logits: ...'")

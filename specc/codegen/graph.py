@@ -3,18 +3,21 @@ parameters each block instance holds. No torch.
 
 A layer that nothing reads (lint W104), and any layer that only such layers read, is built
 (its parameters are the report's) but never called: the generated ``forward`` computes only
-what the network's output depends on.
+what the network's outputs depend on.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from .. import ir
 from ..analysis import LayerReport, idle_layers
 
 
-def idle_parameters(reports: tuple[LayerReport, ...]) -> int:
-    """How many parameters no forward pass uses (a distributed run must be told that some exist)."""
-    idle = set(idle_layers(reports))
+def idle_parameters(reports: tuple[LayerReport, ...], outputs: Sequence[str] = ()) -> int:
+    """How many parameters no forward pass uses (a distributed run must be told that some exist);
+    ``outputs`` are the network's (the last layer when empty)."""
+    idle = set(idle_layers(reports, outputs))
     return sum(r.params or 0 for r in reports if r.layer.name in idle)
 
 

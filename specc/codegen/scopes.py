@@ -32,8 +32,11 @@ class Tree:
     """The analysis grouped by scope: items, what each reads and gives, and the block classes."""
 
     def __init__(self, reports: tuple[LayerReport, ...], instances: tuple[ir.Instance, ...], lines: list[str],
-                 model_class: str = "", inputs: dict[str, ir.Shape | None] | None = None):
+                 model_class: str = "", inputs: dict[str, ir.Shape | None] | None = None,
+                 returned: tuple[str, ...] = ()):
         self.lines = lines
+        # The values the network returns where an `output` line names others than the last line; () otherwise.
+        self.returned = returned
         self.model_class = model_class  # the network's own class: no block class may take its name
         self.input_shape: ir.Shape | None = None  # the network's input, set by the caller
         self.inputs = inputs or {ir.INPUT: None}  # every input of the network: name -> shape
@@ -51,13 +54,15 @@ class Tree:
             self._place(r.layer)
         # A layer that reaches no output (the network's, or that of a block instance, which its class
         # returns) is never computed: what it reads need not be kept for it, or returned by an instance.
-        outputs = [*(i.output for i in instances), *(r.layer.name for r in reports[-1:])]
+        outputs = [*(i.output for i in instances), *(returned or (r.layer.name for r in reports[-1:]))]
         computable = reaching(reports, outputs)
         self.read = {name for r in reports for name in r.layer.inputs}  # read by some layer, computed or not
         for r in reports:
             if r.layer.name in computable:
                 for name in r.layer.inputs:
                     self._link(name, r.layer)
+        for name in returned:  # returned by forward: read at the top level, after every line
+            self._link(name, None)
         self.weights = params_under(reports, self.instance)  # instance path -> its parameters
 
     def _place(self, layer: ir.Layer) -> None:
@@ -94,14 +99,15 @@ class Tree:
             path = parent
         return path
 
-    def _link(self, name: str, reader: ir.Layer) -> None:
-        """Record the read at the innermost scope holding both ends, where they are different items."""
-        scope = reader.block
+    def _link(self, name: str, reader: ir.Layer | None) -> None:
+        """Record the read at the innermost scope holding both ends, where they are different items.
+        A reader None is the network's return (an output the `output` line names)."""
+        scope = reader.block if reader is not None else None
         while scope is not None and not name.startswith(scope + "."):
             # From outside this instance: the item of the instance that reads it takes it as an input.
-            self.readers.setdefault((scope, name), []).append(self.key(reader.name, scope))
+            self.readers.setdefault((scope, name), []).append(self.key(reader.name if reader else name, scope))
             scope = self.instance[scope].parent
-        user, maker = self.key(reader.name, scope), self.key(name, scope)
+        user, maker = self.key(reader.name, scope) if reader is not None else RETURN, self.key(name, scope)
         if user == maker:
             return  # between copies of one repeated call: chained inside it
         for table, item in ((self.reads, user), (self.gives, maker)):
@@ -109,6 +115,18 @@ class Tree:
             if name not in found:
                 found.append(name)
         self.readers.setdefault((scope, name), []).append(user)
+        self._given_up(name, scope)
+
+    def _given_up(self, name: str, scope: Scope) -> None:
+        """A value read from an instance nested in the one ``scope`` calls (`o.i.s`): each instance
+        between them gives it to its caller, beside its output."""
+        inner = self.report[name].layer.block if name in self.report else None
+        while inner is not None and inner != scope and (parent := self.instance[inner].parent) != scope:
+            assert parent is not None  # the walk up from the layer meets ``scope`` before the top level
+            found = self.gives.setdefault((parent, self.key(name, parent)), [])
+            if name not in found:
+                found.append(name)
+            inner = parent
 
     def scope(self, scope: Scope, params: list[str], exports: tuple[str, ...] = ()) -> Code:
         """The submodules and forward of one scope, whose inputs are ``params`` (the entry first)
@@ -185,8 +203,10 @@ class _Writer:
         return self.code
 
     def _needed(self, keys: list[str], exports: tuple[str, ...]) -> set[str]:
-        """The items the scope's output and ``exports`` depend on, found from the last item back."""
-        needed = {self.tree.key(v, self.scope) for v in exports} | set(keys[-1:])
+        """The items the scope's output and ``exports`` depend on, found from the last item back
+        (the network's outputs alone, where an `output` line names them: Tree.returned)."""
+        last = set() if self.scope is None and self.tree.returned else set(keys[-1:])
+        needed = {self.tree.key(v, self.scope) for v in exports} | last
         for key in reversed(keys):
             if key in needed:
                 needed.update(self.tree.key(v, self.scope) for v in self._reads(key) if self._inside(v))
@@ -319,4 +339,5 @@ class _Writer:
         return [current, *(found[v] for v in exports)]
 
 
+RETURN = "\0return"  # the reader of a value forward returns (Tree.readers): never an item's key
 FORWARD = frozenset({"self", "torch", "nn", "x"})  # names forward uses: a kept value must not shadow them

@@ -23,4 +23,5 @@ def from_analysis(analysis) -> DrawGraph:
                ("buffers", totals.buffers), ("MACs", totals.macs), ("activations", totals.activations))
     several = tuple((i.name, shape_text(i.shape)) for i in getattr(model, "inputs", ())) \
         if len(getattr(model, "inputs", ())) > 1 else ()
-    return make_graph(model.name, shape_text(model.input), nodes, figures, several)
+    outputs = tuple((name, shape_text(analysis.shape_of(name))) for name in getattr(model, "declared_outputs", ()))
+    return make_graph(model.name, shape_text(model.input), nodes, figures, several, outputs)

@@ -7,7 +7,7 @@ Every string is quoted, so labels with dots, quotes or spaces stay one name.
 from __future__ import annotations
 
 from . import style
-from .layout import input_nodes
+from .layout import input_nodes, output_nodes
 from .model import DrawBlock, DrawGraph, DrawNode
 
 
@@ -41,7 +41,7 @@ def render(graph: DrawGraph, direction: str = "TB") -> str:
     for block in graph.blocks:
         children.setdefault(block.parent, []).append(block)
     own: dict[str | None, list[DrawNode]] = {}
-    for node in (*input_nodes(graph), *graph.nodes):
+    for node in (*input_nodes(graph), *graph.nodes, *output_nodes(graph)):
         own.setdefault(node.block, []).append(node)
     lines = [f"digraph {quote(graph.name)} {{",
              f"  rankdir={direction};",
@@ -51,6 +51,6 @@ def render(graph: DrawGraph, direction: str = "TB") -> str:
     for block in children.get(None, []):
         lines += _cluster(block, children, own, 1)
     lines += [_node(n, "  ") for n in own.get(None, [])]
-    lines += [f"  {quote(i)} -> {quote(n.id)};" for n in graph.nodes for i in n.inputs]
+    lines += [f"  {quote(i)} -> {quote(n.id)};" for n in (*graph.nodes, *output_nodes(graph)) for i in n.inputs]
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -59,8 +59,15 @@ def input_nodes(graph: DrawGraph) -> tuple[DrawNode, ...]:
     return tuple(DrawNode(name, name, "input", shape, None, None, None, 0, None, ()) for name, shape in graph.inputs)
 
 
+def output_nodes(graph: DrawGraph) -> tuple[DrawNode, ...]:
+    """A box per output an `output` line names, below the layer it comes from; none without one."""
+    several = len(graph.outputs) > 1
+    return tuple(DrawNode(f"output:{index}", f"output {index}" if several else "output", "output", shape, None, None,
+                          None, 0, None, (source,)) for index, (source, shape) in enumerate(graph.outputs, 1))
+
+
 def grid(graph: DrawGraph) -> Grid:
-    nodes = (*input_nodes(graph), *graph.nodes)
+    nodes = (*input_nodes(graph), *graph.nodes, *output_nodes(graph))
     known = {n.id for n in nodes}
     for node in graph.nodes:
         missing = [i for i in node.inputs if i not in known]

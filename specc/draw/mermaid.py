@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from . import style
-from .layout import input_nodes
+from .layout import input_nodes, output_nodes
 from .model import DrawBlock, DrawGraph, DrawNode
 
 
@@ -25,7 +25,7 @@ def _class(kind: str) -> str:
 
 
 def render(graph: DrawGraph, direction: str = "TB") -> str:
-    nodes = (*input_nodes(graph), *graph.nodes)
+    nodes = (*input_nodes(graph), *graph.nodes, *output_nodes(graph))
     ids = {n.id: f"n{i}" for i, n in enumerate(nodes)}
     frames = {b.path: f"b{i}" for i, b in enumerate(graph.blocks)}
     children: dict[str | None, list[DrawBlock]] = {}
@@ -36,7 +36,7 @@ def render(graph: DrawGraph, direction: str = "TB") -> str:
         own.setdefault(node.block, []).append(node)
     lines = [f"flowchart {direction}"]
     lines += _members(None, children, own, (ids, frames), 1)
-    lines += [f"  {ids[i]} --> {ids[n.id]}" for n in graph.nodes for i in n.inputs]
+    lines += [f"  {ids[i]} --> {ids[n.id]}" for n in (*graph.nodes, *output_nodes(graph)) for i in n.inputs]
     kinds = sorted({n.base_kind for n in nodes})
     for kind in kinds:
         fill, stroke = style.colours(kind)

@@ -64,6 +64,8 @@ class DrawGraph:
     blocks: tuple[DrawBlock, ...] = ()
     totals: tuple[tuple[str, int], ...] = ()  # ("params", n), ("MACs", n) ... for the HTML page
     inputs: tuple[tuple[str, str], ...] = ()  # (id, shape text) of each input of a network of several
+    # (id of the box it comes from, shape text) of each output an `output` line names, in order
+    outputs: tuple[tuple[str, str], ...] = ()
 
 
 def shape_text(shape) -> str:
@@ -98,10 +100,11 @@ def frames(nodes: tuple[DrawNode, ...]) -> tuple[DrawBlock, ...]:
 
 
 def make_graph(name: str, input_shape_text: str, nodes: list[DrawNode],
-               totals: tuple[tuple[str, int], ...] = (), inputs: tuple[tuple[str, str], ...] = ()) -> DrawGraph:
+               totals: tuple[tuple[str, int], ...] = (), inputs: tuple[tuple[str, str], ...] = (),
+               outputs: tuple[tuple[str, str], ...] = ()) -> DrawGraph:
     """A DrawGraph whose frames are derived from its nodes' blocks."""
     nodes_t = tuple(nodes)
-    return DrawGraph(name, input_shape_text, nodes_t, frames(nodes_t), totals, inputs)
+    return DrawGraph(name, input_shape_text, nodes_t, frames(nodes_t), totals, inputs, outputs)
 
 
 def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
@@ -125,7 +128,8 @@ def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
                                   _unique(owner.get(i, i) for i in node.inputs)))
         elif node.id == top[path].members[0]:
             nodes.append(_block_node(by_id, top[path], owner, box_id[path]))
-    return make_graph(graph.name, graph.input_shape_text, nodes, graph.totals, graph.inputs)
+    outputs = tuple((owner.get(i, i), shape) for i, shape in graph.outputs)
+    return make_graph(graph.name, graph.input_shape_text, nodes, graph.totals, graph.inputs, outputs)
 
 
 def _block_node(by_id: dict[str, DrawNode], block: DrawBlock, owner: dict[str, str], box_id: str) -> DrawNode:

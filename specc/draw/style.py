@@ -30,6 +30,7 @@ FAMILY_COLOURS = {
 # Boxes that are not a family's, and the kinds that stand apart from their family.
 COLOURS = {
     "input": ("#f1f5f9", "#475569"),
+    "output": ("#f1f5f9", "#475569"),
     "block": ("#ede9fe", "#5b21b6"),
     "convtranspose": ("#cffafe", "#0e7490"),
     "dwconv": ("#e0e7ff", "#4338ca"),
@@ -63,7 +64,7 @@ def num(n: int | None) -> str:
 
 def box_lines(node) -> tuple[str, str, str]:
     """What a box says: its label; its kind and output shape; its parameters."""
-    if node.kind == "input":
+    if node.kind in ("input", "output"):
         return node.label, node.shape_text, ""
     return node.label, f"{node.kind} · {node.shape_text}", f"{num(node.params)} params"
 
@@ -78,6 +79,8 @@ def tooltip(node) -> str:
     """The hover text: where the line is and what it costs."""
     if node.kind == "input":
         return f"input {node.shape_text}"
+    if node.kind == "output":
+        return f"{node.label} {node.shape_text}: {node.inputs[0]}'s"
     rf = node.receptive_field
     # One number per axis of the input (1 for a 1-D signal, 3 for a volume of 3-D data): one when all agree.
     field = "?" if rf is None else (str(rf[0]) if len(set(rf)) == 1 else "x".join(map(str, rf)))

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import onnx
 import torch
 
-from ..codegen.module_text import checked_model
 from ..errors import SpeccError, first_line, first_sentence
 from ..ir import channels_first
 from ..kinds.emitting import known
@@ -55,6 +54,16 @@ class Graph:
     output_shape: tuple[int | str, ...]
     # every input, named after its label, in forward's order; a spec of one input: (("input", input_shape),)
     inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = ()
+    # every output, in forward's order: named after its label where an `output` line names them;
+    # (): the one output, (output_name, output_shape)
+    outputs: tuple[tuple[str, tuple[int | str, ...]], ...] = ()
+
+
+def output_names(source: Source, logits: bool) -> list[str]:
+    """The ONNX outputs' names: the labels an `output` line names (spec-io §2), else `probabilities` or
+    `logits`, as before."""
+    model = source.analysis.checked_model
+    return list(model.outputs) if model.declared_outputs else [output_name(source, logits)]
 
 
 def output_name(source: Source, logits: bool) -> str:
@@ -83,18 +92,18 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
 def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
     """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
     ``batch`` unless ``batch`` fixes it."""
-    model = checked_model(source.analysis)
+    model = source.analysis.checked_model
     features = channels_first(known(model.input))
     several = [channels_first(known(i.shape)) for i in model.inputs] if len(model.inputs) > 1 else [features]
     names = list(model.input_names) if len(model.inputs) > 1 else [INPUT_NAME]
     examples = tuple(torch.zeros((batch or 2, *f)) for f in several)  # 2, not 1: torch.export specialises 0 and 1
     symbolic = torch.export.Dim(BATCH_DIM)
     dynamic = None if batch else tuple({0: symbolic} for _ in examples)
-    name = output_name(source, logits)
+    names_out = output_names(source, logits)
     with _quiet(), exportable(source.module):  # adaptive pooling the exporter cannot take: specc.exporting.adaptive
         try:
             program = torch.onnx.export(module, examples, None, dynamo=True, opset_version=opset,
-                                        input_names=names, output_names=[name],
+                                        input_names=names, output_names=names_out,
                                         dynamic_shapes=dynamic, verbose=False)
         except torch.onnx.errors.OnnxExporterError as exc:
             raise SpeccError(f"the ONNX exporter could not convert '{source.name}': {_reason(exc)}") from exc
@@ -105,9 +114,10 @@ def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset
         raise SpeccError(f"the ONNX exporter could not produce opset {opset} (it made {found}); "
                          f"try --opset {MIN_OPSET}", 2)
     leading: int | str = batch or BATCH_DIM
-    outputs = channels_first(known(source.analysis.output))
-    return Graph(proto, (leading, *features), name, (leading, *outputs),
-                 tuple((n, (leading, *f)) for n, f in zip(names, several)))
+    outputs = [(leading, *channels_first(known(source.analysis.shape_of(n)))) for n in model.outputs]
+    return Graph(proto, (leading, *features), names_out[0], outputs[0],
+                 tuple((n, (leading, *f)) for n, f in zip(names, several)),
+                 tuple(zip(names_out, outputs)) if model.declared_outputs else ())
 
 
 def _reason(exc: BaseException) -> str:
@@ -139,8 +149,8 @@ def _quiet() -> Iterator[None]:
 
 def metadata(source: Source, output: str) -> dict[str, str]:
     """The metadata_props every specc export carries (docs/export.md lists them)."""
-    model = source.analysis.model
-    assert model is not None and model.input is not None  # a spec checked without errors, or a checkpoint's
+    model = source.analysis.checked_model  # a spec checked without errors, or a checkpoint's
+    assert model.input is not None
     layouts = {1: "NF float32 (batch, features)", 2: "NCL float32", 3: "NCHW float32", 4: "NCDHW float32"}
     props = {
         "model_name": source.name,
@@ -157,7 +167,9 @@ def metadata(source: Source, output: str) -> dict[str, str]:
 
 
 def _output_words(source: Source, output: str) -> str:
-    final = source.analysis.final_activation
+    final, model = source.analysis.final_activation, source.analysis.checked_model
+    if len(model.outputs) > 1:
+        return f"outputs: {', '.join(model.outputs)}, each as its layer gives it"
     if output == "probabilities":
         return f"probabilities: {final} over dim 1"
     return f"logits: scores before the final {final}" if final else "logits: the last layer's output"

@@ -48,6 +48,8 @@ class ExportResult:
     weights: str
     warnings: tuple[str, ...] = field(default=())
     inputs: tuple[tuple[str, tuple[int | str, ...]], ...] = field(default=())  # every input (name, shape), in order
+    # every output (name, shape), in order, where an `output` line names them; () for the one output above
+    outputs: tuple[tuple[str, tuple[int | str, ...]], ...] = field(default=())
 
 
 def export(source: str | Path, output: str | Path, options: ExportOptions | None = None, *,
@@ -76,7 +78,7 @@ def export(source: str | Path, output: str | Path, options: ExportOptions | None
     inputs = graph.inputs or ((INPUT_NAME, graph.input_shape),)
     return ExportResult(output, output.stat().st_size, options.opset, inputs[0][0], graph.input_shape,
                         graph.output_name, graph.output_shape, diffs, loaded.weights,
-                        loaded.warnings + _warnings(loaded, options.seed), inputs)
+                        loaded.warnings + _warnings(loaded, options.seed), inputs, graph.outputs)
 
 
 def check_output(output: Path, source: Path) -> None:
@@ -95,13 +97,14 @@ def check_output(output: Path, source: Path) -> None:
 
 def check_size(analysis: Analysis, options: ExportOptions) -> None:
     """Refuse, from the spec's figures and before any memory is allocated, what cannot be exported here."""
-    assert analysis.model is not None and analysis.model.input is not None  # the spec was checked without errors
-    name = analysis.model.name
+    model = analysis.checked_model  # the spec was checked without errors
+    assert model.input is not None
+    name = model.name
     size = analysis.totals.size_bytes
     if size > PROTOBUF_LIMIT:
         raise SpeccError(f"'{name}' has {size / 2**30:,.1f} GiB of weights; a single-file ONNX model "
                          f"holds at most 2 GiB (a protobuf limit)")
-    per_sample = 4 * (math.prod(analysis.model.input) + (analysis.totals.activations or 0))
+    per_sample = 4 * (math.prod(model.input) + (analysis.totals.activations or 0))
     need = VERIFY_COPIES * per_sample * max(options.batches)
     if need > memory_bytes():
         raise SpeccError(f"--batch {options.batch}: verifying '{name}' at that batch needs about "

@@ -103,11 +103,15 @@ def check_shapes(model: onnx.ModelProto, graph: Graph) -> None:
         if declared.name != name or not matches(dims(declared), shape):
             raise SpeccError(f"the exported input is {declared.name} {_show(dims(declared))}, "
                              f"expected {name} {_show(shape)}")
-    declared, inferred = dims(model.graph.output[0]), inferred_output(model, graph.output_name)
-    for how, found in (("declares", declared), ("infers", inferred)):
-        if not matches(found, graph.output_shape):
-            raise SpeccError(f"ONNX {how} the output shape {_show(found)}, but the spec's output is "
-                             f"{_show(graph.output_shape)}")
+    if [o.name for o in model.graph.output] != [name for name, _ in _outputs(graph)]:
+        raise SpeccError(f"the exported outputs are {', '.join(o.name for o in model.graph.output)}, expected "
+                         f"{', '.join(name for name, _ in _outputs(graph))}")
+    for value, (name, shape) in zip(model.graph.output, _outputs(graph)):
+        declared, inferred = dims(value), inferred_output(model, name)
+        for how, found in (("declares", declared), ("infers", inferred)):
+            if not matches(found, shape):
+                raise SpeccError(f"ONNX {how} the output shape {_show(found)} for {name}, but the spec's output "
+                                 f"is {_show(shape)}")
 
 
 def compare(session, graph: Graph, module: Callable[..., torch.Tensor],
@@ -115,10 +119,21 @@ def compare(session, graph: Graph, module: Callable[..., torch.Tensor],
     """Run both on the same seeded batch; the largest absolute difference."""
     rng = np.random.default_rng(VERIFY_SEED + batch)
     feed = {name: rng.random((batch, *(int(d) for d in shape[1:])), dtype=np.float32) for name, shape in _inputs(graph)}
-    (got,) = session.run([graph.output_name], feed)
+    names = [name for name, _ in _outputs(graph)]
+    found = session.run(names, feed)
     x = tuple(feed.values())
     with torch.inference_mode():
-        want = module(*map(torch.from_numpy, x)).numpy()
+        result = module(*map(torch.from_numpy, x))
+    wanted = [t.numpy() for t in (result if isinstance(result, tuple) else (result,))]
+    if len(wanted) != len(names):
+        raise SpeccError(f"PyTorch returns {len(wanted)} outputs, the file {len(names)}")
+    return max(_compare(got, want, module, x, batch, atol, i if len(names) > 1 else None)
+               for i, (got, want) in enumerate(zip(found, wanted)))
+
+
+def _compare(got: np.ndarray, want: np.ndarray, module: Callable[..., torch.Tensor], x: tuple[np.ndarray, ...],
+             batch: int, atol: float, index: int | None) -> float:
+    """One output (``index`` of forward's tuple; None for the one output): the largest absolute difference."""
     if got.shape != want.shape:
         raise SpeccError(f"at batch {batch} onnxruntime gives shape {got.shape}, PyTorch {want.shape}")
     if not np.isfinite(want).all():
@@ -126,7 +141,7 @@ def compare(session, graph: Graph, module: Callable[..., torch.Tensor],
     diff = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64))))
     # float32 rounding grows with the values: logits of 30 carry 30 times the rounding of probabilities
     scale = max(1.0, float(np.max(np.abs(want))))
-    if not diff <= atol * scale and not _as_exact_as_pytorch(got, want, module, x, atol * scale):
+    if not diff <= atol * scale and not _as_exact_as_pytorch(got, want, module, x, atol * scale, index):
         per = f" ({atol:g} per unit of the largest output, {scale:.3g})" if scale > 1 else ""
         raise SpeccError(f"onnxruntime and PyTorch disagree at batch {batch}: largest absolute difference "
                          f"{diff:.3g} > {atol * scale:g}{per}; the exported file is not trustworthy and was not "
@@ -135,7 +150,7 @@ def compare(session, graph: Graph, module: Callable[..., torch.Tensor],
 
 
 def _as_exact_as_pytorch(got: np.ndarray, want: np.ndarray, module: Callable[..., torch.Tensor],
-                         x: tuple[np.ndarray, ...], tolerance: float) -> bool:
+                         x: tuple[np.ndarray, ...], tolerance: float, index: int | None = None) -> bool:
     """Whether onnxruntime is as close to the exact result as PyTorch's own float32 is.
 
     Some functions are ill-conditioned in float32: a group norm over six values
@@ -150,7 +165,8 @@ def _as_exact_as_pytorch(got: np.ndarray, want: np.ndarray, module: Callable[...
         return False
     exact = copy.deepcopy(module).double()
     with torch.inference_mode():
-        reference = exact(*(torch.from_numpy(v).double() for v in x)).numpy()
+        result = exact(*(torch.from_numpy(v).double() for v in x))
+        reference = (result if index is None else result[index]).numpy()
     pytorch_error = float(np.max(np.abs(want.astype(np.float64) - reference)))
     onnx_error = float(np.max(np.abs(got.astype(np.float64) - reference)))
     return onnx_error <= tolerance + 2 * pytorch_error
@@ -159,6 +175,11 @@ def _as_exact_as_pytorch(got: np.ndarray, want: np.ndarray, module: Callable[...
 def _inputs(graph: Graph) -> tuple[tuple[str, tuple[int | str, ...]], ...]:
     """The inputs the file must declare, in order: each named and shaped."""
     return graph.inputs or ((INPUT_NAME, graph.input_shape),)
+
+
+def _outputs(graph: Graph) -> tuple[tuple[str, tuple[int | str, ...]], ...]:
+    """The outputs the file must declare, in order: each named and shaped."""
+    return graph.outputs or ((graph.output_name, graph.output_shape),)
 
 
 def _show(shape: Sequence) -> str:

@@ -187,7 +187,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
             model_name = bound.values.get("name", model_name)
         elif form.kind == "input":
             _input(st, bound, inputs, first_layer, diagnostics)
-        else:
+        elif form.kind != "output":  # `output`'s references are resolved by the expansion
             for key, value in bound.values.items():
                 if key in train:
                     diagnostics.append(error("E107", f"train option `{key}` given twice", bound.spans[key]))
@@ -200,7 +200,8 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     first = inputs[0] if inputs else ir.Input(ir.INPUT, None, Span.at(1))
     model = ir.Model(model_name, first.shape, first.span, tuple(built), train, train_spans,
                      blocks=_block_uses(expansion), instances=tuple(expansion.instances),
-                     deferred=frozenset(layers.deferred), inputs=tuple(inputs))
+                     deferred=frozenset(layers.deferred), inputs=tuple(inputs),
+                     declared_outputs=tuple(expansion.outputs))
     return model, diagnostics
 
 

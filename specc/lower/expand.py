@@ -108,30 +108,80 @@ def _walk(statements: Iterable[Statement], inst: Instance, previous: str, out: E
                 continue
         keyword = KEYWORD_ALIASES.get(st.keyword.text, st.keyword.text)
         form = STATEMENTS.get(keyword)
+        if out.output_line is not None and inst.path is None and keyword != "output":
+            _after_output(st, out)
         if keyword in out.blocks and form is None:
             previous = previous if out.spent else _call(st, out.blocks[keyword], inst, previous, out)
         elif form is not None and form.node is not None:
             previous = previous if out.spent else _layer_lines(st, form, inst, previous, out)
         elif inst.path is None:
             out.others.append(st)
+            if keyword == "output":
+                _output(st, inst, out)
             if keyword == "input":  # the first layer line after an input reads it
                 name = st.label.text if st.label is not None else ir.INPUT
                 if st is not out.first_input:  # the first is read from the start, even below a layer (E110)
                     previous = name
                 if name != ir.INPUT or not inst.scope.named_input:
                     inst.scope.above[name] = name
+                out.input_names.add(name)
             elif st.label is not None:  # refused where it is lowered: readers of it are told nothing more
                 inst.scope.rejected.add(st.label.text)
         else:
             if st.label is not None:
                 inst.scope.rejected.add(st.label.text)
             what = f"`{st.keyword.text}`"
-            hint = ("model, input and train are top-level statements" if form is not None else
+            hint = (_TOP_LEVEL.get(keyword, "model, input and train are top-level statements") if form is not None else
                     did_you_mean(st.keyword.text, [*STATEMENTS, *out.blocks]))
             out.diagnostics.append(noted(error("E101", f"unknown statement {what} in a block body"
                                                 if form is None else f"{what} cannot appear in a block body",
                                                 st.keyword.span, hint), inst))
     return previous
+
+
+_TOP_LEVEL = {"output": "`output` names the network's outputs, once, as the last line of the file: to return a "
+                         "layer of a block, label the call and the layer and write `output CALL.LABEL` there"}
+
+
+def _output(st: Statement, inst: Instance, out: Expansion) -> None:
+    """The `output` line (spec-io §2): its references resolved in the top-level scope, where every
+    label above it is known. A second one is reported and left out."""
+    if out.output_line is not None:
+        first = out.output_line.span.line
+        out.diagnostics.append(error("E122", f"`output` given twice (first on line {first})", st.keyword.span,
+                                     "name every output on one line: `output head1 head2`"))
+        return
+    out.output_line = st
+    if not st.args:
+        out.diagnostics.append(error("E103", "`output` needs the layers it returns", st.keyword.span,
+                                     "usage: output REF [REF ...], e.g. `output head1 head2`"))
+    if out.spent:
+        return
+    for word in st.args:
+        name, problem = reference(word, inst, out)
+        if problem is not None:
+            out.diagnostics.append(problem)
+        elif name is None:
+            continue  # reported where it was defined
+        elif name not in out.input_names and name not in out.outputs:
+            out.outputs.append(name)
+        else:
+            twice = name in out.outputs
+            out.diagnostics.append(error(
+                "E122", f"`{word.text}` is named twice in `output`" if twice else
+                f"`output` names layers, and `{word.text}` is the network's input", word.span,
+                "each output once, in the order forward returns them" if twice else
+                "name the layers whose values the network returns"))
+
+
+def _after_output(st: Statement, out: Expansion) -> None:
+    """A statement below the `output` line: reported once, at the `output` line."""
+    line = out.output_line
+    if line is None or out.output_late:
+        return
+    out.output_late = True
+    out.diagnostics.append(error("E122", f"`output` must be the last statement (line {st.span.line} follows it)",
+                                 line.keyword.span, "move the `output` line to the end of the file"))
 
 
 def _repeat(st: Statement, inst: Instance, out: Expansion) -> tuple[Statement, int | None]:

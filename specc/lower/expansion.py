@@ -39,7 +39,8 @@ class Expansion:
     """What expanding a spec gives lowering besides its lines, filled in as the walk goes."""
 
     __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
-                 "spent", "unconditioned", "first_input")
+                 "spent", "unconditioned", "first_input", "input_names", "outputs",
+                 "output_line", "output_late")
 
     def __init__(self, take: Callable[[Line], None]) -> None:
         self.take = take  # lowering's: builds the layer of each Line, in order
@@ -56,6 +57,10 @@ class Expansion:
         # the written line, since later steps key their caches by the identity of a statement.
         self.unconditioned: dict[int, Statement] = {}
         self.first_input: Statement | None = None  # the first `input` line: layers start from it, wherever it is
+        self.outputs: list[str] = []  # the layers the first `output` line names, resolved, in order
+        self.input_names: set[str] = set()  # the names of the inputs walked so far
+        self.output_line: Statement | None = None  # the first `output` line
+        self.output_late = False  # a statement follows the `output` line (E122, reported once)
 
 
 class Instance:

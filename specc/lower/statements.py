@@ -4,7 +4,7 @@ STATEMENTS says for every keyword which IR class it becomes, which positional
 arguments and options it takes, with aliases (the course's `f`, `s`, `p`) and
 the checker for each value (specc.kinds.values), and how its unlabelled layers are
 named. The layer keywords are the kinds' own forms (specc.kinds); here are the
-three statements that are not layers (model, input, train) and the order the
+statements that are not layers (model, input, output, train) and the order the
 table lists them in. No torch.
 """
 
@@ -26,6 +26,8 @@ OTHERS: dict[str, Form] = {
     "model": Form("model", ("name",), ("name",), {"name": name}, {}, "model NAME"),
     "input": Form("input", ("dims",), ("dims",), {"dims": input_dims, "layout": choice("hwc", "lc", "dhwc")}, {},
                   "input HxWxC (LxC layout=lc, DxHxWxC), e.g. `input 32x32x3`"),
+    # `output REF [REF ...]`: its arguments are references, resolved where expansion meets the line
+    "output": Form("output", usage="output REF [REF ...], e.g. `output head1 head2`", merge=True),
     "train": Form("train", options=TRAIN_OPTIONS, usage="train batch=64 epochs=10 optimizer=adam lr=1e-3"),
 }
 

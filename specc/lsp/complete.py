@@ -6,7 +6,8 @@
   aliases; a block call's parameters), and activations where a bare one fits;
 - after `name=`: the values the option's checker accepts (activations, `same`,
   `true`/`false`, an optimizer ...), and for `from=` the labels above;
-- operands of a merge (specc.kinds.MERGES: `add`, `concat`, ...): the labels above.
+- operands of a merge (specc.kinds.MERGES: `add`, `concat`, ...) and the layers an `output`
+  line names: the labels above.
 
 Which keywords, options and merges exist is read from specc.lower.statements and
 specc.kinds, so new statements appear here without a change. Positions are code points.
@@ -50,7 +51,9 @@ def complete(analysis: Analysis, line: int, character: int) -> list[types.Comple
         return _values(lines, line, analysis, keyword, typing.split("=", 1)[0])
     form = STATEMENTS.get(keyword)
     if form is not None and form.merge:  # a merge's arguments are the layers it merges
-        return _references(lines, line, analysis)
+        found = _references(lines, line, analysis)
+        # `output` names layers: the network's input is not one (E122)
+        return [i for i in found if i.label != "input"] if keyword == "output" else found
     block = next((b for b in scan.blocks(lines) if b.place.name == keyword), None)
     if block is not None:
         return [_item(f"{p}=", Kind.Variable, f"parameter of {block.place.name}") for p in block.params]

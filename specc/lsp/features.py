@@ -128,7 +128,7 @@ def _hover_call(reports: list[LayerReport]) -> str:
 
 
 def hover(analysis: Analysis, line: int) -> types.Hover | None:
-    """Shapes and figures of the layer(s) on a 0-based line, of a block call, or of the input."""
+    """Shapes and figures of the layer(s) on a 0-based line, of a block call, of the input, or of the outputs."""
     called = _by_call(analysis).get(line)
     if called:
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, _hover_call(called)))
@@ -146,7 +146,22 @@ def hover(analysis: Analysis, line: int) -> types.Hover | None:
             size *= d or 0
         text = f"**input** {report.shape(model.input)} ({report.num(size)} values per sample)"
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text), to_range(model.input_span))
-    return None
+    return _hover_outputs(analysis, line)
+
+
+def _hover_outputs(analysis: Analysis, line: int) -> types.Hover | None:
+    """On the `output` line: what forward returns, in order, with each output's shape."""
+    model, lines = analysis.model, source_lines(analysis.source)
+    if model is None or not model.declared_outputs or line >= len(lines) or \
+            lines[line].split("#", 1)[0].split()[:1] != ["output"]:
+        return None
+    several = len(model.declared_outputs) > 1
+    head = f"**outputs**: forward returns a tuple of {len(model.declared_outputs)}" if several else \
+        "**output**: forward returns it"
+    rows = "\n".join(f"| {index} | {name} | {report.shape(analysis.shape_of(name))} |"
+                     for index, name in enumerate(model.declared_outputs))
+    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown,
+                                           f"{head}\n\n| | layer | shape |\n|---|---|---|\n{rows}"))
 
 
 def definition(analysis: Analysis, line: int, character: int) -> types.Range | None:

@@ -197,16 +197,24 @@ def one_line(a: Analysis) -> str:
     t = a.totals
     name = a.model.name if a.model else a.path
     start = _inputs(a.model) if a.model and len(a.model.inputs) > 1 else shape(a.model.input) if a.model else "?"
-    return f"{name}: {start} -> {shape(a.output)}, {readable(t.params)} params, {readable(t.macs)} MACs"
+    end = _outputs(a, a.model) if a.model and len(a.model.declared_outputs) > 1 else shape(a.output)
+    return f"{name}: {start} -> {end}, {readable(t.params)} params, {readable(t.macs)} MACs"
 
 
 def _title(a: Analysis) -> str:
     model = a.model
     if model is None or model.input is None:
         return printable(a.path)
+    returns = f"; output{'s' if len(model.declared_outputs) > 1 else ''} {_outputs(a, model)}" \
+        if model.declared_outputs else ""
     if len(model.inputs) > 1:
-        return f"{printable(model.name)} ({printable(a.path)}): inputs {_inputs(model)}"
-    return f"{printable(model.name)} ({printable(a.path)}): input {shape(model.input)}"
+        return f"{printable(model.name)} ({printable(a.path)}): inputs {_inputs(model)}{returns}"
+    return f"{printable(model.name)} ({printable(a.path)}): input {shape(model.input)}{returns}"
+
+
+def _outputs(a: Analysis, model: Model) -> str:
+    """``h1 13x13x255, h2 26x26x255``: the outputs an `output` line names, in order."""
+    return ", ".join(f"{printable(name)} {shape(a.shape_of(name))}" for name in model.declared_outputs)
 
 
 def _inputs(model: Model) -> str:

@@ -14,6 +14,7 @@ import torch
 
 from ..analysis import Analysis
 from ..errors import SpeccError
+from ..ir import Model
 from ..runtime.checkpoint import CheckpointMeta
 from ..runtime.samples import Entry
 from ..runtime.task import refuse_several_outputs
@@ -53,6 +54,7 @@ def spec_io(analysis: Analysis) -> SpecIO:
     refuse_several_outputs(analysis)
     model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
     assert model is not None and model.input is not None  # training refuses a spec with errors (load_spec)
+    one_output(model)
     output = analysis.output
     # A 1x1xK map (global average pooling, an all-convolutional net) is K class scores, as a vector is.
     scores = output[0] if last is not None and output is not None and len(output) == 1 else \
@@ -66,6 +68,17 @@ def spec_io(analysis: Analysis) -> SpecIO:
     inputs = tuple(Entry(i.name, tuple(i.shape or ()), i.span.line) for i in model.inputs) \
         if len(model.inputs) > 1 else ()
     return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary, inputs)
+
+
+def one_output(model: Model) -> None:
+    """Training takes a network of one output, its last line (spec-io §2: the tasks of several come later)."""
+    if not model.declared_outputs or model.declared_outputs == (model.layers[-1].name,):
+        return
+    names = ", ".join(model.declared_outputs)
+    what = f"{len(model.declared_outputs)} outputs ({names})" if len(model.declared_outputs) > 1 else \
+        f"its output {names} above its last line ({model.layers[-1].name})"
+    raise SpeccError(f"the spec returns {what}: specc train trains a network of one output, its last line; "
+                     f"train a copy that ends at the head to train and has no `output` line", 2)
 
 
 def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:

@@ -87,7 +87,8 @@ def summary(result) -> str:
         f"wrote {result.path} ({human_bytes(result.size_bytes)}, opset {result.opset}, one file)",
         *(f"  input   {name:<13} {_shape(shape)} float32"
           for name, shape in result.inputs or ((result.input_name, result.input_shape),)),
-        f"  output  {result.output_name:<13} {_shape(result.output_shape)} float32",
+        *(f"  output  {name:<13} {_shape(shape)} float32"
+          for name, shape in result.outputs or ((result.output_name, result.output_shape),)),
         f"  weights {result.weights}",
         f"  verified: onnx checker, shape inference; onnxruntime vs PyTorch max |diff| {diffs}",
     ])

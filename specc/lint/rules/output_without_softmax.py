@@ -2,7 +2,8 @@
 
 ## What it does
 Flags a network whose output is a vector of several scores (or a 1x1 map of
-them) with no `softmax` (or `sigmoid`) as its last activation. Not on by
+them) with no `softmax` (or `sigmoid`) as its last activation; each output of
+a network of several (the `output` line) is looked at alone. Not on by
 default: training code often wants raw scores (logits) because its loss
 applies the softmax itself; select it with `--select W303` where specs are
 meant to describe the whole classifier, probabilities included.
@@ -31,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ... import ir
+from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
 from ..view import GraphView, activation, activation_span
 
@@ -41,9 +43,8 @@ DEFAULT = False
 PROBABILITIES = ("softmax", "sigmoid")
 
 
-def last_step(graph: GraphView) -> ir.Layer | None:
-    """The layer that decides the output's values: the last conv/fc or nonlinear activation before it."""
-    r = graph.output
+def last_step(graph: GraphView, r: LayerReport | None) -> ir.Layer | None:
+    """The layer that decides the values of output ``r``: the last conv/fc or nonlinear activation before it."""
     while r is not None:
         if r.layer.weighted or activation(r.layer):
             return r.layer
@@ -52,13 +53,18 @@ def last_step(graph: GraphView) -> ir.Layer | None:
 
 
 def check(graph: GraphView) -> Iterator[Diagnostic]:
-    if graph.output is None or graph.output.output is None:
+    for r in graph.outputs:
+        yield from _output(graph, r)
+
+
+def _output(graph: GraphView, r: LayerReport) -> Iterator[Diagnostic]:
+    output = r.output
+    if output is None:
         return
-    output = graph.output.output
     classes = output[-1]
     if any(d != 1 for d in output[:-1]) or classes is None or classes < 2:
         return
-    layer = last_step(graph)
+    layer = last_step(graph, r)
     if layer is None or activation(layer) in PROBABILITIES:
         return
     ends = f"{activation(layer)} on {layer.name}" if activation(layer) else f"{layer.name} with no activation"

@@ -2,7 +2,8 @@
 
 ## What it does
 Flags a layer that no later line reads (through the line below, `from=` or a
-merge) and that is not the network's output, the last line.
+merge) and that is not an output of the network: the last line, or a layer
+the `output` line names.
 
 ## Why is this bad?
 Its output is computed and thrown away: its parameters and MACs count in
@@ -40,13 +41,14 @@ DEFAULT = True
 
 
 def check(graph: GraphView) -> Iterator[Diagnostic]:
-    output = graph.output
+    outputs = set(graph.model.outputs)
+    which = "the network's output" if len(outputs) == 1 else "one of the network's outputs"
     for r in graph.reports:
-        if r is output or graph.is_read(r):
+        if r.layer.name in outputs or graph.is_read(r):
             continue
         layer = r.layer
         extra = f": its {r.params:,} parameters and {r.macs:,} MACs are wasted" if r.params and r.macs else ""
         yield warning(
-            CODE, f"nothing reads the output of {layer.name}, and it is not the network's output{extra}",
+            CODE, f"nothing reads the output of {layer.name}, and it is not {which}{extra}",
             layer.span,
             f"merge it where it was meant to go (e.g. `add {layer.name}` or `concat … {layer.name}`), or remove it")
