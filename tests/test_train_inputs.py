@@ -253,8 +253,7 @@ def test_a_spec_with_several_outputs_is_refused_before_training(tmp_path, monkey
     """The `output` statement comes with spec-io §2; Model.declared_outputs is its hook."""
     analysis = specc.check(PAIRS)
     several = analysis._replace(model=analysis.model._replace(declared_outputs=("ea", "eb")))
-    message = (r"the spec returns 2 outputs \(ea \(line 6\), eb \(line 9\)\); training, validation and prediction "
-               r"take one, the class scores: tasks for several outputs come in a later version of specc")
+    message = r"the spec returns 2 outputs \(ea, eb\): specc train trains a network of one output"
     with pytest.raises(SpeccError, match=message):
         spec_io(several)
     import specc.training.run as running

@@ -112,11 +112,7 @@ def _input(analysis: Analysis) -> tuple[int, ...]:
 
 
 def _inputs(analysis: Analysis) -> tuple[Entry, ...]:
-    """Every input of a spec with several (each known, as _input's); () for one. A model that returns
-    several outputs is refused: predict ranks the classes of one (specc.training.setup says why)."""
-    from ..runtime.task import refuse_several_outputs
-
-    refuse_several_outputs(analysis)
+    """Every input of a spec with several (each known, as _input's); () for one."""
     model = analysis.model
     assert model is not None  # checked without errors
     return tuple(Entry(i.name, tuple(i.shape or ()), i.span.line) for i in model.inputs) \

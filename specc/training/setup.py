@@ -17,7 +17,6 @@ from ..errors import SpeccError
 from ..ir import Model
 from ..runtime.checkpoint import CheckpointMeta
 from ..runtime.samples import Entry
-from ..runtime.task import refuse_several_outputs
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
 from .data import SpecIO, Split, dims
 from .distributed import World, wrap
@@ -51,7 +50,6 @@ def load_spec(path: Path) -> Analysis:
 
 def spec_io(analysis: Analysis) -> SpecIO:
     """The spec's input and output as training needs them, with the lines to cite."""
-    refuse_several_outputs(analysis)
     model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
     assert model is not None and model.input is not None  # training refuses a spec with errors (load_spec)
     one_output(model)
