@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from ..exporting import ExportResult
     from ..training import Result
 
-# Arrays: (x, y) or (x, y, x_val, y_val); anything np.asarray accepts.
+# Arrays: (x, y) or (x, y, x_val, y_val); anything np.asarray accepts (x a dict of them by input label
+# for a spec with several inputs).
 Data = str | os.PathLike | tuple | list
 RunLike = str | os.PathLike
 
@@ -82,9 +83,11 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     ``data``: `digits`, `synthetic[:N]`, an .npz/.h5 file, a folder of class
     folders, or arrays ``(x, y)`` / ``(x, y, x_val, y_val)`` with images
     ``(m, H, W, C)`` uint8 (divided by 255) or float (used as is) and labels
-    ``(m,)`` or ``(1, m)``. ``hyperparameters``: batch, epochs, optimizer, lr,
-    beta, beta1, beta2, eps, decay, l2, seed, val (override the spec's `train`
-    line). Raises SpeccError for a mistake in the spec, data or options.
+    ``(m,)`` or ``(1, m)``; for a spec with several inputs, x (and x_val) a dict
+    of arrays keyed by the input labels. ``hyperparameters``: batch, epochs,
+    optimizer, lr, beta, beta1, beta2, eps, decay, l2, seed, val, droppath
+    (override the spec's `train` line). Raises SpeccError for a mistake in the
+    spec, data or options.
     """
     from ..training import Request
     from ..training import train as run

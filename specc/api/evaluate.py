@@ -62,13 +62,13 @@ def evaluate(run: str | Path, data: str | None = None, resize: bool | None = Non
 
 def _scored(source: str, config: dict, io, resize: bool | None) -> tuple:
     """The samples to score (torch layout), their class names and which they are, in words."""
-    from ..training.data import fit
-    from ..training.sources import Want, load
+    from ..training.data import fit, want
+    from ..training.sources import load
 
     trained, hyper = config.get("run", {}), config.get("train", {})
     seed, val = int(hyper.get("seed", 0)), float(hyper.get("val", 0.1))
     resize = trained.get("resize", False) if resize is None else resize
-    loaded = load(source, Want(io.shape, io.classes, seed, resize))
+    loaded = load(source, want(io, seed, resize))
     if loaded.x_val is not None:
         samples = "the source's validation set"
     elif source == trained.get("data"):

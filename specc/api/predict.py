@@ -7,6 +7,8 @@ A checkpoint is read only through :mod:`specc.runtime.checkpoint` (weights_only)
 ONNX file through onnxruntime, its input shape, class names and scaling taken
 from the metadata `specc export` writes (docs/export.md). Probabilities are
 the softmax of the logits (or the sigmoid of a single output: two classes).
+A model with several inputs scores samples of one array per input, in the
+spec's order (runtime.samples.read_inputs reads them from .npz files).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..escape import printable_line
 from ..files import kind, stat_of
 from ..kinds.geometry import is_known
 from ..numbers import dims
-from ..runtime.samples import Sample
+from ..runtime.samples import Entry, Sample
 
 if TYPE_CHECKING:
     import torch
@@ -39,7 +41,7 @@ class _Generated(Protocol):
 
     final_activation: str | None
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor: ...
+    def logits(self, *x: torch.Tensor) -> torch.Tensor: ...
 
 _JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 CHUNK = 256  # samples per forward pass: bounded memory for a folder of thousands of images
@@ -54,7 +56,9 @@ class Loaded:
     class_names: list[str] | None
     scaling: str  # what the run recorded about its data's scaling
     source: str  # where the weights come from, in words
-    scores: Callable[[np.ndarray], np.ndarray]  # (N, *torch input) float32 -> probabilities (N, K)
+    scores: Callable[..., np.ndarray]  # (N, *torch input) float32, one per input -> probabilities (N, K)
+    inputs: tuple[Entry, ...] = ()  # every input when the spec has several; () for one
+    scalings: dict[str, str] | None = None  # several inputs: each one's scaling in training, where recorded
 
     def name_of(self, index: int) -> str:
         names = self.class_names
@@ -107,6 +111,14 @@ def _input(analysis: Analysis) -> tuple[int, ...]:
     return tuple(shape)
 
 
+def _inputs(analysis: Analysis) -> tuple[Entry, ...]:
+    """Every input of a spec with several (each known, as _input's); () for one."""
+    model = analysis.model
+    assert model is not None  # checked without errors
+    return tuple(Entry(i.name, tuple(i.shape or ()), i.span.line) for i in model.inputs) \
+        if len(model.inputs) > 1 else ()
+
+
 def _from_checkpoint(path: Path) -> Loaded:
     import torch
 
@@ -119,12 +131,19 @@ def _from_checkpoint(path: Path) -> Loaded:
     final = module.final_activation
 
     @torch.no_grad()
-    def scores(x: np.ndarray) -> np.ndarray:
-        return probabilities(module.logits(torch.from_numpy(x)).numpy(), final, logits=True)
+    def scores(*x: np.ndarray) -> np.ndarray:
+        return probabilities(module.logits(*map(torch.from_numpy, x)).numpy(), final, logits=True)
 
     names = _class_names(meta.class_names, _classes(analysis), file, "its class_names")
     return Loaded(meta.model_name, _input(analysis), names, recorded_scaling(meta.config),
-                 f"checkpoint {file} (epoch {meta.epoch})", scores)
+                 f"checkpoint {file} (epoch {meta.epoch})", scores, _inputs(analysis), _scalings(meta.config))
+
+
+def _scalings(config: dict) -> dict[str, str] | None:
+    """Each input's scaling that a run with several inputs recorded (config.json's data.input_scaling)."""
+    data = config.get("data")
+    found = data.get("input_scaling") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
 
 
 def _from_onnx(path: Path) -> Loaded:
@@ -138,25 +157,27 @@ def _from_onnx(path: Path) -> Loaded:
     analysis = checked_spec(meta["spec"], path, f"{name}.cnn")
     final = analysis.final_activation
     logits = _output_kind(meta.get("output", ""), path) == "logits" or final is None
-    entry = _entry(session, analysis, path)
-    fixed = entry.shape[0] if isinstance(entry.shape[0], int) else None
+    entries = _entries(session, analysis, path)
+    first = entries[0]
+    fixed = first.shape[0] if isinstance(first.shape[0], int) else None
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(*x: np.ndarray) -> np.ndarray:
         try:
-            return session.run(None, {entry.name: x})[0]
+            return session.run(None, {entry.name: part for entry, part in zip(entries, x)})[0]
         except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own untyped errors
             raise SpeccError(f"onnxruntime cannot run '{path}': {first_line(exc)}") from exc
 
-    def scores(x: np.ndarray) -> np.ndarray:
-        if fixed is None or len(x) == fixed:
-            return probabilities(run(x), final, logits)
-        parts = [np.concatenate([x[i:i + fixed], np.zeros((max(0, i + fixed - len(x)), *x.shape[1:]), x.dtype)])
-                 for i in range(0, len(x), fixed)]  # a fixed --batch export: pad the last part
-        return probabilities(np.concatenate([run(p) for p in parts])[:len(x)], final, logits)
+    def scores(*x: np.ndarray) -> np.ndarray:
+        n = len(x[0])
+        if fixed is None or n == fixed:
+            return probabilities(run(*x), final, logits)
+        pad = lambda a, i: np.concatenate([a[i:i + fixed], np.zeros((max(0, i + fixed - n), *a.shape[1:]), a.dtype)])  # noqa: E731
+        parts = [run(*(pad(a, i) for a in x)) for i in range(0, n, fixed)]  # a fixed --batch export: pad the last
+        return probabilities(np.concatenate(parts)[:n], final, logits)
 
     names = _class_names(_json_list(meta, "class_names", path), _classes(analysis), path, "its metadata `class_names`")
     return Loaded(name, _input(analysis), names, meta.get("input_scaling", "uint8 / 255"),
-                 f"ONNX file {path}", scores)
+                 f"ONNX file {path}", scores, _inputs(analysis))
 
 
 def _session(path: Path):
@@ -180,16 +201,24 @@ def _output_kind(output: str, path: Path) -> str:
     return found
 
 
-def _entry(session, analysis, path: Path):
-    """The graph's one input, refused unless it takes the spec's input (torch layout) after the batch axis."""
+def _entries(session, analysis, path: Path) -> list:
+    """The graph's inputs, refused unless they take the spec's inputs (torch layout) after the batch axis."""
     inputs = session.get_inputs()
-    want = [analysis.model.input[-1], *analysis.model.input[:-1]] if len(analysis.model.input) > 1 \
-        else list(analysis.model.input)
-    if len(inputs) != 1 or list(inputs[0].shape[1:]) != want:
+    if len(analysis.model.inputs) < 2:
+        shape = analysis.model.input
+        want = [shape[-1], *shape[:-1]] if len(shape) > 1 else list(shape)
+        if len(inputs) != 1 or list(inputs[0].shape[1:]) != want:
+            found = ", ".join(f"{i.name} {i.shape}" for i in inputs) or "none"
+            raise SpeccError(f"'{path}': the graph's inputs ({found}) do not fit its spec's input "
+                             f"{dims(shape)} (one input of shape [batch, {', '.join(map(str, want))}])")
+        return inputs
+    wants = [(i.name, [i.shape[-1], *i.shape[:-1]] if len(i.shape) > 1 else list(i.shape))
+             for i in analysis.model.inputs]
+    if [(i.name, list(i.shape[1:])) for i in inputs] != wants:
         found = ", ".join(f"{i.name} {i.shape}" for i in inputs) or "none"
-        raise SpeccError(f"'{path}': the graph's inputs ({found}) do not fit its spec's input "
-                         f"{dims(analysis.model.input)} (one input of shape [batch, {', '.join(map(str, want))}])")
-    return inputs[0]
+        wanted = ", ".join(f"{name} [batch, {', '.join(map(str, shape))}]" for name, shape in wants)
+        raise SpeccError(f"'{path}': the graph's inputs ({found}) do not fit its spec's inputs ({wanted})")
+    return inputs
 
 
 def _json_list(meta: dict[str, str], key: str, path: Path) -> object:
@@ -230,12 +259,19 @@ def predict(model: Loaded, samples: Iterable[Sample], top: int = 3) -> list[Pred
         if sample is not None:
             batch.append(sample)
         if batch and (sample is None or len(batch) == CHUNK):
-            p = model.scores(torch_layout(np.stack([s.x for s in batch]).astype(np.float32)))
+            p = model.scores(*_stacked(batch))
             for s, row in zip(batch, p):
                 best = np.argsort(-row, kind="stable")[:top]
                 results.append(Prediction(s.name, [(int(c), model.name_of(int(c)), float(row[c])) for c in best]))
             batch = []
     return results
+
+
+def _stacked(batch: list[Sample]) -> list[np.ndarray]:
+    """A batch of samples as the model takes them: one array per input, torch layout, float32."""
+    if not isinstance(batch[0].x, tuple):
+        return [torch_layout(np.stack([s.x for s in batch]).astype(np.float32))]
+    return [torch_layout(np.stack(parts).astype(np.float32)) for parts in zip(*(cast(tuple, s.x) for s in batch))]
 
 
 def text(model: Loaded, predictions: list[Prediction]) -> str:

@@ -66,6 +66,14 @@ def scheduled(layers: list[Layer], train: Mapping[str, object]) -> list[Layer]:
     return resolved
 
 
+def rescheduled(layers: list[Layer], rate: float) -> list[Layer]:
+    """The layers with every bare `droppath`'s rate resolved again from ``rate`` (`specc train --droppath R`,
+    which overrides `train droppath=`); rates written on a line keep theirs."""
+    bare = [layer._replace(rate=None, scheduled=False) if isinstance(layer, DropPath) and layer.scheduled else layer
+            for layer in layers]
+    return scheduled(bare, {"droppath": rate})
+
+
 def emit(r: LayerReport, ctx: Context) -> Unit:
     layer = r.layer
     assert isinstance(layer, Dropout)  # EMITTERS dispatches on the layer's class

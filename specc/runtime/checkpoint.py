@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..analysis import Analysis
 
 CHECKPOINT_FORMAT = "specc-checkpoint/1"
+SEVERAL_INPUTS = ("input_names", "input_shapes")  # meta written only for a spec with several inputs
 BEST, LAST = "best.pt", "last.pt"
 
 
@@ -54,7 +55,11 @@ class CheckpointMeta(pydantic.BaseModel):
     spec_sha256: str
     spec_path: str | None = None
     class_names: list[str] | None = None
-    input_shape: list[int] | None = None  # torch layout without batch: [C, H, W] or [F]
+    input_shape: list[int] | None = None  # torch layout without batch: [C, H, W] or [F]; the first input's
+    # A spec with several inputs: their labels in forward's order, and each one's shape as input_shape's.
+    # Left out of the file for one input, whose checkpoints stay as they were.
+    input_names: list[str] | None = None
+    input_shapes: list[list[int]] | None = None
     num_outputs: int | None = None
     final_activation: str | None = None
     config: dict[str, Any] = {}
@@ -90,7 +95,8 @@ def save_checkpoint(path: str | Path, module: torch.nn.Module, meta: CheckpointM
     replaced, never written through (:func:`specc.files.write_run_file`)."""
     state = cpu_state(module)
     meta = meta.model_copy(update={"weights_sha256": weights_sha256(state)})
-    payload = {"format": CHECKPOINT_FORMAT, "meta": meta.model_dump(mode="json"), "model": state,
+    unused = {name for name in SEVERAL_INPUTS if getattr(meta, name) is None}
+    payload = {"format": CHECKPOINT_FORMAT, "meta": meta.model_dump(mode="json", exclude=unused), "model": state,
                "optimizer": optimizer.state_dict() if optimizer is not None else None, "extra": extra or {}}
     try:
         write_run_file(Path(path).parent, Path(path).name, lambda handle: torch.save(payload, handle))

@@ -9,6 +9,10 @@ float32 in the spec's layout, (H, W, C) or (F,), scaled as the run's data was:
 image pixels (uint8) are divided by 255, as `specc train` scales image files;
 an .npz's `x` follows the training rule for .npz files (uint8 divided by 255,
 float used as is). Imports numpy and pillow, never torch.
+
+A model with several inputs reads .npz files only, one array per input, keyed by
+the input's label (as `specc train` reads them), each scaled by its own dtype; a
+Sample then holds one array per input, in the spec's order.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,10 +34,18 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
+class Entry(NamedTuple):
+    """One of a spec's several inputs: its label (the key its array goes by in an .npz), shape and line."""
+
+    name: str
+    shape: tuple[int, ...]  # (H, W, C) or (F,)
+    line: int
+
+
 @dataclass(frozen=True)
 class Sample:
     name: str  # the file, or FILE.npz[i]
-    x: np.ndarray  # (H, W, C) or (F,), float32, scaled
+    x: np.ndarray | tuple[np.ndarray, ...]  # (H, W, C) or (F,), float32, scaled; several inputs: one each
 
 
 def image_scale_note(scaling: str) -> str | None:
@@ -100,12 +113,22 @@ def refuse_non_finite(x: np.ndarray, what: str, advice: str) -> None:
                          f"{int(np.argmax(bad))}); {advice}")
 
 
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
+
+
 def read_npz(file: Path, shape: tuple[int, ...]) -> Iterator[Sample]:
     """The samples of an .npz's `x`, (N, H, W, C), (N, H, W) or (N, F), scaled as training scales them."""
     arrays = npz_arrays(file)
     if "x" not in arrays:
         raise SpeccError(f"'{file}' has no array 'x' (it has: {', '.join(arrays) or 'nothing'})")
-    x, _ = scaled(arrays["x"], f"'{file}' x")
+    x = _fitted(scaled(arrays["x"], f"'{file}' x")[0], shape, f"'{file}' x", "the spec's input")
+    for i, sample in enumerate(x):
+        yield Sample(f"{file}[{i}]", sample)
+
+
+def _fitted(x: np.ndarray, shape: tuple[int, ...], what: str, spec_input: str) -> np.ndarray:
+    """Samples of ``shape`` (N×shape), from N×shape, one sample, grayscale without a channel or flattened."""
     if x.ndim == len(shape) and x.ndim >= 1 and tuple(x.shape) == tuple(shape):
         x = x[None]  # a single sample without the batch axis
     if x.ndim == 3 and len(shape) == 3:
@@ -113,17 +136,59 @@ def read_npz(file: Path, shape: tuple[int, ...]) -> Iterator[Sample]:
     if len(shape) == 1 and x.ndim > 2 and int(np.prod(x.shape[1:])) == shape[0]:
         x = x.reshape(len(x), -1)
     if x.ndim < 2:
-        raise SpeccError(f"'{file}' x has shape {x.shape}, neither samples of the spec's input {dims(shape)} "
+        raise SpeccError(f"{what} has shape {x.shape}, neither samples of {spec_input} {dims(shape)} "
                          f"(N×{dims(shape)}) nor one sample of it")
     if tuple(x.shape[1:]) != tuple(shape):
-        raise SpeccError(f"'{file}' x holds samples of {dims(x.shape[1:])} but the spec's input is {dims(shape)}")
-    refuse_non_finite(x, f"'{file}' x", "a model cannot score them")
-    for i, sample in enumerate(x):
-        yield Sample(f"{file}[{i}]", sample)
+        raise SpeccError(f"{what} holds samples of {dims(x.shape[1:])} but {spec_input} is {dims(shape)}")
+    refuse_non_finite(x, what, "a model cannot score them")
+    return x
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, stacklevel=3)
+def read_inputs(paths: list[str | Path], inputs: tuple[Entry, ...], recorded: dict[str, str] | None = None,
+                warn: Callable[[str], None] = _warn) -> Iterator[Sample]:
+    """The samples of a model with several inputs: .npz files holding one array per input label.
+
+    Each array is scaled by its own dtype, as `specc train` scaled that input; ``warn`` says so
+    where the run ``recorded`` another scaling for it. Every input needs as many samples as the
+    first. Images and folders are refused: a sample is several arrays.
+    """
+    names = ", ".join(e.name for e in inputs)
+    for raw in paths:
+        path = Path(raw)
+        found = stat_of(path)
+        if found is None:
+            raise SpeccError(f"cannot read '{raw}': no such file or folder", 2)
+        if not stat.S_ISREG(found.st_mode) or path.suffix.lower() != ".npz":
+            what = "a folder" if stat.S_ISDIR(found.st_mode) else kind(found) if not stat.S_ISREG(found.st_mode) \
+                else "not an .npz"
+            raise SpeccError(f"'{raw}' is {what}; the model has {len(inputs)} inputs ({names}), so its samples come "
+                             f"in .npz files holding one array per input, named by its label", 2)
+        xs = input_arrays(path, inputs, recorded or {}, warn)
+        for i in range(len(xs[0])):
+            yield Sample(f"{path}[{i}]", tuple(x[i] for x in xs))
+
+
+def input_arrays(file: Path, inputs: tuple[Entry, ...], recorded: dict[str, str],
+                 warn: Callable[[str], None]) -> list[np.ndarray]:
+    """Every input's samples from one .npz, in the spec's order, each checked against its input's line."""
+    arrays = npz_arrays(file)
+    found = []
+    for entry in inputs:
+        if entry.name not in arrays:
+            raise SpeccError(f"'{file}' has no array `{entry.name}` for the spec's input {entry.name} (line "
+                             f"{entry.line}); it has: {', '.join(arrays) or 'nothing'}")
+        x, scaling = scaled(arrays[entry.name], f"'{file}' {entry.name}")
+        trained = recorded.get(entry.name)
+        if trained is not None and ("255" in trained) != ("255" in scaling):
+            warn(f"'{file}' {entry.name} is {scaling}, but the model's input {entry.name} was trained on data "
+                 f"scaled as '{trained}'; give it as training had it")
+        found.append(_fitted(x, entry.shape, f"'{file}' {entry.name}",
+                             f"the spec's input {entry.name} (line {entry.line})"))
+        if len(found[-1]) != len(found[0]):
+            raise SpeccError(f"'{file}' {entry.name} has {len(found[-1])} samples but {inputs[0].name} has "
+                             f"{len(found[0])}; every input (here {entry.name}, line {entry.line}) needs one per "
+                             f"sample")
+    return found
 
 
 def _images_in(folder: Path, warn: Callable[[str], None]) -> list[Path]:

@@ -2,7 +2,8 @@
 
 Modules: config (hyperparameters and their defaults), sources and data (where
 data comes from, checked against the spec), loop (epochs, optimizer, loss),
-distributed (torchrun), setup (everything decided before the first step),
+distributed (torchrun), inputs (one tensor per input for a spec with several),
+setup (everything decided before the first step),
 run (the whole run), runlog, plots and progress (what a run writes and prints).
 Imports torch: only `specc train` and the library load it.
 """

@@ -5,6 +5,10 @@ The data's shape and class count are compared with the spec's input and output
 float32 tensors, labels int64. When the source has no validation set, a fixed
 share is held out by a permutation drawn from the seed, so the split is the
 same on every run and every process.
+
+A spec with several inputs gets one tensor per input, in the spec's order
+(a tuple where one input has a tensor), each checked against its input's
+shape, every one with as many samples as there are labels.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import torch
 
 from ..errors import SpeccError
 from ..numbers import dims
-from ..runtime.samples import refuse_non_finite
-from .sources import Data, Want, load
+from ..runtime.samples import Entry, refuse_non_finite
+from .inputs import Inputs
+from .sources import LENT, Arrays, Data, Want, load
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class SpecIO:
     outputs: int
     output_line: int
     binary: bool  # one sigmoid output: labels 0/1, BCE loss
+    inputs: tuple[Entry, ...] = ()  # every input when the spec has several (the first is shape, input_line)
 
     @property
     def classes(self) -> int:
@@ -37,27 +43,28 @@ class SpecIO:
 
 @dataclass(frozen=True)
 class Split:
-    x: torch.Tensor  # (N, C, H, W) or (N, F), float32
+    x: Inputs  # (N, C, H, W) or (N, F), float32; a tuple of such for several inputs
     y: torch.Tensor  # (N,) int64
-    x_val: torch.Tensor
+    x_val: Inputs
     y_val: torch.Tensor
     class_names: list[str] | None
     scaling: str
     held_out: str  # how the validation set was chosen
+    scalings: dict[str, str] | None = None  # several inputs: each one's scaling, by label
 
 
-
-
-def _fit_shape(x: np.ndarray, io: SpecIO, what: str) -> np.ndarray:
-    """(N, H, W[, C]) or (N, F) as the spec wants it, in torch layout."""
-    if x.ndim == 3 and len(io.shape) == 3:
+def _fit_shape(x: np.ndarray, io: SpecIO, what: str, entry: Entry | None = None) -> np.ndarray:
+    """(N, H, W[, C]) or (N, F) as the spec wants it (``entry``: one of several inputs), in torch layout."""
+    shape, line = (entry.shape, entry.line) if entry else (io.shape, io.input_line)
+    if x.ndim == 3 and len(shape) == 3:
         x = x[..., None]  # grayscale without a channel axis
-    if len(io.shape) == 1 and x.ndim >= 2 and int(np.prod(x.shape[1:])) == io.shape[0]:
+    if len(shape) == 1 and x.ndim >= 2 and int(np.prod(x.shape[1:])) == shape[0]:
         return x.reshape(len(x), -1)  # images flattened in H, W, C order, as the course's X.reshape(m, -1)
-    if tuple(x.shape[1:]) != io.shape:
+    if tuple(x.shape[1:]) != shape:
         kind = {4: "images are", 2: "vectors are"}.get(x.ndim, f"samples are {x.ndim - 1}-dimensional,")
-        raise SpeccError(f"{what} {kind} {dims(x.shape[1:])} but the spec's input is {dims(io.shape)} "
-                         f"(line {io.input_line})")
+        spec_input = f"input {entry.name}" if entry else "input"
+        raise SpeccError(f"{what} {kind} {dims(x.shape[1:])} but the spec's {spec_input} is {dims(shape)} "
+                         f"(line {line})")
     # Channels last to channels first: NHWC -> NCHW, NLC -> NCL, NDHWC -> NCDHW; a vector stays.
     return np.moveaxis(x, -1, 1) if x.ndim >= 3 else x
 
@@ -97,6 +104,9 @@ def _check_samples(x: np.ndarray, y: np.ndarray, what: str) -> None:
 
 def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
     """Check ``data`` against the spec and return train/validation tensors."""
+    if io.inputs or isinstance(data.x, dict):
+        return _fit_inputs(data, io, val, seed)
+    assert isinstance(data.x, np.ndarray)  # one input: every source gives one array (sources.Data)
     _check_samples(data.x, data.y, "data")
     if len(data.x) < 2:
         raise SpeccError(f"the data has {len(data.x)} sample(s); training needs at least 2")
@@ -104,6 +114,7 @@ def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
     _check_labels(data, io)
     if data.x_val is not None:
         assert data.y_val is not None  # every source gives both or neither (specc.training.sources)
+        assert isinstance(data.x_val, np.ndarray)  # as data.x
         _check_samples(data.x_val, data.y_val, "validation data")
         if not len(data.x_val):
             raise SpeccError("the validation set is empty; give it samples, or leave it out to hold out "
@@ -119,6 +130,70 @@ def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
                  data.class_names, data.scaling, held)
 
 
+def _fit_inputs(data: Data, io: SpecIO, val: float, seed: int) -> Split:
+    """fit for a spec with several inputs: one array per input, by label, each checked against its line."""
+    x = _input_arrays(data.x, data.y, io, data.where, "")
+    if len(data.y) < 2:
+        raise SpeccError(f"the data has {len(data.y)} sample(s); training needs at least 2")
+    _check_labels(data, io)
+    if data.x_val is not None:
+        assert data.y_val is not None  # every source gives both or neither (specc.training.sources)
+        if not len(data.y_val):
+            raise SpeccError("the validation set is empty; give it samples, or leave it out to hold out "
+                             "--val of the data")
+        x_val, y_val = _input_arrays(data.x_val, data.y_val, io, data.where, "_val"), data.y_val
+        x_train, y_train, held = x, data.y, "the source's validation set"
+    else:
+        train_idx, val_idx = _held_out(len(data.y), val, seed)
+        x_train, y_train = [a[train_idx] for a in x], data.y[train_idx]
+        x_val, y_val = [a[val_idx] for a in x], data.y[val_idx]
+        held = f"{val:g} of the data, drawn with seed {seed}"
+    tensors = lambda arrays: tuple(torch.from_numpy(np.ascontiguousarray(a)).float() for a in arrays)  # noqa: E731
+    return Split(tensors(x_train), torch.from_numpy(y_train).long(), tensors(x_val), torch.from_numpy(y_val).long(),
+                 data.class_names, data.scaling, held, data.scalings)
+
+
+def _input_arrays(x: Arrays, y: np.ndarray, io: SpecIO, where: str, suffix: str) -> list[np.ndarray]:
+    """The arrays of every input, in the spec's order, in torch layout: one sample per label each."""
+    names = ", ".join(e.name for e in io.inputs)
+    if not io.inputs:
+        raise SpeccError(f"{where} give x as a dict of arrays ({', '.join(map(str, x))}), but the spec has one "
+                         f"input (line {io.input_line}); give x as one array")
+    if not isinstance(x, dict):
+        keyed = ", ".join(f"{e.name!r}: …" for e in io.inputs)
+        raise SpeccError(f"{where} give x as one array, but the spec has {len(io.inputs)} inputs ({names}); give "
+                         f"x as a dict of arrays keyed by the input labels, {{{keyed}}}")
+    extra = [k for k in x if k not in {e.name for e in io.inputs}]
+    if extra:
+        raise SpeccError(f"{where} x{suffix} has an array for {', '.join(map(repr, extra))}, which is not one of "
+                         f"the spec's inputs ({names})")
+    arrays = []
+    for entry in io.inputs:
+        key = entry.name + suffix
+        if entry.name not in x:
+            raise SpeccError(f"{where} x{suffix} has no array for the spec's input {entry.name} (line {entry.line})")
+        what = f"x{suffix}[{entry.name!r}]" if where == LENT else f"{where} {key}"
+        _check_input(x[entry.name], y, what, entry)
+        arrays.append(_fit_shape(x[entry.name], io, what, entry))
+    return arrays
+
+
+def _check_input(x: np.ndarray, y: np.ndarray, what: str, entry: Entry) -> None:
+    """One input's array: one sample per label, every value finite; the messages name the input's line."""
+    if x.ndim < 2:
+        raise SpeccError(f"{what} has shape {x.shape}, not one sample per row: expected N×H×W×C, N×H×W or N×F "
+                         f"for the spec's input {entry.name} (line {entry.line})")
+    if len(x) != len(y):
+        raise SpeccError(f"{what} has {len(x)} samples but there are {len(y)} labels; every input (here "
+                         f"{entry.name}, line {entry.line}) needs one sample per label")
+    refuse_non_finite(x, what, "clean them out before training")
+
+
 def prepare(source: str, io: SpecIO, val: float, seed: int, resize: bool = False) -> Split:
     """Load ``--data`` for a spec and split it, checking everything first."""
-    return fit(load(source, Want(io.shape, io.classes, seed, resize)), io, val, seed)
+    return fit(load(source, want(io, seed, resize)), io, val, seed)
+
+
+def want(io: SpecIO, seed: int, resize: bool = False) -> Want:
+    """What a source is asked for: the spec's input(s) and classes."""
+    return Want(io.shape, io.classes, seed, resize, io.inputs)

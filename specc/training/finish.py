@@ -87,7 +87,9 @@ def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], imp
     meta = CheckpointMeta(
         model_name=run.analysis.checked_model.name, spec_source=run.analysis.source,
         spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
-        class_names=run.split.class_names, input_shape=list(channels_first(io.shape)), num_outputs=io.outputs,
+        class_names=run.split.class_names, input_shape=list(channels_first(io.shape)),
+        input_names=[e.name for e in io.inputs] or None,
+        input_shapes=[list(channels_first(e.shape)) for e in io.inputs] or None, num_outputs=io.outputs,
         final_activation=run.analysis.final_activation, config=run.config, epoch=int(record["epoch"]),
         metrics={k: float(v) for k, v in record.items() if k != "epoch"})
     extra = {"history": history, "best": {"val_acc": best[0], "epoch": best[1]},

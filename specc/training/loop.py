@@ -23,13 +23,14 @@ from torch import nn
 
 from .config import TrainConfig
 from .distributed import World, total
+from .inputs import Inputs, each, mapped, samples
 
 
 class Generated(Protocol):
     """What the built module has besides nn.Module's: the scores before the spec's final activation
-    (specc.codegen.module_text writes the method)."""
+    (specc.codegen.module_text writes the method), from every input in the spec's order."""
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor: ...
+    def logits(self, *x: torch.Tensor) -> torch.Tensor: ...
 
 
 class Logits(nn.Module):
@@ -39,8 +40,8 @@ class Logits(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return cast(Generated, self.net).logits(x)  # net is the built module (runtime.build.instantiate)
+    def forward(self, *x: torch.Tensor) -> torch.Tensor:
+        return cast(Generated, self.net).logits(*x)  # net is the built module (runtime.build.instantiate)
 
 
 @dataclass
@@ -72,17 +73,20 @@ class Engine:
         loss, correct, n = total(both, self.world).tolist()
         return loss, correct, n
 
-    def batch(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gather a mini-batch where the data lives and move it to the device.
+    def batch(self, x: Inputs, y: torch.Tensor, idx: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+        """Gather a mini-batch where the data lives and move it to the device (every input's, for several).
 
         Data kept in host memory (too big for the GPU) is gathered into pinned
         memory, so the copy overlaps with the previous step's kernels.
         """
-        xb, yb = x[idx.to(x.device, non_blocking=True)], y[idx.to(y.device, non_blocking=True)]
-        if xb.device.type == "cpu" and self.device.type == "cuda":
-            xb, yb = xb.pin_memory(), yb.pin_memory()
-        xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
-        return (xb.contiguous(memory_format=torch.channels_last) if self.channels_last and xb.ndim == 4 else xb), yb
+        return mapped(x, lambda t: self._moved(t[idx.to(t.device, non_blocking=True)])), \
+            self._moved(y[idx.to(y.device, non_blocking=True)])
+
+    def _moved(self, t: torch.Tensor) -> torch.Tensor:
+        if t.device.type == "cpu" and self.device.type == "cuda":
+            t = t.pin_memory()
+        t = t.to(self.device, non_blocking=True)
+        return t.contiguous(memory_format=torch.channels_last) if self.channels_last and t.ndim == 4 else t
 
 
 @dataclass(frozen=True)
@@ -171,17 +175,17 @@ def loss_and_correct(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> tup
     return F.cross_entropy(logits, y), (logits.argmax(1) == y).sum()
 
 
-def train_epoch(engine: Engine, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, epoch: int,
+def train_epoch(engine: Engine, x: Inputs, y: torch.Tensor, cfg: TrainConfig, epoch: int,
                 report: Callable[[int, torch.Tensor, int], None]) -> EpochSums:
     """One pass over the training data; ``report(step, sums, count)`` feeds the progress bar."""
     engine.model.train()
     sums, count = engine.zeros(), 0  # loss·n and correct stay on the device: no sync per step
-    parts = batches(len(x), cfg.batch, cfg.seed, epoch, engine.world)
+    parts = batches(samples(x), cfg.batch, cfg.seed, epoch, engine.world)
     start = time.perf_counter()
     for step, idx in enumerate(parts, 1):
         xb, yb = engine.batch(x, y, idx)
         with engine.autocast():
-            logits = engine.model(xb)
+            logits = engine.model(*each(xb))
         loss, correct = loss_and_correct(logits, yb, engine.binary)
         engine.optimizer.zero_grad(set_to_none=True)
         if engine.scaler is not None:
@@ -200,7 +204,7 @@ def train_epoch(engine: Engine, x: torch.Tensor, y: torch.Tensor, cfg: TrainConf
 
 
 @torch.no_grad()
-def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> EpochSums:
+def evaluate(engine: Engine, x: Inputs, y: torch.Tensor, batch: int) -> EpochSums:
     """Loss and accuracy on held-out data, in eval mode (dropout off, batchnorm running stats)."""
     model = engine.model
     if engine.world.distributed:  # no DDP sync for inference
@@ -210,11 +214,11 @@ def evaluate(engine: Engine, x: torch.Tensor, y: torch.Tensor, batch: int) -> Ep
         model = model.module
     model.eval()
     sums, count = engine.zeros(), 0
-    mine = torch.arange(engine.world.rank, len(x), engine.world.size)
+    mine = torch.arange(engine.world.rank, samples(x), engine.world.size)
     for start in range(0, len(mine), batch):
         xb, yb = engine.batch(x, y, mine[start:start + batch])
         with engine.autocast():
-            logits = model(xb)
+            logits = model(*each(xb))
         loss, correct = loss_and_correct(logits, yb, engine.binary)
         sums += torch.stack([loss.to(sums.dtype) * len(yb), correct.to(sums.dtype)])
         count += len(yb)

@@ -11,6 +11,7 @@ from typing import cast
 import numpy as np
 import torch
 
+from .inputs import Inputs, each, mapped
 from .loop import Generated
 from .plots import plot_confusion, plot_misclassified
 
@@ -36,7 +37,7 @@ class Verdicts:
 
 
 @torch.no_grad()
-def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: bool, classes: int,
+def verdicts(net: torch.nn.Module, x: Inputs, y: torch.Tensor, binary: bool, classes: int,
              batch: int = 256) -> Verdicts:
     """Run ``net`` (in eval mode, on its own device) over ``x`` in mini-batches; ``classes`` is the
     spec's number of class scores (SpecIO's ``outputs``, specc.training.data)."""
@@ -45,8 +46,9 @@ def verdicts(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, binary: boo
     device = next(net.parameters(), torch.empty(0)).device
     predicted, confidence = [], []
     try:
-        for start in range(0, len(x), batch):
-            logits = cast(Generated, net).logits(x[start:start + batch].to(device)).float().flatten(1)
+        for start in range(0, len(y), batch):
+            part = mapped(x, lambda t: t[start:start + batch].to(device))  # noqa: B023 -- used at once
+            logits = cast(Generated, net).logits(*each(part)).float().flatten(1)
             if binary:
                 p = torch.sigmoid(logits[:, 0])
                 predicted.append((p > 0.5).long().cpu())
@@ -66,13 +68,14 @@ def class_names(names: list[str] | None, classes: int) -> list[str]:
     return list(names) if names and len(names) == classes else [str(i) for i in range(classes)]
 
 
-def plot_review(v: Verdicts, x: torch.Tensor, names: list[str] | None, folder: Path, title: str,
+def plot_review(v: Verdicts, x: Inputs, names: list[str] | None, folder: Path, title: str,
                 prefix: str = "") -> list[Path]:
-    """confusion.png and, for image inputs, misclassified.png in ``folder``; the paths written."""
+    """confusion.png and, for one input of images, misclassified.png in ``folder``; the paths written.
+    (A sample of several inputs is several pictures: the grid of one picture per mistake does not show it.)"""
     labels = class_names(names, v.classes)
     written = [folder / f"{prefix}{CONFUSION}"]
     plot_confusion(v.confusion(), labels, written[0], title)
-    if x.ndim == 4:
+    if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] in (1, 3, 4):  # a picture: gray, RGB, RGBA
         written.append(folder / f"{prefix}{MISCLASSIFIED}")
         plot_misclassified(x.cpu().numpy(), v.y, v.predicted, v.confidence, labels, written[1], title)
     return written

@@ -36,6 +36,7 @@ from .review import plot_review, verdicts
 from .runlog import clean_stale, new_run_dir, write_json, write_text
 from .setup import (
     Request,
+    droppath_unused,
     engine,
     fresh_config,
     load_spec,
@@ -45,6 +46,7 @@ from .setup import (
     resumed_config,
     run_options,
     spec_io,
+    with_droppath,
 )
 from .state import Result, Run
 
@@ -78,15 +80,20 @@ def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | 
     from ..codegen.graph import idle_parameters
     from ..runtime.build import instantiate
 
+    unused = droppath_unused(analysis, origins)
+    if unused and world.main and not request.quiet:
+        say_error(f"specc: warning: {unused}")
+    analysis = with_droppath(analysis, cfg.droppath)
+
+    io = spec_io(analysis)  # refuses what training cannot take (several outputs) before building
     torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
     net = instantiate(analysis)
-    io = spec_io(analysis)
     split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize)
     device = pick_device(opts.device, world)
     run_dir, fresh_lock = _run_dir(request, analysis, world)
     try:
         start(world, device)
-        eng = engine(net, cfg, opts, io, len(split.x), device, world, idle_parameters(analysis.layers) > 0)
+        eng = engine(net, cfg, opts, io, len(split.y), device, world, idle_parameters(analysis.layers) > 0)
         run = Run(analysis, request.spec, cfg, {}, split, eng, place(split, device), world, run_dir,
                   Progress(request.quiet, enabled=world.main))
         run.config = _config(run, origins, opts)
@@ -164,7 +171,8 @@ def _config(run: Run, origins: dict[str, str], opts: RunOptions) -> dict[str, An
         "spec_sha256": spec_sha256(run.analysis.source),
         "train": run.cfg.model_dump(), "origins": origins, "run": opts.model_dump(),
         "data": {"source": opts.data, "scaling": split.scaling, "validation": split.held_out,
-                 "train_samples": len(split.x), "val_samples": len(split.x_val), "class_names": split.class_names},
+                 "train_samples": len(split.y), "val_samples": len(split.y_val), "class_names": split.class_names,
+                 **({"input_scaling": split.scalings} if split.scalings else {})},
         "runtime": {"device": str(eng.device), "precision": precision(eng), "channels_last": eng.channels_last,
                     "world_size": run.world.size, "cpu_threads": torch.get_num_threads()},
         "specc_version": __version__, "torch_version": torch.__version__,
@@ -209,7 +217,7 @@ def _announce(run: Run) -> None:
     world = f", {rt['world_size']} processes" if rt["world_size"] > 1 else ""
     run.progress.say(
         f"specc train: {one_line(run.analysis)} ({run.spec_path}){resumed}\n"
-        f"  data      {run.config['data']['source']}: {len(split.x):,} train / {len(split.x_val):,} validation "
+        f"  data      {run.config['data']['source']}: {len(split.y):,} train / {len(split.y_val):,} validation "
         f"({split.held_out}); {split.scaling}\n"
         f"  device    {rt['device']}, {rt['precision']}{', channels_last' * rt['channels_last']}{world}\n"
         f"{describe(cfg, run.config['origins'])}\n  run dir   {run.run_dir}")
@@ -229,7 +237,7 @@ def _epochs(run: Run) -> Result:
         for epoch in range(start + 1, cfg.epochs + 1):
             lr = learning_rate(cfg, epoch)
             set_learning_rate(eng.optimizer, lr)
-            report = run.progress.epoch(epoch, cfg.epochs, steps_per_epoch(len(x), cfg.batch, run.world))
+            report = run.progress.epoch(epoch, cfg.epochs, steps_per_epoch(len(y), cfg.batch, run.world))
             try:
                 trained = train_epoch(eng, x, y, cfg, epoch, report)
             finally:

@@ -16,9 +16,11 @@ from ..analysis import Analysis
 from ..errors import SpeccError
 from ..ir import Model
 from ..runtime.checkpoint import CheckpointMeta
+from ..runtime.samples import Entry
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
 from .data import SpecIO, Split, dims
 from .distributed import World, wrap
+from .inputs import Inputs, each, mapped
 from .loop import Engine, Logits, optimizer
 
 
@@ -60,7 +62,10 @@ def spec_io(analysis: Analysis) -> SpecIO:
         raise SpeccError(f"the spec's output is {dims(output)}{where}, not class scores (a vector, or a 1x1 map); "
                          f"end it with an fc layer (e.g. `fc 10 softmax`) or global average pooling")
     binary = analysis.final_activation == "sigmoid" and scores == 1
-    return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary)
+    # every input (each known: the spec checked without errors) when there are several; () for one
+    inputs = tuple(Entry(i.name, tuple(i.shape or ()), i.span.line) for i in model.inputs) \
+        if len(model.inputs) > 1 else ()
+    return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary, inputs)
 
 
 def one_output(model: Model) -> None:
@@ -76,13 +81,36 @@ def one_output(model: Model) -> None:
 
 def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
     model = analysis.model
-    written = model.train.get("droppath", 0.0) if model is not None else 0.0
-    if flags.get("droppath") is not None and flags["droppath"] != written:
-        # The rates of bare `droppath` lines are resolved by specc check and built into the compiled module.
-        raise SpeccError(f"--droppath {flags['droppath']} differs from the spec's {written}: the rates of bare "
-                         f"`droppath` lines are built into the module; write `train droppath=R` in the spec", 2)
     assert model is not None  # training refuses a spec with errors (load_spec): it has a model
     return merge(model.train, {k: s.line for k, s in model.train_spans.items()}, flags)
+
+
+def with_droppath(analysis: Analysis, rate: float) -> Analysis:
+    """The spec as the run builds it: its bare `droppath` lines at the rates ``rate`` gives them.
+
+    specc check resolves those rates from `train droppath=`; a run's droppath (from
+    --droppath, or the one a resumed run recorded) resolves them again, as a flag
+    overrides every other `train` option. The module's weights do not depend on it.
+    """
+    from ..kinds.dropout import rescheduled
+
+    model = analysis.model
+    assert model is not None  # training refuses a spec with errors (load_spec): it has a model
+    if float(model.train.get("droppath", 0.0)) == rate:  # type: ignore[arg-type]  # checked by its train checker
+        return analysis
+    layers = rescheduled([r.layer for r in analysis.layers], rate)
+    reports = tuple(r._replace(layer=layer) for r, layer in zip(analysis.layers, layers))
+    return analysis._replace(layers=reports, model=model._replace(
+        layers=tuple(rescheduled(list(model.layers), rate)), train={**model.train, "droppath": rate}))
+
+
+def droppath_unused(analysis: Analysis, origins: dict[str, str]) -> str | None:
+    """A warning for --droppath on a spec with no bare `droppath` line, where it changes nothing."""
+    if origins.get("droppath") != "--droppath" or any(
+            r.layer.kind == "droppath" and getattr(r.layer, "scheduled", False) for r in analysis.layers):
+        return None
+    return ("--droppath changes nothing here: it sets the rates of bare `droppath` lines, and the spec has none "
+            "(a `droppath R` line keeps its R)")
 
 
 def resumed_config(meta: CheckpointMeta, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
@@ -135,14 +163,15 @@ def pick_device(name: str, world: World) -> torch.device:
     return torch.device(name)
 
 
-def place(split: Split, device: torch.device) -> tuple[torch.Tensor, ...]:
+def place(split: Split, device: torch.device) -> tuple[Inputs, torch.Tensor, Inputs, torch.Tensor]:
     """The data on the device when it fits comfortably (a quarter of free memory), else left in host memory."""
     tensors = (split.x, split.y, split.x_val, split.y_val)
     if device.type == "cpu":
         return tensors
-    size = sum(t.numel() * t.element_size() for t in tensors)
+    size = sum(t.numel() * t.element_size() for part in tensors for t in each(part))
     fits = device.type != "cuda" or size < torch.cuda.mem_get_info(device)[0] / 4
-    return tuple(t.to(device) for t in tensors) if fits else tensors
+    move = lambda t: t.to(device)  # noqa: E731
+    return (mapped(split.x, move), move(split.y), mapped(split.x_val, move), move(split.y_val)) if fits else tensors
 
 
 def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO, n_train: int,

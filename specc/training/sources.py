@@ -14,12 +14,17 @@ integer labels ``(N,)`` — and no normalisation beyond it:
                 `train/` and `val/` folders laid out so; pixels divided by 255
   arrays        in-memory arrays lent by the library (``specc.train(spec, (x, y))``), in the course's
                 layout: x `(m, H, W, C)` (or `(m, H, W)`, `(m, F)`), y `(m,)` or `(1, m)`; scaled as .npz
+
+A spec with several inputs (`a: input …`, `b: input …`) reads one array per input, keyed by
+the input's label: FILE.npz holds `a`, `b` and `y` (optional `a_val`, `b_val`, `y_val`), lent
+arrays give x as a dict ``{"a": …, "b": …}``, and synthetic draws every input; each input is
+scaled by its own dtype (as `x` is). Data.x is then a dict of arrays in the spec's input order.
 """
 
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +33,10 @@ import numpy as np
 
 from ..errors import SpeccError
 from ..files import kind, stat_of
-from ..runtime.samples import IMAGE_SUFFIXES, npz_arrays, pixels, scaled
+from ..runtime.samples import IMAGE_SUFFIXES, Entry, npz_arrays, pixels, scaled
+
+# The samples of a spec's inputs: one array, or (several inputs) one per input label, in the spec's order.
+Arrays = np.ndarray | dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -39,16 +47,19 @@ class Want:
     classes: int
     seed: int
     resize: bool = False
+    inputs: tuple[Entry, ...] = ()  # every input when the spec has several; () for one
 
 
 @dataclass(frozen=True)
 class Data:
-    x: np.ndarray  # (N, H, W, C) or (N, H, W) or (N, F), float32
+    x: Arrays  # (N, H, W, C) or (N, H, W) or (N, F), float32; a dict of such for several inputs
     y: np.ndarray  # (N,) integer labels
-    x_val: np.ndarray | None = None
+    x_val: Arrays | None = None
     y_val: np.ndarray | None = None
     class_names: list[str] | None = None
-    scaling: str = "used as is"
+    scaling: str = "used as is"  # several inputs: "a: …; b: …"
+    scalings: dict[str, str] | None = None  # several inputs: each one's scaling, by label
+    where: str = "data"  # the arrays' origin, as messages name it: "'pairs.npz'", "the arrays"
 
 
 def labels(y: np.ndarray, what: str) -> np.ndarray:
@@ -79,6 +90,8 @@ def digits(want: Want) -> Data:
 
 def synthetic(want: Want, size: int = 2048) -> Data:
     """Noise around one random mean per class: separable, so loss visibly falls."""
+    if want.inputs:
+        return _synthetic_inputs(want, size)
     rng = np.random.default_rng(want.seed)
     means = rng.standard_normal((want.classes, *want.shape), dtype=np.float32)
     y = rng.permutation(np.arange(size) % want.classes)
@@ -87,7 +100,22 @@ def synthetic(want: Want, size: int = 2048) -> Data:
     return Data(x, y.astype(np.int64), scaling="standard normal noise around per-class means, used as is")
 
 
+def _synthetic_inputs(want: Want, size: int) -> Data:
+    """Several inputs: each drawn as one input is, around its own per-class means."""
+    rng = np.random.default_rng(want.seed)
+    y = rng.permutation(np.arange(size) % want.classes)
+    x = {}
+    for entry in want.inputs:
+        means = rng.standard_normal((want.classes, *entry.shape), dtype=np.float32)
+        x[entry.name] = rng.standard_normal((size, *entry.shape), dtype=np.float32) * np.float32(1.5) + means[y]
+    scaling = "standard normal noise around per-class means, used as is"
+    return Data(x, y.astype(np.int64), scaling=scaling, scalings={e.name: scaling for e in want.inputs},
+                where="the synthetic data")
+
+
 def npz(path: Path, want: Want) -> Data:
+    if want.inputs:
+        return npz_inputs(path, want)
     arrays = npz_arrays(path)
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
@@ -101,6 +129,57 @@ def npz(path: Path, want: Want) -> Data:
         x_val, y_val = scaled(arrays["x_val"], f"'{path}' x_val")[0], labels(arrays["y_val"], f"'{path}' y_val")
     names = [str(n) for n in arrays["class_names"].reshape(-1)] if "class_names" in arrays else None
     return Data(x, labels(arrays["y"], f"'{path}' y"), x_val, y_val, names, scaling)
+
+
+def npz_inputs(path: Path, want: Want) -> Data:
+    """A spec with several inputs: one array per input label, `y`; optional `LABEL_val` for each and `y_val`."""
+    arrays = npz_arrays(path)
+    refuse_reserved(want.inputs)
+    for entry in want.inputs:
+        if entry.name not in arrays:
+            raise SpeccError(f"'{path}' has no array `{entry.name}` for the spec's input {entry.name} (line "
+                             f"{entry.line}); it has: {', '.join(arrays) or 'nothing'}. A spec with several inputs "
+                             f"reads one array per input, named by its label, and `y` (the labels)")
+    if "y" not in arrays:
+        raise SpeccError(f"'{path}' has no array `y` (it has: {', '.join(arrays)}); expected one array per input "
+                         f"({', '.join(e.name for e in want.inputs)}) and `y` (the labels)")
+    val_keys = [f"{e.name}_val" for e in want.inputs] + ["y_val"]
+    given = [k for k in val_keys if k in arrays]
+    if given and len(given) != len(val_keys):
+        missing = ", ".join(f"`{k}`" for k in val_keys if k not in arrays)
+        raise SpeccError(f"'{path}' has a validation set without {missing}; give every one of "
+                         f"{', '.join(f'`{k}`' for k in val_keys)} or none")
+    x, scalings = _scaled_inputs(arrays, want.inputs, path, "")
+    x_val = _scaled_inputs(arrays, want.inputs, path, "_val")[0] if given else None
+    y_val = labels(arrays["y_val"], f"'{path}' y_val") if given else None
+    names = [str(n) for n in arrays["class_names"].reshape(-1)] if "class_names" in arrays else None
+    return Data(x, labels(arrays["y"], f"'{path}' y"), x_val, y_val, names, scalings_text(scalings), scalings,
+                f"'{path}'")
+
+
+def _scaled_inputs(arrays: dict[str, np.ndarray], inputs: tuple[Entry, ...], path: Path, suffix: str
+                   ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Each input's array scaled by its own dtype, and how, by label."""
+    x, scalings = {}, {}
+    for entry in inputs:
+        key = entry.name + suffix
+        x[entry.name], scalings[entry.name] = scaled(arrays[key], f"'{path}' {key}")
+    return x, scalings
+
+
+def scalings_text(scalings: dict[str, str]) -> str:
+    """Several inputs' scalings in one line, as a run prints and records them: `a: uint8 …; b: float32 …`."""
+    return "; ".join(f"{name}: {scaling}" for name, scaling in scalings.items())
+
+
+def refuse_reserved(inputs: tuple[Entry, ...]) -> None:
+    """An input labelled as a data file names something else (`y`, `class_names`, another input's `_val`)."""
+    reserved = {"y", "y_val", "class_names"} | {f"{e.name}_val" for e in inputs}
+    for entry in inputs:
+        if entry.name in reserved:
+            raise SpeccError(f"the spec's input `{entry.name}` (line {entry.line}) has the name a data file gives "
+                             f"to {'its labels' if entry.name.startswith('y') else 'other arrays'}; relabel the "
+                             f"input to train it")
 
 
 def hdf5(path: Path, want: Want) -> Data:
@@ -221,29 +300,50 @@ def _synthetic_size(name: str) -> int:
 
 FILE_LOADERS: dict[str, Callable[[Path, Want], Data]] = {".npz": npz, ".h5": hdf5, ".hdf5": hdf5}
 
-# Arrays lent by the library for one call of train, under the source name that `load` is given.
+# Arrays lent by the library for one call of train, under the source name that `load` is given;
+# LENT is their Data.where.
+LENT = "the arrays"
 _LENT: dict[str, Data] = {}
 ARRAYS = "arrays:"
 
 
 def from_arrays(arrays: tuple | list) -> Data:
-    """``(x, y)`` or ``(x, y, x_val, y_val)`` as a Data, scaled and checked like an .npz's arrays."""
+    """``(x, y)`` or ``(x, y, x_val, y_val)`` as a Data, scaled and checked like an .npz's arrays;
+    x (and x_val) a dict ``{label: array}`` for a spec with several inputs."""
     if not isinstance(arrays, (tuple, list)) or len(arrays) not in (2, 4):
         count = len(arrays) if isinstance(arrays, (tuple, list)) else type(arrays).__name__
         raise SpeccError(f"data arrays are (x, y) or (x, y, x_val, y_val); got {count}", 2)
-    x, scaling = scaled(np.asarray(arrays[0]), "x")
+    x, scaling, scalings = _lent_x(arrays[0], "x")
     y = labels(arrays[1], "y")
     if len(arrays) == 2:
-        return Data(x, y, scaling=scaling)
-    return Data(x, y, scaled(np.asarray(arrays[2]), "x_val")[0], labels(arrays[3], "y_val"), scaling=scaling)
+        return Data(x, y, scaling=scaling, scalings=scalings, where=LENT)
+    return Data(x, y, _lent_x(arrays[2], "x_val")[0], labels(arrays[3], "y_val"), scaling=scaling,
+                scalings=scalings, where=LENT)
+
+
+def _lent_x(x: object, what: str) -> tuple[Arrays, str, dict[str, str] | None]:
+    """One array, or a dict of them (several inputs, by label), scaled by dtype."""
+    if not isinstance(x, Mapping):
+        return (*scaled(np.asarray(x), what), None)
+    found, scalings = {}, {}
+    for name, array in x.items():
+        found[str(name)], scalings[str(name)] = scaled(np.asarray(array), f"{what}[{name!r}]")
+    return found, scalings_text(scalings), scalings
+
+
+def _shape_words(x: object) -> str:
+    """`1437x8x8x1 uint8`, or for a dict of arrays `a 1437x8x8x1 uint8, b …` (a lent source's name)."""
+    if isinstance(x, Mapping):
+        return ", ".join(f"{name} {_shape_words(array)}" for name, array in x.items())
+    array = np.asarray(x)
+    return f"{'x'.join(map(str, array.shape))} {array.dtype}"
 
 
 @contextmanager
 def lent(arrays: tuple | list) -> Iterator[str]:
     """Lend in-memory arrays to `load` under a source name (e.g. `arrays:1437x8x8x1 uint8`) while inside."""
     data = from_arrays(arrays)
-    first = np.asarray(arrays[0])
-    name = base = f"{ARRAYS}{'x'.join(map(str, first.shape))} {first.dtype}"
+    name = base = f"{ARRAYS}{_shape_words(arrays[0])}"
     n = 1
     while name in _LENT:
         n += 1
@@ -263,7 +363,7 @@ def load(source: str, want: Want) -> Data:
         raise SpeccError(f"the data '{source}' were in-memory arrays; pass them again "
                          f"(specc.train(spec, (x, y), resume=RUN_DIR))", 2)
     if source == "digits":
-        return digits(want)
+        return digits(_one_input(want, source))
     if source == "synthetic" or source.startswith("synthetic:"):
         return synthetic(want, _synthetic_size(source))
     path = Path(source)
@@ -271,11 +371,21 @@ def load(source: str, want: Want) -> Data:
     if found is None:
         raise SpeccError(f"--data '{source}': no such file or folder (or use `digits` or `synthetic`)", 2)
     if stat.S_ISDIR(found.st_mode):
-        return folder(path, want)
+        return folder(path, _one_input(want, source))
     if not stat.S_ISREG(found.st_mode):
         raise SpeccError(f"--data '{source}' is {kind(found)}, not a file or folder", 2)
     loader = FILE_LOADERS.get(path.suffix.lower())
     if loader is None:
         raise SpeccError(f"--data '{source}': unknown kind of file; give an .npz, .h5/.hdf5 file, "
                          f"a folder of images, `digits` or `synthetic`", 2)
-    return loader(path, want)
+    return loader(path, want if loader is npz else _one_input(want, source))
+
+
+def _one_input(want: Want, source: str) -> Want:
+    """Sources of one image per sample (digits, the course's .h5, folders) refuse a spec with several inputs."""
+    if want.inputs:
+        names = ", ".join(f"{e.name} (line {e.line})" for e in want.inputs)
+        raise SpeccError(f"--data '{source}' gives one input per sample, but the spec has {len(want.inputs)} "
+                         f"inputs: {names}; give an .npz with one array per input, named by its label, and `y`, "
+                         f"or `synthetic`", 2)
+    return want

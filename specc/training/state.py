@@ -13,6 +13,7 @@ from ..analysis import Analysis
 from .config import TrainConfig
 from .data import Split
 from .distributed import World
+from .inputs import Inputs
 from .loop import Engine
 from .progress import Progress
 
@@ -37,7 +38,7 @@ class Run:
     config: dict[str, Any]  # the effective configuration, saved in config.json and every checkpoint
     split: Split
     eng: Engine
-    data: tuple[torch.Tensor, ...]  # x, y, x_val, y_val where training reads them
+    data: tuple[Inputs, torch.Tensor, Inputs, torch.Tensor]  # x, y, x_val, y_val where training reads them
     world: World
     run_dir: Path | None
     progress: Progress
