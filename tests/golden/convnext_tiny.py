@@ -12,10 +12,12 @@ from torch import nn
 
 class LayerNorm2d(nn.LayerNorm):
     """ConvNeXt's LayerNorm2d: each position's channels normalised (nn.LayerNorm
-    normalises the last axis: the channels are moved last, and back)."""
+    normalises the last axis: the channels are moved last, and back). The result is
+    made contiguous: a channels-last view would carry its strides into every layer
+    after it, and an exported adaptive pooling would read them element by element."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1).contiguous()
 
 
 class LayerScale(nn.Module):
