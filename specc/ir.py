@@ -138,6 +138,9 @@ class BlockUse(NamedTuple):
     name_span: Span
     called: bool
     params: tuple[tuple[str, Span, bool], ...]  # (name, where it is written, whether the body reads it)
+    # (parameter, an option written with it as the option's own word, e.g. "over=c", that option's span): the word
+    # keeps its meaning there (specc.lower.expansion), which W106 says where the parameter is read nowhere else
+    shadowed: tuple[tuple[str, str, Span], ...] = ()
 
 
 class Instance(NamedTuple):

@@ -39,7 +39,7 @@ ATOL = 1e-5
 # Graph examples of over a billion MACs per sample are exported on a smaller input: the same layers and
 # parameters (checked), minutes less on 2 cores; parity is a property of the layers, not of the map size.
 REDUCED = {"unet.cnn": "32x32x3", "resnet18.cnn": "32x32x3", "resnet50.cnn": "32x32x3", "googlenet.cnn": "64x64x3",
-           "yolov3-tiny.cnn": "64x64x3"}
+           "yolov3-tiny.cnn": "64x64x3", "mobilenetv3.cnn": "64x64x3", "convnext-tiny.cnn": "64x64x3"}
 
 
 def random_input(shape: tuple[int | str, ...], batch: int, seed: int = 7) -> np.ndarray:

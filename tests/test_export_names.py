@@ -180,3 +180,16 @@ def test_merges_inside_blocks_take_their_instances_names(tmp_path: Path) -> None
     assert ops["s.0.res1.add1"] == ops["s.1.res1.add1"] == "Add"
     assert ops["s.0.gate1.multiply1"] == ops["s.1.gate1.multiply1"] == "Mul"
     assert ops["add1"] == "Add"
+
+
+def test_layers_whose_equal_initial_weights_the_exporter_merges_keep_their_names(tmp_path: Path) -> None:
+    # Fresh layer scales (1e-6 everywhere) and layernorms (ones, zeros) are equal tensors: the exporter keeps one
+    # initializer, `ls1.scale`, read by both nodes; each node is still its own layer's (ConvNeXt's 18 blocks).
+    spec = tmp_path / "scales.cnn"
+    spec.write_text("input 8x8x4\na: conv 4 3x3 p=1\nlayerscale 1e-6\nadd a\nb: conv 4 3x3 p=1\nlayerscale 1e-6\n"
+                    "add b\nlayernorm over=c\nglobalavgpool\nlayernorm over=c\nfc 3\n", encoding="utf-8")
+    analysis, model = exported_graph(spec)
+    assert_named_after_the_layers(analysis, model)
+    ops = {node.name: node.op_type for node in model.graph.node}
+    assert ops["ls1"] == ops["ls2"] == "Mul"
+    assert ops["ln1/layernormalization"] == ops["ln2/layernormalization"] == "LayerNormalization"

@@ -138,6 +138,24 @@ def test_every_error_code_is_documented_and_has_a_broken_spec() -> None:
     assert broken <= set(CODES)
 
 
+def test_every_code_the_source_can_emit_is_in_a_table_and_documented() -> None:
+    # A code written anywhere in specc/ (a literal "E114", a rule's CODE = "W205") is an error of CODES, a lint
+    # rule's or the suppression comment's W001; the language reference lists every error and W001, the rule
+    # reference every rule, and no table names a code the source never writes.
+    from specc.lint.registry import RULES
+    from specc.lint.suppress import UNKNOWN_CODE
+
+    written = {code for path in (ROOT / "specc").rglob("*.py")
+               for code in re.findall(r"[\"']([EW]\d{3})[\"']", path.read_text(encoding="utf-8"))}
+    known = {*CODES, *RULES, UNKNOWN_CODE}
+    assert written == known, (sorted(written - known), sorted(known - written))
+    language, rules = ((ROOT / "docs" / name).read_text(encoding="utf-8") for name in ("language.md", "rules.md"))
+    for code in [*CODES, UNKNOWN_CODE]:
+        assert re.search(rf"^\| {code} \|", language, re.M), f"{code} missing from docs/language.md's table"
+    for code in RULES:
+        assert re.search(rf"^\| \[{code}\]", rules, re.M), f"{code} missing from docs/rules.md's table"
+
+
 def test_every_kind_is_in_the_language_reference() -> None:
     language = (ROOT / "docs" / "language.md").read_text()
     for word in [*kinds.STATEMENTS, *kinds.KEYWORD_ALIASES]:

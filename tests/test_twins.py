@@ -26,12 +26,15 @@ from twins import (
     resnet18,
     resnet50,
 )
-from twins_nets import GoogLeNet, MobileNetV2, UNet
+from twins_nets import ConvNeXt, GoogLeNet, MobileNetV2, MobileNetV3, UNet
 
 PUBLISHED = {
     "resnet50": (resnet50, (224, 224, 3), Figures(25_557_032, 53_120, 4_089_184_256, (1000,))),
     "resnet18": (resnet18, (224, 224, 3), Figures(11_689_512, 9_600, 1_814_073_344, (1000,))),
     "mobilenet_v2": (MobileNetV2, (224, 224, 3), Figures(3_504_872, 34_112, 300_774_272, (1000,))),
+    # torchvision's tables: 5,483,032 params and 0.22 GFLOPS (its "FLOPS" are MACs); 28,589,128 and 4.46
+    "mobilenet_v3_large": (MobileNetV3, (224, 224, 3), Figures(5_483_032, 24_400, 216_589_760, (1000,))),
+    "convnext_tiny": (ConvNeXt, (224, 224, 3), Figures(28_589_128, 0, 4_455_531_264, (1000,))),
     "googlenet": (GoogLeNet, (224, 224, 3), Figures(6_624_904, 14_560, 1_498_376_192, (1000,))),
     "unet": (UNet, (96, 128, 3), Figures(8_640_471, 0, 2_511_077_376, (96, 128, 23))),
     "inception_module": (lecture_inception, (28, 28, 192), Figures(163_696, 0, 128_049_152, (28, 28, 256))),

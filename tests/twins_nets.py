@@ -178,3 +178,134 @@ class SqueezeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.classifier(self.features(x)), 1)
+
+
+def _divisible(v: float, divisor: int = 8) -> int:
+    """torchvision's _make_divisible: the nearest multiple of 8, never 10% below v."""
+    rounded = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * v else rounded
+
+
+def conv_bn_act(c_in: int, c_out: int, k: int, s: int = 1, groups: int = 1,
+                act: type[nn.Module] | None = None) -> nn.Sequential:
+    """torchvision's Conv2dNormActivation with MobileNetV3's norm_layer (BatchNorm2d eps 0.001, momentum 0.01)."""
+    layers = [nn.Conv2d(c_in, c_out, k, s, (k - 1) // 2, groups=groups, bias=False),
+              nn.BatchNorm2d(c_out, eps=0.001, momentum=0.01)]
+    return nn.Sequential(*layers, *([act()] if act else []))
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision.ops.SqueezeExcitation with MobileNetV3's hardsigmoid gate."""
+
+    def __init__(self, c: int, squeeze: int) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Conv2d(c, squeeze, 1), nn.Conv2d(squeeze, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = nn.functional.adaptive_avg_pool2d(x, 1)
+        return x * nn.functional.hardsigmoid(self.fc2(nn.functional.relu(self.fc1(scale))))
+
+
+class MobileNetV3Block(nn.Module):
+    """torchvision.models.mobilenetv3.InvertedResidual (dilation 1)."""
+
+    def __init__(self, c_in: int, k: int, e: int, c_out: int, se: bool, hs: bool, s: int) -> None:
+        super().__init__()
+        act = nn.Hardswish if hs else nn.ReLU
+        layers: list[nn.Module] = [conv_bn_act(c_in, e, 1, act=act)] if e != c_in else []
+        layers.append(conv_bn_act(e, e, k, s, groups=e, act=act))
+        layers += [SqueezeExcitation(e, _divisible(e // 4))] if se else []
+        layers.append(conv_bn_act(e, c_out, 1))
+        self.block = nn.Sequential(*layers)
+        self.residual = s == 1 and c_in == c_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x) if self.residual else self.block(x)
+
+
+# torchvision's _mobilenet_v3_conf("mobilenet_v3_large"): (in, kernel, expanded, out, SE, hardswish, stride)
+MOBILENET_V3_LARGE = [(16, 3, 16, 16, False, False, 1), (16, 3, 64, 24, False, False, 2),
+                      (24, 3, 72, 24, False, False, 1), (24, 5, 72, 40, True, False, 2),
+                      (40, 5, 120, 40, True, False, 1), (40, 5, 120, 40, True, False, 1),
+                      (40, 3, 240, 80, False, True, 2), (80, 3, 200, 80, False, True, 1),
+                      (80, 3, 184, 80, False, True, 1), (80, 3, 184, 80, False, True, 1),
+                      (80, 3, 480, 112, True, True, 1), (112, 3, 672, 112, True, True, 1),
+                      (112, 5, 672, 160, True, True, 2), (160, 5, 960, 160, True, True, 1),
+                      (160, 5, 960, 160, True, True, 1)]
+
+
+class MobileNetV3(nn.Module):
+    """torchvision.models.mobilenet_v3_large(): 5,483,032 parameters."""
+
+    def __init__(self, classes: int = 1000) -> None:
+        super().__init__()
+        self.features = nn.Sequential(conv_bn_act(3, 16, 3, 2, act=nn.Hardswish),
+                                      *(MobileNetV3Block(*row) for row in MOBILENET_V3_LARGE),
+                                      conv_bn_act(160, 960, 1, act=nn.Hardswish))
+        self.classifier = nn.Sequential(nn.Linear(960, 1280), nn.Hardswish(), nn.Dropout(0.2),
+                                        nn.Linear(1280, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision.models.convnext.LayerNorm2d: each position's channels, moved last and back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """CNBlock's layer_scale parameter (dim, 1, 1), held in a module of its own so hooks see it run."""
+
+    def __init__(self, dim: int, value: float) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(dim, 1, 1) * value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x
+
+
+class CNBlock(nn.Module):
+    """torchvision.models.convnext.CNBlock: its pointwise layers are Linear, on channels-last values."""
+
+    def __init__(self, dim: int, layer_scale: float, rate: float) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pw1, self.pw2 = nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
+        self.layer_scale = LayerScale(dim, layer_scale)
+        self.rate = rate  # torchvision.ops.StochasticDepth(rate, "row")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.norm(self.dwconv(x).permute(0, 2, 3, 1))
+        y = self.layer_scale(self.pw2(nn.functional.gelu(self.pw1(y))).permute(0, 3, 1, 2))
+        if self.training and self.rate > 0:
+            keep = 1 - self.rate
+            y = y * torch.empty([y.shape[0], 1, 1, 1], device=y.device).bernoulli_(keep).div_(keep)
+        return y + x
+
+
+CONVNEXT_TINY = [(96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)]  # (dim, next dim, blocks)
+
+
+class ConvNeXt(nn.Module):
+    """torchvision.models.convnext_tiny(): 28,589,128 parameters; stochastic depth 0.1, layer scale 1e-6."""
+
+    def __init__(self, classes: int = 1000, depth_rate: float = 0.1) -> None:
+        super().__init__()
+        total, index = sum(n for _, _, n in CONVNEXT_TINY), 0
+        layers: list[nn.Module] = [nn.Conv2d(3, 96, 4, 4), LayerNorm2d(96, eps=1e-6)]
+        for dim, after, n in CONVNEXT_TINY:
+            for _ in range(n):
+                layers.append(CNBlock(dim, 1e-6, depth_rate * index / (total - 1.0)))
+                index += 1
+            if after is not None:
+                layers += [LayerNorm2d(dim, eps=1e-6), nn.Conv2d(dim, after, 2, 2)]
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(LayerNorm2d(768, eps=1e-6), nn.Flatten(1), nn.Linear(768, classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(nn.functional.adaptive_avg_pool2d(self.features(x), 1))

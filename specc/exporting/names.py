@@ -84,6 +84,9 @@ def _owners(graph: onnx.GraphProto, layers) -> list:
     initializers = {i.name for i in graph.initializer}
     own = [_weight_layer(n, initializers, modules) for n in graph.node]
     scoped = [_scope_layer(n, modules) for n in graph.node]
+    # The exporter keeps one copy of equal initializers (two fresh `layerscale 1e-6` both read `ls1.scale`, two
+    # layernorms `ln1.weight`): a node whose weights name another layer of its own scope's kind is its scope's.
+    own = [s if w is not None and s is not None and type(w) is type(s) else w for w, s in zip(own, scoped)]
     owners = [w or s for w, s in zip(own, scoped)]
     direct = [o is not None for o in owners]
     consumers: dict[str, list[int]] = {}

@@ -171,10 +171,12 @@ def emit_layerscale(r: LayerReport, ctx: Context) -> Unit:
 # The generated file's classes for `layernorm over=c` and `layerscale` (specc.codegen writes those it uses).
 HELPERS = {"LayerNorm2d": '''class LayerNorm2d(nn.LayerNorm):
     """ConvNeXt's LayerNorm2d: each position's channels normalised (nn.LayerNorm
-    normalises the last axis: the channels are moved last, and back)."""
+    normalises the last axis: the channels are moved last, and back). The result is
+    made contiguous: a channels-last view would carry its strides into every layer
+    after it, and an exported adaptive pooling would read them element by element."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)''',
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1).contiguous()''',
            "LayerScale": '''class LayerScale(nn.Module):
     """ConvNeXt's layer scale: each channel times a learnt factor, initialised to init."""
 

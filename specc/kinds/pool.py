@@ -81,6 +81,13 @@ class GlobalPool(Layer):
         return self.op == "avg"
 
 
+def pools_whole_map(layer: Layer) -> bool:
+    """Whether ``layer`` pools each channel's whole map to one value at any input size: `globalavgpool`,
+    `globalmaxpool`, and adaptive pooling to 1 (`avgpool out=1`, `maxpool out=1x1`: the same module in PyTorch).
+    What a rule about global pooling reads, rather than the keyword."""
+    return isinstance(layer, GlobalPool) or (isinstance(layer, AdaptivePool) and all(n == 1 for n in layer.out))
+
+
 _POOL_OPTIONS = {"kernel": positive_pair, "stride": positive_pair, "padding": padding,
                  "round": choice("down", "up"), "out": positive_pair}
 # `out=` sizes the windows itself: with it, a kernel, stride, padding or round is an error (E107).

@@ -128,6 +128,12 @@ def boolean(word: Word, what: str) -> bool:
                        did_you_mean(word.text, ["true", "false"]))
 
 
+# The names an option's checker takes as words of its own (`over=c`, `padding=same`, `bias=true`): in a block body
+# such a word is the option's, never a parameter of the same name (specc.lower.expansion). choice() adds its names.
+OWN_WORDS: dict[Callable, frozenset[str]] = {padding: frozenset(("same", "valid")),
+                                             boolean: frozenset(("true", "false"))}
+
+
 def _float(word: Word, what: str) -> float:
     if word.kind not in ("int", "float"):
         raise ValueProblem("E105", f"{what} must be a number, got `{word.text}`")
@@ -169,6 +175,7 @@ def choice(*names: str) -> Callable[[Word, str], str]:
         raise ValueProblem("E105", f"{what} must be one of {', '.join(names)}; got `{word.text}`",
                            did_you_mean(word.text, names))
 
+    OWN_WORDS[check] = frozenset(names)
     return check
 
 

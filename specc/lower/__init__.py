@@ -20,7 +20,7 @@ from ..kinds.values import ValueProblem, as_signal
 from ..syntax import Statement, Word
 from ..syntax.nodes import has_value_of_kind
 from .expand import expand
-from .expansion import Expansion, Line
+from .expansion import Expansion, Line, shadowed
 from .statements import KEYWORD_ALIASES, STATEMENTS, Form
 
 
@@ -276,5 +276,5 @@ def _input_shape(bound: _Bound, st: Statement, diagnostics: list[Diagnostic]) ->
 def _block_uses(expansion: Expansion) -> tuple[ir.BlockUse, ...]:
     return tuple(ir.BlockUse(name, block.span, block.name.span, name in expansion.called,
                              tuple((p.name.text, p.name.span, p.name.text in expansion.used.get(name, ()))
-                                   for p in block.params))
+                                   for p in block.params), shadowed(block, STATEMENTS, KEYWORD_ALIASES))
                  for name, block in expansion.blocks.items())

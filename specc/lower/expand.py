@@ -280,7 +280,7 @@ def _layer_lines(st: Statement, form: Form, inst: Instance, previous: str, out: 
     local = st.label.text if st.label is not None else inst.default_name(form.prefix or form.kind)
     reads, problems = _inputs(st, form.merge, origin, previous, inst, out)
     out.diagnostics += problems
-    st, shared = substituted_once(written, st, form.merge, inst, out)
+    st, shared = substituted_once(written, st, form, inst, out)
     labelled = st.label is not None  # only labels are references: a default name moves when a line is inserted
     if copies is None:
         name = inst.full(local)

@@ -10,11 +10,12 @@ give a line's values at one call: parameters replaced by the call's values,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple, cast
 
 from .. import ir
-from ..diagnostics import Diagnostic, Note
+from ..diagnostics import Diagnostic, Note, Span
+from ..kinds.values import OWN_WORDS
 from ..syntax import BlockDef, Expr, Option, Statement, Word
 from ..syntax.nodes import has_value_of_kind
 from .budget import Sizes
@@ -107,7 +108,7 @@ def reference(word: Word, inst: Instance, out: Expansion) -> tuple[str | None, D
     return inst.scope.resolve(word, word.span.line, closed=inst.path is not None)
 
 
-def substituted_once(written: Statement, st: Statement, merge: bool, inst: Instance,
+def substituted_once(written: Statement, st: Statement, form: Form, inst: Instance,
                       out: Expansion) -> tuple[Statement, bool]:
     """``st`` (``written`` less `repeat=` and `from=`) substituted, and whether the copies share it.
 
@@ -115,23 +116,23 @@ def substituted_once(written: Statement, st: Statement, merge: bool, inst: Insta
     layer's shape (`conv1.c`, resolved in each copy's own scope) substitutes to the
     same statement in each: it is made once per call, and its copies share it."""
     if inst.path is None:
-        return _substituted(st, merge, inst, out), False
+        return _substituted(st, form, inst, out), False
     done = inst.substituted.get(id(written))
     if done is not None:
         return done, True
-    substituted = _substituted(st, merge, inst, out)
-    shared = not any(reads_shapes(w) for w in _values(st, merge))
+    substituted = _substituted(st, form, inst, out)
+    shared = not any(reads_shapes(w) for w in _values(st, form.merge))
     if shared:
         inst.substituted[id(written)] = substituted  # the body (and so `written`) outlives the expansion
     return substituted, shared
 
 
-def _substituted(st: Statement, merge: bool, inst: Instance, out: Expansion) -> Statement:
+def _substituted(st: Statement, form: Form, inst: Instance, out: Expansion) -> Statement:
     """The statement with its parameters replaced by the call's values (spans stay on the body line)."""
     if inst.path is None and not has_value_of_kind(st, ("ref", "expr")):
         return st
-    args = st.args if merge else tuple(substitute(w, inst, out) for w in st.args)
-    options = tuple(_substitute_option(o, inst, out) for o in st.options)
+    args = st.args if form.merge else tuple(substitute(w, inst, out) for w in st.args)
+    options = tuple(o if _own_word(form, o) else _substitute_option(o, inst, out) for o in st.options)
     if _same(args, st.args) and _same(options, st.options):
         return st  # nothing to substitute: the lines share the written statement
     return Statement(st.label, st.keyword, args, options, st.span)
@@ -140,6 +141,34 @@ def _substituted(st: Statement, merge: bool, inst: Instance, out: Expansion) -> 
 def _substitute_option(option: Option, inst: Instance, out: Expansion) -> Option:
     value = substitute(option.value, inst, out)
     return option if value is option.value else Option(option.name, value)
+
+
+def _own_word(form: Form, option: Option) -> bool:
+    """Whether the option's value is one of the option's own words (`over=c`, `padding=same`, `mode=nearest`,
+    `bias=true`): such a word keeps its meaning in a body, even where a parameter has the same name."""
+    value = option.value
+    if value.kind != "name":
+        return False
+    name = option.name.text
+    checker = form.options.get(form.aliases.get(name, name))
+    return checker is not None and value.text in OWN_WORDS.get(checker, ())
+
+
+def shadowed(block: BlockDef, forms: Mapping[str, Form],
+             aliases: Mapping[str, str]) -> tuple[tuple[str, str, Span], ...]:
+    """Where the body writes a parameter's name as an option's own word (`over=c` in a block with a parameter `c`):
+    (parameter, the option as written, its span), the first place of each parameter."""
+    params = {p.name.text for p in block.params}
+    found: dict[str, tuple[str, str, Span]] = {}
+    for st in block.body:
+        form = forms.get(aliases.get(st.keyword.text, st.keyword.text))
+        if form is None:
+            continue
+        for option in st.options:
+            name = option.value.text
+            if name in params and name not in found and _own_word(form, option):
+                found[name] = (name, f"{option.name.text}={name}", option.value.span)
+    return tuple(found.values())
 
 
 def _same(these: tuple, those: tuple) -> bool:

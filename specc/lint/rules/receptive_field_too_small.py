@@ -1,7 +1,8 @@
 """Global pooling over units that each saw less than a quarter of the input.
 
 ## What it does
-Flags a `globalavgpool` or `globalmaxpool` whose input units have a receptive
+Flags a global pooling (`globalavgpool`, `globalmaxpool`, or adaptive pooling
+to one position, `avgpool out=1`) whose input units have a receptive
 field less than half the network's input, in height or width: each unit
 before the pooling has seen less than a quarter of the image. (A receptive
 field a little short of the input, like the 27x27 of the all-convolutional
@@ -48,7 +49,8 @@ from collections.abc import Iterator
 
 from ...analysis import LayerReport
 from ...diagnostics import Diagnostic, warning
-from ...kinds import GlobalPool, Multiply
+from ...kinds import Multiply
+from ...kinds.pool import pools_whole_map
 from ..view import GraphView, dims
 
 CODE = "W205"
@@ -74,7 +76,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
     if model.input is None or len(model.input) != 3:
         return
     size = model.input[:2]
-    for r in graph.of_kind(GlobalPool):
+    for r in (r for r in graph.reports if pools_whole_map(r.layer)):
         before = graph.predecessor(r)
         field = before.receptive_field if before else (1, 1)
         if field is None or all(2 * f >= n for f, n in zip(field, size)) or feeds_gate(graph, r):

@@ -3,6 +3,8 @@
 ## What it does
 Flags a parameter of a called block that no line of its body uses, as a value
 (`conv f 3x3`), inside an expression (`f*2`) or as a layer (`concat skip`).
+An option's own word is never a parameter: in `layernorm over=c`, `c` is the
+channels even in a block with a parameter `c`, and the help says so.
 
 ## Why is this bad?
 Every call must pass a value that changes nothing, and a reader of the call
@@ -46,7 +48,12 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
     for block in graph.model.blocks:
         if not block.called:
             continue  # W105's case
+        words = {param: (written, where) for param, written, where in block.shadowed}
         for name, span, read in block.params:
             if not read:
-                yield warning(CODE, f"block `{block.name}` never reads its parameter `{name}`", span,
-                              f"use `{name}` in the body, or remove it from the definition and the calls")
+                hint = f"use `{name}` in the body, or remove it from the definition and the calls"
+                if name in words:  # `over=c` with a parameter `c`: the option's own word wins
+                    written, where = words[name]
+                    hint = (f"`{written}` (line {where.line}) is the option's own word `{name}`, never the "
+                            f"parameter: give the parameter another name to pass a value there, or remove it")
+                yield warning(CODE, f"block `{block.name}` never reads its parameter `{name}`", span, hint)
