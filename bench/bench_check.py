@@ -1,15 +1,21 @@
 """Benchmark: `specc check` cold start and scaling, side by side with its peers (issue 16).
 
-Run: python bench/bench_check.py [--repeat 15] [--venv DIR] [--no-peers]
+Run: python bench/bench_check.py [--repeat 15] [--venv DIR [--base TREE]] [--no-peers] [--no-scaling]
 
 1. Cold start, whole processes, bytecode cached as on a user's machine
    (PYTHONDONTWRITEBYTECODE is removed), contenders interleaved, medians:
    - `specc check specs/lenet5.cnn` against a bare `python -c pass` (target: at
-     most 6x). With --venv DIR, both run in a virtual environment holding only
-     specc's own check dependencies (made there if missing: lark, and this
-     tree installed without dependencies), as after `pip install specc-cnn`; the
+     most 6x), and beside it the specs with blocks: ResNet-50 and MobileNetV2
+     (blocks, calls, `repeat=`, expressions), and a 3-line stack against the
+     same stack calling a one-line block (issue 23: a spec with blocks starts
+     as fast as a stack, Lark not imported). With --venv DIR, they run in a
+     virtual environment holding only specc's own check dependencies (made
+     there if missing: lark, and this tree installed without dependencies), as
+     after `pip install specc-cnn`; the
      interpreter of this machine also starts whatever its site-packages' .pth
-     files import, which flatters the ratio.
+     files import, which flatters the ratio. With --base TREE as well, the
+     same checks by another source tree (a checkout of main, say, installed in
+     DIR-base) run in the same interleaved race.
    - torchinfo.summary of the same LeNet-5 and of ResNet-50 (tests/twins.py,
      torchvision's architecture written by hand) from a cold process, against
      `specc check` of specs/lenet5.cnn and specs/resnet50.cnn;
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -91,30 +98,34 @@ finally:
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
 
 
-def seconds(argv: list[str], env: dict | None = None) -> float:
-    start = time.perf_counter()
+def seconds(argv: list[str], env: dict | None = None) -> tuple[float, float]:
+    """The wall-clock and the CPU seconds (user and system) of one whole process."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(argv, env=env or ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def race(contenders: dict[str, list[str]], repeat: int) -> dict[str, float]:
+def race(contenders: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Each contender's median wall-clock and CPU seconds, the contenders run in turn. The CPU
+    time is the steadier figure on a shared machine: waiting for a core does not count."""
     for argv in contenders.values():  # warm the bytecode and the page cache
         seconds(argv)
-    times: dict[str, list[float]] = {name: [] for name in contenders}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     for _ in range(repeat):
         for name, argv in contenders.items():
             times[name].append(seconds(argv))
-    return {name: statistics.median(t) for name, t in times.items()}
+    return {name: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t)) for name, t in times.items()}
 
 
-def clean_python(venv: Path) -> str:
+def clean_python(venv: Path, tree: Path = ROOT) -> str:
     """The interpreter of a virtual environment with only what `specc check` needs, made if missing."""
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "lark"], check=True)
-    # this tree, not an editable install: an editable finder adds its own import cost
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(ROOT)],
+    # the tree, not an editable install: an editable finder adds its own import cost
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(tree)],
                    check=True)
     return str(python)
 
@@ -142,23 +153,43 @@ def varied(layers: int) -> str:
     return "input 64x64x3\n" + "\n".join(body) + "\nglobalavgpool\nfc 10 softmax\n"
 
 
-def cold_start(python: str, repeat: int, peers: bool) -> None:
-    check = [python, "-m", "specc", "check"]
-    contenders = {"python -c pass": [python, "-c", "pass"], "specc check lenet5": [*check, str(SPECS / "lenet5.cnn")],
-                  "specc check resnet50": [*check, str(SPECS / "resnet50.cnn")]}
-    if peers:
-        contenders |= {"torchinfo lenet5": [sys.executable, "-c", LENET],
-                       "torchinfo resnet50": [sys.executable, "-c", TORCHINFO_RESNET],
-                       "ptflops resnet50": [sys.executable, "-c", PTFLOPS_RESNET]}
-    cold = race(contenders, repeat)
-    print(f"cold start ({python}), median of {repeat}")
-    for name, t in cold.items():
-        print(f"  {name:<22} {t * 1000:8.1f} ms")
-    print(f"  specc / python           {cold['specc check lenet5'] / cold['python -c pass']:6.1f}x   (target <= 6x)")
+# The issue 23 pair: a 3-line stack, and the same stack whose middle line is a call of a
+# one-line block (once 54 ms against 100 to 157 ms: a block's lines were Lark's to read).
+SMALL_STACK = "input 8x8x3\nconv 4 3x3 relu\nfc 10\n"
+SMALL_BLOCK = "input 8x8x3\nblock b(f) {\n    conv f 3x3 relu\n}\nb 4\nfc 10\n"
+# LeNet-5 a plain stack; ResNet-50 and MobileNetV2 blocks, calls, `repeat=` and (MobileNetV2) expressions.
+COLD_SPECS = ("lenet5", "resnet50", "mobilenetv2")
+
+
+def cold_start(python: str, repeat: int, peers: bool, base: str | None = None) -> None:
+    contenders = {"python -c pass": [python, "-c", "pass"]}
+    with tempfile.TemporaryDirectory() as folder:
+        specs = {spec: SPECS / f"{spec}.cnn" for spec in COLD_SPECS}
+        for name, text in (("3-line stack", SMALL_STACK), ("3-line + block", SMALL_BLOCK)):
+            specs[name] = Path(folder, f"{name.replace(' ', '').replace('+', '-')}.cnn")
+            specs[name].write_text(text)
+        for who, interpreter in (("specc check", python), ("base check", base)):
+            if interpreter:  # the base tree's contenders interleaved with this tree's
+                contenders |= {f"{who} {spec}": [interpreter, "-m", "specc", "check", str(path)]
+                               for spec, path in specs.items()}
+        if peers:
+            contenders |= {"torchinfo lenet5": [sys.executable, "-c", LENET],
+                           "torchinfo resnet50": [sys.executable, "-c", TORCHINFO_RESNET],
+                           "ptflops resnet50": [sys.executable, "-c", PTFLOPS_RESNET]}
+        raced = race(contenders, repeat)
+    cold, cpu = ({name: t[i] for name, t in raced.items()} for i in (0, 1))
+    print(f"cold start ({python}), median of {repeat}: wall clock, and CPU (user + system)")
+    for name in contenders:
+        print(f"  {name:<27} {cold[name] * 1000:8.1f} ms   cpu {cpu[name] * 1000:8.1f} ms")
+    for name in contenders:
+        if name.startswith(("specc check", "base check")):
+            target = "   (target <= 6x)" if name == "specc check lenet5" else ""
+            print(f"  {name} / python {' ' * (26 - len(name))}{cold[name] / cold['python -c pass']:6.1f}x"
+                  f"   cpu {cpu[name] / cpu['python -c pass']:5.1f}x{target}")
     if peers:
         for peer, spec in (("torchinfo lenet5", "lenet5"), ("torchinfo resnet50", "resnet50"),
                            ("ptflops resnet50", "resnet50")):
-            print(f"  {peer} / specc {' ' * (19 - len(peer))}{cold[peer] / cold['specc check ' + spec]:6.1f}x")
+            print(f"  {peer} / specc {' ' * (24 - len(peer))}{cold[peer] / cold['specc check ' + spec]:6.1f}x")
         macs, _ = subprocess.run([sys.executable, "-c", PTFLOPS_RESNET], env=ENV, capture_output=True, text=True,
                                  check=True).stdout.split()
         print(f"  ResNet-50 MACs: ptflops {int(macs):,} (with batchnorm, relu, pooling), "
@@ -220,10 +251,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--venv", type=Path, help="run specc in this clean virtual environment (made if missing)")
     parser.add_argument("--no-peers", dest="peers", action="store_false", help="skip torchinfo and ptflops")
+    parser.add_argument("--base", type=Path, help="with --venv: also race this source tree's `specc check` "
+                        "(installed in the venv's sibling DIR-base), e.g. a checkout of main")
+    parser.add_argument("--no-scaling", dest="scaling", action="store_false", help="only the cold start")
     args = parser.parse_args()
-    python = clean_python(args.venv) if args.venv else sys.executable
-    cold_start(python, args.repeat, args.peers)
-    scaling(python, max(3, args.repeat // 5))
+    venv, tree = (path and path.resolve() for path in (args.venv, args.base))
+    python = clean_python(venv) if venv else sys.executable
+    base = clean_python(venv.with_name(venv.name + "-base"), tree) if venv and tree else None
+    with tempfile.TemporaryDirectory() as empty:
+        # `python -m specc` and `-c` look in the working folder first: from the source tree's
+        # root, every environment's children would import the tree's specc, not their own
+        os.chdir(empty)
+        cold_start(python, args.repeat, args.peers, base)
+        if args.scaling:
+            scaling(python, max(3, args.repeat // 5))
 
 
 if __name__ == "__main__":

@@ -123,6 +123,14 @@ class Analysis(Record, eq=True):
         return _report("notebook").markdown(self)
 
     @property
+    def checked_model(self) -> Model:
+        """The model, for the stages after check (codegen, the builder, export, training, the memory
+        estimate), which read only an analysis without errors: that has one. ValueError without one."""
+        if self.model is None:
+            raise ValueError(f"{self.path}: no model: nothing is built from a spec with errors")
+        return self.model
+
+    @property
     def output(self) -> Shape | None:
         """The network's (first) output's shape: the last line's, or the first an `output` line names."""
         if self.model is not None and self.model.declared_outputs:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from .analysis import Analysis, default_name
 from .diagnostics import Diagnostic, cap_repeats, error
 from .infer import infer
-from .ir import Model
+from .ir import Model, readers
 from .lint import apply_suppressions, lint
 from .lower import lower
 from .syntax import decode, parse
@@ -51,10 +51,11 @@ def _analyse(text: str, path: str, rules: frozenset[str] | None) -> Analysis:
     statements, diagnostics = parse(text)
     model, problems = lower(statements, default_name(path))  # consumes the statements as it builds the layers
     diagnostics += problems
-    model, reports, totals, shape_errors = infer(model)  # the model with its layers as inferred
+    edges = readers(model.layers)  # who reads each output: the one index infer and lint read
+    model, reports, totals, shape_errors = infer(model, edges)  # the model with its layers as inferred
     diagnostics += shape_errors
     if not any(d.severity == "error" for d in diagnostics):
-        diagnostics += _no_layer(model) or lint(model, reports, rules)
+        diagnostics += _no_layer(model) or lint(model, reports, rules, edges)
     diagnostics = apply_suppressions(text, _once(diagnostics, model))
     diagnostics.sort(key=lambda d: (d.span.line, d.span.column))
     diagnostics = cap_repeats(diagnostics)  # 2 million repeats of one mistake: show 100, count the rest

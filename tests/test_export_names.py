@@ -111,7 +111,7 @@ def test_merges_take_their_own_names_in_spec_order() -> None:
     from specc.exporting.names import name_nodes
 
     source = "input 8x8x3\na: conv 4 3x3 p=same relu\nb: conv 4 1x1 silu from=input\ns: add a\n"
-    layers = [SimpleNamespace(name=n, kind=k, line=line, span=Span.at(line, 1, 40))
+    layers = [SimpleNamespace(name=n, kind=k, line=line, span=Span.at(line, 1, 40), block=None)
               for n, k, line in (("a", "conv", 2), ("b", "conv", 3), ("s", "add", 4))]
     weights = [helper.make_tensor(f"{n}.weight", TensorProto.FLOAT, [4, 3, 1, 1], [0.0] * 12) for n in "ab"]
     nodes = [helper.make_node("Conv", ["x", "a.weight"], ["a0"], name="node_Conv_1"),

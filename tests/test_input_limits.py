@@ -237,8 +237,8 @@ def test_nested_expressions_keep_their_texts_and_spans() -> None:
 
 def test_a_line_past_the_limit_is_e011_and_never_tokenised(monkeypatch) -> None:
     seen = []
-    plain, lark_lines = syntax.plain_statement, syntax_lalr.parse_lines
-    monkeypatch.setattr(syntax, "plain_statement", lambda line, n: seen.append(len(line)) or plain(line, n))
+    plain, lark_lines = syntax.plain_line, syntax_lalr.parse_lines
+    monkeypatch.setattr(syntax, "plain_line", lambda line, n: seen.append(len(line)) or plain(line, n))
     monkeypatch.setattr(syntax_lalr, "parse_lines",
                         lambda text, *a: seen.extend(map(len, text.split("\n"))) or lark_lines(text, *a))
     long = "conv 4 3x3" + " s=1" * 250_000

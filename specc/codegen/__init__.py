@@ -11,23 +11,38 @@ identifiers and escaping (:mod:`.names`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..analysis import Analysis
+from ..ir import Layer
 from ..kinds import EMITTERS, HELPERS, Activation
 from ..kinds.activation import activate
 from ..kinds.emitting import Step, known
 from ..syntax import lines as source_lines
 from ..version import __version__
-from .module_text import checked_model, module_source
+from .module_text import module_source
 from .names import attribute_names, class_name, statement_text
 from .scopes import Tree
 
-__all__ = ["EMITTERS", "attributes", "generate"]
+__all__ = ["EMITTERS", "attributes", "generate", "module_paths"]
 
 
 def attributes(analysis: Analysis) -> dict[str, str]:
     """Each top-level layer's name in the spec -> its attribute on the generated module."""
-    names = [layer.name for layer in checked_model(analysis).layers if layer.block is None]
-    return dict(zip(names, attribute_names(names)))
+    return {layer.name: path for path, layer in module_paths(analysis.checked_model.layers).items()
+            if layer.block is None}
+
+
+def module_paths(layers: Sequence[Layer]) -> dict[str, Layer]:
+    """The path of each layer's submodule in the generated network -> the layer, what ONNX export names
+    nodes by: a top-level layer's attribute (names.attribute_names, as the network's scope names them),
+    a block's layer its name, the path of the calls down to it and its label (`r1.conv1`, a repeated
+    call's copies `stage.0.conv1`), as the block's class names a usable label. A layer without a
+    submodule (a merge) has its path all the same; a helper module (`conv2_pad`) sits beside its layer."""
+    top = [layer for layer in layers if layer.block is None]
+    paths = dict(zip(attribute_names([layer.name for layer in top]), top))
+    paths.update((layer.name, layer) for layer in layers if layer.block is not None)
+    return paths
 
 
 def generate(analysis: Analysis) -> str:
@@ -69,7 +84,7 @@ def generate(analysis: Analysis) -> str:
 def returned_outputs(analysis: Analysis) -> tuple[str, ...]:
     """The layers forward returns where an `output` line names others than the last line, in order;
     () where forward returns the last line's value, as without `output`."""
-    model = checked_model(analysis)
+    model = analysis.checked_model
     return () if model.outputs == (model.layers[-1].name,) else model.outputs
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from ..analysis import Analysis
 from ..ir import Shape, channels_first
@@ -30,9 +29,6 @@ from .formatting import (
 )
 from .names import class_name, escape, string_literal
 from .steps import Code, Remark
-
-if TYPE_CHECKING:
-    from ..ir import Model
 
 LOSSES = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy_with_logits"}
 BODY = INDENT * 2  # the statements of a method
@@ -100,15 +96,8 @@ def _text(comment: str) -> str:
     return escape(comment, quote=False)
 
 
-def checked_model(analysis: Analysis) -> Model:
-    """The model of an analysis without errors, the only kind code is generated from (generate() checks)."""
-    if analysis.model is None:
-        raise ValueError("code is generated only from an analysis without errors")
-    return analysis.model
-
-
 def _docstring(analysis: Analysis, spec_lines: list[str], final: str | None, version: str) -> list[str]:
-    model, totals = checked_model(analysis), analysis.totals
+    model, totals = analysis.checked_model, analysis.totals
     shape, output = known(model.input), known(analysis.output)
     outputs = [(name, known(analysis.shape_of(name))) for name in model.outputs]
     if final is None:
@@ -159,7 +148,7 @@ def _file(analysis: Analysis) -> str:
 
 
 def _first(analysis: Analysis, kept_input: str | None, inputs: list[str]) -> list[str]:
-    model = checked_model(analysis)
+    model = analysis.checked_model
     if len(model.inputs) > 1:
         return [comment_line(BODY, _text(f"{variable}: {nchw(known(i.shape))}  line {i.span.line}: "
                                          f"{i.name}: input {'x'.join(map(str, known(i.shape)))}"))
@@ -173,11 +162,11 @@ def _first(analysis: Analysis, kept_input: str | None, inputs: list[str]) -> lis
 
 def _methods(analysis: Analysis, body: Sequence[Step | Remark], result: str, final_step: Step | None,
              kept_input: str | None, inputs: list[str]) -> list[str]:
-    final, results = analysis.final_activation, len(checked_model(analysis).outputs)
+    final, results = analysis.final_activation, len(analysis.checked_model.outputs)
     header = method_header("forward", inputs, results)
     logits = method_header("logits", inputs, results)
     layers = [*_first(analysis, kept_input, inputs), *step_lines(body), *statement(BODY, f"return {result}")]
-    model = checked_model(analysis)
+    model = analysis.checked_model
     same = "the spec ends in no softmax or sigmoid" if model.outputs == (model.layers[-1].name,) else \
         "each output is returned as its layer gives it"
     if final_step is None:
@@ -199,7 +188,7 @@ def module_source(analysis: Analysis, spec_lines: list[str], modules: list[tuple
     docstring; ``modules`` are (attribute, constructor, comment); ``body`` the steps of
     logits (of forward when ``final_step`` is None), which return the variable ``result``;
     ``kept_input`` names the input's variable when a later line reads it again."""
-    model, final = checked_model(analysis), analysis.final_activation
+    model, final = analysis.checked_model, analysis.final_activation
     name = class_name(model.name)
     output = known(analysis.output)
     init = [f"{BODY}super().__init__()", *module_lines(modules)]

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import onnx
 import torch
 
-from ..codegen.module_text import checked_model
 from ..errors import SpeccError, first_line, first_sentence
 from ..ir import channels_first
 from ..kinds.emitting import known
@@ -63,7 +62,7 @@ class Graph:
 def output_names(source: Source, logits: bool) -> list[str]:
     """The ONNX outputs' names: the labels an `output` line names (spec-io §2), else `probabilities` or
     `logits`, as before."""
-    model = checked_model(source.analysis)
+    model = source.analysis.checked_model
     return list(model.outputs) if model.declared_outputs else [output_name(source, logits)]
 
 
@@ -93,7 +92,7 @@ def entry(source: Source, logits: bool) -> torch.nn.Module:
 def to_onnx(source: Source, module: torch.nn.Module, *, batch: int | None, opset: int, logits: bool) -> Graph:
     """Export ``module``, ``source``'s :func:`entry` for ``logits``: symbolic batch dimension
     ``batch`` unless ``batch`` fixes it."""
-    model = checked_model(source.analysis)
+    model = source.analysis.checked_model
     features = channels_first(known(model.input))
     several = [channels_first(known(i.shape)) for i in model.inputs] if len(model.inputs) > 1 else [features]
     names = list(model.input_names) if len(model.inputs) > 1 else [INPUT_NAME]
@@ -150,8 +149,8 @@ def _quiet() -> Iterator[None]:
 
 def metadata(source: Source, output: str) -> dict[str, str]:
     """The metadata_props every specc export carries (docs/export.md lists them)."""
-    model = source.analysis.model
-    assert model is not None and model.input is not None  # a spec checked without errors, or a checkpoint's
+    model = source.analysis.checked_model  # a spec checked without errors, or a checkpoint's
+    assert model.input is not None
     layouts = {1: "NF float32 (batch, features)", 2: "NCL float32", 3: "NCHW float32", 4: "NCDHW float32"}
     props = {
         "model_name": source.name,
@@ -168,7 +167,7 @@ def metadata(source: Source, output: str) -> dict[str, str]:
 
 
 def _output_words(source: Source, output: str) -> str:
-    final, model = source.analysis.final_activation, checked_model(source.analysis)
+    final, model = source.analysis.final_activation, source.analysis.checked_model
     if len(model.outputs) > 1:
         return f"outputs: {', '.join(model.outputs)}, each as its layer gives it"
     if output == "probabilities":

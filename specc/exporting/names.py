@@ -5,7 +5,8 @@ Netron and onnxruntime's profiler show node names; the exporter's are its own
 export, in place, and changes nothing else: values, initializers and the graph's
 inputs and outputs keep their names, so the verified computation is the same.
 
-Which layer a node belongs to, most reliable first: the module whose weights it
+Which layer a node belongs to (by the module paths codegen gives the layers,
+codegen.module_paths), most reliable first: the module whose weights it
 reads (`conv1.weight`: a convolution with a batchnorm folded in is still
 `conv1`); the module in the exporter's name scopes (`relu1`, `stem_pad`); for
 the rest (functional code in forward: flatten, activations, softmax), the
@@ -22,11 +23,13 @@ line). No layer, no rename: unknown nodes keep their names.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 import onnx
 
-from ..codegen.names import attribute_names, statement_text
+from ..codegen import module_paths
+from ..codegen.names import statement_text
 from ..kinds import STATEMENTS
 from ..syntax import lines as source_lines
 
@@ -41,15 +44,7 @@ _MERGES = {cast("type[Merge]", form.node).onnx_op: word for word, form in STATEM
 _INPUT = object()  # what a node reading the graph's input is fed by
 
 
-def _modules(layers) -> dict[str, object]:
-    """Module attribute path -> layer: generated attribute names and the layers' own names."""
-    table = {attr: layer for attr, layer in zip(attribute_names([layer.name for layer in layers]), layers)}
-    for layer in layers:
-        table.setdefault(layer.name, layer)
-    return table
-
-
-def _lookup(path: str, modules: dict[str, object]):
+def _lookup(path: str, modules: Mapping[str, object]):
     """A module path's layer; helper modules (`stem_pad`, `conv2_pad_`) belong to their base's layer."""
     while path:
         if path in modules:
@@ -60,7 +55,7 @@ def _lookup(path: str, modules: dict[str, object]):
     return None
 
 
-def _scope_layer(node: onnx.NodeProto, modules: dict[str, object]):
+def _scope_layer(node: onnx.NodeProto, modules: Mapping[str, object]):
     raw = next((p.value for p in node.metadata_props if p.key == _SCOPES), None)
     try:
         scopes = [s for s in ast.literal_eval(raw) if s] if raw else []
@@ -74,7 +69,7 @@ def _scope_layer(node: onnx.NodeProto, modules: dict[str, object]):
     return next((layer for path in scopes if (layer := _lookup(path, modules)) is not None), None)
 
 
-def _weight_layer(node: onnx.NodeProto, initializers: set[str], modules: dict[str, object]):
+def _weight_layer(node: onnx.NodeProto, initializers: set[str], modules: Mapping[str, object]):
     for name in node.input:
         if name in initializers and "." in name:
             layer = _lookup(name.rsplit(".", 1)[0], modules)
@@ -85,7 +80,7 @@ def _weight_layer(node: onnx.NodeProto, initializers: set[str], modules: dict[st
 
 def _owners(graph: onnx.GraphProto, layers) -> list:
     """Per node: (its layer or None, whether the node is the layer's own, a layer folded into it)."""
-    modules = _modules(layers)
+    modules = module_paths(layers)  # the paths codegen gives the layers' submodules
     initializers = {i.name for i in graph.initializer}
     own = [_weight_layer(n, initializers, modules) for n in graph.node]
     scoped = [_scope_layer(n, modules) for n in graph.node]

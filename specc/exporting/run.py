@@ -97,13 +97,14 @@ def check_output(output: Path, source: Path) -> None:
 
 def check_size(analysis: Analysis, options: ExportOptions) -> None:
     """Refuse, from the spec's figures and before any memory is allocated, what cannot be exported here."""
-    assert analysis.model is not None and analysis.model.input is not None  # the spec was checked without errors
-    name = analysis.model.name
+    model = analysis.checked_model  # the spec was checked without errors
+    assert model.input is not None
+    name = model.name
     size = analysis.totals.size_bytes
     if size > PROTOBUF_LIMIT:
         raise SpeccError(f"'{name}' has {size / 2**30:,.1f} GiB of weights; a single-file ONNX model "
                          f"holds at most 2 GiB (a protobuf limit)")
-    per_sample = 4 * (math.prod(analysis.model.input) + (analysis.totals.activations or 0))
+    per_sample = 4 * (math.prod(model.input) + (analysis.totals.activations or 0))
     need = VERIFY_COPIES * per_sample * max(options.batches)
     if need > memory_bytes():
         raise SpeccError(f"--batch {options.batch}: verifying '{name}' at that batch needs about "

@@ -125,7 +125,6 @@ def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], 
     from ..source import read_ok
 
     analysis = read_ok(path, refusal="nothing was exported")  # SpecCheckError for a spec with errors
-    assert analysis.model is not None  # without errors: it has a model
     if before_build is not None:
         before_build(analysis)
     with torch.random.fork_rng():  # a seeded export leaves the caller's random state alone
@@ -133,7 +132,7 @@ def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], 
             torch.manual_seed(seed)
         module = instantiate(analysis)
     weights = f"random, untrained ({f'seed {seed}' if seed is not None else 'unseeded'})"
-    return Source(module.eval(), analysis, analysis.model.name, "spec", weights)
+    return Source(module.eval(), analysis, analysis.checked_model.name, "spec", weights)
 
 
 def _from_checkpoint(path: Path, kind: str, spec_text: str | None,

@@ -24,7 +24,6 @@ stride 2); a field is reported as the whole number of input units it touches.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import NamedTuple, cast
 
 from .. import ir
@@ -226,17 +225,37 @@ def _reads(layer: ir.Layer, deferred: frozenset[str]) -> tuple[str, ...]:
     return layer.inputs
 
 
-def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, list[Diagnostic]]:
+def _named(model: ir.Model) -> dict[str, str]:
+    """For each output a computed value names (`conv1.h`), the name of the last layer that reads or
+    names it: that value reads it as an input does, and the index of the edges (ir.readers) has no such reads."""
+    last: dict[str, str] = {}
+    if not model.deferred:
+        return last
+    for layer in model.layers:
+        if layer.name in model.deferred:
+            last.update(dict.fromkeys(computed.references(layer), layer.name))
+        for name in layer.inputs:
+            if name in last:
+                last[name] = layer.name
+    return last
+
+
+def infer(model: ir.Model, readers: ir.Readers | None = None) -> tuple[ir.Model, tuple[LayerReport, ...], Totals,
+                                                                       list[Diagnostic]]:
     """The model as inferred, its layers' reports, the totals and the diagnostics; the layers are
     visited once, in source order: linear in the spec's length.
 
     The model returned holds the layers as the reports do: computed values filled in, window
-    values fitted to the input's rank, a dwconv's filters and groups (Invalid where one failed).
+    values fitted to the input's rank, a dwconv's filters and groups, what a rule resolved (a
+    convtranspose's padding); Invalid where one failed.
     It is ``model`` itself when no layer changed. A layer's _Output is let go once its last
-    reader has read it: a long stack holds a few at a time rather than one per layer."""
+    reader has read it (``readers``: ir.readers of the model's layers, made here when not given):
+    a long stack holds a few at a time rather than one per layer. Where two layers share a name
+    (E108), which tells readers apart, every output is kept."""
     outputs = {ir.INPUT: _Output(model.input, _start(model.input), flooring.Trace(), None)} if not model.inputs \
         else {i.name: _Output(i.shape, _start(i.shape), flooring.Trace(), None) for i in model.inputs}
-    unread = Counter(name for layer in model.layers for name in _reads(layer, model.deferred))
+    readers = ir.readers(model.layers) if readers is None else readers
+    named = _named(model)
     reports: list[LayerReport] = []
     diagnostics: list[Diagnostic] = []
     shared = _Shared()  # of this run only: it goes with the last report
@@ -247,11 +266,9 @@ def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, l
         if layer.name in model.deferred:
             layer = _resolved(layer, outputs, diagnostics)
         ins = [outputs.get(name, _UNKNOWN) for name in layer.inputs]
-        for name in reads:
-            if unread[name] == 1:  # its last reader (None: a wrong reference, read as unknown)
+        for name in reads:  # those whose last reader this is (None: a wrong reference, read as unknown)
+            if readers.unique and (named.get(name) or ir.last_reader(readers.get(name))) == lowered.name:
                 outputs.pop(name, None)
-            else:
-                unread[name] -= 1
         shape = ins[0].shape if ins else None
         if isinstance(layer, Merge):
             operands = [_operand(name, read, model.input) for name, read in zip(layer.inputs, ins)]
@@ -261,6 +278,8 @@ def infer(model: ir.Model) -> tuple[ir.Model, tuple[LayerReport, ...], Totals, l
             if problems:
                 diagnostics += _noted(problems, layer)
             result = SHAPE_RULES[type(layer)](layer, shape)
+        if result.layer is not None:  # the layer with what its rule resolved (a convtranspose's padding)
+            layer = result.layer
         if result.diagnostics:
             diagnostics += _noted(result.diagnostics, layer)
         out = result.output

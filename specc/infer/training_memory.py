@@ -89,11 +89,10 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
     layers = analysis.layers
     if not layers:
         return 0
-    assert analysis.model is not None  # it has layers: a model was lowered
+    model = analysis.checked_model  # it has layers: a model was lowered
     tensors, final = Saved(), analysis.final_activation
-    tensors.shape[ir.INPUT] = analysis.model.input
-    # what the generated forward computes
-    live = computed_layers(layers, analysis.model.instances, analysis.model.outputs)
+    tensors.shape[ir.INPUT] = model.input
+    live = computed_layers(layers, model.instances, model.outputs)  # what the generated forward computes
     for r in layers:
         if r.layer.name in live:
             _kept_by(r, tensors, final if r is layers[-1] else None)

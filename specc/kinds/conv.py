@@ -76,6 +76,9 @@ class ConvTranspose(Layer):
     bias: bool = True
     activation: str | None = None
     slope: float = 0.01
+    # (padding, output_padding, crop) per axis, as its shape rule resolves them (transposed_padding):
+    # what the emitter and the memory estimate read. None until infer has run the rule.
+    resolved_padding: tuple[Pair, Pair, Pair] | None = None
 
     @property
     def activation_function(self) -> str | None:
@@ -157,17 +160,24 @@ def transposed_fan_in(kernel: Pair, stride: Pair, dilation: Pair) -> int:
 
 def transposed_padding(layer: ConvTranspose) -> tuple[Pair, Pair, Pair]:
     """(padding, output_padding, crop) per axis: as written, or as transposed_same derives them for
-    ``p=same``. The one source of them: the shape rule, the emitter and the memory estimate ask here."""
+    ``p=same``. The shape rule asks here and keeps them on the layer (``resolved_padding``), where the
+    emitter and the memory estimate read them."""
     if layer.padding != "same":
         return tuple(layer.padding), tuple(layer.output_padding), (0,) * len(layer.kernel)
     axes = [transposed_same(k, s, d) for k, s, d in zip(layer.kernel, layer.stride, layer.dilation)]
     return tuple(a[0] for a in axes), tuple(a[1] for a in axes), tuple(a[2] for a in axes)
 
 
+def resolved_padding(layer: ConvTranspose) -> tuple[Pair, Pair, Pair]:
+    """(padding, output_padding, crop) per axis as the shape rule resolved them: of an inferred layer."""
+    assert layer.resolved_padding is not None, "a convtranspose's padding is read after infer resolved it"
+    return layer.resolved_padding
+
+
 def _transposed_axes(layer: ConvTranspose, spatial: tuple):
     """Output size per axis, or an E201/E206 diagnostic."""
     out: list[int | None] = []
-    paddings, output_paddings, crops = transposed_padding(layer)
+    paddings, output_paddings, crops = resolved_padding(layer)
     for i, (axis, n) in enumerate(zip(AXIS_NAMES[len(spatial)], spatial)):
         k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
         p, op = paddings[i], output_paddings[i]
@@ -189,8 +199,10 @@ def _transposed_axes(layer: ConvTranspose, spatial: tuple):
 
 
 def convtranspose(layer: ConvTranspose, shape: Shape | None) -> Result:
+    """Its output, counts and the layer with its padding resolved (``resolved_padding``)."""
+    layer = layer._replace(resolved_padding=transposed_padding(layer))
     if shape is None:
-        return Result((None, None, layer.filters), None, 0, None)
+        return Result((None, None, layer.filters), None, 0, None, layer=layer)
     if len(shape) < 2:
         return not_a_volume(layer, shape, layer.filters)
     c, g = shape[-1], layer.groups
@@ -200,12 +212,12 @@ def convtranspose(layer: ConvTranspose, shape: Shape | None) -> Result:
     if out is None:
         out = (None,) * (len(shape) - 1)
     if c is None or grouping:
-        return Result((*out, layer.filters), None, 0, None, diagnostics=problems)
+        return Result((*out, layer.filters), None, 0, None, diagnostics=problems, layer=layer)
     per_position = c * (layer.filters // g) * math.prod(layer.kernel)
     params = per_position + (layer.filters if layer.bias else 0)
     macs = math.prod(shape[:-1]) * per_position if is_known(shape) else None
     fan_in = c // g * transposed_fan_in(layer.kernel, layer.stride, layer.dilation)
-    return Result((*out, layer.filters), params, 0, macs, fan_in, c, None, problems)
+    return Result((*out, layer.filters), params, 0, macs, fan_in, c, None, problems, layer)
 
 
 # --- code -----------------------------------------------------------------------------------------
@@ -230,7 +242,7 @@ def emit_conv(r: LayerReport, ctx: Context) -> Unit:
 def emit_convtranspose(r: LayerReport, ctx: Context) -> Unit:
     layer = r.layer
     assert isinstance(layer, ConvTranspose)  # EMITTERS dispatches on the layer's class
-    padding, output_padding, crop = transposed_padding(layer)
+    padding, output_padding, crop = resolved_padding(layer)
     unit, x = Unit([], []), ctx.input
     if any(crop):
         # Even kernel at stride 1: one row too many for symmetric padding. Keras drops the last; a zero
@@ -277,7 +289,7 @@ def keeps_convtranspose(r: LayerReport, saved: Saved, reads: list[str], final: s
     layer, padded = r.layer, None
     assert isinstance(layer, ConvTranspose)  # KINDS dispatches on the layer's class
     if layer.padding == "same":
-        crop = transposed_padding(layer)[2]
+        crop = resolved_padding(layer)[2]
         if any(crop):  # a zero row before the input on each cropped axis: (crop, 0) pads
             padded = padded_size(r, tuple(p for c in crop for p in (c, 0)))
     keep_input(r, saved, reads, padded)

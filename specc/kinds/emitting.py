@@ -6,9 +6,8 @@ tensors through the expressions its Context gives (``ctx.input``) and writes to
 ``ctx.target``, so the same emitter serves a chain (`x = self.conv1(x)`) and a kept
 branch. Shapes and padding come from the check report (``LayerReport.pads``), with
 one exception: a convtranspose's (padding, output_padding, crop), which the report
-does not hold, come from the function its shape rule uses (conv.transposed_padding
-in this package). Emitters are plain string functions, which specc check loads
-with their kinds.
+does not hold, are on its layer as its shape rule resolved them (``resolved_padding``).
+Emitters are plain string functions, which specc check loads with their kinds.
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ class Result(NamedTuple):
     in_channels: int | None = None
     pads: Pads | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
+    layer: Layer | None = None  # the layer with what the rule resolved for its emitter (a convtranspose's padding)
 
 
 def is_window(layer: Layer) -> TypeGuard[Window]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..analysis import LayerReport
 from ..diagnostics import Diagnostic
-from ..ir import Model
+from ..ir import Model, Readers
 from .registry import DEFAULTS, RULES
 from .suppress import apply_suppressions
 from .view import GraphView
@@ -22,8 +22,10 @@ from .view import GraphView
 __all__ = ["RULES", "apply_suppressions", "lint"]
 
 
-def lint(model: Model, reports: Sequence[LayerReport], enabled: frozenset[str] | None = None) -> list[Diagnostic]:
-    """Warnings from the ``enabled`` rules (default: the default set), resolved by :mod:`specc.source`."""
+def lint(model: Model, reports: Sequence[LayerReport], enabled: frozenset[str] | None = None,
+         readers: Readers | None = None) -> list[Diagnostic]:
+    """Warnings from the ``enabled`` rules (default: the default set), resolved by :mod:`specc.source`;
+    ``readers``: the graph's index of its edges (ir.readers), the one infer used, made when not given."""
     codes = DEFAULTS if enabled is None else enabled
-    graph = GraphView(model, reports)
+    graph = GraphView(model, reports, readers)
     return [d for code, rule in RULES.items() if code in codes for d in rule.check(graph)]

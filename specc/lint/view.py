@@ -9,17 +9,17 @@ conv or fc layer. Rules never look at neighbours by position. Not a rule itself.
 A rule reads only the layers its finding can be about: those of a kind
 (``of_kind``), the conv/fc layers (``weighted``), the windowed layers and
 those that leave input rows unread. The view keeps per layer only what needs
-an index (two dicts by name: the layer, its reader); a list of the layers of
-each kind would cost more memory (8 bytes a layer, held through the whole
-lint) than the pass that picks them out costs time (about 10 ms at 100k).
+an index (two dicts by name: the report, and the graph's index of who reads
+it, ir.readers, the one infer used); a list of the layers of each kind would
+cost more memory (8 bytes a layer, held through the whole lint) than the pass
+that picks them out costs time (about 10 ms at 100k).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from enum import Enum
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, cast
 
 from .. import ir
 from ..analysis import LayerReport
@@ -61,31 +61,17 @@ Unread = tuple[tuple[int, int], tuple[int, int]]
 ALL_READ: Unread = ((0, 0), (0, 0))
 
 
-class _Several(Enum):
-    """GraphView._reader's value for a layer read by more than one layer: an enum member, which type checkers
-    tell from a report (`is SEVERAL` narrows), where a bare object() would not be."""
-
-    SEVERAL = "several"
-
-
-SEVERAL: Final = _Several.SEVERAL
-
-
 class GraphView:
     """The analysed layers (in source order, a topological order) and their edges."""
 
-    def __init__(self, model: ir.Model, reports: Sequence[LayerReport]):
+    def __init__(self, model: ir.Model, reports: Sequence[LayerReport], readers: ir.Readers | None = None):
         self.model = cast("CheckedModel", model)  # its input is known wherever it is given (see CheckedModel)
         self.reports = tuple(reports)
         self.by_name: dict[str, LayerReport] = {r.layer.name: r for r in self.reports}
-        # Who reads each layer: the one layer that does, SEVERAL when more do (or one reads it twice), None
-        # when none does. Most layers have exactly one reader: a list of readers per layer cost 12 MB at
-        # 100k layers, three times this dict; the few lists needed are made on demand (_readers). Made from
-        # by_name to be sized once: a dict growing past 87k entries holds its old and new tables (2 MB more).
-        self._reader: dict[str, LayerReport | _Several | None] = dict.fromkeys(self.by_name)
-        for r in self.reports:
-            for name in r.layer.inputs:
-                self._reader[name] = r if self._reader.get(name) is None else SEVERAL
+        # Who reads each layer, by name (ir.readers: the one layer, a list when more do, None when none does),
+        # made here when not given. A lint runs on a spec without errors: its names are unique and infer
+        # changed no layer's inputs. The few lists of reports are made on demand (_readers).
+        self._reader = ir.readers(model.layers) if readers is None else readers
 
     def of_kind(self, kind: type[K]) -> Iterator[KindReport[K]]:
         """The layers of one kind (subclasses included) in source order: what a rule about that kind reads."""
@@ -118,24 +104,20 @@ class GraphView:
 
     def is_read(self, r: LayerReport) -> bool:
         """Whether some layer reads ``r``'s output."""
-        return self._reader[r.layer.name] is not None
+        return self._reader.get(r.layer.name) is not None
 
     def successors(self, r: LayerReport) -> Sequence[LayerReport]:
         """The layers that read ``r``, in source order (twice for a layer that reads it twice)."""
-        reader = self._reader[r.layer.name]
-        if reader is SEVERAL:
+        reader = self._reader.get(r.layer.name)
+        if isinstance(reader, list):
             return self._readers[r.layer.name]
-        return () if reader is None else (reader,)
+        return () if reader is None else (self.by_name[reader],)
 
     @cached_property
     def _readers(self) -> dict[str, list[LayerReport]]:
-        """The readers of every layer read more than once, in source order: built when a rule first asks."""
-        readers: dict[str, list[LayerReport]] = {}
-        for r in self.reports:
-            for name in r.layer.inputs:
-                if self._reader.get(name) is SEVERAL:
-                    readers.setdefault(name, []).append(r)
-        return readers
+        """The reports reading every layer read more than once, in source order: made when a rule first asks."""
+        return {name: [self.by_name[reader] for reader in found]
+                for name, found in self._reader.items() if isinstance(found, list)}
 
     def chain_after(self, r: LayerReport) -> Iterator[LayerReport]:
         """The layers after ``r`` while the path does not branch or merge: what ``r`` alone feeds."""
@@ -146,8 +128,8 @@ class GraphView:
 
     def _only_reader(self, r: LayerReport) -> LayerReport | None:
         """The one layer that reads ``r``, None when none or several do."""
-        reader = self._reader[r.layer.name]
-        return None if reader is SEVERAL else reader
+        reader = self._reader.get(r.layer.name)
+        return None if reader is None or isinstance(reader, list) else self.by_name[reader]
 
     def downstream(self, r: LayerReport) -> Iterator[LayerReport]:
         """Every layer that ``r``'s output reaches, in source order."""

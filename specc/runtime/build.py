@@ -50,15 +50,14 @@ def build(spec: Spec | Analysis, *, path: str | None = None) -> torch.nn.Module:
 
 def instantiate(analysis: Analysis) -> torch.nn.Module:
     """The generated module of an error-free analysis, constructed with no arguments."""
-    assert analysis.model is not None  # an error-free analysis has a model
     code = generate(analysis)
     digest = hashlib.sha256(code.encode()).hexdigest()[:12]
-    name = class_name(analysis.model.name)
+    name = class_name(analysis.checked_model.name)
     cls = load(code, name, f"<specc-generated {name} {digest}>")
     try:
         return cls()
     except (MemoryError, RuntimeError) as exc:  # torch's CPU allocator says RuntimeError, not MemoryError
         if not out_of_memory(exc):
             raise
-        raise memory_refusal(exc, f"building '{analysis.model.name}' ({analysis.totals.params:,} parameters)") \
+        raise memory_refusal(exc, f"building '{analysis.checked_model.name}' ({analysis.totals.params:,} parameters)") \
             from exc

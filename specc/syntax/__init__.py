@@ -4,18 +4,20 @@ The grammar (grammar/specc.lark, shipped inside the package) is generic: a
 statement is a label, a keyword and arguments; a block definition is a header
 line, body lines and a `}` line, every item one line. This module turns the
 text into ``Statement`` and ``BlockDef`` values (:mod:`specc.syntax.nodes`)
-with a span on every word. A plain statement line is read by
-:mod:`specc.syntax.plain`; every other line goes, with its neighbours, to Lark's
-LALR parser (:mod:`specc.syntax.lalr`), imported only then; and
-:mod:`specc.syntax.structure` assembles the lines into blocks. Deciding what the
-keywords mean is :mod:`specc.lower`'s job. No torch.
+with a span on every word. A plain line (a statement or a block call, with
+expressions and options, a block header, a `}`) is read by
+:mod:`specc.syntax.plain`; every other line (a mistake, and the few shapes the
+fast path is not sure of) goes, with its neighbours, to Lark's LALR parser
+(:mod:`specc.syntax.lalr`), imported only then, which reports and recovers;
+and :mod:`specc.syntax.structure` assembles the lines into blocks. Deciding what
+the keywords mean is :mod:`specc.lower`'s job. No torch.
 """
 
 from __future__ import annotations
 
 from ..diagnostics import MAX_SAME, Diagnostic, Span, error
 from .nodes import BlockDef, Expr, Item, Line, Option, Param, Statement, Value, Word
-from .plain import BLANK, plain_statement
+from .plain import BLANK, plain_line
 from .structure import Reader
 
 __all__ = ["BlockDef", "Expr", "Item", "Option", "Param", "Statement", "Value", "Word",
@@ -86,7 +88,7 @@ class _Reading:
         diagnostics, read_block, blank, long, longest, most = (self.diagnostics, self.blocks.read, BLANK, _LONG,
                                                                 MAX_LINE, MAX_ERRORS)
         for number, line in enumerate(self.source, 1):
-            item = plain_statement(line, number) if len(line) <= longest else long
+            item = plain_line(line, number) if len(line) <= longest else long
             if item is None:
                 self.run = self.run or number
                 if number + 1 - self.run >= _RUN:

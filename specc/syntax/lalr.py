@@ -1,27 +1,26 @@
 """The Lark LALR parser of grammar/specc.lark, and recovery around the lines it rejects.
 
 Lark's grammar is the definition of the language. :mod:`specc.syntax` hands it
-every line that is not a plain statement (block headers, braces, expressions,
-mistakes; see :mod:`specc.syntax.plain`), a run of consecutive lines at a time.
+every line that :mod:`specc.syntax.plain` does not read (mistakes, and the few
+shapes the fast path leaves to it), a run of consecutive lines at a time.
 The transformer runs inside the LALR parser, so no parse tree is ever built:
 its output is one value per line, a Statement, a HeaderLine, or a `}` / `{`
 marker Word. Imported only when a spec has such a line, so that a check of a
-plain stack never pays for `import lark`. No torch.
+well-formed spec never pays for `import lark`. No torch.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
 import lark
 
 from ..diagnostics import Diagnostic, Span, error
+from .expressions import GLUED, MAX_OPERATORS, TOO_LONG, expression
 from .nodes import (
     CLOSE,
     OPEN,
-    Expr,
     HeaderLine,
     Line,
     Option,
@@ -51,13 +50,6 @@ def _word(token: lark.Token) -> Word:
     return word_of("NAME" if token.type == "BLOCK" else token.type, str(token), _span(token))
 
 
-# Operators in one expression at most: no size needs more, and every walk over an
-# expression after the parse (expansion, evaluation) then stays shallow.
-MAX_OPERATORS = 64
-TOO_LONG = "too-long"  # the kind of an expression past MAX_OPERATORS, until parse_lines reports it
-PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2}
-
-
 class _Chain:
     """An expression being read, `(k-1)//2`: its operands, operators and parentheses, Lark's
     tokens in order. The expr rule is left-recursive, so each operator extends the chain in
@@ -72,58 +64,14 @@ class _Chain:
 
 
 def _value(child: lark.Token | Word | _Chain) -> Word:
-    """A value child: a token, a Word, or an expression read whole."""
+    """A value child: a token, a Word, or an expression read whole (specc.syntax.expressions)."""
     if isinstance(child, Word):
         return child
-    return _expression(child.parts) if isinstance(child, _Chain) else _word(child)
-
-
-def _expression(parts: list[lark.Token]) -> Word:
-    """The Word of an expression's tokens: Expr nodes by precedence (`*`, `/`, `//` before
-    `+`, `-`, each left-associative, parentheses first), each with its text (a slice of the
-    whole text, joined once, parentheses kept); a Word of kind TOO_LONG past MAX_OPERATORS
-    operators. Iterative (shunting-yard): parentheses nest without bound, the walk does not."""
-    text = "".join(parts)
-    operators = sum(1 for token in parts if token.type == "OP")
-    if operators > MAX_OPERATORS:
-        return Word(operators, text, TOO_LONG, _from_to(_span(parts[0]), _span(parts[-1])))
-    offsets = [0]
-    for token in parts:
-        offsets.append(offsets[-1] + len(token))
-    made: list[tuple[Word, int]] = []  # operands so far, each with the index of its first token
-    pending: list[int] = []  # indices of operators and `(` not applied yet
-
-    def apply() -> None:
-        at = pending.pop()
-        right, _ = made.pop()
-        left, start = made.pop()
-        span = _from_to(_span(parts[start]), right.span)
-        end = offsets[start] + len(left.text) + len(parts[at]) + len(right.text)
-        made.append((Word(Expr(str(parts[at]), left, right), text[offsets[start]:end], "expr", span), start))
-
-    for at, token in enumerate(parts):
-        kind = token.type
-        if kind == "LPAR":
-            pending.append(at)
-        elif kind == "RPAR":
-            while parts[pending[-1]].type != "LPAR":
-                apply()
-            opened = pending.pop()
-            inner, _ = made.pop()
-            span = _from_to(_span(parts[opened]), _span(token))
-            # an operand in parentheses keeps its text (`k` still names a parameter); an expression shows them
-            written = inner.text if inner.kind != "expr" else text[offsets[opened]:offsets[at + 1]]
-            made.append((Word(inner.value, written, inner.kind, span), opened))
-        elif kind == "OP":
-            rank = PRECEDENCE[str(token)]
-            while pending and parts[pending[-1]].type == "OP" and PRECEDENCE[str(parts[pending[-1]])] >= rank:
-                apply()
-            pending.append(at)
-        else:
-            made.append((_word(token), at))
-    while pending:
-        apply()
-    return made[0][0]
+    if isinstance(child, _Chain):
+        parts = child.parts
+        # Lark types a token's position Optional: a token its lexer made always has one.
+        return expression([(t.type, str(t), t.column) for t in parts], parts[0].line)  # type: ignore[arg-type, misc]
+    return _word(child)
 
 
 def _from_to(first: Span, last: Span) -> Span:
@@ -240,24 +188,24 @@ def parse_lines(text: str, line: int, budget: int | None = None) -> tuple[list[L
         values, problems = _recover(text, line, len(text) + 1 if budget is None else budget)
     if sum(map(text.count, "*/+-")) > MAX_OPERATORS:  # else no expression can be too long
         values = [_checked(value, problems) for value in values]
-    if _GLUED.search(text):
-        values = [value for value in values if not _glued_dims(value, problems)]
+    if GLUED.search(text):
+        source = text.split("\n")
+        values = [value for value in values if not _glued_dims(value, source, line, problems)]
     return values, problems
 
 
-# `4x-1`, `3x3x(k)`: a dimension glued to a sign or a parenthesis. Before `+`, `-` and
-# parentheses were operators, the line was a syntax error; it must not now read as 4 and `x-1`.
-_GLUED = re.compile(r"[0-9][x×][-+(]")
-
-
-def _glued_dims(value: Line, problems: list[Diagnostic]) -> bool:
+def _glued_dims(value: Line, source: list[str], first: int, problems: list[Diagnostic]) -> bool:
     """Whether the line is a Statement where a number or dimension runs into an expression
-    starting with `x` (`4x-1`): E002 at the sign, and the line is skipped as a syntax error."""
+    starting with `x` (`4x-1`): E002 at the sign, and the line is skipped as a syntax error.
+    `source` holds the lines of the text, the first of them line `first`: only the statement's
+    own line decides (GLUED at the words that meet), whatever its neighbours hold."""
     if type(value) is not Statement:
         return False
     words = sorted([*value.args, *(o.value for o in value.options)], key=lambda w: w.column)
+    written = source[value.span.line - first]
     for at, (before, word) in enumerate(zip(words, words[1:])):
-        if before.kind in ("int", "dims") and word.column == before.end_column and word.text[:1] in "x×":
+        if (before.kind in ("int", "dims") and word.column == before.end_column and word.text[:1] in "x×"
+                and GLUED.match(written, before.end_column - 2)):
             after = words[at + 2].text if word.text in "x×" and at + 2 < len(words) else ""
             problems.append(error("E002", f"`{before.text}{word.text}{after}` is not a dimension",
                                   Span.at(word.line, word.column + 1),

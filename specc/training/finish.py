@@ -53,9 +53,9 @@ def plot(run: Run, failing: bool) -> None:
     """curves.png from the history; a second Ctrl-C or a full disk while a run is already stopping skips it."""
     if not (run.world.main and run.history):
         return
-    assert run.run_dir is not None and run.analysis.model is not None  # rank 0 writes; the spec has no errors
+    assert run.run_dir is not None  # rank 0 writes
     try:
-        plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.model.name}: {run.run_dir}")
+        plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.checked_model.name}: {run.run_dir}")
     except (KeyboardInterrupt, SpeccError):
         if not failing:
             raise
@@ -82,10 +82,10 @@ def finish_epoch(run: Run, entry: dict[str, float]) -> None:
 
 
 def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], improved: bool) -> None:
-    assert run.run_dir is not None and run.analysis.model is not None  # rank 0 saves; the spec has no errors
+    assert run.run_dir is not None  # rank 0 saves
     net, eng, record, io = run.eng.net, run.eng, history[-1], spec_io(run.analysis)
     meta = CheckpointMeta(
-        model_name=run.analysis.model.name, spec_source=run.analysis.source,
+        model_name=run.analysis.checked_model.name, spec_source=run.analysis.source,
         spec_sha256=spec_sha256(run.analysis.source), spec_path=str(run.spec_path),
         class_names=run.split.class_names, input_shape=list(channels_first(io.shape)), num_outputs=io.outputs,
         final_activation=run.analysis.final_activation, config=run.config, epoch=int(record["epoch"]),

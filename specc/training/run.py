@@ -154,8 +154,7 @@ def _run_dir(request: Request, analysis: Analysis, world: World) -> tuple[Path |
 
 def _model_name(analysis: Analysis) -> str:
     """The name of the model a run trains: its spec checked without errors, so it has a model."""
-    assert analysis.model is not None
-    return analysis.model.name
+    return analysis.checked_model.name
 
 
 def _config(run: Run, origins: dict[str, str], opts: RunOptions) -> dict[str, Any]:
