@@ -113,8 +113,7 @@ def _input(analysis: Analysis) -> tuple[int, ...]:
 
 def _inputs(analysis: Analysis) -> tuple[Entry, ...]:
     """Every input of a spec with several (each known, as _input's); () for one."""
-    model = analysis.model
-    assert model is not None  # checked without errors
+    model = analysis.checked_model  # checked without errors
     return tuple(Entry(i.name, tuple(i.shape or ()), i.span.line) for i in model.inputs) \
         if len(model.inputs) > 1 else ()
 

@@ -50,8 +50,8 @@ def load_spec(path: Path) -> Analysis:
 
 def spec_io(analysis: Analysis) -> SpecIO:
     """The spec's input and output as training needs them, with the lines to cite."""
-    model, last = analysis.model, analysis.layers[-1] if analysis.layers else None
-    assert model is not None and model.input is not None  # training refuses a spec with errors (load_spec)
+    model, last = analysis.checked_model, analysis.layers[-1] if analysis.layers else None
+    assert model.input is not None  # training refuses a spec with errors (load_spec)
     one_output(model)
     output = analysis.output
     # A 1x1xK map (global average pooling, an all-convolutional net) is K class scores, as a vector is.
@@ -80,8 +80,7 @@ def one_output(model: Model) -> None:
 
 
 def fresh_config(analysis: Analysis, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
-    model = analysis.model
-    assert model is not None  # training refuses a spec with errors (load_spec): it has a model
+    model = analysis.checked_model  # training refuses a spec with errors (load_spec): it has a model
     return merge(model.train, {k: s.line for k, s in model.train_spans.items()}, flags)
 
 
@@ -94,8 +93,7 @@ def with_droppath(analysis: Analysis, rate: float) -> Analysis:
     """
     from ..kinds.dropout import rescheduled
 
-    model = analysis.model
-    assert model is not None  # training refuses a spec with errors (load_spec): it has a model
+    model = analysis.checked_model  # training refuses a spec with errors (load_spec): it has a model
     if float(model.train.get("droppath", 0.0)) == rate:  # type: ignore[arg-type]  # checked by its train checker
         return analysis
     layers = rescheduled([r.layer for r in analysis.layers], rate)
