@@ -94,6 +94,7 @@ class Layer(Record, kw_only=True):
     # Where each written argument or option sits, keyed by its canonical name
     # ("kernel", "stride", "activation", ...), for diagnostics that point at it.
     spans: Mapping[str, Span] = NOTHING
+    shares: Sharing | None = None  # `share=REF`: the layer whose parameters and buffers it uses
 
     receptive: ClassVar[str]
     weighted: ClassVar[bool] = False
@@ -130,6 +131,17 @@ class Layer(Record, kw_only=True):
         return f"<{type(self).__name__} {self.name} (line {self.line})>"
 
 
+class Sharing(NamedTuple):
+    """A layer that uses another's parameters and buffers (`share=REF`, contract part 3, §3): the
+    owner's name, and where the sharing was written, for the diagnostics of a mismatch. The layers
+    of a block instance called with `share=` each share the same layer of REF's instance."""
+
+    owner: str  # the layer that holds the parameters (REF's, or REF's own owner when REF shares too)
+    ref: str  # REF as the spec names it: a layer, or the instance the call shares
+    ref_line: int  # REF's line
+    span: Span  # the `share=REF` option of the sharing line or call
+
+
 class BlockUse(NamedTuple):
     """A block definition and how the spec uses it (for the unused-block and unused-parameter rules)."""
 
@@ -150,6 +162,7 @@ class Instance(NamedTuple):
     entry: str  # the layer it reads (`in`)
     output: str  # its last layer
     span: Span  # the call line
+    shares: str | None = None  # the instance whose modules it uses (`share=REF` on the call)
 
 
 class Input(NamedTuple):
@@ -177,6 +190,7 @@ class Model(Record):
     deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.infer.computed)
     inputs: tuple[Input, ...] = ()  # every input, in the order written (empty when the spec has none)
     declared_outputs: tuple[str, ...] = ()  # the layers an `output` line names, in order; () without one
+    owners: frozenset[str] = frozenset()  # the layers whose parameters others share (`share=`)
 
     @property
     def output(self) -> str:

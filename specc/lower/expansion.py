@@ -33,13 +33,22 @@ class Line(NamedTuple):
     block: str | None = None  # the instance path, e.g. "layer1.0"; None at the top level
     notes: tuple[Note, ...] = ()  # where this body was called from, innermost first
     shared: bool = False  # other lines (copies) may hold this very statement: lowering binds it once
+    sharing: ir.Sharing | None = None  # `share=`: the layer whose parameters it uses
+
+
+class Shared(NamedTuple):
+    """A block instance whose layers share those of another: each layer PATH.X shares REF_PATH.X."""
+
+    path: str
+    ref_path: str
+    sharing: ir.Sharing  # its owner is filled in per layer
 
 
 class Expansion:
     """What expanding a spec gives lowering besides its lines, filled in as the walk goes."""
 
     __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
-                 "spent", "unconditioned", "first_input")
+                 "spent", "unconditioned", "first_input", "owners", "calls", "input_names")
 
     def __init__(self, take: Callable[[Line], None]) -> None:
         self.take = take  # lowering's: builds the layer of each Line, in order
@@ -56,12 +65,16 @@ class Expansion:
         # the written line, since later steps key their caches by the identity of a statement.
         self.unconditioned: dict[int, Statement] = {}
         self.first_input: Statement | None = None  # the first `input` line: layers start from it, wherever it is
+        # `share=` (specc.lower.share): each sharing layer's owner, each instance's block and arguments.
+        self.owners: dict[str, str] = {}
+        self.calls: dict[str, tuple[str, dict[str, Word]]] = {}
+        self.input_names: set[str] = set()
 
 
 class Instance:
     """A body being expanded: its path, parameters, input and naming state."""
 
-    __slots__ = ("path", "scope", "params", "counters", "taken", "stack", "notes", "substituted")
+    __slots__ = ("path", "scope", "params", "counters", "taken", "stack", "notes", "substituted", "shared")
 
     def __init__(self, path: str | None, scope: Scope, params: dict[str, Word], taken: set[str],
                  stack: tuple[str, ...] = (), notes: tuple[Note, ...] = (),
@@ -73,6 +86,7 @@ class Instance:
         # Body statements with the call's parameters substituted, by id of the written statement:
         # one dict for all copies of a call, which see the same parameters (see substituted_once).
         self.substituted = {} if substituted is None else substituted
+        self.shared: Shared | None = None  # set when the call (or one it is in) has share=
 
     def full(self, local: str) -> str:
         return f"{self.path}.{local}" if self.path else local
