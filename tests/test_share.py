@@ -193,6 +193,65 @@ def test_the_broken_example_of_e123_names_ref_and_the_difference():
     assert "E123" in path.read_text(encoding="utf-8").splitlines()[0]
 
 
+# --- draw, LSP, notebook ---------------------------------------------------------------------------
+
+def test_draw_marks_each_use_that_shares_in_place_of_its_params():
+    from specc.draw import dot, mermaid
+    from specc.draw.adapter import from_analysis
+    from specc.draw.model import collapse
+    from specc.draw.style import tooltip
+
+    graph = from_analysis(checked(BLOCKS))
+    nodes = {n.id: n for n in graph.nodes}
+    assert nodes["e2.conv1"].shares == "e1.conv1" and nodes["e1.conv1"].shares is None
+    assert "the params of e1.conv1" in tooltip(nodes["e2.conv1"])
+    text = mermaid.render(graph)
+    assert "shares e1.conv1" in text and 'subgraph b1["e2 · shares e1"]' in text and "e1 · 990 params" in text
+    assert 'label="e2 · shares e1"' in dot.render(graph)
+    boxes = {n.id: n for n in collapse(graph).nodes}  # one box per instance: both uses drawn, the second marked
+    assert boxes["e2"].shares == "e1" and boxes["e1"].shares is None
+    assert "e2<br/>block · 6<br/>shares e1" in mermaid.render(collapse(graph))
+
+
+def test_draw_html_table_and_svg_name_the_owner():
+    from specc.draw import draw, html
+    from specc.draw.adapter import from_analysis
+
+    graph = from_analysis(checked(LINES))
+    assert "shares c1" in draw(graph, "svg") and '<td class="n">shares c1</td>' in html.render(graph)
+
+
+def test_the_language_server_offers_share_and_the_labels_it_may_name():
+    from specc.lsp import complete, features
+
+    source = "a: input 8x8x3\nb: input 8x8x3\nc1: conv 4 3x3 from=a\nc2: conv 4 3x3 from=b share=c1\n"
+    analysis = specc.check(source)
+    typing = specc.check(source + "c3: conv 4 3x3 share=c1 \nc4: conv 4 3x3 \n")
+    assert "share=" in [i.label for i in complete.complete(typing, 5, len("c4: conv 4 3x3 "))]
+    assert "share=" not in [i.label for i in complete.complete(typing, 4, len("c3: conv 4 3x3 share=c1 "))]
+    offered = [i.label for i in complete.complete(analysis, 3, len("c2: conv 4 3x3 from=b share="))]
+    assert "c1" in offered and "input" not in offered and "in" not in offered
+    found = features.definition(analysis, 3, len("c2: conv 4 3x3 from=b share=c"))
+    assert (found.start.line, found.start.character, found.end.character) == (2, 0, 2)  # the label `c1`
+    hover = features.hover(analysis, 3).contents.value
+    assert "c1's (share=c1)" in hover
+
+
+def test_the_language_server_offers_share_on_a_block_call_and_hovers_it():
+    from specc.lsp import complete, features
+
+    analysis = checked(BLOCKS)
+    assert "share=" in [i.label for i in complete.complete(analysis, 12, len("e2:     enc from=b "))]
+    assert "e1's (share=e1)" in features.hover(analysis, 12).contents.value
+    assert "e1's" not in features.hover(analysis, 11).contents.value
+
+
+def test_the_notebook_views_mark_the_sharing_rows():
+    a = checked(BLOCKS)
+    assert "shares e1.conv1" in a._repr_html_() and "shares e1.conv1" in a._repr_markdown_()
+    assert "shares e1" in str(a)
+
+
 torch = pytest.importorskip("torch")
 
 
