@@ -106,6 +106,29 @@ def test_the_training_memory_counts_gradients_once_and_activations_at_every_use(
     assert with_share.activations == without.activations  # the second use keeps what it kept apart
 
 
+def test_lint_warns_about_parameters_once_where_they_are_held():
+    spec = """\
+a: input 32x32x3
+b: input 32x32x3
+c1: conv 8 3x3 relu from=a
+f1: fc 16 relu
+c2: conv 8 3x3 relu from=b share=c1
+f2: fc 16 relu share=f1
+add f1 f2
+fc 1
+"""
+    a = assert_diagnostics(spec, ("W101", 4, 1))  # on f1, which holds them; not again on f2
+    assert "115,216 parameters" in a.diagnostics[0].message
+    unread = assert_diagnostics(spec.replace("add f1 f2", "add f2 f2"), ("W101", 4, 1), ("W104", 4, 1))
+    assert unread.diagnostics[1].message.endswith("(its parameters are used where they are shared)")
+
+
+def test_the_siamese_example_checks_without_warnings():
+    a = checked(SPECS / "siamese.cnn")
+    assert not a.warnings and [i.name for i in a.model.inputs] == ["a", "b"]
+    assert a.totals.params == sum(r.params for r in a.layers if r.layer.block == "e1") + 129
+
+
 # --- E123 ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("line, message", [
