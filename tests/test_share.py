@@ -364,6 +364,20 @@ add e2.m e1
         torch.testing.assert_close(model(a, b), conv(b) + torch.relu(conv(a)))
 
 
+def test_a_ref_nothing_reads_is_built_and_its_parameters_count_as_used():
+    from specc.codegen.graph import idle_parameters
+
+    spec = BLOCKS.replace("subtract e1 e2", "subtract e2 e2")  # nothing reads e1; e2 uses its modules
+    analysis = specc.check(spec, "shared.cnn")
+    assert [d.code for d in analysis.warnings if d.code == "W104"] == ["W104"]
+    assert idle_parameters(analysis.layers) == 0
+    model = built(spec)
+    assert list(model.state_dict()) == list(built(BLOCKS).state_dict())
+    a, b = torch.randn(1, 3, 12, 12), torch.randn(1, 3, 12, 12)
+    with torch.no_grad():
+        torch.testing.assert_close(model(a, b), torch.sigmoid(model.fc1(torch.zeros(1, 6))))
+
+
 # --- the siamese example ---------------------------------------------------------------------------
 
 class Siamese(torch.nn.Module):
