@@ -45,7 +45,8 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         layer = r.layer
         before = (graph.predecessor(r) or r).layer
         if isinstance(before, BatchNorm) and before is not layer:
-            adds = f"{r.params or 0:,} parameters" if layer.shares is None else f"work ({layer.shares.owner}'s parameters)"
+            shared = layer.shares
+            adds = f"{r.params or 0:,} parameters" if shared is None else f"work ({shared.owner}'s parameters)"
             yield warning(CODE, f"{layer.name} directly follows {before.name}: its input is already normalised, "
                                 f"so it only adds {adds}", layer.span, "remove one of them")
         elif not graph.feeds_weights(r):
