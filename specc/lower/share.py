@@ -110,11 +110,14 @@ def _first_difference(name: str, params: dict[str, Word], ref_block: str, ref_pa
         return f"it is a call of `{ref_block}`, this a call of `{name}`"
     for p in block.params:
         mine, theirs = params.get(p.name.text), ref_params.get(p.name.text)
-        if mine is None or theirs is None or mine.kind == "node" or theirs.kind == "node":
-            continue  # a layer passed in is read, not weighed: shapes are compared where they are known
+        if mine is None or theirs is None or {mine.kind, theirs.kind} & _FROM_SHAPES:
+            continue  # a layer passed in, or a size read from one: compared by specc.infer, once known
         if (mine.kind, mine.value) != (theirs.kind, theirs.value):
             return f"{p.name.text}={mine.text} here, {p.name.text}={theirs.text} there"
     return None
+
+
+_FROM_SHAPES = frozenset(("node", "dim", "expr"))  # a layer, `in.c`, `in.c*2`: each call resolves its own
 
 
 def owner_in(shared: Shared, name: str, out: Expansion) -> ir.Sharing:
