@@ -55,14 +55,14 @@ def seeded(spec: Path | str, seed: int) -> torch.nn.Module:
 def assert_runs_like(path: Path, module, batches=(1, 5), output: str | None = None) -> None:
     """onnxruntime on the file equals ``module`` (a callable on tensors) at each batch size."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (graph_input,), (graph_output,) = session.get_inputs(), session.get_outputs()
-    assert graph_input.name == "input"
+    graph_inputs, (graph_output,) = session.get_inputs(), session.get_outputs()
+    assert len(graph_inputs) > 1 or graph_inputs[0].name == "input"  # several: named after their labels
     assert output is None or graph_output.name == output
     for batch in batches:
-        x = random_input(tuple(graph_input.shape), batch, seed=batch)
-        (got,) = session.run(None, {"input": x})
+        xs = {i.name: random_input(tuple(i.shape), batch, seed=batch + n) for n, i in enumerate(graph_inputs)}
+        (got,) = session.run(None, xs)
         with torch.no_grad():
-            want = module(torch.from_numpy(x)).numpy()
+            want = module(*(torch.from_numpy(x) for x in xs.values())).numpy()
         assert got.shape == want.shape
         scale = max(1.0, float(np.abs(want).max()))  # as specc.exporting.verify: rounding grows with the values
         np.testing.assert_allclose(got, want, rtol=0, atol=ATOL * scale, err_msg=f"batch {batch}")
