@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Literal, NamedTuple, TypeVar
+from typing import ClassVar, Literal, NamedTuple, TypeVar, cast
 
 from .diagnostics import Span
 from .record import Record
@@ -94,7 +94,6 @@ class Layer(Record, kw_only=True):
     # Where each written argument or option sits, keyed by its canonical name
     # ("kernel", "stride", "activation", ...), for diagnostics that point at it.
     spans: Mapping[str, Span] = NOTHING
-    shares: Sharing | None = None  # `share=REF`: the layer whose parameters and buffers it uses
 
     receptive: ClassVar[str]
     weighted: ClassVar[bool] = False
@@ -105,6 +104,20 @@ class Layer(Record, kw_only=True):
     @property
     def line(self) -> int:
         return self.span.line
+
+    @property
+    def shares(self) -> Sharing | None:
+        """`share=REF`: the layer whose parameters and buffers it uses. Kept in ``spans`` under "share"
+        (a layer that shares has a mapping of its own): a field would cost every layer a slot."""
+        found = self.spans.get("share") if self.spans else None
+        return found if isinstance(found, Sharing) else None
+
+    def sharing(self, shares: Sharing | None) -> Layer:
+        """This layer with ``shares`` (None: sharing nothing)."""
+        spans = {k: v for k, v in self.spans.items() if k != "share"}
+        if shares is not None:
+            spans["share"] = cast(Span, shares)  # see ``shares``
+        return self._replace(spans=spans or NOTHING)
 
     @property
     def activation_function(self) -> str | None:

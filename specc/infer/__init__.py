@@ -224,7 +224,7 @@ def _shared(layer: ir.Layer, result: Result, shapes: tuple[Shape | None, ...], o
     shares, problems = owners.check(layer, shapes)
     diagnostics += problems
     if not shares:
-        return layer._replace(shares=None), result
+        return layer.sharing(None), result
     return layer, result._replace(params=0, buffers=0)
 
 

@@ -143,11 +143,12 @@ def _build(line: Line, bound: _Bound) -> ir.Layer:
     common: dict[str, Any] = {
         "kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
         "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
-        "spans": bound.spans or NOTHING,  # one shared empty mapping for a `batchnorm` line
-        "shares": line.sharing}
+        "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
+    if line.sharing is not None:  # `share=`: kept in a mapping of its own (ir.Layer.shares)
+        common["spans"] = {**bound.spans, "share": line.sharing}
     variant = form.variant if form.variant is not None and any(option in v for option in form.instead) else None
     if line.inputs is None or (variant is None and any(r not in v for r in form.required)):
-        return Invalid(**{**common, "shares": None}, units=v.get("units"), filters=v.get("filters"))
+        return Invalid(**{**common, "spans": bound.spans or NOTHING}, units=v.get("units"), filters=v.get("filters"))
     if form.same_as and variant is None:  # a pooling's stride is its kernel unless written
         v = {**{name: v[other] for name, other in form.same_as.items()}, **v}
     node = variant or form.node
