@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "E120": "an expression too long",
     "E121": "a spec with no layer",
     "E122": "misplaced or repeated `output`",
+    "E123": "a `share=` whose reference does not match",
     "E201": "the layer shrinks the map to nothing",
     "E202": "groups do not divide the channels",
     "E203": "layer needs a volume, got a vector",

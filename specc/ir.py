@@ -106,6 +106,20 @@ class Layer(Record, kw_only=True):
         return self.span.line
 
     @property
+    def shares(self) -> Sharing | None:
+        """`share=REF`: the layer whose parameters and buffers it uses. Kept in ``spans`` under "share"
+        (a layer that shares has a mapping of its own): a field would cost every layer a slot."""
+        found = self.spans.get("share") if self.spans else None
+        return found if isinstance(found, Sharing) else None
+
+    def sharing(self, shares: Sharing | None) -> Layer:
+        """This layer with ``shares`` (None: sharing nothing)."""
+        spans = {k: v for k, v in self.spans.items() if k != "share"}
+        if shares is not None:
+            spans["share"] = cast(Span, shares)  # see ``shares``
+        return self._replace(spans=spans or NOTHING)
+
+    @property
     def activation_function(self) -> str | None:
         """The function this layer applies: an activation line's, or the word on a conv/fc line."""
         return None
@@ -128,6 +142,17 @@ class Layer(Record, kw_only=True):
 
     def __repr__(self) -> str:  # short: a record's repr would print every field
         return f"<{type(self).__name__} {self.name} (line {self.line})>"
+
+
+class Sharing(NamedTuple):
+    """A layer that uses another's parameters and buffers (`share=REF`, contract part 3, §3): the
+    owner's name, and where the sharing was written, for the diagnostics of a mismatch. The layers
+    of a block instance called with `share=` each share the same layer of REF's instance."""
+
+    owner: str  # the layer that holds the parameters (REF's, or REF's own owner when REF shares too)
+    ref: str  # REF as the spec names it: a layer, or the instance the call shares
+    ref_line: int  # REF's line
+    span: Span  # the `share=REF` option of the sharing line or call
 
 
 class BlockUse(NamedTuple):
@@ -153,6 +178,7 @@ class Instance(NamedTuple):
     entry: str  # the layer it reads (`in`)
     output: str  # its last layer
     span: Span  # the call line
+    shares: str | None = None  # the instance whose modules it uses (`share=REF` on the call)
 
 
 class Input(NamedTuple):
@@ -180,6 +206,7 @@ class Model(Record):
     deferred: frozenset[str] = frozenset()  # layers with values computed from shapes (specc.infer.computed)
     inputs: tuple[Input, ...] = ()  # every input, in the order written (empty when the spec has none)
     declared_outputs: tuple[str, ...] = ()  # the layers an `output` line names, in order; () without one
+    owners: frozenset[str] = frozenset()  # the layers whose parameters others share (`share=`)
 
     @property
     def output(self) -> str:

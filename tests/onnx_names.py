@@ -34,5 +34,5 @@ def assert_named_after_the_layers(analysis: specc.Analysis, model: onnx.ModelPro
             assert node is not None and node.op_type == MERGE_OPS[layer.kind], f"no {layer.kind} node {layer.name}"
             read = {label_of.get(x, "input") for x in node.input if x not in weights}
             assert read == {carrier(n) for n in layer.inputs}, (layer.name, read)
-        elif layer.kind in ("conv", "fc", "dwconv", "convtranspose"):
+        elif layer.kind in ("conv", "fc", "dwconv", "convtranspose") and layer.shares is None:  # share=: REF's node
             assert nodes[layer.name].op_type in WEIGHTED_OPS

@@ -56,14 +56,14 @@ def seeded(spec: Path | str, seed: int) -> torch.nn.Module:
 def assert_runs_like(path: Path, module, batches=(1, 5), output: str | None = None) -> None:
     """onnxruntime on the file equals ``module`` (a callable on tensors) at each batch size."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (graph_input,), graph_outputs = session.get_inputs(), session.get_outputs()
-    assert graph_input.name == "input"
+    graph_inputs, graph_outputs = session.get_inputs(), session.get_outputs()
+    assert len(graph_inputs) > 1 or graph_inputs[0].name == "input"  # several: named after their labels
     assert output is None or [o.name for o in graph_outputs] == [output]
     for batch in batches:
-        x = random_input(tuple(graph_input.shape), batch, seed=batch)
-        found = session.run(None, {"input": x})
+        xs = {i.name: random_input(tuple(i.shape), batch, seed=batch + n) for n, i in enumerate(graph_inputs)}
+        found = session.run(None, xs)
         with torch.no_grad():
-            result = module(torch.from_numpy(x))
+            result = module(*(torch.from_numpy(x) for x in xs.values()))
         wanted = result if isinstance(result, tuple) else (result,)  # a spec's `output` line: a tuple
         assert len(found) == len(wanted)
         for got, want in zip(found, (t.numpy() for t in wanted)):

@@ -95,7 +95,8 @@ def test_a_block_call_line_stands_for_the_layers_of_its_instances() -> None:
 
     analysis = specc.check("input 8x8x1\nconv 4 3x3\nconv 6 3x3\nfc 10\n")
     call = (SimpleNamespace(message="called here", span=Span.at(5)),)
-    layers = tuple(r._replace(layer=SimpleNamespace(name=r.layer.name, span=r.layer.span, notes=call if i < 2 else ()))
+    layers = tuple(r._replace(layer=SimpleNamespace(name=r.layer.name, span=r.layer.span, notes=call if i < 2 else (),
+                                                         shares=None))
                    for i, r in enumerate(analysis.layers))
     analysis = analysis._replace(layers=layers, source=analysis.source + "d1: twice\n")
     hints = {h.position.line: h.label for h in features.inlay_hints(analysis)}

@@ -50,9 +50,9 @@ def saved_by_autograd(analysis: specc.Analysis, net: torch.nn.Module, batch: int
         return t
 
     binary = analysis.final_activation == "sigmoid" and analysis.layers[-1].activations == 1
-    x = torch.randn(channels_first(tuple(analysis.model.input), batch))
+    xs = [torch.randn(channels_first(tuple(i.shape), batch)) for i in analysis.model.inputs]  # every input, in order
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = net.logits(x)
+        out = net.logits(*xs)
         if isinstance(out, tuple):  # several outputs: no task's loss yet; a sum keeps nothing for backward
             loss = sum(o.sum() for o in out)
         else:

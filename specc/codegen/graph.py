@@ -18,7 +18,9 @@ def idle_parameters(reports: tuple[LayerReport, ...], outputs: Sequence[str] = (
     """How many parameters no forward pass uses (a distributed run must be told that some exist);
     ``outputs`` are the network's (the last layer when empty)."""
     idle = set(idle_layers(reports, outputs))
-    return sum(r.params or 0 for r in reports if r.layer.name in idle)
+    # `share=`: an idle layer whose parameters a computed layer uses holds no unused ones
+    used = {r.layer.shares.owner for r in reports if r.layer.shares is not None and r.layer.name not in idle}
+    return sum(r.params or 0 for r in reports if r.layer.name in idle and r.layer.name not in used)
 
 
 def params_under(reports: tuple[LayerReport, ...], instances: dict[str, ir.Instance]) -> dict[str, int]:

@@ -64,6 +64,10 @@ class Tree:
         for name in returned:  # returned by forward: read at the top level, after every line
             self._link(name, None)
         self.weights = params_under(reports, self.instance)  # instance path -> its parameters
+        self.sharers: dict[str, list[ir.Instance]] = {}  # instance path -> the calls that share it (`share=`)
+        for inst in instances:
+            if inst.shares is not None:
+                self.sharers.setdefault(inst.shares, []).append(inst)
 
     def _place(self, layer: ir.Layer) -> None:
         self.items.setdefault(layer.block, []).append(layer.name)
@@ -226,9 +230,12 @@ class _Writer:
         if key in self.tree.report:
             r = self.tree.report[key]
             inputs = tuple(self.var.get(name, "x") for name in r.layer.inputs)
-            context = Context(self.attrs[key], self._note(r.layer.span), self.extra_name, inputs, "x")
-            self.code.modules += EMITTERS[type(r.layer)](r, context).modules
+            context = Context(self._attr(r.layer), self._note(r.layer.span), self.extra_name, inputs, "x")
+            self.code.modules += self._own(r.layer, EMITTERS[type(r.layer)](r, context).modules)
             span, gives = r.layer.span, [key]
+        elif self._ref(key) is not None:  # a call that shares: REF's module is built
+            span = self.tree.copies[key][0].span
+            gives = [self.tree.copies[key][-1].output, *self.tree.gives.get((self.scope, key), [])]
         else:
             self.code.modules.append(self._call_module(key)[0])
             span = self.tree.copies[key][0].span
@@ -256,9 +263,17 @@ class _Writer:
         return [self.var.get(v, "x") for v in self._gives(key)]
 
     def _gives(self, key: str) -> list[str]:
-        """A call's output, then the values inside it that the scope's output depends on."""
+        """A call's output, then the values inside it that the scope's output depends on (those of
+        the calls that share it too, `share=`: its module gives them all)."""
         output = self.tree.copies[key][-1].output
-        return [output, *(v for v in self.tree.gives.get((self.scope, key), []) if v != output and self._wanted(v))]
+        found = [output, *(v for v in self.tree.gives.get((self.scope, key), []) if v != output and self._wanted(v))]
+        path = self.tree.copies[key][0].path
+        for sharer in self.tree.sharers.get(path, ()):
+            for v in self.tree.gives.get((self.scope, sharer.group), []):
+                mirror = path + v[len(sharer.path):]
+                if v != sharer.output and self._wanted(v) and mirror not in found:
+                    found.append(mirror)
+        return found
 
     def _wanted(self, value: str) -> bool:
         readers = self.tree.readers.get((self.scope, value), [])
@@ -267,13 +282,31 @@ class _Writer:
     def _note(self, span: Span) -> str:
         return f"line {span.line}: {statement_text(self.tree.lines, span)}"
 
+    def _attr(self, layer: ir.Layer) -> str:
+        """The attribute of the layer's module: its owner's where it shares one (`share=`)."""
+        return self.attrs[layer.name if layer.shares is None else layer.shares.owner]
+
+    def _own(self, layer: ir.Layer, modules: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        """The modules a layer builds: none of those it shares (its helpers, a padding, are its own)."""
+        if layer.shares is None:
+            return modules
+        shared = self._attr(layer)
+        return [m for m in modules if m[0] != shared]
+
+    def _ref(self, key: str) -> str | None:
+        """The item of the call REF whose module a call uses (`share=REF`), or None."""
+        if key in self.tree.report:
+            return None
+        shares = self.tree.copies[key][0].shares
+        return None if shares is None else self.tree.instance[shares].group
+
     def _layer(self, r: LayerReport, following: str | None) -> None:
         layer = r.layer
         inputs = tuple(self.var.get(name, "x") for name in layer.inputs)
         target = self._target(layer.name, layer.name, following)
-        context = Context(self.attrs[layer.name], self._note(layer.span), self.extra_name, inputs, target)
+        context = Context(self._attr(layer), self._note(layer.span), self.extra_name, inputs, target)
         unit = EMITTERS[type(layer)](r, context)
-        self.code.modules += unit.modules
+        self.code.modules += self._own(layer, unit.modules)
         self.code.steps += unit.steps
         self.var[layer.name] = target
 
@@ -297,6 +330,9 @@ class _Writer:
         return (self.attrs[key], ctor, comment), extras, by_copy
 
     def _call(self, key: str, following: str | None) -> None:
+        ref = self._ref(key)
+        if ref is not None:
+            return self._shared_call(key, ref, following)
         copies, attr = self.tree.copies[key], self.attrs[key]
         gives = self._gives(key)
         exports = gives[1:]
@@ -330,6 +366,19 @@ class _Writer:
                 or (key == keys[-1] and not (self.scope is None and self.tree.returned)):
             return len(copies)
         return 1 + max(index for index, inst in enumerate(copies) if by_copy.get(inst.path))
+    def _shared_call(self, key: str, ref: str, following: str | None) -> None:
+        """A call that shares REF's instance (`share=REF`): REF's module called on this call's inputs; it
+        gives what REF's gives, each value named as the same layer of this instance."""
+        inst, theirs = self.tree.copies[key][0], self.tree.copies[ref][0]
+        gives = [inst.path + v[len(theirs.path):] for v in self._gives(ref)]
+        extras = [v for v in self.tree.reads.get((self.scope, key), []) if v != inst.entry]
+        args = "".join(f", {self.var.get(v, 'x')}" for v in extras)
+        targets = [self._target(gives[0], key, following), *(self._kept(self._local(v)) for v in gives[1:])]
+        shape = known(self.tree.report[inst.output].output)
+        self.code.steps.append(Step(", ".join(targets), f"self.{self.attrs[ref]}({self.var.get(inst.entry, 'x')}"
+                                    f"{args})", shape, self._note(inst.span)))
+        for value, variable in zip(gives, targets):
+            self.var[value] = variable
 
     def _by_copy(self, exports: list[str]) -> dict[str, list[str]]:
         """The values read outside a call, grouped by the copy that makes them (in their order)."""

@@ -16,12 +16,15 @@ def from_analysis(analysis) -> DrawGraph:
     for report in analysis.layers:
         layer = report.layer
         rf = report.receptive_field
+        shares = layer.shares.owner if layer.shares is not None else None
         nodes.append(DrawNode(layer.name, layer.name, layer.kind_text, shape_text(report.output), report.params,
-                              report.macs, tuple(rf) if rf else None, layer.line, layer.block, tuple(layer.inputs)))
+                              report.macs, tuple(rf) if rf else None, layer.line, layer.block, tuple(layer.inputs),
+                              shares))
     totals = analysis.totals
     figures = (("params", totals.params), ("trainable params", totals.trainable_params),
                ("buffers", totals.buffers), ("MACs", totals.macs), ("activations", totals.activations))
     several = tuple((i.name, shape_text(i.shape)) for i in getattr(model, "inputs", ())) \
         if len(getattr(model, "inputs", ())) > 1 else ()
     outputs = tuple((name, shape_text(analysis.shape_of(name))) for name in getattr(model, "declared_outputs", ()))
-    return make_graph(model.name, shape_text(model.input), nodes, figures, several, outputs)
+    shared = tuple((i.path, i.shares) for i in model.instances if i.shares is not None)
+    return make_graph(model.name, shape_text(model.input), nodes, figures, several, outputs, shared)

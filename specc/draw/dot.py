@@ -27,7 +27,7 @@ def _cluster(block: DrawBlock, children: dict[str | None, list[DrawBlock]], own:
     indent = "  " * depth
     fill, stroke = style.FRAME
     lines = [f"{indent}subgraph {quote('cluster_' + block.path)} {{",
-             f"{indent}  label={quote(f'{block.path} · {style.num(block.params)} params')}; "
+             f"{indent}  label={quote(f'{block.path} · {style.params_text(block)}')}; "
              f"style=\"rounded,dashed\"; color={quote(stroke)}; bgcolor={quote(fill)};"]
     for child in children.get(block.path, []):
         lines += _cluster(child, children, own, depth + 1)

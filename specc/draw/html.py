@@ -116,6 +116,11 @@ def _drawn(d: Drawing) -> str:
     return svg(d.graph, d.layout, d.nodes)
 
 
+def _params(box) -> str:
+    """A row's parameters; ``shares e1`` where they are another's (`share=`)."""
+    return num(box.params) if box.shares is None else escape(f"shares {box.shares}")
+
+
 def _table(graph: DrawGraph) -> str:
     head = "".join(f'<th class="n">{h}</th>' if h in ("params", "MACs", "line") else f"<th>{h}</th>"
                    for h in ("layer", "kind", "inputs", "output", "params", "MACs", "RF", "block", "line"))
@@ -124,10 +129,10 @@ def _table(graph: DrawGraph) -> str:
         rf = "" if n.receptive_field is None else "x".join(map(str, n.receptive_field))
         rows.append(f'<tr data-layer="{escape(n.id)}"><td>{escape(n.label)}</td><td>{escape(n.kind)}</td>'
                     f"<td>{escape(', '.join(n.inputs))}</td><td>{escape(n.shape_text)}</td>"
-                    f'<td class="n">{num(n.params)}</td><td class="n">{num(n.macs)}</td><td>{rf}</td>'
+                    f'<td class="n">{_params(n)}</td><td class="n">{num(n.macs)}</td><td>{rf}</td>'
                     f'<td>{escape(n.block or "")}</td><td class="n">{n.line}</td></tr>')
     blocks = "".join(f'<tr data-block-row="{escape(b.path)}"><td>{escape(b.path)}</td><td>block</td><td></td>'
-                     f'<td>{escape(b.shape_text)}</td><td class="n">{num(b.params)}</td>'
+                     f'<td>{escape(b.shape_text)}</td><td class="n">{_params(b)}</td>'
                      f'<td class="n">{num(b.macs)}</td><td></td><td>{escape(b.parent or "")}</td>'
                      f'<td class="n">{b.line}</td></tr>' for b in graph.blocks)
     return f'<table id="check"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}{blocks}</tbody></table>'

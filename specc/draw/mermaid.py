@@ -51,7 +51,7 @@ def _members(path: str | None, children, own, names, depth: int) -> list[str]:
     indent = "  " * depth
     lines = []
     for block in children.get(path, []):
-        title = f"{block.path} · {style.num(block.params)} params"
+        title = f"{block.path} · {style.params_text(block)}"
         lines.append(f'{indent}subgraph {frames[block.path]}["{text(title)}"]')
         lines += _members(block.path, children, own, names, depth + 1)
         lines.append(f"{indent}end")

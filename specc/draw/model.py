@@ -30,6 +30,7 @@ class DrawNode:
     line: int
     block: str | None  # innermost block instance path, or None
     inputs: tuple[str, ...]  # ids of the boxes it reads; INPUT for the network input
+    shares: str | None = None  # `share=`: the layer (or, for a collapsed block, the instance) whose weights it uses
 
     @property
     def base_kind(self) -> str:
@@ -48,6 +49,7 @@ class DrawBlock:
     macs: int
     shape_text: str  # the output of its last line
     line: int  # its first line
+    shares: str | None = None  # `share=`: the instance whose weights it uses (its params are that one's)
 
     @property
     def depth(self) -> int:
@@ -66,6 +68,7 @@ class DrawGraph:
     inputs: tuple[tuple[str, str], ...] = ()  # (id, shape text) of each input of a network of several
     # (id of the box it comes from, shape text) of each output an `output` line names, in order
     outputs: tuple[tuple[str, str], ...] = ()
+    shared: tuple[tuple[str, str], ...] = ()  # (instance, the instance it shares) of each call with `share=`
 
 
 def shape_text(shape) -> str:
@@ -83,8 +86,10 @@ def block_paths(block: str | None) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def frames(nodes: tuple[DrawNode, ...]) -> tuple[DrawBlock, ...]:
-    """The frames of ``nodes``' blocks, outer before inner, with their subtotals."""
+def frames(nodes: tuple[DrawNode, ...], shared: tuple[tuple[str, str], ...] = ()) -> tuple[DrawBlock, ...]:
+    """The frames of ``nodes``' blocks, outer before inner, with their subtotals; ``shared``: the
+    instances that share another's weights (`share=`), and which."""
+    shares = dict(shared)
     members: dict[str, list[DrawNode]] = {}
     for node in nodes:
         for path in block_paths(node.block):
@@ -95,16 +100,17 @@ def frames(nodes: tuple[DrawNode, ...]) -> tuple[DrawBlock, ...]:
         while parent is not None and parent not in members:
             parent = parent.rsplit(".", 1)[0] if "." in parent else None
         result.append(DrawBlock(path, parent, tuple(n.id for n in inside), sum(n.params or 0 for n in inside),
-                                sum(n.macs or 0 for n in inside), inside[-1].shape_text, inside[0].line))
+                                sum(n.macs or 0 for n in inside), inside[-1].shape_text, inside[0].line,
+                                shares.get(path)))
     return tuple(sorted(result, key=lambda b: (b.depth, b.line)))
 
 
 def make_graph(name: str, input_shape_text: str, nodes: list[DrawNode],
                totals: tuple[tuple[str, int], ...] = (), inputs: tuple[tuple[str, str], ...] = (),
-               outputs: tuple[tuple[str, str], ...] = ()) -> DrawGraph:
+               outputs: tuple[tuple[str, str], ...] = (), shared: tuple[tuple[str, str], ...] = ()) -> DrawGraph:
     """A DrawGraph whose frames are derived from its nodes' blocks."""
     nodes_t = tuple(nodes)
-    return DrawGraph(name, input_shape_text, nodes_t, frames(nodes_t), totals, inputs, outputs)
+    return DrawGraph(name, input_shape_text, nodes_t, frames(nodes_t, shared), totals, inputs, outputs, shared)
 
 
 def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
@@ -125,11 +131,11 @@ def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
         if path is None:
             nodes.append(DrawNode(node.id, node.label, node.kind, node.shape_text, node.params, node.macs,
                                   node.receptive_field, node.line, node.block,
-                                  _unique(owner.get(i, i) for i in node.inputs)))
+                                  _unique(owner.get(i, i) for i in node.inputs), node.shares))
         elif node.id == top[path].members[0]:
             nodes.append(_block_node(by_id, top[path], owner, box_id[path]))
     outputs = tuple((owner.get(i, i), shape) for i, shape in graph.outputs)
-    return make_graph(graph.name, graph.input_shape_text, nodes, graph.totals, graph.inputs, outputs)
+    return make_graph(graph.name, graph.input_shape_text, nodes, graph.totals, graph.inputs, outputs, graph.shared)
 
 
 def _block_node(by_id: dict[str, DrawNode], block: DrawBlock, owner: dict[str, str], box_id: str) -> DrawNode:
@@ -137,7 +143,7 @@ def _block_node(by_id: dict[str, DrawNode], block: DrawBlock, owner: dict[str, s
     reads = (owner.get(i, i) for m in block.members for i in by_id[m].inputs if i not in inside)
     last = by_id[block.members[-1]]
     return DrawNode(box_id, block.path, "block", block.shape_text, block.params, block.macs,
-                    last.receptive_field, block.line, None, _unique(reads))
+                    last.receptive_field, block.line, None, _unique(reads), block.shares)
 
 
 def _unique(ids) -> tuple[str, ...]:

@@ -66,7 +66,12 @@ def box_lines(node) -> tuple[str, str, str]:
     """What a box says: its label; its kind and output shape; its parameters."""
     if node.kind in ("input", "output"):
         return node.label, node.shape_text, ""
-    return node.label, f"{node.kind} · {node.shape_text}", f"{num(node.params)} params"
+    return node.label, f"{node.kind} · {node.shape_text}", params_text(node)
+
+
+def params_text(box) -> str:
+    """A box's or a frame's parameters: ``shares e1`` where they are another's (`share=`)."""
+    return f"shares {box.shares}" if box.shares is not None else f"{num(box.params)} params"
 
 
 def box_width(node) -> float:
@@ -84,5 +89,6 @@ def tooltip(node) -> str:
     rf = node.receptive_field
     # One number per axis of the input (1 for a 1-D signal, 3 for a volume of 3-D data): one when all agree.
     field = "?" if rf is None else (str(rf[0]) if len(set(rf)) == 1 else "x".join(map(str, rf)))
+    params = f"params {num(node.params)}" if node.shares is None else f"the params of {node.shares} (share=)"
     return (f"{node.label} (line {node.line}): {node.kind}, output {node.shape_text}\n"
-            f"params {num(node.params)}, MACs {num(node.macs)}\nreceptive field {field}")
+            f"{params}, MACs {num(node.macs)}\nreceptive field {field}")

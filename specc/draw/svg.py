@@ -50,7 +50,7 @@ def _frame(frame: Frame, block) -> str:
 
 def _frame_title(frame: Frame, block) -> str:
     """The frame's title, outlined in the background colour so an edge passing under it leaves it legible."""
-    title = frame.path if block is None else f"{frame.path} · {num(block.params)} params"
+    title = frame.path if block is None else f"{frame.path} · {style.params_text(block)}"
     stroke = style.FRAME[1]
     return (f"<g data-frame-title={quoteattr(frame.path)}>"
             f'<text x="{frame.x + 8:g}" y="{frame.y + 13:g}" fill="{stroke}" font-weight="bold" '

@@ -36,6 +36,7 @@ from ..kinds.merge import Operand
 from ..kinds.values import MAX_INT
 from . import computed
 from .rank import fit
+from .shared import Owners
 from .sizes import capped
 
 
@@ -213,6 +214,19 @@ def _resolved(layer: ir.Layer, outputs: dict[str, _Output], diagnostics: list[Di
     return invalid.of(layer)
 
 
+def _shared(layer: ir.Layer, result: Result, shapes: tuple[Shape | None, ...], owners: Owners,
+            diagnostics: list[Diagnostic]) -> tuple[ir.Layer, Result]:
+    """A layer that shares REF's parameters counts none of its own; one that cannot (E123) keeps its own."""
+    owners.met(layer, shapes)
+    if layer.shares is None:
+        return layer, result
+    shares, problems = owners.check(layer, shapes)
+    diagnostics += problems
+    if not shares:
+        return layer.sharing(None), result
+    return layer, result._replace(params=0, buffers=0)
+
+
 def _operand(name: str, read: _Output, network: Shape | None) -> Operand:
     line, kind = (None, "input") if read.layer is None else (read.layer.line, read.layer.kind)
     return Operand(name, line, kind, read.shape, read.trace, network)
@@ -261,6 +275,7 @@ def infer(model: ir.Model, readers: ir.Readers | None = None) -> tuple[ir.Model,
     shared = _Shared()  # of this run only: it goes with the last report
     bounded: set[Shape | None] = set()  # the output shapes found within MAX_INT
     changed = False  # whether some layer was rewritten: the model's layers are then the reports'
+    owners = Owners(model.owners) if model.owners else None  # `share=`
     for lowered in model.layers:
         layer, reads = lowered, _reads(lowered, model.deferred)
         if layer.name in model.deferred:
@@ -282,6 +297,8 @@ def infer(model: ir.Model, readers: ir.Readers | None = None) -> tuple[ir.Model,
             layer = result.layer
         if result.diagnostics:
             diagnostics += _noted(result.diagnostics, layer)
+        if owners is not None:
+            layer, result = _shared(layer, result, tuple(read.shape for read in ins), owners, diagnostics)
         out = result.output
         if out not in bounded:  # a spec has few shapes: each is held to the bound once
             out, too_large = capped(layer, shape, out)

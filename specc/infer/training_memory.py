@@ -92,10 +92,13 @@ def activation_bytes(analysis: Analysis, batch: int) -> int:
     model = analysis.checked_model  # it has layers: a model was lowered
     tensors, final = Saved(), analysis.final_activation
     tensors.shape[ir.INPUT] = model.input
+    tensors.shape.update((i.name, i.shape) for i in model.inputs)
     live = computed_layers(layers, model.instances, model.outputs)  # what the generated forward computes
+    # `share=`: a layer that shares weights needs their gradient, though it counts none of its own
+    weighted = {r.layer.name for r in layers if r.params and r.layer.name in model.owners}
     for r in layers:
         if r.layer.name in live:
-            _kept_by(r, tensors, final if r is layers[-1] else None)
+            _kept_by(r, tensors, final if r is layers[-1] else None, weighted)
     if len(model.outputs) == 1:  # several outputs have no loss yet: specc train takes one
         _kept_by_loss(next(r for r in reversed(layers) if r.layer.name == model.output), tensors, final)
     return tensors.bytes(batch)
@@ -109,11 +112,13 @@ def estimate(analysis: Analysis, batch: int, optimizer: str | None = None) -> Me
                   FP32 * OPTIMIZER_COPIES[name] * t.trainable_params, activation_bytes(analysis, batch))
 
 
-def _kept_by(r, tensors: Saved, final: str | None) -> None:
-    """Record layer ``r``'s output tensor and what its backward keeps; ``final`` is stripped (logits)."""
+def _kept_by(r, tensors: Saved, final: str | None, weighted: set[str]) -> None:
+    """Record layer ``r``'s output tensor and what its backward keeps; ``final`` is stripped (logits).
+    ``weighted``: the layers with parameters that others share (theirs are counted on the owner)."""
     layer, name, kind = r.layer, r.layer.name, KINDS[type(r.layer)]
     reads = [tensors.key(n) for n in layer.inputs]
-    needs_grad = bool(r.params) or any(tensors.grad.get(k, False) for k in reads)
+    own = bool(r.params) or (layer.shares is not None and layer.shares.owner in weighted)
+    needs_grad = own or any(tensors.grad.get(k, False) for k in reads)
     tensors.grad[name], tensors.shape[name] = needs_grad, r.output
     if kind.same_tensor(layer, final) and reads:
         tensors.alias[name] = reads[0]

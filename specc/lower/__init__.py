@@ -144,9 +144,11 @@ def _build(line: Line, bound: _Bound) -> ir.Layer:
         "kind": form.kind, "name": line.name, "labelled": line.labelled, "span": line.statement.span,
         "inputs": line.inputs or (), "block": line.block, "notes": line.notes,
         "spans": bound.spans or NOTHING}  # one shared empty mapping for a `batchnorm` line
+    if line.sharing is not None:  # `share=`: kept in a mapping of its own (ir.Layer.shares)
+        common["spans"] = {**bound.spans, "share": line.sharing}
     variant = form.variant if form.variant is not None and any(option in v for option in form.instead) else None
     if line.inputs is None or (variant is None and any(r not in v for r in form.required)):
-        return Invalid(**common, units=v.get("units"), filters=v.get("filters"))
+        return Invalid(**{**common, "spans": bound.spans or NOTHING}, units=v.get("units"), filters=v.get("filters"))
     if form.same_as and variant is None:  # a pooling's stride is its kernel unless written
         v = {**{name: v[other] for name, other in form.same_as.items()}, **v}
     node = variant or form.node
@@ -201,7 +203,7 @@ def lower(items: list, default_name: str) -> tuple[ir.Model, list[Diagnostic]]:
     model = ir.Model(model_name, first.shape, first.span, tuple(built), train, train_spans,
                      blocks=_block_uses(expansion), instances=tuple(expansion.instances),
                      deferred=frozenset(layers.deferred), inputs=tuple(inputs),
-                     declared_outputs=tuple(expansion.outputs))
+                     declared_outputs=tuple(expansion.outputs), owners=frozenset(layers.owners))
     return model, diagnostics
 
 
@@ -211,7 +213,7 @@ class _Layers:
     A statement that several lines share (the copies of a repeat or of a block body)
     is bound once."""
 
-    __slots__ = ("built", "deferred", "diagnostics", "shared", "first_line")
+    __slots__ = ("built", "deferred", "diagnostics", "shared", "first_line", "owners")
 
     def __init__(self) -> None:
         self.built: list[ir.Layer] = []
@@ -219,6 +221,7 @@ class _Layers:
         self.diagnostics: list[Diagnostic] = []
         self.shared: dict[int, tuple[Statement, _Bound]] = {}  # by id of the statement, kept alive here
         self.first_line: int | None = None  # where the first layer is written (its call, for a block's)
+        self.owners: set[str] = set()  # the layers others share (`share=`)
 
     def take(self, line: Line) -> None:
         if self.first_line is None:
@@ -232,6 +235,8 @@ class _Layers:
             self.diagnostics += [d._replace(notes=line.notes) for d in bound.diagnostics] if line.notes \
                 else bound.diagnostics
         self.built.append(_build(line, bound))
+        if line.sharing is not None:
+            self.owners.add(line.sharing.owner)
         if bound.computed:
             self.deferred.append(line.name)
 

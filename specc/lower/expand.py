@@ -37,6 +37,7 @@ from .expansion import (
     substituted_once,
 )
 from .scope import Scope, split_from
+from .share import call_sharing, line_sharing, owner_in, split_share
 from .statements import KEYWORD_ALIASES, STATEMENTS, Form
 
 
@@ -58,6 +59,7 @@ def expand(items: list, take: Callable[[Line], None]) -> Expansion:
     top = Instance(None, Scope(labels, named_input=not labelled), {}, set(labels))
     first = inputs[0].label.text if inputs and inputs[0].label is not None else ir.INPUT
     out.first_input = inputs[0] if inputs else None
+    out.input_names = {st.label.text if st.label is not None else ir.INPUT for st in inputs}
     _walk(_consumed(statements), top, first, out)
     return out
 
@@ -277,6 +279,7 @@ def _layer_lines(st: Statement, form: Form, inst: Instance, previous: str, out: 
     st, origin, twice = split_from(st)
     if twice:
         out.diagnostics += [noted(d, inst) for d in twice]
+    st, share = split_share(st, inst, out) if st.options else (st, None)
     local = st.label.text if st.label is not None else inst.default_name(form.prefix or form.kind)
     reads, problems = _inputs(st, form.merge, origin, previous, inst, out)
     out.diagnostics += problems
@@ -284,15 +287,21 @@ def _layer_lines(st: Statement, form: Form, inst: Instance, previous: str, out: 
     labelled = st.label is not None  # only labels are references: a default name moves when a line is inserted
     if copies is None:
         name = inst.full(local)
-        out.take(Line(form, st, name, labelled, reads, inst.path, inst.notes, shared))
+        sharing = line_sharing(share, name, False, inst, out) if share is not None else None
+        if inst.shared is not None:  # in an instance that shares: the same layer of REF's instance
+            sharing = owner_in(inst.shared, name, out)
+        out.take(Line(form, st, name, labelled, reads, inst.path, inst.notes, shared, sharing))
         if labelled:
             inst.scope.above[local] = name
         return name
     names = [f"{local}.{i}" for i in range(copies)]
     full = [inst.full(name) for name in names]
+    if share is not None:
+        line_sharing(share, full[0], True, inst, out)  # refused: the copies would be one layer
     for index, name in enumerate(full):
         first = reads if index == 0 else (full[index - 1],)
-        out.take(Line(form, st, name, labelled, first, inst.path, inst.notes, True))
+        sharing = owner_in(inst.shared, name, out) if inst.shared is not None else None
+        out.take(Line(form, st, name, labelled, first, inst.path, inst.notes, True, sharing))
     if labelled:
         inst.scope.above[local] = full[-1]
         inst.scope.above.update(zip(names, full))
@@ -350,6 +359,7 @@ def _call(st: Statement, block: BlockDef, inst: Instance, previous: str, out: Ex
     st, copies = _repeat(st, inst, out)
     st, origin, twice = split_from(st)
     out.diagnostics += [noted(d, inst) for d in twice]
+    st, share = split_share(st, inst, out) if st.options else (st, None)
     out.called.add(name)
     params = _bind(st, block, inst, out)
     reads, problems = _inputs(st, False, origin, previous, inst, out)
@@ -363,15 +373,19 @@ def _call(st: Statement, block: BlockDef, inst: Instance, previous: str, out: Ex
         alone = size.layers > MAX_LAYERS or size.instances > MAX_LAYERS  # then say where its count comes from
         _affordable(written, size, inst, out, out.sizes.notes(block, numbers, stack) if alone else ())
         return previous
-    return _copies(st, block, params, copies, reads[0], inst, out)
+    return _copies(st, block, params, copies, reads[0], inst, out, share)
 
 
 def _copies(st: Statement, block: BlockDef, params: dict[str, Word], copies: int | None, last: str,
-            inst: Instance, out: Expansion) -> str:
+            inst: Instance, out: Expansion, share: Option | None = None) -> str:
     """The instances of a call, in a chain from ``last``; returns the name of the last layer made."""
     name = block.name.text
     local = st.label.text if st.label is not None else inst.default_name(name)
     names = [local] if copies is None else [f"{local}.{i}" for i in range(copies)]
+    shared = inst.shared  # in an instance that shares, its calls share too, by the outer instance's paths
+    found = None if share is None else call_sharing(share, block, params, copies is not None,
+                                                     inst.full(names[0]), inst, out)
+    shared = shared or found
     notes = (Note(f"in `{name}`, called here as {inst.full(local)}", st.span), *inst.notes)
     body, body_labels = list(block.body), _labels(list(block.body))
     scoped = {p.name.text: p.default for p in block.params
@@ -384,10 +398,14 @@ def _copies(st: Statement, block: BlockDef, params: dict[str, Word], copies: int
         path = inst.full(copy)
         child = Instance(path, Scope(body_labels, entry=last), params, taken=taken, stack=stack,
                           notes=notes, substituted=substituted)
+        child.shared = shared
         if scoped:  # a default such as `n=in.c` is read in the block's scope, at each copy
             child.params = {**params, **{key: substitute(word, child, out) for key, word in scoped.items()}}
         entry, last = last, _walk(body, child, last, out)
-        out.instances.append(ir.Instance(path, name, inst.path, inst.full(local), entry, last, st.span))
+        shares = found.ref_path if found is not None and shared is found else None
+        out.instances.append(ir.Instance(path, name, inst.path, inst.full(local), entry, last, st.span, shares))
+        if st.label is not None:
+            out.calls[path] = name, params
         if st.label is not None:  # INSTANCE.LABEL reaches the labelled layers of a labelled instance
             for label, full in child.scope.above.items():
                 inst.scope.above[f"{copy}.{label}"] = full
@@ -397,6 +415,7 @@ def _copies(st: Statement, block: BlockDef, params: dict[str, Word], copies: int
             for label, full in child.scope.above.items():
                 inst.scope.above[f"{local}.{label}"] = full
         inst.scope.above[local] = last
+        inst.scope.calls[local] = inst.full(local) if copies is None else None
     return last
 
 

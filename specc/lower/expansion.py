@@ -34,6 +34,15 @@ class Line(NamedTuple):
     block: str | None = None  # the instance path, e.g. "layer1.0"; None at the top level
     notes: tuple[Note, ...] = ()  # where this body was called from, innermost first
     shared: bool = False  # other lines (copies) may hold this very statement: lowering binds it once
+    sharing: ir.Sharing | None = None  # `share=`: the layer whose parameters it uses
+
+
+class Shared(NamedTuple):
+    """A block instance whose layers share those of another: each layer PATH.X shares REF_PATH.X."""
+
+    path: str
+    ref_path: str
+    sharing: ir.Sharing  # its owner is filled in per layer
 
 
 class Expansion:
@@ -41,7 +50,7 @@ class Expansion:
 
     __slots__ = ("take", "others", "diagnostics", "used", "blocks", "called", "instances", "sizes", "layers",
                  "spent", "unconditioned", "first_input", "input_names", "outputs",
-                 "output_line", "output_late")
+                 "output_line", "output_late", "owners", "calls")
 
     def __init__(self, take: Callable[[Line], None]) -> None:
         self.take = take  # lowering's: builds the layer of each Line, in order
@@ -59,15 +68,18 @@ class Expansion:
         self.unconditioned: dict[int, Statement] = {}
         self.first_input: Statement | None = None  # the first `input` line: layers start from it, wherever it is
         self.outputs: list[str] = []  # the layers the first `output` line names, resolved, in order
-        self.input_names: set[str] = set()  # the names of the inputs walked so far
+        self.input_names: set[str] = set()  # the names of the network's inputs
         self.output_line: Statement | None = None  # the first `output` line
         self.output_late = False  # a statement follows the `output` line (E122, reported once)
+        # `share=` (specc.lower.share): each sharing layer's owner, each instance's block and arguments.
+        self.owners: dict[str, str] = {}
+        self.calls: dict[str, tuple[str, dict[str, Word]]] = {}
 
 
 class Instance:
     """A body being expanded: its path, parameters, input and naming state."""
 
-    __slots__ = ("path", "scope", "params", "counters", "taken", "stack", "notes", "substituted")
+    __slots__ = ("path", "scope", "params", "counters", "taken", "stack", "notes", "substituted", "shared")
 
     def __init__(self, path: str | None, scope: Scope, params: dict[str, Word], taken: set[str],
                  stack: tuple[str, ...] = (), notes: tuple[Note, ...] = (),
@@ -79,6 +91,7 @@ class Instance:
         # Body statements with the call's parameters substituted, by id of the written statement:
         # one dict for all copies of a call, which see the same parameters (see substituted_once).
         self.substituted = {} if substituted is None else substituted
+        self.shared: Shared | None = None  # set when the call (or one it is in) has share=
 
     def full(self, local: str) -> str:
         return f"{self.path}.{local}" if self.path else local

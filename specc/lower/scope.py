@@ -39,6 +39,7 @@ class Scope:
         self.entry = entry
         self.named_input = named_input  # `input` names the network's input (no input is labelled)
         self.rejected: set[str] = set()  # labels of lines refused with an error of their own
+        self.calls: dict[str, str | None] = {}  # label of a block call -> its instance (None: repeated), for share=
 
     def resolve(self, word: Word, line: int, closed: bool = False) -> tuple[str | None, Diagnostic | None]:
         text = word.text

@@ -5,7 +5,8 @@
 - later words: the statement's options as `name=` (its Form's options and
   aliases; a block call's parameters), and activations where a bare one fits;
 - after `name=`: the values the option's checker accepts (activations, `same`,
-  `true`/`false`, an optimizer ...), and for `from=` the labels above;
+  `true`/`false`, an optimizer ...), for `from=` the labels above, for `share=` the labels above of its
+  scope (the lines whose weights it may share);
 - operands of a merge (specc.kinds.MERGES: `add`, `concat`, ...) and the layers an `output`
   line names: the labels above.
 
@@ -34,6 +35,8 @@ REFERENCE_OPTIONS = ("from",)
 VOCABULARY = (*ACTIVATIONS, "same", "valid", "true", "false", "nearest", "bilinear")
 _LABEL = re.compile(rf"^\s*{scan.NAME}\s*:\s*")
 Kind = types.CompletionItemKind
+SHARE = types.CompletionItem("share=", kind=Kind.Property,
+                             detail="the earlier line (or block call) whose parameters this one uses")
 
 
 def complete(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
@@ -56,7 +59,8 @@ def complete(analysis: Analysis, line: int, character: int) -> list[types.Comple
         return [i for i in found if i.label != "input"] if keyword == "output" else found
     block = next((b for b in scan.blocks(lines) if b.place.name == keyword), None)
     if block is not None:
-        return [_item(f"{p}=", Kind.Variable, f"parameter of {block.place.name}") for p in block.params]
+        return [*(_item(f"{p}=", Kind.Variable, f"parameter of {block.place.name}") for p in block.params),
+                *([SHARE] if not any(w.startswith("share=") for w in words) else [])]
     return _options(keyword, words[1:])
 
 
@@ -91,6 +95,8 @@ def _options(keyword: str, written: Iterable[str]) -> list[types.CompletionItem]
               if target in form.options and target not in given]
     if getattr(form, "node", None) is not None and "from" not in given:  # a layer may read another: from=REF
         items.append(_item("from=", Kind.Property, "the layer this one reads (default: the line above)"))
+    if getattr(form, "node", None) is not None and "share" not in given:
+        items.append(SHARE)
     if form.bare_activation and "activation" not in given:
         items += [_item(fn, Kind.EnumMember, "activation") for fn in ACTIVATIONS]
     filled = sum("=" not in w for w in written)
@@ -105,6 +111,8 @@ def _values(lines: list[str], line: int, analysis: Analysis, keyword: str, optio
             ) -> list[types.CompletionItem]:
     if option in REFERENCE_OPTIONS:
         return _references(lines, line, analysis)
+    if option == "share":  # the labelled lines above, of the same body: an input, `in` or `e1.x` never shares
+        return [_item(p.name, Kind.Reference, f"line {p.line + 1}") for p in scan.visible(lines, line)]
     form = STATEMENTS.get(keyword)
     if form is None:
         return []

@@ -98,7 +98,8 @@ def inlay_hints(analysis: Analysis, first: int = 0, last: int | None = None) -> 
 
 def _hover_rows(r: LayerReport) -> list[tuple[str, str]]:
     rows = [("input", report.shape(r.input)), ("output", report.shape(r.output)),
-            ("params", report.num(r.params) + (f" (buffers {report.num(r.buffers)})" if r.buffers else "")),
+            ("params", report.num(r.params) + (f" (buffers {report.num(r.buffers)})" if r.buffers else "")
+             if r.layer.shares is None else f"{r.layer.shares.owner}'s (share={r.layer.shares.ref})"),
             ("MACs", report.num(r.macs))]
     if r.receptive_field is not None:
         rows.append(("receptive field", report.shape(r.receptive_field)))
@@ -119,8 +120,11 @@ def _hover_layer(r: LayerReport) -> str:
 def _hover_call(reports: list[LayerReport]) -> str:
     first, last = reports[0], reports[-1]
     params, macs = (sum(r.params or 0 for r in reports), sum(r.macs or 0 for r in reports))
+    shares = first.layer.shares
+    counted = report.num(params) if shares is None or shares.span.line == first.layer.line else \
+        f"{shares.ref}'s (share={shares.ref})"  # a call that shares: its layers' params are REF's
     rows = [("input", report.shape(first.input)), ("output", report.shape(last.output)),
-            ("params", report.num(params)), ("MACs", report.num(macs))]
+            ("params", counted), ("MACs", report.num(macs))]
     if last.receptive_field is not None:
         rows.append(("receptive field", report.shape(last.receptive_field)))
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)

@@ -36,7 +36,8 @@ def _larger(pair) -> int | None:
 LAYER_KEYS = ("name", "kind", "line", "output", "activations", "params", "macs", "fan_in", "density",
               "dense_params", "sharing", "reuse", "receptive_field", "jump", "receptive_field_hw", "jump_hw",
               "input", "buffers", "label", "inputs", "block")
-LAYER_EXTRAS = ("activation", "padding", "rate")  # a fused activation; the padding a layer resolved; a droppath's rate
+# A fused activation; the padding a layer resolved; a droppath's rate; the layer whose parameters it uses (`share=`).
+LAYER_EXTRAS = ("activation", "padding", "rate", "shares")
 LAYER_ARRAYS = {"output", "receptive_field_hw", "jump_hw", "input", "inputs", "padding"}
 
 
@@ -46,7 +47,8 @@ def layer_values(r: LayerReport) -> tuple:
     return (layer.name, layer.kind, layer.line, r.output, r.activations, r.params, r.macs, r.fan_in,
             sig(r.density), r.dense_params, sharing(r.sharing), r.reuse, _larger(r.receptive_field),
             _larger(r.jump), r.receptive_field, r.jump, r.input, r.buffers, layer.name if layer.labelled else None,
-            layer.inputs, layer.block, layer.activation_function, r.pads, drop_rate(layer))
+            layer.inputs, layer.block, layer.activation_function, r.pads, drop_rate(layer),
+            layer.shares.owner if layer.shares is not None else None)
 
 
 def drop_rate(layer) -> float | None:

@@ -44,6 +44,8 @@ class LayerEntry(_Open):
     block: str | None = Field(None, description="the block instance the layer belongs to, or null")
     rate: float | None = Field(None, description="droppath only: the rate it drops with (a bare droppath's "
                                                  "resolved from `train droppath=R`)")
+    shares: str | None = Field(None, description="`share=` only: the layer whose parameters and buffers it uses "
+                                                 "(counted there: its own params and buffers are 0)")
 
 
 # The network's counts. Named as specc.analysis.Totals on purpose: pydantic names the schema's

@@ -47,7 +47,8 @@ def _row(r: LayerReport) -> tuple[str, ...]:
     rf = "" if r.receptive_field is None else (
         str(r.receptive_field[0]) if len(set(r.receptive_field)) == 1 else shape(r.receptive_field))
     fan_in = "" if r.fan_in is None else num(r.fan_in)
-    return (layer.name, layer.kind_text, shape(r.output), num(r.activations), num(r.params), num(r.macs), fan_in,
+    params = num(r.params) if layer.shares is None else f"shares {layer.shares.owner}"  # counted on its owner
+    return (layer.name, layer.kind_text, shape(r.output), num(r.activations), params, num(r.macs), fan_in,
             ratio(r.density, percent=True), ratio(r.sharing), rf)
 
 
@@ -74,11 +75,13 @@ def _subtotals(a: Analysis) -> dict[str, list[tuple[str, ...]]]:
             sums[path][1] += r.macs or 0
             path = instances[path].parent
     shapes = {r.layer.name: r.output for r in a.layers}
+    shares = {r.layer.name for r in a.layers if r.layer.shares is not None}  # an instance's, unless E123 undid it
     rows: dict[str, list[tuple[str, ...]]] = {}
     for path, inst in sorted(instances.items(), key=lambda item: -item[0].count(".")):
         params, macs = sums[path]
+        counted = f"shares {inst.shares}" if inst.shares is not None and inst.output in shares else num(params)
         rows.setdefault(inst.output, []).append(
-            (f"{path} total", inst.block, shape(shapes.get(inst.output)), "", num(params), num(macs), "", "", "",
+            (f"{path} total", inst.block, shape(shapes.get(inst.output)), "", counted, num(macs), "", "", "",
              "", ""))  # and no inputs
     return rows
 

@@ -87,10 +87,11 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         if after is None or linear_bottleneck(r, after):
             continue
         first, second = r.layer, after.layer
+        adds = f"{after.params or 0:,} parameters" if second.shares is None else f"{second.shares.owner}'s parameters"
         yield warning(
             CODE,
             f"{first.name} has no activation, so it and {second.name} (line {second.line}) compose into a "
-            f"single linear map: the second layer adds {after.params or 0:,} parameters but no expressive power",
+            f"single linear map: the second layer adds {adds} but no expressive power",
             first.span,
             f"add an activation to {first.name} (e.g. `relu` at the end of its line, or a `relu` line after "
             f"its batchnorm), or merge the two layers into one")

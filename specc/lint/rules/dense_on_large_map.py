@@ -63,8 +63,8 @@ def flattened(graph: GraphView, fc: LayerReport) -> tuple[int, int, int] | None:
 def check(graph: GraphView) -> Iterator[Diagnostic]:
     for r in graph.of_kind(Dense):
         shape = flattened(graph, r)
-        if shape is None or shape[0] * shape[1] <= MAX_POSITIONS or r.params is None:
-            continue
+        if shape is None or shape[0] * shape[1] <= MAX_POSITIONS or not r.params:
+            continue  # unknown, or a layer that shares REF's parameters (`share=`): REF is warned about
         h, w, c = shape
         units = r.layer.units
         conv = (5 * 5 * c + 1) * 16

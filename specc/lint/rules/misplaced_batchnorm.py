@@ -45,8 +45,10 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
         layer = r.layer
         before = (graph.predecessor(r) or r).layer
         if isinstance(before, BatchNorm) and before is not layer:
+            shared = layer.shares
+            adds = f"{r.params or 0:,} parameters" if shared is None else f"work ({shared.owner}'s parameters)"
             yield warning(CODE, f"{layer.name} directly follows {before.name}: its input is already normalised, "
-                                f"so it only adds {r.params or 0:,} parameters", layer.span, "remove one of them")
+                                f"so it only adds {adds}", layer.span, "remove one of them")
         elif not graph.feeds_weights(r):
             yield warning(CODE, f"{layer.name} comes after the last conv/fc layer: it normalises the network's "
                                 f"outputs over each batch instead of a layer's inputs", layer.span,

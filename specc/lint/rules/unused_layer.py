@@ -48,6 +48,8 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
             continue
         layer = r.layer
         extra = f": its {r.params:,} parameters and {r.macs:,} MACs are wasted" if r.params and r.macs else ""
+        if extra and layer.name in graph.model.owners:  # `share=`: a line that shares uses its parameters
+            extra = f": its {r.macs:,} MACs are wasted (its parameters are used where they are shared)"
         yield warning(
             CODE, f"nothing reads the output of {layer.name}, and it is not {which}{extra}",
             layer.span,
