@@ -36,7 +36,8 @@ def test_every_example_spec_draws_cleanly(spec: Path, direction: str) -> None:
     graph = from_analysis(analysis)
     facts = assert_clean(draw(graph, "svg", direction, collapsed=False), graph)
     outputs = {f"output:{i}" for i, _ in enumerate(analysis.model.declared_outputs, 1)}  # a box per output
-    assert set(facts.boxes) == {INPUT} | {r.layer.name for r in analysis.layers} | outputs
+    inputs = set(analysis.model.input_names) if len(analysis.model.inputs) > 1 else {INPUT}  # a box per input
+    assert set(facts.boxes) == inputs | {r.layer.name for r in analysis.layers} | outputs
     if graph.blocks:  # and as drawn by default above 60 layers: a box per top-level block
         shown = lay_out(graph, direction, collapsed=True).graph
         assert_clean(draw(shown, "svg", direction, False), shown)
@@ -158,11 +159,12 @@ def test_colour_follows_kind() -> None:
 
 def test_adapter_follows_inputs_and_blocks() -> None:
     def report(name, inputs, block=None):
-        layer = SimpleNamespace(name=name, kind="conv", kind_text="conv+relu", line=3, inputs=inputs, block=block)
+        layer = SimpleNamespace(name=name, kind="conv", kind_text="conv+relu", line=3, inputs=inputs, block=block,
+                                shares=None)
         return SimpleNamespace(layer=layer, output=(4, 4, 8), params=10, macs=100, receptive_field=(3, 3))
 
     totals = SimpleNamespace(params=30, trainable_params=30, buffers=0, macs=300, activations=0)
-    model = SimpleNamespace(name="m", input=(8, 8, 3))
+    model = SimpleNamespace(name="m", input=(8, 8, 3), instances=())
     graph = from_analysis(SimpleNamespace(model=model, totals=totals, layers=[
         report("a", ("input",)), report("s.b", ("input",), "s"), report("c", ("a", "s.b"))]))
     assert graph.nodes[2].inputs == ("a", "s.b") and graph.nodes[1].block == "s"
