@@ -157,7 +157,8 @@ def test_verification_catches_a_wrong_output_shape(tmp_path: Path, monkeypatch) 
         return dataclasses.replace(graph, output_shape=(graph.output_shape[0], 11))
 
     monkeypatch.setattr(specc.exporting.run, "to_onnx", wrong_shape)
-    refused(MLP, tmp_path / "model.onnx", r"output shape \(batch, 10\) for probabilities, but the spec's output is \(batch, 11\)")
+    refused(MLP, tmp_path / "model.onnx",
+            r"output shape \(batch, 10\) for probabilities, but the spec's output is \(batch, 11\)")
 
 
 def test_interrupted_export_removes_its_temporary_file(tmp_path: Path, monkeypatch) -> None:
