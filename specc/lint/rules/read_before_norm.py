@@ -48,7 +48,8 @@ DEFAULT = True
 def check(graph: GraphView) -> Iterator[Diagnostic]:
     reports = graph.reports
     for index, r in enumerate(reports[:-1]):
-        if not r.layer.weighted or not graph.is_read(r):
+        readers = graph.successors(r)
+        if len(readers) < 2 or not r.layer.weighted:  # one reader: the next line's, or a line the trap is not
             continue
         after = reports[index + 1]
         if after.layer.inputs != (r.layer.name,) or not _finishes(after, r):
@@ -60,7 +61,7 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
             chain.append(a)
         last = chain[-1]
         what = " and ".join(dict.fromkeys(_word(a) for a in chain))
-        for reader in dict.fromkeys(graph.successors(r)):
+        for reader in {id(reader): reader for reader in readers}.values():  # by identity: a report's hash is costly
             if reader is after:
                 continue
             yield warning(
