@@ -236,6 +236,21 @@ def test_draw_marks_each_use_that_shares_in_place_of_its_params():
     assert "e2<br/>block · 6<br/>shares e1" in mermaid.render(collapse(graph))
 
 
+def test_a_shared_block_is_drawn_once_and_each_use_that_shares_it_is_one_box():
+    from specc.draw import draw
+    from specc.draw.adapter import from_analysis
+
+    graph = from_analysis(checked(BLOCKS))
+    for fmt in ("mermaid", "dot", "svg"):
+        text = draw(graph, fmt, collapsed=False)
+        assert "e1.conv1" in text and "e2.conv1" not in text, fmt  # e1's layers once, e2's not again
+        assert "shares e1" in text, fmt
+    text = draw(graph, "mermaid", collapsed=False)
+    box = next(line.split("[")[0].strip() for line in text.splitlines() if '<br/>shares e1"]' in line)
+    assert sum(1 for line in text.splitlines() if line.strip().endswith(f"--> {box}")) == 1  # e2's own input
+    assert any(line.strip().startswith(f"{box} -->") for line in text.splitlines())  # and its readers
+
+
 def test_draw_html_table_and_svg_name_the_owner():
     from specc.draw import draw, html
     from specc.draw.adapter import from_analysis

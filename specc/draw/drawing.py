@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .geometry import Layout, place
 from .layout import grid
-from .model import DrawGraph, DrawNode, collapse
+from .model import DrawGraph, DrawNode, shown
 
 COLLAPSE_ABOVE = 60  # layers; above this a drawing shows one box per block unless --expand
 
@@ -28,7 +28,7 @@ def should_collapse(graph: DrawGraph, choice: bool | None) -> bool:
 
 def lay_out(graph: DrawGraph, direction: str = "TB", collapsed: bool = False,
             keep: frozenset[str] = frozenset()) -> Drawing:
-    """Place ``graph``; collapsed: one box per top-level block not in ``keep``."""
-    shown = collapse(graph, keep) if collapsed else graph
-    g = grid(shown)
-    return Drawing(shown, g.nodes, place(shown, g, direction))
+    """Place ``graph``; collapsed: one box per top-level block not in ``keep`` (:func:`.model.shown`)."""
+    drawn = shown(graph, collapsed, keep)
+    g = grid(drawn)
+    return Drawing(drawn, g.nodes, place(drawn, g, direction))

@@ -113,6 +113,18 @@ def make_graph(name: str, input_shape_text: str, nodes: list[DrawNode],
     return DrawGraph(name, input_shape_text, nodes_t, frames(nodes_t, shared), totals, inputs, outputs, shared)
 
 
+def shown(graph: DrawGraph, collapsed: bool, keep: frozenset[str] = frozenset()) -> DrawGraph:
+    """What is drawn of ``graph``: collapsed, one box per top-level block not in ``keep``; expanded,
+    every layer, but a block that calls share (`share=`) draws once: the instance holding the
+    weights shows its layers, each use that shares them is one box naming it (``e2 · shares e1``)."""
+    if collapsed:
+        return collapse(graph, keep)
+    sharing = {path for path, _ in graph.shared}
+    if not sharing:
+        return graph
+    return collapse(graph, frozenset(b.path for b in graph.blocks if b.parent is None and b.path not in sharing))
+
+
 def collapse(graph: DrawGraph, keep: frozenset[str] = frozenset()) -> DrawGraph:
     """One box per top-level block instance (except those in ``keep``), with its subtotal.
 
