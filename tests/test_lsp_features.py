@@ -104,3 +104,14 @@ def test_a_block_call_line_stands_for_the_layers_of_its_instances() -> None:
     assert hints[1] == "→ 6x6x4 · 40 params"
     text = features.hover(analysis, 4).contents.value
     assert "**2 layers**: conv1 … conv2" in text and "| input | 8x8x1 |" in text and "| output | 4x4x6 |" in text
+
+
+def test_completion_offers_if_inside_a_block_body_with_its_parameters() -> None:
+    from specc.lsp import complete
+
+    source = "input 8x8x3\nblock b(res=true, n=3) {\n  conv 3 3x3 p=same \n  add in \n  add in if=\n}\nb\nconv 4 3x3 \n"
+    analysis = specc.check(source)
+    labels = lambda line, text: [i.label for i in complete.complete(analysis, line, len(text))]  # noqa: E731
+    assert "if=" in labels(2, "  conv 3 3x3 p=same ") and "if=" in labels(3, "  add in ")
+    assert labels(4, "  add in if=") == ["res", "n"]
+    assert "if=" not in labels(7, "conv 4 3x3 ")  # the top level has no parameters to test

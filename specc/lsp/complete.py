@@ -6,7 +6,7 @@
   aliases; a block call's parameters), and activations where a bare one fits;
 - after `name=`: the values the option's checker accepts (activations, `same`,
   `true`/`false`, an optimizer ...), for `from=` the labels above, for `share=` the labels above of its
-  scope (the lines whose weights it may share);
+  scope (the lines whose weights it may share), and inside a block body `if=` with the block's parameters;
 - operands of a merge (specc.kinds.MERGES: `add`, `concat`, ...) and the layers an `output`
   line names: the labels above.
 
@@ -38,8 +38,23 @@ Kind = types.CompletionItemKind
 SHARE = types.CompletionItem("share=", kind=Kind.Property,
                              detail="the earlier line (or block call) whose parameters this one uses")
 
+CONDITION = types.CompletionItem("if=", kind=Kind.Property,
+                                 detail="a parameter of the block bound to true or false: false leaves the line out")
+
 
 def complete(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
+    items = _complete(analysis, line, character)
+    lines = source_lines(analysis.source)
+    before = lines[line][:character] if line < len(lines) else ""
+    rest = before[label.end():] if (label := _LABEL.match(before)) else before
+    words = rest.split()
+    if rest and rest[-1].isspace() and words and "#" not in before and not any(w.startswith("if=") for w in words) \
+            and scan.scope(scan.blocks(lines), line):
+        items.append(CONDITION)  # any line or call inside a block body may be optional
+    return items
+
+
+def _complete(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
     lines = source_lines(analysis.source)
     before = lines[line][:character] if line < len(lines) else ""
     if "#" in before:
@@ -111,6 +126,9 @@ def _values(lines: list[str], line: int, analysis: Analysis, keyword: str, optio
             ) -> list[types.CompletionItem]:
     if option in REFERENCE_OPTIONS:
         return _references(lines, line, analysis)
+    if option == "if":  # the parameters of the block the line stands in
+        body = scan.scope(scan.blocks(lines), line)
+        return [_item(p, Kind.Variable, f"parameter of {body.place.name}") for p in body.params] if body else []
     if option == "share":  # the labelled lines above, of the same body: an input, `in` or `e1.x` never shares
         return [_item(p.name, Kind.Reference, f"line {p.line + 1}") for p in scan.visible(lines, line)]
     form = STATEMENTS.get(keyword)
