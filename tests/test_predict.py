@@ -110,6 +110,14 @@ def test_val_scores_a_test_set_and_writes_its_figures(run: Path, capsys) -> None
     assert [c["samples"] for c in report["per_class"]] == [int((y == k).sum()) for k in range(3)]
     assert [c["name"] for c in report["per_class"]] == NAMES
     assert np.array(report["confusion"]).sum() == 40
+    # precision, recall and F1 per class and macro (spec-tasks §1), scikit-learn the oracle
+    from sklearn.metrics import precision_recall_fscore_support
+
+    for average, got in ((None, report["per_class"]), ("macro", [report["macro"]])):
+        p, r, f, _ = precision_recall_fscore_support(y, predicted, labels=[0, 1, 2], average=average,
+                                                     zero_division=0)
+        assert [v for c in got for v in (c["precision"], c["recall"], c["f1"])] == pytest.approx(
+            [float(v) for trio in zip(np.atleast_1d(p), np.atleast_1d(r), np.atleast_1d(f)) for v in trio])
     for name in ("val-confusion.png", "val-misclassified.png"):
         assert (run / "run" / name).read_bytes()[:4] == b"\x89PNG"
 
@@ -119,9 +127,16 @@ def test_val_accepts_a_test_set_without_every_class(run: Path, capsys) -> None:
     keep = y < 2
     np.savez(run / "two.npz", x=x[keep], y=y[keep])
     assert main(["val", str(run / "run"), "--data", str(run / "two.npz"), "--format", "json"]) == 0
-    per_class = json.loads(capsys.readouterr().out)["per_class"]
+    report = json.loads(capsys.readouterr().out)
+    per_class = report["per_class"]
     assert [c["samples"] for c in per_class] == [int((y == 0).sum()), int((y == 1).sum()), 0]
     assert per_class[2]["accuracy"] is None
+    from sklearn.metrics import precision_recall_fscore_support
+
+    predicted = oracle(run, x[keep]).argmax(axis=1)  # a class with no sample counts 0 in the macro means
+    p, r, f, _ = precision_recall_fscore_support(y[keep], predicted, labels=[0, 1, 2], average="macro",
+                                                 zero_division=0)
+    assert (report["macro"]["precision"], report["macro"]["recall"], report["macro"]["f1"]) == pytest.approx((p, r, f))
 
 
 def test_val_on_the_run_s_own_data_repeats_its_held_out_split(run: Path, capsys) -> None:
@@ -154,3 +169,21 @@ def test_hints_only_on_a_terminal_and_never_quiet(run: Path, capsys, monkeypatch
 def test_export_of_a_spec_still_needs_an_output(run: Path, capsys) -> None:
     assert main(["export", str(run / "blobs.cnn")]) == 2
     assert "-o FILE.onnx" in capsys.readouterr().err
+
+
+def test_precision_recall_and_f1_agree_with_scikit_learn_on_imperfect_predictions() -> None:
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    from specc.api.evaluate import _per_class, macro
+
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 4, 300)
+    guess = np.where(rng.random(300) < 0.6, truth, rng.integers(0, 4, 300))
+    guess[guess == 3] = 0  # class 3 is never predicted: its precision has nothing to count (0, as zero_division=0)
+    rows = _per_class(confusion_matrix(truth, guess, labels=[0, 1, 2, 3]), ["a", "b", "c", "d"])
+    for average, got in ((None, rows), ("macro", [macro(rows)])):
+        p, r, f, _ = precision_recall_fscore_support(truth, guess, labels=[0, 1, 2, 3], average=average,
+                                                     zero_division=0)
+        assert [v for c in got for v in (c["precision"], c["recall"], c["f1"])] == pytest.approx(
+            [float(v) for trio in zip(np.atleast_1d(p), np.atleast_1d(r), np.atleast_1d(f)) for v in trio])
+    assert rows[3]["precision"] == 0.0 and 0 < macro(rows)["f1"] < 1

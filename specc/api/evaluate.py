@@ -12,7 +12,7 @@ otherwise every sample of SOURCE (a test set). Imports torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import SpeccError
@@ -28,14 +28,15 @@ class Evaluation:
     data: str  # the source
     samples: str  # which of its samples were scored, in words
     accuracy: float
-    per_class: list[dict]  # {"class", "name", "samples", "correct", "accuracy"}
+    per_class: list[dict]  # {"class", "name", "samples", "correct", "accuracy", "precision", "recall", "f1"}
     confusion: list[list[int]]  # row = true class, column = predicted
     figures: list[Path]
+    macro: dict = field(default_factory=dict)  # {"precision", "recall", "f1"}: the per-class means
 
     def as_dict(self) -> dict:
         return {"model": self.model, "weights": self.weights, "data": self.data, "samples": self.samples,
-                "accuracy": self.accuracy, "per_class": self.per_class, "confusion": self.confusion,
-                "figures": [str(p) for p in self.figures]}
+                "accuracy": self.accuracy, "per_class": self.per_class, "macro": self.macro,
+                "confusion": self.confusion, "figures": [str(p) for p in self.figures]}
 
 
 def evaluate(run: str | Path, data: str | None = None, resize: bool | None = None) -> Evaluation:
@@ -56,8 +57,9 @@ def evaluate(run: str | Path, data: str | None = None, resize: bool | None = Non
     title = f"{meta.model_name} on {source}: accuracy {v.accuracy:.2%} ({len(v.y):,} samples)"
     figures = plot_review(v, x, names, file.parent, title, PREFIX)
     matrix = v.confusion()
+    rows = _per_class(matrix, names)
     return Evaluation(meta.model_name, f"{file} (epoch {meta.epoch})", source, f"{samples}: {len(v.y):,}",
-                      v.accuracy, _per_class(matrix, names), matrix.tolist(), figures)
+                      v.accuracy, rows, matrix.tolist(), figures, macro(rows))
 
 
 def _scored(source: str, config: dict, io, resize: bool | None) -> tuple:
@@ -81,12 +83,26 @@ def _scored(source: str, config: dict, io, resize: bool | None) -> tuple:
 
 
 def _per_class(matrix, names: list[str]) -> list[dict]:
+    """Each class's row of the report. Recall is the class's accuracy (of its samples, those found);
+    precision, of the samples predicted as the class, those that are; F1 their harmonic mean. A
+    ratio with nothing to count is 0, as scikit-learn's ``zero_division=0`` has it."""
     rows = []
     for k, name in enumerate(names):
-        total, right = int(matrix[k].sum()), int(matrix[k, k])
+        total, right, predicted = int(matrix[k].sum()), int(matrix[k, k]), int(matrix[:, k].sum())
+        precision, recall = _ratio(right, predicted), _ratio(right, total)
         rows.append({"class": k, "name": name, "samples": total, "correct": right,
-                     "accuracy": right / total if total else None})
+                     "accuracy": right / total if total else None, "precision": precision, "recall": recall,
+                     "f1": _ratio(2 * precision * recall, precision + recall)})
     return rows
+
+
+def macro(rows: list[dict]) -> dict:
+    """The unweighted means over the classes of precision, recall and F1 (scikit-learn's ``average="macro"``)."""
+    return {key: sum(r[key] for r in rows) / len(rows) if rows else 0.0 for key in ("precision", "recall", "f1")}
+
+
+def _ratio(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
 
 
 def text(e: Evaluation) -> str:
@@ -99,9 +115,14 @@ def text(e: Evaluation) -> str:
     names = [shown(c["name"]) for c in e.per_class]
     width = max(len("class"), *map(len, names))
     lines = [f"{shown(e.model)}: {shown(e.weights)}", f"data      {shown(e.data)}, {shown(e.samples)}",
-             f"accuracy  {e.accuracy:.2%}", "", f"{'class':<{width}}  samples  correct  accuracy"]
+             f"accuracy  {e.accuracy:.2%}"]
+    if e.macro:
+        lines.append(f"macro     precision {e.macro['precision']:.1%}, recall {e.macro['recall']:.1%}, "
+                     f"F1 {e.macro['f1']:.1%}")
+    lines += ["", f"{'class':<{width}}  samples  correct  accuracy  precision  recall      F1"]
     for c, name in zip(e.per_class, names):
         score = "" if c["accuracy"] is None else f"{c['accuracy']:.1%}"
-        lines.append(f"{name:<{width}}  {c['samples']:>7,}  {c['correct']:>7,}  {score:>8}")
+        lines.append(f"{name:<{width}}  {c['samples']:>7,}  {c['correct']:>7,}  {score:>8}  {c['precision']:>9.1%}"
+                     f"  {c['recall']:>6.1%}  {c['f1']:>6.1%}")
     lines += ["", *(f"wrote {shown(str(p))}" for p in e.figures)]
     return "\n".join(lines)
