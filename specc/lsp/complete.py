@@ -43,18 +43,6 @@ CONDITION = types.CompletionItem("if=", kind=Kind.Property,
 
 
 def complete(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
-    items = _complete(analysis, line, character)
-    lines = source_lines(analysis.source)
-    before = lines[line][:character] if line < len(lines) else ""
-    rest = before[label.end():] if (label := _LABEL.match(before)) else before
-    words = rest.split()
-    if rest and rest[-1].isspace() and words and "#" not in before and not any(w.startswith("if=") for w in words) \
-            and scan.scope(scan.blocks(lines), line):
-        items.append(CONDITION)  # any line or call inside a block body may be optional
-    return items
-
-
-def _complete(analysis: Analysis, line: int, character: int) -> list[types.CompletionItem]:
     lines = source_lines(analysis.source)
     before = lines[line][:character] if line < len(lines) else ""
     if "#" in before:
@@ -67,16 +55,19 @@ def _complete(analysis: Analysis, line: int, character: int) -> list[types.Compl
     keyword = KEYWORD_ALIASES.get(words[0], words[0])
     if "=" in typing:
         return _values(lines, line, analysis, keyword, typing.split("=", 1)[0])
+    all_blocks = scan.blocks(lines)
+    # any line or call inside a block body may be optional
+    optional = [CONDITION] if scan.scope(all_blocks, line) and not any(w.startswith("if=") for w in words) else []
     form = STATEMENTS.get(keyword)
     if form is not None and form.merge:  # a merge's arguments are the layers it merges
         found = _references(lines, line, analysis)
         # `output` names layers: the network's input is not one (E122)
-        return [i for i in found if i.label != "input"] if keyword == "output" else found
-    block = next((b for b in scan.blocks(lines) if b.place.name == keyword), None)
+        return [i for i in found if i.label != "input"] if keyword == "output" else [*found, *optional]
+    block = next((b for b in all_blocks if b.place.name == keyword), None)
     if block is not None:
         return [*(_item(f"{p}=", Kind.Variable, f"parameter of {block.place.name}") for p in block.params),
-                *([SHARE] if not any(w.startswith("share=") for w in words) else [])]
-    return _options(keyword, words[1:])
+                *([SHARE] if not any(w.startswith("share=") for w in words) else []), *optional]
+    return [*_options(keyword, words[1:]), *optional]
 
 
 def _item(label: str, kind: Kind, detail: str | None = None) -> types.CompletionItem:
