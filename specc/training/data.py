@@ -21,6 +21,7 @@ import torch
 from ..errors import SpeccError
 from ..numbers import dims
 from ..runtime.samples import Entry, refuse_non_finite
+from ..runtime.store import Stored
 from .inputs import Inputs
 from .sources import LENT, Arrays, Data, Want, load
 
@@ -104,6 +105,8 @@ def _check_samples(x: np.ndarray, y: np.ndarray, what: str) -> None:
 
 def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
     """Check ``data`` against the spec and return train/validation tensors."""
+    if isinstance(data.x, Stored):  # a folder too big for memory, in the on-disk cache
+        return _fit_stored(data, data.x, io, val, seed)
     if io.inputs or isinstance(data.x, dict):
         return _fit_inputs(data, io, val, seed)
     assert isinstance(data.x, np.ndarray)  # one input: every source gives one array (sources.Data)
@@ -130,8 +133,27 @@ def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
                  data.class_names, data.scaling, held)
 
 
+def _fit_stored(data: Data, x: Stored, io: SpecIO, val: float, seed: int) -> Split:
+    """fit for images in the on-disk cache: the same checks and split, the images left on disk (their
+    pixels, uint8 / 255, are finite; the cache was decoded at the spec's shape)."""
+    if len(x) < 2:
+        raise SpeccError(f"the data has {len(x)} sample(s); training needs at least 2")
+    _check_labels(data, io)
+    if data.x_val is not None:
+        assert isinstance(data.x_val, Stored) and data.y_val is not None  # sources.folder reads both so
+        x_train, y_train, x_val, y_val = x, data.y, data.x_val, data.y_val
+        held = "the source's validation set"
+    else:
+        train_idx, val_idx = _held_out(len(x), val, seed)
+        x_train, y_train, x_val, y_val = x.rows(train_idx), data.y[train_idx], x.rows(val_idx), data.y[val_idx]
+        held = f"{val:g} of the data, drawn with seed {seed}"
+    return Split(x_train, torch.from_numpy(y_train).long(), x_val, torch.from_numpy(y_val).long(),
+                 data.class_names, data.scaling, held)
+
+
 def _fit_inputs(data: Data, io: SpecIO, val: float, seed: int) -> Split:
     """fit for a spec with several inputs: one array per input, by label, each checked against its line."""
+    assert not isinstance(data.x, Stored) and not isinstance(data.x_val, Stored)  # folders: one input
     x = _input_arrays(data.x, data.y, io, data.where, "")
     if len(data.y) < 2:
         raise SpeccError(f"the data has {len(data.y)} sample(s); training needs at least 2")

@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .distributed import World, total
-from .inputs import Inputs, each, mapped, samples
+from .inputs import Batch, Inputs, each, mapped, samples
 
 
 class Generated(Protocol):
@@ -73,7 +73,7 @@ class Engine:
         loss, correct, n = total(both, self.world).tolist()
         return loss, correct, n
 
-    def batch(self, x: Inputs, y: torch.Tensor, idx: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+    def batch(self, x: Inputs, y: torch.Tensor, idx: torch.Tensor) -> tuple[Batch, torch.Tensor]:
         """Gather a mini-batch where the data lives and move it to the device (every input's, for several).
 
         Data kept in host memory (too big for the GPU) is gathered into pinned

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..escape import printable_line
 from ..files import write_run_file
+from ..runtime.store import Stored
 
 ANNOTATE_UP_TO = 20  # classes; beyond that the counts would not be readable
 GRID = 5  # misclassified samples per row and column
@@ -104,9 +105,10 @@ def _displayable(sample: np.ndarray) -> tuple[np.ndarray, str | None]:
     return (image[..., 0], "gray") if image.shape[2] == 1 else (image, None)
 
 
-def plot_misclassified(x: np.ndarray, y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
+def plot_misclassified(x: np.ndarray | Stored, y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
                        names: list[str], path: Path, title: str) -> int:
-    """Up to 25 misclassified images (the most confident mistakes first); returns how many are wrong."""
+    """Up to 25 misclassified images (the most confident mistakes first); returns how many are wrong.
+    ``x``: (N, C, H, W), in memory or in the on-disk cache (only the images shown are read)."""
     names = [_label(n) for n in names]
     wrong = np.flatnonzero(predicted != y)
     order = wrong[np.argsort(-confidence[wrong], kind="stable")][:GRID * GRID]
@@ -116,7 +118,7 @@ def plot_misclassified(x: np.ndarray, y: np.ndarray, predicted: np.ndarray, conf
     for ax in axes:
         ax.axis("off")
     for ax, i in zip(axes, order):
-        image, cmap = _displayable(x[i])
+        image, cmap = _displayable(np.asarray(x[i]))
         ax.imshow(image, cmap=cmap, vmin=0, vmax=1)
         ax.set_title(f"{names[y[i]]} → {names[predicted[i]]}\n{confidence[i]:.0%}", fontsize=8)
     shown = f"{len(order)} of {len(wrong)} misclassified" if len(wrong) else f"all {len(y)} samples right"

@@ -11,6 +11,7 @@ from typing import cast
 import numpy as np
 import torch
 
+from ..runtime.store import Stored
 from .inputs import Inputs, each, mapped
 from .loop import Generated
 from .plots import plot_confusion, plot_misclassified
@@ -75,7 +76,8 @@ def plot_review(v: Verdicts, x: Inputs, names: list[str] | None, folder: Path, t
     labels = class_names(names, v.classes)
     written = [folder / f"{prefix}{CONFUSION}"]
     plot_confusion(v.confusion(), labels, written[0], title)
-    if isinstance(x, torch.Tensor) and x.ndim == 4 and x.shape[1] in (1, 3, 4):  # a picture: gray, RGB, RGBA
+    if isinstance(x, (torch.Tensor, Stored)) and x.ndim == 4 and x.shape[1] in (1, 3, 4):  # gray, RGB, RGBA
         written.append(folder / f"{prefix}{MISCLASSIFIED}")
-        plot_misclassified(x.cpu().numpy(), v.y, v.predicted, v.confidence, labels, written[1], title)
+        pictures = x if isinstance(x, Stored) else x.cpu().numpy()  # from the cache: only the 25 shown are read
+        plot_misclassified(pictures, v.y, v.predicted, v.confidence, labels, written[1], title)
     return written

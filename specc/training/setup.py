@@ -17,6 +17,7 @@ from ..errors import SpeccError
 from ..ir import Model
 from ..runtime.checkpoint import CheckpointMeta
 from ..runtime.samples import Entry
+from ..runtime.store import Stored
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
 from .data import SpecIO, Split, dims
 from .distributed import World, wrap
@@ -162,14 +163,16 @@ def pick_device(name: str, world: World) -> torch.device:
 
 
 def place(split: Split, device: torch.device) -> tuple[Inputs, torch.Tensor, Inputs, torch.Tensor]:
-    """The data on the device when it fits comfortably (a quarter of free memory), else left in host memory."""
+    """The data on the device when it fits comfortably (a quarter of free memory), else left in host memory.
+    Images in the on-disk cache stay there: each mini-batch is read into host memory (Engine.batch)."""
     tensors = (split.x, split.y, split.x_val, split.y_val)
     if device.type == "cpu":
         return tensors
-    size = sum(t.numel() * t.element_size() for part in tensors for t in each(part))
+    size = sum(t.numel() * t.element_size() for part in tensors if not isinstance(part, Stored) for t in each(part))
     fits = device.type != "cuda" or size < torch.cuda.mem_get_info(device)[0] / 4
     move = lambda t: t.to(device)  # noqa: E731
-    return (mapped(split.x, move), move(split.y), mapped(split.x_val, move), move(split.y_val)) if fits else tensors
+    moved = lambda part: part if isinstance(part, Stored) else mapped(part, move)  # noqa: E731
+    return (moved(split.x), move(split.y), moved(split.x_val), move(split.y_val)) if fits else tensors
 
 
 def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO, n_train: int,

@@ -11,7 +11,9 @@ integer labels ``(N,)`` — and no normalisation beyond it:
   FILE.h5       the course's layout: `train_set_x`, `train_set_y`, optional `list_classes`,
                 `test_set_x`/`test_set_y` (the validation set); uint8 divided by 255
   FOLDER/       one sub-folder of PNG/JPEG images per class (names sorted = class indices), or
-                `train/` and `val/` folders laid out so; pixels divided by 255
+                `train/` and `val/` folders laid out so; pixels divided by 255. A folder whose float32
+                pixels would take more than $SPECC_IN_MEMORY MiB (512) is decoded once into an on-disk
+                cache and read a mini-batch at a time (specc.runtime.store): Data.x is then a Stored
   arrays        in-memory arrays lent by the library (``specc.train(spec, (x, y))``), in the course's
                 layout: x `(m, H, W, C)` (or `(m, H, W)`, `(m, F)`), y `(m,)` or `(1, m)`; scaled as .npz
 
@@ -33,7 +35,8 @@ import numpy as np
 
 from ..errors import SpeccError
 from ..files import kind, stat_of
-from ..runtime.samples import IMAGE_SUFFIXES, Entry, npz_arrays, pixels, scaled
+from ..runtime.samples import IMAGE_SUFFIXES, MODES, Entry, npz_arrays, pixels, scaled
+from ..runtime.store import Stored, decoded, in_memory_bytes
 
 # The samples of a spec's inputs: one array, or (several inputs) one per input label, in the spec's order.
 Arrays = np.ndarray | dict[str, np.ndarray]
@@ -52,9 +55,10 @@ class Want:
 
 @dataclass(frozen=True)
 class Data:
-    x: Arrays  # (N, H, W, C) or (N, H, W) or (N, F), float32; a dict of such for several inputs
+    x: Arrays | Stored  # (N, H, W, C) or (N, H, W) or (N, F), float32; a dict of such for several inputs;
+    # a folder too big for memory: its images in the on-disk cache, read as (N, C, H, W) a mini-batch at a time
     y: np.ndarray  # (N,) integer labels
-    x_val: Arrays | None = None
+    x_val: Arrays | Stored | None = None
     y_val: np.ndarray | None = None
     class_names: list[str] | None = None
     scaling: str = "used as is"  # several inputs: "a: …; b: …"
@@ -248,22 +252,33 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
-def _read_classes(root: Path, names: list[str], want: Want) -> tuple[np.ndarray, np.ndarray]:
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}.get(want.shape[-1]) if len(want.shape) == 3 else None
-    if mode is None:
+def _listed(root: Path, names: list[str], want: Want) -> tuple[list[Path], np.ndarray]:
+    """The class folders' image files, in order (class by class, names sorted), and their labels."""
+    if len(want.shape) != 3 or want.shape[-1] not in MODES:
         raise SpeccError(f"an image folder gives 1 (grayscale), 3 (RGB) or 4 (RGBA) channels, but the spec's "
                          f"input is {'x'.join(map(str, want.shape))}")
-    images, ys = [], []
+    files: list[Path] = []
+    ys: list[int] = []
     for index, name in enumerate(names):
-        files = _image_files(root / name)
-        if not files:
+        found = _image_files(root / name)
+        if not found:
             raise SpeccError(f"class folder '{root / name}' holds no PNG or JPEG images")
-        images += [pixels(f, want.shape, mode, want.resize) for f in files]
-        ys += [index] * len(files)
-    return np.stack(images), np.asarray(ys, dtype=np.int64)
+        files += found
+        ys += [index] * len(found)
+    return files, np.asarray(ys, dtype=np.int64)
+
+
+def _read(files: list[Path], want: Want, stream: bool) -> np.ndarray | Stored:
+    """Image files as uint8 (N, H, W, C) in memory, or (``stream``) in the on-disk cache (specc.runtime.store)."""
+    shape, mode = (want.shape[0], want.shape[1], want.shape[2]), MODES[want.shape[2]]
+    if stream:
+        return decoded(files, shape, mode, want.resize)
+    return np.stack([pixels(f, shape, mode, want.resize) for f in files])
 
 
 def folder(root: Path, want: Want) -> Data:
+    """Class folders, or train/ and val/ folders of them. Held in memory unless the float32 pixels of both
+    parts would take more than ``SPECC_IN_MEMORY`` MiB: then both are read from the on-disk cache."""
     subs = {p.name: p for p in _class_folders(root)}
     val_name = next((n for n in ("val", "valid", "validation") if n in subs), None)
     split = "train" in subs and val_name is not None and _class_folders(subs["train"])
@@ -272,8 +287,9 @@ def folder(root: Path, want: Want) -> Data:
     names = [p.name for p in _class_folders(train_root)]
     if not names:
         raise SpeccError(f"folder '{root}' has no class sub-folders (expected one folder of images per class)")
-    x, y = _read_classes(train_root, names, want)
-    x_val = y_val = None
+    files, y = _listed(train_root, names, want)
+    val_files: list[Path] = []
+    y_val = None
     if val_root is not None:
         extra = sorted({p.name for p in _class_folders(val_root)} - set(names))
         if extra:
@@ -282,10 +298,18 @@ def folder(root: Path, want: Want) -> Data:
         if not val_names:
             raise SpeccError(f"'{val_root}' has no class sub-folders (expected the same class folders as "
                              f"'{train_root}')")
-        x_val, y_val = _read_classes(val_root, val_names, want)
+        val_files, y_val = _listed(val_root, val_names, want)
         y_val = np.asarray([names.index(val_names[i]) for i in y_val], dtype=np.int64)
-    scale = lambda a: a.astype(np.float32) / np.float32(255)  # noqa: E731
-    return Data(scale(x), y, None if x_val is None else scale(x_val), y_val, names, "pixels divided by 255, to [0, 1]")
+    stream = (len(files) + len(val_files)) * int(np.prod(want.shape)) * 4 > in_memory_bytes()
+    x = _read(files, want, stream)
+    x_val = _read(val_files, want, stream) if val_root is not None else None
+    return Data(_scaled_pixels(x), y, None if x_val is None else _scaled_pixels(x_val), y_val, names,
+                "pixels divided by 255, to [0, 1]")
+
+
+def _scaled_pixels(x: np.ndarray | Stored) -> np.ndarray | Stored:
+    """Pixels divided by 255 as float32; a cache's images are divided so as each mini-batch is read."""
+    return x if isinstance(x, Stored) else x.astype(np.float32) / np.float32(255)
 
 
 def _synthetic_size(name: str) -> int:
