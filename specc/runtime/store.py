@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -165,14 +165,28 @@ class Stored:
         if len(rows):
             breaks = np.flatnonzero(np.diff(rows) != 1) + 1
             starts, ends = np.concatenate([[0], breaks]), np.concatenate([breaks, [len(rows)]])
+            offsets = (self.offset + rows[starts] * size).tolist()
+            views = [out[a:b].data.cast("B") for a, b in zip(starts.tolist(), ends.tolist())]
             with open(self.path, "rb", buffering=0) as f:
-                for start, end in zip(starts.tolist(), ends.tolist()):
-                    f.seek(self.offset + int(rows[start]) * size)
-                    view = out[start:end].data.cast("B")
-                    if f.readinto(view) != len(view):
+                read = _reader(f)
+                for view, at in zip(views, offsets):
+                    if read(view, at) != len(view):
                         raise SpeccError(f"the image cache '{self.path}' was cut short while in use; "
                                          f"delete it and train again")
         return out.reshape(len(rows), *self.image)
+
+
+def _reader(f: BinaryIO) -> Callable[[memoryview, int], int]:
+    """``read(buffer, offset)`` from ``f``: one system call where the platform has preadv, else a seek and a read."""
+    if hasattr(os, "preadv"):
+        fd = f.fileno()
+        return lambda buffer, at: os.preadv(fd, [buffer], at)
+
+    def read(buffer: memoryview, at: int) -> int:
+        f.seek(at)
+        return f.readinto(buffer) or 0  # type: ignore[attr-defined]  # a raw file (buffering=0) has readinto
+
+    return read
 
 
 def decoded(files: Sequence[Path], shape: tuple[int, int, int], mode: str, resize: bool) -> Stored:
