@@ -179,6 +179,16 @@ def test_settings_that_are_not_whole_numbers_are_usage_errors(tmp_path, streamed
     assert found.value.status == 2
 
 
+def test_a_cache_folder_that_cannot_be_made_is_a_usage_error(tmp_path, streamed, monkeypatch):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    monkeypatch.setenv("SPECC_CACHE", str(tmp_path / "taken"))
+    source = str(_folder(tmp_path / "imgs", {"a": 3, "b": 3, "c": 3}))
+    refusal = r"cannot make the image cache folder '.*taken/images'.*\$SPECC_CACHE"
+    with pytest.raises(SpeccError, match=refusal) as found:
+        prepare(source, RGB, val=0.2, seed=0)
+    assert found.value.status == 2
+
+
 def test_the_cache_folder_defaults_to_the_xdg_cache(monkeypatch, tmp_path):
     monkeypatch.delenv("SPECC_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

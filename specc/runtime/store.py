@@ -214,6 +214,9 @@ def decoded(files: Sequence[Path], shape: tuple[int, int, int], mode: str, resiz
             offset = _allocate(partial, (len(files), *shape))
             _decode_all(partial, offset, files, shape, mode, resize)
             os.replace(partial, final)
+        except OSError as exc:  # a full disk, a folder that cannot be written
+            partial.unlink(missing_ok=True)
+            raise SpeccError(_unwritable(partial, exc), 2) from exc
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -234,6 +237,11 @@ def key(files: Sequence[Path], shape: tuple[int, int, int], mode: str, resize: b
             raise SpeccError(f"cannot read image '{file}': {exc.strerror or exc}") from exc
         digest.update(f"{os.path.abspath(file)}\0{found.st_size}\0{found.st_mtime_ns}\n".encode(errors="surrogateescape"))
     return digest.hexdigest()[:32]
+
+
+def _unwritable(path: Path, exc: OSError) -> str:
+    return (f"cannot write the image cache '{path}': {exc.strerror or exc}; free space there, set ${CACHE_ENV} "
+            f"to a folder you can write, or ${IN_MEMORY_ENV} higher to hold the images in memory")
 
 
 def _opened(path: Path, count: int, shape: tuple[int, int, int]) -> Stored | None:
@@ -269,7 +277,11 @@ def _locked(path: Path) -> Iterator[None]:
     except ImportError:  # not POSIX: two processes may both decode; the rename keeps the file whole
         yield
         return
-    with open(path, "a") as f:
+    try:
+        f = open(path, "a")  # noqa: SIM115 -- closed below
+    except OSError as exc:
+        raise SpeccError(_unwritable(path, exc), 2) from exc
+    with f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -376,8 +388,11 @@ def decode_rows(task: dict, advance: Callable[[int], None]) -> tuple[int, str, i
                     rows[i] = pixels(Path(name), shape, task["mode"], task["resize"])
                 except SpeccError as exc:
                     return start + first + i, exc.message, exc.status
-            f.seek(task["offset"] + (start + first) * size)
-            f.write(rows.tobytes())
+            try:
+                f.seek(task["offset"] + (start + first) * size)
+                f.write(rows.tobytes())
+            except OSError as exc:  # a full disk
+                return start + first, _unwritable(Path(task["path"]), exc), 2
             advance(len(names))
     return None
 
