@@ -24,14 +24,18 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpeccError
 from ..files import TEMP_SUFFIX, stat_of, write_run_file
 from ..runtime.checkpoint import BEST, LAST
 from .lock import LOCK, acquire, release
 
-COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")
+if TYPE_CHECKING:
+    from .tasks import Task
+
+# Every run's columns; the task's own (train_acc, val_miou, …) go between the losses and lr (columns()).
+COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "images_per_s")
 # What a run folder may hold; any other file means the folder is the user's, not a run, and is refused.
 # What a run folder holds: training's own files, and what `specc val` writes there afterwards.
 RUN_FILES = frozenset({"config.json", "spec.cnn", "metrics.jsonl", "metrics.csv", "curves.png", "confusion.png",
@@ -129,10 +133,18 @@ def write_json(path: Path, value: Any) -> None:
     write_text(path, json.dumps(value, indent=2) + "\n")
 
 
-def write_metrics(run_dir: Path, history: list[dict[str, float]]) -> None:
+def columns(task: Task) -> tuple[str, ...]:
+    """metrics.csv's columns for a task: epoch, the losses and the task's metrics, lr, speed."""
+    own = task.columns()
+    trains = [c for c in own if c.startswith("train_")]
+    vals = [c for c in own if c.startswith("val_")]
+    return ("epoch", "train_loss", *trains, "val_loss", *vals, "lr", "seconds", "images_per_s")
+
+
+def write_metrics(run_dir: Path, history: list[dict[str, float]], names: tuple[str, ...] = COLUMNS) -> None:
     write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
     table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(table, fieldnames=names, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
     write_text(run_dir / "metrics.csv", table.getvalue())
