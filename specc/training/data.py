@@ -13,7 +13,7 @@ shape, every one with as many samples as there are labels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,33 +24,10 @@ from ..numbers import dims
 from ..runtime.samples import Entry, refuse_non_finite
 from .inputs import Inputs
 from .sources import LENT, Arrays, Data, Want, load
+from .specio import SpecIO
 
 if TYPE_CHECKING:
     from .tasks import Task
-
-
-@dataclass(frozen=True)
-class SpecIO:
-    """What the spec says about its input and output, with the lines to cite."""
-
-    shape: tuple[int, ...]  # (H, W, C) or (F,)
-    input_line: int
-    outputs: int
-    output_line: int
-    binary: bool  # one sigmoid output: labels 0/1, BCE loss
-    inputs: tuple[Entry, ...] = ()  # every input when the spec has several (the first is shape, input_line)
-    output: tuple[int, ...] = field(default=())  # the output's shape, (K,) or (H, W, K); () reads (outputs,)
-    final: str | None = field(default=None)  # the spec's final activation
-
-    def __post_init__(self) -> None:
-        if not self.output:
-            object.__setattr__(self, "output", (self.outputs,))
-        if self.final is None and self.binary:
-            object.__setattr__(self, "final", "sigmoid")
-
-    @property
-    def classes(self) -> int:
-        return 2 if self.binary else self.outputs
 
 
 @dataclass(frozen=True)

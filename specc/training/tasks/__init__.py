@@ -32,8 +32,8 @@ from ...numbers import dims
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..data import SpecIO
     from ..inputs import Inputs
+    from ..specio import SpecIO
 
 
 class Task:
