@@ -128,5 +128,7 @@ def relevant(config: TrainConfig, name: str) -> bool:
         return getattr(config, name) > 0
     if name == "margin":
         return config.loss == "triplet"
+    if name in ("task", "loss"):  # the run's task line says both, with where the task came from
+        return False
     uses = {"beta": ("momentum", "rmsprop"), "beta1": ("adam",), "beta2": ("adam",), "eps": ("rmsprop", "adam")}
     return config.optimizer in uses.get(name, (config.optimizer,))

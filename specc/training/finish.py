@@ -66,8 +66,8 @@ def plot(run: Run, failing: bool) -> None:
 def record(epoch: int, lr: float, trained: EpochSums, held: EpochSums) -> dict[str, float]:
     """An epoch's row of metrics.jsonl: the losses, the task's metrics (train_*, val_*), lr and speed."""
     return {"epoch": epoch, "train_loss": trained.mean_loss,
-            **{f"train_{k}": v for k, v in trained.metrics.items()},
-            "val_loss": held.mean_loss, **{f"val_{k}": v for k, v in held.metrics.items()},
+            **{f"train_{k}": float(v) for k, v in trained.metrics.items()},  # plain floats: checkpoints hold no numpy
+            "val_loss": held.mean_loss, **{f"val_{k}": float(v) for k, v in held.metrics.items()},
             "lr": lr, "seconds": trained.seconds,
             "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
 

@@ -19,8 +19,9 @@ subclass of :class:`Task`, listed in TASKS (and in specc.hyperparameters.TASKS).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -34,6 +35,15 @@ if TYPE_CHECKING:
 
     from ..inputs import Inputs
     from ..specio import SpecIO
+
+
+@dataclass(frozen=True)
+class Validation:
+    """`specc val`'s result for a task: its metrics (spec-tasks' names), a row per class or output, pictures."""
+
+    metrics: dict[str, float]
+    rows: list[dict]
+    figures: list[Path]
 
 
 class Task:
@@ -104,6 +114,37 @@ class Task:
         """What the run prints about its task, after the task's name."""
         return f"loss {self.loss_name}"
 
+    # `specc val`
+    @torch.no_grad()
+    def validate(self, net: torch.nn.Module, x: Inputs, y: torch.Tensor, names: list[str] | None, folder: Path,
+                 title: str, prefix: str = "", batch: int = 256) -> Validation:
+        """The task's metrics on held-out samples, by the contract's names, and its pictures (``prefix``-ed)."""
+        from ..inputs import each, mapped, samples
+
+        was_training = net.training
+        net.eval()
+        device = next(net.parameters(), torch.empty(0)).device
+        total, count, outs = torch.zeros(self.width, dtype=torch.float64), 0, []
+        try:
+            for start in range(0, samples(x), batch):
+                part = mapped(x, lambda t: t[start:start + batch].to(device))  # noqa: B023 -- used at once
+                yb = y[start:start + batch].to(device)
+                out = net.logits(*each(part)) if self.reads_logits else net(*each(part))  # type: ignore[operator]
+                total += self.sums(out, yb).cpu().to(torch.float64)
+                count += len(yb)
+                if getattr(self, "collects", False):
+                    outs.append(out.float().cpu())
+        finally:
+            net.train(was_training)
+        found = self.report(total.tolist(), count, torch.cat(outs) if outs else None, y.cpu(), names)
+        return Validation(found[0], found[1], self.review(net, x, y, names, folder, title, prefix))
+
+    def report(self, sums: Sequence[float], count: float, outs: torch.Tensor | None, y: torch.Tensor,
+               names: list[str] | None) -> tuple[dict[str, float], list[dict]]:
+        """`specc val`'s figures from a pass's sums (and outputs, for a task that collects them): the metrics by
+        the contract's names, and one row per class or output."""
+        return self.metrics(sums, count), []
+
     def review(self, net: torch.nn.Module, x: Inputs, y: torch.Tensor, names: list[str] | None, folder: Path,
                title: str, prefix: str = "") -> list[Path]:
         """The pictures of the final weights on held-out samples, written in ``folder``; their paths."""
@@ -123,10 +164,6 @@ PERCENT = frozenset({"acc", "precision", "recall", "f1", "miou"})
 def shown_value(name: str, value: float) -> str:
     """``acc`` 0.9812 as ``98.12%``; the others as numbers."""
     return f"{value:7.2%}" if name in PERCENT else f"{value:.4g}"
-
-
-def nan() -> float:
-    return math.nan
 
 
 def ratio(part: float, whole: float) -> float:
@@ -158,6 +195,16 @@ def all_tasks() -> dict[str, type[Task]]:
     from .segment import Segment
 
     return {t.name: t for t in (Classify, Segment, Regress, Embed)}
+
+
+def of_run(io: SpecIO, config: dict) -> Task:
+    """The task a run trained (its config's `train`: task, loss, margin), read as training settled it;
+    a run from before tasks was a classifier."""
+    hyper = config.get("train", {}) if isinstance(config.get("train"), dict) else {}
+    written = hyper.get("task") if hyper.get("task") in all_tasks() else None
+    loss = hyper.get("loss") if isinstance(hyper.get("loss"), str) else None
+    margin = hyper.get("margin", 0.2)
+    return resolve(io, written, loss, float(margin) if isinstance(margin, (int, float)) else 0.2)[0]
 
 
 def resolve(io: SpecIO, written: str | None, loss: str | None, margin: float) -> tuple[Task, str]:

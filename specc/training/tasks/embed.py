@@ -102,6 +102,13 @@ class Embed(Task):
         scores, same = self.pair_scores(outs, y, seed)
         return verification(scores, same, higher_is_same=self.pairs)
 
+    def report(self, sums, count, outs, y, names):
+        assert outs is not None  # collects: validate keeps every output
+        scores, same = self.pair_scores(outs, y)
+        found = verification(scores, same, higher_is_same=self.pairs)
+        return {"accuracy": found["acc"], "auc": found["auc"], "threshold": found["threshold"],
+                "pairs": len(same), "same_pairs": int(same.sum())}, []
+
     def pair_scores(self, outs: torch.Tensor, y: torch.Tensor, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(score, same) of each held-out pair: the pair network's probability, or the encodings' L2 distance."""
         if self.pairs:

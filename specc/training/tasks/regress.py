@@ -83,6 +83,10 @@ class Regress(Task):
         mean = lambda key: sum(r[key] for r in rows) / len(rows) if rows else math.nan  # noqa: E731
         return {"mae": mean("mae"), "rmse": mean("rmse"), "r2": mean("r2")}
 
+    def report(self, sums, count, outs, y, names):
+        rows = [{"output": j, **row} for j, row in enumerate(per_output(sums, count, self.outputs))]
+        return self.metrics(sums, count), rows
+
     def describe(self) -> str:
         return f"loss {self.loss_name}, {self.outputs} output{'s' * (self.outputs != 1)}"
 
@@ -98,5 +102,5 @@ def per_output(sums: Sequence[float], count: float, k: int) -> list[dict[str, fl
         abs_e, sq_e, t, tt = s[:, j]
         total = tt - t * t / count  # Σ(y - ȳ)²
         r2 = 1.0 - sq_e / total if total > 1e-12 * max(tt, 1.0) else (1.0 if sq_e == 0 else 0.0)
-        rows.append({"mae": abs_e / count, "rmse": math.sqrt(sq_e / count), "r2": r2})
+        rows.append({"mae": float(abs_e / count), "rmse": math.sqrt(sq_e / count), "r2": float(r2)})
     return rows

@@ -87,6 +87,15 @@ class Segment(Task):
         pixels = float(matrix.sum())
         return {"acc": ratio(float(np.trace(matrix)), pixels) if pixels else math.nan, "miou": mean_iou(matrix)}
 
+    def report(self, sums, count, outs, y, names):
+        matrix = np.asarray(sums, dtype=np.float64).reshape(self.classes, self.classes)
+        ious = iou(matrix)
+        rows = [{"class": k, "name": names[k] if names and k < len(names) else str(k), "pixels": int(matrix[k].sum()),
+                 "predicted": int(matrix[:, k].sum()), "iou": ious[k]} for k in range(self.classes)]
+        pixels = float(matrix.sum())
+        return {"pixel_accuracy": ratio(float(np.trace(matrix)), pixels) if pixels else math.nan,
+                "miou": mean_iou(matrix)}, rows
+
     def describe(self) -> str:
         return f"loss {self.loss_name} per pixel, {self.classes} classes"
 
