@@ -158,6 +158,11 @@ class Stored:
         scaled = pixels.astype(np.float32) / np.float32(255)
         return torch.from_numpy(np.ascontiguousarray(np.moveaxis(scaled, -1, 1)))
 
+    def array(self) -> np.ndarray:
+        """Every image of this selection read into memory: (n, H, W, C) float32, pixels / 255."""
+        rows = np.arange(self.count) if self.order is None else self.order
+        return self.pixels(rows).astype(np.float32) / np.float32(255)
+
     def pixels(self, rows: np.ndarray) -> np.ndarray:
         """The file's rows ``rows`` as uint8 (n, H, W, C); runs of consecutive rows are read at once."""
         size = int(np.prod(self.image))
