@@ -262,3 +262,44 @@ def test_memory_does_not_grow_with_the_number_of_images(tmp_path):
     pixels = 5000 * 32 * 32 * 3 * 4 / 2**20  # the large folder's float32 pixels: 58.6 MiB
     assert growth("0") < 0.15 * pixels
     assert growth("1000") > pixels
+
+
+ENCODER = """model encoder
+input 6x7x3
+conv 4 3x3 relu
+fc 8
+train task=embed loss=triplet
+"""
+
+PAIR = """model pair
+a:  input 6x7x3
+b:  input 6x7x3
+    conv 4 3x3 relu from=a
+ea: fc 8 relu
+    conv 4 3x3 relu from=b
+eb: fc 8 relu
+    subtract ea eb
+    abs
+    fc 1 sigmoid
+train task=embed loss=bce
+"""
+
+
+@pytest.mark.parametrize("text", [ENCODER, PAIR], ids=["encoder", "pair"])
+def test_identities_stream_for_an_encoder_and_are_read_for_a_pair_network(tmp_path, streamed, monkeypatch, text):
+    """An encoder's folder of identities stays in the cache; a pair network draws its pairs from the images,
+    so its folder is read into memory: either way, the samples of the folder held in memory."""
+    from specc.training.setup import load_spec, spec_io
+    from specc.training.tasks import resolve
+
+    (tmp_path / "net.cnn").write_text(text)
+    io = spec_io(load_spec(tmp_path / "net.cnn"))
+    task = resolve(io, "embed", None, 0.2)[0]
+    source = str(_folder(tmp_path / "faces", {"ann": 6, "bob": 6, "cy": 6}))
+    held = _in_memory(monkeypatch, source, io, val=0.3, seed=0, task=task)
+    split = prepare(source, io, val=0.3, seed=0, task=task)
+    assert isinstance(split.x, Stored) is (text == ENCODER)
+    read = lambda x: tuple(t[:] for t in x) if isinstance(x, tuple) else x[:]  # noqa: E731
+    for mine, theirs in ((read(split.x), held.x), (read(split.x_val), held.x_val), (split.y, held.y)):
+        pairs = zip(mine, theirs) if isinstance(theirs, tuple) else [(mine, theirs)]
+        assert all(torch.equal(a, b) for a, b in pairs)
