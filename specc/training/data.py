@@ -195,4 +195,4 @@ def want(io: SpecIO, seed: int, resize: bool = False, task: Task | None = None) 
     name = task.name if task is not None else "classify"
     if task is not None and getattr(task, "arrange", None) is not None and io.inputs:
         return Want(tuple(io.inputs[0].shape), 2, seed, resize, (), name)
-    return Want(io.shape, io.classes, seed, resize, io.inputs, name)
+    return Want(io.shape, io.classes, seed, resize, io.inputs, name, io.output, io.output_line)

@@ -3,6 +3,7 @@
   curves.png           loss, accuracy and learning rate per epoch; the best epoch marked
   confusion.png        the validation confusion matrix (true class by row, predicted by column)
   misclassified.png    a grid of misclassified samples, with true and predicted class
+  segmentation.png     a segmenter's held-out images, their true masks and the predicted ones
 """
 
 from __future__ import annotations
@@ -135,3 +136,34 @@ def plot_misclassified(x: np.ndarray, y: np.ndarray, predicted: np.ndarray, conf
     fig.suptitle(f"{_label(title)}\n{shown} (true → predicted, confidence)")
     _save(fig, path)
     return len(wrong)
+
+
+def plot_segmentation(x: np.ndarray, truth: np.ndarray, predicted: np.ndarray, names: list[str],
+                      colours: np.ndarray, path: Path, title: str) -> None:
+    """A row per sample: the image, its true mask and the predicted one, each with its pixel accuracy;
+    ``x`` (N, C, H, W), masks (N, H, W) class ids, ``colours`` (K, 3) uint8 (specc.runtime.palette).
+    The legend names the classes the grid shows."""
+    from matplotlib.patches import Patch
+
+    rows = max(1, len(x))
+    aspect = x.shape[3] / x.shape[2] if len(x) else 1.0
+    fig = _figure((3 * 2.4 * min(aspect, 2.5) + 1.8, 2.4 * rows + 0.7))
+    axes = np.asarray(fig.subplots(rows, 3, squeeze=False))
+    for ax in axes.reshape(-1):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for i in range(len(x)):
+        image, cmap = _displayable(x[i])
+        right = float((predicted[i] == truth[i]).mean()) if truth[i].size else float("nan")
+        axes[i, 0].imshow(image, cmap=cmap, vmin=0, vmax=1)
+        axes[i, 1].imshow(colours[truth[i]], interpolation="nearest")
+        axes[i, 2].imshow(colours[predicted[i]], interpolation="nearest")
+        axes[i, 0].set_ylabel(f"sample {i + 1}", fontsize=9)
+        axes[i, 2].set_xlabel(f"{right:.1%} of pixels right", fontsize=8)
+    for ax, heading in zip(axes[0], ("image", "truth", "prediction")):
+        ax.set_title(heading, fontsize=10)
+    shown = sorted(set(np.unique(truth).tolist()) | set(np.unique(predicted).tolist()))
+    handles = [Patch(facecolor=colours[k] / 255, edgecolor="0.5", label=_label(names[k])) for k in shown]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="class", title_fontsize=9)
+    fig.suptitle(_label(title))
+    _save(fig, path)

@@ -39,7 +39,8 @@ COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "images_per_s")
 # What a run folder may hold; any other file means the folder is the user's, not a run, and is refused.
 # What a run folder holds: training's own files, and what `specc val` writes there afterwards.
 RUN_FILES = frozenset({"config.json", "spec.cnn", "metrics.jsonl", "metrics.csv", "curves.png", "confusion.png",
-                       "misclassified.png", "val-confusion.png", "val-misclassified.png", LAST, BEST, LOCK})
+                       "misclassified.png", "val-confusion.png", "val-misclassified.png", "segmentation.png",
+                       "val-segmentation.png", LAST, BEST, LOCK})
 
 
 def new_run_dir(out: Path | None, model_name: str) -> tuple[Path, Path]:
