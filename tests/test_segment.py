@@ -46,7 +46,7 @@ d2:     down 8
         up 8 d2.skip
         up 4 d1.skip
         conv 3 1x1
-train epochs=4 batch=16 lr=0.02 seed=0
+train epochs=5 batch=16 lr=0.01 seed=0
 """
 OUTPUT_LINE = 21  # `conv 3 1x1`: the spec's output, 32x32x3
 TARGET = Target((32, 32, 3), (32, 32, 3), OUTPUT_LINE)
@@ -120,7 +120,7 @@ def test_per_epoch_metrics_are_a_hand_written_torch_loops(tmp_path):
 
     torch.manual_seed(0)
     net = instantiate(load_spec(spec(tmp_path)))
-    opt = torch.optim.Adam(net.parameters(), lr=0.02)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
     xt, yt = torch.from_numpy(x[:64]).permute(0, 3, 1, 2), torch.from_numpy(y[:64]).long()
     xv, yv = torch.from_numpy(x[64:]).permute(0, 3, 1, 2), torch.from_numpy(y[64:]).long()
     for epoch, row in zip((1, 2), ours):
@@ -148,7 +148,7 @@ def test_a_small_unet_learns_synthetic_shapes_and_val_shows_them(tmp_path, capsy
     out = tmp_path / "run"
     assert train(tmp_path, "--data", "synthetic:320", "--out", str(out)) == 0
     history = read_metrics(out)
-    assert max(r["val_miou"] for r in history) >= 0.85 and history[-1]["val_acc"] >= 0.95
+    assert max(r["val_miou"] for r in history) >= 0.9 and history[-1]["val_acc"] >= 0.95
     header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
     assert header[:6] == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_miou"]
     assert (out / "segmentation.png").stat().st_size > 10_000

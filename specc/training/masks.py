@@ -217,11 +217,12 @@ def _class_names(root: Path, target: Target) -> list[str] | None:
 # Synthetic shapes
 def shapes(target: Target, seed: int, size: int) -> Segments:
     """``size`` images of ellipses and rectangles of classes 1..K-1 on background 0, each class its own
-    colour plus noise (standard deviation 0.1), clipped to [0, 1]; the masks say which class is where."""
+    colour plus noise (standard deviation 0.1), clipped to [0, 1]; the masks say which class is where.
+    The colours do not depend on ``seed``: samples drawn with another seed are a test set of the same task."""
     height, width, channels = target.shape
     classes = target.classes
+    colours = _colours(np.random.default_rng(0), classes, channels)  # (K, C): the same task whatever the seed
     rng = np.random.default_rng(seed)
-    colours = _colours(rng, classes, channels)  # (K, C)
     rows, cols = np.mgrid[0:height, 0:width]
     y = np.zeros((size, height, width), dtype=np.uint8 if classes <= 256 else np.int32)
     for sample in y:

@@ -72,7 +72,7 @@ class Segment(Task):
                 sample = int(np.argwhere(y >= self.classes)[0][0])
                 raise SpeccError(f"a mask holds class id {int(y.max())} (the first in sample {sample}), but the spec "
                                  f"scores {self.classes} classes (0..{self.classes - 1}, line {self.io.output_line})")
-        if class_names is not None and len(class_names) != self.classes:
+        if class_names and len(class_names) != self.classes:  # [] is no names: `specc val` on a test set
             raise SpeccError(f"the data names {len(class_names)} classes but the spec scores {self.classes} "
                              f"(line {self.io.output_line})")
 
