@@ -173,7 +173,7 @@ def test_resume_continues_a_segment_run_as_a_straight_run_would(tmp_path):
 
 
 # Folders of images and masks
-def test_a_folder_of_images_and_masks_trains_as_its_npz_does(tmp_path):
+def test_a_folder_of_images_and_masks_trains_as_its_npz_does(tmp_path, capsys):
     x, y = drawn(48)
     root = write_folder(tmp_path / "data", x, y)
     (root / "classes.txt").write_text("background\ncircle\nsquare\n")
@@ -184,6 +184,11 @@ def test_a_folder_of_images_and_masks_trains_as_its_npz_does(tmp_path):
     assert train(tmp_path, "--data", str(root), "--out", str(tmp_path / "run"), "--epochs", "1") == 0
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["data"]["class_names"] == ["background", "circle", "square"]
+    capsys.readouterr()
+    assert main(["val", str(tmp_path / "run"), "--data", str(root), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in found["per_class"]] == ["background", "circle", "square"]
+    assert found["samples"].startswith("the run's held-out split")
 
 
 def test_train_and_val_folders_and_the_courses_names(tmp_path):
@@ -251,7 +256,8 @@ def _twice(root: Path) -> None:
 
 
 MISTAKES = [
-    (_unpaired, ["image '", "0000.png' has no mask 0000.* in '", "(nor have 2 more images)", "paired by the file name"]),
+    (_unpaired, ["image '", "0000.png' has no mask 0000.* in '", "(nor have 2 more images)",
+                 "paired by the file name"]),
     (_orphan_mask, ["mask '", "0002.png' has no image 0002.* in '"]),
     (_small_mask, ["mask '", "0004.png' is 20x24 but the spec's output is 32x32x3 (line 21)", "--resize"]),
     (_class_too_high, ["0001.png' holds class id 7, but the spec scores 3 classes (ids 0..2", "line 21"]),
@@ -279,7 +285,7 @@ def test_npz_mistakes_name_the_spec_and_class_names_count(tmp_path, capsys):
     x, y = drawn(8)
     cases = [({"y": np.full_like(y, 3)}, "a mask holds class id 3"),
              ({"y": y[:, :16]}, "masks are N×32×32 class ids"),
-             ({"class_names": np.array(["a", "b"])}, "the data names 2 classes but the spec scores 3 (line 21)")]
+             ({"class_names": np.array(["a", "b"])}, "the data names 2 classes (a, b) but the spec scores 3 (line 21)")]
     for change, words in cases:
         data = tmp_path / "bad.npz"
         np.savez(data, **{"x": x, "y": y, **change})

@@ -73,8 +73,9 @@ class Segment(Task):
                 raise SpeccError(f"a mask holds class id {int(y.max())} (the first in sample {sample}), but the spec "
                                  f"scores {self.classes} classes (0..{self.classes - 1}, line {self.io.output_line})")
         if class_names and len(class_names) != self.classes:  # [] is no names: `specc val` on a test set
-            raise SpeccError(f"the data names {len(class_names)} classes but the spec scores {self.classes} "
-                             f"(line {self.io.output_line})")
+            names = ", ".join(class_names[:6]) + (", ..." if len(class_names) > 6 else "")
+            raise SpeccError(f"the data names {len(class_names)} classes ({names}) but the spec scores "
+                             f"{self.classes} (line {self.io.output_line})")
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(out.float(), y)  # (N, K, H, W) against (N, H, W)
