@@ -154,7 +154,10 @@ def _task_text(e: Evaluation) -> str:
     shown = printable_line
     lines = [f"{shown(e.model)}: {shown(e.weights)}", f"data      {shown(e.data)}, {shown(e.samples)}",
              f"task      {e.task}"]
-    lines += [f"{name:<9} {_number(name, value)}" for name, value in e.metrics.items() if not isinstance(value, list)]
+    width = max([9, *(len(name) for name in e.metrics)])
+    lines = [f"{line[:9]:<{width}} {line[10:]}" for line in lines]
+    lines += [f"{name:<{width}} {_number(name, value)}" for name, value in e.metrics.items()
+              if not isinstance(value, list)]
     if e.rows:
         keys = list(e.rows[0])
         cells = [[shown(str(row[k])) if not isinstance(row[k], float) else _number(k, row[k]) for k in keys]
