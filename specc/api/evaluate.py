@@ -152,10 +152,9 @@ def text(e: Evaluation) -> str:
 def _task_text(e: Evaluation) -> str:
     """Another task's report: its metrics, a table of its rows (a class's IoU, an output's errors), the figures."""
     shown = printable_line
-    lines = [f"{shown(e.model)}: {shown(e.weights)}", f"data      {shown(e.data)}, {shown(e.samples)}",
-             f"task      {e.task}"]
     width = max([9, *(len(name) for name in e.metrics)])
-    lines = [f"{line[:9]:<{width}} {line[10:]}" for line in lines]
+    lines = [f"{shown(e.model)}: {shown(e.weights)}", f"{'data':<{width}} {shown(e.data)}, {shown(e.samples)}",
+             f"{'task':<{width}} {e.task}"]
     lines += [f"{name:<{width}} {_number(name, value)}" for name, value in e.metrics.items()
               if not isinstance(value, list)]
     if e.rows:
