@@ -80,18 +80,15 @@ class Embed(Task):
         return self.pairs
 
     def targets(self, y: np.ndarray, what: str) -> np.ndarray:
+        """Class labels, the identities: two of them at least, one twice (pairs of both kinds)."""
         from ..sources import labels
 
-        return labels(y, what)
-
-    def check_targets(self, ys: Sequence[np.ndarray], class_names: list[str] | None) -> None:
-        y = ys[0]
-        counts = np.bincount(y) if y.size else np.zeros(0, dtype=np.int64)
-        if int((counts > 0).sum()) < 2:
-            raise SpeccError("the data hold fewer than 2 identities (classes); an embedding learns to tell "
-                             "identities apart")
-        if not (counts >= 2).any():
-            raise SpeccError("no identity has 2 samples; pairs of the same identity need at least 2 of one")
+        y = labels(y, what)
+        validation = what.endswith("y_val")
+        who = {"y": "the data", "y_val": "the validation set"}.get(what, what)
+        check_part(y, who, validation, "give a validation set with 2 or more samples of some identities"
+                   if validation else "give 2 or more samples of some identities")
+        return y
 
     def arrange(self, x: np.ndarray, y: np.ndarray, seed: int, part: str = "") -> tuple[
             tuple[np.ndarray, np.ndarray] | np.ndarray, np.ndarray]:
@@ -99,8 +96,10 @@ class Embed(Task):
 
         ``part`` (the training or the validation samples, in words) must hold some identity twice: its same
         pairs are what the encoder learns from, or what verification is measured on."""
-        if part:
-            check_part(y, part)
+        if part:  # a split's part: the source's whole sets passed targets()
+            validation = part.startswith("validation")
+            check_part(y, f"the {part}", validation, "hold out more with --val, or give 2 or more samples of more "
+                       "identities" if validation else "give 2 or more samples of more identities")
         if not self.pairs:
             return x, y
         first, second, same = draw_pairs(y, seed)
@@ -165,22 +164,19 @@ class Embed(Task):
         return f"loss triplet (margin {self.margin:g}, semi-hard triplets in each batch), L2-normalised encodings"
 
 
-def check_part(y: np.ndarray, part: str) -> None:
-    """The training or validation samples (``part``, in words) need pairs of both kinds: two identities, and
-    one of them twice."""
+def check_part(y: np.ndarray, who: str, validation: bool, more: str) -> None:
+    """Labels that give pairs of both kinds: two identities, one of them twice. ``who``: the labels in words
+    (a file's `y`, the validation samples), ``validation``: verified on, not learnt from; ``more``: the remedy
+    for too few of one identity."""
     counts = np.bincount(y) if y.size else np.zeros(0, dtype=np.int64)
-    identities, training = int((counts > 0).sum()), part.startswith("training")
-    purpose = "learn from" if training else "verify on"
+    identities, purpose = int((counts > 0).sum()), "verify on" if validation else "learn from"
     if identities < 2:
-        more = "give samples of 2 or more identities" if training else \
-            "hold out more with --val, or give a validation set of 2 or more identities"
-        raise SpeccError(f"the {part} hold {identities} identity ({len(y):,} samples), so there is no pair of "
-                         f"different identities to {purpose}; {more}")
+        raise SpeccError(f"{who}: {identities} identit{'y' if identities == 1 else 'ies'} ({len(y):,} samples), so no "
+                         f"pair of different identities to {purpose}; give samples of 2 or more identities (the "
+                         f"classes are the identities)")
     if not (counts >= 2).any():
-        more = "give 2 or more samples of some identities" if training else \
-            "hold out more with --val, or give a validation set with 2 or more samples of some identities"
-        raise SpeccError(f"the {part} hold no identity twice ({len(y):,} samples of {identities:,} identities), "
-                         f"so there is no pair of the same identity to {purpose}; {more}")
+        raise SpeccError(f"{who}: no identity twice ({len(y):,} samples of {identities:,} identities), so no pair of "
+                         f"the same identity to {purpose}; {more}")
 
 
 def pair(io) -> bool:
