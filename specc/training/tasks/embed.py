@@ -30,7 +30,6 @@ threshold: `specc predict` reads them from here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -207,20 +206,25 @@ def semi_hard_triplet(out: torch.Tensor, y: torch.Tensor, margin: float) -> torc
     """FaceNet's triplet loss with semi-hard negatives, mined in a batch: the mean over every (anchor, positive)
     pair of one identity of max(d(a, p) − d(a, n) + margin, 0), d the squared distance between L2-normalised
     encodings and n the nearest negative farther from a than p (where none is, the farthest negative).
-    Anchors without a positive and a negative in the batch add nothing."""
+    Anchors without a positive and a negative in the batch add nothing.
+
+    The choice of n is made without gradient (a sort and a search per anchor, O(N² log N), never N³); backward
+    keeps per pair the distances, the chosen columns, the pairs' mask and the hinge (specc check --batch counts
+    them: specc.infer.training_memory)."""
     e = F.normalize(out, dim=1)
-    d = (2 - 2 * e @ e.T).clamp_min(0)  # ‖u − v‖² = 2 − 2 u·v for unit vectors: smooth where u = v
+    d = 2 - 2 * e @ e.T  # ‖u − v‖² = 2 − 2 u·v for unit vectors
     same = y[:, None] == y[None, :]
-    eye = torch.eye(len(y), dtype=torch.bool, device=y.device)
     negative = ~same
-    pairs = same & ~eye & negative.any(1, keepdim=True)
+    pairs = same & ~torch.eye(len(y), dtype=torch.bool, device=y.device) & negative.any(1, keepdim=True)
     if not pairs.any():
         return out.sum() * 0.0  # nothing to learn from this batch; keeps the graph for backward
-    ranked = d.masked_fill(~negative, math.inf).sort(dim=1).values  # each anchor's negatives, nearest first
-    count = negative.sum(1, keepdim=True)
-    farther = torch.searchsorted(ranked.detach(), d.detach(), right=True)  # the first negative beyond p
-    chosen = ranked.gather(1, torch.where(farther < count, farther, count - 1).clamp_min(0))
-    return F.relu(d[pairs] - chosen[pairs] + margin).mean()
+    with torch.no_grad():
+        ranked, order = d.masked_fill(~negative, math.inf).sort(dim=1)  # each anchor's negatives, nearest first
+        count = negative.sum(1, keepdim=True)
+        farther = torch.searchsorted(ranked, d.contiguous(), right=True)  # the first negative beyond p
+        column = order.gather(1, torch.where(farther < count, farther, count - 1).clamp_min(0))
+    hinge = (d - d.gather(1, column) + margin).masked_fill(~pairs, 0.0)
+    return F.relu(hinge).sum() / pairs.sum()
 
 
 def outputs(net: torch.nn.Module, x: Inputs, logits: bool, batch: int = 256) -> torch.Tensor:
