@@ -93,8 +93,8 @@ class Embed(Task):
             tuple[np.ndarray, np.ndarray] | np.ndarray, np.ndarray]:
         """A pair network's samples: (a, b) images and same (1) / different (0); an encoder's stay as they are.
 
-        ``part`` (the training or the validation samples, in words) must hold some identity twice: its same
-        pairs are what the encoder learns from, or what verification is measured on."""
+        ``part`` (the training or the validation samples of a split, in words) must give pairs of both kinds:
+        what the encoder learns from, or what verification is measured on (check_part)."""
         if part:  # a split's part: the source's whole sets passed targets()
             validation = part.startswith("validation")
             check_part(y, f"the {part}", validation, "hold out more with --val, or give 2 or more samples of more "
