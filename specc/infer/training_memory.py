@@ -164,7 +164,7 @@ def _kept_by_loss(last, tensors: Saved, final: str | None, task: str = "classify
         tensors.keep("loss/normalised", size(last.output))
         tensors.keep("loss/per-anchor", 5)  # norms, hardest positive and negative, the hinge; + a bool mask
         tensors.kept["loss/valid"] = 1
-        tensors.per_pair += 3 * FP32 + 2  # the distance matrix, squared, masked; two bool masks
+        tensors.per_pair += 2 * FP32 + INT64 + 1  # the distances, the hinge, each pair's negative; a mask
         return
     if final == "sigmoid" and size(last.output) == 1:
         logit = tensors.key(last.layer.name)

@@ -4,6 +4,7 @@
   confusion.png        the validation confusion matrix (true class by row, predicted by column)
   misclassified.png    a grid of misclassified samples, with true and predicted class
   segmentation.png     a segmenter's held-out images, their true masks and the predicted ones
+  embedding.png        embed: held-out pairs' distances, same and different, with the threshold; the ROC curve
 """
 
 from __future__ import annotations
@@ -165,5 +166,46 @@ def plot_segmentation(x: np.ndarray, truth: np.ndarray, predicted: np.ndarray, n
     shown = sorted(set(np.unique(truth).tolist()) | set(np.unique(predicted).tolist()))
     handles = [Patch(facecolor=colours[k] / 255, edgecolor="0.5", label=_label(names[k])) for k in shown]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="class", title_fontsize=9)
+    fig.suptitle(_label(title))
+    _save(fig, path)
+
+
+def plot_verification(scores: np.ndarray, same: np.ndarray, found: dict[str, float],
+                      curve: tuple[np.ndarray, np.ndarray], probabilities: bool, path: Path, title: str) -> None:
+    """Face verification on held-out pairs: the histograms of same and different pairs' distances (or a pair
+    network's probabilities) with the threshold, and the ROC curve with the threshold's point.
+
+    ``found``: verification()'s acc, auc and threshold; ``curve``: the ROC's false and true positive rates."""
+    fig = _figure((11.0, 4.0))
+    hist_ax, roc_ax = fig.subplots(1, 2)
+    scores, same = np.asarray(scores, dtype=np.float64), np.asarray(same, dtype=bool)
+    if len(scores):
+        low, high = float(scores.min()), float(scores.max())
+        bins = np.linspace(low, high if high > low else low + 1.0, 31)
+        for these, label, colour in ((same, "same identity", "tab:green"), (~same, "different", "tab:red")):
+            hist_ax.hist(scores[these], bins=bins, alpha=0.55, color=colour, label=f"{label} ({int(these.sum()):,})")
+    threshold, accuracy, auc = found["threshold"], found["acc"], found["auc"]
+    if threshold == threshold:  # NaN: one kind of pair only, no threshold
+        hist_ax.axvline(threshold, color="black", linestyle="--", linewidth=1,
+                        label=f"threshold {threshold:.3g} (accuracy {accuracy:.1%})")
+    hist_ax.set_xlabel("probability of the same identity" if probabilities else
+                       "distance between L2-normalised encodings")
+    hist_ax.set_ylabel("pairs")
+    hist_ax.set_title("held-out pairs (same: " + ("above" if probabilities else "below") + " the threshold)")
+    hist_ax.legend()
+    fpr, tpr = curve
+    if len(fpr) and fpr[-1] == fpr[-1] and tpr[-1] == tpr[-1]:
+        roc_ax.plot(fpr, tpr, "-", color="tab:blue", label=f"ROC AUC {auc:.4f}")
+        said_same = scores > threshold if probabilities else scores < threshold
+        point = (float(said_same[~same].mean()), float(said_same[same].mean()))
+        roc_ax.plot(*point, "o", color="black", label="at the threshold")
+    roc_ax.plot([0, 1], [0, 1], ":", color="gray", linewidth=1)
+    roc_ax.set_xlim(0, 1)
+    roc_ax.set_ylim(0, 1.01)
+    roc_ax.set_xlabel("false accept rate (different pairs called same)")
+    roc_ax.set_ylabel("true accept rate (same pairs called same)")
+    roc_ax.legend(loc="lower right")
+    for ax in (hist_ax, roc_ax):
+        ax.grid(alpha=0.3)
     fig.suptitle(_label(title))
     _save(fig, path)
