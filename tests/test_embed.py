@@ -352,7 +352,7 @@ def test_the_course_siamese_spec_trains_on_a_folder_of_identities(tmp_path, caps
             Image.fromarray(image).save(folder / f"{k}.png")
     spec = Path(__file__).parent.parent / "specs" / "siamese.cnn"
     out = tmp_path / "run"
-    assert main(["train", str(spec), "--task", "embed", "--data", str(tmp_path / "faces"), "--out", str(out),
+    assert main(["train", str(spec), "--data", str(tmp_path / "faces"), "--out", str(out),
                  "--epochs", "1", "--batch", "8", "--val", "0.5", "-q"]) == 0
     assert {"val_acc", "val_auc", "val_threshold"} <= set(read_metrics(out)[0])
     assert (out / "embedding.png").exists()
