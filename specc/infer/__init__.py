@@ -24,7 +24,7 @@ stride 2); a field is reported as the whole number of input units it touches.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, cast
+from typing import cast
 
 from .. import ir
 from ..analysis import LayerReport, Totals
@@ -34,6 +34,7 @@ from ..kinds import SHAPE_RULES, AdaptivePool, Conv, ConvTranspose, Dense, Merge
 from ..kinds.geometry import Result, is_known, is_window, size_of
 from ..kinds.merge import Operand
 from ..kinds.values import MAX_INT
+from ..record import NamedTuple
 from . import computed
 from .rank import fit
 from .shared import Owners

@@ -10,10 +10,9 @@ input sizes work (multiples of that product).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .. import ir
 from ..ir import Shape
+from ..record import NamedTuple
 from .geometry import AXIS_NAMES, is_known, is_window
 from .values import MAX_INT
 

@@ -11,10 +11,11 @@ checks that need it instead of reporting a cascade.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from ..diagnostics import Diagnostic, error
 from ..ir import Layer, Pads, Pair, Shape
+from ..record import NamedTuple
 
 if TYPE_CHECKING:
     from typing import Protocol

@@ -11,11 +11,12 @@ import argparse
 import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, cast
 
 from ...errors import SpeccError
 from ...escape import printable
 from ...hyperparameters import OPTIMIZERS
+from ...record import NamedTuple
 from ...report import FORMATS
 
 if TYPE_CHECKING:
