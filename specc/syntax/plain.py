@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostics import Span
-from .expressions import GLUED, MAX_OPERATORS, expression
+from .expressions import MAX_OPERATORS, expression, glued
 from .nodes import CLOSE, OPEN, HeaderLine, Line, Option, Param, Statement, Word, word_of
 
 # The value terminals of grammar/specc.lark, highest priority first, as Lark's
@@ -109,7 +109,7 @@ def _statement(tokens: list[Token], at: int, label: Word | None, number: int, li
             args.append(last)
         else:
             options.append(Option(name, last))
-    if computed and GLUED.search(line):  # maybe `4x-1`: lalr.parse_lines says whether it is
+    if computed and glued().search(line):  # maybe `4x-1`: lalr.parse_lines says whether it is
         return None
     return Statement(label, keyword, tuple(args), tuple(options),
                      Span(number, (label or keyword).column, number, last.end_column))
