@@ -86,7 +86,9 @@ def _pair(minimum: int) -> Callable[[Word, str], ir.Pair]:
             if len(dims) > 3:
                 raise ValueProblem("E105", f"{what} takes one to three numbers (5, 3x5 or 3x3x3), "
                                            f"got `{word.text}`")
-            return _whole(dims, what, minimum)
+            for d in dims:  # _whole, written out: every layer with a window passes here
+                _check_int(d, what, minimum)
+            return dims  # type: ignore[return-value]  # whole numbers, as _whole says
         return _uniform(_int(word, what, minimum))
 
     return check

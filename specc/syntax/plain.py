@@ -78,24 +78,21 @@ def plain_line(line: str, number: int) -> Line | object | None:
         return None
     if tokens[at][1] == "block":  # `block` after a label, or first, starts a header
         return _header(tokens, at, label, number)
-    return _statement(tokens, at, label, number, line)
-
-
-def _statement(tokens: list[Token], at: int, label: Word | None, number: int, line: str) -> Statement | None:
-    """`label: keyword values name=value…` from the keyword at `at` to the end of the line."""
+    # A statement, `label: keyword values name=value…`, from the keyword at `at` to the end of the line:
+    # read here rather than in a function of its own, as almost every line is one.
     keyword = last = _word(tokens[at], number)
     args: list[Word] = []
     options: list[Option] = []
-    count, at, computed = len(tokens), at + 1, False
+    at, computed = at + 1, False
     while at < count:
-        kind = tokens[at][0]
+        kind, after = tokens[at][0], tokens[at + 1][0] if at + 1 < count else ""  # the token, and the next one's
         name = None
-        if at + 1 < count and tokens[at + 1][0] == "EQUAL":  # name=value
+        if after == "EQUAL":  # name=value
             if kind != "NAME" or at + 2 == count:
                 return None
             name, at = _word(tokens[at], number), at + 2
-            kind = tokens[at][0]
-        if kind in VALUES and (at + 1 == count or tokens[at + 1][0] != "OP"):
+            kind, after = tokens[at][0], tokens[at + 1][0] if at + 1 < count else ""
+        if kind in VALUES and after != "OP":
             last, at = _word(tokens[at], number), at + 1
         else:
             end = _expression_end(tokens, at)
