@@ -25,16 +25,20 @@ if TYPE_CHECKING:
 # Each optimizer, and the copies of the parameters its state keeps (the --batch estimate counts them).
 OPTIMIZER_STATE = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
 OPTIMIZERS = tuple(OPTIMIZER_STATE)
+# What a network learns (spec-tasks §1; specc.training.tasks holds each one), and the losses they take.
+TASKS = ("classify", "segment", "regress", "embed")
+LOSSES = ("ce", "bce", "mse", "mae", "huber", "triplet")
 
 
 class Hyper(NamedTuple):
     name: str
     kind: str  # count (int >= 1), seed (0 <= int < 2**31), choice, positive (> 0), fraction (0, 1), non_negative, rate
 
-    default: object
+    default: object  # None: decided by the run (the task from the spec, the loss from the task)
     metavar: str
     help: str
     reason: str  # why the default is what it is
+    choices: tuple[str, ...] = ()  # a choice's words
 
 
 HYPERPARAMETERS: tuple[Hyper, ...] = (
@@ -42,8 +46,16 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
           "the course's advice: a power of two from 64 to 512 that fits in memory; 64 suits small data and CPUs"),
     Hyper("epochs", "count", 10, "N", "passes over the training data (with --resume: the new total)",
           "enough for the small data sets this tool is taught with to converge; raise it for real data"),
+    Hyper("task", "choice", None, "TASK", "classify, segment, regress or embed (default: read from the spec's output)",
+          "a vector (or 1x1 map) of scores is a classifier, a map of the input's size a segmenter; regress and "
+          "embed are always written", TASKS),
+    Hyper("loss", "choice", None, "LOSS", "ce, bce, mse, mae, huber or triplet (default: the task's)",
+          "each task's usual loss: cross-entropy for classes and pixels, mse for values, triplet for an encoder, "
+          "bce for a pair network", LOSSES),
+    Hyper("margin", "positive", 0.2, "ALPHA", "the triplet loss's margin (embed)",
+          "the course's alpha (FaceNet's 0.2), between L2-normalised embeddings"),
     Hyper("optimizer", "choice", "adam", "NAME", "sgd, momentum, rmsprop or adam",
-          "Adam works well across architectures with little tuning (course 2, week 2)"),
+          "Adam works well across architectures with little tuning (course 2, week 2)", OPTIMIZERS),
     Hyper("lr", "positive", 1e-3, "RATE", "learning rate",
           "Adam's usual learning rate (the course's Adam default); sgd usually wants ~0.01-0.1"),
     Hyper("beta", "fraction", 0.9, "B", "momentum/rmsprop averaging weight",

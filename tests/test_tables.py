@@ -173,8 +173,13 @@ def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_co
     defaults = TrainConfig()
     for h in HYPERPARAMETERS:
         assert getattr(defaults, h.name) == h.default and TrainConfig.model_fields[h.name].description == h.reason
-        written = specc.check(f"input 4\nfc 2 softmax\ntrain {h.name}={h.default}\n")
+        value = h.default if h.default is not None else h.choices[0]  # None: the run decides (task, loss)
+        written = specc.check(f"input 4\nfc 2 softmax\ntrain {h.name}={value}\n")
         assert written.ok, (h.name, written.diagnostics)  # every default passes the spec's own checker
+        if h.kind == "choice":  # every word of a choice is one the spec's checker and the config both take
+            for word in h.choices:
+                assert specc.check(f"input 4\nfc 2 softmax\ntrain {h.name}={word}\n").ok, (h.name, word)
+                assert getattr(TrainConfig(**{h.name: word}), h.name) == word
 
 
 def test_the_train_config_a_type_checker_reads_is_the_one_made_from_the_table() -> None:
@@ -188,8 +193,17 @@ def test_the_train_config_a_type_checker_reads_is_the_one_made_from_the_table() 
     declared = next(node for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and node.name == "TrainConfig")
     fields = [(item.target.id, ast.unparse(item.annotation)) for item in declared.body
               if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
-    assert fields == [(h.name, "Optimizer" if h.name == "optimizer" else TYPES[h.kind].__name__)
+    choices = {"optimizer": "Optimizer", "task": "Task | None", "loss": "Loss | None"}
+    assert fields == [(h.name, choices[h.name] if h.kind == "choice" else TYPES[h.kind].__name__)
                       for h in HYPERPARAMETERS]
+    # each choice's Literal holds the table's words
+    from typing import get_args
+
+    from specc.training import config
+
+    for h in HYPERPARAMETERS:
+        if h.kind == "choice":
+            assert get_args(getattr(config, choices[h.name].split(" ")[0])) == h.choices
 
 
 def test_every_layer_kind_has_a_generator_and_a_torch_reference() -> None:

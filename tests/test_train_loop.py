@@ -7,8 +7,10 @@ import torch
 from torch import nn
 
 from specc.training.config import TrainConfig
+from specc.training.data import SpecIO
 from specc.training.distributed import World
-from specc.training.loop import batches, learning_rate, loss_and_correct, optimizer, steps_per_epoch
+from specc.training.loop import batches, learning_rate, optimizer, steps_per_epoch
+from specc.training.tasks.classify import Classify
 
 
 def _net() -> nn.Module:
@@ -91,16 +93,16 @@ def test_decay_is_lr_over_one_plus_decay_times_epoch_index():
 
 
 def test_loss_is_cross_entropy_on_logits_or_bce_for_one_sigmoid():
+    task = Classify(SpecIO((4,), 1, 3, 2, binary=False))
     logits, y = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]), torch.tensor([0, 2])
-    loss, correct = loss_and_correct(logits, y, binary=False)
     expected = -(torch.log_softmax(logits, 1)[[0, 1], [0, 2]]).mean()
-    torch.testing.assert_close(loss, expected)
-    assert int(correct) == 1
+    torch.testing.assert_close(task.loss(logits, y), expected)
+    assert task.metrics(task.sums(logits, y).tolist(), 2)["acc"] == 0.5
+    binary = Classify(SpecIO((4,), 1, 1, 2, binary=True))
     z, yb = torch.tensor([[1.5], [-0.5], [0.2]]), torch.tensor([1, 1, 0])
-    loss, correct = loss_and_correct(z, yb, binary=True)
     p = torch.sigmoid(z[:, 0])
-    torch.testing.assert_close(loss, -(yb * p.log() + (1 - yb) * (1 - p).log()).mean())
-    assert int(correct) == 1
+    torch.testing.assert_close(binary.loss(z, yb), -(yb * p.log() + (1 - yb) * (1 - p).log()).mean())
+    assert binary.metrics(binary.sums(z, yb).tolist(), 3)["acc"] == pytest.approx(1 / 3)
 
 
 @pytest.mark.parametrize("n, batch, size", [(100, 32, 1), (100, 32, 3), (10, 4, 4), (7, 7, 2)])

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..hyperparameters import HYPERPARAMETERS, OPTIMIZERS
+from ..hyperparameters import HYPERPARAMETERS, Hyper
 from ..kinds import ACTIVATIONS, KEYWORD_ALIASES, Form
 from ..kinds import STATEMENTS as LAYERS
 from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, rate, seed
 
 # The `train` statement's options: the hyperparameter table's names, each checked by its kind.
-_CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "choice": choice(*OPTIMIZERS), "positive": positive,
-                                  "fraction": fraction, "non_negative": non_negative, "rate": rate}
-TRAIN_OPTIONS: dict[str, Callable] = {h.name: _CHECKERS[h.kind] for h in HYPERPARAMETERS}
+_CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "positive": positive, "fraction": fraction,
+                                  "non_negative": non_negative, "rate": rate}
+
+
+def _checker(h: Hyper) -> Callable:
+    return choice(*h.choices) if h.kind == "choice" else _CHECKERS[h.kind]
+
+
+TRAIN_OPTIONS: dict[str, Callable] = {h.name: _checker(h) for h in HYPERPARAMETERS}
 
 OTHERS: dict[str, Form] = {
     "model": Form("model", ("name",), ("name",), {"name": name}, {}, "model NAME"),

@@ -18,14 +18,21 @@ from ..hyperparameters import BOUNDS, TYPES
 from ..hyperparameters import HYPERPARAMETERS as TABLE
 
 Optimizer = Literal["sgd", "momentum", "rmsprop", "adam"]
+Task = Literal["classify", "segment", "regress", "embed"]
+Loss = Literal["ce", "bce", "mse", "mae", "huber", "triplet"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 
 
 def _fields() -> dict[str, Any]:
-    """TrainConfig's fields from the hyperparameter table: type, default, bounds, and the reason as description."""
-    kinds = {"optimizer": Optimizer}
-    return {h.name: (kinds.get(h.name, TYPES[h.kind]), Field(h.default, description=h.reason, **BOUNDS[h.kind]))
-            for h in TABLE}
+    """TrainConfig's fields from the hyperparameter table: type, default, bounds, and the reason as description.
+    A choice is one of its words (None where the run decides: the task, the loss)."""
+    def kind(h: Any) -> Any:
+        if h.kind != "choice":
+            return TYPES[h.kind]
+        words = Literal[h.choices]  # type: ignore[valid-type]  # Literal of the table's words
+        return words if h.default is not None else words | None
+
+    return {h.name: (kind(h), Field(h.default, description=h.reason, **BOUNDS[h.kind])) for h in TABLE}
 
 
 # Hyperparameters: the names of the spec's `train` statement, from specc.hyperparameters (their one home;
@@ -38,6 +45,9 @@ if TYPE_CHECKING:
 
         batch: int
         epochs: int
+        task: Task | None
+        loss: Loss | None
+        margin: float
         optimizer: Optimizer
         lr: float
         beta: float
@@ -116,5 +126,9 @@ def relevant(config: TrainConfig, name: str) -> bool:
     """Whether an option affects this run (beta1 does nothing for sgd)."""
     if name == "droppath":  # built into the module; shown where a spec sets it
         return getattr(config, name) > 0
+    if name == "margin":
+        return config.loss == "triplet"
+    if name in ("task", "loss"):  # the run's task line says both, with where the task came from
+        return False
     uses = {"beta": ("momentum", "rmsprop"), "beta1": ("adam",), "beta2": ("adam",), "eps": ("rmsprop", "adam")}
     return config.optimizer in uses.get(name, (config.optimizer,))

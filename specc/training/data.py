@@ -14,6 +14,7 @@ shape, every one with as many samples as there are labels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,28 +24,16 @@ from ..numbers import dims
 from ..runtime.samples import Entry, refuse_non_finite
 from .inputs import Inputs
 from .sources import LENT, Arrays, Data, Want, load
+from .specio import SpecIO
 
-
-@dataclass(frozen=True)
-class SpecIO:
-    """What the spec says about its input and output, with the lines to cite."""
-
-    shape: tuple[int, ...]  # (H, W, C) or (F,)
-    input_line: int
-    outputs: int
-    output_line: int
-    binary: bool  # one sigmoid output: labels 0/1, BCE loss
-    inputs: tuple[Entry, ...] = ()  # every input when the spec has several (the first is shape, input_line)
-
-    @property
-    def classes(self) -> int:
-        return 2 if self.binary else self.outputs
+if TYPE_CHECKING:
+    from .tasks import Task
 
 
 @dataclass(frozen=True)
 class Split:
     x: Inputs  # (N, C, H, W) or (N, F), float32; a tuple of such for several inputs
-    y: torch.Tensor  # (N,) int64
+    y: torch.Tensor  # the task's targets: (N,) int64 classes, (N, H, W) int64 masks, (N, K) float32 values
     x_val: Inputs
     y_val: torch.Tensor
     class_names: list[str] | None
@@ -69,21 +58,19 @@ def _fit_shape(x: np.ndarray, io: SpecIO, what: str, entry: Entry | None = None)
     return np.moveaxis(x, -1, 1) if x.ndim >= 3 else x
 
 
-def _check_labels(data: Data, io: SpecIO) -> None:
-    ys = [data.y] + ([data.y_val] if data.y_val is not None else [])
-    found = max(int(y.max()) for y in ys if y.size) + 1
-    if data.class_names is not None and len(data.class_names) != io.classes:
-        names = ", ".join(data.class_names[:6]) + (", ..." if len(data.class_names) > 6 else "")
-        raise SpeccError(f"the data has {len(data.class_names)} classes ({names}) but the spec outputs "
-                         f"{_outputs(io)} (line {io.output_line})")
-    limit = len(data.class_names) if data.class_names is not None else io.classes
-    if found > limit or (data.class_names is None and found != io.classes):
-        raise SpeccError(f"labels have {found} classes (0..{found - 1}) but the spec outputs {_outputs(io)} "
-                         f"(line {io.output_line})")
+def _check_targets(data: Data, task: Task) -> tuple[np.ndarray, np.ndarray | None]:
+    """The task's targets of the training and validation parts, checked (spec-tasks §1)."""
+    what = lambda key: key if data.where in (LENT, "data") else f"{data.where} {key}"  # noqa: E731
+    y = task.targets(data.y, what("y"))
+    y_val = task.targets(data.y_val, what("y_val")) if data.y_val is not None else None
+    task.check_targets([y] + ([y_val] if y_val is not None else []), data.class_names)
+    return y, y_val
 
 
-def _outputs(io: SpecIO) -> str:
-    return "1 sigmoid unit (2 classes: labels 0 and 1)" if io.binary else f"{io.outputs}"
+def _classify(io: SpecIO) -> Task:
+    from .tasks.classify import Classify
+
+    return Classify(io)
 
 
 def _held_out(n: int, val: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,40 +89,47 @@ def _check_samples(x: np.ndarray, y: np.ndarray, what: str) -> None:
     refuse_non_finite(x, f"the {what}", "clean them out before training")
 
 
-def fit(data: Data, io: SpecIO, val: float, seed: int) -> Split:
-    """Check ``data`` against the spec and return train/validation tensors."""
-    if io.inputs or isinstance(data.x, dict):
-        return _fit_inputs(data, io, val, seed)
+def fit(data: Data, io: SpecIO, val: float, seed: int, task: Task | None = None) -> Split:
+    """Check ``data`` against the spec and the task (default: classify) and return train/validation tensors."""
+    task = task or _classify(io)
+    arranged = getattr(task, "arrange", None)  # a pair network's samples are drawn from one input's
+    if (io.inputs and arranged is None) or isinstance(data.x, dict):
+        return _fit_inputs(data, io, val, seed, task)
     assert isinstance(data.x, np.ndarray)  # one input: every source gives one array (sources.Data)
-    _check_samples(data.x, data.y, "data")
+    y_all, y_given = _check_targets(data, task)
+    _check_samples(data.x, y_all, "data")
     if len(data.x) < 2:
         raise SpeccError(f"the data has {len(data.x)} sample(s); training needs at least 2")
-    x = _fit_shape(data.x, io, "data")
-    _check_labels(data, io)
+    one = io.inputs[0] if io.inputs else None  # a pair network: both inputs take this shape
+    x = _fit_shape(data.x, io, "data", one)
     if data.x_val is not None:
-        assert data.y_val is not None  # every source gives both or neither (specc.training.sources)
+        assert y_given is not None  # every source gives both or neither (specc.training.sources)
         assert isinstance(data.x_val, np.ndarray)  # as data.x
-        _check_samples(data.x_val, data.y_val, "validation data")
+        _check_samples(data.x_val, y_given, "validation data")
         if not len(data.x_val):
             raise SpeccError("the validation set is empty; give it samples, or leave it out to hold out "
                              "--val of the data")
-        x_val, y_val, held = _fit_shape(data.x_val, io, "validation"), data.y_val, "the source's validation set"
-        x_train, y_train = x, data.y
+        x_val, y_val, held = _fit_shape(data.x_val, io, "validation", one), y_given, "the source's validation set"
+        x_train, y_train = x, y_all
     else:
         train_idx, val_idx = _held_out(len(x), val, seed)
-        x_train, y_train, x_val, y_val = x[train_idx], data.y[train_idx], x[val_idx], data.y[val_idx]
+        x_train, y_train, x_val, y_val = x[train_idx], y_all[train_idx], x[val_idx], y_all[val_idx]
         held = f"{val:g} of the data, drawn with seed {seed}"
-    tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
-    return Split(tensor(x_train).float(), tensor(y_train).long(), tensor(x_val).float(), tensor(y_val).long(),
-                 data.class_names, data.scaling, held)
+    if arranged is not None:
+        (x_train, y_train), (x_val, y_val) = arranged(x_train, y_train, seed), arranged(x_val, y_val, seed + 1)
+    tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float()  # noqa: E731
+    xs = lambda a: tuple(map(tensor, a)) if isinstance(a, tuple) else tensor(a)  # noqa: E731
+    target = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(task.target_dtype)  # noqa: E731
+    return Split(xs(x_train), target(y_train), xs(x_val), target(y_val), data.class_names, data.scaling, held)
 
 
-def _fit_inputs(data: Data, io: SpecIO, val: float, seed: int) -> Split:
+def _fit_inputs(data: Data, io: SpecIO, val: float, seed: int, task: Task) -> Split:
     """fit for a spec with several inputs: one array per input, by label, each checked against its line."""
+    y_all, y_given = _check_targets(data, task)
+    data = Data(data.x, y_all, data.x_val, y_given, data.class_names, data.scaling, data.scalings, data.where)
     x = _input_arrays(data.x, data.y, io, data.where, "")
     if len(data.y) < 2:
         raise SpeccError(f"the data has {len(data.y)} sample(s); training needs at least 2")
-    _check_labels(data, io)
     if data.x_val is not None:
         assert data.y_val is not None  # every source gives both or neither (specc.training.sources)
         if not len(data.y_val):
@@ -149,7 +143,8 @@ def _fit_inputs(data: Data, io: SpecIO, val: float, seed: int) -> Split:
         x_val, y_val = [a[val_idx] for a in x], data.y[val_idx]
         held = f"{val:g} of the data, drawn with seed {seed}"
     tensors = lambda arrays: tuple(torch.from_numpy(np.ascontiguousarray(a)).float() for a in arrays)  # noqa: E731
-    return Split(tensors(x_train), torch.from_numpy(y_train).long(), tensors(x_val), torch.from_numpy(y_val).long(),
+    target = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(task.target_dtype)  # noqa: E731
+    return Split(tensors(x_train), target(y_train), tensors(x_val), target(y_val),
                  data.class_names, data.scaling, held, data.scalings)
 
 
@@ -189,11 +184,15 @@ def _check_input(x: np.ndarray, y: np.ndarray, what: str, entry: Entry) -> None:
     refuse_non_finite(x, what, "clean them out before training")
 
 
-def prepare(source: str, io: SpecIO, val: float, seed: int, resize: bool = False) -> Split:
+def prepare(source: str, io: SpecIO, val: float, seed: int, resize: bool = False, task: Task | None = None) -> Split:
     """Load ``--data`` for a spec and split it, checking everything first."""
-    return fit(load(source, want(io, seed, resize)), io, val, seed)
+    return fit(load(source, want(io, seed, resize, task)), io, val, seed, task)
 
 
-def want(io: SpecIO, seed: int, resize: bool = False) -> Want:
-    """What a source is asked for: the spec's input(s) and classes."""
-    return Want(io.shape, io.classes, seed, resize, io.inputs)
+def want(io: SpecIO, seed: int, resize: bool = False, task: Task | None = None) -> Want:
+    """What a source is asked for: the spec's input(s), classes and the task's targets. A pair network
+    (embed) reads one image per sample: its pairs are drawn from them."""
+    name = task.name if task is not None else "classify"
+    if task is not None and getattr(task, "arrange", None) is not None and io.inputs:
+        return Want(tuple(io.inputs[0].shape), 2, seed, resize, (), name)
+    return Want(io.shape, io.classes, seed, resize, io.inputs, name)

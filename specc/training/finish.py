@@ -22,11 +22,12 @@ from ..runtime.checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, sp
 from .loop import EpochSums
 from .plots import plot_curves
 from .progress import epoch_line
-from .runlog import write_metrics
+from .runlog import columns, write_metrics
 from .setup import spec_io
 
 if TYPE_CHECKING:
     from .state import Run
+    from .tasks import Task
 
 
 def kept(run: Run) -> str:
@@ -55,30 +56,41 @@ def plot(run: Run, failing: bool) -> None:
         return
     assert run.run_dir is not None  # rank 0 writes
     try:
-        plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.checked_model.name}: {run.run_dir}")
+        plot_curves(run.history, run.run_dir / "curves.png", f"{run.analysis.checked_model.name}: {run.run_dir}",
+                    run.eng.task)
     except (KeyboardInterrupt, SpeccError):
         if not failing:
             raise
 
 
 def record(epoch: int, lr: float, trained: EpochSums, held: EpochSums) -> dict[str, float]:
-    return {"epoch": epoch, "train_loss": trained.mean_loss, "train_acc": trained.accuracy,
-            "val_loss": held.mean_loss, "val_acc": held.accuracy, "lr": lr, "seconds": trained.seconds,
+    """An epoch's row of metrics.jsonl: the losses, the task's metrics (train_*, val_*), lr and speed."""
+    return {"epoch": epoch, "train_loss": trained.mean_loss,
+            **{f"train_{k}": float(v) for k, v in trained.metrics.items()},  # plain floats: checkpoints hold no numpy
+            "val_loss": held.mean_loss, **{f"val_{k}": float(v) for k, v in held.metrics.items()},
+            "lr": lr, "seconds": trained.seconds,
             "images_per_s": trained.count / trained.seconds if trained.seconds else 0.0}
 
 
+def better(task: Task, value: float, best: float) -> bool:
+    """Whether ``value`` of the task's monitored column beats ``best`` (NaN never does)."""
+    return value > best if task.higher else value < best
+
+
 def finish_epoch(run: Run, entry: dict[str, float]) -> None:
-    improved = entry["val_acc"] > run.best_acc
+    task = run.eng.task
+    score = entry[task.monitor]
+    improved = better(task, score, run.best_score)
     history = [*run.history, entry]
-    best = (entry["val_acc"], int(entry["epoch"])) if improved else (run.best_acc, run.best_epoch)
+    best = (score, int(entry["epoch"])) if improved else (run.best_score, run.best_epoch)
     if run.world.main:
         save(run, history, best, improved)
-    run.history, (run.best_acc, run.best_epoch) = history, best
+    run.history, (run.best_score, run.best_epoch) = history, best
     run.saved_epoch = int(entry["epoch"])
     if run.world.main:
         assert run.run_dir is not None  # rank 0's
-        write_metrics(run.run_dir, history)
-    run.progress.say(epoch_line(entry, run.cfg.epochs, improved))
+        write_metrics(run.run_dir, history, columns(task))
+    run.progress.say(epoch_line(entry, run.cfg.epochs, improved, task.shown()))
 
 
 def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], improved: bool) -> None:
@@ -92,7 +104,7 @@ def save(run: Run, history: list[dict[str, float]], best: tuple[float, int], imp
         input_shapes=[list(channels_first(e.shape)) for e in io.inputs] or None, num_outputs=io.outputs,
         final_activation=run.analysis.final_activation, config=run.config, epoch=int(record["epoch"]),
         metrics={k: float(v) for k, v in record.items() if k != "epoch"})
-    extra = {"history": history, "best": {"val_acc": best[0], "epoch": best[1]},
+    extra = {"history": history, "best": {"monitor": run.eng.task.monitor, "score": best[0], "epoch": best[1]},
              "rng": torch.get_rng_state(),
              "cuda_rng": torch.cuda.get_rng_state_all() if eng.device.type == "cuda" else [],
              "scaler": eng.scaler.state_dict() if eng.scaler is not None else None}

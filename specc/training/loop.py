@@ -1,6 +1,7 @@
 """One epoch of training and one pass of evaluation, and the pieces they use:
-the optimizer the course describes, its learning-rate decay, the loss, and
-index batching over in-memory tensors.
+the optimizer the course describes, its learning-rate decay, and index
+batching over in-memory tensors. The loss and the metrics are the task's
+(specc.training.tasks).
 
 Small in-memory data sets need no DataLoader: each epoch draws a permutation
 from the seed (so shuffling needs no saved state to resume), slices it into
@@ -15,15 +16,17 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .config import TrainConfig
 from .distributed import World, total
 from .inputs import Inputs, each, mapped, samples
+
+if TYPE_CHECKING:
+    from .tasks import Task
 
 
 class Generated(Protocol):
@@ -34,13 +37,16 @@ class Generated(Protocol):
 
 
 class Logits(nn.Module):
-    """Calls the built module's ``logits`` as ``forward``, so that DDP sees the call."""
+    """Calls the built module's ``logits`` as ``forward``, so that DDP sees the call; ``logits=False``:
+    its ``forward`` (a task whose loss reads the output after the final activation)."""
 
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: nn.Module, logits: bool = True):
         super().__init__()
-        self.net = net
+        self.net, self.logits = net, logits
 
     def forward(self, *x: torch.Tensor) -> torch.Tensor:
+        if not self.logits:
+            return self.net(*x)
         return cast(Generated, self.net).logits(*x)  # net is the built module (runtime.build.instantiate)
 
 
@@ -52,7 +58,7 @@ class Engine:
     net: nn.Module  # the built spec module (what checkpoints hold)
     optimizer: torch.optim.Optimizer
     device: torch.device
-    binary: bool  # one sigmoid output: BCE on the logit
+    task: Task  # its loss and metrics
     world: World
     amp: torch.dtype | None = None  # autocast dtype on CUDA
     scaler: torch.amp.GradScaler | None = None  # for fp16 only
@@ -64,14 +70,15 @@ class Engine:
         return torch.autocast(self.device.type, dtype=self.amp)
 
     def zeros(self) -> torch.Tensor:
-        # float64 sums keep long epochs exact; MPS has no float64.
-        return torch.zeros(2, device=self.device, dtype=torch.float32 if self.device.type == "mps" else torch.float64)
+        """loss·n, then the task's sums. float64 keeps long epochs exact; MPS has no float64."""
+        return torch.zeros(1 + self.task.width, device=self.device,
+                           dtype=torch.float32 if self.device.type == "mps" else torch.float64)
 
-    def reduce(self, sums: torch.Tensor, count: int) -> tuple[float, float, float]:
-        """(loss·n, correct, n) summed over all ranks, as Python floats."""
+    def reduce(self, sums: torch.Tensor, count: int) -> tuple[float, list[float], float]:
+        """(loss·n, the task's sums, n) summed over all ranks, as Python floats."""
         both = torch.cat([sums, sums.new_tensor([count])])
-        loss, correct, n = total(both, self.world).tolist()
-        return loss, correct, n
+        values = total(both, self.world).tolist()
+        return values[0], values[1:-1], values[-1]
 
     def batch(self, x: Inputs, y: torch.Tensor, idx: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
         """Gather a mini-batch where the data lives and move it to the device (every input's, for several).
@@ -91,20 +98,16 @@ class Engine:
 
 @dataclass(frozen=True)
 class EpochSums:
-    """Sums over an epoch (all ranks): loss·samples, correct predictions, samples."""
+    """An epoch's figures (all ranks): loss·samples, samples, and the task's metrics."""
 
     loss: float
-    correct: float
     count: float
+    metrics: dict[str, float]
     seconds: float = 0.0
 
     @property
     def mean_loss(self) -> float:
         return self.loss / self.count if self.count else math.nan
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.count if self.count else math.nan
 
 
 def optimizer(net: nn.Module, cfg: TrainConfig, n_train: int) -> torch.optim.Optimizer:
@@ -166,13 +169,9 @@ def batches(n: int, batch: int, seed: int, epoch: int, world: World) -> list[tor
     return out
 
 
-def loss_and_correct(logits: torch.Tensor, y: torch.Tensor, binary: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean loss of a batch in fp32 and its number of correct predictions."""
-    logits = logits.float().flatten(1)  # (N, K)
-    if binary:
-        z = logits[:, 0]
-        return F.binary_cross_entropy_with_logits(z, y.float()), ((z > 0).long() == y).sum()
-    return F.cross_entropy(logits, y), (logits.argmax(1) == y).sum()
+def step_sums(task: Task, out: torch.Tensor, y: torch.Tensor, loss: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """What a batch adds to the epoch's sums: loss·n, then the task's."""
+    return torch.cat([(loss.detach().to(dtype) * len(y)).reshape(1), task.sums(out.detach(), y).to(dtype)])
 
 
 def train_epoch(engine: Engine, x: Inputs, y: torch.Tensor, cfg: TrainConfig, epoch: int,
@@ -185,8 +184,8 @@ def train_epoch(engine: Engine, x: Inputs, y: torch.Tensor, cfg: TrainConfig, ep
     for step, idx in enumerate(parts, 1):
         xb, yb = engine.batch(x, y, idx)
         with engine.autocast():
-            logits = engine.model(*each(xb))
-        loss, correct = loss_and_correct(logits, yb, engine.binary)
+            out = engine.model(*each(xb))
+        loss = engine.task.loss(out, yb)
         engine.optimizer.zero_grad(set_to_none=True)
         if engine.scaler is not None:
             engine.scaler.scale(loss).backward()
@@ -196,16 +195,21 @@ def train_epoch(engine: Engine, x: Inputs, y: torch.Tensor, cfg: TrainConfig, ep
         else:
             loss.backward()
             engine.optimizer.step()
-        sums += torch.stack([loss.detach().to(sums.dtype) * len(yb), correct.to(sums.dtype)])
+        sums += step_sums(engine.task, out, yb, loss, sums.dtype)
         count += len(yb)
         report(step, sums, count)
-    loss_sum, correct_sum, total_count = engine.reduce(sums, count)  # waits for the device: the time is real
-    return EpochSums(loss_sum, correct_sum, total_count, time.perf_counter() - start)
+    loss_sum, task_sums, total_count = engine.reduce(sums, count)  # waits for the device: the time is real
+    metrics = engine.task.metrics(task_sums, total_count)
+    return EpochSums(loss_sum, total_count, {k: metrics[k] for k in engine.task.train_columns},
+                     time.perf_counter() - start)
 
 
 @torch.no_grad()
 def evaluate(engine: Engine, x: Inputs, y: torch.Tensor, batch: int) -> EpochSums:
-    """Loss and accuracy on held-out data, in eval mode (dropout off, batchnorm running stats)."""
+    """Loss and the task's metrics on held-out data, in eval mode (dropout off, batchnorm running stats).
+
+    Each rank scores its share and the sums are added up; a task that needs every held-out output
+    at once (embed: its pairs span batches) is scored whole on every rank, which then agree."""
     model = engine.model
     if engine.world.distributed:  # no DDP sync for inference
         from torch.nn.parallel import DistributedDataParallel
@@ -213,17 +217,25 @@ def evaluate(engine: Engine, x: Inputs, y: torch.Tensor, batch: int) -> EpochSum
         assert isinstance(model, DistributedDataParallel)  # distributed.wrap made it so
         model = model.module
     model.eval()
-    sums, count = engine.zeros(), 0
-    mine = torch.arange(engine.world.rank, samples(x), engine.world.size)
+    task = engine.task
+    collects = getattr(task, "collects", False)
+    sums, count, outs = engine.zeros(), 0, []
+    mine = torch.arange(samples(x)) if collects else torch.arange(engine.world.rank, samples(x), engine.world.size)
     for start in range(0, len(mine), batch):
         xb, yb = engine.batch(x, y, mine[start:start + batch])
         with engine.autocast():
-            logits = model(*each(xb))
-        loss, correct = loss_and_correct(logits, yb, engine.binary)
-        sums += torch.stack([loss.to(sums.dtype) * len(yb), correct.to(sums.dtype)])
+            out = model(*each(xb))
+        loss = task.loss(out, yb)
+        sums += step_sums(task, out, yb, loss, sums.dtype)
         count += len(yb)
-    loss_sum, correct_sum, total_count = engine.reduce(sums, count)
-    return EpochSums(loss_sum, correct_sum, total_count)
+        if collects:
+            outs.append(out.detach().float().cpu())
+    if collects:
+        loss_sum, total_count = float(sums[0]), float(count)
+        found = task.evaluate(torch.cat(outs) if outs else torch.zeros(0), y.cpu())  # type: ignore[attr-defined]
+        return EpochSums(loss_sum, total_count, found)
+    loss_sum, task_sums, total_count = engine.reduce(sums, count)
+    return EpochSums(loss_sum, total_count, task.metrics(task_sums, total_count))
 
 
 def diverged(epoch: EpochSums, net: nn.Module) -> bool:

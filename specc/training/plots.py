@@ -8,11 +8,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..escape import printable_line
 from ..files import write_run_file
+
+if TYPE_CHECKING:
+    from .tasks import Task
 
 ANNOTATE_UP_TO = 20  # classes; beyond that the counts would not be readable
 GRID = 5  # misclassified samples per row and column
@@ -38,28 +42,36 @@ def _save(fig, path: Path) -> None:
     write_run_file(path.parent, path.name, lambda handle: fig.savefig(handle, format="png", dpi=110))
 
 
-def best_epoch(history: list[dict[str, float]]) -> int | None:
-    """The first epoch with the highest validation accuracy (the one best.pt holds)."""
-    scored = [r for r in history if r.get("val_acc") == r.get("val_acc")]  # NaN never equals itself
-    return int(max(scored, key=lambda r: r["val_acc"])["epoch"]) if scored else None
+def best_epoch(history: list[dict[str, float]], monitor: str = "val_acc", higher: bool = True) -> int | None:
+    """The first epoch with the best ``monitor`` (the one best.pt holds)."""
+    scored = [r for r in history if r.get(monitor) == r.get(monitor)]  # NaN never equals itself
+    pick = max if higher else min
+    return int(pick(scored, key=lambda r: r[monitor])["epoch"]) if scored else None
 
 
-def plot_curves(history: list[dict[str, float]], path: Path, title: str) -> None:
+def plot_curves(history: list[dict[str, float]], path: Path, title: str, task: Task | None = None) -> None:
+    """Loss, the task's main metric (accuracy, mIoU, MAE, ROC AUC) and the learning rate per epoch."""
     from matplotlib.ticker import MaxNLocator
 
+    from .tasks import WORDS
+
     epochs = [r["epoch"] for r in history]
-    best = best_epoch(history)
+    monitor, higher, metric = (task.monitor, task.higher, task.curve) if task is not None else ("val_acc", True, "acc")
+    best = best_epoch(history, monitor, higher)
     fig = _figure((12.5, 3.6))
     loss_ax, acc_ax, lr_ax = fig.subplots(1, 3)
-    for ax, key, label in ((loss_ax, "loss", "loss"), (acc_ax, "acc", "accuracy")):
-        ax.plot(epochs, [r[f"train_{key}"] for r in history], "o-", label="train", markersize=3)
-        ax.plot(epochs, [r[f"val_{key}"] for r in history], "o-", label="validation", markersize=3)
-        ax.set_ylabel(label)
+    for ax, key in ((loss_ax, "loss"), (acc_ax, metric)):
+        for prefix, label in (("train", "train"), ("val", "validation")):
+            if f"{prefix}_{key}" in history[0]:
+                ax.plot(epochs, [r[f"{prefix}_{key}"] for r in history], "o-", label=label, markersize=3)
+        ax.set_ylabel(WORDS.get(key, key))
     if best is not None:
         for ax in (loss_ax, acc_ax):
             ax.axvline(best, color="tab:green", linestyle="--", linewidth=1, label=f"best (epoch {best})")
         record = next(r for r in history if r["epoch"] == best)
-        acc_ax.plot([best], [record["val_acc"]], "*", color="tab:green", markersize=12)
+        marked = acc_ax if f"val_{metric}" == monitor else loss_ax if monitor == "val_loss" else None
+        if marked is not None:
+            marked.plot([best], [record[monitor]], "*", color="tab:green", markersize=12)
     lr_ax.plot(epochs, [r.get("lr", float("nan")) for r in history], "o-", color="tab:purple", markersize=3)
     lr_ax.set_ylabel("learning rate")
     for ax in (loss_ax, acc_ax, lr_ax):

@@ -91,14 +91,26 @@ def _ignore(step: int, sums: torch.Tensor, count: int) -> None:
     pass
 
 
-def epoch_line(record: dict[str, float], epochs: int, best: bool) -> str:
+def epoch_line(record: dict[str, float], epochs: int, best: bool,
+               shown: tuple[tuple[str, ...], tuple[str, ...]] = (("acc",), ("acc",))) -> str:
+    """``epoch 3/10  train loss 0.1234 acc  96.10%  val loss … acc …  lr …``: the task's ``shown`` metrics
+    of the training and of the validation pass."""
+    from .tasks import shown_value
+
     e = int(record["epoch"])
-    return (f"epoch {e:>{len(str(epochs))}}/{epochs}  train loss {record['train_loss']:.4f} "
-            f"acc {record['train_acc']:7.2%}  val loss {record['val_loss']:.4f} acc {record['val_acc']:7.2%}  "
+    part = lambda prefix, names: "".join(f" {n} {shown_value(n, record[f'{prefix}_{n}'])}" for n in names)  # noqa: E731
+    return (f"epoch {e:>{len(str(epochs))}}/{epochs}  train loss {record['train_loss']:.4f}{part('train', shown[0])}"
+            f"  val loss {record['val_loss']:.4f}{part('val', shown[1])}  "
             f"lr {record['lr']:.3g}  {record['seconds']:.1f}s  {record['images_per_s']:,.0f} img/s"
             + ("  *" if best else ""))
 
 
-def summary_line(best_acc: float, best_epoch: int, seconds: float, images_per_s: float, run_dir: str) -> str:
-    return (f"best val accuracy {best_acc:.2%} at epoch {best_epoch}; {seconds:.1f} s, "
+def summary_line(monitor: str, best: float, best_epoch: int, seconds: float, images_per_s: float,
+                 run_dir: str) -> str:
+    """``best val accuracy 98.33% at epoch 9; …``: the task's monitored metric at best.pt's epoch."""
+    from .tasks import PERCENT, WORDS
+
+    name = monitor.removeprefix("val_")
+    value = f"{best:.2%}" if name in PERCENT else f"{best:.4g}"
+    return (f"best val {WORDS.get(name, name)} {value} at epoch {best_epoch}; {seconds:.1f} s, "
             f"{images_per_s:,.0f} images/s; run dir {run_dir}")

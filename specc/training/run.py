@@ -13,6 +13,7 @@ run's lock is taken before its checkpoint is read.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,6 @@ from .lock import acquire, release
 from .loop import diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
 from .progress import Progress, say_error, summary_line
 from .resume import check_state, checkpoint_of, refuse_backwards, repair_best
-from .review import plot_review, verdicts
 from .runlog import clean_stale, new_run_dir, write_json, write_text
 from .setup import (
     Request,
@@ -46,9 +46,11 @@ from .setup import (
     resumed_config,
     run_options,
     spec_io,
+    task_of,
     with_droppath,
 )
 from .state import Result, Run
+from .tasks import Task
 
 __all__ = ["Request", "Result", "train"]
 
@@ -86,16 +88,17 @@ def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | 
     analysis = with_droppath(analysis, cfg.droppath)
 
     io = spec_io(analysis)  # refuses what training cannot take (several outputs) before building
+    task, cfg, origins = _task(io, cfg, origins)
     torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
     net = instantiate(analysis)
-    split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize)
+    split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize, task)
     device = pick_device(opts.device, world)
     run_dir, fresh_lock = _run_dir(request, analysis, world)
     try:
         start(world, device)
-        eng = engine(net, cfg, opts, io, len(split.y), device, world, idle_parameters(analysis.layers) > 0)
+        eng = engine(net, cfg, opts, io, task, len(split.y), device, world, idle_parameters(analysis.layers) > 0)
         run = Run(analysis, request.spec, cfg, {}, split, eng, place(split, device), world, run_dir,
-                  Progress(request.quiet, enabled=world.main))
+                  Progress(request.quiet, enabled=world.main), best_score=math.inf * (-1 if task.higher else 1))
         run.config = _config(run, origins, opts)
         if resumed:
             _restore(run, *resumed)
@@ -107,6 +110,17 @@ def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | 
     finally:
         stop(world)
         release(fresh_lock)
+
+
+def _task(io, cfg: TrainConfig, origins: dict[str, str]) -> tuple[Task, TrainConfig, dict[str, str]]:
+    """The run's task and loss, settled and recorded in its config (a resumed run finds them there)."""
+    task, how = task_of(io, cfg)
+    origins = dict(origins)
+    if cfg.task is None:
+        origins["task"] = how
+    if cfg.loss is None:
+        origins["loss"] = f"task {task.name}'s"
+    return task, cfg.model_copy(update={"task": task.name, "loss": task.loss_name}), origins
 
 
 def _path(value: str | Path | None) -> Path | None:
@@ -206,7 +220,8 @@ def _restore_progress(run: Run, meta: CheckpointMeta, extra: dict) -> None:
             torch.cuda.set_rng_state_all(extra["cuda_rng"])
     run.history = list(extra.get("history", []))
     best = extra.get("best", {})
-    run.best_acc, run.best_epoch = best.get("val_acc", -1.0), best.get("epoch", 0)
+    if "score" in best or "val_acc" in best:  # "val_acc": a classifier's run from before tasks
+        run.best_score, run.best_epoch = float(best.get("score", best.get("val_acc"))), int(best.get("epoch", 0))
 
 
 def _announce(run: Run) -> None:
@@ -217,6 +232,8 @@ def _announce(run: Run) -> None:
     world = f", {rt['world_size']} processes" if rt["world_size"] > 1 else ""
     run.progress.say(
         f"specc train: {one_line(run.analysis)} ({run.spec_path}){resumed}\n"
+        f"  task      {run.eng.task.name} ({run.config['origins'].get('task', 'default')}): "
+        f"{run.eng.task.describe()}\n"
         f"  data      {run.config['data']['source']}: {len(split.y):,} train / {len(split.y_val):,} validation "
         f"({split.held_out}); {split.scaling}\n"
         f"  device    {rt['device']}, {rt['precision']}{', channels_last' * rt['channels_last']}{world}\n"
@@ -248,11 +265,10 @@ def _epochs(run: Run) -> Result:
             seconds, images = seconds + trained.seconds, images + trained.count
             finish_epoch(run, record(epoch, lr, trained, held))
         plot(run, failing=False)
-        if run.world.main:  # the final weights' validation confusion matrix and mistakes
+        if run.world.main:  # the final weights on the validation data, in the task's pictures
             assert run.run_dir is not None  # rank 0 has the run folder (_run_dir)
-            found = verdicts(eng.net, x_val, y_val, eng.binary, spec_io(run.analysis).outputs)
-            plot_review(found, x_val, run.split.class_names, run.run_dir,
-                        f"{_model_name(run.analysis)}: validation after epoch {cfg.epochs}")
+            eng.task.review(eng.net, x_val, y_val, run.split.class_names, run.run_dir,
+                            f"{_model_name(run.analysis)}: validation after epoch {cfg.epochs}")
     except BaseException as exc:
         plot(run, failing=True)
         stopped = stopped_by(run, exc)
@@ -260,5 +276,8 @@ def _epochs(run: Run) -> Result:
             raise
         raise stopped from exc
     rate = images / seconds if seconds else 0.0
-    run.progress.say(summary_line(run.best_acc, run.best_epoch, seconds, rate, str(run.run_dir)))
-    return Result(run.run_dir, run.history, run.best_acc, run.best_epoch, seconds, rate)
+    task = eng.task
+    run.progress.say(summary_line(task.monitor, run.best_score, run.best_epoch, seconds, rate, str(run.run_dir)))
+    at_best = next((r for r in run.history if r["epoch"] == run.best_epoch), {})
+    return Result(run.run_dir, run.history, float(at_best.get("val_acc", math.nan)), run.best_epoch, seconds, rate,
+                  task.name, task.monitor, run.best_score)

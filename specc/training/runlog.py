@@ -2,11 +2,12 @@
 
     RUN_DIR/config.json    the effective configuration and where each value came from
     RUN_DIR/spec.cnn       the spec as trained (also inside every checkpoint)
-    RUN_DIR/metrics.jsonl  one JSON object per epoch
+    RUN_DIR/metrics.jsonl  one JSON object per epoch: the losses and the task's metrics
     RUN_DIR/metrics.csv    the same, as CSV
-    RUN_DIR/curves.png     loss and accuracy per epoch
-    RUN_DIR/confusion.png, misclassified.png   the final weights on the validation data
-    RUN_DIR/last.pt        the latest epoch's checkpoint; best.pt: the best validation accuracy
+    RUN_DIR/curves.png     loss and the task's main metric per epoch
+    RUN_DIR/confusion.png, misclassified.png   a classifier's final weights on the validation data
+                           (each task draws its own: specc.training.tasks)
+    RUN_DIR/last.pt        the latest epoch's checkpoint; best.pt: the task's best validation metric
 
 Every file is rewritten whole and atomically, from the history the checkpoint
 carries, so a resumed run's metrics never hold epochs its checkpoint lacks; a
@@ -24,14 +25,18 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpeccError
 from ..files import TEMP_SUFFIX, stat_of, write_run_file
 from ..runtime.checkpoint import BEST, LAST
 from .lock import LOCK, acquire, release
 
-COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_s")
+if TYPE_CHECKING:
+    from .tasks import Task
+
+# Every run's columns; the task's own (train_acc, val_miou, …) go between the losses and lr (columns()).
+COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "images_per_s")
 # What a run folder may hold; any other file means the folder is the user's, not a run, and is refused.
 # What a run folder holds: training's own files, and what `specc val` writes there afterwards.
 RUN_FILES = frozenset({"config.json", "spec.cnn", "metrics.jsonl", "metrics.csv", "curves.png", "confusion.png",
@@ -129,10 +134,18 @@ def write_json(path: Path, value: Any) -> None:
     write_text(path, json.dumps(value, indent=2) + "\n")
 
 
-def write_metrics(run_dir: Path, history: list[dict[str, float]]) -> None:
+def columns(task: Task) -> tuple[str, ...]:
+    """metrics.csv's columns for a task: epoch, the losses and the task's metrics, lr, speed."""
+    own = task.columns()
+    trains = [c for c in own if c.startswith("train_")]
+    vals = [c for c in own if c.startswith("val_")]
+    return ("epoch", "train_loss", *trains, "val_loss", *vals, "lr", "seconds", "images_per_s")
+
+
+def write_metrics(run_dir: Path, history: list[dict[str, float]], names: tuple[str, ...] = COLUMNS) -> None:
     write_text(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
     table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(table, fieldnames=names, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
     write_text(run_dir / "metrics.csv", table.getvalue())

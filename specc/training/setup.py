@@ -18,10 +18,11 @@ from ..ir import Model
 from ..runtime.checkpoint import CheckpointMeta
 from ..runtime.samples import Entry
 from .config import HYPERPARAMETERS, RunOptions, TrainConfig, merge, validated
-from .data import SpecIO, Split, dims
+from .data import SpecIO, Split
 from .distributed import World, wrap
 from .inputs import Inputs, each, mapped
 from .loop import Engine, Logits, optimizer
+from .tasks import Task
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,24 @@ def spec_io(analysis: Analysis) -> SpecIO:
     model, last = analysis.checked_model, analysis.layers[-1] if analysis.layers else None
     assert model.input is not None  # training refuses a spec with errors (load_spec)
     one_output(model)
-    output = analysis.output
+    output = tuple(int(d or 0) for d in analysis.output or ())  # known: the spec checked without errors
+    if last is None:
+        raise SpeccError("the spec has no layers: there is nothing to train")
     # A 1x1xK map (global average pooling, an all-convolutional net) is K class scores, as a vector is.
-    scores = output[0] if last is not None and output is not None and len(output) == 1 else \
-        output[2] if last is not None and output is not None and len(output) == 3 and output[:2] == (1, 1) else None
-    if last is None or scores is None:
-        where = f" (line {last.layer.line})" if last else ""
-        raise SpeccError(f"the spec's output is {dims(output)}{where}, not class scores (a vector, or a 1x1 map); "
-                         f"end it with an fc layer (e.g. `fc 10 softmax`) or global average pooling")
+    scores = output[0] if len(output) == 1 else output[2] if len(output) == 3 and output[:2] == (1, 1) else 0
     binary = analysis.final_activation == "sigmoid" and scores == 1
     # every input (each known: the spec checked without errors) when there are several; () for one
     inputs = tuple(Entry(i.name, tuple(i.shape or ()), i.span.line) for i in model.inputs) \
         if len(model.inputs) > 1 else ()
-    return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary, inputs)
+    return SpecIO(tuple(model.input), model.input_span.line, scores, last.layer.line, binary, inputs, output,
+                  analysis.final_activation)
+
+
+def task_of(io: SpecIO, cfg: TrainConfig) -> tuple[Task, str]:
+    """The run's task (written or read from the spec) and where it came from; one that does not fit is refused."""
+    from .tasks import resolve
+
+    return resolve(io, cfg.task, cfg.loss, cfg.margin)
 
 
 def one_output(model: Model) -> None:
@@ -172,7 +178,7 @@ def place(split: Split, device: torch.device) -> tuple[Inputs, torch.Tensor, Inp
     return (mapped(split.x, move), move(split.y), mapped(split.x_val, move), move(split.y_val)) if fits else tensors
 
 
-def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO, n_train: int,
+def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO, task: Task, n_train: int,
            device: torch.device, world: World, unused: bool = False) -> Engine:
     """Module on its device (channels_last for images on CUDA), optimizer, mixed precision.
     ``unused``: the spec has layers with parameters that its output does not depend on."""
@@ -186,8 +192,8 @@ def engine(net: torch.nn.Module, cfg: TrainConfig, opts: RunOptions, io: SpecIO,
     if cuda and opts.amp:
         amp = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
-    return Engine(wrap(Logits(net), world, device, unused), net, optimizer(net, cfg, n_train), device, io.binary, world,
-                  amp, scaler, channels_last)
+    return Engine(wrap(Logits(net, task.reads_logits), world, device, unused), net, optimizer(net, cfg, n_train),
+                  device, task, world, amp, scaler, channels_last)
 
 
 def precision(eng: Engine) -> str:

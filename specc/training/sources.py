@@ -48,6 +48,7 @@ class Want:
     seed: int
     resize: bool = False
     inputs: tuple[Entry, ...] = ()  # every input when the spec has several; () for one
+    task: str = "classify"  # what y holds: class labels (classify, embed), masks (segment), values (regress)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ def labels(y: np.ndarray, what: str) -> np.ndarray:
     if y.size and int(y.max()) > 2**31:  # checked before the cast, which would wrap a huge uint64 around
         raise SpeccError(f"{what} has a label of {int(y.max())}; labels are class indices 0..N-1")
     return y.astype(np.int64)
+
+
+def targets(y: np.ndarray, what: str, want: Want) -> np.ndarray:
+    """``y`` as read: class labels checked here; masks and values are the task's to check (specc.training.tasks)."""
+    return labels(y, what) if want.task in ("classify", "embed") else np.asarray(y)
 
 
 def digits(want: Want) -> Data:
@@ -126,9 +132,9 @@ def npz(path: Path, want: Want) -> Data:
     if "x_val" in arrays or "y_val" in arrays:
         if not ("x_val" in arrays and "y_val" in arrays):
             raise SpeccError(f"'{path}' has only one of `x_val` and `y_val`; give both or neither")
-        x_val, y_val = scaled(arrays["x_val"], f"'{path}' x_val")[0], labels(arrays["y_val"], f"'{path}' y_val")
+        x_val, y_val = scaled(arrays["x_val"], f"'{path}' x_val")[0], targets(arrays["y_val"], f"'{path}' y_val", want)
     names = [str(n) for n in arrays["class_names"].reshape(-1)] if "class_names" in arrays else None
-    return Data(x, labels(arrays["y"], f"'{path}' y"), x_val, y_val, names, scaling)
+    return Data(x, targets(arrays["y"], f"'{path}' y", want), x_val, y_val, names, scaling, where=f"'{path}'")
 
 
 def npz_inputs(path: Path, want: Want) -> Data:
@@ -151,9 +157,9 @@ def npz_inputs(path: Path, want: Want) -> Data:
                          f"{', '.join(f'`{k}`' for k in val_keys)} or none")
     x, scalings = _scaled_inputs(arrays, want.inputs, path, "")
     x_val = _scaled_inputs(arrays, want.inputs, path, "_val")[0] if given else None
-    y_val = labels(arrays["y_val"], f"'{path}' y_val") if given else None
+    y_val = targets(arrays["y_val"], f"'{path}' y_val", want) if given else None
     names = [str(n) for n in arrays["class_names"].reshape(-1)] if "class_names" in arrays else None
-    return Data(x, labels(arrays["y"], f"'{path}' y"), x_val, y_val, names, scalings_text(scalings), scalings,
+    return Data(x, targets(arrays["y"], f"'{path}' y", want), x_val, y_val, names, scalings_text(scalings), scalings,
                 f"'{path}'")
 
 
@@ -314,10 +320,10 @@ def from_arrays(arrays: tuple | list) -> Data:
         count = len(arrays) if isinstance(arrays, (tuple, list)) else type(arrays).__name__
         raise SpeccError(f"data arrays are (x, y) or (x, y, x_val, y_val); got {count}", 2)
     x, scaling, scalings = _lent_x(arrays[0], "x")
-    y = labels(arrays[1], "y")
+    y = np.asarray(arrays[1])  # checked by the run's task (specc.training.tasks), which knows what y holds
     if len(arrays) == 2:
         return Data(x, y, scaling=scaling, scalings=scalings, where=LENT)
-    return Data(x, y, _lent_x(arrays[2], "x_val")[0], labels(arrays[3], "y_val"), scaling=scaling,
+    return Data(x, y, _lent_x(arrays[2], "x_val")[0], np.asarray(arrays[3]), scaling=scaling,
                 scalings=scalings, where=LENT)
 
 
@@ -365,6 +371,9 @@ def load(source: str, want: Want) -> Data:
     if source == "digits":
         return digits(_one_input(want, source))
     if source == "synthetic" or source.startswith("synthetic:"):
+        if want.task not in ("classify", "embed"):
+            raise SpeccError(f"--data {source} draws class data; task {want.task} learns from "
+                             f"{'masks' if want.task == 'segment' else 'values'}: give an .npz", 2)
         return synthetic(want, _synthetic_size(source))
     path = Path(source)
     found = stat_of(path, "--data ")

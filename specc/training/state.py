@@ -22,10 +22,13 @@ from .progress import Progress
 class Result:
     run_dir: Path | None  # None on ranks other than 0, which write nothing
     history: list[dict[str, float]]
-    best_acc: float
+    best_acc: float  # the validation accuracy of the best epoch (NaN for a task without one: regress)
     best_epoch: int
     seconds: float  # time spent in training steps, this invocation
     images_per_s: float
+    task: str = "classify"
+    monitor: str = "val_acc"  # the column best.pt was chosen by (the task's)
+    best: float = float("nan")  # its value at the best epoch
 
 
 @dataclass
@@ -43,6 +46,6 @@ class Run:
     run_dir: Path | None
     progress: Progress
     history: list[dict[str, float]] = field(default_factory=list)
-    best_acc: float = -1.0
+    best_score: float = -1.0  # the task's monitored metric at best_epoch (best.pt)
     best_epoch: int = 0
     saved_epoch: int = 0  # the epoch last.pt holds: what every message about a stopped run cites
