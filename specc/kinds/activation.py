@@ -10,11 +10,12 @@ by that line's emitter through ``activate``.
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 from ..analysis import LayerReport
 from ..diagnostics import did_you_mean
 from ..ir import Layer
+from ..record import NamedTuple
 from ..syntax import Word
 from .base import Form, Kind
 from .emitting import Context, Unit, number, single

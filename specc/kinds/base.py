@@ -9,9 +9,10 @@ memory rule fails when its module is imported, not later in a pass.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..ir import NOTHING, Layer
+from ..record import NamedTuple
 
 # The course's letters for a window's options: `conv 8 f=5 s=2 p=same`.
 WINDOW_LETTERS = {"f": "kernel", "k": "kernel", "s": "stride", "p": "padding", "d": "dilation"}
