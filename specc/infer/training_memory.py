@@ -142,7 +142,7 @@ def _kept_by(r, tensors: Saved, final: str | None, weighted: set[str]) -> None:
     own = bool(r.params) or (layer.shares is not None and layer.shares.owner in weighted)
     needs_grad = own or any(tensors.grad.get(k, False) for k in reads)
     tensors.grad[name], tensors.shape[name] = needs_grad, r.output
-    if kind.same_tensor(layer, final) and reads:
+    if kind.same_tensor(r, final) and reads:
         tensors.alias[name] = reads[0]
     elif needs_grad and r.output is not None and r.input is not None:
         kind.keeps(r, tensors, reads, final)

@@ -120,8 +120,10 @@ def keeps(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> 
         keeps_input(r, saved, reads, final)
 
 
-def same_tensor(layer: Activation, final: str | None) -> bool:
+def same_tensor(r: LayerReport, final: str | None) -> bool:
     """`linear` is the identity; the final softmax or sigmoid is not run in training (logits)."""
+    layer = r.layer
+    assert isinstance(layer, Activation)  # KINDS dispatches on the layer's class
     return layer.function == "linear" or final is not None
 
 
