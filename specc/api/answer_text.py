@@ -29,7 +29,7 @@ def text(model: Loaded, found: Answer) -> str:
                           _threshold_line(found.threshold, "distance")])
     assert isinstance(found, Verification)
     note = [] if found.same is not None else ["the model records no threshold: no same/different verdicts"]
-    return "\n".join([head, *_columns([f"{shown(a)} ~ {shown(b)}" for a, b in found.pairs], _verdicts(found)),
+    return "\n".join([head, *_columns([shown(n) for n in found.inputs], _verdicts(found)),
                       *note])
 
 

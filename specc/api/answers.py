@@ -132,6 +132,11 @@ class Verification:
     threshold: float | None  # the run's; None where it recorded none (no verdicts then)
     same: np.ndarray | None  # (N,) bool, or None without a threshold
 
+    @property
+    def inputs(self) -> list[str]:
+        """Each pair in a word: `A ~ B`, or a pair network's sample (`pairs.npz[0]` for its a and b)."""
+        return [a.rpartition(" ")[0] if self.measure == "probability" else f"{a} ~ {b}" for a, b in self.pairs]
+
     def as_dict(self) -> dict:
         rows = [{"a": a, "b": b, self.measure: float(s), "same": None if self.same is None else bool(self.same[i])}
                 for i, ((a, b), s) in enumerate(zip(self.pairs, self.scores))]

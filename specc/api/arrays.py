@@ -39,7 +39,7 @@ def predict(model: Any, x: Any, *, top: int = 3) -> Answer:
     if not isinstance(source, (str, os.PathLike)):
         raise wrong_type("specc.predict() argument 'model'", model,
                          "a run directory, a checkpoint or an .onnx file (str or os.PathLike), or a train Result")
-    loaded = load(source)
+    loaded = load(os.fspath(source))
     if isinstance(x, tuple):
         if loaded.task != "embed" or loaded.pair:
             raise SpeccError(f"a tuple (a, b) gives pairs to an encoder (embed); '{source}' is a {loaded.task} "
