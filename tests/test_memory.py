@@ -24,7 +24,6 @@ from twins import channels_first, single_threaded
 import specc
 from specc.infer.training_memory import estimate
 from specc.training.config import TrainConfig
-from specc.training.loop import loss_and_correct
 from specc.training.loop import optimizer as make_optimizer
 
 SPECS = Path(__file__).parent.parent / "specs"
@@ -49,15 +48,41 @@ def saved_by_autograd(analysis: specc.Analysis, net: torch.nn.Module, batch: int
             saved[storage.data_ptr(), storage.nbytes()] = storage.nbytes()
         return t
 
-    binary = analysis.final_activation == "sigmoid" and analysis.layers[-1].activations == 1
     xs = [torch.randn(channels_first(tuple(i.shape), batch)) for i in analysis.model.inputs]  # every input, in order
+    task = _task(analysis)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = net.logits(*xs)
-        if isinstance(out, tuple):  # several outputs: no task's loss yet; a sum keeps nothing for backward
+        if task is None:  # several outputs: no task's loss yet; a sum keeps nothing for backward
+            out = net.logits(*xs)
             loss = sum(o.sum() for o in out)
         else:
-            loss, _ = loss_and_correct(out, torch.zeros(batch, dtype=torch.long), binary)
+            out = net.logits(*xs) if task.reads_logits else net(*xs)
+            loss = task.loss(out, _targets(task, batch))
     return sum(saved.values()), loss
+
+
+def _task(analysis: specc.Analysis):
+    """The task specc train would train the spec for, as it settles it (None for several outputs)."""
+    from specc.errors import SpeccError
+    from specc.training.setup import spec_io
+    from specc.training.tasks import resolve
+    from specc.training.tasks.classify import Classify
+
+    if len(analysis.model.outputs) > 1:
+        return None
+    train, io = analysis.model.train, spec_io(analysis)
+    try:
+        return resolve(io, train.get("task"), train.get("loss"), 0.2)[0]
+    except SpeccError:  # an output no task reads (a 1-D or 3-D map): the estimate counts a flattened classifier
+        return Classify(io)
+
+
+def _targets(task, batch: int) -> torch.Tensor:
+    """Targets of the task's kind: classes (two identities for embed), masks, values."""
+    if task.name == "segment":
+        return torch.zeros(batch, *task.io.output[:2], dtype=torch.long)
+    if task.name == "regress":
+        return torch.zeros(batch, task.outputs)
+    return torch.arange(batch) % 2 if task.name == "embed" else torch.zeros(batch, dtype=torch.long)
 
 
 def measured(analysis: specc.Analysis, batch: int, optimizer: str) -> dict[str, int]:
@@ -191,3 +216,22 @@ def test_rounded_up_pooling_in_1d_keeps_its_input_not_a_padded_copy() -> None:
     # hypothesis found it: with round=up the generated code pads inside the pooling (196 estimated, 172 kept)
     assert_activations_match("input 3x1 layout=lc\nconv 1 1 p=same\nmaxpool 2 p=1 round=up\n")
     assert_activations_match("input 5x5x5x1\nconv 1 1x1x1\navgpool 2x2x2 p=1 round=up\n")
+
+
+@pytest.mark.parametrize("text", [
+    "input 12x12x3\nconv 8 3x3 p=same relu\nconv 4 1x1\n",  # segment: a label per pixel
+    "input 12x12x3\nconv 8 3x3 relu\nfc 3 sigmoid\ntrain task=regress\n",  # the output after its activation
+    "input 12x12x3\nconv 8 3x3 relu\nfc 3\ntrain task=regress loss=huber\n",
+    "input 12x12x3\nconv 8 3x3 relu\nfc 16\ntrain task=embed\n",  # triplet: batch² distances
+    "a: input 8x8x1\nb: input 8x8x1\ne1: conv 4 3x3 from=a\nflatten\nf1: fc 8\ne2: conv 4 3x3 from=b share=e1\n"
+    "flatten\nf2: fc 8 share=f1\nsubtract f1 f2\nabs\nfc 1 sigmoid\ntrain task=embed\n",  # a pair: bce
+])
+@pytest.mark.parametrize("batch", [3, 8])
+def test_each_tasks_loss_keeps_what_autograd_keeps(text: str, batch: int) -> None:
+    analysis = specc.check(text, "task.cnn")
+    assert analysis.ok, [d.message for d in analysis.errors]
+    torch.manual_seed(0)
+    with single_threaded():
+        real, _ = saved_by_autograd(analysis, specc.build(analysis).train(), batch)
+    guess = estimate(analysis, batch).activations
+    assert abs(guess - real) <= TOLERANCE * real, (guess, real)

@@ -29,6 +29,7 @@ class Saved:
         self.shape: dict[str, tuple | None] = {}  # each layer's output shape, by its name (and the input's)
         self.kept: dict[str, int] = {}  # key -> bytes per sample; a key kept twice is one tensor
         self.per_batch = 0  # batchnorm's statistics (per channel) and the loss's weight, whatever the batch
+        self.per_pair = 0  # bytes per pair of samples: a triplet loss's distance matrices (batch²)
 
     def key(self, name: str) -> str:
         return self.alias.get(name, name)
@@ -37,7 +38,7 @@ class Saved:
         self.kept[key] = width * values
 
     def bytes(self, batch: int) -> int:
-        return batch * sum(self.kept.values()) + self.per_batch
+        return batch * sum(self.kept.values()) + batch * batch * self.per_pair + self.per_batch
 
 
 def size(shape: tuple | None) -> int:

@@ -83,6 +83,9 @@ class TrainingMemory(_Open):
     optimizer_state_bytes: int = Field(description="sgd 0, momentum 1, rmsprop 1, adam 2 copies of the parameters")
     activations_bytes: int = Field(description="what autograd keeps for backward, for the whole mini-batch")
     total_bytes: int
+    task: str | None = Field(None, description="the task whose loss is counted (spec-tasks §1): `train task=`, or "
+                                               "what the output reads as")
+    loss: str | None = Field(None, description="its loss: `train loss=`, or the task's default")
     convention: str
 
 

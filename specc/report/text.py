@@ -189,7 +189,8 @@ def memory_lines(a: Analysis, batch: int, optimizer: str | None) -> list[str]:
     from ..infer.training_memory import CONVENTION, estimate
 
     m = estimate(a, batch, optimizer)
-    return [f"memory       {human_bytes(m.total)} to train at batch {batch} with {m.optimizer}: parameters "
+    task = f" ({m.task}, loss {m.loss})" if m.task != "classify" else ""
+    return [f"memory       {human_bytes(m.total)} to train{task} at batch {batch} with {m.optimizer}: parameters "
             f"{human_bytes(m.parameters)}, gradients {human_bytes(m.gradients)}, optimizer state "
             f"{human_bytes(m.optimizer_state)}, activations {human_bytes(m.activations)}",
             f"             ({CONVENTION})"]

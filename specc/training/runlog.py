@@ -2,11 +2,12 @@
 
     RUN_DIR/config.json    the effective configuration and where each value came from
     RUN_DIR/spec.cnn       the spec as trained (also inside every checkpoint)
-    RUN_DIR/metrics.jsonl  one JSON object per epoch
+    RUN_DIR/metrics.jsonl  one JSON object per epoch: the losses and the task's metrics
     RUN_DIR/metrics.csv    the same, as CSV
-    RUN_DIR/curves.png     loss and accuracy per epoch
-    RUN_DIR/confusion.png, misclassified.png   the final weights on the validation data
-    RUN_DIR/last.pt        the latest epoch's checkpoint; best.pt: the best validation accuracy
+    RUN_DIR/curves.png     loss and the task's main metric per epoch
+    RUN_DIR/confusion.png, misclassified.png   a classifier's final weights on the validation data
+                           (each task draws its own: specc.training.tasks)
+    RUN_DIR/last.pt        the latest epoch's checkpoint; best.pt: the task's best validation metric
 
 Every file is rewritten whole and atomically, from the history the checkpoint
 carries, so a resumed run's metrics never hold epochs its checkpoint lacks; a

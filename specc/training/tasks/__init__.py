@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ...errors import SpeccError
+from ...infer.tasks import class_scores, read_task
 from ...numbers import dims
 
 if TYPE_CHECKING:
@@ -179,12 +180,7 @@ def confusion(predicted: torch.Tensor, truth: torch.Tensor, classes: int) -> tor
 
 def scores_of(io: SpecIO) -> int | None:
     """The class scores of the spec's output: K for a vector of K or a 1x1xK map, else None."""
-    out = io.output
-    if len(out) == 1:
-        return out[0]
-    if len(out) == 3 and out[:2] == (1, 1):
-        return out[2]
-    return None
+    return class_scores(io.output)
 
 
 def all_tasks() -> dict[str, type[Task]]:
@@ -220,9 +216,9 @@ def resolve(io: SpecIO, written: str | None, loss: str | None, margin: float) ->
             hint = f"; the spec fits task={' or '.join(fits)}" if fits else ""
             raise SpeccError(f"task={written} does not fit the spec: {why}{hint}")
         return task(io, loss, margin), "written"
-    for name in ("classify", "segment"):
-        if tasks[name].unfit(io) is None:
-            return tasks[name](io, loss, margin), inferred(io, name)
+    name = read_task(None, io.output, io.shape)
+    if name is not None and tasks[name].unfit(io) is None:
+        return tasks[name](io, loss, margin), inferred(io, name)
     raise SpeccError(f"the spec's output is {dims(io.output)} (line {io.output_line}): neither class scores (a vector, "
                      f"or a 1x1 map) nor a map of the input's height and width, so its task cannot be read from it. "
                      f"Write it: `train task=regress` for values, `task=embed` for an encoding; or end the spec with "

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import SpeccError
+from ...infer.tasks import segments
 from ...numbers import dims
 from . import Task, confusion, ratio
 
@@ -33,7 +34,7 @@ class Segment(Task):
     @classmethod
     def unfit(cls, io) -> str | None:
         out, shape = io.output, io.shape
-        if len(out) != 3 or len(shape) != 3 or out[:2] != shape[:2]:
+        if not segments(out, shape) and (len(out) != 3 or len(shape) != 3 or out[:2] != shape[:2]):
             return (f"its output is {dims(out)} (line {io.output_line}), not a map of the input's height and width "
                     f"({dims(shape[:2]) if len(shape) == 3 else dims(shape)}) with a score per class")
         if out[2] < 2:
