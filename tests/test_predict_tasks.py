@@ -8,6 +8,7 @@ checkpoint's torch module is the oracle for the checkpoint path, and the checkpo
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -319,3 +320,19 @@ def test_uint8_arrays_are_scaled_as_predict_scales_them(runs) -> None:
     pixels = (samples(3) * 255).round().astype(np.uint8)
     assert np.allclose(specc.predict(runs["reg"], pixels).values,
                        specc.predict(runs["reg"], pixels.astype(np.float32) / 255).values)
+
+
+def test_an_onnx_file_of_every_task_answers_without_torch(runs, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    np.savez(tmp_path / "x.npz", x=samples(2), a=samples(2), b=samples(2))
+    calls = [["predict", str(runs[name] / f"{name}.onnx"), str(tmp_path / "x.npz"), "-f", "json", *extra]
+             for name, extra in (("seg", ["--out", str(tmp_path / "o")]), ("reg", []), ("emb", ["--pair"]),
+                                 ("pair", []))]
+    code = ("import contextlib, io, json, sys; from specc.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()): codes = [main(argv) for argv in {calls!r}]\n"
+            "print(json.dumps([codes, 'torch' in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert json.loads(done.stdout) == [[0, 0, 0, 0], False], done.stderr

@@ -3,10 +3,11 @@ export's metadata; and what its output is, in the words the ONNX metadata's `out
 
 specc.training.tasks decides the task when a run starts and records it in the
 checkpoint's config (`train.task`); this module reads that record back, and
-reads a spec's task the way training does (written `train task=`, else read
-from the output: class scores are classify, a map of the input's height and
-width is segment). `specc export` writes it into the metadata and `specc
-predict` reads it from there, where onnxruntime runs without torch.
+reads a spec's task with training's rule (:mod:`specc.infer.tasks`: written
+`train task=`, else read from the output: class scores are classify, a map of
+the input's height and width is segment). `specc export` writes it into the
+metadata and `specc predict` reads it from there, where onnxruntime runs
+without torch.
 """
 
 from __future__ import annotations
@@ -14,17 +15,11 @@ from __future__ import annotations
 import math
 
 from ..analysis import Analysis
+from ..hyperparameters import TASKS
+from ..infer.tasks import class_scores, read_task, segments
 
-TASKS = ("classify", "segment", "regress", "embed")
-
-
-def class_scores(output: tuple[int, ...]) -> int | None:
-    """K for an output of K values (a vector, or a 1x1xK map), else None (training's ``scores_of``)."""
-    if len(output) == 1:
-        return output[0]
-    if len(output) == 3 and output[:2] == (1, 1):
-        return output[2]
-    return None
+__all__ = ["TASKS", "class_scores", "is_pair", "is_segmenter_shape", "output_words", "read_from_spec", "recorded",
+           "threshold"]
 
 
 def _output(analysis: Analysis) -> tuple[int, ...]:
@@ -33,8 +28,7 @@ def _output(analysis: Analysis) -> tuple[int, ...]:
 
 def is_segmenter_shape(analysis: Analysis) -> bool:
     """An HxWxK map (K ≥ 2) of the input's H and W: a score per class and pixel."""
-    out, shape = _output(analysis), tuple(analysis.checked_model.input or ())
-    return len(out) == 3 and len(shape) == 3 and out[:2] == shape[:2] and out[2] >= 2
+    return segments(_output(analysis), analysis.checked_model.input)
 
 
 def is_pair(analysis: Analysis) -> bool:
@@ -46,12 +40,7 @@ def is_pair(analysis: Analysis) -> bool:
 
 def read_from_spec(analysis: Analysis) -> str | None:
     """The spec's task: its `train task=`, else read from the output as training reads it; None when neither."""
-    written = analysis.checked_model.train.get("task")
-    if written in TASKS:
-        return str(written)
-    if class_scores(_output(analysis)) is not None:
-        return "classify"
-    return "segment" if is_segmenter_shape(analysis) else None
+    return read_task(analysis.checked_model.train.get("task"), _output(analysis), analysis.checked_model.input)
 
 
 def recorded(config: dict, analysis: Analysis) -> str | None:
