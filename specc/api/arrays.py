@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpeccError
-from ..runtime.samples import Sample, _fitted, scaled
+from ..runtime.samples import Sample, fitted, scaled
 from ..source import wrong_type
 from .answers import Answer, answer
 from .predict import Loaded, load
@@ -65,7 +65,7 @@ def samples(model: Loaded, x: Any, what: str) -> list[Sample]:
         if missing:
             raise SpeccError(f"{what} has no array for the input {missing[0]}; it has: "
                              f"{', '.join(map(str, x)) or 'nothing'}", 2)
-        parts = [_fitted(scaled(np.asarray(x[e.name]), f"{what}[{e.name!r}]")[0], e.shape, f"{what}[{e.name!r}]",
+        parts = [fitted(scaled(np.asarray(x[e.name]), f"{what}[{e.name!r}]")[0], e.shape, f"{what}[{e.name!r}]",
                          f"the spec's input {e.name} (line {e.line})") for e in model.inputs]
         if len({len(p) for p in parts}) > 1:
             counts = ", ".join(f"{e.name} {len(p)}" for e, p in zip(model.inputs, parts))
@@ -73,5 +73,5 @@ def samples(model: Loaded, x: Any, what: str) -> list[Sample]:
         return [Sample(f"{what}[{i}]", tuple(p[i] for p in parts)) for i in range(len(parts[0]))]
     if isinstance(x, Mapping):
         raise SpeccError(f"the model has one input: give one array, not a dict ({', '.join(map(str, x))})", 2)
-    found = _fitted(scaled(np.asarray(x), what)[0], model.shape, what, "the spec's input")
+    found = fitted(scaled(np.asarray(x), what)[0], model.shape, what, "the spec's input")
     return [Sample(f"{what}[{i}]", sample) for i, sample in enumerate(found)]
