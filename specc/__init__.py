@@ -8,6 +8,8 @@ The library's verbs are the command line's:
 - ``specc.build(spec)`` returns that module, built (imports torch).
 - ``specc.train(spec, data, **hyperparameters)``, ``specc.export(source, output)``
   and ``specc.load(run_dir)`` train, export and reload (:mod:`specc.api`; torch).
+- ``specc.predict(run_or_onnx, arrays)`` runs a trained model on arrays: classes,
+  masks, values, embeddings or verdicts, by the run's task (:mod:`specc.api`).
 
 In IPython or Jupyter, ``%load_ext specc`` adds the ``%%specc`` cell magic.
 """
@@ -22,16 +24,18 @@ from .version import __version__
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .api import export, load, train
+    from .api.arrays import predict
     from .runtime.build import build
     from .source import read as check
 
-__all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compile", "export", "load", "train",
-           "__version__"]
+__all__ = ["Analysis", "SpecCheckError", "SpeccError", "build", "check", "compile", "export", "load", "predict",
+           "train", "__version__"]
 
 # Imported on first use: `import specc` (and so `python -m specc`, before the CLI can
 # catch a Ctrl-C) stays instant, and torch is imported only when a module is built.
 _LAZY = {"Analysis": ("analysis", "Analysis"), "check": ("source", "read"), "load": ("api", "load"),
-         "train": ("api", "train"), "export": ("api", "export")}
+         "train": ("api", "train"), "export": ("api", "export"),
+         "predict": ("api.arrays", "predict")}
 
 
 def compile(spec, path: str | None = None) -> str:

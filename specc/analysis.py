@@ -21,11 +21,11 @@ from collections.abc import Iterable, Sequence
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple, cast
+from typing import cast
 
 from .diagnostics import Diagnostic
 from .ir import Instance, Layer, Model, Pads, Pair, Shape
-from .record import Record
+from .record import NamedTuple, Record
 
 FINAL_ACTIVATIONS = ("softmax", "sigmoid")  # what turns a classifier's scores into probabilities
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+
+# typing's NamedTuple, not specc.record's: `import specc` loads this module, and what it loads is
+# all that a Ctrl-C can interrupt before the CLI catches it (tests/test_no_traceback.py)
 from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]

@@ -7,7 +7,9 @@ for each default. Three readers build on this table and nothing else: the spec's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from .record import NamedTuple
 
 if TYPE_CHECKING:
     from typing import TypedDict

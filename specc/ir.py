@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import ClassVar, Literal, NamedTuple, TypeVar, cast
+from typing import ClassVar, Literal, TypeVar, cast
 
 from .diagnostics import Span
-from .record import Record
+from .record import NamedTuple, Record
 
 Pair = tuple[int, ...]  # one number per spatial axis: (5, 5) on a 2-D map, (5,) on a 1-D signal
 # A volume is (H, W, C), a 1-D signal (L, C), a 3-D volume (D, H, W, C), a

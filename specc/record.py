@@ -23,11 +23,18 @@ dataclass specc uses, with a named tuple's protocol (``_fields``, ``_replace``):
   fields, and it hashes by them.
 - ``repr`` is ``Name(field=value, ...)``.
 The options are class keywords, inherited: ``class Layer(Record, kw_only=True)``.
+
+The check path's other values are named tuples, written as with
+``typing.NamedTuple`` but made by this module's ``NamedTuple`` (type checkers see
+typing's): the same classes, without the ForwardRef that typing compiles for
+each field's annotation as the class is made (60 us a class, ~2 ms of a check's
+cold start over the thirty it loads).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, dataclass_transform
+import collections
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 _REQUIRED = object()
 
@@ -54,8 +61,9 @@ class RecordType(type):
         if options.get("eq"):
             namespace.update(__eq__=_equal, __hash__=_hash)
         cls = super().__new__(meta, name, bases, namespace)
-        if defaults:  # a class's __init__, set once as it is made (mypy refuses `cls.__init__ = `)
-            setattr(cls, "__init__", _init(cls))  # noqa: B010
+        if defaults:  # mypy refuses `cls.__init__ = `
+            _check_order(cls)
+            setattr(cls, "__init__", _first_init(cls))  # noqa: B010
         return cls
 
 
@@ -64,15 +72,33 @@ def _class_var(annotation: object) -> bool:
     return str(annotation).split("[", 1)[0].endswith("ClassVar")
 
 
+def _check_order(cls: RecordType) -> None:
+    """Fields taken in order, as Python allows them: no required field after a default."""
+    fields, defaults = cls._fields, cls._defaults
+    if not cls._kw_only:
+        given = [field for field in fields if defaults[field] is not _REQUIRED]
+        if given and any(defaults[field] is _REQUIRED for field in fields[fields.index(given[0]):]):
+            raise TypeError(f"{cls.__name__}: a field without a default follows one with a default")
+
+
+def _first_init(cls: RecordType) -> Any:
+    """What a record class's ``__init__`` is until its first instance: it writes the real one
+    (``_init``), puts it in its place and calls it. Writing one compiles a function, about
+    80 us: most of the layer kinds a check loads never see an instance of theirs."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init = _init(cls)
+        setattr(cls, "__init__", init)  # noqa: B010
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 def _init(cls: RecordType) -> Any:
     """``__init__`` for one record class, written out (as dataclasses and namedtuple
     do): a loop over the fields would make every layer of a check slower to build."""
     fields, defaults = cls._fields, cls._defaults
     keyword = cls._kw_only
-    if not keyword:  # in order, as Python allows: no required field after a default
-        given = [field for field in fields if defaults[field] is not _REQUIRED]
-        if given and any(defaults[field] is _REQUIRED for field in fields[fields.index(given[0]):]):
-            raise TypeError(f"{cls.__name__}: a field without a default follows one with a default")
     source = (f"def __init__(self, {'*, ' if keyword else ''}{', '.join(fields)}):\n"
               + "".join(f"    self.{field} = {field}\n" for field in fields))
     scope: dict[str, Any] = {}
@@ -119,3 +145,33 @@ class Record(metaclass=RecordType, kw_only=False):
     def __repr__(self) -> str:
         fields = ", ".join(f"{field}={getattr(self, field)!r}" for field in self._fields)
         return f"{type(self).__name__}({fields})"
+
+
+if TYPE_CHECKING:
+    from typing import NamedTuple as NamedTuple
+else:
+    class _NamedTupleType(type):
+        """typing.NamedTuple's metaclass, less its checking of each annotation as a type: a class
+        made with it is ``collections.namedtuple``'s, with the class body's methods, docstring
+        and (unevaluated) annotations."""
+
+        def __new__(meta, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
+            if bases != (NamedTuple,):
+                raise TypeError(f"{name}: a NamedTuple inherits from NamedTuple alone")
+            annotations = namespace.get("__annotations__", {})
+            defaults = [field for field in annotations if field in namespace]
+            if defaults and list(annotations)[-len(defaults):] != defaults:
+                raise TypeError(f"{name}: a field without a default follows one with a default")
+            cls = collections.namedtuple(name, annotations, defaults=[namespace[field] for field in defaults],
+                                         module=namespace["__module__"])
+            cls.__annotations__ = annotations
+            for key, value in namespace.items():
+                if key in _NAMEDTUPLE_OWN:
+                    raise AttributeError(f"{name}: a NamedTuple cannot overwrite {key}")
+                if key not in ("__module__", "__annotations__") and key not in annotations:
+                    setattr(cls, key, value)
+            return cls
+
+    _NAMEDTUPLE_OWN = frozenset({"__init__", "__new__", "__slots__", "__getnewargs__", "_fields", "_field_defaults",
+                                 "_make", "_replace", "_asdict", "_source"})
+    NamedTuple = type.__new__(_NamedTupleType, "NamedTuple", (), {"__module__": __name__})

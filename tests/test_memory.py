@@ -235,3 +235,9 @@ def test_each_tasks_loss_keeps_what_autograd_keeps(text: str, batch: int) -> Non
         real, _ = saved_by_autograd(analysis, specc.build(analysis).train(), batch)
     guess = estimate(analysis, batch).activations
     assert abs(guess - real) <= TOLERANCE * real, (guess, real)
+
+
+def test_a_vectors_reshape_is_a_view_that_later_layers_keep_as_the_vectors_tensor() -> None:
+    """Hypothesis found it: a global max pool kept the reshape of a relu's result, one storage in torch."""
+    assert_activations_match("input 1\nfc 2 bias=false\nlayerscale 1e-06\nactivation relu\nreshape 1x1x2\n"
+                             "globalmaxpool\n")

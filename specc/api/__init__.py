@@ -8,8 +8,9 @@ keyword arguments named as the spec's `train` statement names them.
 An argument of the wrong type (`epochs="2"`, `threads=1.5`) is a TypeError
 naming it, raised before anything runs; a wrong value is a SpeccError.
 Imported lazily by ``specc/__init__.py``; torch loads only when a verb is called.
-Beside them: predict (`specc predict`'s models and predictions) and evaluate
-(`specc val`).
+Beside them: predict (`specc predict`'s models and predictions), arrays
+(``specc.predict`` on arrays; not here, where the name is the module's), answers (its
+typed results, every task's) and evaluate (`specc val`).
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def _scored(source: str, config: dict, io, resize: bool | None, task) -> tuple:
     elif source == trained.get("data"):
         samples = f"the run's held-out split ({val:g} of the data, seed {seed})"
     else:  # a test set: every sample is scored, and it need not hold every class
-        names = loaded.class_names or [str(k) for k in range(io.classes)]
+        names = loaded.class_names or ([str(k) for k in range(io.classes)] if task.name == "classify" else None)
         loaded, samples = replace(loaded, x_val=loaded.x, y_val=loaded.y, class_names=names), "every sample"
     split = fit(loaded, io, val, seed, task)
     return split.x_val, split.y_val, loaded.class_names, samples
@@ -152,13 +152,15 @@ def text(e: Evaluation) -> str:
 def _task_text(e: Evaluation) -> str:
     """Another task's report: its metrics, a table of its rows (a class's IoU, an output's errors), the figures."""
     shown = printable_line
-    lines = [f"{shown(e.model)}: {shown(e.weights)}", f"data      {shown(e.data)}, {shown(e.samples)}",
-             f"task      {e.task}"]
-    lines += [f"{name:<9} {_number(name, value)}" for name, value in e.metrics.items() if not isinstance(value, list)]
+    width = max([9, *(len(name) for name in e.metrics)])
+    lines = [f"{shown(e.model)}: {shown(e.weights)}", f"{'data':<{width}} {shown(e.data)}, {shown(e.samples)}",
+             f"{'task':<{width}} {e.task}"]
+    lines += [f"{name:<{width}} {_number(name, value)}" for name, value in e.metrics.items()
+              if not isinstance(value, list)]
     if e.rows:
         keys = list(e.rows[0])
-        cells = [[shown(str(row[k])) if not isinstance(row[k], float) else _number(k, row[k]) for k in keys]
-                 for row in e.rows]
+        cells = [[_number(k, row[k]) if row[k] is None or isinstance(row[k], float) else shown(str(row[k]))
+                  for k in keys] for row in e.rows]
         widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
         lines += ["", "  ".join(f"{k:>{w}}" for k, w in zip(keys, widths))]
         lines += ["  ".join(f"{c:>{w}}" for c, w in zip(row, widths)) for row in cells]

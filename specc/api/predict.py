@@ -9,6 +9,11 @@ from the metadata `specc export` writes (docs/export.md). Probabilities are
 the softmax of the logits (or the sigmoid of a single output: two classes).
 A model with several inputs scores samples of one array per input, in the
 spec's order (runtime.samples.read_inputs reads them from .npz files).
+
+That is a classifier's; a model of another task (spec-tasks §1: the run's
+recorded task, or an export's metadata `task`) gives its own output through
+``Loaded.outputs``, which :mod:`specc.api.answers` turns into masks, values,
+embeddings or verdicts.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 
 from ..errors import SpeccError, first_line
 from ..escape import printable_line
+from ..exporting.task import TASKS, class_scores, is_pair, is_segmenter_shape, read_from_spec, recorded, threshold
 from ..files import kind, stat_of
 from ..kinds.geometry import is_known
 from ..numbers import dims
@@ -59,6 +65,12 @@ class Loaded:
     scores: Callable[..., np.ndarray]  # (N, *torch input) float32, one per input -> probabilities (N, K)
     inputs: tuple[Entry, ...] = ()  # every input when the spec has several; () for one
     scalings: dict[str, str] | None = None  # several inputs: each one's scaling in training, where recorded
+    task: str = "classify"  # spec-tasks §1: classify, segment, regress or embed
+    # The task's output, (N, *torch input) per input -> segment (N, K, H, W) class scores; regress (N, K)
+    # values; embed (N, D) encodings (not normalised), or a pair network's (N,) probabilities
+    outputs: Callable[..., np.ndarray] | None = None
+    threshold: float | None = None  # embed: the run's verification threshold (a distance, or a probability)
+    pair: bool = False  # embed: a two-input pair network (its output a probability), not an encoder
 
     def name_of(self, index: int) -> str:
         names = self.class_names
@@ -128,14 +140,22 @@ def _from_checkpoint(path: Path) -> Loaded:
     built, meta, analysis = load_checkpoint_model(file)
     module = cast(_Generated, built)  # load_checkpoint_model types it as any nn.Module
     final = module.final_activation
+    task = recorded(meta.config, analysis) or "classify"
 
     @torch.no_grad()
     def scores(*x: np.ndarray) -> np.ndarray:
         return probabilities(module.logits(*map(torch.from_numpy, x)).numpy(), final, logits=True)
 
-    names = _class_names(meta.class_names, _classes(analysis), file, "its class_names")
+    @torch.no_grad()
+    def outputs(*x: np.ndarray) -> np.ndarray:  # the module's forward, as the task's loss and metrics read it
+        found = cast(Callable[..., "torch.Tensor"], module)(*map(torch.from_numpy, x)).numpy()
+        return found.reshape(len(found)) if is_pair(analysis) else found
+
+    names = _class_names(meta.class_names, _classes(analysis), file, "its class_names") \
+        if task in ("classify", "segment") else None
     return Loaded(meta.model_name, _input(analysis), names, recorded_scaling(meta.config),
-                 f"checkpoint {file} (epoch {meta.epoch})", scores, _inputs(analysis), _scalings(meta.config))
+                  f"checkpoint {file} (epoch {meta.epoch})", scores, _inputs(analysis), _scalings(meta.config),
+                  task, outputs, threshold(meta.metrics) if task == "embed" else None, is_pair(analysis))
 
 
 def _scalings(config: dict) -> dict[str, str] | None:
@@ -155,7 +175,9 @@ def _from_onnx(path: Path) -> Loaded:
     name = meta.get("model_name") or path.stem
     analysis = checked_spec(meta["spec"], path, f"{name}.cnn")
     final = analysis.final_activation
-    logits = _output_kind(meta.get("output", ""), path) == "logits" or final is None
+    kind = _output_kind(meta.get("output", ""), path)
+    logits = kind == "logits" or final is None
+    task = _task(meta, analysis, path)
     entries = _entries(session, analysis, path)
     first = entries[0]
     fixed = first.shape[0] if isinstance(first.shape[0], int) else None
@@ -166,17 +188,65 @@ def _from_onnx(path: Path) -> Loaded:
         except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own untyped errors
             raise SpeccError(f"onnxruntime cannot run '{path}': {first_line(exc)}") from exc
 
-    def scores(*x: np.ndarray) -> np.ndarray:
+    def batched(*x: np.ndarray) -> np.ndarray:
         n = len(x[0])
         if fixed is None or n == fixed:
-            return probabilities(run(*x), final, logits)
+            return run(*x)
         pad = lambda a, i: np.concatenate([a[i:i + fixed], np.zeros((max(0, i + fixed - n), *a.shape[1:]), a.dtype)])  # noqa: E731
         parts = [run(*(pad(a, i) for a in x)) for i in range(0, n, fixed)]  # a fixed --batch export: pad the last
-        return probabilities(np.concatenate(parts)[:n], final, logits)
+        return np.concatenate(parts)[:n]
 
-    names = _class_names(_json_list(meta, "class_names", path), _classes(analysis), path, "its metadata `class_names`")
+    def scores(*x: np.ndarray) -> np.ndarray:
+        return probabilities(batched(*x), final, logits)
+
+    def outputs(*x: np.ndarray) -> np.ndarray:  # as the spec's forward gives it, whatever was exported
+        found = batched(*x)
+        found = final_activation(found, final) if kind == "logits" and task != "segment" else found
+        return found.reshape(len(found)) if is_pair(analysis) else found
+
+    names = _class_names(_json_list(meta, "class_names", path), _classes(analysis), path,
+                         "its metadata `class_names`") if task in ("classify", "segment") else None
     return Loaded(name, _input(analysis), names, meta.get("input_scaling", "uint8 / 255"),
-                 f"ONNX file {path}", scores, _inputs(analysis))
+                  f"ONNX file {path}", scores, _inputs(analysis), None, task, outputs,
+                  _threshold(meta, path) if task == "embed" else None, is_pair(analysis))
+
+
+def _task(meta: dict[str, str], analysis: Analysis, path: Path) -> str:
+    """The metadata's `task`; a file exported before tasks: the spec's, read as training reads it."""
+    found = meta.get("task")
+    if found is None:
+        task = read_from_spec(analysis)
+        if task is None:
+            raise SpeccError(f"'{path}' records no task (metadata `task`) and its spec's output "
+                             f"{dims(analysis.output)} does not say one; export it again with `specc export`")
+        return task
+    if found not in TASKS:
+        raise SpeccError(f"'{path}': its metadata `task` is {found[:40]!r}; specc knows {', '.join(TASKS)}")
+    return found
+
+
+def _threshold(meta: dict[str, str], path: Path) -> float | None:
+    """An embedding's verification threshold from the metadata (None where it records none)."""
+    if "threshold" not in meta:
+        return None
+    try:
+        found = float(meta["threshold"])
+    except ValueError:
+        found = math.nan
+    if not math.isfinite(found):
+        raise SpeccError(f"'{path}': its metadata `threshold` is {meta['threshold'][:40]!r}, not a number")
+    return found
+
+
+def final_activation(values: np.ndarray, final: str | None) -> np.ndarray:
+    """The spec's final softmax (over dim 1) or sigmoid, applied to exported logits."""
+    values = values.astype(np.float64)
+    if final == "sigmoid":
+        return 1 / (1 + np.exp(-values))
+    if final == "softmax":
+        shifted = np.exp(values - values.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    return values
 
 
 def _session(path: Path):
@@ -189,14 +259,17 @@ def _session(path: Path):
 
 
 def _output_kind(output: str, path: Path) -> str:
-    """"probabilities" or "logits", as the metadata's `output` says (`probabilities: softmax over dim 1`)."""
+    """"probabilities", "logits", "values" or "embeddings", as the metadata's `output` says
+    (`probabilities: softmax over dim 1`)."""
     found = output.partition(":")[0]
+    if found in ("values", "embeddings"):  # a regressor's or an encoder's output (specc.exporting.task)
+        return found
     if found == "outputs":  # a network of several outputs (spec-io §2): not a classifier predict can read
         raise SpeccError(f"'{path}' returns several outputs ({output.partition(':')[2].split(', each')[0].strip()}); "
                          f"specc predict reads a classifier of one output")
     if found not in ("probabilities", "logits"):
         raise SpeccError(f"'{path}': its metadata `output` is {output[:80]!r}; specc export writes "
-                         f"'probabilities: ...' or 'logits: ...'")
+                         f"'probabilities: ...', 'logits: ...', 'values: ...' or 'embeddings: ...'")
     return found
 
 
@@ -230,7 +303,9 @@ def _json_list(meta: dict[str, str], key: str, path: Path) -> object:
 
 
 def _classes(analysis) -> int:
-    """How many classes the model tells apart: its outputs, or 2 for a single sigmoid unit."""
+    """How many classes the model tells apart: its outputs, 2 for a single sigmoid unit, K for a segmenter."""
+    if is_segmenter_shape(analysis) and class_scores(tuple(analysis.output)) is None:
+        return analysis.output[-1]
     outputs = math.prod(analysis.output)
     return 2 if outputs == 1 and analysis.final_activation == "sigmoid" else outputs
 

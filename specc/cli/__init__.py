@@ -9,6 +9,7 @@ Each command lives in specc/cli/commands/<name>.py with ``add(subparsers)`` and
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -46,7 +47,15 @@ def _command(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = parser(_command(argv)).parse_args(argv)
+        # The command's modules load here, with the collector paused: what they define holds no cycle to
+        # collect, and its passes over it were a twentieth of the start of `specc check` (bench/RESULTS.md).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            args = parser(_command(argv)).parse_args(argv)
+        finally:
+            if collecting:
+                gc.enable()
         with needs(f"specc {args.command}"):  # torch, onnx, ... missing: name the extra, exit 2
             status = args.run(args)
         sys.stdout.flush()  # here, not at exit: a full disk or closed pipe must be reported, not traced back

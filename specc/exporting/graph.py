@@ -32,6 +32,7 @@ from .adaptive import exportable
 from .names import name_nodes
 from .options import MIN_OPSET
 from .source import Source
+from .task import output_words
 
 INPUT_NAME = "input"
 BATCH_DIM = "batch"
@@ -158,21 +159,18 @@ def metadata(source: Source, output: str) -> dict[str, str]:
         "specc_version": __version__,
         "input_layout": layouts[len(model.input)],
         "input_scaling": source.input_scaling,
-        "output": _output_words(source, output),
+        "output": output_words(source.task, source.analysis, output),
         "weights": source.weights,
     }
     if source.class_names:
         props["class_names"] = json.dumps(list(source.class_names))
+    if source.task is not None:
+        props["task"] = source.task
+    if source.task == "segment":
+        props["classes"] = str(source.analysis.output[-1])  # type: ignore[index]  # a segmenter's HxWxK map
+    if source.threshold is not None:
+        props["threshold"] = repr(source.threshold)
     return props
-
-
-def _output_words(source: Source, output: str) -> str:
-    final, model = source.analysis.final_activation, source.analysis.checked_model
-    if len(model.outputs) > 1:
-        return f"outputs: {', '.join(model.outputs)}, each as its layer gives it"
-    if output == "probabilities":
-        return f"probabilities: {final} over dim 1"
-    return f"logits: scores before the final {final}" if final else "logits: the last layer's output"
 
 
 def annotate(graph: Graph, source: Source) -> onnx.ModelProto:

@@ -20,6 +20,7 @@ import torch
 from ..analysis import Analysis
 from ..errors import SpeccError
 from ..files import kind, stat_of
+from .task import read_from_spec, recorded, threshold
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 # torch.save writes a zip archive; files from torch < 1.6 begin with a pickle protocol byte.
@@ -41,6 +42,8 @@ class Source:
     class_names: tuple[str, ...] | None = None
     input_scaling: str = DEFAULT_SCALING
     warnings: tuple[str, ...] = ()  # e.g. a run's best.pt that an interrupted copy left behind
+    task: str | None = None  # spec-tasks §1: what the run trained (or the spec's task); None where unknown
+    threshold: float | None = None  # embed: the run's verification threshold (val_threshold of its epoch)
 
     @property
     def random_weights(self) -> bool:
@@ -132,7 +135,8 @@ def _from_spec(path: Path, seed: int | None, before_build: Callable[[Analysis], 
             torch.manual_seed(seed)
         module = instantiate(analysis)
     weights = f"random, untrained ({f'seed {seed}' if seed is not None else 'unseeded'})"
-    return Source(module.eval(), analysis, analysis.checked_model.name, "spec", weights)
+    return Source(module.eval(), analysis, analysis.checked_model.name, "spec", weights,
+                  task=read_from_spec(analysis))
 
 
 def _from_checkpoint(path: Path, kind: str, spec_text: str | None,
@@ -143,8 +147,9 @@ def _from_checkpoint(path: Path, kind: str, spec_text: str | None,
     module, meta, analysis = load_checkpoint_model(file, spec_text, before_build)
     weights = f"checkpoint {file} (epoch {meta.epoch})"
     names = tuple(meta.class_names) if meta.class_names else None
+    task = recorded(meta.config, analysis)
     return Source(module, analysis, meta.model_name, kind, weights, names, recorded_scaling(meta.config),
-                  (warning,) if warning else ())
+                  (warning,) if warning else (), task, threshold(meta.metrics) if task == "embed" else None)
 
 
 def recorded_scaling(config: dict) -> str:

@@ -24,7 +24,6 @@ stride 2); a field is reported as the whole number of input units it touches.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, cast
 
 from .. import ir
 from ..analysis import LayerReport, Totals
@@ -34,6 +33,7 @@ from ..kinds import SHAPE_RULES, AdaptivePool, Conv, ConvTranspose, Dense, Merge
 from ..kinds.geometry import Result, is_known, is_window, size_of
 from ..kinds.merge import Operand
 from ..kinds.values import MAX_INT
+from ..record import NamedTuple
 from . import computed
 from .rank import fit
 from .shared import Owners
@@ -115,7 +115,7 @@ def _next_field(fields: list[_Field | None], layer: ir.Layer, out: Shape | None)
     """The receptive field after ``layer``, from its inputs' (the widest, through a merge)."""
     if not fields or None in fields or layer.receptive == "none":
         return None
-    known = cast("list[_Field]", fields)  # None is not in it: returned above
+    known: list[_Field] = fields  # type: ignore[assignment]  # None is not in it: returned above
     field = known[0] if len(known) == 1 else max(known, key=lambda f: (f.r, f.j))
     if layer.receptive == "pointwise":
         return field
@@ -232,13 +232,6 @@ def _operand(name: str, read: _Output, network: Shape | None) -> Operand:
     return Operand(name, line, kind, read.shape, read.trace, network)
 
 
-def _reads(layer: ir.Layer, deferred: frozenset[str]) -> tuple[str, ...]:
-    """The outputs a layer reads: its inputs', and those its computed values name (`conv1.h`)."""
-    if layer.name in deferred:
-        return (*layer.inputs, *computed.references(layer))
-    return layer.inputs
-
-
 def _named(model: ir.Model) -> dict[str, str]:
     """For each output a computed value names (`conv1.h`), the name of the last layer that reads or
     names it: that value reads it as an input does, and the index of the edges (ir.readers) has no such reads."""
@@ -277,12 +270,14 @@ def infer(model: ir.Model, readers: ir.Readers | None = None) -> tuple[ir.Model,
     changed = False  # whether some layer was rewritten: the model's layers are then the reports'
     owners = Owners(model.owners) if model.owners else None  # `share=`
     for lowered in model.layers:
-        layer, reads = lowered, _reads(lowered, model.deferred)
+        layer, reads = lowered, lowered.inputs  # the outputs it reads: its inputs', and those its computed values name
         if layer.name in model.deferred:
+            reads = (*reads, *computed.references(layer))
             layer = _resolved(layer, outputs, diagnostics)
         ins = [outputs.get(name, _UNKNOWN) for name in layer.inputs]
-        for name in reads:  # those whose last reader this is (None: a wrong reference, read as unknown)
-            if readers.unique and (named.get(name) or ir.last_reader(readers.get(name))) == lowered.name:
+        for name in reads if readers.unique else ():  # those whose last reader this is
+            last = (named and named.get(name)) or readers.get(name)  # None: a wrong reference, read as unknown
+            if (last[-1] if isinstance(last, list) else last) == lowered.name:  # ir.last_reader, without a call
                 outputs.pop(name, None)
         shape = ins[0].shape if ins else None
         if isinstance(layer, Merge):

@@ -142,7 +142,7 @@ def _kept_by(r, tensors: Saved, final: str | None, weighted: set[str]) -> None:
     own = bool(r.params) or (layer.shares is not None and layer.shares.owner in weighted)
     needs_grad = own or any(tensors.grad.get(k, False) for k in reads)
     tensors.grad[name], tensors.shape[name] = needs_grad, r.output
-    if kind.same_tensor(layer, final) and reads:
+    if kind.same_tensor(r, final) and reads:
         tensors.alias[name] = reads[0]
     elif needs_grad and r.output is not None and r.input is not None:
         kind.keeps(r, tensors, reads, final)
@@ -164,7 +164,7 @@ def _kept_by_loss(last, tensors: Saved, final: str | None, task: str = "classify
         tensors.keep("loss/normalised", size(last.output))
         tensors.keep("loss/per-anchor", 5)  # norms, hardest positive and negative, the hinge; + a bool mask
         tensors.kept["loss/valid"] = 1
-        tensors.per_pair += 3 * FP32 + 2  # the distance matrix, squared, masked; two bool masks
+        tensors.per_pair += 2 * FP32 + INT64 + 1  # the distances, the hinge, each pair's negative; a mask
         return
     if final == "sigmoid" and size(last.output) == 1:
         logit = tensors.key(last.layer.name)

@@ -10,11 +10,12 @@ by that line's emitter through ``activate``.
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 from ..analysis import LayerReport
 from ..diagnostics import did_you_mean
 from ..ir import Layer
+from ..record import NamedTuple
 from ..syntax import Word
 from .base import Form, Kind
 from .emitting import Context, Unit, number, single
@@ -119,8 +120,10 @@ def keeps(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> 
         keeps_input(r, saved, reads, final)
 
 
-def same_tensor(layer: Activation, final: str | None) -> bool:
+def same_tensor(r: LayerReport, final: str | None) -> bool:
     """`linear` is the identity; the final softmax or sigmoid is not run in training (logits)."""
+    layer = r.layer
+    assert isinstance(layer, Activation)  # KINDS dispatches on the layer's class
     return layer.function == "linear" or final is not None
 
 

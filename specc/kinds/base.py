@@ -9,9 +9,10 @@ memory rule fails when its module is imported, not later in a pass.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..ir import NOTHING, Layer
+from ..record import NamedTuple
 
 # The course's letters for a window's options: `conv 8 f=5 s=2 p=same`.
 WINDOW_LETTERS = {"f": "kernel", "k": "kernel", "s": "stride", "p": "padding", "d": "dilation"}
@@ -57,7 +58,7 @@ class Kind:
     - ``emit(report, context) -> Unit``: its submodules and forward lines (specc.codegen);
     - ``keeps(report, saved, reads, final)``: what its backward keeps for training
       (specc.kinds.saved, specc.infer.training_memory);
-    - ``same_tensor(layer, final) -> bool``, optional: in training its output is its
+    - ``same_tensor(report, final) -> bool``, optional: in training its output is its
       input's tensor (a view, the identity, a final activation not run), counted once;
     - ``family``: the module it lives in, which the drawing's colours and the docs group by.
     """
@@ -79,5 +80,5 @@ class Kind:
         return f"<Kind {self.node.__name__} ({self.family})>"
 
 
-def _never(layer: Layer, final: str | None) -> bool:
+def _never(report: Any, final: str | None) -> bool:
     return False

@@ -121,6 +121,12 @@ def emit_dense(r: LayerReport, ctx: Context) -> Unit:
     return unit
 
 
+def reshape_view(r: LayerReport, final: str | None) -> bool:
+    """A vector's reshape is a view of it (the generated moves of the channel axis change nothing in
+    two dimensions), so what a later layer keeps of it is the vector's tensor; a map's is a copy."""
+    return r.input is not None and len(r.input) == 1
+
+
 def keeps_dense(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
     """The input for the weights' gradient, then what its activation keeps."""
     layer = r.layer
@@ -132,7 +138,8 @@ def keeps_dense(r: LayerReport, saved: Saved, reads: list[str], final: str | Non
 KINDS = (
     Kind(Flatten, family=FAMILY, shape=flatten, emit=emit_flatten, keeps=keeps_nothing, same_tensor=always,
          forms=(Form("flatten", usage="flatten"),)),
-    Kind(Reshape, family=FAMILY, shape=reshape, emit=emit_reshape, keeps=keeps_nothing, forms=(
+    Kind(Reshape, family=FAMILY, shape=reshape, emit=emit_reshape, keeps=keeps_nothing, same_tensor=reshape_view,
+         forms=(
         Form("reshape", ("dims",), ("dims",), {"dims": reshape_dims}, {},
              "reshape D1xD2x… (channels last), e.g. `reshape 19x19x5x85`"),)),
     Kind(Dense, family=FAMILY, shape=dense, emit=emit_dense, keeps=keeps_dense, forms=(

@@ -109,9 +109,9 @@ def keeps(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> 
     saved.keep(f"{r.layer.name}/mask", size(r.output))
 
 
-def same_tensor(layer: Dropout, final: str | None) -> bool:
+def same_tensor(r: LayerReport, final: str | None) -> bool:
     """`dropout 0` hands its input on."""
-    return layer.rate == 0
+    return getattr(r.layer, "rate", None) == 0
 
 
 def keeps_droppath(r: LayerReport, saved: Saved, reads: list[str], final: str | None) -> None:
@@ -122,9 +122,9 @@ def keeps_droppath(r: LayerReport, saved: Saved, reads: list[str], final: str | 
         saved.keep(f"{layer.name}/mask", 1)
 
 
-def droppath_same_tensor(layer: DropPath, final: str | None) -> bool:
+def droppath_same_tensor(r: LayerReport, final: str | None) -> bool:
     """`droppath 0` hands its input on."""
-    return not layer.rate
+    return not getattr(r.layer, "rate", 1)
 
 
 KINDS = (

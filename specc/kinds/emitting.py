@@ -13,10 +13,11 @@ Emitters are plain string functions, which specc check loads with their kinds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..analysis import LayerReport
 from ..ir import Pair, Shape
+from ..record import NamedTuple
 from .geometry import is_known
 
 if TYPE_CHECKING:

@@ -10,10 +10,9 @@ input sizes work (multiples of that product).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .. import ir
 from ..ir import Shape
+from ..record import NamedTuple
 from .geometry import AXIS_NAMES, is_known, is_window
 from .values import MAX_INT
 
@@ -48,7 +47,7 @@ def step(layer: ir.Layer, shape: Shape | None, pads: tuple | None, out: Shape | 
 
     Most layers floor nothing and keep the scale: they share their input's Trace."""
     trace = before[0] if len(before) == 1 else _merged(before)
-    if not is_window(layer) or not is_known(shape) or pads is None or out is None:
+    if pads is None or out is None or not is_window(layer) or not is_known(shape):  # pads: a window's alone
         return trace
     floors = trace.floors  # None only in UNTRACED
     if set(layer.stride) == {1} or floors is None:

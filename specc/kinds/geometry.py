@@ -11,10 +11,11 @@ checks that need it instead of reporting a cascade.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from ..diagnostics import Diagnostic, error
 from ..ir import Layer, Pads, Pair, Shape
+from ..record import NamedTuple
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -86,9 +87,9 @@ def is_known(shape: Shape | None) -> TypeGuard[tuple[int, ...]]:
 
 
 def size_of(shape: Shape | None) -> int | None:
-    if not is_known(shape):
+    if shape is None or None in shape:  # is_known, written out: every report asks, twice
         return None
-    return math.prod(shape)
+    return math.prod(shape)  # type: ignore[arg-type]  # no None in it
 
 
 def identity(layer: Layer, shape: Shape | None) -> Result:

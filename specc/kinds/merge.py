@@ -11,12 +11,13 @@ shape) and an emitter (their Python operator between the inputs): a new one such
 from __future__ import annotations
 
 import math
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 from ..analysis import LayerReport
 from ..diagnostics import error
 from ..ir import Layer, Shape
 from ..numbers import dims
+from ..record import NamedTuple
 from .base import Form, Kind
 from .emitting import Context, Unit
 from .flooring import Trace, explain

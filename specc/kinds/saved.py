@@ -77,6 +77,6 @@ def keeps_nothing(r: LayerReport, saved: Saved, reads: list[str], final: str | N
     """A kind whose backward needs only shapes."""
 
 
-def always(layer, final: str | None) -> bool:
+def always(r: LayerReport, final: str | None) -> bool:
     """``same_tensor`` of a view: its output is always its input's tensor."""
     return True

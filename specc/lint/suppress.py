@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from ..diagnostics import CODES, Diagnostic, Span, close_match, warning
 from ..syntax import lines
 from .registry import BY_NAME, RULES
 
-COMMENT = re.compile(r"#.*?\bspecc:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
+COMMENT = r"#.*?\bspecc:\s*ignore\b(?:\[([^\]]*)\])?"  # compiled when a line names specc (_comment)
 EVERYTHING = None
 UNKNOWN_CODE = "W001"
 UNKNOWN_TITLE = "unknown code in a `# specc: ignore[...]` comment"
+
+
+@cache
+def _comment() -> re.Pattern[str]:
+    return re.compile(COMMENT, re.IGNORECASE)
 
 
 def suppressions(source: list[str]) -> dict[int, frozenset[str] | None]:
@@ -27,7 +33,7 @@ def suppressions(source: list[str]) -> dict[int, frozenset[str] | None]:
     lines (specc.syntax.lines)."""
     found: dict[int, frozenset[str] | None] = {}
     for number, line in enumerate(source, start=1):
-        match = COMMENT.search(line) if "specc" in line.lower() else None
+        match = _comment().search(line) if "specc" in line.lower() else None
         if match is None:
             continue
         listed = match.group(1)
@@ -67,7 +73,7 @@ def unknown_codes(source: list[str]) -> list[Diagnostic]:
     """W001 for every bracketed word that names no code, prefix or rule, at the word itself."""
     found = []
     for number, line in enumerate(source, start=1):
-        match = COMMENT.search(line) if "specc" in line.lower() else None
+        match = _comment().search(line) if "specc" in line.lower() else None
         if match is None or match.group(1) is None:
             continue
         start = match.start(1)

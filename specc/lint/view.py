@@ -106,6 +106,15 @@ class GraphView:
         """Whether some layer reads ``r``'s output."""
         return self._reader.get(r.layer.name) is not None
 
+    def unread(self) -> Iterator[LayerReport]:
+        """The layers whose output no layer reads, in source order."""
+        reader = self._reader
+        return (r for r in self.reports if reader.get(r.layer.name) is None)
+
+    def read_by_several(self, r: LayerReport) -> bool:
+        """Whether more than one layer reads ``r``'s output (or one reads it twice)."""
+        return isinstance(self._reader.get(r.layer.name), list)
+
     def successors(self, r: LayerReport) -> Sequence[LayerReport]:
         """The layers that read ``r``, in source order (twice for a layer that reads it twice)."""
         reader = self._reader.get(r.layer.name)

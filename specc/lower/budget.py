@@ -15,10 +15,10 @@ draw, a forward pass) never see more than MAX_LAYERS. Block calls nest at most M
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from ..diagnostics import Diagnostic, Note, error
 from ..kinds.values import shown
+from ..record import NamedTuple
 from ..syntax import BlockDef, Option, Statement, Word
 from ..syntax.structure import refused_params
 from .statements import KEYWORD_ALIASES, STATEMENTS

@@ -103,7 +103,9 @@ def _labels(statements: list[Statement], diagnostics: list[Diagnostic] | None = 
 def _walk(statements: Iterable[Statement], inst: Instance, previous: str, out: Expansion) -> str:
     """Expand a body (or the top level) reading ``previous`` first; returns the last layer's name."""
     for st in statements:
-        if st.options and not out.spent:
+        # if=, repeat=, from= and share= are options expansion takes off a line; most lines have none
+        taken = bool(st.options) and not _TAKEN.isdisjoint([o.name.text for o in st.options])
+        if taken and not out.spent:
             st, kept = _condition(st, inst, out)
             if not kept:
                 previous = _left_out(st, inst, previous, out)
@@ -115,7 +117,7 @@ def _walk(statements: Iterable[Statement], inst: Instance, previous: str, out: E
         if keyword in out.blocks and form is None:
             previous = previous if out.spent else _call(st, out.blocks[keyword], inst, previous, out)
         elif form is not None and form.node is not None:
-            previous = previous if out.spent else _layer_lines(st, form, inst, previous, out)
+            previous = previous if out.spent else _layer_lines(st, form, inst, previous, out, taken)
         elif inst.path is None:
             out.others.append(st)
             if keyword == "output":
@@ -140,6 +142,8 @@ def _walk(statements: Iterable[Statement], inst: Instance, previous: str, out: E
                                                 st.keyword.span, hint), inst))
     return previous
 
+
+_TAKEN = frozenset(("if", "repeat", "from", "share"))
 
 _TOP_LEVEL = {"output": "`output` names the network's outputs, once, as the last line of the file: to return a "
                          "layer of a block, label the call and the layer and write `output CALL.LABEL` there"}
@@ -269,17 +273,19 @@ def _left_out(st: Statement, inst: Instance, previous: str, out: Expansion) -> s
     return passed
 
 
-def _layer_lines(st: Statement, form: Form, inst: Instance, previous: str, out: Expansion) -> str:
+def _layer_lines(st: Statement, form: Form, inst: Instance, previous: str, out: Expansion, taken: bool) -> str:
+    """The layers of one line (its copies, with `repeat=`); ``taken``: whether it has an option of
+    _TAKEN (without, there is nothing to take off: a line of a long stack saves the looks)."""
     written = st
-    st, copies = _repeat(st, inst, out)
+    st, copies = _repeat(st, inst, out) if taken else (st, None)
     made = copies if copies is not None else 1  # a line written out counts as much as a copy
     if not _affordable(written, Size(made, 0), inst, out):
         return previous
     out.layers += made
-    st, origin, twice = split_from(st)
+    st, origin, twice = split_from(st) if taken else (st, None, None)
     if twice:
         out.diagnostics += [noted(d, inst) for d in twice]
-    st, share = split_share(st, inst, out) if st.options else (st, None)
+    st, share = split_share(st, inst, out) if taken else (st, None)
     local = st.label.text if st.label is not None else inst.default_name(form.prefix or form.kind)
     reads, problems = _inputs(st, form.merge, origin, previous, inst, out)
     out.diagnostics += problems

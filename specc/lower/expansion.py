@@ -11,11 +11,12 @@ give a line's values at one call: parameters replaced by the call's values,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, cast
+from typing import cast
 
 from .. import ir
 from ..diagnostics import Diagnostic, Note, Span
 from ..kinds.values import OWN_WORDS
+from ..record import NamedTuple
 from ..syntax import BlockDef, Expr, Option, Statement, Word
 from ..syntax.nodes import has_value_of_kind
 from .budget import Sizes

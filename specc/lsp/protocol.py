@@ -12,13 +12,15 @@ owns the open documents, and the server serves only those.
 from __future__ import annotations
 
 import logging
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+
+from ..record import NamedTuple
 
 log = logging.getLogger("specc.lsp")
 

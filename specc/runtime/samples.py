@@ -22,13 +22,13 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import SpeccError
 from ..files import kind, stat_of
 from ..numbers import dims
+from ..record import NamedTuple
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -122,12 +122,12 @@ def read_npz(file: Path, shape: tuple[int, ...]) -> Iterator[Sample]:
     arrays = npz_arrays(file)
     if "x" not in arrays:
         raise SpeccError(f"'{file}' has no array 'x' (it has: {', '.join(arrays) or 'nothing'})")
-    x = _fitted(scaled(arrays["x"], f"'{file}' x")[0], shape, f"'{file}' x", "the spec's input")
+    x = fitted(scaled(arrays["x"], f"'{file}' x")[0], shape, f"'{file}' x", "the spec's input")
     for i, sample in enumerate(x):
         yield Sample(f"{file}[{i}]", sample)
 
 
-def _fitted(x: np.ndarray, shape: tuple[int, ...], what: str, spec_input: str) -> np.ndarray:
+def fitted(x: np.ndarray, shape: tuple[int, ...], what: str, spec_input: str) -> np.ndarray:
     """Samples of ``shape`` (N×shape), from N×shape, one sample, grayscale without a channel or flattened."""
     if x.ndim == len(shape) and x.ndim >= 1 and tuple(x.shape) == tuple(shape):
         x = x[None]  # a single sample without the batch axis
@@ -182,7 +182,7 @@ def input_arrays(file: Path, inputs: tuple[Entry, ...], recorded: dict[str, str]
         if trained is not None and ("255" in trained) != ("255" in scaling):
             warn(f"'{file}' {entry.name} is {scaling}, but the model's input {entry.name} was trained on data "
                  f"scaled as '{trained}'; give it as training had it")
-        found.append(_fitted(x, entry.shape, f"'{file}' {entry.name}",
+        found.append(fitted(x, entry.shape, f"'{file}' {entry.name}",
                              f"the spec's input {entry.name} (line {entry.line})"))
         if len(found[-1]) != len(found[0]):
             raise SpeccError(f"'{file}' {entry.name} has {len(found[-1])} samples but {inputs[0].name} has "

@@ -10,6 +10,7 @@ text and span. No lark, no torch.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from ..diagnostics import Span
 from .nodes import Expr, Word, word_of
@@ -21,8 +22,13 @@ TOO_LONG = "too-long"  # the kind of an expression past MAX_OPERATORS, until lal
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2}
 # `4x-1`, `3x3x(k)`: a dimension glued to a sign or a parenthesis. Before `+`, `-` and
 # parentheses were operators, the line was a syntax error; it must not now read as 4 and `x-1`
-# (lalr.parse_lines reports it, E002).
-GLUED = re.compile(r"[0-9][x×][-+(]")
+# (lalr.parse_lines reports it, E002). Compiled when first needed: a line with an expression.
+
+
+@cache
+def glued() -> re.Pattern[str]:
+    return re.compile(r"[0-9][x×][-+(]")
+
 
 # A token of an expression: its terminal (INT, FLOAT, DIMS, NAME, REF, OP, LPAR, RPAR),
 # its text and its column (from 1); an expression lies within one line.

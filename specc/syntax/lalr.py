@@ -17,7 +17,7 @@ from pathlib import Path
 import lark
 
 from ..diagnostics import Diagnostic, Span, error
-from .expressions import GLUED, MAX_OPERATORS, TOO_LONG, expression
+from .expressions import MAX_OPERATORS, TOO_LONG, expression, glued
 from .nodes import (
     CLOSE,
     OPEN,
@@ -188,7 +188,7 @@ def parse_lines(text: str, line: int, budget: int | None = None) -> tuple[list[L
         values, problems = _recover(text, line, len(text) + 1 if budget is None else budget)
     if sum(map(text.count, "*/+-")) > MAX_OPERATORS:  # else no expression can be too long
         values = [_checked(value, problems) for value in values]
-    if GLUED.search(text):
+    if glued().search(text):
         source = text.split("\n")
         values = [value for value in values if not _glued_dims(value, source, line, problems)]
     return values, problems
@@ -198,14 +198,14 @@ def _glued_dims(value: Line, source: list[str], first: int, problems: list[Diagn
     """Whether the line is a Statement where a number or dimension runs into an expression
     starting with `x` (`4x-1`): E002 at the sign, and the line is skipped as a syntax error.
     `source` holds the lines of the text, the first of them line `first`: only the statement's
-    own line decides (GLUED at the words that meet), whatever its neighbours hold."""
+    own line decides (``glued`` at the words that meet), whatever its neighbours hold."""
     if type(value) is not Statement:
         return False
     words = sorted([*value.args, *(o.value for o in value.options)], key=lambda w: w.column)
     written = source[value.span.line - first]
     for at, (before, word) in enumerate(zip(words, words[1:])):
         if (before.kind in ("int", "dims") and word.column == before.end_column and word.text[:1] in "x×"
-                and GLUED.match(written, before.end_column - 2)):
+                and glued().match(written, before.end_column - 2)):
             after = words[at + 2].text if word.text in "x×" and at + 2 < len(words) else ""
             problems.append(error("E002", f"`{before.text}{word.text}{after}` is not a dimension",
                                   Span.at(word.line, word.column + 1),

@@ -9,9 +9,10 @@ after the parse step sees them. No lark, no torch.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..diagnostics import Span
+from ..record import NamedTuple
 
 
 class Word:

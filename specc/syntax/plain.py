@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostics import Span
-from .expressions import GLUED, MAX_OPERATORS, expression
+from .expressions import MAX_OPERATORS, expression, glued
 from .nodes import CLOSE, OPEN, HeaderLine, Line, Option, Param, Statement, Word, word_of
 
 # The value terminals of grammar/specc.lark, highest priority first, as Lark's
@@ -78,24 +78,21 @@ def plain_line(line: str, number: int) -> Line | object | None:
         return None
     if tokens[at][1] == "block":  # `block` after a label, or first, starts a header
         return _header(tokens, at, label, number)
-    return _statement(tokens, at, label, number, line)
-
-
-def _statement(tokens: list[Token], at: int, label: Word | None, number: int, line: str) -> Statement | None:
-    """`label: keyword values name=value…` from the keyword at `at` to the end of the line."""
+    # A statement, `label: keyword values name=value…`, from the keyword at `at` to the end of the line:
+    # read here rather than in a function of its own, as almost every line is one.
     keyword = last = _word(tokens[at], number)
     args: list[Word] = []
     options: list[Option] = []
-    count, at, computed = len(tokens), at + 1, False
+    at, computed = at + 1, False
     while at < count:
-        kind = tokens[at][0]
+        kind, after = tokens[at][0], tokens[at + 1][0] if at + 1 < count else ""  # the token, and the next one's
         name = None
-        if at + 1 < count and tokens[at + 1][0] == "EQUAL":  # name=value
+        if after == "EQUAL":  # name=value
             if kind != "NAME" or at + 2 == count:
                 return None
             name, at = _word(tokens[at], number), at + 2
-            kind = tokens[at][0]
-        if kind in VALUES and (at + 1 == count or tokens[at + 1][0] != "OP"):
+            kind, after = tokens[at][0], tokens[at + 1][0] if at + 1 < count else ""
+        if kind in VALUES and after != "OP":
             last, at = _word(tokens[at], number), at + 1
         else:
             end = _expression_end(tokens, at)
@@ -109,7 +106,7 @@ def _statement(tokens: list[Token], at: int, label: Word | None, number: int, li
             args.append(last)
         else:
             options.append(Option(name, last))
-    if computed and GLUED.search(line):  # maybe `4x-1`: lalr.parse_lines says whether it is
+    if computed and glued().search(line):  # maybe `4x-1`: lalr.parse_lines says whether it is
         return None
     return Statement(label, keyword, tuple(args), tuple(options),
                      Span(number, (label or keyword).column, number, last.end_column))

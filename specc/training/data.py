@@ -121,7 +121,8 @@ def fit(data: Data, io: SpecIO, val: float, seed: int, task: Task | None = None)
         x_train, y_train, x_val, y_val = x[train_idx], y_all[train_idx], x[val_idx], y_all[val_idx]
         held = f"{val:g} of the data, drawn with seed {seed}"
     if arranged is not None:
-        (x_train, y_train), (x_val, y_val) = arranged(x_train, y_train, seed), arranged(x_val, y_val, seed + 1)
+        x_train, y_train = arranged(x_train, y_train, seed, "training samples")
+        x_val, y_val = arranged(x_val, y_val, seed + 1, f"validation samples ({held})")
     tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float()  # noqa: E731
     xs = lambda a: tuple(map(tensor, a)) if isinstance(a, tuple) else tensor(a)  # noqa: E731
     target = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(task.target_dtype)  # noqa: E731
@@ -225,4 +226,4 @@ def want(io: SpecIO, seed: int, resize: bool = False, task: Task | None = None) 
     name = task.name if task is not None else "classify"
     if task is not None and getattr(task, "arrange", None) is not None and io.inputs:
         return Want(tuple(io.inputs[0].shape), 2, seed, resize, (), name)
-    return Want(io.shape, io.classes, seed, resize, io.inputs, name)
+    return Want(io.shape, io.classes, seed, resize, io.inputs, name, io.output, io.output_line)

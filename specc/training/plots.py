@@ -3,6 +3,8 @@
   curves.png           loss, accuracy and learning rate per epoch; the best epoch marked
   confusion.png        the validation confusion matrix (true class by row, predicted by column)
   misclassified.png    a grid of misclassified samples, with true and predicted class
+  segmentation.png     a segmenter's held-out images, their true masks and the predicted ones
+  embedding.png        embed: held-out pairs' distances, same and different, with the threshold; the ROC curve
 """
 
 from __future__ import annotations
@@ -137,3 +139,75 @@ def plot_misclassified(x: np.ndarray | Stored, y: np.ndarray, predicted: np.ndar
     fig.suptitle(f"{_label(title)}\n{shown} (true → predicted, confidence)")
     _save(fig, path)
     return len(wrong)
+
+
+def plot_segmentation(x: np.ndarray, truth: np.ndarray, predicted: np.ndarray, names: list[str],
+                      colours: np.ndarray, path: Path, title: str) -> None:
+    """A row per sample: the image, its true mask and the predicted one, each with its pixel accuracy;
+    ``x`` (N, C, H, W), masks (N, H, W) class ids, ``colours`` (K, 3) uint8 (specc.runtime.palette).
+    The legend names the classes the grid shows."""
+    from matplotlib.patches import Patch
+
+    rows = max(1, len(x))
+    aspect = x.shape[3] / x.shape[2] if len(x) else 1.0
+    fig = _figure((3 * 2.4 * min(aspect, 2.5) + 1.8, 2.4 * rows + 0.7))
+    axes = np.asarray(fig.subplots(rows, 3, squeeze=False))
+    for ax in axes.reshape(-1):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for i in range(len(x)):
+        image, cmap = _displayable(x[i])
+        right = float((predicted[i] == truth[i]).mean()) if truth[i].size else float("nan")
+        axes[i, 0].imshow(image, cmap=cmap, vmin=0, vmax=1)
+        axes[i, 1].imshow(colours[truth[i]], interpolation="nearest")
+        axes[i, 2].imshow(colours[predicted[i]], interpolation="nearest")
+        axes[i, 0].set_ylabel(f"sample {i + 1}", fontsize=9)
+        axes[i, 2].set_xlabel(f"{right:.1%} of pixels right", fontsize=8)
+    for ax, heading in zip(axes[0], ("image", "truth", "prediction")):
+        ax.set_title(heading, fontsize=10)
+    shown = sorted(set(np.unique(truth).tolist()) | set(np.unique(predicted).tolist()))
+    handles = [Patch(facecolor=colours[k] / 255, edgecolor="0.5", label=_label(names[k])) for k in shown]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, title="class", title_fontsize=9)
+    fig.suptitle(_label(title))
+    _save(fig, path)
+
+
+def plot_verification(scores: np.ndarray, same: np.ndarray, found: dict[str, float],
+                      curve: tuple[np.ndarray, np.ndarray], probabilities: bool, path: Path, title: str) -> None:
+    """Face verification on held-out pairs: the histograms of same and different pairs' distances (or a pair
+    network's probabilities) with the threshold, and the ROC curve with the threshold's point.
+
+    ``found``: verification()'s acc, auc and threshold; ``curve``: the ROC's false and true positive rates."""
+    fig = _figure((11.0, 4.0))
+    hist_ax, roc_ax = fig.subplots(1, 2)
+    scores, same = np.asarray(scores, dtype=np.float64), np.asarray(same, dtype=bool)
+    if len(scores):
+        low, high = float(scores.min()), float(scores.max())
+        bins = np.linspace(low, high if high > low else low + 1.0, 31)
+        for these, label, colour in ((same, "same identity", "tab:green"), (~same, "different", "tab:red")):
+            hist_ax.hist(scores[these], bins=bins, alpha=0.55, color=colour, label=f"{label} ({int(these.sum()):,})")
+    threshold, accuracy, auc = found["threshold"], found["acc"], found["auc"]
+    if threshold == threshold:  # NaN: one kind of pair only, no threshold
+        hist_ax.axvline(threshold, color="black", linestyle="--", linewidth=1,
+                        label=f"threshold {threshold:.3g} (accuracy {accuracy:.1%})")
+    hist_ax.set_xlabel("probability of the same identity" if probabilities else
+                       "distance between L2-normalised encodings")
+    hist_ax.set_ylabel("pairs")
+    hist_ax.set_title("held-out pairs (same: " + ("above" if probabilities else "below") + " the threshold)")
+    hist_ax.legend()
+    fpr, tpr = curve
+    if len(fpr) and fpr[-1] == fpr[-1] and tpr[-1] == tpr[-1]:
+        roc_ax.plot(fpr, tpr, "-", color="tab:blue", label=f"ROC AUC {auc:.4f}")
+        said_same = scores > threshold if probabilities else scores < threshold
+        point = (float(said_same[~same].mean()), float(said_same[same].mean()))
+        roc_ax.plot(*point, "o", color="black", label="at the threshold")
+    roc_ax.plot([0, 1], [0, 1], ":", color="gray", linewidth=1)
+    roc_ax.set_xlim(0, 1)
+    roc_ax.set_ylim(0, 1.01)
+    roc_ax.set_xlabel("false accept rate (different pairs called same)")
+    roc_ax.set_ylabel("true accept rate (same pairs called same)")
+    roc_ax.legend(loc="lower right")
+    for ax in (hist_ax, roc_ax):
+        ax.grid(alpha=0.3)
+    fig.suptitle(_label(title))
+    _save(fig, path)

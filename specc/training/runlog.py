@@ -7,6 +7,7 @@
     RUN_DIR/curves.png     loss and the task's main metric per epoch
     RUN_DIR/confusion.png, misclassified.png   a classifier's final weights on the validation data
                            (each task draws its own: specc.training.tasks)
+    RUN_DIR/embedding.png  (embed) the held-out pairs' distances and the ROC curve
     RUN_DIR/last.pt        the latest epoch's checkpoint; best.pt: the task's best validation metric
 
 Every file is rewritten whole and atomically, from the history the checkpoint
@@ -40,7 +41,8 @@ COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "images_per_s")
 # What a run folder may hold; any other file means the folder is the user's, not a run, and is refused.
 # What a run folder holds: training's own files, and what `specc val` writes there afterwards.
 RUN_FILES = frozenset({"config.json", "spec.cnn", "metrics.jsonl", "metrics.csv", "curves.png", "confusion.png",
-                       "misclassified.png", "val-confusion.png", "val-misclassified.png", LAST, BEST, LOCK})
+                       "misclassified.png", "val-confusion.png", "val-misclassified.png", "segmentation.png",
+                       "val-segmentation.png", "embedding.png", "val-embedding.png", LAST, BEST, LOCK})
 
 
 def new_run_dir(out: Path | None, model_name: str) -> tuple[Path, Path]:

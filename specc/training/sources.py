@@ -13,7 +13,8 @@ integer labels ``(N,)`` — and no normalisation beyond it:
   FOLDER/       one sub-folder of PNG/JPEG images per class (names sorted = class indices), or
                 `train/` and `val/` folders laid out so; pixels divided by 255. A folder whose float32
                 pixels would take more than $SPECC_IN_MEMORY MiB (512) is decoded once into an on-disk
-                cache and read a mini-batch at a time (specc.runtime.store): Data.x is then a Stored
+                cache and read a mini-batch at a time (specc.runtime.store): Data.x is then a Stored.
+                A segmenter's folder holds `images/` and `masks/` instead (specc.training.masks)
   arrays        in-memory arrays lent by the library (``specc.train(spec, (x, y))``), in the course's
                 layout: x `(m, H, W, C)` (or `(m, H, W)`, `(m, F)`), y `(m,)` or `(1, m)`; scaled as .npz
 
@@ -52,6 +53,8 @@ class Want:
     resize: bool = False
     inputs: tuple[Entry, ...] = ()  # every input when the spec has several; () for one
     task: str = "classify"  # what y holds: class labels (classify, embed), masks (segment), values (regress)
+    output: tuple[int, ...] = ()  # the spec's output, (K,) or (H, W, K): a mask folder is checked against it
+    output_line: int = 0  # the line the messages about the output cite
 
 
 @dataclass(frozen=True)
@@ -395,15 +398,19 @@ def load(source: str, want: Want) -> Data:
     if source == "digits":
         return digits(_one_input(want, source))
     if source == "synthetic" or source.startswith("synthetic:"):
+        if want.task == "segment":
+            return _segments(source, want, drawn=True)
         if want.task not in ("classify", "embed"):
-            raise SpeccError(f"--data {source} draws class data; task {want.task} learns from "
-                             f"{'masks' if want.task == 'segment' else 'values'}: give an .npz", 2)
+            raise SpeccError(f"--data {source} draws class data; task {want.task} learns from values: "
+                             f"give an .npz", 2)
         return synthetic(want, _synthetic_size(source))
     path = Path(source)
     found = stat_of(path, "--data ")
     if found is None:
         raise SpeccError(f"--data '{source}': no such file or folder (or use `digits` or `synthetic`)", 2)
     if stat.S_ISDIR(found.st_mode):
+        if want.task == "segment":  # images/ and masks/, paired by stem (specc.training.masks)
+            return _segments(source, want)
         return folder(path, _one_input(want, source))
     if not stat.S_ISREG(found.st_mode):
         raise SpeccError(f"--data '{source}' is {kind(found)}, not a file or folder", 2)
@@ -412,6 +419,17 @@ def load(source: str, want: Want) -> Data:
         raise SpeccError(f"--data '{source}': unknown kind of file; give an .npz, .h5/.hdf5 file, "
                          f"a folder of images, `digits` or `synthetic`", 2)
     return loader(path, want if loader is npz else _one_input(want, source))
+
+
+def _segments(source: str, want: Want, drawn: bool = False) -> Data:
+    """A segmenter's images and masks: a folder of `images/` and `masks/`, or synthetic shapes."""
+    from . import masks
+
+    one = _one_input(want, source)
+    target = masks.Target(one.shape, one.output, one.output_line, one.resize)
+    found = masks.shapes(target, one.seed, _synthetic_size(source)) if drawn else masks.folder(Path(source), target)
+    return Data(found.x, found.y, found.x_val, found.y_val, found.class_names, found.scaling,
+                where="the synthetic data" if drawn else f"'{source}'")
 
 
 def _one_input(want: Want, source: str) -> Want:

@@ -118,6 +118,7 @@ class Siamese(nn.Module):
                 subtract e1 e2
                 abs
                 fc 1 sigmoid                        # same person: 1
+        train task=embed                            # face verification: pairs of the same person or not (docs/train.md)
     """
 
     spec_name = "siamese"

@@ -11,11 +11,13 @@ import argparse
 import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, cast
 
 from ...errors import SpeccError
 from ...escape import printable
 from ...hyperparameters import OPTIMIZERS
+from ...pipeline import collector_paused  # at the top: the check's modules load as main pauses the collector
+from ...record import NamedTuple
 from ...report import FORMATS
 
 if TYPE_CHECKING:
@@ -163,8 +165,6 @@ def _columns() -> int:
 def report(args: argparse.Namespace, unreadable: list[str] | None = None) -> tuple[str, int]:
     """The rendered report and the exit status for the paths as they are now; folders that
     cannot be read are added to ``unreadable``."""
-    from ...pipeline import collector_paused
-
     with collector_paused():  # the reports are as large as the analyses, and as free of cycles
         analyses, pieces = _report_pieces(args, unreadable)
         return "".join(pieces), _status(analyses, args)
@@ -205,8 +205,6 @@ def run(args: argparse.Namespace) -> int:
 
         expand(args.paths, args.exclude)  # a mistyped path is refused now, not watched
         return watch(args.paths, lambda: report(args)[0], lambda: expand(args.paths, args.exclude))
-    from ...pipeline import collector_paused
-
     unreadable: list[str] = []
     with collector_paused():
         analyses, pieces = _report_pieces(args, unreadable)

@@ -48,9 +48,9 @@ DEFAULT = True
 def check(graph: GraphView) -> Iterator[Diagnostic]:
     reports = graph.reports
     for index, r in enumerate(reports[:-1]):
-        readers = graph.successors(r)
-        if len(readers) < 2 or not r.layer.weighted:  # one reader: the next line's, or a line the trap is not
+        if not r.layer.weighted or not graph.read_by_several(r):  # one reader: the next line's
             continue
+        readers = graph.successors(r)
         after = reports[index + 1]
         if after.layer.inputs != (r.layer.name,) or not _finishes(after, r):
             continue

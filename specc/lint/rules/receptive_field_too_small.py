@@ -56,6 +56,7 @@ from ..view import GraphView, dims
 CODE = "W205"
 NAME = "receptive-field-too-small"
 DEFAULT = True
+_POOLING = ("whole", "adaptive")  # the receptive traits of the kinds pools_whole_map may accept
 
 
 def _upstream(graph: GraphView, r: LayerReport) -> Iterator[LayerReport]:
@@ -76,7 +77,8 @@ def check(graph: GraphView) -> Iterator[Diagnostic]:
     if model.input is None or len(model.input) != 3:
         return
     size = model.input[:2]
-    for r in (r for r in graph.reports if pools_whole_map(r.layer)):
+    # the receptive trait first: most layers are not pooling, and it is read without a call
+    for r in (r for r in graph.reports if r.layer.receptive in _POOLING and pools_whole_map(r.layer)):
         before = graph.predecessor(r)
         field = before.receptive_field if before else (1, 1)
         if field is None or all(2 * f >= n for f, n in zip(field, size)) or feeds_gate(graph, r):

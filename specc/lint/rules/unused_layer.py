@@ -43,8 +43,8 @@ DEFAULT = True
 def check(graph: GraphView) -> Iterator[Diagnostic]:
     outputs = set(graph.model.outputs)
     which = "the network's output" if len(outputs) == 1 else "one of the network's outputs"
-    for r in graph.reports:
-        if r.layer.name in outputs or graph.is_read(r):
+    for r in graph.unread():
+        if r.layer.name in outputs:
             continue
         layer = r.layer
         extra = f": its {r.params:,} parameters and {r.macs:,} MACs are wasted" if r.params and r.macs else ""

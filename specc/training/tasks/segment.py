@@ -5,7 +5,8 @@ pixel); the targets are masks of class ids, (N, H, W). Loss: per-pixel
 cross-entropy. Metrics from the epoch's pixel confusion matrix: pixel accuracy,
 and on validation the intersection over union of each class and their mean
 (mIoU) over the classes present in the truth or the prediction (scikit-learn's
-``jaccard_score(average="macro")`` on the pixels).
+``jaccard_score(average="macro")`` on the pixels). Its picture, segmentation.png: a few
+held-out images with their true and predicted masks, in specc.runtime.palette's colours.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from ...errors import SpeccError
 from ...infer.tasks import segments
 from ...numbers import dims
 from . import Task, confusion, ratio
+
+SEGMENTATION = "segmentation.png"
+SHOWN = 4  # held-out samples in the picture, spread evenly over the held-out set
 
 
 class Segment(Task):
@@ -69,9 +73,10 @@ class Segment(Task):
                 sample = int(np.argwhere(y >= self.classes)[0][0])
                 raise SpeccError(f"a mask holds class id {int(y.max())} (the first in sample {sample}), but the spec "
                                  f"scores {self.classes} classes (0..{self.classes - 1}, line {self.io.output_line})")
-        if class_names is not None and len(class_names) != self.classes:
-            raise SpeccError(f"the data names {len(class_names)} classes but the spec scores {self.classes} "
-                             f"(line {self.io.output_line})")
+        if class_names and len(class_names) != self.classes:  # [] is no names: `specc val` on a test set
+            names = ", ".join(class_names[:6]) + (", ..." if len(class_names) > 6 else "")
+            raise SpeccError(f"the data names {len(class_names)} classes ({names}) but the spec scores "
+                             f"{self.classes} (line {self.io.output_line})")
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(out.float(), y)  # (N, K, H, W) against (N, H, W)
@@ -99,6 +104,28 @@ class Segment(Task):
 
     def describe(self) -> str:
         return f"loss {self.loss_name} per pixel, {self.classes} classes"
+
+    @torch.no_grad()
+    def review(self, net, x, y, names, folder, title, prefix=""):
+        """segmentation.png: image, truth and prediction of a few held-out samples (one input of images)."""
+        from ...runtime.palette import palette
+        from ..plots import plot_segmentation
+
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] not in (1, 3, 4) or not len(x):
+            return []
+        pick = torch.from_numpy(np.unique(np.linspace(0, len(x) - 1, min(SHOWN, len(x))).round().astype(np.int64)))
+        was_training = net.training
+        net.eval()
+        try:
+            device = next(net.parameters(), torch.empty(0)).device
+            predicted = net(x[pick].to(device)).argmax(1).cpu().numpy()  # (n, H, W)
+        finally:
+            net.train(was_training)
+        labels = names if names and len(names) == self.classes else [str(k) for k in range(self.classes)]
+        path = folder / f"{prefix}{SEGMENTATION}"
+        plot_segmentation(x[pick].float().cpu().numpy(), y[pick].cpu().numpy(), predicted, labels,
+                          palette(self.classes), path, title)
+        return [path]
 
 
 def iou(matrix: np.ndarray) -> list[float | None]:
