@@ -319,3 +319,13 @@ def test_every_option_is_in_train_help_and_docs(capsys):
     for name in ("schedule", "warmup", "step_size", "gamma", "lr_patience", "patience", "monitor", "min_delta"):
         assert f"--{name}" in shown and f"| `{name}` |" in docs, name
     assert "## Schedules and early stopping" in docs
+
+
+def test_the_notebook_api_takes_the_options(tmp_path):
+    result = specc.train(_spec(tmp_path), "synthetic:64", out=tmp_path / "run", quiet=True, schedule="step",
+                         step_size=2, gamma=0.5, patience=5, monitor="val_loss", min_delta=0.0, warmup=1)
+    assert [r["lr"] for r in result.history] == pytest.approx([0.005, 0.01, 0.01, 0.005, 0.005, 0.0025])
+    with pytest.raises(TypeError, match="'monitor'"):
+        specc.train(_spec(tmp_path), "synthetic:64", monitor=3)
+    with pytest.raises(TypeError, match="'patience'"):
+        specc.train(_spec(tmp_path), "synthetic:64", patience=2.5)
