@@ -82,7 +82,8 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
           "schedule=plateau: cut the rate after N epochs in which the monitored metric did not improve",
           "runs here last tens of epochs; torch's and Keras's 10 suit runs of hundreds"),
     Hyper("patience", "whole", 0, "N",
-          "early stopping: stop after N epochs in which the monitored metric did not improve (0: never)",
+          "early stopping: stop after N epochs in which the monitored metric did not improve (0: never; "
+          "with --resume it may change, as --epochs may)",
           "0 trains every epoch asked for, the least surprising default; 5-10 is usual when it is on"),
     Hyper("monitor", "column", None, "COLUMN",
           "the metrics column early stopping and plateau watch (default: the task's, e.g. val_acc)",

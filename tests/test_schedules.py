@@ -111,7 +111,8 @@ def _torch_plateau(values: list[float], higher: bool, patience: int, gamma: floa
 @pytest.mark.parametrize("min_delta", [0.0, 0.05])
 def test_plateau_cuts_where_torchs_reduce_on_plateau_does(higher, values, patience, min_delta):
     cfg = TrainConfig(schedule="plateau", lr_patience=patience, gamma=0.5, min_delta=min_delta, lr=1.0)
-    ours = [plateau_factor(cfg, values[:i], higher) for i in range(len(values) + 1)]
+    history = [{"val_x": v} for v in values]
+    ours = [plateau_factor(cfg, history[:i], "val_x", higher) for i in range(len(values) + 1)]
     assert ours == pytest.approx(_torch_plateau(values, higher, patience, 0.5, min_delta))
 
 
@@ -121,7 +122,7 @@ def test_plateau_reacts_to_a_flat_metric_and_not_during_warm_up():
     assert [plateau_cuts(cfg, flat[:i], True) for i in range(8)] == [0, 0, 0, 1, 1, 2, 2, 3]
     warm = cfg.model_copy(update={"warmup": 3})
     assert [plateau_cuts(warm, flat[:i], True) for i in range(8)] == [0, 0, 0, 0, 0, 0, 1, 1]
-    assert plateau_factor(cfg.model_copy(update={"schedule": "step"}), flat, True) == 1.0
+    assert plateau_factor(cfg.model_copy(update={"schedule": "step"}), [{}] * 7, "val_acc", True) == 1.0
 
 
 def test_stalled_counts_epochs_since_the_last_improvement_by_more_than_min_delta():

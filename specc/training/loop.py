@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -196,9 +196,12 @@ def plateau_cuts(cfg: TrainConfig, values: Sequence[float], higher: bool) -> int
     return cuts
 
 
-def plateau_factor(cfg: TrainConfig, values: Sequence[float], higher: bool) -> float:
-    """What learning_rate is multiplied by: gamma^cuts under schedule=plateau, else 1."""
-    return cfg.gamma ** plateau_cuts(cfg, values, higher) if cfg.schedule == "plateau" else 1.0
+def plateau_factor(cfg: TrainConfig, history: Sequence[Mapping[str, float]], monitor: str, higher: bool) -> float:
+    """What learning_rate is multiplied by after the epochs of ``history``: gamma^cuts under schedule=plateau
+    (the cuts of the ``monitor`` column's values), else 1."""
+    if cfg.schedule != "plateau":
+        return 1.0
+    return cfg.gamma ** plateau_cuts(cfg, [float(r[monitor]) for r in history], higher)
 
 
 def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:

@@ -272,7 +272,7 @@ def _epochs(run: Run) -> Result:
         monitor = cfg.monitor or eng.task.monitor
         higher, stop = higher_better(eng.task, monitor), None
         for epoch in range(start + 1, cfg.epochs + 1):
-            lr = learning_rate(cfg, epoch) * plateau_factor(cfg, [r[monitor] for r in run.history], higher)
+            lr = learning_rate(cfg, epoch) * plateau_factor(cfg, run.history, monitor, higher)
             set_learning_rate(eng.optimizer, lr)
             report = run.progress.epoch(epoch, cfg.epochs, steps_per_epoch(len(y), cfg.batch, run.world))
             try:
