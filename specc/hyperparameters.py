@@ -28,11 +28,14 @@ OPTIMIZERS = tuple(OPTIMIZER_STATE)
 # What a network learns (spec-tasks §1; specc.training.tasks holds each one), and the losses they take.
 TASKS = ("classify", "segment", "regress", "embed")
 LOSSES = ("ce", "bce", "mse", "mae", "huber", "triplet")
+# How the learning rate moves from epoch to epoch (docs/train.md, "Schedules and early stopping").
+SCHEDULES = ("inverse", "exp", "step", "cosine", "plateau")
 
 
 class Hyper(NamedTuple):
     name: str
-    kind: str  # count (int >= 1), seed (0 <= int < 2**31), choice, positive (> 0), fraction (0, 1), non_negative, rate
+    kind: str  # count (int >= 1), seed (0 <= int < 2**31), whole (int >= 0), choice, column (a metrics column's
+    # name), positive (> 0), fraction (0, 1), non_negative, rate
 
     default: object  # None: decided by the run (the task from the spec, the loss from the task)
     metavar: str
@@ -65,8 +68,31 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
     Hyper("beta2", "fraction", 0.999, "B", "adam's second-moment weight",
           "the value the course (and Adam's paper) recommend"),
     Hyper("eps", "positive", 1e-8, "E", "rmsprop/adam epsilon", "the value the course (and Adam's paper) recommend"),
-    Hyper("decay", "non_negative", 0.0, "D", "learning-rate decay: lr / (1 + decay * epoch_index)",
+    Hyper("decay", "non_negative", 0.0, "D",
+          "learning-rate decay: lr / (1 + decay * epoch_index) (inverse), lr * (1 - decay)^epoch_index (exp)",
           "0 keeps the rate fixed, the least surprising default"),
+    Hyper("schedule", "choice", "inverse", "NAME", "learning-rate schedule: inverse, exp, step, cosine or plateau",
+          "inverse with decay 0 keeps the rate fixed, as runs before schedules did; the course's decay is inverse",
+          SCHEDULES),
+    Hyper("warmup", "whole", 0, "N", "epochs of linear warm-up before the schedule: epoch e <= N runs at lr * e/(N+1)",
+          "0: none; small nets on small data need none, deep ones at large rates or batches often want 1-5"),
+    Hyper("step_size", "count", 30, "N", "schedule=step: multiply the rate by gamma every N epochs",
+          "torch's StepLR example and the ResNet paper's ImageNet recipe: a tenth every 30 epochs"),
+    Hyper("gamma", "fraction", 0.1, "G", "schedule=step and plateau: the factor each cut multiplies the rate by",
+          "torch's StepLR gamma and ReduceLROnPlateau factor, and Keras's factor: a tenth"),
+    Hyper("lr_patience", "count", 3, "N",
+          "schedule=plateau: cut the rate after N epochs in which the monitored metric did not improve",
+          "runs here last tens of epochs; torch's and Keras's 10 suit runs of hundreds"),
+    Hyper("patience", "whole", 0, "N",
+          "early stopping: stop after N epochs in which the monitored metric did not improve (0: never; "
+          "with --resume it may change, as --epochs may)",
+          "0 trains every epoch asked for, the least surprising default; 5-10 is usual when it is on"),
+    Hyper("monitor", "column", None, "COLUMN",
+          "the metrics column early stopping and plateau watch (default: the task's, e.g. val_acc)",
+          "the column best.pt is chosen by: stopping and best.pt then agree on what 'better' means"),
+    Hyper("min_delta", "non_negative", 0.0, "D",
+          "an epoch improves on the best only by more than D of the monitored metric (early stopping, plateau)",
+          "0: any improvement counts, as Keras's EarlyStopping has it"),
     Hyper("l2", "non_negative", 0.0, "LAMBDA",
           "L2 regularisation: adds lambda/(2m) * sum of squared weights to the cost",
           "the course's lambda; 0 = none, until overfitting shows in the curves"),
@@ -80,10 +106,11 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
 )
 
 # The Python type of each kind, for the flags and the config.
-TYPES = {"count": int, "seed": int, "choice": str, "positive": float, "fraction": float, "non_negative": float,
-         "rate": float}
+TYPES = {"count": int, "seed": int, "whole": int, "choice": str, "column": str, "positive": float,
+         "fraction": float, "non_negative": float, "rate": float}
 # The bounds of each kind, in pydantic's words (the spec's checkers in specc.kinds.values say the same).
 BOUNDS: dict[str, Bounds] = {
-    "count": {"ge": 1}, "seed": {"ge": 0, "le": 2**31 - 1}, "choice": {}, "positive": {"gt": 0},
-    "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0}, "rate": {"ge": 0, "lt": 1},
+    "count": {"ge": 1}, "seed": {"ge": 0, "le": 2**31 - 1}, "whole": {"ge": 0, "le": 2**31 - 1}, "choice": {},
+    "column": {}, "positive": {"gt": 0}, "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0},
+    "rate": {"ge": 0, "lt": 1},
 }

@@ -55,7 +55,8 @@ KINDS = {"int": (_is_int, "an int"), "number": (_is_number, "a number (int or fl
          "path": (lambda v: isinstance(v, (str, os.PathLike)), "a path (str or os.PathLike)"),
          "data": (lambda v: isinstance(v, (str, os.PathLike, tuple, list)),
                   "a source name or path (str or os.PathLike), or arrays (x, y) or (x, y, x_val, y_val)")}
-_HYPER_KINDS = {"count": "int", "seed": "int", "choice": "str"}  # the others are numbers
+# the others are numbers
+_HYPER_KINDS = {"count": "int", "seed": "int", "whole": "int", "choice": "str", "column": "str"}
 TRAIN_KINDS = {h.name: _HYPER_KINDS.get(h.kind, "number") for h in HYPERPARAMETERS} | {
     "data": "data", "out": "path", "resume": "path", "device": "str", "amp": "bool", "channels_last": "bool",
     "resize": "bool", "quiet": "bool", "threads": "int"}
@@ -86,7 +87,8 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     ``(m, H, W, C)`` uint8 (divided by 255) or float (used as is) and labels
     ``(m,)`` or ``(1, m)``; for a spec with several inputs, x (and x_val) a dict
     of arrays keyed by the input labels. ``hyperparameters``: batch, epochs,
-    optimizer, lr, beta, beta1, beta2, eps, decay, l2, seed, val, droppath
+    optimizer, lr, beta, beta1, beta2, eps, decay, schedule, warmup, step_size,
+    gamma, lr_patience, patience, monitor, min_delta, l2, seed, val, droppath
     (override the spec's `train` line). Raises SpeccError for a mistake in the
     spec, data or options.
     """

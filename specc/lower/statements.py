@@ -17,9 +17,10 @@ from ..kinds import ACTIVATIONS, KEYWORD_ALIASES, Form
 from ..kinds import STATEMENTS as LAYERS
 from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, rate, seed
 
-# The `train` statement's options: the hyperparameter table's names, each checked by its kind.
-_CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "positive": positive, "fraction": fraction,
-                                  "non_negative": non_negative, "rate": rate}
+# The `train` statement's options: the hyperparameter table's names, each checked by its kind. A whole number
+# (>= 0) is what the seed's checker takes; a column is a name (specc train checks it against the task's columns).
+_CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "whole": seed, "column": name, "positive": positive,
+                                  "fraction": fraction, "non_negative": non_negative, "rate": rate}
 
 
 def _checker(h: Hyper) -> Callable:

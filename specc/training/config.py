@@ -20,16 +20,16 @@ from ..hyperparameters import HYPERPARAMETERS as TABLE
 Optimizer = Literal["sgd", "momentum", "rmsprop", "adam"]
 Task = Literal["classify", "segment", "regress", "embed"]
 Loss = Literal["ce", "bce", "mse", "mae", "huber", "triplet"]
+Schedule = Literal["inverse", "exp", "step", "cosine", "plateau"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
 
 
 def _fields() -> dict[str, Any]:
     """TrainConfig's fields from the hyperparameter table: type, default, bounds, and the reason as description.
-    A choice is one of its words (None where the run decides: the task, the loss)."""
+    A choice is one of its words; None where the run decides (the task, the loss, the monitored column)."""
     def kind(h: Any) -> Any:
-        if h.kind != "choice":
-            return TYPES[h.kind]
-        words = Literal[h.choices]  # type: ignore[valid-type]  # Literal of the table's words
+        # a choice: the Literal of the table's words
+        words = Literal[h.choices] if h.kind == "choice" else TYPES[h.kind]  # type: ignore[valid-type]
         return words if h.default is not None else words | None
 
     return {h.name: (kind(h), Field(h.default, description=h.reason, **BOUNDS[h.kind])) for h in TABLE}
@@ -55,6 +55,14 @@ if TYPE_CHECKING:
         beta2: float
         eps: float
         decay: float
+        schedule: Schedule
+        warmup: int
+        step_size: int
+        gamma: float
+        lr_patience: int
+        patience: int
+        monitor: str | None
+        min_delta: float
         l2: float
         seed: int
         val: float
@@ -97,7 +105,33 @@ def merge(spec: Mapping[str, Any], spec_lines: Mapping[str, int], flags: Mapping
             values[name], origins[name] = spec[name], f"spec line {spec_lines.get(name, '?')}"
         else:
             origins[name] = "default"
-    return validated(TrainConfig, values, origins), origins
+    config = validated(TrainConfig, values, origins)
+    refuse_schedule(config, origins)
+    return config, origins
+
+
+def refuse_schedule(config: TrainConfig, origins: Mapping[str, str]) -> None:
+    """What each option allows alone but the schedule cannot run: exp's (1 - decay) must stay positive, and
+    warm-up must leave the run an epoch at the full rate (cosine decays over the epochs after it)."""
+    if config.schedule == "exp" and config.decay >= 1:
+        raise SpeccError(f"{named('decay', origins)} is {config.decay:g}: schedule=exp multiplies the rate by "
+                         f"(1 - decay) each epoch, so decay must be below 1 (0.05 is the course's 0.95^epoch)",
+                         status(origins, "decay"))
+    if config.warmup >= config.epochs:
+        raise SpeccError(f"{named('warmup', origins)} is {config.warmup} but the run has {config.epochs} epochs "
+                         f"({named('epochs', origins)}): warm-up must leave at least one epoch after it",
+                         status(origins, "warmup", "epochs"))
+
+
+def named(name: str, origins: Mapping[str, str]) -> str:
+    """An option as the user gave it: `--lr`, or train option `lr` (spec line 3)."""
+    origin = origins.get(name, "default")
+    return f"--{name}" if origin.startswith("--") else f"train option `{name}` ({origin})"
+
+
+def status(origins: Mapping[str, str], *names: str) -> int:
+    """The exit status of a refused value: 2 (usage) when a flag gave one of ``names``, else 1."""
+    return 2 if any(origins.get(n, "").startswith("--") for n in names) else 1
 
 
 def validated(kind: type[BaseModel], values: Mapping[str, Any], origins: Mapping[str, str]) -> Any:
@@ -119,7 +153,8 @@ def validated(kind: type[BaseModel], values: Mapping[str, Any], origins: Mapping
 def describe(config: TrainConfig, origins: Mapping[str, str]) -> str:
     """One line per relevant option, e.g. `lr        0.002   (spec line 14)`."""
     shown = [n for n in HYPERPARAMETERS if relevant(config, n)]
-    return "\n".join(f"  {n:<9} {getattr(config, n)!s:<10} ({origins.get(n, 'default')})" for n in shown)
+    width = max([9, *map(len, shown)])  # lr_patience is wider than the others
+    return "\n".join(f"  {n:<{width}} {getattr(config, n)!s:<10} ({origins.get(n, 'default')})" for n in shown)
 
 
 def relevant(config: TrainConfig, name: str) -> bool:
@@ -130,5 +165,15 @@ def relevant(config: TrainConfig, name: str) -> bool:
         return config.loss == "triplet"
     if name in ("task", "loss"):  # the run's task line says both, with where the task came from
         return False
+    schedule = {"decay": ("inverse", "exp"), "step_size": ("step",), "gamma": ("step", "plateau"),
+                "lr_patience": ("plateau",)}
+    if name in schedule:
+        return config.schedule in schedule[name]
+    if name == "schedule":  # inverse is the rate decay runs have always had: shown as `decay`
+        return config.schedule != "inverse"
+    if name in ("warmup", "patience"):
+        return getattr(config, name) > 0
+    if name in ("monitor", "min_delta"):
+        return config.patience > 0 or config.schedule == "plateau"
     uses = {"beta": ("momentum", "rmsprop"), "beta1": ("adam",), "beta2": ("adam",), "eps": ("rmsprop", "adam")}
     return config.optimizer in uses.get(name, (config.optimizer,))

@@ -19,7 +19,7 @@ from ..errors import SpeccError, WriteError, first_line, out_of_memory
 from ..files import write_run_file
 from ..ir import channels_first
 from ..runtime.checkpoint import BEST, LAST, CheckpointMeta, save_checkpoint, spec_sha256
-from .loop import EpochSums
+from .loop import EpochSums, stalled
 from .plots import plot_curves
 from .progress import epoch_line
 from .runlog import columns, write_metrics
@@ -75,6 +75,50 @@ def record(epoch: int, lr: float, trained: EpochSums, held: EpochSums) -> dict[s
 def better(task: Task, value: float, best: float) -> bool:
     """Whether ``value`` of the task's monitored column beats ``best`` (NaN never does)."""
     return value > best if task.higher else value < best
+
+
+# The metrics where lower is better (besides the task's own monitor, whose direction the task says); every
+# other column of the tasks' (accuracy, F1, mIoU, ROC AUC, R²) is better higher.
+LOWER = frozenset({"loss", "mae", "rmse"})
+# Columns that are no measure of quality: early stopping and plateau cannot watch them.
+UNWATCHED = frozenset({"val_threshold"})
+
+
+def watchable(task: Task) -> tuple[str, ...]:
+    """The metrics columns `monitor=` may name for this task."""
+    return tuple(c for c in ("train_loss", *(c for c in task.columns() if c.startswith("train_")), "val_loss",
+                             *(c for c in task.columns() if c.startswith("val_"))) if c not in UNWATCHED)
+
+
+def higher_better(task: Task, column: str) -> bool:
+    """Whether a higher value of ``column`` is better (the task says for its monitor; losses and errors are not)."""
+    return task.higher if column == task.monitor else column.split("_", 1)[-1] not in LOWER
+
+
+def _shown(column: str, value: float) -> str:
+    from .tasks import shown_value
+
+    return shown_value(column.split("_", 1)[-1], value).strip()
+
+
+def early_stop(run: Run) -> str | None:
+    """Why the run stops here, before its last epoch: `patience` epochs in a row whose monitored metric did
+    not improve on the best by more than min_delta (the counter comes from the history: resume continues it);
+    None: it goes on. The line says which epoch best.pt holds."""
+    cfg, task = run.cfg, run.eng.task
+    if not cfg.patience or not run.history:
+        return None
+    monitor = cfg.monitor or task.monitor
+    values = [float(r[monitor]) for r in run.history]
+    waited, best = stalled(values, higher_better(task, monitor), cfg.min_delta)
+    if waited < cfg.patience:
+        return None
+    by = f" by more than {cfg.min_delta:g}" if cfg.min_delta else ""
+    since = f"{_shown(monitor, values[best - 1])} at epoch {best}" if best else "none finite"
+    kept = (f"best.pt holds epoch {run.best_epoch} ({task.monitor} {_shown(task.monitor, run.best_score)})"
+            if run.best_epoch else f"no best.pt was written ({task.monitor} was never finite)")
+    return (f"stopped early after epoch {len(values)} of {cfg.epochs}: {monitor} did not improve{by} for "
+            f"{waited} epochs (patience={cfg.patience}; best {since}); {kept}")
 
 
 def finish_epoch(run: Run, entry: dict[str, float]) -> None:

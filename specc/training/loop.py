@@ -1,5 +1,5 @@
 """One epoch of training and one pass of evaluation, and the pieces they use:
-the optimizer the course describes, its learning-rate decay, and index
+the optimizer the course describes, its learning-rate schedules, and index
 batching over in-memory tensors. The loss and the metrics are the task's
 (specc.training.tasks).
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -143,8 +143,65 @@ def _course_momentum(groups: list[dict], cfg: TrainConfig) -> torch.optim.Optimi
 
 
 def learning_rate(cfg: TrainConfig, epoch: int) -> float:
-    """The course's decay lr / (1 + decay·epoch_index) for 1-based ``epoch`` (the first runs at lr)."""
-    return cfg.lr / (1.0 + cfg.decay * (epoch - 1))
+    """The rate of 1-based ``epoch``, from the epoch alone (a resumed run computes it again, as a straight one did).
+
+    Warm-up: epoch e <= N = warmup runs at lr·e/(N+1) (torch's LinearLR from 1/(N+1), one step per epoch).
+    Then the schedule, from its own index t = e - 1 - N (0 at the first epoch after warm-up):
+    inverse lr / (1 + decay·t) (the course's decay), exp lr·(1 - decay)^t (the course's 0.95^t at decay=0.05),
+    step lr·gamma^floor(t / step_size), cosine lr·(1 + cos(π·t/T)) / 2 over the T = epochs - N epochs after
+    warm-up (reaching 0 as the run ends), plateau lr (times plateau_factor: its cuts depend on the metrics).
+    """
+    if epoch <= cfg.warmup:
+        return cfg.lr * epoch / (cfg.warmup + 1)
+    t = epoch - 1 - cfg.warmup
+    if cfg.schedule == "inverse":
+        return cfg.lr / (1.0 + cfg.decay * t)
+    if cfg.schedule == "exp":
+        return cfg.lr * (1.0 - cfg.decay) ** t
+    if cfg.schedule == "step":
+        return cfg.lr * cfg.gamma ** (t // cfg.step_size)
+    if cfg.schedule == "cosine":
+        return cfg.lr * (1.0 + math.cos(math.pi * t / (cfg.epochs - cfg.warmup))) / 2.0
+    return cfg.lr
+
+
+def improves(value: float, best: float, higher: bool, min_delta: float) -> bool:
+    """Whether ``value`` beats ``best`` by more than ``min_delta`` (NaN never does)."""
+    return value > best + min_delta if higher else value < best - min_delta
+
+
+def stalled(values: Sequence[float], higher: bool, min_delta: float) -> tuple[int, int]:
+    """(epochs since the last improvement by more than min_delta, the 1-based epoch of that improvement; 0: none)
+    of a metric's values by epoch: early stopping's counter, computed from the history alone."""
+    best, best_epoch = -math.inf if higher else math.inf, 0
+    for epoch, value in enumerate(values, 1):
+        if improves(value, best, higher, min_delta):
+            best, best_epoch = value, epoch
+    return len(values) - best_epoch, best_epoch
+
+
+def plateau_cuts(cfg: TrainConfig, values: Sequence[float], higher: bool) -> int:
+    """How often schedule=plateau has cut the rate after these values of the monitored metric, one per epoch:
+    after each run of lr_patience epochs (after warm-up) that did not improve on the best by more than min_delta.
+    Replayed from the history, so a resumed run cuts where a straight one did. torch's ReduceLROnPlateau with
+    patience=lr_patience - 1 (torch cuts after *more* than patience bad epochs), threshold_mode="abs"."""
+    best, wait, cuts = -math.inf if higher else math.inf, 0, 0
+    for value in values[cfg.warmup:]:
+        if improves(value, best, higher, cfg.min_delta):
+            best, wait = value, 0
+            continue
+        wait += 1
+        if wait >= cfg.lr_patience:
+            cuts, wait = cuts + 1, 0
+    return cuts
+
+
+def plateau_factor(cfg: TrainConfig, history: Sequence[Mapping[str, float]], monitor: str, higher: bool) -> float:
+    """What learning_rate is multiplied by after the epochs of ``history``: gamma^cuts under schedule=plateau
+    (the cuts of the ``monitor`` column's values), else 1."""
+    if cfg.schedule != "plateau":
+        return 1.0
+    return cfg.gamma ** plateau_cuts(cfg, [float(r[monitor]) for r in history], higher)
 
 
 def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:

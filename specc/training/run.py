@@ -25,12 +25,20 @@ from ..errors import SpeccError
 from ..report.text import one_line
 from ..runtime.checkpoint import CheckpointMeta, load_checkpoint, spec_sha256
 from ..version import __version__
-from .config import RunOptions, TrainConfig, describe
+from .config import RunOptions, TrainConfig, describe, named, status
 from .data import prepare
 from .distributed import World, agree, detect, start, stop, together
-from .finish import finish_epoch, plot, record, stop_diverged, stopped_by
+from .finish import early_stop, finish_epoch, higher_better, plot, record, stop_diverged, stopped_by, watchable
 from .lock import acquire, release
-from .loop import diverged, evaluate, learning_rate, set_learning_rate, steps_per_epoch, train_epoch
+from .loop import (
+    diverged,
+    evaluate,
+    learning_rate,
+    plateau_factor,
+    set_learning_rate,
+    steps_per_epoch,
+    train_epoch,
+)
 from .progress import Progress, say_error, summary_line
 from .resume import check_state, checkpoint_of, refuse_backwards, repair_best
 from .runlog import clean_stale, new_run_dir, write_json, write_text
@@ -120,7 +128,13 @@ def _task(io, cfg: TrainConfig, origins: dict[str, str]) -> tuple[Task, TrainCon
         origins["task"] = how
     if cfg.loss is None:
         origins["loss"] = f"task {task.name}'s"
-    return task, cfg.model_copy(update={"task": task.name, "loss": task.loss_name}), origins
+    monitor = cfg.monitor or task.monitor
+    if monitor not in watchable(task):
+        raise SpeccError(f"{named('monitor', origins)} is {monitor}, not a column the {task.name} task's early "
+                         f"stopping and plateau can watch: {', '.join(watchable(task))}", status(origins, "monitor"))
+    if cfg.monitor is None:
+        origins["monitor"] = f"task {task.name}'s"
+    return task, cfg.model_copy(update={"task": task.name, "loss": task.loss_name, "monitor": monitor}), origins
 
 
 def _path(value: str | Path | None) -> Path | None:
@@ -244,6 +258,10 @@ def _epochs(run: Run) -> Result:
     cfg, eng = run.cfg, run.eng
     x, y, x_val, y_val = run.data
     start = run.saved_epoch = int(run.history[-1]["epoch"]) if run.history else 0
+    ended = early_stop(run)  # a resumed run that had already stopped early
+    if ended:
+        raise SpeccError(f"--resume: the run {ended}. Pass --patience N (more than {cfg.patience}), or "
+                         f"--patience 0, to train it further", 2)
     seconds = images = 0.0
     try:
         if run.world.main:
@@ -251,8 +269,10 @@ def _epochs(run: Run) -> Result:
             write_json(run.run_dir / "config.json", run.config)
             write_text(run.run_dir / "spec.cnn", run.analysis.source)
         _announce(run)
+        monitor = cfg.monitor or eng.task.monitor
+        higher, stop = higher_better(eng.task, monitor), None
         for epoch in range(start + 1, cfg.epochs + 1):
-            lr = learning_rate(cfg, epoch)
+            lr = learning_rate(cfg, epoch) * plateau_factor(cfg, run.history, monitor, higher)
             set_learning_rate(eng.optimizer, lr)
             report = run.progress.epoch(epoch, cfg.epochs, steps_per_epoch(len(y), cfg.batch, run.world))
             try:
@@ -264,11 +284,14 @@ def _epochs(run: Run) -> Result:
             held = evaluate(eng, x_val, y_val, 2 * cfg.batch)
             seconds, images = seconds + trained.seconds, images + trained.count
             finish_epoch(run, record(epoch, lr, trained, held))
+            stop = early_stop(run)
+            if stop:
+                break
         plot(run, failing=False)
         if run.world.main:  # the final weights on the validation data, in the task's pictures
             assert run.run_dir is not None  # rank 0 has the run folder (_run_dir)
             eng.task.review(eng.net, x_val, y_val, run.split.class_names, run.run_dir,
-                            f"{_model_name(run.analysis)}: validation after epoch {cfg.epochs}")
+                            f"{_model_name(run.analysis)}: validation after epoch {run.saved_epoch}")
     except BaseException as exc:
         plot(run, failing=True)
         stopped = stopped_by(run, exc)
@@ -278,6 +301,8 @@ def _epochs(run: Run) -> Result:
     rate = images / seconds if seconds else 0.0
     task = eng.task
     run.progress.say(summary_line(task.monitor, run.best_score, run.best_epoch, seconds, rate, str(run.run_dir)))
+    if stop:  # the last line: why the run ended before its epochs, and which epoch best.pt holds
+        run.progress.say(stop)
     at_best = next((r for r in run.history if r["epoch"] == run.best_epoch), {})
     return Result(run.run_dir, run.history, float(at_best.get("val_acc", math.nan)), run.best_epoch, seconds, rate,
                   task.name, task.monitor, run.best_score)

@@ -119,16 +119,19 @@ def droppath_unused(analysis: Analysis, origins: dict[str, str]) -> str | None:
 
 
 def resumed_config(meta: CheckpointMeta, flags: dict[str, Any]) -> tuple[TrainConfig, dict[str, str]]:
-    """The run's own hyperparameters; only --epochs may change (to train further)."""
-    saved, origins = dict(meta.config["train"]), dict(meta.config.get("origins", {}))
+    """The run's own hyperparameters; only --epochs and --patience may change (how long to train, not how:
+    the epochs already trained are what a run with the new value would have trained). A run from before an
+    option existed has its default."""
+    defaults = {name: field.default for name, field in TrainConfig.model_fields.items()}
+    saved, origins = {**defaults, **meta.config["train"]}, dict(meta.config.get("origins", {}))
     for name in HYPERPARAMETERS:
         value = flags.get(name)
         if value is None or value == saved[name]:
             continue
-        if name != "epochs":
+        if name not in ("epochs", "patience"):
             raise SpeccError(f"--{name} {value} differs from the run's {name}={saved[name]}; a resumed run keeps "
                              f"its hyperparameters (start a new run to change them)", 2)
-        saved[name], origins[name] = value, "--epochs"
+        saved[name], origins[name] = value, f"--{name}"
     return validated(TrainConfig, saved, origins), origins
 
 
