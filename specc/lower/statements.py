@@ -15,11 +15,11 @@ from collections.abc import Callable
 from ..hyperparameters import HYPERPARAMETERS, Hyper
 from ..kinds import ACTIVATIONS, KEYWORD_ALIASES, Form
 from ..kinds import STATEMENTS as LAYERS
-from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, rate, seed
+from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, path, positive, rate, seed
 
 # The `train` statement's options: the hyperparameter table's names, each checked by its kind.
 _CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "positive": positive, "fraction": fraction,
-                                  "non_negative": non_negative, "rate": rate}
+                                  "non_negative": non_negative, "rate": rate, "path": path}
 
 
 def _checker(h: Hyper) -> Callable:
