@@ -348,3 +348,18 @@ def test_a_specc_run_initialises_another_spec(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "specc checkpoint" in printed and re.search(r"conv1 +<- conv1 +by name", printed)
     assert re.search(r"fc1 +left as initialised: the file's fc1: weight 10x54 \(here 4x54\)", printed)
+
+
+def test_the_notebook_api_takes_init_and_partial(tmp_path):
+    import specc
+
+    torch.save(Tiny(bias=False).state_dict(), tmp_path / "base.pt")
+    spec = _spec(tmp_path, TINY.format(classes=10))
+    with pytest.raises(specc.SpeccError, match="pass --partial"):
+        specc.train(spec, "synthetic:64", init=tmp_path / "base.pt", out=tmp_path / "refused", quiet=True)
+    result = specc.train(spec, "synthetic:64", init=tmp_path / "base.pt", partial=True, out=tmp_path / "run",
+                         quiet=True)
+    config = json.loads((result.run_dir / "config.json").read_text())
+    assert config["init"]["loaded"] == {"fc1": {"from": "classifier", "by": "order and shape"}}
+    with pytest.raises(TypeError, match="partial"):
+        specc.train(spec, "synthetic:64", partial="yes")

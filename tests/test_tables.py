@@ -173,7 +173,8 @@ def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_co
     defaults = TrainConfig()
     for h in HYPERPARAMETERS:
         assert getattr(defaults, h.name) == h.default and TrainConfig.model_fields[h.name].description == h.reason
-        value = h.default if h.default is not None else h.choices[0]  # None: the run decides (task, loss)
+        # None: the run decides (task, loss), or nothing is given (init: a path, as a spec writes one)
+        value = h.default if h.default is not None else "weights/base.pt" if h.kind == "path" else h.choices[0]
         written = specc.check(f"input 4\nfc 2 softmax\ntrain {h.name}={value}\n")
         assert written.ok, (h.name, written.diagnostics)  # every default passes the spec's own checker
         if h.kind == "choice":  # every word of a choice is one the spec's checker and the config both take
@@ -194,8 +195,8 @@ def test_the_train_config_a_type_checker_reads_is_the_one_made_from_the_table() 
     fields = [(item.target.id, ast.unparse(item.annotation)) for item in declared.body
               if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
     choices = {"optimizer": "Optimizer", "task": "Task | None", "loss": "Loss | None"}
-    assert fields == [(h.name, choices[h.name] if h.kind == "choice" else TYPES[h.kind].__name__)
-                      for h in HYPERPARAMETERS]
+    assert fields == [(h.name, choices[h.name] if h.kind == "choice" else
+                       TYPES[h.kind].__name__ + (" | None" if h.default is None else "")) for h in HYPERPARAMETERS]
     # each choice's Literal holds the table's words
     from typing import get_args
 
