@@ -167,21 +167,51 @@ def _write_keras3(path: Path, a: dict[str, np.ndarray]) -> None:
 
 def _write_keras2(path: Path, a: dict[str, np.ndarray]) -> None:
     """Keras 2's HDF5: layer_names in model order, each layer's weight_names."""
-    layers = [("conv2d", {"kernel": a["k1"], "bias": a["b1"]}),
+    with h5py.File(path, "w") as h5:
+        _keras2_layers(h5, _keras2_list(a))
+
+
+def _write_keras2_nested(path: Path, a: dict[str, np.ndarray]) -> None:
+    """A Keras 2 whole model whose base is a model inside it: one layer `base` holding its layers' weights,
+    under model_weights, with the model config (batchnorm's epsilon and momentum) beside it."""
+    layers = _keras2_list(a)
+    base = [(f"base/{name}", weights) for name, weights in layers[:-1]]
+    config = {"class_name": "Sequential", "config": {"name": "outer", "layers": [
+        {"class_name": "Functional", "config": {"name": "base", "layers": [
+            {"class_name": "BatchNormalization", "config": {"name": "batch_normalization", "epsilon": 0.001,
+                                                            "momentum": 0.95}}]}},
+        {"class_name": "Dense", "config": {"name": "dense"}}]}}
+    with h5py.File(path, "w") as h5:
+        h5.attrs["model_config"] = json.dumps(config).encode()
+        root = h5.create_group("model_weights")
+        root.attrs["layer_names"] = [b"base", b"dense"]
+        group = root.create_group("base")
+        group.attrs["weight_names"] = [f"{name}/{w}:0".encode() for name, weights in base for w in weights]
+        for name, weights in base:
+            for w, value in weights.items():
+                group.create_dataset(f"{name}/{w}:0", data=value)
+        _keras2_layers(root, layers[-1:], names=False)
+
+
+def _keras2_layers(root: h5py.Group, layers: list, names: bool = True) -> None:
+    if names:
+        root.attrs["layer_names"] = [name.encode() for name, _ in layers]
+    for name, weights in layers:
+        group = root.create_group(name)
+        group.attrs["weight_names"] = [f"{name}/{w}:0".encode() for w in weights]
+        for w, value in weights.items():
+            group.create_dataset(f"{name}/{w}:0", data=value)
+
+
+def _keras2_list(a: dict[str, np.ndarray]) -> list:
+    return [("conv2d", {"kernel": a["k1"], "bias": a["b1"]}),
               ("batch_normalization", {"gamma": a["gamma"], "beta": a["beta"], "moving_mean": a["mean"],
                                        "moving_variance": a["var"]}),
               ("activation", {}), ("conv2d_1", {"kernel": a["k2"], "bias": a["b2"]}), ("flatten", {}),
               ("dense", {"kernel": a["kd"], "bias": a["bd"]})]
-    with h5py.File(path, "w") as h5:
-        h5.attrs["layer_names"] = [name.encode() for name, _ in layers]
-        for name, weights in layers:
-            group = h5.create_group(name)
-            group.attrs["weight_names"] = [f"{name}/{w}:0".encode() for w in weights]
-            for w, value in weights.items():
-                group.create_dataset(f"{name}/{w}:0", data=value)
 
 
-@pytest.mark.parametrize("writer", [_write_keras3, _write_keras2])
+@pytest.mark.parametrize("writer", [_write_keras3, _write_keras2, _write_keras2_nested])
 def test_keras_weights_written_with_h5py_reproduce_the_keras_outputs(tmp_path, writer):
     arrays = _keras_arrays()
     path = tmp_path / "small.weights.h5"
@@ -198,7 +228,9 @@ def test_keras_weights_written_with_h5py_reproduce_the_keras_outputs(tmp_path, w
     plain = arrays["kd"].T.copy()
     assert not np.allclose(net.state_dict()["fc1.weight"].numpy(), plain)
     notes = " ".join(mapping.notes)
-    assert "momentum 0.99 is torch's momentum=0.01" in notes and "epsilon" not in notes  # the spec says eps=0.001
+    momentum = 0.95 if writer is _write_keras2_nested else 0.99  # the nested model's config records its own
+    assert f"momentum {momentum:g} is torch's momentum={1 - momentum:.4g}" in notes
+    assert "epsilon" not in notes  # the spec says eps=0.001, as Keras
 
 
 def test_a_keras_epsilon_the_spec_does_not_share_is_reported(tmp_path):
@@ -363,3 +395,24 @@ def test_the_notebook_api_takes_init_and_partial(tmp_path):
     assert config["init"]["loaded"] == {"fc1": {"from": "classifier", "by": "order and shape"}}
     with pytest.raises(TypeError, match="partial"):
         specc.train(spec, "synthetic:64", partial="yes")
+
+
+def test_a_keras_depthwise_kernel_with_a_multiplier_keeps_keras_channel_order(tmp_path):
+    rng = np.random.default_rng(5)
+    k, b = rng.uniform(-1, 1, (3, 3, 3, 2)).astype(np.float32), rng.uniform(-1, 1, 6).astype(np.float32)
+    kd, bd = rng.uniform(-1, 1, (4 * 4 * 6, 4)).astype(np.float32), rng.uniform(-1, 1, 4).astype(np.float32)
+    path = tmp_path / "dw.weights.h5"
+    with h5py.File(path, "w") as h5:
+        for name, variables in {"depthwise_conv2d": [k, b], "dense": [kd, bd]}.items():
+            group = h5.create_group(f"layers/{name}/vars")
+            for i, value in enumerate(variables):
+                group.create_dataset(str(i), data=value)
+    analysis = read_ok(_spec(tmp_path, "model dw\ninput 6x6x3\ndwconv 3x3 multiplier=2\nflatten\nfc 4\n"))
+    net = instantiate(analysis)
+    assert len(load_initial(net, analysis, path, partial=False, origin="--init").loaded) == 2
+    x = rng.uniform(0, 1, (2, 6, 6, 3)).astype(np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))  # N, 4, 4, C, 3, 3
+    y = np.einsum("nhwcij,ijcm->nhwcm", windows, k).reshape(2, 4, 4, 6) + b  # Keras's channel c*M + m
+    expected = y.reshape(2, -1) @ kd + bd
+    out = _outputs(net, torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-5, rtol=1e-5)

@@ -143,17 +143,10 @@ def _state_dict(payload: Any, path: Path, flag: str) -> tuple[dict[str, torch.Te
 
 def _torch(path: Path, flag: str) -> Weights:
     if zipfile.is_zipfile(path):
-        from ..runtime.checkpoint import CHECKPOINT_FORMAT, peek
+        from ..runtime.checkpoint import peek
 
-        if peek(path) is not None:  # a specc checkpoint: read with its hashes checked
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    head = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-                if isinstance(head, dict) and head.get("format") == CHECKPOINT_FORMAT:
-                    return _specc(path, flag)
-            except Exception:  # noqa: BLE001 -- not a specc checkpoint after all: read as a state dict below
-                pass
+        if peek(path) is not None:  # a specc checkpoint (its meta records an epoch): read with its hashes checked
+            return _specc(path, flag)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -377,12 +370,19 @@ def _keras2(h5: Any, path: Path) -> Weights:
         weight_names = [w.decode() if isinstance(w, bytes) else str(w) for w in layer.attrs.get("weight_names", [])]
         if not weight_names:
             continue
-        named = {w.rsplit("/", 1)[-1].split(":")[0]: _tensor(layer[w]) for w in weight_names}
-        group = _layer(name, named, settings.get(name, {}))
-        if group is None:
-            skipped.append(name)
-        else:
-            groups.append(group)
+        # a nested model (a MobileNetV2 base inside a Sequential) is one layer of many layers' weights:
+        # `mobilenetv2/Conv1/kernel:0`, ... split by the path above each weight's own name
+        parts: dict[str, dict[str, torch.Tensor]] = {}
+        for w in weight_names:
+            owner, _, own = w.rpartition("/")
+            parts.setdefault(owner, {})[own.split(":")[0]] = _tensor(layer[w])
+        for owner, named in parts.items():
+            inner = owner.rsplit("/", 1)[-1] if len(parts) > 1 and owner else name
+            group = _layer(inner, named, settings.get(inner, {}))
+            if group is None:
+                skipped.append(inner)
+            else:
+                groups.append(group)
     weights = Weights(path, "Keras 2 HDF5 weights", groups)
     if skipped:
         weights.notes.append(f"not converted (no torch twin here): {', '.join(skipped)}")
