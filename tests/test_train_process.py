@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from specc.cli import main
 from specc.runtime.checkpoint import load_checkpoint
 from specc.training.runlog import read_metrics
@@ -55,6 +57,24 @@ def test_torchrun_two_ranks_on_cpu_writes_one_run(tmp_path):
     assert config["runtime"]["world_size"] == 2
     assert done.stdout.count("best val accuracy") == 1 and "2 processes" in done.stdout
     assert load_checkpoint(runs[0] / "last.pt")[1].epoch == 3
+    # each rank scored its share of the held-out samples; the confusion matrices summed over the ranks give
+    # the macro scores of the whole held-out split, as scikit-learn computes them from last.pt's predictions
+    import torch
+    from sklearn.metrics import f1_score, precision_score
+
+    from specc.runtime.checkpoint import load_checkpoint_model
+    from specc.training.data import prepare
+    from specc.training.setup import spec_io
+
+    module, _, analysis = load_checkpoint_model(runs[0] / "last.pt")
+    split = prepare("synthetic:600", spec_io(analysis), 0.1, 0)
+    with torch.no_grad():
+        predicted = module(split.x_val).argmax(1).numpy()
+    truth = split.y_val.numpy()
+    assert history[-1]["val_acc"] == pytest.approx(float((predicted == truth).mean()))
+    for key, score in (("precision", precision_score), ("f1", f1_score)):
+        expected = score(truth, predicted, average="macro", labels=range(10), zero_division=0)
+        assert history[-1][f"val_{key}"] == pytest.approx(expected, abs=1e-6), key
     # the checkpoint holds the plain module: a single process resumes it
     assert main(["train", str(tmp_path / "tiny.cnn"), "--resume", str(runs[0]), "--epochs", "4", "--quiet"]) == 0
     assert [r["epoch"] for r in read_metrics(runs[0])] == [1, 2, 3, 4]

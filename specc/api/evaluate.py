@@ -152,9 +152,11 @@ def text(e: Evaluation) -> str:
 def _task_text(e: Evaluation) -> str:
     """Another task's report: its metrics, a table of its rows (a class's IoU, an output's errors), the figures."""
     shown = printable_line
-    lines = [f"{shown(e.model)}: {shown(e.weights)}", f"data      {shown(e.data)}, {shown(e.samples)}",
-             f"task      {e.task}"]
-    lines += [f"{name:<9} {_number(name, value)}" for name, value in e.metrics.items() if not isinstance(value, list)]
+    width = max([9, *(len(name) for name in e.metrics)])
+    lines = [f"{shown(e.model)}: {shown(e.weights)}", f"{'data':<{width}} {shown(e.data)}, {shown(e.samples)}",
+             f"{'task':<{width}} {e.task}"]
+    lines += [f"{name:<{width}} {_number(name, value)}" for name, value in e.metrics.items()
+              if not isinstance(value, list)]
     if e.rows:
         keys = list(e.rows[0])
         cells = [[shown(str(row[k])) if not isinstance(row[k], float) else _number(k, row[k]) for k in keys]
