@@ -35,7 +35,7 @@ SCHEDULES = ("inverse", "exp", "step", "cosine", "plateau")
 class Hyper(NamedTuple):
     name: str
     kind: str  # count (int >= 1), seed (0 <= int < 2**31), whole (int >= 0), choice, column (a metrics column's
-    # name), positive (> 0), fraction (0, 1), non_negative, rate
+    # name), positive (> 0), fraction (0, 1), non_negative, rate, path (a file: in the spec, relative to its folder)
 
     default: object  # None: decided by the run (the task from the spec, the loss from the task)
     metavar: str
@@ -103,14 +103,18 @@ HYPERPARAMETERS: tuple[Hyper, ...] = (
     Hyper("droppath", "rate", 0.0, "R",
           "stochastic depth: the rate of the last bare `droppath` line, growing linearly from 0 over them",
           "0 keeps every branch; ConvNeXt-T trains with 0.1, larger ConvNeXts with up to 0.5"),
+    Hyper("init", "path", None, "FILE",
+          "initial weights: a PyTorch state dict (.pt/.pth), .safetensors, a specc run or checkpoint, or Keras "
+          "weights (.h5/.keras); matched by name, then by order and shape (see --partial)",
+          "none: the seed's random initialisation (torch's defaults for each layer); give a file to fine-tune"),
 )
 
 # The Python type of each kind, for the flags and the config.
 TYPES = {"count": int, "seed": int, "whole": int, "choice": str, "column": str, "positive": float,
-         "fraction": float, "non_negative": float, "rate": float}
+         "fraction": float, "non_negative": float, "rate": float, "path": str}
 # The bounds of each kind, in pydantic's words (the spec's checkers in specc.kinds.values say the same).
 BOUNDS: dict[str, Bounds] = {
     "count": {"ge": 1}, "seed": {"ge": 0, "le": 2**31 - 1}, "whole": {"ge": 0, "le": 2**31 - 1}, "choice": {},
     "column": {}, "positive": {"gt": 0}, "fraction": {"gt": 0, "lt": 1}, "non_negative": {"ge": 0},
-    "rate": {"ge": 0, "lt": 1},
+    "rate": {"ge": 0, "lt": 1}, "path": {},
 }

@@ -173,8 +173,9 @@ def test_one_hyperparameter_table_feeds_the_train_statement_the_flags_and_the_co
     defaults = TrainConfig()
     for h in HYPERPARAMETERS:
         assert getattr(defaults, h.name) == h.default and TrainConfig.model_fields[h.name].description == h.reason
-        # None: the run decides (task, loss, monitor)
-        value = h.default if h.default is not None else h.choices[0] if h.choices else "val_loss"
+        # None: the run decides (task, loss, monitor), or nothing is given (init: a path, as a spec writes one)
+        value = h.default if h.default is not None else "weights/base.pt" if h.kind == "path" else \
+            h.choices[0] if h.choices else "val_loss"
         written = specc.check(f"input 4\nfc 2 softmax\ntrain {h.name}={value}\n")
         assert written.ok, (h.name, written.diagnostics)  # every default passes the spec's own checker
         if h.kind == "choice":  # every word of a choice is one the spec's checker and the config both take

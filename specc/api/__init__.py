@@ -56,10 +56,10 @@ KINDS = {"int": (_is_int, "an int"), "number": (_is_number, "a number (int or fl
          "data": (lambda v: isinstance(v, (str, os.PathLike, tuple, list)),
                   "a source name or path (str or os.PathLike), or arrays (x, y) or (x, y, x_val, y_val)")}
 # the others are numbers
-_HYPER_KINDS = {"count": "int", "seed": "int", "whole": "int", "choice": "str", "column": "str"}
+_HYPER_KINDS = {"count": "int", "seed": "int", "whole": "int", "choice": "str", "column": "str", "path": "path"}
 TRAIN_KINDS = {h.name: _HYPER_KINDS.get(h.kind, "number") for h in HYPERPARAMETERS} | {
     "data": "data", "out": "path", "resume": "path", "device": "str", "amp": "bool", "channels_last": "bool",
-    "resize": "bool", "quiet": "bool", "threads": "int"}
+    "resize": "bool", "quiet": "bool", "threads": "int", "partial": "bool"}
 EXPORT_KINDS = {"output": "path", "batch": "int", "opset": "int", "logits": "bool", "seed": "int", "spec": "path",
                 "atol": "number"}
 OPTIONAL = {"data", "out", "resume", "resize", "threads", "batch", "seed", "spec", *(h.name for h in HYPERPARAMETERS)}
@@ -79,7 +79,7 @@ def _check_types(verb: str, values: dict[str, Any], kinds: dict[str, str]) -> No
 def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.PathLike | None = None,
           resume: str | os.PathLike | None = None, device: str = "auto", amp: bool = True,
           channels_last: bool = True, resize: bool | None = None, quiet: bool = False,
-          threads: int | None = None, **hyperparameters: Any) -> Result:
+          threads: int | None = None, partial: bool = False, **hyperparameters: Any) -> Result:
     """Train a spec as `specc train` does and return the run's Result (``.run_dir``, ``.history``, ...).
 
     ``data``: `digits`, `synthetic[:N]`, an .npz/.h5 file, a folder of class
@@ -88,9 +88,10 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     ``(m,)`` or ``(1, m)``; for a spec with several inputs, x (and x_val) a dict
     of arrays keyed by the input labels. ``hyperparameters``: batch, epochs,
     optimizer, lr, beta, beta1, beta2, eps, decay, schedule, warmup, step_size,
-    gamma, lr_patience, patience, monitor, min_delta, l2, seed, val, droppath
-    (override the spec's `train` line). Raises SpeccError for a mistake in the
-    spec, data or options.
+    gamma, lr_patience, patience, monitor, min_delta, l2, seed, val, droppath,
+    init (override the spec's `train` line; ``init`` a weights file, relative to
+    the working directory, and ``partial=True`` as --partial). Raises SpeccError
+    for a mistake in the spec, data or options.
     """
     from ..training import Request
     from ..training import train as run
@@ -99,7 +100,9 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
     _refuse_unknown("train", hyperparameters, tuple(h.name for h in HYPERPARAMETERS))
     _check_types("train", {"data": data, "out": out, "resume": resume, "device": device, "amp": amp,
                            "channels_last": channels_last, "resize": resize, "quiet": quiet, "threads": threads,
-                           **hyperparameters}, TRAIN_KINDS)
+                           "partial": partial, **hyperparameters}, TRAIN_KINDS)
+    if hyperparameters.get("init") is not None:
+        hyperparameters["init"] = os.fspath(hyperparameters["init"])
     if not isinstance(spec, Analysis):
         spec = typed_spec(spec, "specc.train() argument 'spec'")
     if data is None and resume is None:
@@ -107,7 +110,7 @@ def train(spec: Spec | Analysis, data: Data | None = None, *, out: str | os.Path
                          "folders, or arrays (x, y) / (x, y, x_val, y_val)", 2)
     with _spec_file(spec) as path, (lent(data) if isinstance(data, (tuple, list)) else nullcontext(data)) as source:
         request = Request(path, None if source is None else os.fspath(source), _path(out), _path(resume),
-                          dict(hyperparameters), device, amp, channels_last, resize, quiet, threads)
+                          dict(hyperparameters), device, amp, channels_last, resize, quiet, threads, partial)
         return run(request)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 
 from .. import ir
@@ -185,6 +186,24 @@ def name(word: Word, what: str) -> str:
     if word.kind != "name":
         raise ValueProblem("E105", f"{what} must be a name, got `{word.text}`")
     return str(word.value)
+
+
+# A path the spec can write: names and dotted names joined by `/` or `-` (the language has no quoted strings).
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:[/-][A-Za-z0-9_][A-Za-z0-9_.]*)*")
+
+
+def path(word: Word, what: str) -> str:
+    """A file's path as written (`weights/resnet18.pth`), relative to the spec's folder where it is used."""
+    if word.kind in ("name", "ref", "expr") and _PATH.fullmatch(word.text):
+        return word.text
+    raise ValueProblem("E105", f"{what} must be a path of letters, digits, `_`, `.`, `-` and `/` that starts with a "
+                               f"letter, relative to the spec's folder; got `{shown(word.text)}`",
+                       "give any other path with the command's flag (`specc train --init PATH`)")
+
+
+# Checkers that read a word's text whatever its kind: a path's `weights/r18.pth` is a division of a dotted name
+# to specc.syntax, and is handed over as written rather than refused as a computed value (specc.lower).
+READS_TEXT: frozenset[Callable] = frozenset((path,))
 
 
 def input_dims(word: Word, what: str) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from ..diagnostics import Diagnostic, Span, did_you_mean, error
 from ..ir import NOTHING
 from ..kinds import ACTIVATIONS, Invalid
 from ..kinds.dropout import scheduled
-from ..kinds.values import ValueProblem, as_signal
+from ..kinds.values import READS_TEXT, ValueProblem, as_signal
 from ..syntax import Statement, Word
 from ..syntax.nodes import has_value_of_kind
 from .expand import expand
@@ -65,7 +65,7 @@ def _set(form: Form, bound: _Bound, canon: str, written: str, word: Word, span: 
 def _value(form: Form, option: str, word: Word, what: str, layer: bool) -> object:
     """A checked value; one computed from shapes (`in.c*6`) is resolved later, by specc.infer.computed,
     and only a layer's: `model`, `input` and `train` have no shapes to compute from."""
-    if word.kind not in _NOT_WRITTEN_VALUES:
+    if word.kind not in _NOT_WRITTEN_VALUES or form.options[option] in READS_TEXT:
         return form.options[option](word, what)
     if word.kind in ("dim", "expr"):
         if layer:

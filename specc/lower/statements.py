@@ -15,12 +15,12 @@ from collections.abc import Callable
 from ..hyperparameters import HYPERPARAMETERS, Hyper
 from ..kinds import ACTIVATIONS, KEYWORD_ALIASES, Form
 from ..kinds import STATEMENTS as LAYERS
-from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, positive, rate, seed
+from ..kinds.values import choice, count, fraction, input_dims, name, non_negative, path, positive, rate, seed
 
 # The `train` statement's options: the hyperparameter table's names, each checked by its kind. A whole number
 # (>= 0) is what the seed's checker takes; a column is a name (specc train checks it against the task's columns).
 _CHECKERS: dict[str, Callable] = {"count": count, "seed": seed, "whole": seed, "column": name, "positive": positive,
-                                  "fraction": fraction, "non_negative": non_negative, "rate": rate}
+                                  "fraction": fraction, "non_negative": non_negative, "rate": rate, "path": path}
 
 
 def _checker(h: Hyper) -> Callable:

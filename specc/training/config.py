@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         seed: int
         val: float
         droppath: float
+        init: str | None
 else:
     TrainConfig = create_model(
         "TrainConfig", __config__=ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False),
@@ -89,6 +90,9 @@ class RunOptions(BaseModel):
     resize: bool = False
     # CPU threads; None keeps torch's default (one per core). Small nets on a busy machine run faster on 1.
     threads: int | None = Field(None, ge=1)
+    # --init: layers besides the last ones may be left as initialised (or the file's skipped); off, so that a
+    # mapping that loads less than the user meant is refused rather than trained.
+    partial: bool = False
 
 
 HYPERPARAMETERS = tuple(TrainConfig.model_fields)
@@ -161,6 +165,8 @@ def relevant(config: TrainConfig, name: str) -> bool:
     """Whether an option affects this run (beta1 does nothing for sgd)."""
     if name == "droppath":  # built into the module; shown where a spec sets it
         return getattr(config, name) > 0
+    if name == "init":  # initial weights: shown where given
+        return config.init is not None
     if name == "margin":
         return config.loss == "triplet"
     if name in ("task", "loss"):  # the run's task line says both, with where the task came from

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -47,6 +47,7 @@ from .setup import (
     droppath_unused,
     engine,
     fresh_config,
+    init_path,
     load_spec,
     pick_device,
     place,
@@ -59,6 +60,9 @@ from .setup import (
 )
 from .state import Result, Run
 from .tasks import Task
+
+if TYPE_CHECKING:
+    from .init import Mapping
 
 __all__ = ["Request", "Result", "train"]
 
@@ -97,8 +101,9 @@ def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | 
 
     io = spec_io(analysis)  # refuses what training cannot take (several outputs) before building
     task, cfg, origins = _task(io, cfg, origins)
-    torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone
+    torch.manual_seed(cfg.seed)  # initial weights depend on the seed alone (and --init's file)
     net = instantiate(analysis)
+    initial = _initial(request, analysis, net, cfg, origins, opts, world, resumed is not None)
     split = prepare(opts.data, io, cfg.val, cfg.seed, opts.resize, task)
     device = pick_device(opts.device, world)
     run_dir, fresh_lock = _run_dir(request, analysis, world)
@@ -108,6 +113,8 @@ def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | 
         run = Run(analysis, request.spec, cfg, {}, split, eng, place(split, device), world, run_dir,
                   Progress(request.quiet, enabled=world.main), best_score=math.inf * (-1 if task.higher else 1))
         run.config = _config(run, origins, opts)
+        if initial is not None:
+            run.config["init"] = initial.record()
         if resumed:
             _restore(run, *resumed)
         elif world.distributed:
@@ -118,6 +125,19 @@ def _train(request: Request, analysis: Analysis, world: World, resumed: tuple | 
     finally:
         stop(world)
         release(fresh_lock)
+
+
+def _initial(request: Request, analysis: Analysis, net: torch.nn.Module, cfg: TrainConfig,
+             origins: dict[str, str], opts: RunOptions, world: World, resumed: bool) -> Mapping | None:
+    """--init's weights into the fresh module, their mapping printed; a resumed run has its own weights."""
+    if cfg.init is None or resumed:
+        return None
+    from .init import load_initial
+
+    mapping = load_initial(net, analysis, Path(cfg.init), opts.partial, origins.get("init", "--init"))
+    if world.main and not request.quiet:
+        Progress(request.quiet).say("\n".join(mapping.lines()))
+    return mapping
 
 
 def _task(io, cfg: TrainConfig, origins: dict[str, str]) -> tuple[Task, TrainConfig, dict[str, str]]:
@@ -145,7 +165,11 @@ def _settle(request: Request, meta: CheckpointMeta | None, analysis: Analysis, w
             ) -> tuple[TrainConfig, dict[str, str], RunOptions]:
     """The effective configuration, refusing combinations that cannot run."""
     flags = {k: v for k, v in request.overrides.items() if v is not None}
+    if "init" in flags:
+        flags["init"] = init_path(flags["init"], "--init", request.spec)
     cfg, origins = resumed_config(meta, flags) if meta else fresh_config(analysis, flags)
+    if meta is None and cfg.init is not None and not origins["init"].startswith("--"):
+        cfg = cfg.model_copy(update={"init": init_path(cfg.init, origins["init"], request.spec)})
     if meta is not None and meta.epoch >= cfg.epochs:
         raise SpeccError(f"the run in '{request.resume}' already finished its {meta.epoch} epochs; "
                          f"pass --epochs N (more than {meta.epoch}) to train it further", 2)

@@ -41,6 +41,7 @@ class Request:
     resize: bool | None = None
     quiet: bool = False
     threads: int | None = None
+    partial: bool = False  # --partial: --init may leave layers besides the last ones as initialised
 
 
 def load_spec(path: Path) -> Analysis:
@@ -126,13 +127,20 @@ def resumed_config(meta: CheckpointMeta, flags: dict[str, Any]) -> tuple[TrainCo
     saved, origins = {**defaults, **meta.config["train"]}, dict(meta.config.get("origins", {}))
     for name in HYPERPARAMETERS:
         value = flags.get(name)
-        if value is None or value == saved[name]:
+        if value is None or value == saved.get(name):
             continue
         if name not in ("epochs", "patience"):
             raise SpeccError(f"--{name} {value} differs from the run's {name}={saved[name]}; a resumed run keeps "
                              f"its hyperparameters (start a new run to change them)", 2)
         saved[name], origins[name] = value, f"--{name}"
     return validated(TrainConfig, saved, origins), origins
+
+
+def init_path(written: str, origin: str, spec: Path) -> str:
+    """`train init=FILE` is relative to the spec's folder, --init FILE to the working directory: absolute,
+    so that config.json names the file wherever the run is resumed from."""
+    base = Path.cwd() if origin.startswith("--") else spec.parent
+    return os.path.normpath(os.path.join(os.path.abspath(base), os.path.expanduser(written)))
 
 
 def run_options(request: Request, meta: CheckpointMeta | None) -> RunOptions:
@@ -145,7 +153,7 @@ def run_options(request: Request, meta: CheckpointMeta | None) -> RunOptions:
     if request.threads is not None and not 1 <= request.threads <= limit:  # libgomp crashes on 100,000
         raise SpeccError(f"--threads {request.threads}: give 1 to {limit} (4 per CPU core here)", 2)
     values = dict(data=data, device=request.device, amp=request.amp, channels_last=request.channels_last,
-                  resize=resize, threads=request.threads)
+                  resize=resize, threads=request.threads, partial=request.partial)
     return validated(RunOptions, values, {k: f"--{k}" for k in values})
 
 

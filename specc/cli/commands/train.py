@@ -43,6 +43,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     running.add_argument("--resize", action="store_true", default=None,
                      help="image folders: scale images to the spec's HxW")
     running.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: torch's, one per core)")
+    running.add_argument("--partial", action="store_true",
+                         help="--init: train even when layers besides the last ones (a new head) are left as "
+                              "initialised, or the file's layers are skipped between loaded ones")
     running.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     p.set_defaults(run=run)
 
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {name: getattr(args, name) for name, *_ in HYPER_FLAGS}
     request = Request(args.spec, args.data, args.out, args.resume, overrides, args.device, args.amp,
-                      args.channels_last, args.resize, args.quiet, args.threads)
+                      args.channels_last, args.resize, args.quiet, args.threads, args.partial)
     try:
         result = train(request)
     except SpeccError as exc:
