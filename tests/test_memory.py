@@ -98,13 +98,13 @@ def measured(analysis: specc.Analysis, batch: int, optimizer: str) -> dict[str, 
             "optimizer_state": _tensor_bytes(state), "activations": activations}
 
 
-def assert_activations_match(text: str) -> int:
+def assert_activations_match(text: str, batch: int = BATCH) -> int:
     analysis = specc.check(text, "generated.cnn")
     assert analysis.ok, [d.message for d in analysis.errors]
     torch.manual_seed(0)
     with single_threaded():
-        real, _ = saved_by_autograd(analysis, specc.build(analysis).train(), BATCH)
-    guess = estimate(analysis, BATCH).activations
+        real, _ = saved_by_autograd(analysis, specc.build(analysis).train(), batch)
+    guess = estimate(analysis, batch).activations
     assert abs(guess - real) <= TOLERANCE * real, (guess, real)
     return guess
 
@@ -228,13 +228,7 @@ def test_rounded_up_pooling_in_1d_keeps_its_input_not_a_padded_copy() -> None:
 ])
 @pytest.mark.parametrize("batch", [3, 8])
 def test_each_tasks_loss_keeps_what_autograd_keeps(text: str, batch: int) -> None:
-    analysis = specc.check(text, "task.cnn")
-    assert analysis.ok, [d.message for d in analysis.errors]
-    torch.manual_seed(0)
-    with single_threaded():
-        real, _ = saved_by_autograd(analysis, specc.build(analysis).train(), batch)
-    guess = estimate(analysis, batch).activations
-    assert abs(guess - real) <= TOLERANCE * real, (guess, real)
+    assert_activations_match(text, batch)
 
 
 def test_a_vectors_reshape_is_a_view_that_later_layers_keep_as_the_vectors_tensor() -> None:
