@@ -93,12 +93,11 @@ def _check_samples(x: np.ndarray, y: np.ndarray, what: str) -> None:
 def fit(data: Data, io: SpecIO, val: float, seed: int, task: Task | None = None) -> Split:
     """Check ``data`` against the spec and the task (default: classify) and return train/validation tensors."""
     task = task or _classify(io)
-    arranged = getattr(task, "arrange", None)  # a pair network's samples are drawn from one input's
     if isinstance(data.x, Stored):  # a folder too big for memory, in the on-disk cache
-        if not getattr(task, "pairs", False):
+        if not task.draws_pairs:
             return _fit_stored(data, data.x, val, seed, task)
         data = _read_stored(data)  # a pair network's pairs are drawn from the images: held in memory
-    if (io.inputs and arranged is None) or isinstance(data.x, dict):
+    if (io.inputs and not task.draws_pairs) or isinstance(data.x, dict):
         return _fit_inputs(data, io, val, seed, task)
     assert isinstance(data.x, np.ndarray)  # one input: every source gives one array (sources.Data)
     y_all, y_given = _check_targets(data, task)
@@ -120,9 +119,8 @@ def fit(data: Data, io: SpecIO, val: float, seed: int, task: Task | None = None)
         train_idx, val_idx = _held_out(len(x), val, seed)
         x_train, y_train, x_val, y_val = x[train_idx], y_all[train_idx], x[val_idx], y_all[val_idx]
         held = f"{val:g} of the data, drawn with seed {seed}"
-    if arranged is not None:
-        x_train, y_train = arranged(x_train, y_train, seed, "training samples")
-        x_val, y_val = arranged(x_val, y_val, seed + 1, f"validation samples ({held})")
+    x_train, y_train = task.arrange(x_train, y_train, seed, "training samples")
+    x_val, y_val = task.arrange(x_val, y_val, seed + 1, f"validation samples ({held})")
     tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).float()  # noqa: E731
     xs = lambda a: tuple(map(tensor, a)) if isinstance(a, tuple) else tensor(a)  # noqa: E731
     target = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(task.target_dtype)  # noqa: E731
@@ -224,6 +222,6 @@ def want(io: SpecIO, seed: int, resize: bool = False, task: Task | None = None) 
     """What a source is asked for: the spec's input(s), classes and the task's targets. A pair network
     (embed) reads one image per sample: its pairs are drawn from them."""
     name = task.name if task is not None else "classify"
-    if task is not None and getattr(task, "arrange", None) is not None and io.inputs:
+    if task is not None and task.draws_pairs:
         return Want(tuple(io.inputs[0].shape), 2, seed, resize, (), name)
     return Want(io.shape, io.classes, seed, resize, io.inputs, name, io.output, io.output_line)

@@ -275,7 +275,7 @@ def evaluate(engine: Engine, x: Inputs, y: torch.Tensor, batch: int) -> EpochSum
         model = model.module
     model.eval()
     task = engine.task
-    collects = getattr(task, "collects", False)
+    collects = task.collects
     sums, count, outs = engine.zeros(), 0, []
     mine = torch.arange(samples(x)) if collects else torch.arange(engine.world.rank, samples(x), engine.world.size)
     for start in range(0, len(mine), batch):
@@ -289,7 +289,7 @@ def evaluate(engine: Engine, x: Inputs, y: torch.Tensor, batch: int) -> EpochSum
             outs.append(out.detach().float().cpu())
     if collects:
         loss_sum, total_count = float(sums[0]), float(count)
-        found = task.evaluate(torch.cat(outs) if outs else torch.zeros(0), y.cpu())  # type: ignore[attr-defined]
+        found = task.evaluate(torch.cat(outs) if outs else torch.zeros(0), y.cpu())
         return EpochSums(loss_sum, total_count, found)
     loss_sum, task_sums, total_count = engine.reduce(sums, count)
     return EpochSums(loss_sum, total_count, task.metrics(task_sums, total_count))

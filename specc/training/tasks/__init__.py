@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -58,6 +58,7 @@ class Task:
     monitor: ClassVar[str] = "val_loss"  # the column best.pt is chosen by
     higher: ClassVar[bool] = False  # whether a higher monitor is better
     reads_logits: ClassVar[bool] = True  # the loss reads the scores before the spec's final activation
+    collects: ClassVar[bool] = False  # validation needs every held-out output at once (evaluate), not sums
     target_dtype: ClassVar[torch.dtype] = torch.int64
 
     def __init__(self, io: SpecIO, loss: str | None = None, margin: float = 0.2):
@@ -89,6 +90,16 @@ class Task:
     def check_targets(self, ys: Sequence[np.ndarray], class_names: list[str] | None) -> None:
         """Checks across the training and validation targets (class counts); messages cite the spec's line."""
 
+    @property
+    def draws_pairs(self) -> bool:
+        """Whether its samples are pairs drawn from one input's images (a Siamese pair network): the data
+        hold one image per sample, and arrange() makes the pairs."""
+        return False
+
+    def arrange(self, x: np.ndarray, y: np.ndarray, seed: int, part: str = "") -> tuple[Any, np.ndarray]:
+        """A split's part as training reads it (``part``: which, in words); most tasks take it as it is."""
+        return x, y
+
     # Training
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The mean loss of a batch, in fp32 (``out``: the module's scores, or its output: reads_logits)."""
@@ -106,6 +117,10 @@ class Task:
     def metrics(self, sums: Sequence[float], count: float) -> dict[str, float]:
         """The epoch's metrics from its sums, by column name without the train_/val_ prefix."""
         return {}
+
+    def evaluate(self, outs: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        """A collecting task's validation metrics from every held-out output at once."""
+        raise NotImplementedError(f"task {self.name} is scored from sums, not collected outputs")
 
     def columns(self) -> tuple[str, ...]:
         """The task's columns of metrics.jsonl/.csv, after train_loss and val_loss."""
@@ -133,7 +148,7 @@ class Task:
                 out = net.logits(*each(part)) if self.reads_logits else net(*each(part))  # type: ignore[operator]
                 total += self.sums(out, yb).cpu().to(torch.float64)
                 count += len(yb)
-                if getattr(self, "collects", False):
+                if self.collects:
                     outs.append(out.float().cpu())
         finally:
             net.train(was_training)

@@ -75,6 +75,10 @@ class Embed(Task):
         return pair(self.io)
 
     @property
+    def draws_pairs(self) -> bool:
+        return self.pairs
+
+    @property
     def reads_logits(self) -> bool:  # type: ignore[override]  # the pair network's logit; an encoder's output
         return self.pairs
 
@@ -109,9 +113,9 @@ class Embed(Task):
             return F.binary_cross_entropy_with_logits(out.float().flatten(1)[:, 0], y.float())
         return semi_hard_triplet(out.float().flatten(1), y, self.margin)
 
-    def evaluate(self, outs: torch.Tensor, y: torch.Tensor, seed: int = 0) -> dict[str, float]:
+    def evaluate(self, outs: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         """Verification on held-out pairs from every held-out output at once."""
-        scores, same = self.pair_scores(outs, y, seed)
+        scores, same = self.pair_scores(outs, y)
         return verification(scores, same, higher_is_same=self.pairs)
 
     def report(self, sums, count, outs, y, names):
