@@ -346,13 +346,7 @@ def _keras3(h5: Any, path: Path, config: dict[str, Any]) -> Weights:
                 walk(layer["layers"], f"{trail}{key}/")
 
     walk(h5["layers"], "")
-    weights = Weights(path, "Keras 3 weights", groups, ordered=False)
-    if skipped:
-        weights.notes.append(f"not converted (no torch twin here): {', '.join(skipped)}")
-    if not config:
-        weights.notes.append("no model config in the file: batchnorm epsilon and momentum taken as Keras's "
-                             f"defaults ({KERAS_DEFAULT_EPS:g}, {KERAS_DEFAULT_MOMENTUM:g})")
-    return weights
+    return _noted(Weights(path, "Keras 3 weights", groups, ordered=False), skipped, bool(config))
 
 
 def _keras2(h5: Any, path: Path) -> Weights:
@@ -383,10 +377,15 @@ def _keras2(h5: Any, path: Path) -> Weights:
                 skipped.append(inner)
             else:
                 groups.append(group)
-    weights = Weights(path, "Keras 2 HDF5 weights", groups)
+    return _noted(Weights(path, "Keras 2 HDF5 weights", groups), skipped, bool(settings))
+
+
+def _noted(weights: Weights, skipped: list[str], configured: bool) -> Weights:
+    """A Keras file's notes: the layers not converted, and batchnorm's settings taken as Keras's defaults
+    where the file records no model config."""
     if skipped:
         weights.notes.append(f"not converted (no torch twin here): {', '.join(skipped)}")
-    if not settings:
+    if not configured:
         weights.notes.append("no model config in the file: batchnorm epsilon and momentum taken as Keras's "
                              f"defaults ({KERAS_DEFAULT_EPS:g}, {KERAS_DEFAULT_MOMENTUM:g})")
     return weights
